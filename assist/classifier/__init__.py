@@ -1,0 +1,1 @@
+"""Pure classification core: normalise, match keyword rules, decide categories, find forbidden phrases."""
