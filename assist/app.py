@@ -1,0 +1,84 @@
+"""Composition root: settings -> store -> pack -> desk -> websocket and HTTP servers.
+
+Also the orderly shutdown: stop accepting, let the store writer drain, close.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from dataclasses import dataclass
+
+from aiohttp import web
+from websockets.asyncio.server import Server
+
+from assist.config import Settings
+from assist.desk import Desk
+from assist.scripts.pack import Pack, load_pack, load_pack_dir
+from assist.server.http import make_app
+from assist.server.store import Store
+from assist.server.ws import Hub, start_ws
+
+log = logging.getLogger("assist")
+
+
+async def pack_in_force(store: Store, settings: Settings, now: float) -> tuple[Pack, str]:
+    """The latest published pack; the pack directory is imported as a new version when its files change."""
+    disk = load_pack_dir(settings.pack)
+    current = await store.current_pack()
+    if current is None or await store.disk_digest() != disk.digest:
+        version = await store.save_pack(disk.id, disk.version, disk.digest, disk.files, "published",
+                                        f"disk:{settings.pack}", now)
+        return disk, f"v{version}"
+    version, files = current
+    return load_pack(files), f"v{version}"
+
+
+@dataclass
+class Running:
+    hub: Hub
+    store: Store
+    ws_server: Server
+    http_runner: web.AppRunner
+    ws_port: int
+    http_port: int
+
+    async def close(self) -> None:
+        self.ws_server.close()
+        await self.ws_server.wait_closed()
+        await self.http_runner.cleanup()
+        await self.store.close()
+
+
+async def start(settings: Settings) -> Running:
+    store = await Store.open(settings.db)
+    pack, version = await pack_in_force(store, settings, time.time())
+    store.start_writer()
+    hub = Hub(settings, Desk(pack, version), store)
+    ws_server = await start_ws(hub)
+    runner = web.AppRunner(make_app(hub), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, settings.http_port)
+    await site.start()
+    ws_port = next(iter(ws_server.sockets)).getsockname()[1]
+    assert runner.addresses
+    http_port = runner.addresses[0][1]
+    return Running(hub, store, ws_server, runner, ws_port, http_port)
+
+
+async def serve_forever(settings: Settings) -> None:
+    running = await start(settings)
+    host = settings.host
+    print(f"assist: pack {running.hub.desk.pack.id} {running.hub.desk.pack_version}, database {settings.db}",
+          flush=True)
+    print(f"assist: websocket ws://{host}:{running.ws_port}/ws", flush=True)
+    print(f"assist: http      http://{host}:{running.http_port}/  (health: /healthz, demo: /demo)", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("assist: shutting down")
+    await running.close()

@@ -1,0 +1,109 @@
+"""A call's running state and the rule that its category does not flap.
+
+The category reflects the whole call so far. A label, once shown, stays for the rest
+of the call: a complaint that turns urgent upgrades at once, a later neutral line does
+not downgrade it. The one exception is the plan's "one complaint level per grievance":
+when a general complaint turns urgent, the urgent label replaces the general one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from assist.classifier.categorize import Classifier
+from assist.classifier.model import NONE, Classification, Evidence, Segment
+
+Speaker = Literal["customer", "agent"]
+
+SUBSUMED_BY: Mapping[str, str] = {"complaint.general": "complaint.urgent"}
+"""A sticky label that is dropped once the label it maps to is present."""
+
+
+@dataclass(slots=True)
+class Line:
+    speaker: Speaker
+    text: str
+    final: bool
+
+
+@dataclass
+class CallState:
+    """What the service knows of one call. Mutated only through the methods below."""
+
+    call_id: str
+    user: str
+    context: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    transcript: list[Line] = field(default_factory=list)
+    result: Classification = field(default_factory=Classification.empty)
+    warned: set[tuple[int, str, int]] = field(default_factory=set)
+    ended: bool = False
+    disposition: str | None = None
+    _scans: dict[Segment, Any] = field(default_factory=dict, repr=False)
+
+    def set_note(self, text: str) -> None:
+        """The whole current note, replacing the previous one."""
+        self.notes = [text] if text else []
+
+    def add_line(self, speaker: Speaker, text: str, final: bool) -> int:
+        """Append a transcript line; a non-final line is replaced by the next line of the same speaker.
+
+        Returns the line's index.
+        """
+        last = self.transcript[-1] if self.transcript else None
+        if last is not None and not last.final and last.speaker == speaker:
+            self.transcript[-1] = Line(speaker, text, final)
+            return len(self.transcript) - 1
+        self.transcript.append(Line(speaker, text, final))
+        return len(self.transcript) - 1
+
+    def segments(self) -> list[Segment]:
+        return call_segments(self.context, self.notes, [(ln.speaker, ln.text) for ln in self.transcript])
+
+    def classify(self, classifier: Classifier, priority: Sequence[str]) -> Classification:
+        """Re-decide the call from cached per-segment scans, then apply the no-flap rule."""
+        live: dict[Segment, Any] = {}
+        for seg in self.segments():
+            scan = self._scans.get(seg)
+            if scan is None:
+                scan = classifier.scan(seg)
+            live[seg] = scan
+        self._scans = live
+        current = classifier.decide(list(live.values()))
+        self.result = sticky(self.result, current, priority)
+        return self.result
+
+
+def call_segments(context: Mapping[str, Any], notes: Iterable[str],
+                  transcript: Iterable[tuple[str, str]]) -> list[Segment]:
+    """A call as the classifier sees it: context fields, notes, then transcript lines."""
+    segs: list[Segment] = []
+    for key, value in context.items():
+        if isinstance(value, str) and value.strip():
+            segs.append(Segment("context", 0, value, field=str(key)))
+    segs.extend(Segment("note", i, text) for i, text in enumerate(notes) if text)
+    for i, (speaker, text) in enumerate(transcript):
+        if speaker in ("customer", "agent") and text:
+            segs.append(Segment(speaker, i, text))  # type: ignore[arg-type]
+    return segs
+
+
+def sticky(previous: Classification, current: Classification, priority: Sequence[str]) -> Classification:
+    """Keep every label shown before, unless the current decision subsumes it."""
+    labels = [lb for lb in current.labels if lb != NONE]
+    evidence: list[Evidence] = list(current.evidence)
+    for lb in previous.labels:
+        if lb == NONE or lb in labels:
+            continue
+        labels.append(lb)
+        evidence.extend(e for e in previous.evidence if e.category == lb)
+    labels = [lb for lb in labels if SUBSUMED_BY.get(lb) not in labels]
+    if not labels:
+        return Classification.empty()
+    rank = {c: i for i, c in enumerate(priority)}
+    labels.sort(key=lambda c: rank.get(c, len(rank)))
+    if labels == list(previous.labels) and not current.evidence:
+        return previous
+    return Classification(labels[0], tuple(labels), tuple(evidence))

@@ -1,0 +1,117 @@
+"""The call classifier: scan each segment once, then decide on the whole call.
+
+`scan` is the per-line work (keyword matching) and depends only on the segment, so
+callers cache it per segment text and a live call only scans its newest line;
+`decide` combines the scans of the call so far and is cheap. Both are pure.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from assist.classifier.decide import decide
+from assist.classifier.matching import Matcher, TermHit
+from assist.classifier.model import Classification, Segment
+from assist.classifier.normalize import normalize
+from assist.classifier.ruleset import Match, Rule, RuleSet
+
+__all__ = ["Classifier", "RuleHit", "SegmentScan"]
+
+
+@dataclass(frozen=True, slots=True)
+class RuleHit:
+    """One keyword group of one rule satisfied in a segment (span in the original text)."""
+
+    rule: int
+    group: int
+    word: str
+    span: tuple[int, int]
+    how: Match
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentScan:
+    """What the rules found in one segment. For 'segment' rules every group is present."""
+
+    segment: Segment
+    hits: tuple[RuleHit, ...]
+
+
+class Classifier:
+    """Classifies calls with one compiled RuleSet."""
+
+    def __init__(self, rules: RuleSet) -> None:
+        self.rules = rules
+        self._matcher = Matcher(rules)
+        by_term: dict[int, set[int]] = defaultdict(set)
+        for ri, rule in enumerate(rules.rules):
+            for group in rule.groups:
+                for t in group:
+                    by_term[t].add(ri)
+        self._rules_by_term = {t: tuple(sorted(rs)) for t, rs in by_term.items()}
+
+    def scan(self, segment: Segment) -> SegmentScan:
+        """Match every rule against one segment."""
+        n = normalize(segment.text)
+        term_hits = self._matcher.find(n)
+        if not term_hits:
+            return SegmentScan(segment, ())
+        by_term: dict[int, list[TermHit]] = defaultdict(list)
+        for h in term_hits:
+            by_term[h.term].append(h)
+        candidates: set[int] = set()
+        for t in by_term:
+            candidates.update(self._rules_by_term.get(t, ()))
+        out: list[RuleHit] = []
+        for ri in sorted(candidates):
+            rule = self.rules.rules[ri]
+            if not rule.applies_to(segment.source, segment.field):
+                continue
+            if any(t in by_term for t in rule.unless):
+                continue
+            chosen = _satisfy(rule, by_term)
+            for gi, h in chosen:
+                a, b = n.span(h.start, h.end)
+                out.append(RuleHit(ri, gi, segment.text[a:b], (a, b), h.how))
+        return SegmentScan(segment, tuple(out))
+
+    def decide(self, scans: Sequence[SegmentScan]) -> Classification:
+        """Label the whole call so far from its segment scans."""
+        return decide(self.rules, scans)
+
+    def classify(self, segments: Sequence[Segment]) -> Classification:
+        """Scan every segment and decide."""
+        return self.decide([self.scan(s) for s in segments])
+
+
+def _satisfy(rule: Rule, by_term: dict[int, list[TermHit]]) -> list[tuple[int, TermHit]]:
+    """The hit chosen for each satisfied group; [] when a segment rule is not satisfied."""
+    per_group: list[list[TermHit]] = []
+    for group in rule.groups:
+        hits = [h for t in group for h in by_term.get(t, ()) if not (rule.negation and h.negated)]
+        hits.sort(key=lambda h: (h.start, -h.end))
+        per_group.append(hits)
+    if rule.within == "call":
+        return [(gi, hits[0]) for gi, hits in enumerate(per_group) if hits]
+    if not all(per_group):
+        return []
+    if rule.near is None:
+        return [(gi, hits[0]) for gi, hits in enumerate(per_group)]
+    near = rule.near
+    for anchor in per_group[0]:
+        picked: list[tuple[int, TermHit]] = [(0, anchor)]
+        for gi, hits in enumerate(per_group[1:], start=1):
+            close = next((h for h in hits if _gap(anchor, h) <= near), None)
+            if close is None:
+                break
+            picked.append((gi, close))
+        else:
+            return picked
+    return []
+
+
+def _gap(a: TermHit, b: TermHit) -> int:
+    """Characters between two hits (0 when they touch or overlap)."""
+    return max(0, b.start - a.end, a.start - b.end)

@@ -1,0 +1,218 @@
+"""Find every keyword of a rule set in one normalised text: exact, by sound, and fuzzy.
+
+Cheap by construction, since every line of every live call is scanned:
+- one Aho-Corasick automaton holds all keywords, look-alikes, excluded idioms,
+  negation cues and the character bigrams of the fuzzy keywords (one C pass);
+- a second automaton over sound codes (pinyin.py) finds homophone typos (头诉 -> 投诉);
+- rapidfuzz only scores keywords a bigram or first-letters prefilter proposed.
+Exclusions (急死, 投资, 记着呢) veto any keyword hit they overlap.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+import ahocorasick
+from rapidfuzz import fuzz
+
+from assist.classifier.negation import is_negated
+from assist.classifier.normalize import Normalized
+from assist.classifier.pinyin import is_cjk_word, sound_key
+from assist.classifier.ruleset import Match, RuleSet
+
+V = TypeVar("V")
+
+_TERM, _NOT, _EXCLUDE, _CUE_BEFORE, _CUE_AFTER, _GRAM = range(6)
+_LATIN_TOKEN = re.compile(r"[A-Za-z]{5,}")
+_MIN_FUZZY_CJK = 4
+_MIN_FUZZY_LATIN = 6
+
+
+@dataclass(frozen=True, slots=True)
+class TermHit:
+    """A keyword found at [start, end) of the normalised text."""
+
+    term: int
+    start: int
+    end: int
+    how: Match
+    negated: bool
+
+
+class Matcher:
+    """Compiled automata for one RuleSet; `find` is pure and thread-safe."""
+
+    def __init__(self, rules: RuleSet) -> None:
+        self._terms = rules.terms
+        self._window = rules.negation.window
+        self._cutoff = rules.fuzzy_cutoff
+        entries: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        sounds: dict[str, list[int]] = defaultdict(list)
+        self._fuzzy_cjk: set[int] = set()
+        self._latin_buckets: dict[str, list[int]] = defaultdict(list)
+        for i, t in enumerate(rules.terms):
+            entries[t.norm].append((_TERM, i))
+            for w in t.not_words:
+                entries[w].append((_NOT, i))
+            if t.sound:
+                sounds[sound_key(t.norm)].append(i)
+            if t.fuzzy and len(t.norm) >= _MIN_FUZZY_CJK and is_cjk_word(t.norm):
+                self._fuzzy_cjk.add(i)
+                for k in range(len(t.norm) - 1):
+                    entries[t.norm[k : k + 2]].append((_GRAM, i))
+            if t.fuzzy and t.word and len(t.norm) >= _MIN_FUZZY_LATIN and t.norm.isalpha():
+                self._latin_buckets["^" + t.norm[:2]].append(i)
+                self._latin_buckets["$" + t.norm[-2:]].append(i)
+        for w in rules.exclude:
+            entries[w].append((_EXCLUDE, -1))
+        for w in rules.negation.before:
+            entries[w].append((_CUE_BEFORE, -1))
+        for w in rules.negation.after:
+            entries[w].append((_CUE_AFTER, -1))
+        self._exact = _Automaton({k: tuple(v) for k, v in entries.items()})
+        self._sound = _Automaton({k: tuple(v) for k, v in sounds.items()}) if sounds else None
+
+    def find(self, n: Normalized) -> list[TermHit]:
+        """Every keyword hit in `n`, vetoed by look-alikes and flagged when negated."""
+        text = n.text
+        if not text:
+            return []
+        raw: list[tuple[int, int, int, Match]] = []  # term, start, end, how
+        nots: list[tuple[int, int, int]] = []
+        excl: list[tuple[int, int]] = []
+        before: list[tuple[int, int]] = []
+        after: list[tuple[int, int]] = []
+        grams: set[int] = set()
+        exact_terms: set[int] = set()
+        for end_idx, key, values in self._exact.iter(text):
+            end = end_idx + 1
+            for kind, ref in values:
+                if kind == _TERM:
+                    start = end - len(self._terms[ref].norm)
+                    raw.append((ref, start, end, "exact"))
+                    exact_terms.add(ref)
+                elif kind == _GRAM:
+                    grams.add(ref)
+                else:
+                    span = (end - len(key), end)
+                    if kind == _NOT:
+                        nots.append((ref, *span))
+                    elif kind == _EXCLUDE:
+                        excl.append(span)
+                    elif kind == _CUE_BEFORE:
+                        before.append(span)
+                    else:
+                        after.append(span)
+        if self._sound is not None:
+            raw.extend(self._sound_hits(text))
+        for ref in grams - exact_terms:
+            if ref in self._fuzzy_cjk:
+                raw.extend(self._fuzzy_cjk_hits(ref, text))
+        if self._latin_buckets:
+            raw.extend(self._fuzzy_latin_hits(n, exact_terms))
+        out: list[TermHit] = []
+        seen: set[tuple[int, int, int]] = set()
+        for ref, start, end, how in raw:
+            key = (ref, start, end)
+            if key in seen:
+                continue
+            seen.add(key)
+            term = self._terms[ref]
+            if term.word and not _whole_word(n, start, end, term.prefix):
+                continue
+            if any(s < end and start < e for s, e in excl):
+                continue
+            if any(r == ref and s < end and start < e for r, s, e in nots):
+                continue
+            negated = is_negated(n, start, end, before, after, self._window) if (before or after) else False
+            out.append(TermHit(ref, start, end, how, negated))
+        return out
+
+    def _sound_hits(self, text: str) -> list[tuple[int, int, int, Match]]:
+        assert self._sound is not None
+        key = sound_key(text)
+        hits: list[tuple[int, int, int, Match]] = []
+        for end_idx, _, refs in self._sound.iter(key):
+            end = end_idx + 1
+            for ref in refs:
+                norm = self._terms[ref].norm
+                start = end - len(norm)
+                piece = text[start:end]
+                if piece == norm:
+                    continue
+                same = sum(1 for a, b in zip(piece, norm, strict=True) if a == b)
+                if same * 2 >= len(norm):  # keep at least half the characters: 记着 yes, 季哲 no
+                    hits.append((ref, start, end, "sound"))
+        return hits
+
+    def _fuzzy_cjk_hits(self, ref: int, text: str) -> list[tuple[int, int, int, Match]]:
+        """One wrong, missing or extra character in a long keyword (系统繁忙 / 系统烦忙中)."""
+        norm = self._terms[ref].norm
+        size = len(norm)
+        cutoff = 100.0 * (size - 1) / size - 0.01
+        hits: list[tuple[int, int, int, Match]] = []
+        pos = 0
+        for k in range(size - 1):
+            pos = text.find(norm[k : k + 2])
+            if pos >= 0:
+                pos -= k
+                break
+        lo = max(0, pos - 1)
+        for length in (size, size - 1, size + 1):
+            for start in range(lo, min(len(text) - length, pos + 1) + 1):
+                piece = text[start : start + length]
+                if fuzz.ratio(norm, piece, score_cutoff=cutoff):
+                    hits.append((ref, start, start + length, "fuzzy"))
+                    return hits
+        return hits
+
+    def _fuzzy_latin_hits(self, n: Normalized, exact_terms: set[int]) -> list[tuple[int, int, int, Match]]:
+        """English typos ("jounalist"), scored only against words sharing first or last letters."""
+        hits: list[tuple[int, int, int, Match]] = []
+        for m in _LATIN_TOKEN.finditer(n.original):
+            token = m.group().lower()
+            cands = set(self._latin_buckets.get("^" + token[:2], ())) | set(
+                self._latin_buckets.get("$" + token[-2:], ())
+            )
+            for ref in cands - exact_terms:
+                term = self._terms[ref]
+                probe = token[: len(term.norm) + 1] if term.prefix else token
+                if probe == term.norm or not fuzz.ratio(term.norm, probe, score_cutoff=self._cutoff):
+                    continue
+                start = bisect_left(n.offsets, m.start())
+                end = bisect_left(n.offsets, m.end())
+                if start < end:
+                    hits.append((ref, start, end, "fuzzy"))
+        return hits
+
+
+class _Automaton(Generic[V]):
+    """Aho-Corasick over many keys; `iter` yields (end_index, key, values) for every occurrence."""
+
+    def __init__(self, entries: dict[str, tuple[V, ...]]) -> None:
+        self._a = ahocorasick.Automaton()
+        for key, values in entries.items():
+            self._a.add_word(key, (key, values))
+        self._empty = not entries
+        if entries:
+            self._a.make_automaton()
+
+    def iter(self, text: str) -> Iterator[tuple[int, str, tuple[V, ...]]]:
+        if self._empty:
+            return
+        for end, (key, values) in self._a.iter(text):
+            yield end, key, values
+
+
+def _whole_word(n: Normalized, start: int, end: int, prefix: bool) -> bool:
+    """An ASCII keyword must not be glued to other ASCII letters in the original text."""
+    a, b = n.span(start, end)
+    orig = n.original
+    if a > 0 and orig[a - 1].isascii() and orig[a - 1].isalnum():
+        return False
+    return prefix or b >= len(orig) or not (orig[b].isascii() and orig[b].isalnum())

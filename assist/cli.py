@@ -1,0 +1,169 @@
+"""Command line: serve, token issue, classify, pack check (each documented in --help and the README)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+from assist import __version__
+from assist.config import DEFAULT_PACK, load_settings
+from assist.scripts.pack import Pack, load_pack_dir
+from assist.scripts.problems import PackError
+from assist.session import ROLES
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="assist", description="Real-time agent assist for a bank call center.")
+    p.add_argument("--version", action="version", version=f"assist {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("serve", help="start the websocket and HTTP servers",
+                       description="Start the service. No flag is needed: it binds 127.0.0.1, keeps its data "
+                                   "in SQLite under the data directory and loads the default script pack.")
+    s.add_argument("--config", type=Path, help="TOML settings file (see docs/settings.md)")
+    s.add_argument("--host", help="address to bind (default 127.0.0.1)")
+    s.add_argument("--ws-port", type=int, help="websocket port (default 8765; 0 = any free port)")
+    s.add_argument("--http-port", type=int, help="HTTP port (default 8080; 0 = any free port)")
+    s.add_argument("--db", type=Path, help="SQLite database file (default ~/.local/share/assist/assist.db)")
+    s.add_argument("--pack", type=Path, help="script pack directory (default: the built-in pack)")
+
+    t = sub.add_parser("token", help="manage access tokens")
+    tsub = t.add_subparsers(dest="token_command", required=True)
+    ti = tsub.add_parser("issue", help="issue a bearer token and print it (only its hash is stored)")
+    ti.add_argument("--user", required=True, help="user id, e.g. an agent's employee number")
+    ti.add_argument("--role", required=True, choices=ROLES)
+    ti.add_argument("--db", type=Path, help="SQLite database file (default as for serve)")
+    ti.add_argument("--config", type=Path, help="TOML settings file")
+
+    c = sub.add_parser("classify", help="classify calls read as JSON lines on stdin",
+                       description='Each input line: {"id", "context", "notes": [..], "transcript": '
+                                   '[{"speaker": "customer"|"agent", "text"}]}. Each output line: '
+                                   '{"id", "category", "labels", "evidence", "warnings"}.')
+    c.add_argument("--pack", type=Path, default=DEFAULT_PACK, help="script pack directory")
+
+    k = sub.add_parser("pack", help="script pack tools")
+    ksub = k.add_subparsers(dest="pack_command", required=True)
+    kc = ksub.add_parser("check", help="validate a pack; print every problem with file and line")
+    kc.add_argument("dir", type=Path)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "serve":
+        return _serve(args)
+    if args.command == "token":
+        return _token(args)
+    if args.command == "classify":
+        return _classify(args.pack, sys.stdin, sys.stdout)
+    if args.command == "pack":
+        return _pack_check(args.dir)
+    return 2
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from assist.app import serve_forever
+
+    settings = load_settings(args.config, {"host": args.host, "ws_port": args.ws_port,
+                                           "http_port": args.http_port, "db": args.db, "pack": args.pack})
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        asyncio.run(serve_forever(settings))
+    except PackError as exc:
+        print(f"assist: the script pack is invalid:\n{exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"assist: cannot start: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _token(args: argparse.Namespace) -> int:
+    from assist.server.store import Store
+
+    settings = load_settings(args.config, {"db": args.db})
+
+    async def issue() -> str:
+        store = await Store.open(settings.db)
+        try:
+            return await store.issue_token(args.user, args.role, time.time())
+        finally:
+            await store.close()
+
+    print(asyncio.run(issue()))
+    return 0
+
+
+def classify_call(pack: Pack, call: Any) -> dict[str, Any]:
+    """One call in, one result out; a malformed call raises ValueError with the reason."""
+    from assist.calls import call_segments
+
+    if not isinstance(call, dict):
+        raise ValueError("each line must be a JSON object")
+    context = call.get("context") or {}
+    notes = call.get("notes") or []
+    transcript = call.get("transcript") or []
+    if not isinstance(context, dict):
+        raise ValueError("context must be an object")
+    if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
+        raise ValueError("notes must be a list of strings")
+    lines: list[tuple[str, str]] = []
+    for i, t in enumerate(transcript if isinstance(transcript, list) else [None]):
+        if not isinstance(t, dict) or t.get("speaker") not in ("customer", "agent") or \
+                not isinstance(t.get("text"), str):
+            raise ValueError(f"transcript[{i}] must be {{\"speaker\": \"customer\"|\"agent\", \"text\": str}}")
+        lines.append((t["speaker"], t["text"]))
+    result = pack.classifier.classify(call_segments(context, notes, lines))
+    media = any(lb.startswith("media.") for lb in result.labels)
+    warnings = [
+        {"index": i, **hit.to_json()}
+        for i, (speaker, text) in enumerate(lines) if speaker == "agent"
+        for hit in pack.forbidden.check(text, media=media)
+    ]
+    return {"id": call.get("id"), "category": result.category, "labels": list(result.labels),
+            "evidence": [e.to_json() for e in result.evidence], "warnings": warnings}
+
+
+def _classify(pack_dir: Path, stdin: TextIO, stdout: TextIO) -> int:
+    try:
+        pack = load_pack_dir(pack_dir)
+    except PackError as exc:
+        print(f"assist: the script pack is invalid:\n{exc}", file=sys.stderr)
+        return 1
+    for n, line in enumerate(stdin, start=1):
+        if not line.strip():
+            continue
+        out: dict[str, Any]
+        try:
+            call = json.loads(line)
+            out = classify_call(pack, call)
+        except (json.JSONDecodeError, ValueError) as exc:
+            call_id = None
+            try:
+                maybe = json.loads(line)
+                call_id = maybe.get("id") if isinstance(maybe, dict) else None
+            except json.JSONDecodeError:
+                pass
+            out = {"id": call_id, "line": n, "error": {"code": "invalid_call", "message": str(exc)}}
+        stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+        stdout.flush()
+    return 0
+
+
+def _pack_check(path: Path) -> int:
+    try:
+        pack = load_pack_dir(path)
+    except PackError as exc:
+        for problem in exc.problems:
+            print(problem)
+        print(f"{len(exc.problems)} problem(s) in {path}", file=sys.stderr)
+        return 1
+    print(f"{path}: pack {pack.id} {pack.version} is valid "
+          f"({len(pack.scripts)} categories, {len(pack.samples)} samples)")
+    return 0

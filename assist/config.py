@@ -1,0 +1,93 @@
+"""One frozen Settings object: documented defaults < TOML config file < ASSIST_* env < command line.
+
+docs/settings.md lists every setting; a test fails when one is missing there.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+DEFAULT_PACK = Path(__file__).parent / "scripts" / "packs" / "default"
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "assist"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    host: str = "127.0.0.1"
+    """Address both servers bind to. Loopback by default; put a reverse proxy in front for other hosts."""
+    ws_port: int = 8765
+    """Port of the real-time websocket channel (path /ws)."""
+    http_port: int = 8080
+    """Port of the HTTP side: /healthz, /plugin, /demo, consoles and APIs."""
+    db: Path = field(default_factory=lambda: default_data_dir() / "assist.db")
+    """SQLite database file (WAL mode). Created with its directory on first start."""
+    pack: Path = DEFAULT_PACK
+    """Script pack directory loaded on first start (later versions live in the store)."""
+    max_message_bytes: int = 65536
+    """Largest accepted websocket frame; bigger frames get a `message_too_large` error."""
+    auth_timeout: float = 10.0
+    """Seconds a new connection has to send its `auth` message."""
+    max_queue: int = 512
+    """Outgoing messages buffered per connection before a slow client is cut off."""
+    language: str = "zh-CN"
+    """Default language of talking points and messages: zh-CN or en."""
+    allowed_origins: tuple[str, ...] = ()
+    """Origins (scheme://host:port) of softphone pages allowed to embed the plugin; empty = same host only."""
+    log_level: str = "INFO"
+    """Python logging level name."""
+
+    def with_overrides(self, values: Mapping[str, Any]) -> Settings:
+        """Apply non-None overrides, casting strings to each field's type."""
+        changes: dict[str, Any] = {}
+        for f in fields(self):
+            if f.name in values and values[f.name] is not None:
+                changes[f.name] = _cast(f.name, getattr(self, f.name), values[f.name])
+        return replace(self, **changes)
+
+
+def _cast(name: str, current: Any, value: Any) -> Any:
+    try:
+        if isinstance(current, bool):
+            return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
+        if isinstance(current, int):
+            return int(value)
+        if isinstance(current, float):
+            return float(value)
+        if isinstance(current, Path):
+            return Path(value).expanduser()
+        if isinstance(current, tuple):
+            if isinstance(value, str):
+                return tuple(v.strip() for v in value.split(",") if v.strip())
+            return tuple(str(v) for v in value)
+        return str(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"setting {name!r}: cannot use {value!r}: {exc}") from None
+
+
+SETTING_NAMES: tuple[str, ...] = tuple(f.name for f in fields(Settings))
+
+
+def load_settings(config_file: Path | None = None, overrides: Mapping[str, Any] | None = None,
+                  environ: Mapping[str, str] | None = None) -> Settings:
+    """Build Settings from the config file, then ASSIST_<NAME> variables, then explicit overrides."""
+    settings = Settings()
+    if config_file is not None:
+        with open(config_file, "rb") as fh:
+            data = tomllib.load(fh)
+        unknown = set(data) - set(SETTING_NAMES)
+        if unknown:
+            raise ValueError(f"{config_file}: unknown settings {sorted(unknown)}; known: {list(SETTING_NAMES)}")
+        settings = settings.with_overrides(data)
+    env = os.environ if environ is None else environ
+    from_env = {n: env[f"ASSIST_{n.upper()}"] for n in SETTING_NAMES if f"ASSIST_{n.upper()}" in env}
+    settings = settings.with_overrides(from_env)
+    return settings.with_overrides(overrides or {})

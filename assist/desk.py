@@ -1,0 +1,195 @@
+"""The call desk: every live call and the pack in force. Commands in, outcomes out.
+
+Pure: the shell passes `now` and the caller, and carries out the returned outcome —
+first the store writes (durably, before anything is acknowledged), then the reply,
+then the pushes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from assist import protocol
+from assist.calls import CallState
+from assist.classifier.model import Classification
+from assist.errors import Conflict, NotFound
+from assist.guidance import assist_update
+from assist.scripts.pack import Pack
+from assist.session import Principal
+
+
+@dataclass(frozen=True, slots=True)
+class Write:
+    """One row for the store: `table` names what it is (see store.py)."""
+
+    table: str
+    row: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Push:
+    """A message for whoever watches `call_id` (the connection that started or resumed it)."""
+
+    call_id: str
+    message: dict[str, Any]
+
+
+@dataclass
+class Outcome:
+    reply: dict[str, Any] = field(default_factory=dict)
+    writes: list[Write] = field(default_factory=list)
+    pushes: list[Push] = field(default_factory=list)
+
+
+@dataclass
+class Desk:
+    pack: Pack
+    pack_version: str
+    calls: dict[str, CallState] = field(default_factory=dict)
+
+    # -- commands ---------------------------------------------------------------------------------
+
+    def handle(self, who: Principal, cmd: protocol.Command, now: float) -> Outcome:
+        if isinstance(cmd, protocol.Ping):
+            return Outcome(reply={"pong": True})
+        if isinstance(cmd, protocol.CallStart):
+            return self.start(who, cmd, now)
+        if isinstance(cmd, protocol.CallNote):
+            call = self._live(who, cmd.call_id)
+            call.set_note(cmd.text)
+            out = Outcome(writes=[self._event(call, "note", {"text": cmd.text}, now)])
+            self._reclassify(call, who.lang, now, out)
+            out.reply = {"category": call.result.category, "labels": list(call.result.labels)}
+            return out
+        if isinstance(cmd, protocol.CallTranscript):
+            call = self._live(who, cmd.call_id)
+            index = call.add_line(cmd.speaker, cmd.text, cmd.final)
+            out = Outcome(writes=[self._event(call, "transcript", {
+                "speaker": cmd.speaker, "text": cmd.text, "final": cmd.final, "index": index}, now)])
+            self._reclassify(call, who.lang, now, out)
+            warnings = self._check_agent_line(call, index, who.lang, now, out) if cmd.speaker == "agent" else []
+            out.reply = {"index": index, "category": call.result.category, "labels": list(call.result.labels),
+                         "warnings": warnings}
+            return out
+        if isinstance(cmd, protocol.CallEnd):
+            call = self._live(who, cmd.call_id)
+            call.ended = True
+            call.disposition = cmd.disposition
+            del self.calls[call.call_id]
+            return Outcome(
+                reply={"call_id": call.call_id, "category": call.result.category},
+                writes=[Write("call_end", {"call_id": call.call_id, "ended_at": now,
+                                           "disposition": cmd.disposition,
+                                           "category": call.result.category,
+                                           "labels": list(call.result.labels)})],
+                pushes=[Push(call.call_id, {"type": "call.ended", "call_id": call.call_id})],
+            )
+        if isinstance(cmd, protocol.CallGet):
+            call = self._live(who, cmd.call_id)
+            return Outcome(reply={"update": self.update_message(call, who.lang)})
+        raise NotFound(f"no handler for {type(cmd).__name__}")
+
+    def start(self, who: Principal, cmd: protocol.CallStart, now: float) -> Outcome:
+        """Start a call, or resume it: the same agent re-sending call.start after a reconnect."""
+        existing = self.calls.get(cmd.call_id)
+        out = Outcome()
+        if existing is not None:
+            if existing.user != who.user:
+                raise Conflict(f"call {cmd.call_id!r} is taken by another agent")
+            if cmd.context and cmd.context != existing.context:
+                existing.context = {**existing.context, **cmd.context}
+                out.writes.append(self._event(existing, "context", {"context": existing.context}, now))
+                self._reclassify(existing, who.lang, now, out)
+            update = self.update_message(existing, who.lang)
+            out.reply = {"call_id": cmd.call_id, "resumed": True, "update": update}
+            out.pushes.append(Push(cmd.call_id, update))
+            return out
+        call = CallState(call_id=cmd.call_id, user=who.user, context=dict(cmd.context))
+        self.calls[call.call_id] = call
+        out.writes.append(Write("call_start", {"call_id": call.call_id, "user": who.user,
+                                               "context": call.context, "started_at": now}))
+        call.classify(self.pack.classifier, self.pack.priority)
+        self._record_classification(call, now, out)
+        update = self.update_message(call, who.lang)
+        out.reply = {"call_id": call.call_id, "resumed": False, "update": update}
+        out.pushes.append(Push(call.call_id, update))
+        return out
+
+    # -- restore and pack changes -----------------------------------------------------------------
+
+    def restore(self, call_id: str, user: str, context: Mapping[str, Any],
+                events: Iterable[Mapping[str, Any]]) -> CallState:
+        """Rebuild a live call from its stored events (after a restart), without new writes."""
+        call = CallState(call_id=call_id, user=user, context=dict(context))
+        for ev in events:
+            kind, data = ev["kind"], ev["payload"]
+            if kind == "note":
+                call.set_note(str(data.get("text", "")))
+            elif kind == "transcript":
+                call.add_line(data["speaker"], str(data.get("text", "")), bool(data.get("final", True)))
+            elif kind == "context":
+                call.context = dict(data.get("context", {}))
+            elif kind == "labels":
+                call.result = Classification(data["labels"][0], tuple(data["labels"]), ())
+            elif kind == "warning":
+                call.warned.add((int(data["index"]), str(data["rule"]), int(data["span"][0])))
+        call.classify(self.pack.classifier, self.pack.priority)
+        self.calls[call_id] = call
+        return call
+
+    def use_pack(self, pack: Pack, version: str, lang_of: Mapping[str, str]) -> list[Push]:
+        """Switch to a new pack; every live call is re-decided and its watchers get an update."""
+        self.pack, self.pack_version = pack, version
+        pushes = []
+        for call in self.calls.values():
+            call._scans.clear()
+            call.classify(pack.classifier, pack.priority)
+            pushes.append(Push(call.call_id, self.update_message(call, lang_of.get(call.user, ""))))
+        return pushes
+
+    def update_message(self, call: CallState, lang: str) -> dict[str, Any]:
+        return assist_update(self.pack, self.pack_version, call.call_id, call.context, call.result, lang)
+
+    # -- internals --------------------------------------------------------------------------------
+
+    def _live(self, who: Principal, call_id: str) -> CallState:
+        call = self.calls.get(call_id)
+        if call is None or (call.user != who.user and who.role != "admin"):
+            raise NotFound(f"no live call {call_id!r}; send call.start first")
+        return call
+
+    def _event(self, call: CallState, kind: str, payload: Mapping[str, Any], now: float) -> Write:
+        return Write("call_event", {"call_id": call.call_id, "kind": kind, "payload": dict(payload), "at": now})
+
+    def _reclassify(self, call: CallState, lang: str, now: float, out: Outcome) -> None:
+        before = call.result.labels
+        call.classify(self.pack.classifier, self.pack.priority)
+        if call.result.labels != before:
+            self._record_classification(call, now, out)
+            out.pushes.append(Push(call.call_id, self.update_message(call, lang)))
+
+    def _record_classification(self, call: CallState, now: float, out: Outcome) -> None:
+        r = call.result
+        out.writes.append(self._event(call, "labels", {"labels": list(r.labels)}, now))
+        out.writes.append(Write("classification", {
+            "call_id": call.call_id, "category": r.category, "labels": list(r.labels),
+            "evidence": [e.to_json() for e in r.evidence], "pack_version": self.pack_version, "at": now}))
+
+    def _check_agent_line(self, call: CallState, index: int, lang: str, now: float,
+                          out: Outcome) -> list[dict[str, Any]]:
+        media = any(lb.startswith("media.") for lb in call.result.labels)
+        found = []
+        for hit in self.pack.forbidden.check(call.transcript[index].text, media=media, lang=lang):
+            key = (index, hit.rule, hit.span[0])
+            warning = {"type": "assist.warning", "call_id": call.call_id, "index": index, **hit.to_json()}
+            found.append(hit.to_json())
+            if key in call.warned:
+                continue
+            call.warned.add(key)
+            out.pushes.append(Push(call.call_id, warning))
+            out.writes.append(self._event(call, "warning", {"index": index, **hit.to_json()}, now))
+            out.writes.append(Write("warning", {"call_id": call.call_id, "index": index, **hit.to_json(),
+                                                "at": now}))
+        return found

@@ -1,0 +1,144 @@
+"""The wire protocol: parse inbound frames into typed commands, build outbound messages.
+
+In the style of Home Assistant's websocket API: every command has an integer `id`
+and a `type` and gets exactly one `result` reply; pushes carry no `id`. Parsing is
+pure and raises the error classes of `assist.errors`; docs/protocol.md documents
+every message (a test checks that each type here is documented there).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, TypeVar
+
+import msgspec
+
+from assist.errors import InvalidFormat, InvalidJSON, UnknownCommand
+
+
+class Command(msgspec.Struct, kw_only=True):
+    """Base of every command; `id` is set from the envelope."""
+
+    id: int = 0
+
+
+class Auth(msgspec.Struct, kw_only=True):
+    token: str
+    lang: str | None = None
+
+
+class Ping(Command):
+    pass
+
+
+class CallStart(Command):
+    call_id: str
+    context: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class CallNote(Command):
+    call_id: str
+    text: str
+
+
+class CallTranscript(Command):
+    call_id: str
+    speaker: Literal["customer", "agent"]
+    text: str
+    final: bool = True
+
+
+class CallEnd(Command):
+    call_id: str
+    disposition: str = ""
+
+
+class CallGet(Command):
+    call_id: str
+
+
+COMMANDS: dict[str, type[Command]] = {
+    "ping": Ping,
+    "call.start": CallStart,
+    "call.note": CallNote,
+    "call.transcript": CallTranscript,
+    "call.end": CallEnd,
+    "call.get": CallGet,
+}
+"""Every command type the server accepts. Shells may register more (see `register`)."""
+
+PUSH_TYPES: tuple[str, ...] = ("assist.update", "assist.warning", "call.ended")
+
+MAX_ID_LEN = 128
+
+T = TypeVar("T")
+
+
+def register(type_: str, cls: type[Command]) -> None:
+    """Add a command type (features such as routing register theirs at import)."""
+    COMMANDS[type_] = cls
+
+
+def decode_frame(frame: str | bytes) -> dict[str, Any]:
+    """A frame must be one JSON object."""
+    try:
+        data = msgspec.json.decode(frame)
+    except msgspec.DecodeError as exc:
+        raise InvalidJSON(f"not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise InvalidJSON("a message must be a JSON object")
+    return data
+
+
+def parse_auth(data: dict[str, Any]) -> Auth:
+    if data.get("type") != "auth":
+        raise InvalidFormat("the first message must be {\"type\": \"auth\", \"token\": ...}")
+    return _convert({k: v for k, v in data.items() if k != "type"}, Auth)
+
+
+def command_id(data: dict[str, Any]) -> int:
+    """The command's id, which must be a positive integer (not a bool or float)."""
+    cid = data.get("id")
+    if not isinstance(cid, int) or isinstance(cid, bool) or cid < 1:
+        raise InvalidFormat("every command needs an integer 'id' ≥ 1")
+    return cid
+
+
+def parse_command(data: dict[str, Any]) -> Command:
+    """Validate a decoded message into its typed command. `id` must be checked first."""
+    type_ = data.get("type")
+    if not isinstance(type_, str):
+        raise InvalidFormat("every command needs a string 'type'")
+    cls = COMMANDS.get(type_)
+    if cls is None:
+        raise UnknownCommand(f"unknown command type {type_!r}")
+    cmd = _convert({k: v for k, v in data.items() if k != "type"}, cls)
+    call_id = getattr(cmd, "call_id", None)
+    if isinstance(call_id, str) and not (0 < len(call_id) <= MAX_ID_LEN):
+        raise InvalidFormat(f"call_id must be 1 to {MAX_ID_LEN} characters")
+    return cmd
+
+
+def command_type(cmd: Command) -> str:
+    for name, cls in COMMANDS.items():
+        if type(cmd) is cls:
+            return name
+    raise KeyError(type(cmd).__name__)
+
+
+def _convert(data: dict[str, Any], cls: type[T]) -> T:
+    try:
+        return msgspec.convert(data, cls)
+    except msgspec.ValidationError as exc:
+        raise InvalidFormat(str(exc)) from None
+
+
+def result(cid: int, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"id": cid, "type": "result", "success": True, **(payload or {})}
+
+
+def error(cid: int | None, err: dict[str, Any]) -> dict[str, Any]:
+    return {"id": cid, "type": "result", "success": False, "error": err}
+
+
+def encode(message: dict[str, Any]) -> str:
+    return msgspec.json.encode(message).decode()

@@ -1,0 +1,52 @@
+"""The HTTP side (aiohttp): health, the plugin's files, the demo and the consoles.
+
+Every error body has one shape: {"error": {"code", "message"}}.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from assist import __version__
+from assist.errors import AssistError
+
+HUB_KEY: web.AppKey[Any] = web.AppKey("hub", object)
+
+
+def error_body(code: str, message: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message}}
+
+
+@web.middleware
+async def errors_as_json(request: web.Request, handler: Any) -> web.StreamResponse:
+    try:
+        response: web.StreamResponse = await handler(request)
+        return response
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return web.json_response(error_body(exc.reason.lower().replace(" ", "_"), exc.text or exc.reason),
+                                 status=exc.status)
+    except AssistError as exc:
+        status = {"not_found": 404, "unauthorized": 403, "auth_required": 401, "conflict": 409}.get(exc.code, 400)
+        return web.json_response({"error": exc.to_json()}, status=status)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    hub = request.app[HUB_KEY]
+    return web.json_response({
+        "status": "ok",
+        "version": __version__,
+        "pack_version": hub.desk.pack_version,
+        "live_calls": len(hub.desk.calls),
+        "connections": len(hub.connections),
+    })
+
+
+def make_app(hub: Any) -> web.Application:
+    app = web.Application(middlewares=[errors_as_json], client_max_size=1024 * 1024)
+    app[HUB_KEY] = hub
+    app.router.add_get("/healthz", healthz)
+    return app

@@ -1,0 +1,235 @@
+"""The embedded store: SQLite in WAL mode through aiosqlite, with versioned migrations.
+
+All writes that are acknowledged to a client go through one writer task that
+group-commits: it takes everything queued since the last commit, writes it in one
+transaction, commits, and only then releases the waiting replies. A crash can lose
+nothing that was acknowledged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import secrets
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from assist.desk import Write
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: calls, their events, classifications pushed, warnings, tokens, pack versions
+    """
+    CREATE TABLE tokens (
+        hash TEXT PRIMARY KEY, user TEXT NOT NULL, role TEXT NOT NULL,
+        created_at REAL NOT NULL, revoked_at REAL);
+    CREATE TABLE calls (
+        call_id TEXT PRIMARY KEY, user TEXT NOT NULL, context TEXT NOT NULL,
+        started_at REAL NOT NULL, ended_at REAL, disposition TEXT, category TEXT, labels TEXT);
+    CREATE TABLE call_events (
+        id INTEGER PRIMARY KEY, call_id TEXT NOT NULL, kind TEXT NOT NULL,
+        payload TEXT NOT NULL, at REAL NOT NULL);
+    CREATE INDEX call_events_call ON call_events(call_id, id);
+    CREATE TABLE classifications (
+        id INTEGER PRIMARY KEY, call_id TEXT NOT NULL, category TEXT NOT NULL, labels TEXT NOT NULL,
+        evidence TEXT NOT NULL, pack_version TEXT NOT NULL, at REAL NOT NULL);
+    CREATE INDEX classifications_call ON classifications(call_id, id);
+    CREATE TABLE warnings (
+        id INTEGER PRIMARY KEY, call_id TEXT NOT NULL, line INTEGER NOT NULL, rule TEXT NOT NULL,
+        phrase TEXT NOT NULL, span TEXT NOT NULL, alternative TEXT NOT NULL, at REAL NOT NULL);
+    CREATE TABLE pack_versions (
+        version INTEGER PRIMARY KEY, pack_id TEXT NOT NULL, label TEXT NOT NULL, digest TEXT NOT NULL,
+        files TEXT NOT NULL, status TEXT NOT NULL, created_by TEXT NOT NULL, created_at REAL NOT NULL);
+    """,
+)
+"""Append only: migration N brings a database from user_version N-1 to N."""
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _j(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+class Store:
+    def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
+        self.db = db
+        self.path = path
+        self._queue: asyncio.Queue[tuple[Sequence[Write], asyncio.Future[None]]] = asyncio.Queue()
+        self._writer: asyncio.Task[None] | None = None
+
+    @classmethod
+    async def open(cls, path: Path) -> Store:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = await aiosqlite.connect(path)
+        db.row_factory = aiosqlite.Row
+        await db.execute("PRAGMA journal_mode=WAL")
+        await db.execute("PRAGMA synchronous=FULL")
+        await db.execute("PRAGMA busy_timeout=5000")
+        store = cls(db, path)
+        await store._migrate()
+        return store
+
+    async def _migrate(self) -> None:
+        async with self.db.execute("PRAGMA user_version") as cur:
+            row = await cur.fetchone()
+        version = int(row[0]) if row else 0
+        for n, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            await self.db.executescript(f"BEGIN;\n{script}\nPRAGMA user_version={n};\nCOMMIT;")
+            log.info("store: migrated %s to schema %d", self.path, n)
+
+    def start_writer(self) -> None:
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write_loop(), name="store-writer")
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            await self._queue.join()
+            self._writer.cancel()
+            try:
+                await self._writer
+            except asyncio.CancelledError:
+                pass
+            self._writer = None
+        await self.db.close()
+
+    # -- group-committed writes ---------------------------------------------------------------
+
+    async def write(self, writes: Sequence[Write]) -> None:
+        """Durably write `writes`; returns once they are committed."""
+        if not writes:
+            return
+        if self._writer is None:
+            await self._apply(writes)
+            await self.db.commit()
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        await self._queue.put((writes, fut))
+        await fut
+
+    async def _write_loop(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while not self._queue.empty() and len(batch) < 500:
+                batch.append(self._queue.get_nowait())
+            try:
+                for writes, _ in batch:
+                    await self._apply(writes)
+                await self.db.commit()
+                error: BaseException | None = None
+            except Exception as exc:  # the batch failed as a whole: nobody is acknowledged
+                log.exception("store: batch of %d failed", len(batch))
+                await self.db.rollback()
+                error = exc
+            for _, fut in batch:
+                if not fut.done():
+                    if error is None:
+                        fut.set_result(None)
+                    else:
+                        fut.set_exception(error)
+                self._queue.task_done()
+
+    async def _apply(self, writes: Iterable[Write]) -> None:
+        for w in writes:
+            r = w.row
+            if w.table == "call_event":
+                await self.db.execute(
+                    "INSERT INTO call_events(call_id, kind, payload, at) VALUES (?,?,?,?)",
+                    (r["call_id"], r["kind"], _j(r["payload"]), r["at"]))
+            elif w.table == "call_start":
+                await self.db.execute(
+                    "INSERT INTO calls(call_id, user, context, started_at) VALUES (?,?,?,?) "
+                    "ON CONFLICT(call_id) DO UPDATE SET user=excluded.user, context=excluded.context, "
+                    "ended_at=NULL",
+                    (r["call_id"], r["user"], _j(r["context"]), r["started_at"]))
+            elif w.table == "call_end":
+                await self.db.execute(
+                    "UPDATE calls SET ended_at=?, disposition=?, category=?, labels=? WHERE call_id=?",
+                    (r["ended_at"], r["disposition"], r["category"], _j(r["labels"]), r["call_id"]))
+            elif w.table == "classification":
+                await self.db.execute(
+                    "INSERT INTO classifications(call_id, category, labels, evidence, pack_version, at) "
+                    "VALUES (?,?,?,?,?,?)",
+                    (r["call_id"], r["category"], _j(r["labels"]), _j(r["evidence"]), r["pack_version"], r["at"]))
+            elif w.table == "warning":
+                await self.db.execute(
+                    "INSERT INTO warnings(call_id, line, rule, phrase, span, alternative, at) VALUES (?,?,?,?,?,?,?)",
+                    (r["call_id"], r["index"], r["rule"], r["phrase"], _j(r["span"]), r["alternative"], r["at"]))
+            else:
+                raise ValueError(f"unknown table {w.table!r}")
+
+    # -- reads --------------------------------------------------------------------------------
+
+    async def live_call(self, call_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+        """A call that was started and not ended, with its events in order (for a resume)."""
+        async with self.db.execute(
+                "SELECT user, context FROM calls WHERE call_id=? AND ended_at IS NULL", (call_id,)) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        async with self.db.execute(
+                "SELECT kind, payload FROM call_events WHERE call_id=? ORDER BY id", (call_id,)) as cur:
+            events = [{"kind": k, "payload": json.loads(p)} async for k, p in cur]
+        return {"user": row["user"], "context": json.loads(row["context"])}, events
+
+    async def call_history(self, call_id: str) -> dict[str, Any] | None:
+        async with self.db.execute("SELECT * FROM calls WHERE call_id=?", (call_id,)) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        out = dict(row)
+        out["context"] = json.loads(out["context"])
+        out["labels"] = json.loads(out["labels"]) if out["labels"] else None
+        async with self.db.execute(
+                "SELECT line, rule, phrase, span, alternative FROM warnings WHERE call_id=? ORDER BY id",
+                (call_id,)) as cur:
+            out["warnings"] = [{**dict(r), "span": json.loads(r["span"])} async for r in cur]
+        return out
+
+    # -- tokens -------------------------------------------------------------------------------
+
+    async def issue_token(self, user: str, role: str, now: float) -> str:
+        token = secrets.token_urlsafe(32)
+        await self.db.execute("INSERT INTO tokens(hash, user, role, created_at) VALUES (?,?,?,?)",
+                              (token_hash(token), user, role, now))
+        await self.db.commit()
+        return token
+
+    async def lookup_token(self, token: str) -> tuple[str, str] | None:
+        async with self.db.execute("SELECT user, role FROM tokens WHERE hash=? AND revoked_at IS NULL",
+                                   (token_hash(token),)) as cur:
+            row = await cur.fetchone()
+        return (row["user"], row["role"]) if row else None
+
+    # -- pack versions ------------------------------------------------------------------------
+
+    async def current_pack(self) -> tuple[int, Mapping[str, str]] | None:
+        async with self.db.execute(
+                "SELECT version, files FROM pack_versions WHERE status='published' ORDER BY version DESC LIMIT 1"
+        ) as cur:
+            row = await cur.fetchone()
+        return (int(row["version"]), json.loads(row["files"])) if row else None
+
+    async def disk_digest(self) -> str | None:
+        """Digest of the last version imported from the pack directory."""
+        async with self.db.execute(
+                "SELECT digest FROM pack_versions WHERE created_by LIKE 'disk:%' ORDER BY version DESC LIMIT 1"
+        ) as cur:
+            row = await cur.fetchone()
+        return str(row["digest"]) if row else None
+
+    async def save_pack(self, pack_id: str, label: str, digest: str, files: Mapping[str, str], status: str,
+                        created_by: str, now: float) -> int:
+        cur = await self.db.execute(
+            "INSERT INTO pack_versions(pack_id, label, digest, files, status, created_by, created_at) "
+            "VALUES (?,?,?,?,?,?,?)", (pack_id, label, digest, _j(dict(files)), status, created_by, now))
+        await self.db.commit()
+        return int(cur.lastrowid or 0)

@@ -1,0 +1,209 @@
+"""The websocket shell: sockets in, `Session`/`Desk` in the middle, store and sockets out.
+
+It owns what the core must not: the auth deadline, frame sizes, the per-connection
+send queue (a slow client is cut off rather than slowing everyone), and the order
+"commit, then reply, then push".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from http import HTTPStatus
+from typing import Any
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from assist import protocol
+from assist.config import Settings
+from assist.desk import Desk, Outcome, Push
+from assist.errors import AssistError, Conflict, InvalidFormat, MessageTooLarge
+from assist.server.store import Store
+from assist.session import Principal, Session
+
+log = logging.getLogger(__name__)
+
+HARD_FRAME_FACTOR = 4
+"""Frames up to this multiple of the limit get a `message_too_large` reply; bigger ones close the socket."""
+
+
+class Connection:
+    """One client: its session and its bounded outgoing queue."""
+
+    def __init__(self, ws: ServerConnection, max_queue: int) -> None:
+        self.ws = ws
+        self.session = Session()
+        self.queue: asyncio.Queue[str | None] = asyncio.Queue(max_queue)
+        self.closed = False
+
+    def send(self, message: dict[str, Any]) -> None:
+        if self.closed:
+            return
+        try:
+            self.queue.put_nowait(protocol.encode(message))
+        except asyncio.QueueFull:
+            log.warning("ws: client %s too slow, disconnecting", self.ws.remote_address)
+            self.closed = True
+            asyncio.get_running_loop().create_task(self.ws.close(1013, "client too slow"))
+
+    async def pump(self) -> None:
+        while True:
+            text = await self.queue.get()
+            if text is None:
+                return
+            try:
+                await self.ws.send(text)
+            except ConnectionClosed:
+                return
+
+
+class Hub:
+    """Every connection, and which one watches which call."""
+
+    def __init__(self, settings: Settings, desk: Desk, store: Store,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.settings = settings
+        self.desk = desk
+        self.store = store
+        self.clock = clock
+        self.watchers: dict[str, Connection] = {}
+        self.connections: set[Connection] = set()
+        self.extra_handlers: dict[type[protocol.Command], Callable[[Connection, Any, float],
+                                                                  Any]] = {}
+
+    def lang_by_user(self) -> dict[str, str]:
+        return {c.session.principal.user: c.session.principal.lang
+                for c in self.connections if c.session.principal is not None}
+
+    def deliver(self, pushes: list[Push]) -> None:
+        for push in pushes:
+            conn = self.watchers.get(push.call_id)
+            if conn is not None:
+                conn.send(push.message)
+            if push.message.get("type") == "call.ended":
+                self.watchers.pop(push.call_id, None)
+
+    async def handler(self, ws: ServerConnection) -> None:
+        conn = Connection(ws, self.settings.max_queue)
+        if not await self._authenticate(conn):
+            return
+        self.connections.add(conn)
+        pump = asyncio.create_task(self.pump_safe(conn))
+        try:
+            async for frame in ws:
+                await self.receive(conn, frame)
+        except ConnectionClosed:
+            pass
+        finally:
+            self.connections.discard(conn)
+            for call_id in list(conn.session.calls):
+                if self.watchers.get(call_id) is conn:
+                    del self.watchers[call_id]
+            conn.closed = True
+            with contextlib.suppress(asyncio.QueueFull):
+                conn.queue.put_nowait(None)
+            pump.cancel()
+
+    async def pump_safe(self, conn: Connection) -> None:
+        with contextlib.suppress(asyncio.CancelledError):
+            await conn.pump()
+
+    async def _authenticate(self, conn: Connection) -> bool:
+        ws = conn.ws
+        try:
+            frame = await asyncio.wait_for(ws.recv(), self.settings.auth_timeout)
+        except TimeoutError:
+            await self._refuse(ws, "authentication timed out: send {\"type\": \"auth\", \"token\": …} first")
+            return False
+        except ConnectionClosed:
+            return False
+        try:
+            if len(frame) > self.settings.max_message_bytes:
+                raise MessageTooLarge("auth message too large")
+            auth = protocol.parse_auth(protocol.decode_frame(frame))
+        except AssistError as exc:
+            await self._refuse(ws, exc.message)
+            return False
+        found = await self.store.lookup_token(auth.token)
+        if found is None:
+            await self._refuse(ws, "invalid or revoked token")
+            return False
+        user, role = found
+        lang = auth.lang if auth.lang in ("zh-CN", "en") else self.settings.language
+        reply = conn.session.authenticate(Principal(user, role, lang))
+        with contextlib.suppress(ConnectionClosed):
+            await ws.send(protocol.encode(reply))
+        return True
+
+    async def _refuse(self, ws: ServerConnection, message: str) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            await ws.send(protocol.encode({"type": "auth_invalid", "message": message}))
+            await ws.close(4001, "auth failed")
+
+    async def receive(self, conn: Connection, frame: str | bytes) -> None:
+        cid: int | None = None
+        try:
+            if len(frame) > self.settings.max_message_bytes:
+                raise MessageTooLarge(
+                    f"message of {len(frame)} bytes is over the limit of {self.settings.max_message_bytes}")
+            data = protocol.decode_frame(frame)
+            raw_id = data.get("id")
+            cid = raw_id if isinstance(raw_id, int) and not isinstance(raw_id, bool) else None
+            if data.get("type") == "auth":
+                raise InvalidFormat("already authenticated")
+            cmd = conn.session.accept(data)
+            principal = conn.session.principal
+            assert principal is not None
+            extra = self.extra_handlers.get(type(cmd))
+            if extra is not None:
+                await extra(conn, cmd, self.clock())
+                return
+            if isinstance(cmd, protocol.CallStart) and cmd.call_id not in self.desk.calls:
+                await self._restore(cmd.call_id, principal)
+            outcome = self.desk.handle(principal, cmd, self.clock())
+            call_id = getattr(cmd, "call_id", None)
+            if isinstance(cmd, (protocol.CallStart, protocol.CallGet)) and call_id:
+                self.watchers[call_id] = conn
+                conn.session.calls.add(call_id)
+            await self.commit(outcome)
+            conn.send(protocol.result(cmd.id, outcome.reply))
+            self.deliver(outcome.pushes)
+        except AssistError as exc:
+            conn.send(protocol.error(cid, exc.to_json()))
+        except Exception:
+            log.exception("ws: unexpected error")
+            conn.send(protocol.error(cid, {"code": "internal_error", "message": "internal error; logged"}))
+
+    async def commit(self, outcome: Outcome) -> None:
+        await self.store.write(outcome.writes)
+
+    async def _restore(self, call_id: str, principal: Principal) -> None:
+        stored = await self.store.live_call(call_id)
+        if stored is None or call_id in self.desk.calls:
+            return
+        meta, events = stored
+        if meta["user"] != principal.user:
+            raise Conflict(f"call {call_id!r} is taken by another agent")
+        self.desk.restore(call_id, meta["user"], meta["context"], events)
+
+
+def _process_request(connection: ServerConnection, request: Request) -> Response | None:
+    if request.path.split("?")[0] != "/ws":
+        return connection.respond(HTTPStatus.NOT_FOUND, "the assist websocket is at /ws\n")
+    return None
+
+
+async def start_ws(hub: Hub) -> Server:
+    s = hub.settings
+    return await serve(
+        hub.handler, s.host, s.ws_port,
+        process_request=_process_request,
+        max_size=s.max_message_bytes * HARD_FRAME_FACTOR,
+        compression=None,  # permessage-deflate triples per-connection memory (BUDGETS.md)
+        ping_interval=20, ping_timeout=20,
+    )

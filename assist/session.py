@@ -1,0 +1,72 @@
+"""One connection's state: unauthenticated -> ready -> closed, id order, role checks.
+
+Sans-I/O: the websocket shell feeds decoded messages in and gets typed commands
+(or errors) out; it owns the socket, the auth deadline and the send queue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from assist import protocol
+from assist.errors import AuthRequired, IdReuse, Unauthorized
+
+ROLES: tuple[str, ...] = ("agent", "shift_leader", "seat_admin", "back_office", "manager", "trainer", "admin")
+"""Roles a token can carry (`assist token issue --role`)."""
+
+LEADERS = frozenset({"shift_leader", "seat_admin", "back_office", "manager", "admin"})
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "ping": frozenset(ROLES),
+    "call.start": frozenset({"agent", "admin"}),
+    "call.note": frozenset({"agent", "admin"}),
+    "call.transcript": frozenset({"agent", "admin"}),
+    "call.end": frozenset({"agent", "admin"}),
+    "call.get": frozenset({"agent", "admin"}),
+}
+"""Which roles may send each command. A command missing here is refused to everyone."""
+
+
+def allow(type_: str, roles: frozenset[str]) -> None:
+    """Register the roles of a command added by a feature module."""
+    PERMISSIONS[type_] = roles
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is on the other end of a connection."""
+
+    user: str
+    role: str
+    lang: str
+
+
+@dataclass
+class Session:
+    principal: Principal | None = None
+    last_id: int = 0
+    calls: set[str] = field(default_factory=set)
+
+    @property
+    def ready(self) -> bool:
+        return self.principal is not None
+
+    def authenticate(self, principal: Principal) -> dict[str, Any]:
+        self.principal = principal
+        return {"type": "auth_ok", "user": principal.user, "role": principal.role, "lang": principal.lang}
+
+    def accept(self, data: dict[str, Any]) -> protocol.Command:
+        """Validate one decoded message of a ready connection into a command it may run."""
+        cid = protocol.command_id(data)
+        if self.principal is None:
+            raise AuthRequired("authenticate first")
+        if cid <= self.last_id:
+            raise IdReuse(f"id {cid} is not greater than the previous id {self.last_id}")
+        self.last_id = cid
+        cmd = protocol.parse_command(data)
+        cmd.id = cid
+        type_ = data["type"]
+        if self.principal.role not in PERMISSIONS.get(type_, frozenset()):
+            raise Unauthorized(f"role {self.principal.role!r} may not use {type_!r}")
+        return cmd

@@ -1,0 +1,104 @@
+"""Shared fixtures: a real service on ephemeral loopback ports with a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from websockets.asyncio.client import ClientConnection, connect
+
+from assist.app import Running, start
+from assist.config import DEFAULT_PACK, Settings
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(host="127.0.0.1", ws_port=0, http_port=0, db=tmp_path / "assist.db", pack=DEFAULT_PACK,
+                    auth_timeout=2.0)
+
+
+@pytest.fixture
+async def service(settings: Settings) -> AsyncIterator[Running]:
+    running = await start(settings)
+    try:
+        yield running
+    finally:
+        await running.close()
+
+
+class Client:
+    """A scripted softphone: a real websockets client speaking docs/protocol.md."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+        self.next_id = 0
+        self.pushes: list[dict[str, Any]] = []
+
+    async def send_raw(self, frame: str | bytes) -> None:
+        await self.ws.send(frame)
+
+    async def recv(self, timeout: float = 5.0) -> dict[str, Any]:
+        import asyncio
+
+        msg: dict[str, Any] = json.loads(await asyncio.wait_for(self.ws.recv(), timeout))
+        return msg
+
+    async def reply(self, cid: int | None, timeout: float = 5.0) -> dict[str, Any]:
+        """Read until the result for `cid`, keeping pushes seen on the way."""
+        while True:
+            msg = await self.recv(timeout)
+            if msg.get("type") == "result" and msg.get("id") == cid:
+                return msg
+            self.pushes.append(msg)
+
+    async def call(self, type_: str, **fields: Any) -> dict[str, Any]:
+        self.next_id += 1
+        cid = self.next_id
+        await self.ws.send(json.dumps({"id": cid, "type": type_, **fields}, ensure_ascii=False))
+        return await self.reply(cid)
+
+    async def push(self, type_: str, timeout: float = 5.0, **match: Any) -> dict[str, Any]:
+        """The next push of `type_` (matching `match`), from those already seen or still to come."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for i, p in enumerate(self.pushes):
+                if p.get("type") == type_ and all(p.get(k) == v for k, v in match.items()):
+                    return self.pushes.pop(i)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"no {type_} push; seen {[p.get('type') for p in self.pushes]}")
+            self.pushes.append(await self.recv(remaining))
+
+
+async def issue(running: Running, user: str, role: str) -> str:
+    return await running.store.issue_token(user, role, time.time())
+
+
+async def open_client(running: Running, token: str | None = None, *, user: str = "a1001", role: str = "agent",
+                      lang: str | None = None) -> Client:
+    if token is None:
+        token = await issue(running, user, role)
+    ws = await connect(f"ws://127.0.0.1:{running.ws_port}/ws", max_size=None)
+    client = Client(ws)
+    auth: dict[str, Any] = {"type": "auth", "token": token}
+    if lang:
+        auth["lang"] = lang
+    await ws.send(json.dumps(auth))
+    ok = await client.recv()
+    assert ok["type"] == "auth_ok", ok
+    return client
+
+
+@pytest.fixture
+async def agent(service: Running) -> AsyncIterator[Client]:
+    client = await open_client(service)
+    try:
+        yield client
+    finally:
+        await client.ws.close()

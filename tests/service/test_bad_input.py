@@ -1,0 +1,122 @@
+"""Bad input gets the error shape with a stable code, changes nothing and keeps the connection."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from assist.app import Running
+from tests.conftest import Client, open_client
+
+
+async def _error(client: Client, cid: int | None) -> dict[str, str]:
+    msg = await client.reply(cid)
+    assert msg["success"] is False, msg
+    assert set(msg["error"]) >= {"code", "message"}
+    return msg["error"]
+
+
+async def test_malformed_json(agent: Client) -> None:
+    await agent.send_raw("{not json")
+    assert (await _error(agent, None))["code"] == "invalid_json"
+    assert (await agent.call("ping"))["success"] is True
+
+
+async def test_non_object_json(agent: Client) -> None:
+    await agent.send_raw("[1, 2]")
+    assert (await _error(agent, None))["code"] == "invalid_json"
+
+
+async def test_unknown_type(agent: Client) -> None:
+    await agent.send_raw(json.dumps({"id": 1, "type": "call.explode"}))
+    assert (await _error(agent, 1))["code"] == "unknown_command"
+    assert (await agent.call("ping"))["success"] is True
+
+
+async def test_missing_id(agent: Client) -> None:
+    await agent.send_raw(json.dumps({"type": "ping"}))
+    assert (await _error(agent, None))["code"] == "invalid_format"
+
+
+@pytest.mark.parametrize("fields", [
+    {"call_id": "x"},                                  # missing text
+    {"call_id": 5, "text": "hi"},                     # wrong type
+    {"text": "hi"},                                    # missing call_id
+])
+async def test_missing_or_wrong_fields(agent: Client, fields: dict[str, object]) -> None:
+    await agent.call("call.start", call_id="x", context={})
+    await agent.send_raw(json.dumps({"id": 10, "type": "call.note", **fields}))
+    assert (await _error(agent, 10))["code"] == "invalid_format"
+    assert (await agent.call("call.get", call_id="x"))["update"]["category"] == "none"
+
+
+async def test_bad_speaker(agent: Client) -> None:
+    await agent.call("call.start", call_id="y", context={})
+    await agent.send_raw(json.dumps({"id": 5, "type": "call.transcript", "call_id": "y", "speaker": "robot",
+                                     "text": "我要投诉"}))
+    assert (await _error(agent, 5))["code"] == "invalid_format"
+
+
+async def test_unknown_call_id(agent: Client) -> None:
+    reply = await agent.call("call.note", call_id="nope", text="hello")
+    assert reply["error"]["code"] == "not_found"
+
+
+async def test_ids_must_increase(agent: Client) -> None:
+    await agent.send_raw(json.dumps({"id": 7, "type": "ping"}))
+    assert (await agent.reply(7))["success"] is True
+    await agent.send_raw(json.dumps({"id": 7, "type": "ping"}))
+    assert (await _error(agent, 7))["code"] == "id_reuse"
+    await agent.send_raw(json.dumps({"id": 3, "type": "ping"}))
+    assert (await _error(agent, 3))["code"] == "id_reuse"
+    await agent.send_raw(json.dumps({"id": 8, "type": "ping"}))
+    assert (await agent.reply(8))["success"] is True
+
+
+async def test_oversized_frame_is_refused_and_connection_stays(agent: Client) -> None:
+    await agent.call("call.start", call_id="big", context={})
+    await agent.send_raw(json.dumps({"id": 50, "type": "call.note", "call_id": "big", "text": "投诉" * 40000}))
+    assert (await _error(agent, None))["code"] == "message_too_large"
+    agent.next_id = 50
+    assert (await agent.call("call.get", call_id="big"))["update"]["category"] == "none"
+
+
+async def test_wrong_role(service: Running) -> None:
+    trainer = await open_client(service, user="t1", role="trainer")
+    reply = await trainer.call("call.start", call_id="z", context={})
+    assert reply["error"]["code"] == "unauthorized"
+    assert "z" not in service.hub.desk.calls
+
+
+async def test_command_before_auth(service: Running) -> None:
+    async with connect(f"ws://127.0.0.1:{service.ws_port}/ws") as ws:
+        await ws.send(json.dumps({"id": 1, "type": "ping"}))
+        msg = json.loads(await ws.recv())
+        assert msg["type"] == "auth_invalid"
+        with pytest.raises(ConnectionClosed):
+            await asyncio.wait_for(ws.recv(), 5)
+
+
+async def test_bad_token(service: Running) -> None:
+    async with connect(f"ws://127.0.0.1:{service.ws_port}/ws") as ws:
+        await ws.send(json.dumps({"type": "auth", "token": "forged"}))
+        assert json.loads(await ws.recv())["type"] == "auth_invalid"
+
+
+async def test_auth_deadline(service: Running) -> None:
+    async with connect(f"ws://127.0.0.1:{service.ws_port}/ws") as ws:
+        msg = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        assert msg["type"] == "auth_invalid" and "timed out" in msg["message"]
+
+
+async def test_wrong_path_is_404(service: Running) -> None:
+    from websockets.exceptions import InvalidStatus
+
+    with pytest.raises(InvalidStatus) as info:
+        async with connect(f"ws://127.0.0.1:{service.ws_port}/other"):
+            pass
+    assert info.value.response.status_code == 404
