@@ -69,8 +69,8 @@ class Classifier:
             rule = self.rules.rules[ri]
             if not rule.applies_to(segment.source, segment.field):
                 continue
-            if any(t in by_term for t in rule.unless):
-                continue
+            if any(not h.negated for t in rule.unless for h in by_term.get(t, ())):
+                continue  # a negated exception ("不是开玩笑") does not cancel the rule
             chosen = _satisfy(rule, by_term)
             for gi, h in chosen:
                 a, b = n.span(h.start, h.end)

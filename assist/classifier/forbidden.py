@@ -268,12 +268,14 @@ class ForbiddenChecker:
                 if m.end() > m.start() and not _overlaps_any((m.start(), m.end()), unless):
                     candidates.append((m.start(), m.end()))
         for k, pair in enumerate(rule.pairs):
-            candidates.extend(self._pair_hits(pair, f.get(_ROLE_FIRST, k), f.get(_ROLE_THEN, k), negations, ctx))
+            candidates.extend(
+                self._pair_hits(pair, f.get(_ROLE_FIRST, k), f.get(_ROLE_THEN, k), negations, ctx)
+            )
         out: list[Span] = []
         for s, e in candidates:
-            if negations and _negated_before(s, negations, rule.negation_reach):
-                continue
             a, b = norm.span(s, e)
+            if negations and _negated_before(s, a, negations, rule.negation_reach, ctx):
+                continue
             if self._excluded(rule, a, b, s, f, ctx):
                 continue
             out.append((a, b))
@@ -444,8 +446,14 @@ def _overlaps_any(span: Span, others: list[Span]) -> bool:
     return any(s < oe and e > os for os, oe in others)
 
 
-def _negated_before(s: int, negations: list[Span], reach: int) -> bool:
-    return any(ne <= s and s - ne <= reach for _ns, ne in negations)
+def _negated_before(s: int, a: int, negations: list[Span], reach: int, ctx: _Line) -> bool:
+    """A negation ending at most `reach` characters before normalised index `s`, same clause."""
+    for _ns, ne in negations:
+        if ne <= s and s - ne <= reach:
+            cut = ctx.norm.offsets[ne - 1] + 1
+            if not _CLAUSE_END.search(ctx.text, cut, a):
+                return True
+    return False
 
 
 def _category_matches(category: str, wanted: frozenset[str]) -> bool:
@@ -555,7 +563,9 @@ class _Compiler:
             out.append(pat)
         return out
 
-    def unknown_keys(self, raw: Mapping[str, Any], allowed: frozenset[str], path: tuple[PathPart, ...]) -> None:
+    def unknown_keys(
+        self, raw: Mapping[str, Any], allowed: frozenset[str], path: tuple[PathPart, ...]
+    ) -> None:
         for key in raw:
             if key not in allowed:
                 self.problem(
@@ -615,7 +625,9 @@ class _Compiler:
             self.problem((*path, "title"), "title is missing: the name the sidebar shows for this rule.")
         alternative = self.text_by_lang(raw.get("alternative"), (*path, "alternative"), "alternative")
         if "alternative" not in raw:
-            self.problem((*path, "alternative"), "alternative is missing: the approved wording to say instead.")
+            self.problem(
+                (*path, "alternative"), "alternative is missing: the approved wording to say instead."
+            )
         examples = self.examples(raw.get("examples"), (*path, "examples"))
         categories = self.categories(raw.get("categories"), (*path, "categories"))
         media_only = self.flag(raw, "media_only", path, False)
@@ -623,7 +635,7 @@ class _Compiler:
         if media_only and not media_words:
             self.problem(
                 (*path, "media_words"),
-                "a media_only rule needs media_words (记者, 直播间…) to recognise media lines on other calls.",
+                "a media_only rule needs media_words (记者, 直播间…) to spot media lines on other calls.",
             )
         phrases = self.words(raw.get("phrases"), (*path, "phrases"), "phrases")
         patterns = self.regexes(raw.get("patterns"), (*path, "patterns"), "patterns")

@@ -1,0 +1,76 @@
+"""Classifier latency: per-call median and p99 with the default pack, next to a baseline.
+
+The baseline, measured in the same run on the same calls, is text normalisation alone
+(width, case, traditional -> simplified): the least any classifier must do. Calls are
+classified cold (no per-segment cache), as `assist classify` does.
+
+    python -m bench.classify [CALLS.jsonl] [--rounds N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+from assist.calls import call_segments
+from assist.classifier.normalize import normalize
+from assist.config import DEFAULT_PACK
+from assist.scripts.pack import load_pack_dir
+
+SHARED_CALLS = Path(__file__).resolve().parents[1].parent / "shared" / "samples" / "calls.dev.jsonl"
+TARGET_P99_MS = 0.5
+
+
+def load_calls(path: Path | None) -> list[dict[str, Any]]:
+    if path is None:
+        path = SHARED_CALLS if SHARED_CALLS.exists() else DEFAULT_PACK / "samples.jsonl"
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("calls", nargs="?", type=Path)
+    ap.add_argument("--rounds", type=int, default=5)
+    args = ap.parse_args()
+    pack = load_pack_dir(DEFAULT_PACK)
+    calls = load_calls(args.calls)
+    segs = [call_segments(c.get("context") or {}, c.get("notes") or [],
+                          [(t["speaker"], t["text"]) for t in c.get("transcript") or []]) for c in calls]
+    sizes = [sum(len(s.text) for s in ss) for ss in segs]
+    for ss in segs[:20]:  # warm caches (pinyin, normaliser) as a running service has them
+        pack.classifier.classify(ss)
+
+    base: list[float] = []
+    full: list[float] = []
+    for _ in range(args.rounds):
+        for ss in segs:
+            t0 = time.perf_counter()
+            for s in ss:
+                normalize(s.text)
+            t1 = time.perf_counter()
+            pack.classifier.classify(ss)
+            t2 = time.perf_counter()
+            base.append((t1 - t0) * 1000)
+            full.append((t2 - t1) * 1000)
+    per_char = [f / max(1, n) for f, n in zip(full, sizes * args.rounds, strict=True)]
+    p99_300 = pct(per_char, 0.99) * 300
+    print(f"calls: {len(calls)} (mean {statistics.mean(sizes):.0f} chars), rounds: {args.rounds}")
+    print(f"{'':24}{'median ms':>12}{'p99 ms':>10}")
+    print(f"{'baseline: normalise':24}{statistics.median(base):12.3f}{pct(base, 0.99):10.3f}")
+    print(f"{'classify (default pack)':24}{statistics.median(full):12.3f}{pct(full, 0.99):10.3f}")
+    print(f"ratio classify/baseline (median): {statistics.median(full) / statistics.median(base):.1f}x")
+    print(f"p99 scaled to a 300-character call: {p99_300:.3f} ms (target ≤ {TARGET_P99_MS} ms): "
+          f"{'OK' if p99_300 <= TARGET_P99_MS else 'OVER'}")
+
+
+if __name__ == "__main__":
+    main()
