@@ -44,6 +44,8 @@ class Settings:
     """Origins (scheme://host:port) of softphone pages allowed to embed the plugin; empty = same host only."""
     log_level: str = "INFO"
     """Python logging level name."""
+    routing: Path | None = None
+    """Routing file (TOML): contact directory, duty roster, hot-lines, deadlines. Default: the plan's values."""
 
     def with_overrides(self, values: Mapping[str, Any]) -> Settings:
         """Apply non-None overrides, casting strings to each field's type."""
@@ -54,6 +56,9 @@ class Settings:
         return replace(self, **changes)
 
 
+PATH_SETTINGS = frozenset({"db", "pack", "routing"})
+
+
 def _cast(name: str, current: Any, value: Any) -> Any:
     try:
         if isinstance(current, bool):
@@ -62,7 +67,7 @@ def _cast(name: str, current: Any, value: Any) -> Any:
             return int(value)
         if isinstance(current, float):
             return float(value)
-        if isinstance(current, Path):
+        if isinstance(current, Path) or name in PATH_SETTINGS:
             return Path(value).expanduser()
         if isinstance(current, tuple):
             if isinstance(value, str):

@@ -140,5 +140,14 @@ def error(cid: int | None, err: dict[str, Any]) -> dict[str, Any]:
     return {"id": cid, "type": "result", "success": False, "error": err}
 
 
+def _enc_hook(obj: Any) -> Any:
+    if isinstance(obj, str):  # str subclasses (e.g. from YAML) encode as plain text
+        return str(obj)
+    raise NotImplementedError(f"cannot encode {type(obj).__name__}")
+
+
+_ENCODER = msgspec.json.Encoder(enc_hook=_enc_hook)
+
+
 def encode(message: dict[str, Any]) -> str:
-    return msgspec.json.encode(message).decode()
+    return _ENCODER.encode(message).decode()

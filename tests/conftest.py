@@ -41,6 +41,13 @@ class Client:
         self.pushes: list[dict[str, Any]] = []
 
     async def send_raw(self, frame: str | bytes) -> None:
+        """Send a frame as is; a well-formed integer id still counts towards the next id."""
+        try:
+            cid = json.loads(frame).get("id")
+            if isinstance(cid, int) and not isinstance(cid, bool):
+                self.next_id = max(self.next_id, cid)
+        except (ValueError, AttributeError):
+            pass
         await self.ws.send(frame)
 
     async def recv(self, timeout: float = 5.0) -> dict[str, Any]:

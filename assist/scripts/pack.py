@@ -21,7 +21,7 @@ from assist.classifier.model import CATEGORY_IDS, NONE
 from assist.classifier.rules import compile_rules
 from assist.scripts.category_scripts import CategoryScript, compile_scripts
 from assist.scripts.problems import PackError, Problem
-from assist.scripts.yamlfile import locate, parse_yaml
+from assist.scripts.yamlfile import locate, parse_yaml, plain
 
 PACK_FILES = ("pack.yaml", "rules.yaml", "forbidden.yaml", "scripts.yaml")
 SAMPLES_FILE = "samples.jsonl"
@@ -105,7 +105,7 @@ def load_pack(files: Mapping[str, str], *, extra_internal_numbers: Sequence[str]
 
     def compile_file(name: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
         try:
-            return fn(docs[name], *args, **kwargs)
+            return fn(plain(docs[name]), *args, **kwargs)
         except PackError as exc:
             problems.extend(locate(exc.problems, docs[name], name))
             return None

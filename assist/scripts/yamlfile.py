@@ -24,6 +24,23 @@ def parse_yaml(text: str, file: str) -> Any:
         raise PackError([Problem((), f"YAML syntax error: {exc.problem or exc}", file, line)]) from None
 
 
+def plain(node: Any) -> Any:
+    """Round-trip YAML nodes as plain dict/list/str/int/float/bool, so compiled packs hold no ruamel types."""
+    if isinstance(node, dict):
+        return {plain(k): plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [plain(v) for v in node]
+    if isinstance(node, bool) or node is None:
+        return node
+    if isinstance(node, str):
+        return str(node)
+    if isinstance(node, int):
+        return int(node)
+    if isinstance(node, float):
+        return float(node)
+    return node
+
+
 def line_of(data: Any, path: Iterable[PathPart]) -> int | None:
     """1-based line of the deepest node on `path` that the document still has."""
     line: int | None = None

@@ -9,11 +9,12 @@ nothing that was acknowledged.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
 import secrets
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from assist.desk import Write
 
 log = logging.getLogger(__name__)
 
-MIGRATIONS: tuple[str, ...] = (
+CORE_MIGRATIONS: tuple[str, ...] = (
     # 1: calls, their events, classifications pushed, warnings, tokens, pack versions
     """
     CREATE TABLE tokens (
@@ -48,15 +49,53 @@ MIGRATIONS: tuple[str, ...] = (
         files TEXT NOT NULL, status TEXT NOT NULL, created_by TEXT NOT NULL, created_at REAL NOT NULL);
     """,
 )
-"""Append only: migration N brings a database from user_version N-1 to N."""
+"""Append only: migration N of a component brings it from version N-1 to N."""
+
+MIGRATIONS: dict[str, tuple[str, ...]] = {"core": CORE_MIGRATIONS}
+"""Schema per component; a feature (routing, pack lifecycle) registers its own with `add_migrations`."""
+
+
+def add_migrations(component: str, migrations: tuple[str, ...]) -> None:
+    MIGRATIONS[component] = migrations
+
+
+def _j(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+Statement = tuple[str, tuple[Any, ...]]
+WRITERS: dict[str, Callable[[Mapping[str, Any]], list[Statement]]] = {}
+"""How each kind of `Write` becomes SQL. Features register theirs with `add_writer`."""
+
+
+def add_writer(table: str, to_sql: Callable[[Mapping[str, Any]], list[Statement]]) -> None:
+    WRITERS[table] = to_sql
+
+
+def _core_writers() -> None:
+    add_writer("call_event", lambda r: [(
+        "INSERT INTO call_events(call_id, kind, payload, at) VALUES (?,?,?,?)",
+        (r["call_id"], r["kind"], _j(r["payload"]), r["at"]))])
+    add_writer("call_start", lambda r: [(
+        "INSERT INTO calls(call_id, user, context, started_at) VALUES (?,?,?,?) "
+        "ON CONFLICT(call_id) DO UPDATE SET user=excluded.user, context=excluded.context, ended_at=NULL",
+        (r["call_id"], r["user"], _j(r["context"]), r["started_at"]))])
+    add_writer("call_end", lambda r: [(
+        "UPDATE calls SET ended_at=?, disposition=?, category=?, labels=? WHERE call_id=?",
+        (r["ended_at"], r["disposition"], r["category"], _j(r["labels"]), r["call_id"]))])
+    add_writer("classification", lambda r: [(
+        "INSERT INTO classifications(call_id, category, labels, evidence, pack_version, at) VALUES (?,?,?,?,?,?)",
+        (r["call_id"], r["category"], _j(r["labels"]), _j(r["evidence"]), r["pack_version"], r["at"]))])
+    add_writer("warning", lambda r: [(
+        "INSERT INTO warnings(call_id, line, rule, phrase, span, alternative, at) VALUES (?,?,?,?,?,?,?)",
+        (r["call_id"], r["index"], r["rule"], r["phrase"], _j(r["span"]), r["alternative"], r["at"]))])
 
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _j(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+_core_writers()
 
 
 class Store:
@@ -79,12 +118,19 @@ class Store:
         return store
 
     async def _migrate(self) -> None:
-        async with self.db.execute("PRAGMA user_version") as cur:
-            row = await cur.fetchone()
-        version = int(row[0]) if row else 0
-        for n, script in enumerate(MIGRATIONS[version:], start=version + 1):
-            await self.db.executescript(f"BEGIN;\n{script}\nPRAGMA user_version={n};\nCOMMIT;")
-            log.info("store: migrated %s to schema %d", self.path, n)
+        await self.db.execute(
+            "CREATE TABLE IF NOT EXISTS schema_versions (component TEXT PRIMARY KEY, version INTEGER NOT NULL)")
+        await self.db.commit()
+        for component, scripts in MIGRATIONS.items():
+            async with self.db.execute(
+                    "SELECT version FROM schema_versions WHERE component=?", (component,)) as cur:
+                row = await cur.fetchone()
+            version = int(row[0]) if row else 0
+            for n, script in enumerate(scripts[version:], start=version + 1):
+                await self.db.executescript(
+                    f"BEGIN;\n{script}\nINSERT INTO schema_versions VALUES ('{component}', {n}) "
+                    f"ON CONFLICT(component) DO UPDATE SET version={n};\nCOMMIT;")
+                log.info("store: %s schema of %s is now version %d", component, self.path, n)
 
     def start_writer(self) -> None:
         if self._writer is None:
@@ -94,10 +140,8 @@ class Store:
         if self._writer is not None:
             await self._queue.join()
             self._writer.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._writer
-            except asyncio.CancelledError:
-                pass
             self._writer = None
         await self.db.close()
 
@@ -139,32 +183,11 @@ class Store:
 
     async def _apply(self, writes: Iterable[Write]) -> None:
         for w in writes:
-            r = w.row
-            if w.table == "call_event":
-                await self.db.execute(
-                    "INSERT INTO call_events(call_id, kind, payload, at) VALUES (?,?,?,?)",
-                    (r["call_id"], r["kind"], _j(r["payload"]), r["at"]))
-            elif w.table == "call_start":
-                await self.db.execute(
-                    "INSERT INTO calls(call_id, user, context, started_at) VALUES (?,?,?,?) "
-                    "ON CONFLICT(call_id) DO UPDATE SET user=excluded.user, context=excluded.context, "
-                    "ended_at=NULL",
-                    (r["call_id"], r["user"], _j(r["context"]), r["started_at"]))
-            elif w.table == "call_end":
-                await self.db.execute(
-                    "UPDATE calls SET ended_at=?, disposition=?, category=?, labels=? WHERE call_id=?",
-                    (r["ended_at"], r["disposition"], r["category"], _j(r["labels"]), r["call_id"]))
-            elif w.table == "classification":
-                await self.db.execute(
-                    "INSERT INTO classifications(call_id, category, labels, evidence, pack_version, at) "
-                    "VALUES (?,?,?,?,?,?)",
-                    (r["call_id"], r["category"], _j(r["labels"]), _j(r["evidence"]), r["pack_version"], r["at"]))
-            elif w.table == "warning":
-                await self.db.execute(
-                    "INSERT INTO warnings(call_id, line, rule, phrase, span, alternative, at) VALUES (?,?,?,?,?,?,?)",
-                    (r["call_id"], r["index"], r["rule"], r["phrase"], _j(r["span"]), r["alternative"], r["at"]))
-            else:
+            to_sql = WRITERS.get(w.table)
+            if to_sql is None:
                 raise ValueError(f"unknown table {w.table!r}")
+            for sql, params in to_sql(w.row):
+                await self.db.execute(sql, params)
 
     # -- reads --------------------------------------------------------------------------------
 

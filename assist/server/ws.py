@@ -32,6 +32,13 @@ HARD_FRAME_FACTOR = 4
 """Frames up to this multiple of the limit get a `message_too_large` reply; bigger ones close the socket."""
 
 
+def frame_bytes(frame: str | bytes, limit: int) -> int:
+    """Size on the wire; text frames are only encoded when they could be over the limit."""
+    if isinstance(frame, bytes) or len(frame) * 4 <= limit:
+        return len(frame)
+    return len(frame.encode())
+
+
 class Connection:
     """One client: its session and its bounded outgoing queue."""
 
@@ -123,7 +130,7 @@ class Hub:
         except ConnectionClosed:
             return False
         try:
-            if len(frame) > self.settings.max_message_bytes:
+            if frame_bytes(frame, self.settings.max_message_bytes) > self.settings.max_message_bytes:
                 raise MessageTooLarge("auth message too large")
             auth = protocol.parse_auth(protocol.decode_frame(frame))
         except AssistError as exc:
@@ -148,9 +155,10 @@ class Hub:
     async def receive(self, conn: Connection, frame: str | bytes) -> None:
         cid: int | None = None
         try:
-            if len(frame) > self.settings.max_message_bytes:
+            size = frame_bytes(frame, self.settings.max_message_bytes)
+            if size > self.settings.max_message_bytes:
                 raise MessageTooLarge(
-                    f"message of {len(frame)} bytes is over the limit of {self.settings.max_message_bytes}")
+                    f"message of {size} bytes is over the limit of {self.settings.max_message_bytes}")
             data = protocol.decode_frame(frame)
             raw_id = data.get("id")
             cid = raw_id if isinstance(raw_id, int) and not isinstance(raw_id, bool) else None

@@ -79,10 +79,18 @@ async def test_ids_must_increase(agent: Client) -> None:
 
 async def test_oversized_frame_is_refused_and_connection_stays(agent: Client) -> None:
     await agent.call("call.start", call_id="big", context={})
-    await agent.send_raw(json.dumps({"id": 50, "type": "call.note", "call_id": "big", "text": "投诉" * 40000}))
+    frame = json.dumps({"id": 50, "type": "call.note", "call_id": "big", "text": "投诉" * 20000}, ensure_ascii=False)
+    assert 65536 < len(frame.encode()) < 4 * 65536
+    await agent.send_raw(frame)
     assert (await _error(agent, None))["code"] == "message_too_large"
-    agent.next_id = 50
-    assert (await agent.call("call.get", call_id="big"))["update"]["category"] == "none"
+    assert (await agent.call("call.get", call_id="big"))["update"]["category"] == "none", "the note was not applied"
+
+
+async def test_frame_far_over_the_limit_closes_the_connection(agent: Client) -> None:
+    await agent.send_raw("x" * (4 * 65536 + 1))
+    with pytest.raises(ConnectionClosed) as info:
+        await agent.recv()
+    assert info.value.rcvd is not None and info.value.rcvd.code == 1009
 
 
 async def test_wrong_role(service: Running) -> None:

@@ -60,8 +60,8 @@ async def test_complaint_upgrades_to_urgent_and_a_neutral_line_does_not_downgrad
 
     await agent.call("call.transcript", call_id="c4", speaker="customer",
                      text="今天不给我答复，我就打12378投诉到银保监会")
-    upgraded = await agent.push("assist.update", call_id="c4")
-    assert upgraded["category"] == "complaint.urgent"
+    upgraded = await agent.push("assist.update", call_id="c4", category="complaint.urgent")
+    assert upgraded["labels"] == ["complaint.urgent"], "urgent replaces general for the same grievance"
 
     reply = await agent.call("call.transcript", call_id="c4", speaker="customer", text="好的，那我等你们电话")
     assert reply["category"] == "complaint.urgent"
@@ -111,7 +111,7 @@ async def test_call_survives_a_service_restart(settings: Settings) -> None:
     try:
         b = await open_client(second, token)
         reply = await b.call("call.start", call_id="c8", context={"queue": "retail"})
-        assert reply["resumed"] is False
+        assert reply["resumed"] is True
         assert reply["update"]["category"] == "complaint.urgent", "state rebuilt from the stored events"
         end = await b.call("call.end", call_id="c8", disposition="escalated")
         assert end["success"] is True

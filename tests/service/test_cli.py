@@ -1,0 +1,105 @@
+"""The real `assist` command as a subprocess: classify, token issue, serve, pack check."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+ASSIST = [sys.executable, "-m", "assist"]
+
+
+def run(*args: str, stdin: str = "", env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*ASSIST, *args], input=stdin, capture_output=True, text=True, timeout=60,
+                          env={**os.environ, **(env or {})})
+
+
+def test_classify_reads_calls_and_writes_one_result_per_line() -> None:
+    calls = [
+        {"id": "a", "context": {"queue": "ebanking"}, "notes": [],
+         "transcript": [{"speaker": "customer", "text": "手机银行登录一直提示系统繁忙"},
+                        {"speaker": "agent", "text": "这是我们系统的问题，我们系统坏了"}]},
+        {"id": "b", "context": {}, "notes": ["客户查询网点营业时间"], "transcript": []},
+    ]
+    stdin = "\n".join(json.dumps(c, ensure_ascii=False) for c in calls) + "\n{broken\n" + \
+        json.dumps({"id": "c", "transcript": [{"speaker": "robot", "text": "x"}]}) + "\n"
+    proc = run("classify", stdin=stdin)
+    assert proc.returncode == 0, proc.stderr
+    out = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [o.get("id") for o in out] == ["a", "b", None, "c"]
+    a, b, broken, bad = out
+    assert a["category"] == "system_outage" and a["labels"] == ["system_outage"]
+    assert a["evidence"]
+    assert a["warnings"], "the agent's line blames our system"
+    for warning in a["warnings"]:
+        assert warning["rule"] == "system_blame" and warning["index"] == 1
+        s, e = warning["span"]
+        assert "系统" in calls[0]["transcript"][1]["text"][s:e]  # type: ignore[index]
+        assert "稍后再试" in warning["alternative"]
+    assert b == {"id": "b", "category": "none", "labels": ["none"], "evidence": [], "warnings": []}
+    assert broken["error"]["code"] == "invalid_call" and broken["line"] == 3
+    assert "transcript[0]" in bad["error"]["message"]
+
+
+def test_token_issue_prints_a_token_and_stores_only_its_hash(tmp_path: Path) -> None:
+    db = tmp_path / "t.db"
+    proc = run("token", "issue", "--user", "a1", "--role", "shift_leader", "--db", str(db))
+    assert proc.returncode == 0, proc.stderr
+    token = proc.stdout.strip()
+    assert len(token) >= 32
+    assert token.encode() not in db.read_bytes()
+    assert run("token", "issue", "--user", "a1", "--role", "boss", "--db", str(db)).returncode == 2
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_serve_starts_answers_health_and_stops_on_sigterm(tmp_path: Path) -> None:
+    http_port, ws_port = _free_port(), _free_port()
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "xdg")}
+    proc = subprocess.Popen([*ASSIST, "serve", "--http-port", str(http_port), "--ws-port", str(ws_port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        deadline = time.time() + 30
+        while True:
+            try:
+                body = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{http_port}/healthz", timeout=1).read())
+                break
+            except OSError:
+                assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+                assert time.time() < deadline
+                time.sleep(0.1)
+        assert body["status"] == "ok" and body["pack_version"] == "v1"
+        assert (tmp_path / "xdg" / "assist" / "assist.db").exists(), "default database in the data directory"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert f"ws://127.0.0.1:{ws_port}/ws" in out
+
+
+def test_pack_check_reports_file_and_line(tmp_path: Path) -> None:
+    from assist.config import DEFAULT_PACK
+
+    for f in DEFAULT_PACK.iterdir():
+        if f.is_file():
+            (tmp_path / f.name).write_text(f.read_text())
+    (tmp_path / "pack.yaml").write_text((DEFAULT_PACK / "pack.yaml").read_text().replace("  - none\n", ""))
+    proc = run("pack", "check", str(tmp_path))
+    assert proc.returncode == 1
+    assert "pack.yaml:" in proc.stdout and "none" in proc.stdout
+    ok = run("pack", "check", str(DEFAULT_PACK))
+    assert ok.returncode == 0 and "valid" in ok.stdout
