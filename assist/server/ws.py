@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
 
@@ -23,6 +24,7 @@ from assist import protocol
 from assist.config import Settings
 from assist.desk import Desk, Outcome, Push
 from assist.errors import AssistError, Conflict, InvalidFormat, MessageTooLarge
+from assist.scripts.pack import Pack
 from assist.server.store import Store
 from assist.session import Principal, Session
 
@@ -80,8 +82,23 @@ class Hub:
         self.clock = clock
         self.watchers: dict[str, Connection] = {}
         self.connections: set[Connection] = set()
+        self.directory_numbers: tuple[str, ...] = ()
         self.extra_handlers: dict[type[protocol.Command], Callable[[Connection, Any, float],
                                                                   Any]] = {}
+
+    def use_pack(self, pack: Pack, version: str) -> None:
+        """Put a (newly published or rolled-back) pack in force; live sidebars get an update at once."""
+        pack = self._with_numbers(pack)
+        self.deliver(self.desk.use_pack(pack, version, self.lang_by_user()))
+
+    def set_internal_numbers(self, numbers: Iterable[str]) -> None:
+        """The contact directory's internal numbers, checked in agent lines besides the pack's own."""
+        self.directory_numbers = tuple(numbers)
+        self.desk.pack = self._with_numbers(self.desk.pack)
+
+    def _with_numbers(self, pack: Pack) -> Pack:
+        numbers = [c.number for c in pack.internal_contacts] + list(self.directory_numbers)
+        return dataclasses.replace(pack, forbidden=pack.forbidden.with_internal_numbers(numbers))
 
     def lang_by_user(self) -> dict[str, str]:
         return {c.session.principal.user: c.session.principal.lang
