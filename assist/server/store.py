@@ -165,8 +165,7 @@ class Store:
             while not self._queue.empty() and len(batch) < 500:
                 batch.append(self._queue.get_nowait())
             try:
-                for writes, _ in batch:
-                    await self._apply(writes)
+                await self._apply([w for writes, _ in batch for w in writes])
                 await self.db.commit()
                 error: BaseException | None = None
             except Exception as exc:  # the batch failed as a whole: nobody is acknowledged
@@ -182,12 +181,19 @@ class Store:
                 self._queue.task_done()
 
     async def _apply(self, writes: Iterable[Write]) -> None:
+        """Execute in order; consecutive statements with the same SQL go in one executemany (one thread hop)."""
+        runs: list[tuple[str, list[tuple[Any, ...]]]] = []
         for w in writes:
             to_sql = WRITERS.get(w.table)
             if to_sql is None:
                 raise ValueError(f"unknown table {w.table!r}")
             for sql, params in to_sql(w.row):
-                await self.db.execute(sql, params)
+                if runs and runs[-1][0] == sql:
+                    runs[-1][1].append(params)
+                else:
+                    runs.append((sql, [params]))
+        for sql, many in runs:
+            await self.db.executemany(sql, many)
 
     # -- reads --------------------------------------------------------------------------------
 
