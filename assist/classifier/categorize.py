@@ -51,6 +51,7 @@ class Classifier:
                 for t in group:
                     by_term[t].add(ri)
         self._rules_by_term = {t: tuple(sorted(rs)) for t, rs in by_term.items()}
+        self._group_sets = [tuple(frozenset(g) for g in rule.groups) for rule in rules.rules]
 
     def scan(self, segment: Segment) -> SegmentScan:
         """Match every rule against one segment."""
@@ -71,7 +72,7 @@ class Classifier:
                 continue
             if any(not h.negated for t in rule.unless for h in by_term.get(t, ())):
                 continue  # a negated exception ("不是开玩笑") does not cancel the rule
-            chosen = _satisfy(rule, by_term)
+            chosen = _satisfy(rule, self._group_sets[ri], by_term)
             for gi, h in chosen:
                 a, b = n.span(h.start, h.end)
                 out.append(RuleHit(ri, gi, segment.text[a:b], (a, b), h.how))
@@ -86,11 +87,15 @@ class Classifier:
         return self.decide([self.scan(s) for s in segments])
 
 
-def _satisfy(rule: Rule, by_term: dict[int, list[TermHit]]) -> list[tuple[int, TermHit]]:
-    """The hit chosen for each satisfied group; [] when a segment rule is not satisfied."""
+def _satisfy(rule: Rule, groups: tuple[frozenset[int], ...],
+             by_term: dict[int, list[TermHit]]) -> list[tuple[int, TermHit]]:
+    """The hit chosen for each satisfied group; [] when a segment rule is not satisfied.
+
+    Walks the segment's few hits rather than a group's many keywords.
+    """
     per_group: list[list[TermHit]] = []
-    for group in rule.groups:
-        hits = [h for t in group for h in by_term.get(t, ()) if not (rule.negation and h.negated)]
+    for group in groups:
+        hits = [h for t, hs in by_term.items() if t in group for h in hs if not (rule.negation and h.negated)]
         hits.sort(key=lambda h: (h.start, -h.end))
         per_group.append(hits)
     if rule.within == "call":

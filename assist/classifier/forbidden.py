@@ -23,7 +23,7 @@ import ahocorasick
 
 from assist.classifier.model import CATEGORY_IDS, ForbiddenHit
 from assist.classifier.normalize import Normalized, normalize, normalize_text
-from assist.classifier.phone_numbers import digit_runs, digits_of, same_number
+from assist.classifier.phone_numbers import DigitRun, digit_runs, digits_of, same_number
 from assist.scripts.problems import PackError, PathPart, Problem
 
 LANGS: tuple[str, ...] = ("zh-CN", "en")
@@ -47,6 +47,8 @@ _ROLE_NEGATION = 4
 _ROLE_REPORTED = 5
 _ROLE_MEDIA = 6
 _ROLE_NEAR = 7
+_ROLE_UNLESS_CLAUSE = 8
+_ROLE_ASSERTION = 9
 
 _RULE_KEYS = frozenset(
     {
@@ -61,6 +63,8 @@ _RULE_KEYS = frozenset(
         "patterns",
         "pairs",
         "unless",
+        "unless_clause",
+        "assertions",
         "negations",
         "negation_reach",
         "reported",
@@ -80,7 +84,8 @@ _DEFAULT_NEAR_WITHIN = 30
 _DEFAULT_MIN_DIGITS = 7
 _DEFAULT_NEGATION_REACH = 3
 _SHORT_MIN_DIGITS = 3
-_LOOKBEHIND = 8
+_LOOKBEHIND = 12
+_SHORT_LOOKBEHIND = 12
 """How many normalised characters before a number `short_after`/`skip_after` words may end."""
 
 
@@ -252,9 +257,9 @@ class ForbiddenChecker:
             if not unless:
                 continue
             for key, spans in f.by_role.items():
-                if key[0] in (_ROLE_UNLESS, _ROLE_MEDIA):
+                if key[0] in (_ROLE_UNLESS, _ROLE_MEDIA, _ROLE_UNLESS_CLAUSE):
                     continue
-                f.by_role[key] = [s for s in spans if not _overlaps_any(s, unless)]
+                f.by_role[key] = [s for s in spans if not _inside_any(s, unless)]
         return out
 
     def _rule_hits(self, rule: _Rule, f: _Found, ctx: _Line) -> list[Span]:
@@ -263,14 +268,15 @@ class ForbiddenChecker:
         unless = f.get(_ROLE_UNLESS)
         negations = f.get(_ROLE_NEGATION)
         candidates: list[Span] = list(f.get(_ROLE_PHRASE))
+        if f.get(_ROLE_MEDIA):
+            # The line names the media itself: any assertion in it is a statement to the media.
+            candidates.extend(f.get(_ROLE_ASSERTION))
         for pat in rule.patterns:
             for m in pat.finditer(norm.text):
-                if m.end() > m.start() and not _overlaps_any((m.start(), m.end()), unless):
+                if m.end() > m.start() and not _inside_any((m.start(), m.end()), unless):
                     candidates.append((m.start(), m.end()))
         for k, pair in enumerate(rule.pairs):
-            candidates.extend(
-                self._pair_hits(pair, f.get(_ROLE_FIRST, k), f.get(_ROLE_THEN, k), negations, ctx)
-            )
+            candidates.extend(self._pair_hits(pair, f.get(_ROLE_FIRST, k), f.get(_ROLE_THEN, k), negations, ctx))
         out: list[Span] = []
         for s, e in candidates:
             a, b = norm.span(s, e)
@@ -284,9 +290,7 @@ class ForbiddenChecker:
         return out
 
     @staticmethod
-    def _pair_hits(
-        pair: _Pair, firsts: list[Span], thens: list[Span], negations: list[Span], ctx: _Line
-    ) -> list[Span]:
+    def _pair_hits(pair: _Pair, firsts: list[Span], thens: list[Span], negations: list[Span], ctx: _Line) -> list[Span]:
         if not firsts or not thens:
             return []
         out: list[Span] = []
@@ -317,6 +321,11 @@ class ForbiddenChecker:
                 end_of_cue = ctx.norm.offsets[re_ - 1] + 1
                 if not _CLAUSE_END.search(ctx.text, end_of_cue, a):
                     return True
+        for us, ue in f.get(_ROLE_UNLESS_CLAUSE):
+            ua, ub = ctx.norm.span(us, ue)
+            lo, hi = (ub, a) if ub <= a else (b, ua) if ua >= b else (a, a)
+            if not _CLAUSE_END.search(ctx.text, lo, hi):
+                return True
         return False
 
     def _number_hits(self, spec: _Numbers, f: _Found, ctx: _Line) -> list[Span]:
@@ -327,20 +336,21 @@ class ForbiddenChecker:
         near = f.get(_ROLE_NEAR)
         internal = self._internal if spec.directory else ()
         for run in runs:
+            before = ctx.norm_before(run.start, _LOOKBEHIND)
+            after = ctx.text[run.end : run.end + 4].lstrip()
+            skipped = any(w in before for w in spec.skip_after) or any(after.startswith(w) for w in spec.skip_before)
+            short = len(run.digits) < spec.min_digits
             if internal and any(same_number(run.digits, n) for n in internal):
-                out.append((run.start, run.end))
+                # A listed number always counts, except a short one that is plainly something else
+                # (an extension 6688 read back as the last digits of a card number).
+                if not (short and skipped):
+                    out.append((run.start, run.end))
                 continue
-            if not near or len(run.digits) < _SHORT_MIN_DIGITS:
+            if not near or len(run.digits) < _SHORT_MIN_DIGITS or skipped:
                 continue
             if spec.public and any(p.fullmatch(run.digits) for p in spec.public):
                 continue
-            before = ctx.norm_before(run.start, _LOOKBEHIND + 4)
-            if len(run.digits) < spec.min_digits and not any(w in before[-6:] for w in spec.short_after):
-                continue
-            if any(w in before[-_LOOKBEHIND:] for w in spec.skip_after):
-                continue
-            after = ctx.text[run.end : run.end + 3].lstrip()
-            if any(after.startswith(w) for w in spec.skip_before):
+            if short and not any(w in before[-_SHORT_LOOKBEHIND:] for w in spec.short_after):
                 continue
             if self._department_near(run.start, run.end, near, spec.within, ctx):
                 out.append((run.start, run.end))
@@ -393,18 +403,19 @@ class _Line:
         self.text = text
         self.norm = norm
         self._quotes: list[Span] | None = None
-        self._runs: list[Any] | None = None
+        self._runs: list[DigitRun] | None = None
 
     def quoted(self, a: int, b: int) -> bool:
+        """Whether the span starts or ends inside quotation marks (someone else's words)."""
         if self._quotes is None:
             self._quotes = _quoted_ranges(self.text)
-        return any(qa <= a and b <= qb for qa, qb in self._quotes)
+        return any(qa <= a < qb or qa < b <= qb for qa, qb in self._quotes)
 
     def in_question(self, b: int) -> bool:
         m = _SENTENCE_END.search(self.text, b)
         return m is not None and m.group()[0] in _QUESTION_MARKS
 
-    def runs(self) -> list[Any]:
+    def runs(self) -> list[DigitRun]:
         if self._runs is None:
             self._runs = digit_runs(self.text)
         return self._runs
@@ -441,9 +452,9 @@ def _quoted_ranges(text: str) -> list[Span]:
     return out
 
 
-def _overlaps_any(span: Span, others: list[Span]) -> bool:
+def _inside_any(span: Span, others: list[Span]) -> bool:
     s, e = span
-    return any(s < oe and e > os for os, oe in others)
+    return any(os <= s and e <= oe for os, oe in others)
 
 
 def _negated_before(s: int, a: int, negations: list[Span], reach: int, ctx: _Line) -> bool:
@@ -563,9 +574,7 @@ class _Compiler:
             out.append(pat)
         return out
 
-    def unknown_keys(
-        self, raw: Mapping[str, Any], allowed: frozenset[str], path: tuple[PathPart, ...]
-    ) -> None:
+    def unknown_keys(self, raw: Mapping[str, Any], allowed: frozenset[str], path: tuple[PathPart, ...]) -> None:
         for key in raw:
             if key not in allowed:
                 self.problem(
@@ -625,9 +634,7 @@ class _Compiler:
             self.problem((*path, "title"), "title is missing: the name the sidebar shows for this rule.")
         alternative = self.text_by_lang(raw.get("alternative"), (*path, "alternative"), "alternative")
         if "alternative" not in raw:
-            self.problem(
-                (*path, "alternative"), "alternative is missing: the approved wording to say instead."
-            )
+            self.problem((*path, "alternative"), "alternative is missing: the approved wording to say instead.")
         examples = self.examples(raw.get("examples"), (*path, "examples"))
         categories = self.categories(raw.get("categories"), (*path, "categories"))
         media_only = self.flag(raw, "media_only", path, False)
@@ -652,6 +659,10 @@ class _Compiler:
         unless = self.words(raw.get("unless"), (*path, "unless"), "unless")
         negations = self.words(raw.get("negations"), (*path, "negations"), "negations")
         reported = self.words(raw.get("reported"), (*path, "reported"), "reported")
+        unless_clause = self.words(raw.get("unless_clause"), (*path, "unless_clause"), "unless_clause")
+        assertions = self.words(raw.get("assertions"), (*path, "assertions"), "assertions")
+        if assertions and not media_only:
+            self.problem((*path, "assertions"), "assertions only work in a media_only rule (with media_words).")
         reach = self.count(raw, "negation_reach", path, _DEFAULT_NEGATION_REACH)
         numbers = None
         if "numbers" in raw:
@@ -662,6 +673,8 @@ class _Compiler:
         self.add_terms(unless, ri, _ROLE_UNLESS)
         self.add_terms(negations, ri, _ROLE_NEGATION)
         self.add_terms(reported, ri, _ROLE_REPORTED)
+        self.add_terms(unless_clause, ri, _ROLE_UNLESS_CLAUSE)
+        self.add_terms(assertions, ri, _ROLE_ASSERTION)
         self.add_terms(media_words, ri, _ROLE_MEDIA)
         if len(self.problems) > before:
             return None
@@ -777,9 +790,7 @@ class _Compiler:
         out: set[str] = set()
         for i, c in enumerate(raw):
             if not isinstance(c, str) or c not in known:
-                self.problem(
-                    (*path, i), f"unknown category '{c}': use one of {', '.join(CATEGORY_IDS)} (or 'media')."
-                )
+                self.problem((*path, i), f"unknown category '{c}': use one of {', '.join(CATEGORY_IDS)} (or 'media').")
             else:
                 out.add(c)
         return frozenset(out)

@@ -29,7 +29,7 @@ V = TypeVar("V")
 
 _TERM, _NOT, _EXCLUDE, _CUE_BEFORE, _CUE_AFTER, _GRAM = range(6)
 _LATIN_TOKEN = re.compile(r"[A-Za-z]{5,}")
-_MIN_FUZZY_CJK = 4
+_MIN_FUZZY_CJK = 6
 _MIN_FUZZY_LATIN = 6
 
 
@@ -52,7 +52,7 @@ class Matcher:
         self._window = rules.negation.window
         self._cutoff = rules.fuzzy_cutoff
         entries: dict[str, list[tuple[int, int]]] = defaultdict(list)
-        sounds: dict[str, list[int]] = defaultdict(list)
+        sounds: dict[str, list[tuple[int, int]]] = defaultdict(list)
         self._fuzzy_cjk: set[int] = set()
         self._latin_buckets: dict[str, list[int]] = defaultdict(list)
         for i, t in enumerate(rules.terms):
@@ -60,7 +60,10 @@ class Matcher:
             for w in t.not_words:
                 entries[w].append((_NOT, i))
             if t.sound:
-                sounds[sound_key(t.norm)].append(i)
+                sounds[sound_key(t.norm)].append((_TERM, i))
+                for w in t.not_words:  # 头诉你们 must veto a sound match of 头诉你 too
+                    if is_cjk_word(w):
+                        sounds[sound_key(w)].append((_NOT, i))
             if t.fuzzy and len(t.norm) >= _MIN_FUZZY_CJK and is_cjk_word(t.norm):
                 self._fuzzy_cjk.add(i)
                 for k in range(len(t.norm) - 1):
@@ -87,7 +90,7 @@ class Matcher:
         excl: list[tuple[int, int]] = []
         before: list[tuple[int, int]] = []
         after: list[tuple[int, int]] = []
-        grams: set[int] = set()
+        grams: dict[int, int] = defaultdict(int)
         exact_terms: set[int] = set()
         for end_idx, key, values in self._exact.iter(text):
             end = end_idx + 1
@@ -97,7 +100,7 @@ class Matcher:
                     raw.append((ref, start, end, "exact"))
                     exact_terms.add(ref)
                 elif kind == _GRAM:
-                    grams.add(ref)
+                    grams[ref] += 1
                 else:
                     span = (end - len(key), end)
                     if kind == _NOT:
@@ -109,19 +112,24 @@ class Matcher:
                     else:
                         after.append(span)
         if self._sound is not None:
-            raw.extend(self._sound_hits(text))
-        for ref in grams - exact_terms:
-            if ref in self._fuzzy_cjk:
+            raw.extend(self._sound_hits(text, nots))
+        for ref, count in grams.items():
+            # one wrong character spoils at most two of a keyword's bigrams
+            if ref not in exact_terms and count >= len(self._terms[ref].norm) - 3:
                 raw.extend(self._fuzzy_cjk_hits(ref, text))
         if self._latin_buckets:
             raw.extend(self._fuzzy_latin_hits(n, exact_terms))
+        if before or after:  # a cue inside a keyword (不想 in 不想活) negates nothing
+            spans = [(s, e) for _, s, e, how in raw if how == "exact"]
+            before = [c for c in before if not _inside_any(c, spans)]
+            after = [c for c in after if not _inside_any(c, spans)]
         out: list[TermHit] = []
         seen: set[tuple[int, int, int]] = set()
         for ref, start, end, how in raw:
-            key = (ref, start, end)
-            if key in seen:
+            where = (ref, start, end)
+            if where in seen:
                 continue
-            seen.add(key)
+            seen.add(where)
             term = self._terms[ref]
             if term.word and not _whole_word(n, start, end, term.prefix):
                 continue
@@ -133,13 +141,17 @@ class Matcher:
             out.append(TermHit(ref, start, end, how, negated))
         return out
 
-    def _sound_hits(self, text: str) -> list[tuple[int, int, int, Match]]:
+    def _sound_hits(self, text: str, nots: list[tuple[int, int, int]]) -> list[tuple[int, int, int, Match]]:
+        """Keywords that sound like a piece of text which shares at least half their characters."""
         assert self._sound is not None
         key = sound_key(text)
         hits: list[tuple[int, int, int, Match]] = []
-        for end_idx, _, refs in self._sound.iter(key):
+        for end_idx, code, refs in self._sound.iter(key):
             end = end_idx + 1
-            for ref in refs:
+            for kind, ref in refs:
+                if kind == _NOT:
+                    nots.append((ref, end - len(code), end))
+                    continue
                 norm = self._terms[ref].norm
                 start = end - len(norm)
                 piece = text[start:end]
@@ -207,6 +219,12 @@ class _Automaton(Generic[V]):
             return
         for end, (key, values) in self._a.iter(text):
             yield end, key, values
+
+
+def _inside_any(cue: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
+    """True if the cue lies within a longer keyword hit."""
+    a, b = cue
+    return any(s <= a and b <= e and e - s > b - a for s, e in spans)
 
 
 def _whole_word(n: Normalized, start: int, end: int, prefix: bool) -> bool:

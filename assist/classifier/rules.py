@@ -27,6 +27,7 @@ _WORD_KEYS = {"word", "not", "sound", "fuzzy"}
 _NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
 _ASCII_WORD = re.compile(r"^[a-z0-9]+$")
 _LIST_REF = "@"
+_MIN_SOUND_DEFAULT = 3
 
 
 @dataclass
@@ -261,11 +262,14 @@ def _term(b: _Builder, item: object, path: tuple[PathPart, ...]) -> Term | None:
                 b.problem((*path, key), "must be true or false")
             else:
                 flags[key] = value
+    # Two-character words have too many sound-alikes (上调/上吊, 去世/去死): they match by
+    # sound only when the trainer says so; longer words do unless told not to.
+    sound = flags.get("sound", len(norm) >= _MIN_SOUND_DEFAULT)
     return Term(
         text=text,
         norm=norm,
         not_words=not_words,
-        sound=flags.get("sound", True) and len(norm) >= 2 and is_cjk_word(norm),
+        sound=sound and len(norm) >= 2 and is_cjk_word(norm),
         fuzzy=flags.get("fuzzy", True),
         word=is_word,
         prefix=prefix,

@@ -1,0 +1,28 @@
+"""normalize(): folding that rules and calls share, with a map back to the original text."""
+
+from __future__ import annotations
+
+from assist.classifier.normalize import normalize, normalize_text
+
+
+def test_traditional_width_case_and_punctuation_fold() -> None:
+    assert normalize_text("我要投訴！ ＡＰＰ 閃退") == "我要投诉app闪退"
+
+
+def test_variants_fold() -> None:
+    assert normalize_text("轉帳失敗，登陸不了") == "转账失败登录不了"
+
+
+def test_span_maps_back_to_original() -> None:
+    original = "喂，我要 投訴你們！"
+    n = normalize(original)
+    start = n.text.index("投诉")
+    a, b = n.span(start, start + 2)
+    assert original[a:b] == "投訴"
+    assert n.original_slice(start, start + 2) == "投訴"
+
+
+def test_empty_span() -> None:
+    n = normalize("，。")
+    assert n.text == ""
+    assert n.span(0, 0) == (0, 0)
