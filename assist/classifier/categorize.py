@@ -52,6 +52,7 @@ class Classifier:
                     by_term[t].add(ri)
         self._rules_by_term = {t: tuple(sorted(rs)) for t, rs in by_term.items()}
         self._group_sets = [tuple(frozenset(g) for g in rule.groups) for rule in rules.rules]
+        self._unless_sets = [frozenset(rule.unless) for rule in rules.rules]
 
     def scan(self, segment: Segment) -> SegmentScan:
         """Match every rule against one segment."""
@@ -70,7 +71,8 @@ class Classifier:
             rule = self.rules.rules[ri]
             if not rule.applies_to(segment.source, segment.field):
                 continue
-            if any(not h.negated for t in rule.unless for h in by_term.get(t, ())):
+            unless = self._unless_sets[ri]
+            if unless and any(not h.negated for t, hs in by_term.items() if t in unless for h in hs):
                 continue  # a negated exception ("不是开玩笑") does not cancel the rule
             chosen = _satisfy(rule, self._group_sets[ri], by_term)
             for gi, h in chosen:
