@@ -77,6 +77,10 @@ class _Collector:
             self.add(path, f"expected one text per language ({', '.join(languages)})")
             return {}
         out: dict[str, str] = {}
+        for key in value:
+            if key not in languages:
+                self.add((*path, str(key)), f"unknown language {key!r}: use {', '.join(languages)} "
+                                            "(text with commas inside {…} needs quotes)")
         for lang in languages:
             text = self.text(value.get(lang), (*path, lang), f"the {lang} text")
             if text is not None:

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from assist import __version__
 from assist.errors import AssistError
+from assist.server.trainer_http import add_trainer_routes
 
 HUB_KEY: web.AppKey[Any] = web.AppKey("hub", object)
 
@@ -49,4 +50,5 @@ def make_app(hub: Any) -> web.Application:
     app = web.Application(middlewares=[errors_as_json], client_max_size=1024 * 1024)
     app[HUB_KEY] = hub
     app.router.add_get("/healthz", healthz)
+    add_trainer_routes(app, hub)
     return app

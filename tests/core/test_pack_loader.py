@@ -88,3 +88,10 @@ def test_pack_check_cli_prints_problems(tmp_path: Path, files: dict[str, str]) -
         (tmp_path / name).write_text(text.replace("kind: phone", "kind: fax", 1) if name == "scripts.yaml" else text)
     assert main(["pack", "check", str(tmp_path)]) == 1
     assert main(["pack", "check", str(DEFAULT_PACK)]) == 0
+
+
+def test_unquoted_commas_in_a_flow_mapping_are_caught(files: dict[str, str]) -> None:
+    text = files["scripts.yaml"].replace('en: "Why urgent (regulator, media, court, large loss…)"',
+                                         "en: Why urgent (regulator, media, court, large loss…)")
+    msgs = _problems(dict(files, **{"scripts.yaml": text}))
+    assert msgs and all("unknown language" in m and "label" in m for m in msgs)

@@ -1,0 +1,1 @@
+"""The trainer console: edit, test and publish the script pack."""

@@ -1,0 +1,225 @@
+// The trainer console: sign-in, navigation, the draft in hand, and the try-it box.
+import { api, ApiError, debounce, h, token } from './api.js';
+import { categoryView, forbiddenView } from './editor.js';
+import { applyStatic, getLang, setLang, t } from './i18n.js';
+import { auditView, filesView, reviewView, samplesCard, versionsView } from './review.js';
+
+const $ = (id) => document.getElementById(id);
+const state = { me: null, published: null, draft: null, section: { kind: 'category', id: null } };
+
+const ctx = {
+  state,
+  view: () => state.draft || state.published,
+  contexts: () => state.published?.contexts || [],
+  toast,
+  run,
+  reload,
+  edit,
+  putFiles,
+  ensureDraft,
+};
+
+function toast(message, bad = false) {
+  const el = $('toast');
+  el.textContent = message;
+  el.className = bad ? 'toast bad' : 'toast';
+  el.hidden = false;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => { el.hidden = true; }, bad ? 7000 : 3500);
+}
+
+// Run an API call; refusals become a readable message (or the sign-in screen).
+async function run(fn) {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof ApiError && (e.status === 401 || e.status === 403) && e.code !== 'unauthorized') return denied(t('bad_token'));
+    const more = e.details?.blockers || e.details?.problems?.map((p) => p.text) || [];
+    toast([e.message, ...more.slice(0, 3)].join('\n'), true);
+    return null;
+  }
+}
+
+function denied(message) {
+  $('app').hidden = true;
+  $('login').hidden = false;
+  $('logout').hidden = true;
+  $('login-error').textContent = message;
+  return null;
+}
+
+async function signIn() {
+  try {
+    state.me = await api('GET', '/me');
+  } catch (e) {
+    token.clear();
+    return denied(e instanceof ApiError && e.status === 403 ? t('not_authorized') : t('bad_token'));
+  }
+  $('login').hidden = true;
+  $('app').hidden = false;
+  $('logout').hidden = false;
+  $('who').textContent = `${state.me.user} · ${state.me.role}`;
+  const drafts = await api('GET', '/drafts');
+  await reload(drafts.drafts[0]?.id ?? null);
+  return state.me;
+}
+
+async function reload(draftId) {
+  state.published = await api('GET', '/current');
+  state.draft = draftId ? await api('GET', `/drafts/${draftId}`) : null;
+  if (state.draft && !['editing', 'submitted'].includes(state.draft.status)) state.draft = null;
+  render();
+  tryIt();
+}
+
+async function ensureDraft() {
+  if (!state.draft) state.draft = await api('POST', '/drafts', {});
+  return state.draft;
+}
+
+async function edit(edits) {
+  const res = await run(async () => {
+    const draft = await ensureDraft();
+    return api('PATCH', `/drafts/${draft.id}`, { edits });
+  });
+  if (res) afterSave(res);
+}
+
+async function putFiles(files) {
+  const res = await run(async () => {
+    const draft = await ensureDraft();
+    return api('PUT', `/drafts/${draft.id}/files`, { files });
+  });
+  if (res) afterSave(res);
+}
+
+function afterSave(draft) {
+  state.draft = draft;
+  toast(draft.problems.length ? `${t('saved', { id: draft.id })} · ${t('problems')}: ${draft.problems.length}` : t('saved', { id: draft.id }),
+    draft.problems.length > 0);
+  render();
+  tryIt();
+}
+
+function names() {
+  const pack = ctx.view().structured['pack.yaml'] || {};
+  return { priority: pack.priority || [], names: pack.categories || {} };
+}
+
+const catName = (id) => { const n = names().names[id] || {}; return n[getLang()] || n['zh-CN'] || id; };
+
+function render() {
+  applyStatic();
+  $('lang').textContent = getLang() === 'en' ? '中文' : 'English';
+  const { priority } = names();
+  if (!state.section.id && state.section.kind === 'category') state.section.id = priority[0];
+  const navButton = (kind, id, label) => h('li', {}, h('button', {
+    type: 'button', class: state.section.kind === kind && state.section.id === id ? 'on' : '', 'data-testid': `nav-${id}`,
+    onclick: () => { state.section = { kind, id }; render(); },
+  }, label));
+  $('nav-categories').replaceChildren(...priority.map((c) => navButton('category', c, catName(c))));
+  $('nav-more').replaceChildren(...['forbidden', 'samples', 'review', 'versions', 'audit', 'files'].map((k) => navButton(k, k, t(k))));
+  $('status').replaceChildren(statusCard());
+  $('sample-label').replaceChildren(...priority.map((c) => h('option', { value: c }, catName(c))));
+  const main = $('main');
+  const s = state.section;
+  const head = h('div', { class: 'hint' }, state.draft ? '' : t('readonly_published'));
+  const views = {
+    category: () => [h('h2', {}, `${catName(s.id)} · ${s.id}`), categoryView(ctx, s.id)],
+    forbidden: () => forbiddenView(ctx),
+    samples: () => samplesCard(ctx),
+    review: () => reviewView(ctx),
+    versions: () => versionsView(ctx),
+    audit: () => auditView(ctx),
+    files: () => filesView(ctx),
+  };
+  main.replaceChildren(head, ...[views[s.kind]()].flat());
+}
+
+function statusCard() {
+  const p = state.published;
+  const d = state.draft;
+  return h('div', {},
+    h('p', {}, `${t('published')}: `, h('strong', { 'data-testid': 'published-version' }, `v${p.version}`), ' ',
+      p.in_force === `v${p.version}` ? h('span', { class: 'badge ok' }, t('in_force')) : null),
+    d ? h('p', {}, `${t('draft')} #${d.id} `, h('span', { class: 'badge info', 'data-testid': 'draft-status' }, t(`status_${d.status}`)),
+      d.problems.length ? h('span', { class: 'badge bad' }, ` ${d.problems.length}`) : null)
+      : h('p', { class: 'hint' }, t('no_draft')),
+    h('div', { class: 'row' },
+      d ? h('button', { type: 'button', class: 'primary', 'data-testid': 'go-review', onclick: () => { state.section = { kind: 'review', id: 'review' }; render(); } }, t('review')) : null,
+      h('button', { type: 'button', 'data-testid': 'new-draft', onclick: async () => { const r = await run(() => api('POST', '/drafts', {})); if (r) await reload(r.id); } }, t('new_draft'))),
+    openDrafts());
+}
+
+function openDrafts() {
+  const sel = h('select', { 'data-testid': 'draft-pick', 'aria-label': t('open_drafts') }, h('option', { value: '' }, `${t('open_drafts')}…`));
+  api('GET', '/drafts').then(({ drafts }) => {
+    for (const d of drafts) sel.append(h('option', { value: d.id, selected: state.draft?.id === d.id }, `#${d.id} ${d.author} · ${t(`status_${d.status}`)}`));
+  }).catch(() => {});
+  sel.addEventListener('change', () => sel.value && reload(Number(sel.value)));
+  return h('div', { class: 'row' }, sel);
+}
+
+// "客户：…" / "坐席：…" / "备注：…" (or C:/A:/N:) lines -> a call as `assist classify` reads it.
+export function parseCall(text) {
+  const call = { id: 'try', context: {}, notes: [], transcript: [] };
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (!line) continue;
+    const m = line.match(/^(客户|坐席|备注|customer|agent|note|c|a|n)\s*[:：]\s*(.*)$/i);
+    const who = (m ? m[1] : '客户').toLowerCase();
+    const body = m ? m[2] : line;
+    if (['备注', 'note', 'n'].includes(who)) call.notes.push(body);
+    else call.transcript.push({ speaker: ['坐席', 'agent', 'a'].includes(who) ? 'agent' : 'customer', text: body });
+  }
+  return call;
+}
+
+let tryCounter = 0;
+async function tryIt() {
+  const text = $('try-input').value;
+  const out = $('try-result');
+  if (!text.trim() || !state.published) { out.replaceChildren(); return; }
+  const mine = ++tryCounter;
+  const path = state.draft ? `/drafts/${state.draft.id}/try` : '/try';
+  try {
+    const r = await api('POST', path, { call: parseCall(text) });
+    if (mine !== tryCounter) return;
+    out.replaceChildren(...[
+      h('div', { class: 'hint' }, t('category_is'), state.draft ? ` (${t('draft')} #${state.draft.id})` : ` (v${state.published.version})`),
+      h('div', { class: 'category', 'data-testid': 'try-category', 'data-category': r.category }, `${r.category_name} · ${r.category}`),
+      r.labels.length > 1 ? h('div', {}, r.label_names.join(' + ')) : null,
+      r.evidence.length ? [h('h4', {}, t('evidence')), h('ul', { class: 'evidence' }, r.evidence.slice(0, 8).map((e) => h('li', {}, `${e.rule}: `, h('mark', {}, e.words.join(' '))))) ] : null,
+      r.warnings.length ? [h('h4', {}, t('warnings')), h('ul', { class: 'warnings' }, r.warnings.map((w) => h('li', {}, `“${w.phrase}” → ${w.alternative}`)))] : null,
+    ].flat().filter(Boolean));
+  } catch (e) {
+    if (mine === tryCounter) out.replaceChildren(h('p', { class: 'error' }, e.message));
+  }
+}
+
+async function saveSample() {
+  const text = $('try-input').value;
+  if (!text.trim()) return;
+  const draft = state.draft || state.published;
+  const call = parseCall(text);
+  const existing = draft.files['samples.jsonl'] || '';
+  call.id = `trainer-${Date.now()}`;
+  call.labels = [$('sample-label').value];
+  const line = JSON.stringify(call);
+  await putFiles({ 'samples.jsonl': `${existing}${existing && !existing.endsWith('\n') ? '\n' : ''}${line}\n` });
+  toast(t('sample_saved'));
+}
+
+function boot() {
+  setLang(getLang());
+  applyStatic();
+  $('lang').addEventListener('click', () => { setLang(getLang() === 'en' ? 'zh-CN' : 'en'); if (state.me) render(); else applyStatic(); $('lang').textContent = getLang() === 'en' ? '中文' : 'English'; });
+  $('logout').addEventListener('click', () => { token.clear(); location.reload(); });
+  $('login-form').addEventListener('submit', (ev) => { ev.preventDefault(); token.set($('token').value.trim()); signIn(); });
+  $('try-input').addEventListener('input', debounce(tryIt, 300));
+  $('save-sample').addEventListener('click', saveSample);
+  $('lang').textContent = getLang() === 'en' ? '中文' : 'English';
+  if (token.get()) signIn(); else denied('');
+}
+
+boot();

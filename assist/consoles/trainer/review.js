@@ -1,0 +1,168 @@
+// Check & publish (validate, samples with progress, diff, submit/approve/publish), versions, audit, files.
+import { api, h, upload } from './api.js';
+import { t } from './i18n.js';
+
+const pct = (x) => `${(x * 100).toFixed(1)}%`;
+const time = (s) => new Date(s * 1000).toLocaleString();
+
+export function flowSteps(draft, policy) {
+  const done = (k) => ({ draft: !!draft, check: draft && !draft.problems.length,
+    submit: draft && ['submitted', 'published'].includes(draft.status),
+    approve: draft && draft.approvals.length >= policy.approvals_required,
+    publish: draft && draft.status === 'published' })[k];
+  const keys = ['draft', 'check', 'submit', 'approve', 'publish'];
+  const now = keys.find((k) => !done(k));
+  return h('div', { class: 'steps' }, keys.map((k) => h('span', { class: `step ${done(k) ? 'done' : k === now ? 'now' : ''}` }, t(`flow_${k}`))));
+}
+
+export function reviewView(ctx) {
+  const draft = ctx.state.draft;
+  const box = h('div', {});
+  if (!draft) {
+    box.append(h('section', { class: 'card' }, h('h2', {}, t('review')), h('p', {}, t('no_draft'))));
+    return box;
+  }
+  const me = ctx.state.me.user;
+  const policy = ctx.state.me.policy;
+  const canApprove = draft.status === 'submitted' && !draft.editors.includes(me) && !draft.approvals.includes(me);
+  const problems = draft.problems.length
+    ? h('div', {}, h('h4', { class: 'error' }, t('problems')), h('ul', { class: 'problems', 'data-testid': 'problems' },
+      draft.problems.map((p) => h('li', {}, h('code', {}, `${p.file || ''}${p.line ? `:${p.line}` : ''}`), ' ', p.field ? `${p.field}: ` : '', p.message))))
+    : h('p', { class: 'ok', 'data-testid': 'valid' }, t('valid'));
+  const blockers = h('div', { 'data-testid': 'blockers' });
+  const action = (name, cls = '', confirmKey = null) => h('button', {
+    type: 'button', class: cls, 'data-testid': `action-${name}`,
+    onclick: async () => {
+      if (confirmKey && !window.confirm(t(confirmKey))) return;
+      const res = await ctx.run(() => api('POST', `/drafts/${draft.id}/${name}`));
+      if (!res) return;
+      if (name === 'publish') ctx.toast(t('published_ok', { v: res.pack_version }));
+      await ctx.reload(name === 'publish' || name === 'discard' ? null : res.id);
+    },
+  }, t(name));
+  box.append(h('section', { class: 'card' },
+    h('h2', {}, `${t('draft')} #${draft.id}`), flowSteps(draft, policy),
+    h('p', {}, h('span', { class: 'badge info' }, t(`status_${draft.status}`)), ' ',
+      h('span', { class: 'badge', 'data-testid': 'approvals' }, t('approvals', { n: draft.approvals.length, m: policy.approvals_required })),
+      ' ', draft.approvals.length ? `✔ ${draft.approvals.join(', ')}` : ''),
+    problems, blockers,
+    h('div', { class: 'row' },
+      h('button', { type: 'button', onclick: () => ctx.reload(draft.id) }, t('validate')),
+      draft.status === 'editing' && policy.approvals_required > 0 ? action('submit', 'primary') : null,
+      canApprove ? action('approve', 'primary') : null,
+      action('publish', draft.approvals.length >= policy.approvals_required ? 'primary' : '', 'confirm_publish'),
+      action('rebase'), action('discard', 'danger', 'confirm_discard'))));
+  api('GET', `/drafts/${draft.id}/readiness`).then((r) => {
+    blockers.replaceChildren(r.ready ? h('p', { class: 'ok' }, t('ready'))
+      : h('div', {}, h('h4', {}, t('blockers')), h('ul', {}, r.blockers.map((b) => h('li', {}, b)))));
+  }).catch(() => {});
+  box.append(samplesCard(ctx), diffCard(ctx, draft));
+  return box;
+}
+
+export function samplesCard(ctx) {
+  const out = h('div', { 'data-testid': 'samples-result' });
+  const bar = h('div', { class: 'progress', hidden: true }, h('div', { style: 'width:0%' }));
+  const run = async () => {
+    if (!ctx.state.draft) await ctx.ensureDraft();
+    let job = await ctx.run(() => api('POST', `/drafts/${ctx.state.draft.id}/samples`));
+    if (!job) return;
+    bar.hidden = false;
+    out.replaceChildren(t('running'));
+    while (job.state === 'running') {
+      bar.firstChild.style.width = job.total ? `${(100 * job.done) / job.total}%` : '5%';
+      await new Promise((r) => setTimeout(r, 250));
+      job = await api('GET', `/jobs/${job.job}`);
+    }
+    bar.firstChild.style.width = '100%';
+    out.replaceChildren(job.error ? h('p', { class: 'error' }, job.error) : sampleResult(job.result));
+  };
+  return h('section', { class: 'card' }, h('h2', {}, t('samples')), h('p', { class: 'hint' }, t('samples_help')),
+    h('button', { type: 'button', class: 'primary', onclick: run, 'data-testid': 'run-samples' }, t('run_samples')), bar, out);
+}
+
+function sampleResult(r) {
+  const change = (c) => h('tr', {}, h('td', {}, c.id), h('td', {}, c.gold.join(', ')), h('td', {}, c.before.join(', ')), h('td', {}, c.after.join(', ')),
+    h('td', {}, h('span', { class: `badge ${c.fixed ? 'ok' : c.broken ? 'bad' : ''}` }, t(c.fixed ? 'fixed' : c.broken ? 'broken' : 'neutral'))));
+  return h('div', {},
+    h('p', {}, h('span', { class: `badge ${r.passed ? 'ok' : 'bad'}` }, t(r.passed ? 'samples_pass' : 'samples_fail')), ' ',
+      `${t('accuracy')} ${pct(r.accuracy)} (${t('before')} ${pct(r.published_accuracy)}) · ${r.total}`),
+    r.gate.length ? h('ul', { class: 'error' }, r.gate.map((g) => h('li', {}, g))) : null,
+    h('table', {}, h('tr', {}, h('th', {}, t('category_is')), h('th', {}, t('precision')), h('th', {}, t('recall')), h('th', {}, 'TP/FP/FN')),
+      r.categories.map((c) => h('tr', {}, h('td', {}, c.category), h('td', {}, pct(c.precision)), h('td', {}, pct(c.recall)), h('td', {}, `${c.true_pos}/${c.false_pos}/${c.false_neg}`)))),
+    h('h4', {}, `${t('changed')} (${r.changed.length})`),
+    r.changed.length ? h('table', { 'data-testid': 'changed' }, h('tr', {}, ['', 'gold', 'before', 'after', ''].map((k) => h('th', {}, k ? t(k) : 'id'))), r.changed.map(change)) : h('p', { class: 'hint' }, t('none_yet')),
+    h('details', {}, h('summary', {}, `${t('misses')} (${r.misses.length})`),
+      h('table', {}, r.misses.map((m) => h('tr', {}, h('td', {}, m.id), h('td', {}, m.gold.join(', ')), h('td', {}, m.predicted.join(', ')))))));
+}
+
+function diffCard(ctx, draft) {
+  const box = h('section', { class: 'card' }, h('h2', {}, t('changes')));
+  api('GET', `/drafts/${draft.id}/diff`).then((d) => {
+    if (!d.files.length) { box.append(h('p', { class: 'hint' }, t('none_yet'))); return; }
+    for (const f of d.files) {
+      box.append(h('h4', {}, `${f.file} (${f.status})`),
+        h('ul', {}, f.items.slice(0, 50).map((i) => h('li', {}, `${i.path.join(' › ')}: `,
+          i.added ? [...i.added.map((w) => h('span', { class: 'ok' }, ` +${typeof w === 'object' ? JSON.stringify(w) : w}`)),
+            ...i.removed.map((w) => h('span', { class: 'error' }, ` −${typeof w === 'object' ? JSON.stringify(w) : w}`))] : i.change))),
+        h('details', {}, h('summary', {}, t('show_diff')), h('pre', { class: 'diff' }, f.unified.split('\n').map((l) => h('span', { class: l.startsWith('+') ? 'add' : l.startsWith('-') ? 'del' : '' }, `${l}\n`)))));
+    }
+  }).catch(() => {});
+  return box;
+}
+
+export function versionsView(ctx) {
+  const card = h('section', { class: 'card' }, h('h2', {}, t('versions')));
+  api('GET', '/versions').then(({ versions }) => {
+    card.append(h('table', { 'data-testid': 'versions' }, h('tr', {}, ['version', 'label', 'by', 'when', '', ''].map((k) => h('th', {}, k ? t(k) : ''))),
+      versions.map((v) => h('tr', {}, h('td', {}, `v${v.version}`), h('td', {}, v.label), h('td', {}, v.created_by), h('td', {}, time(v.created_at)),
+        h('td', {}, v.in_force ? h('span', { class: 'badge ok' }, t('in_force')) : h('button', {
+          type: 'button', 'data-testid': `rollback-${v.version}`,
+          onclick: async () => {
+            if (!window.confirm(t('confirm_rollback', { v: v.version }))) return;
+            const res = await ctx.run(() => api('POST', `/versions/${v.version}/rollback`));
+            if (res) { ctx.toast(t('published_ok', { v: res.pack_version })); await ctx.reload(ctx.state.draft?.id); }
+          },
+        }, t('rollback'))),
+        h('td', {}, h('button', { type: 'button', class: 'link', onclick: () => download(`/export?version=${v.version}`, `pack-v${v.version}.zip`) }, t('export')))))));
+  }).catch((e) => ctx.toast(e.message, true));
+  return card;
+}
+
+export async function download(path, name) {
+  const blob = await api('GET', path);
+  const a = h('a', { href: URL.createObjectURL(blob), download: name });
+  document.body.append(a); a.click(); a.remove();
+}
+
+export function auditView(ctx) {
+  const card = h('section', { class: 'card' }, h('h2', {}, t('audit')));
+  api('GET', '/audit').then(({ audit }) => {
+    card.append(h('table', { 'data-testid': 'audit' }, h('tr', {}, ['when', 'who', 'what', ''].map((k) => h('th', {}, k ? t(k) : ''))),
+      audit.map((a) => h('tr', {}, h('td', {}, time(a.at)), h('td', {}, a.user),
+        h('td', {}, t(`action_${a.action.replace('.', '_')}`), a.draft_id ? ` #${a.draft_id}` : '', a.version ? ` v${a.version}` : ''),
+        h('td', {}, (a.detail.changes || []).slice(0, 5).join('；'), a.detail.restored ? `← v${a.detail.restored}` : '',
+          a.detail.approved_by?.length ? ` ✔ ${a.detail.approved_by.join(', ')}` : '')))));
+  }).catch((e) => ctx.toast(e.message, true));
+  return card;
+}
+
+export function filesView(ctx) {
+  const files = ctx.view().files;
+  const names = Object.keys(files).sort();
+  const pick = h('select', { 'data-testid': 'file-pick' }, names.map((n) => h('option', { value: n }, n)));
+  const area = h('textarea', { class: 'code', rows: 28, spellcheck: 'false', 'data-testid': 'file-text' });
+  const show = () => { area.value = files[pick.value] || ''; };
+  pick.addEventListener('change', show);
+  show();
+  const input = h('input', { type: 'file', multiple: true, accept: '.yaml,.jsonl,.zip' });
+  input.addEventListener('change', async () => {
+    const res = await ctx.run(() => upload([...input.files]));
+    if (res) await ctx.reload(res.id);
+  });
+  return h('section', { class: 'card' }, h('h2', {}, t('files')), h('p', { class: 'hint' }, t('files_help')),
+    h('div', { class: 'row' }, pick,
+      h('button', { type: 'button', class: 'primary', 'data-testid': 'save-file', onclick: () => ctx.putFiles({ [pick.value]: area.value }) }, t('save_file')),
+      h('button', { type: 'button', onclick: () => download(ctx.state.draft ? `/export?draft=${ctx.state.draft.id}` : '/export', 'pack.zip') }, t('export'))),
+    area, h('label', {}, t('import')), input);
+}

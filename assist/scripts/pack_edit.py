@@ -1,0 +1,417 @@
+"""Structured edits of pack YAML that rewrite only the edited text, so comments and layout survive.
+
+Trainers change a keyword list or a talking point through a form; the console sends
+`Edit(file, path, op, value)`. A full round-trip re-dump would re-wrap every long flow list
+in the file (hundreds of diff lines for one keyword), so the edit is spliced into the text at
+the node's own position. The result is always re-parsed and compared with the intended data;
+if the splice cannot express the change, the whole file is re-dumped by ruamel instead
+(comments kept, layout possibly changed), and if even that disagrees the edit is refused.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+from typing import Any, Literal
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from assist.scripts.problems import PathPart
+from assist.scripts.yamlfile import plain
+
+Op = Literal["set", "delete", "append"]
+YAML_FILES = ("pack.yaml", "rules.yaml", "forbidden.yaml", "scripts.yaml")
+FLOW_WIDTH = 118
+
+
+class EditError(ValueError):
+    """An edit that cannot be applied (bad path, unparsable file); the message is for a trainer."""
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    file: str
+    path: tuple[PathPart, ...]
+    op: Op = "set"
+    value: Any = None
+
+    @staticmethod
+    def from_json(raw: Any) -> Edit:
+        if not isinstance(raw, Mapping):
+            raise EditError("each edit is {file, path, op, value}")
+        file, path, op = raw.get("file"), raw.get("path"), raw.get("op", "set")
+        if file not in YAML_FILES:
+            raise EditError(f"structured edits work on {', '.join(YAML_FILES)}; use the file editor for {file!r}")
+        if not isinstance(path, list) or not all(isinstance(p, (str, int)) and not isinstance(p, bool)
+                                                 for p in path):
+            raise EditError("path: a list of keys and list positions, e.g. [\"categories\", \"none\"]")
+        if op not in ("set", "delete", "append"):
+            raise EditError("op: set, delete or append")
+        return Edit(str(file), tuple(path), op, raw.get("value"))
+
+
+def structured(files: Mapping[str, str]) -> dict[str, Any]:
+    """Each YAML file as plain data (None when it does not parse), and the samples as a list."""
+    out: dict[str, Any] = {}
+    for name in YAML_FILES:
+        try:
+            out[name] = plain(_load(files[name])) if name in files else None
+        except EditError:
+            out[name] = None
+    samples: list[Any] = []
+    for line in files.get("samples.jsonl", "").splitlines():
+        if line.strip():
+            try:
+                samples.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    out["samples.jsonl"] = samples
+    return out
+
+
+def apply_edits(files: Mapping[str, str], edits: Sequence[Edit]) -> dict[str, str]:
+    out = dict(files)
+    for edit in edits:
+        if edit.file not in out:
+            raise EditError(f"{edit.file} is not in the pack")
+        out[edit.file] = apply_edit(out[edit.file], edit)
+    return out
+
+
+def apply_edit(text: str, edit: Edit) -> str:
+    """The file's new text; only the edited node's text changes when that is possible."""
+    before = plain(_load(text))
+    expected = _apply_plain(copy.deepcopy(before), edit)
+    try:
+        spliced = _splice(text, edit, before)
+    except (EditError, YAMLError, LookupError, TypeError, ValueError):
+        spliced = None
+    if spliced is not None and _same(spliced, expected):
+        return spliced
+    dumped = _redump(text, edit)
+    if _same(dumped, expected):
+        return dumped
+    raise EditError(f"{edit.file}: this change cannot be written safely; use the file editor")
+
+
+# -- intended result on plain data ------------------------------------------------------------------
+
+
+def _apply_plain(data: Any, edit: Edit) -> Any:
+    if not edit.path:
+        if edit.op != "set":
+            raise EditError("cannot delete or append to a whole file")
+        return edit.value
+    parent = data
+    for part in edit.path[:-1]:
+        parent = _child(parent, part, edit)
+    last = edit.path[-1]
+    if edit.op == "append":
+        target = _child(parent, last, edit)
+        if not isinstance(target, list):
+            raise EditError(f"{_where(edit)} is not a list")
+        target.append(edit.value)
+    elif edit.op == "delete":
+        _child(parent, last, edit)
+        del parent[last]
+    elif isinstance(parent, dict) or (isinstance(parent, list) and isinstance(last, int) and 0 <= last < len(parent)):
+        parent[last] = edit.value  # type: ignore[index]
+    else:
+        raise EditError(f"{_where(edit)} does not exist")
+    return data
+
+
+def _child(node: Any, part: PathPart, edit: Edit) -> Any:
+    if isinstance(node, dict) and part in node:
+        return node[part]
+    if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        return node[part]
+    raise EditError(f"{_where(edit)} does not exist (at {part!r})")
+
+
+def _where(edit: Edit) -> str:
+    return f"{edit.file} {'.'.join(str(p) for p in edit.path)}"
+
+
+def _load(text: str) -> Any:
+    try:
+        return YAML(typ="rt").load(text)
+    except YAMLError as exc:
+        raise EditError(f"the file has a YAML error; fix it in the file editor first ({exc})") from None
+
+
+def _same(text: str, expected: Any) -> bool:
+    try:
+        return bool(plain(YAML(typ="rt").load(text)) == expected)
+    except YAMLError:
+        return False
+
+
+# -- splicing ---------------------------------------------------------------------------------------
+
+
+def _splice(text: str, edit: Edit, data: Any) -> str | None:
+    """`data` is the file's current plain data, for the value being replaced."""
+    root = YAML(typ="rt").compose(text)
+    if root is None or not edit.path:
+        return None
+    parent: Node = root
+    key_col = 0
+    for part in edit.path[:-1]:
+        parent, key_col = _node_child(parent, part, key_col)
+    last = edit.path[-1]
+    if edit.op == "set":
+        if isinstance(parent, MappingNode) and not any(k.value == last for k, _ in parent.value):
+            return _insert_key(text, parent, str(last), edit.value)
+        node, col = _node_child(parent, last, key_col)
+        return _replace(text, node, edit.value, col, _at(data, edit.path))
+    if edit.op == "append":
+        node, col = _node_child(parent, last, key_col)
+        if isinstance(node, SequenceNode) and not _is_flow(node) and node.value:
+            at = _end(text, node)
+            indent = node.value[0].start_mark.column - 2
+            return str(text[:at] + "\n" + " " * indent + "- " + _block_item(edit.value, indent + 2) + text[at:])
+        current = _at(data, edit.path)
+        return _replace(text, node, [*current, edit.value], col, current) if isinstance(current, list) else None
+    # delete
+    node, _ = _node_child(parent, last, key_col)
+    if _is_flow(parent):
+        return None
+    start_index = node.start_mark.index
+    if isinstance(parent, MappingNode):
+        start_index = next(k for k, v in parent.value if v is node).start_mark.index
+    line_start = text.rfind("\n", 0, start_index) + 1
+    lead = text[line_start:start_index]
+    if lead.strip() not in ("", "-"):
+        return None
+    end = _end(text, node)
+    end = end + 1 if text[end:end + 1] == "\n" else end
+    return text[:line_start] + text[end:]
+
+
+def _is_flow(node: Node) -> bool:
+    return bool(getattr(node, "flow_style", False))
+
+
+def _at(data: Any, path: Sequence[PathPart]) -> Any:
+    for part in path:
+        data = data[part]
+    return data
+
+
+def _node_child(node: Node, part: PathPart, key_col: int) -> tuple[Node, int]:
+    if isinstance(node, MappingNode):
+        for k, v in node.value:
+            if k.value == part or (isinstance(part, int) and k.value == str(part)):
+                return v, k.start_mark.column
+    if isinstance(node, SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+        item = node.value[part]
+        return item, item.start_mark.column
+    raise EditError(f"no {part!r} here")
+
+
+def _end(text: str, node: Node) -> int:
+    """End of the node's own text: trailing blank lines and comment lines belong to what follows."""
+    end = int(node.end_mark.index)
+    if isinstance(node, ScalarNode) or _is_flow(node):
+        return end
+    chunk = text[node.start_mark.index:end]
+    lines = chunk.split("\n")
+    while len(lines) > 1 and (not lines[-1].strip() or lines[-1].strip().startswith("#")):
+        lines.pop()
+    return int(node.start_mark.index) + len("\n".join(lines).rstrip())
+
+
+def _replace(text: str, node: Node, value: Any, key_col: int, old: Any) -> str:
+    start, end = node.start_mark.index, _end(text, node)
+    col = node.start_mark.column
+    block_node = isinstance(node, (MappingNode, SequenceNode)) and not _is_flow(node)
+    if isinstance(node, ScalarNode) and node.style in ("|", ">", '"') and isinstance(value, str):
+        return text[:start] + json.dumps(value, ensure_ascii=False) + text[end:]
+    if isinstance(node, SequenceNode) and node.value and isinstance(value, list) and value and \
+            isinstance(old, list) and len(old) == len(node.value):
+        start, body = _merge_seq(text, node, value, old)
+        return text[:start] + body + text[end:]
+    if block_node and isinstance(node, MappingNode) and isinstance(value, dict) and value:
+        return text[:start] + _block_map(value, col) + text[end:]
+    if isinstance(value, (dict, list)) and not _flat(value) and not block_node:
+        if _in_flow(text, start):
+            return text[:start] + _flow(value, col) + text[end:]
+        indent = key_col + 2
+        if isinstance(value, list):
+            lines = [" " * indent + "- " + _block_item(v, indent + 2) for v in value]
+        else:
+            lines = [" " * indent + _block_map(value, indent)]
+        return text[:start].rstrip(" ") + "\n" + "\n".join(lines) + text[end:]
+    return text[:start] + _flow(value, col) + text[end:]
+
+
+def _merge_seq(text: str, node: SequenceNode, value: list[Any], old: list[Any]) -> tuple[int, str]:
+    """Where the sequence's text starts and its new text, copying unchanged runs of items verbatim."""
+    key = [json.dumps(v, sort_keys=True) for v in old]
+    new_key = [json.dumps(v, sort_keys=True) for v in value]
+    flow = _is_flow(node)
+    items = node.value
+    starts = [n.start_mark.index if flow else text.rfind("-", 0, n.start_mark.index) for n in items]
+    indent = items[0].start_mark.column if flow else starts[0] - text.rfind("\n", 0, starts[0]) - 1
+    pieces: list[str] = []
+    for tag, i1, i2, j1, j2 in SequenceMatcher(a=key, b=new_key, autojunk=False).get_opcodes():
+        if tag == "equal":
+            pieces.append(text[starts[i1]:_end(text, items[i2 - 1])])
+        else:
+            pieces.extend(_flow(v, indent) if flow else "- " + _block_item(v, indent + 2) for v in value[j1:j2])
+    if not flow:
+        return starts[0], ("\n" + " " * indent).join(pieces)
+    line_start = text.rfind("\n", 0, node.start_mark.index) + 1
+    return node.start_mark.index, "[" + _join_flow(pieces, indent, _width(text[line_start:starts[0]])) + "]"
+
+
+def _join_flow(pieces: list[str], indent: int, width: int) -> str:
+    """Join flow items with ", ", breaking the line before it grows past the width."""
+    out = ""
+    for p in pieces:
+        head = p.split("\n", 1)[0]
+        if out and width + _width(head) + 2 > FLOW_WIDTH:
+            out += ",\n" + " " * indent
+            width = indent
+        elif out:
+            out += ", "
+            width += 2
+        out += p
+        width = _width(p.rsplit("\n", 1)[-1]) + (indent if "\n" in p else width)
+    return out
+
+
+def _width(s: str) -> int:
+    """Display width: CJK characters take two columns."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in s)
+
+
+def _in_flow(text: str, index: int) -> bool:
+    """Whether `index` sits inside a flow collection (a rough bracket count on its line)."""
+    line = text[text.rfind("\n", 0, index) + 1:index]
+    return line.count("[") + line.count("{") > line.count("]") + line.count("}")
+
+
+def _insert_key(text: str, mapping: MappingNode, key: str, value: Any) -> str | None:
+    if _is_flow(mapping) or not mapping.value:
+        return None
+    col = mapping.value[0][0].start_mark.column
+    at = _end(text, mapping)
+    return str(text[:at] + "\n" + " " * col + _entry(key, value, col) + text[at:])
+
+
+def _entry(key: str, value: Any, col: int) -> str:
+    if isinstance(value, dict) and value and not _flat(value):
+        return f"{_scalar(key)}:\n" + " " * (col + 2) + _block_map(value, col + 2)
+    if isinstance(value, list) and value and not _flat(value):
+        return f"{_scalar(key)}:\n" + "\n".join(" " * (col + 2) + "- " + _block_item(v, col + 4) for v in value)
+    return f"{_scalar(key)}: {_flow(value, col + len(key) + 2)}"
+
+
+def _block_map(value: Mapping[str, Any], col: int) -> str:
+    return ("\n" + " " * col).join(_entry(str(k), v, col) for k, v in value.items())
+
+
+def _block_item(value: Any, col: int) -> str:
+    if isinstance(value, dict) and value and not _flat(value):
+        return _block_map(value, col)
+    return _flow(value, col)
+
+
+def _flat(value: Any) -> bool:
+    """Short enough and simple enough to write on one line in flow style."""
+    if isinstance(value, list):
+        return all(not isinstance(v, (dict, list)) or _flat(v) for v in value)
+    if isinstance(value, dict):
+        return len(_flow(value, 0)) <= FLOW_WIDTH and all(not isinstance(v, dict) or _flat(v)
+                                                          for v in value.values())
+    return True
+
+
+def _flow(value: Any, col: int) -> str:
+    if isinstance(value, list):
+        parts = [_flow(v, col + 1) for v in value]
+        lines: list[str] = []
+        line = ""
+        for p in parts:
+            if line and col + len(line) + len(p) + 2 > FLOW_WIDTH:
+                lines.append(line + ",")
+                line = p
+            else:
+                line = f"{line}, {p}" if line else p
+        lines.append(line)
+        return "[" + ("\n" + " " * (col + 1)).join(lines) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_scalar(str(k))}: {_flow(v, col)}" for k, v in value.items()) + "}"
+    return _scalar(value)
+
+
+_SAFE = re.compile(r"^[^\s\"'#:,\[\]{}&*!|>%@`?-][^\"#:,\[\]{}]*$")
+
+
+def _scalar(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return json.dumps(value)
+    s = str(value)
+    if _SAFE.match(s) and s == s.strip():
+        try:
+            if YAML(typ="safe").load(f"[{s}]") == [s]:
+                return s
+        except YAMLError:
+            pass
+    return json.dumps(s, ensure_ascii=False)
+
+
+# -- fallback: ruamel round trip --------------------------------------------------------------------
+
+
+def _redump(text: str, edit: Edit) -> str:
+    yaml = YAML(typ="rt")
+    yaml.width = 4096
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    data = yaml.load(text)
+    if not edit.path:
+        data = _node(edit.value)
+    else:
+        parent = data
+        for part in edit.path[:-1]:
+            parent = parent[part]
+        last = edit.path[-1]
+        if edit.op == "append":
+            parent[last].append(_node(edit.value))
+        elif edit.op == "delete":
+            del parent[last]
+        else:
+            parent[last] = _node(edit.value)
+    buf = io.StringIO()
+    yaml.dump(data, buf)
+    return buf.getvalue()
+
+
+def _node(value: Any) -> Any:
+    """Plain data as ruamel nodes; lists of plain words are written in flow style like the packs'."""
+    if isinstance(value, dict):
+        m = CommentedMap((k, _node(v)) for k, v in value.items())
+        if _flat(value) and len(value) <= 6:
+            m.fa.set_flow_style()
+        return m
+    if isinstance(value, list):
+        s = CommentedSeq(_node(v) for v in value)
+        if all(not isinstance(v, (dict, list)) for v in value):
+            s.fa.set_flow_style()
+        return s
+    return value

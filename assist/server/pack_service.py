@@ -1,0 +1,391 @@
+"""The pack lifecycle's shell: drafts and audit in the store, compiled packs cached, publish -> live agents.
+
+`assist.scripts.lifecycle` decides what is allowed; this class loads and saves, compiles
+packs off the event loop (a pack takes ~0.3 s to compile, and live calls share the loop),
+runs sample sets as pollable jobs, and on publish or rollback saves a new version and
+puts it in force through `Hub.use_pack`, which pushes `assist.update` to live sidebars.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import itertools
+import json
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from assist.cli import classify_call
+from assist.errors import Conflict, InvalidFormat, NotFound
+from assist.scripts import lifecycle as lc
+from assist.scripts.pack import PACK_FILES, SAMPLES_FILE, Pack, load_pack
+from assist.scripts.pack_diff import diff_packs, summary
+from assist.scripts.pack_edit import Edit, EditError, apply_edits, structured
+from assist.scripts.problems import PackError, Problem
+from assist.server.store import Store, add_migrations
+
+PACK_MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE pack_drafts (
+        id INTEGER PRIMARY KEY, base_version INTEGER, files TEXT NOT NULL, author TEXT NOT NULL,
+        status TEXT NOT NULL, editors TEXT NOT NULL, approvals TEXT NOT NULL, note TEXT NOT NULL,
+        published_version INTEGER, created_at REAL NOT NULL, updated_at REAL NOT NULL);
+    CREATE TABLE pack_audit (
+        id INTEGER PRIMARY KEY, at REAL NOT NULL, user TEXT NOT NULL, action TEXT NOT NULL,
+        draft_id INTEGER, version INTEGER, detail TEXT NOT NULL);
+    CREATE INDEX pack_audit_at ON pack_audit(at);
+    """,
+)
+add_migrations("packs", PACK_MIGRATIONS)
+
+ALLOWED_FILES = (*PACK_FILES, SAMPLES_FILE)
+MAX_FILE_CHARS = 2_000_000
+
+
+def files_digest(files: Mapping[str, str]) -> str:
+    """Same hash as `Pack.digest`, without compiling the pack."""
+    h = hashlib.sha256()
+    for name in sorted(files):
+        h.update(name.encode() + b"\0" + files[name].encode() + b"\0")
+    return h.hexdigest()[:12]
+
+
+def problem_json(p: Problem) -> dict[str, Any]:
+    return {"file": p.file, "line": p.line, "field": p.dotted, "message": p.message, "text": str(p)}
+
+
+def check_files(files: Any) -> dict[str, str]:
+    """Uploaded or edited files: only pack files, text, not huge."""
+    if not isinstance(files, Mapping) or not files:
+        raise InvalidFormat("files: an object {file name: text}")
+    out: dict[str, str] = {}
+    for name, text in files.items():
+        if name not in ALLOWED_FILES:
+            raise InvalidFormat(f"{name!r} is not a pack file; expected {', '.join(ALLOWED_FILES)}")
+        if not isinstance(text, str) or len(text) > MAX_FILE_CHARS:
+            raise InvalidFormat(f"{name}: text of at most {MAX_FILE_CHARS} characters")
+        out[str(name)] = text
+    return out
+
+
+@dataclass
+class Job:
+    id: str
+    draft_id: int
+    total: int = 0
+    done: int = 0
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    started_at: float = field(default_factory=time.time)
+
+    def to_json(self) -> dict[str, Any]:
+        state = "failed" if self.error else "done" if self.result is not None else "running"
+        return {"job": self.id, "draft_id": self.draft_id, "state": state, "total": self.total,
+                "done": self.done, "result": self.result, "error": self.error}
+
+
+class PackService:
+    def __init__(self, store: Store, hub: Any, policy: lc.Policy, clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self.hub = hub
+        self.policy = policy
+        self.clock = clock
+        self.lock = asyncio.Lock()
+        self.jobs: OrderedDict[str, Job] = OrderedDict()
+        self._packs: OrderedDict[str, Pack | PackError] = OrderedDict()
+        self._job_ids = itertools.count(1)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._views: OrderedDict[str, dict[str, Any]] = OrderedDict()
+
+    # -- compiled packs ----------------------------------------------------------------------------
+
+    async def compile(self, files: Mapping[str, str]) -> Pack | PackError:
+        digest = files_digest(files)
+        found = self._packs.get(digest)
+        if found is None:
+            found = await asyncio.to_thread(_load, dict(files))
+            self._packs[digest] = found
+            while len(self._packs) > 6:
+                self._packs.popitem(last=False)
+        self._packs.move_to_end(digest)
+        return found
+
+    async def valid(self, files: Mapping[str, str]) -> Pack:
+        pack = await self.compile(files)
+        if isinstance(pack, PackError):
+            raise Conflict(f"the pack has {len(pack.problems)} problem(s); fix them first",
+                           problems=[problem_json(p) for p in pack.problems])
+        return pack
+
+    async def view(self, files: Mapping[str, str]) -> dict[str, Any]:
+        """The files as data for the console's forms, with their problems (cached: forms reload often)."""
+        digest = files_digest(files)
+        found = self._views.get(digest)
+        if found is None:
+            data = await asyncio.to_thread(structured, dict(files))
+            found = {"structured": data, "problems": await self.problems(files), "digest": digest}
+            self._views[digest] = found
+            while len(self._views) > 6:
+                self._views.popitem(last=False)
+        return found
+
+    async def problems(self, files: Mapping[str, str]) -> list[dict[str, Any]]:
+        pack = await self.compile(files)
+        return [problem_json(p) for p in pack.problems] if isinstance(pack, PackError) else []
+
+    # -- versions ----------------------------------------------------------------------------------
+
+    async def published(self) -> tuple[int, dict[str, str]]:
+        current = await self.store.current_pack()
+        if current is None:
+            raise NotFound("no pack has been published yet")
+        return current[0], dict(current[1])
+
+    async def versions(self) -> list[dict[str, Any]]:
+        async with self.store.db.execute(
+                "SELECT version, pack_id, label, digest, status, created_by, created_at FROM pack_versions "
+                "ORDER BY version DESC") as cur:
+            rows = [dict(r) async for r in cur]
+        in_force = self.hub.desk.pack_version
+        for r in rows:
+            r["in_force"] = f"v{r['version']}" == in_force
+        return rows
+
+    async def version_files(self, version: int) -> dict[str, str]:
+        async with self.store.db.execute("SELECT files FROM pack_versions WHERE version=?", (version,)) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            raise NotFound(f"no pack version {version}")
+        return dict(json.loads(row["files"]))
+
+    # -- drafts ------------------------------------------------------------------------------------
+
+    async def drafts(self, open_only: bool = True) -> list[lc.Draft]:
+        sql = "SELECT * FROM pack_drafts" + (" WHERE status IN ('editing','submitted')" if open_only else "")
+        async with self.store.db.execute(sql + " ORDER BY id DESC LIMIT 50") as cur:
+            return [_draft(r) async for r in cur]
+
+    async def draft(self, draft_id: int) -> lc.Draft:
+        async with self.store.db.execute("SELECT * FROM pack_drafts WHERE id=?", (draft_id,)) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            raise NotFound(f"no draft {draft_id}")
+        return _draft(row)
+
+    async def create_draft(self, user: str, files: Mapping[str, str] | None = None, *, source: str = "published",
+                           note: str = "") -> lc.Draft:
+        async with self.lock:
+            version, published = await self.published()
+            cur = await self.store.db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM pack_drafts")
+            row = await cur.fetchone()
+            new_id = int(row[0]) if row else 1
+            draft, audit = lc.new_draft(new_id, version, files if files is not None else published, user,
+                                        self.clock(), note=note, source=source)
+            if files is not None:
+                audit = dataclasses.replace(audit, detail={**audit.detail,
+                                                           "changes": summary(diff_packs(published, files))})
+            await self._save(draft, audit, insert=True)
+            return draft
+
+    async def edit(self, draft_id: int, user: str, *, files: Mapping[str, str] | None = None,
+                   edits: Sequence[Edit] = ()) -> lc.Draft:
+        async with self.lock:
+            draft = await self.draft(draft_id)
+            new_files = dict(draft.files)
+            if files is not None:
+                new_files.update(files)
+            if edits:
+                try:
+                    new_files = await asyncio.to_thread(apply_edits, new_files, list(edits))
+                except EditError as exc:
+                    raise InvalidFormat(str(exc)) from None
+            if new_files == dict(draft.files):
+                return draft
+            changes = summary(diff_packs(draft.files, new_files))
+            new, audit = lc.edit(draft, new_files, user, self.clock(), changes)
+            await self._save(new, audit)
+            return new
+
+    async def submit(self, draft_id: int, user: str) -> lc.Draft:
+        async with self.lock:
+            draft = await self.draft(draft_id)
+            samples = await self.run_samples(draft.files)
+            new, audit = lc.submit(draft, user, len(await self.problems(draft.files)), samples, self.clock())
+            await self._save(new, audit)
+            return new
+
+    async def approve(self, draft_id: int, user: str) -> lc.Draft:
+        async with self.lock:
+            new, audit = lc.approve(await self.draft(draft_id), user, self.clock())
+            await self._save(new, audit)
+            return new
+
+    async def discard(self, draft_id: int, user: str) -> lc.Draft:
+        async with self.lock:
+            new, audit = lc.discard(await self.draft(draft_id), user, self.clock())
+            await self._save(new, audit)
+            return new
+
+    async def rebase(self, draft_id: int, user: str) -> lc.Draft:
+        async with self.lock:
+            draft = await self.draft(draft_id)
+            version, published = await self.published()
+            base = await self.version_files(draft.base_version) if draft.base_version is not None else {}
+            new, audit = lc.rebase(draft, base, published, version, user, self.clock())
+            await self._save(new, audit)
+            return new
+
+    async def blockers(self, draft: lc.Draft) -> tuple[list[str], lc.SampleResult | None]:
+        version, _ = await self.published()
+        problems = len(await self.problems(draft.files))
+        samples = await self.run_samples(draft.files) if not problems else None
+        return lc.publish_blockers(draft, self.policy, version, problems, samples), samples
+
+    async def publish(self, draft_id: int, user: str) -> tuple[lc.Draft, int]:
+        async with self.lock:
+            draft = await self.draft(draft_id)
+            blockers, _ = await self.blockers(draft)
+            if blockers:
+                raise Conflict("not ready to publish: " + "; ".join(blockers), blockers=blockers)
+            pack = await self.valid(draft.files)
+            _, published = await self.published()
+            now = self.clock()
+            version = await self.store.save_pack(pack.id, pack.version, pack.digest, draft.files, "published",
+                                                 user, now)
+            new, audit = lc.publish(draft, user, version, now)
+            audit = dataclasses.replace(audit, detail={**audit.detail,
+                                                       "changes": summary(diff_packs(published, draft.files))})
+            await self._save(new, audit)
+            self.hub.use_pack(pack, f"v{version}")
+            return new, version
+
+    async def rollback(self, target: int, user: str) -> int:
+        async with self.lock:
+            files = await self.version_files(target)
+            pack = await self.valid(files)
+            now = self.clock()
+            version = await self.store.save_pack(pack.id, pack.version, pack.digest, files, "published",
+                                                 user, now)
+            await self._audit(lc.rollback(target, version, user, now))
+            await self.store.db.commit()
+            self.hub.use_pack(pack, f"v{version}")
+            return version
+
+    async def audit(self, limit: int = 200, draft_id: int | None = None) -> list[dict[str, Any]]:
+        where, args = ("WHERE draft_id=?", (draft_id, limit)) if draft_id is not None else ("", (limit,))
+        async with self.store.db.execute(
+                f"SELECT at, user, action, draft_id, version, detail FROM pack_audit {where} "
+                "ORDER BY id DESC LIMIT ?", args) as cur:
+            return [{**dict(r), "detail": json.loads(r["detail"])} async for r in cur]
+
+    async def _save(self, draft: lc.Draft, audit: lc.Audit, *, insert: bool = False) -> None:
+        values = (draft.base_version, json.dumps(dict(draft.files), ensure_ascii=False), draft.author,
+                  draft.status, json.dumps(list(draft.editors)), json.dumps(list(draft.approvals)), draft.note,
+                  draft.published_version, draft.created_at, draft.updated_at, draft.id)
+        if insert:
+            await self.store.db.execute(
+                "INSERT INTO pack_drafts(base_version, files, author, status, editors, approvals, note, "
+                "published_version, created_at, updated_at, id) VALUES (?,?,?,?,?,?,?,?,?,?,?)", values)
+        else:
+            await self.store.db.execute(
+                "UPDATE pack_drafts SET base_version=?, files=?, author=?, status=?, editors=?, approvals=?, "
+                "note=?, published_version=?, created_at=?, updated_at=? WHERE id=?", values)
+        await self._audit(audit)
+        await self.store.db.commit()
+
+    async def _audit(self, a: lc.Audit) -> None:
+        await self.store.db.execute(
+            "INSERT INTO pack_audit(at, user, action, draft_id, version, detail) VALUES (?,?,?,?,?,?)",
+            (a.at, a.user, a.action, a.draft_id, a.version, json.dumps(dict(a.detail), ensure_ascii=False)))
+
+    # -- trying and samples ------------------------------------------------------------------------
+
+    async def try_call(self, files: Mapping[str, str], call: Any) -> dict[str, Any]:
+        pack = await self.valid(files)
+        numbers = [c.number for c in pack.internal_contacts] + list(getattr(self.hub, "directory_numbers", ()))
+        pack = dataclasses.replace(pack, forbidden=pack.forbidden.with_internal_numbers(numbers))
+        try:
+            result = classify_call(pack, call)
+        except ValueError as exc:
+            raise InvalidFormat(str(exc)) from None
+        lang = pack.default_language
+        result["category_name"] = pack.category_name(result["category"], lang)
+        result["label_names"] = [pack.category_name(x, lang) for x in result["labels"]]
+        return result
+
+    async def run_samples(self, files: Mapping[str, str], job: Job | None = None) -> lc.SampleResult:
+        draft = await self.valid(files)
+        _, published_files = await self.published()
+        published = await self.compile(published_files)
+        return await asyncio.to_thread(_judge, draft, published if isinstance(published, Pack) else None,
+                                       self.policy, job)
+
+    def start_samples(self, draft_id: int, files: Mapping[str, str]) -> Job:
+        job = Job(f"j{next(self._job_ids)}", draft_id)
+        self.jobs[job.id] = job
+        while len(self.jobs) > 20:
+            self.jobs.popitem(last=False)
+
+        async def run() -> None:
+            try:
+                job.result = (await self.run_samples(files, job)).to_json()
+            except Conflict as exc:
+                job.error = exc.message
+            except Exception as exc:  # reported to the trainer through the job, not lost in a task
+                job.error = f"internal error: {exc}"
+
+        task = asyncio.get_running_loop().create_task(run(), name=f"samples-{job.id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return job
+
+    def job(self, job_id: str) -> Job:
+        found = self.jobs.get(job_id)
+        if found is None:
+            raise NotFound(f"no job {job_id!r} (jobs are kept for the last 20 runs)")
+        return found
+
+
+def _load(files: dict[str, str]) -> Pack | PackError:
+    try:
+        return load_pack(files)
+    except PackError as exc:
+        return exc
+
+
+def _predict(pack: Pack, call: Mapping[str, Any]) -> tuple[str, ...]:
+    return tuple(classify_call(pack, dict(call))["labels"])
+
+
+def _judge(draft: Pack, published: Pack | None, policy: lc.Policy, job: Job | None) -> lc.SampleResult:
+    """Run in a worker thread; `job.done` is read by the poller while this runs."""
+    samples = draft.samples
+    if job is not None:
+        job.total = len(samples)
+    gold: dict[str, tuple[str, ...]] = {}
+    before: dict[str, tuple[str, ...]] = {}
+    after: dict[str, tuple[str, ...]] = {}
+    errors: dict[str, str] = {}
+    for n, call in enumerate(samples, start=1):
+        call_id = str(call.get("id") or f"line {n}")
+        gold[call_id] = tuple(str(x) for x in call.get("labels", ()))
+        try:
+            after[call_id] = _predict(draft, call)
+            before[call_id] = _predict(published, call) if published is not None else after[call_id]
+        except ValueError as exc:
+            errors[call_id] = str(exc)
+        if job is not None:
+            job.done = n
+    return lc.judge_samples(gold, before, after, policy, draft.priority, errors)
+
+
+def _draft(row: Any) -> lc.Draft:
+    return lc.Draft(id=int(row["id"]), base_version=row["base_version"], files=json.loads(row["files"]),
+                    author=row["author"], created_at=row["created_at"], updated_at=row["updated_at"],
+                    status=row["status"], editors=tuple(json.loads(row["editors"])),
+                    approvals=tuple(json.loads(row["approvals"])), note=row["note"],
+                    published_version=row["published_version"])

@@ -1,0 +1,344 @@
+"""The trainer console's HTTP side: the page at /console/trainer and its JSON API under /api/pack/.
+
+Every API call needs a `trainer` token (admin passes): `require_role` gives 401 without a
+token and 403 for another role. Errors are `assist.errors` and leave as the JSON error body.
+The page itself is static (no secrets in it); it asks for a token and keeps it in
+sessionStorage. The API reference is docs/trainer.md.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from assist.errors import InvalidFormat, InvalidJSON, NotFound
+from assist.scripts import lifecycle as lc
+from assist.scripts.pack_diff import diff_packs
+from assist.scripts.pack_edit import Edit, EditError
+from assist.scripts.render import compile_template
+from assist.server.http_auth import require_role
+from assist.server.pack_service import ALLOWED_FILES, PackService, check_files
+from assist.session import Principal
+
+CONSOLE_DIR = Path(__file__).resolve().parents[1] / "consoles" / "trainer"
+SERVICE_KEY: web.AppKey[PackService] = web.AppKey("pack_service", PackService)
+ROLES = ("trainer",)
+STATIC_TYPES = {".js": "text/javascript", ".css": "text/css", ".html": "text/html", ".svg": "image/svg+xml"}
+PREVIEW_CONTEXT = {"customer_name": "张先生", "caller_number": "13800001234", "queue": "retail",
+                   "call_id": "preview-1"}
+
+
+def policy_from(settings: Any) -> lc.Policy:
+    """Settings `pack_approvals`, `pack_min_accuracy`, `pack_allow_regressions` when the lead adds them."""
+    min_acc = getattr(settings, "pack_min_accuracy", None)
+    return lc.Policy(approvals_required=int(getattr(settings, "pack_approvals", 1)),
+                     min_accuracy=float(min_acc) if min_acc not in (None, "", -1) else None,
+                     allow_regressions=bool(getattr(settings, "pack_allow_regressions", False)))
+
+
+def add_trainer_routes(app: web.Application, hub: Any, policy: lc.Policy | None = None) -> None:
+    service = PackService(hub.store, hub, policy or policy_from(hub.settings))
+    app[SERVICE_KEY] = service
+    r = app.router
+    r.add_get("/console/trainer", page)
+    r.add_get("/console/trainer/", page)
+    r.add_get("/console/trainer/{name}", static)
+    r.add_get("/api/pack/me", me)
+    r.add_get("/api/pack/current", current)
+    r.add_post("/api/pack/try", try_published)
+    r.add_post("/api/pack/preview", preview)
+    r.add_get("/api/pack/versions", versions)
+    r.add_get("/api/pack/versions/{version}", version_files)
+    r.add_post("/api/pack/versions/{version}/rollback", rollback)
+    r.add_get("/api/pack/drafts", drafts)
+    r.add_post("/api/pack/drafts", create_draft)
+    r.add_get("/api/pack/drafts/{id}", get_draft)
+    r.add_put("/api/pack/drafts/{id}/files", put_files)
+    r.add_patch("/api/pack/drafts/{id}", patch_draft)
+    r.add_post("/api/pack/drafts/{id}/validate", validate)
+    r.add_post("/api/pack/drafts/{id}/try", try_draft)
+    r.add_post("/api/pack/drafts/{id}/samples", run_samples)
+    r.add_get("/api/pack/drafts/{id}/diff", diff)
+    r.add_get("/api/pack/drafts/{id}/readiness", readiness)
+    for action in ("submit", "approve", "publish", "discard", "rebase"):
+        r.add_post(f"/api/pack/drafts/{{id}}/{action}", lifecycle_action)
+    r.add_get("/api/pack/jobs/{job}", job)
+    r.add_get("/api/pack/audit", audit)
+    r.add_post("/api/pack/import", import_pack)
+    r.add_get("/api/pack/export", export_pack)
+
+
+# -- the page ---------------------------------------------------------------------------------------
+
+
+async def page(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(CONSOLE_DIR / "index.html", headers={"Content-Type": "text/html; charset=utf-8",
+                                                                 "Cache-Control": "no-cache"})
+
+
+async def static(request: web.Request) -> web.FileResponse:
+    name = request.match_info["name"]
+    path = CONSOLE_DIR / name
+    kind = STATIC_TYPES.get(path.suffix)
+    if kind is None or "/" in name or name.startswith(".") or not path.is_file():
+        raise NotFound(f"no console file {name!r}")
+    return web.FileResponse(path, headers={"Content-Type": f"{kind}; charset=utf-8", "Cache-Control": "no-cache"})
+
+
+# -- helpers ----------------------------------------------------------------------------------------
+
+
+async def _auth(request: web.Request) -> tuple[PackService, Principal]:
+    service = request.app[SERVICE_KEY]
+    return service, await require_role(request, service.store, ROLES)
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    if not request.can_read_body:
+        return {}
+    try:
+        data = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise InvalidJSON("the request body is not JSON") from None
+    if not isinstance(data, dict):
+        raise InvalidFormat("the request body must be a JSON object")
+    return data
+
+
+def _int(request: web.Request, name: str) -> int:
+    raw = request.match_info[name].lstrip("v")
+    if not raw.isdigit():
+        raise NotFound(f"{name} must be a number")
+    return int(raw)
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    return web.json_response(data, status=status, dumps=lambda o: json.dumps(o, ensure_ascii=False))
+
+
+async def _draft_json(service: PackService, draft: lc.Draft) -> dict[str, Any]:
+    view = await service.view(draft.files)
+    return {**draft.to_json(), "files": dict(draft.files), **view,
+            "approvals_required": service.policy.approvals_required}
+
+
+# -- handlers ---------------------------------------------------------------------------------------
+
+
+async def me(request: web.Request) -> web.Response:
+    service, who = await _auth(request)
+    p = service.policy
+    return _json({"user": who.user, "role": who.role, "lang": who.lang,
+                  "policy": {"approvals_required": p.approvals_required, "min_accuracy": p.min_accuracy,
+                             "allow_regressions": p.allow_regressions}})
+
+
+async def current(request: web.Request) -> web.Response:
+    service, _ = await _auth(request)
+    version, files = await service.published()
+    view = await service.view(files)
+    samples = view["structured"].get("samples.jsonl", [])
+    contexts = [{"id": "default", "context": PREVIEW_CONTEXT}] + [
+        {"id": s.get("id"), "context": {**s["context"], "call_id": s.get("id")}}
+        for s in samples[:30] if isinstance(s, dict) and isinstance(s.get("context"), dict)]
+    return _json({"version": version, "in_force": service.hub.desk.pack_version, "files": files, **view,
+                  "contexts": contexts})
+
+
+async def try_published(request: web.Request) -> web.Response:
+    service, _ = await _auth(request)
+    _, files = await service.published()
+    return _json(await service.try_call(files, (await _body(request)).get("call")))
+
+
+async def preview(request: web.Request) -> web.Response:
+    """Render one talking-point template against a context, as the sidebar would."""
+    await _auth(request)
+    body = await _body(request)
+    template, context = body.get("template"), body.get("context") or PREVIEW_CONTEXT
+    if not isinstance(template, str) or not isinstance(context, dict):
+        raise InvalidFormat("send {template: text, context: {name: value}}")
+    try:
+        text = compile_template(template).render_strict(context)
+    except ValueError as exc:
+        return _json({"text": None, "error": str(exc)})
+    except Exception as exc:  # a template error at render time (sandbox refusal, bad filter)
+        return _json({"text": None, "error": f"template error: {exc}"})
+    return _json({"text": text, "error": None})
+
+
+async def versions(request: web.Request) -> web.Response:
+    service, _ = await _auth(request)
+    return _json({"versions": await service.versions()})
+
+
+async def version_files(request: web.Request) -> web.Response:
+    service, _ = await _auth(request)
+    v = _int(request, "version")
+    return _json({"version": v, "files": await service.version_files(v)})
+
+
+async def rollback(request: web.Request) -> web.Response:
+    service, who = await _auth(request)
+    version = await service.rollback(_int(request, "version"), who.user)
+    return _json({"version": version, "pack_version": f"v{version}"})
+
+
+async def drafts(request: web.Request) -> web.Response:
+    service, _ = await _auth(request)
+    return _json({"drafts": [d.to_json() for d in await service.drafts()]})
+
+
+async def create_draft(request: web.Request) -> web.Response:
+    service, who = await _auth(request)
+    body = await _body(request)
+    files = check_files(body["files"]) if "files" in body else None
+    note = str(body.get("note", ""))[:500]
+    draft = await service.create_draft(who.user, files, source="upload" if files else "published", note=note)
+    return _json(await _draft_json(service, draft), status=201)
+
+
+async def get_draft(request: web.Request) -> web.Response:
+    service, _ = await _auth(request)
+    return _json(await _draft_json(service, await service.draft(_int(request, "id"))))
+
+
+async def put_files(request: web.Request) -> web.Response:
+    service, who = await _auth(request)
+    files = check_files((await _body(request)).get("files"))
+    draft = await service.edit(_int(request, "id"), who.user, files=files)
+    return _json(await _draft_json(service, draft))
+
+
+async def patch_draft(request: web.Request) -> web.Response:
+    service, who = await _auth(request)
+    raw = (await _body(request)).get("edits")
+    if not isinstance(raw, list) or not raw:
+        raise InvalidFormat("edits: a list of {file, path, op, value}")
+    try:
+        edits = [Edit.from_json(e) for e in raw]
+    except EditError as exc:
+        raise InvalidFormat(str(exc)) from None
+    draft = await service.edit(_int(request, "id"), who.user, edits=edits)
+    return _json(await _draft_json(service, draft))
+
+
+async def validate(request: web.Request) -> web.Response:
+    service, _ = await _auth(request)
+    draft = await service.draft(_int(request, "id"))
+    problems = await service.problems(draft.files)
+    return _json({"valid": not problems, "problems": problems})
+
+
+async def try_draft(request: web.Request) -> web.Response:
+    service, _ = await _auth(request)
+    draft = await service.draft(_int(request, "id"))
+    return _json(await service.try_call(draft.files, (await _body(request)).get("call")))
+
+
+async def run_samples(request: web.Request) -> web.Response:
+    service, _ = await _auth(request)
+    draft = await service.draft(_int(request, "id"))
+    await service.valid(draft.files)
+    return _json(service.start_samples(draft.id, draft.files).to_json(), status=202)
+
+
+async def job(request: web.Request) -> web.Response:
+    service, _ = await _auth(request)
+    return _json(service.job(request.match_info["job"]).to_json())
+
+
+async def diff(request: web.Request) -> web.Response:
+    service, _ = await _auth(request)
+    draft = await service.draft(_int(request, "id"))
+    version, published = await service.published()
+    return _json({"against": version, "files": [d.to_json() for d in diff_packs(published, draft.files)]})
+
+
+async def readiness(request: web.Request) -> web.Response:
+    """What still blocks publishing (runs the samples, so it is a separate call)."""
+    service, _ = await _auth(request)
+    draft = await service.draft(_int(request, "id"))
+    blockers, samples = await service.blockers(draft)
+    return _json({"ready": not blockers, "blockers": blockers,
+                  "samples": samples.to_json() if samples else None})
+
+
+async def lifecycle_action(request: web.Request) -> web.Response:
+    service, who = await _auth(request)
+    draft_id = _int(request, "id")
+    action = request.path.rsplit("/", 1)[-1]
+    out: dict[str, Any] = {}
+    if action == "publish":
+        draft, version = await service.publish(draft_id, who.user)
+        out = {"version": version, "pack_version": f"v{version}"}
+    else:
+        draft = await getattr(service, action)(draft_id, who.user)
+    return _json({**(await _draft_json(service, draft)), **out})
+
+
+async def audit(request: web.Request) -> web.Response:
+    service, _ = await _auth(request)
+    raw = request.query.get("draft")
+    return _json({"audit": await service.audit(draft_id=int(raw) if raw and raw.isdigit() else None)})
+
+
+async def import_pack(request: web.Request) -> web.Response:
+    """Upload pack files as a new draft: JSON {files}, a multipart form of files, or a zip body."""
+    service, who = await _auth(request)
+    files: dict[str, str] = {}
+    kind = request.content_type
+    if kind == "application/json":
+        files = check_files((await _body(request)).get("files"))
+    elif kind.startswith("multipart/"):
+        reader = await request.multipart()
+        async for part in reader:
+            name = getattr(part, "filename", None) or getattr(part, "name", None)
+            data = await part.read() if hasattr(part, "read") else b""  # type: ignore[union-attr]
+            if name and name.endswith(".zip"):
+                files.update(_unzip(bytes(data)))
+            elif name:
+                files[Path(name).name] = bytes(data).decode("utf-8")
+        files = check_files(files)
+    elif kind in ("application/zip", "application/octet-stream"):
+        files = check_files(_unzip(await request.read()))
+    else:
+        raise InvalidFormat("send JSON {files: {name: text}}, a multipart form of files, or a zip")
+    draft = await service.create_draft(who.user, files, source="import", note="import")
+    return _json(await _draft_json(service, draft), status=201)
+
+
+def _unzip(data: bytes) -> dict[str, str]:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            return {Path(n).name: z.read(n).decode("utf-8") for n in z.namelist()
+                    if Path(n).name in ALLOWED_FILES}
+    except (zipfile.BadZipFile, UnicodeDecodeError) as exc:
+        raise InvalidFormat(f"not a zip of UTF-8 pack files: {exc}") from None
+
+
+async def export_pack(request: web.Request) -> web.StreamResponse:
+    """Files of a version (default: the published one) or a draft, as JSON or a zip `assist pack check` reads."""
+    service, _ = await _auth(request)
+    q = request.query
+    if "draft" in q and q["draft"].isdigit():
+        files, name = dict((await service.draft(int(q["draft"]))).files), f"pack-draft-{q['draft']}"
+    elif "version" in q and q["version"].lstrip("v").isdigit():
+        v = int(q["version"].lstrip("v"))
+        files, name = await service.version_files(v), f"pack-v{v}"
+    else:
+        v, files = await service.published()
+        name = f"pack-v{v}"
+    if q.get("format") == "json":
+        return _json({"name": name, "files": files})
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for fname, text in sorted(files.items()):
+            z.writestr(f"{name}/{fname}", text)
+    return web.Response(body=buf.getvalue(), content_type="application/zip",
+                        headers={"Content-Disposition": f'attachment; filename="{name}.zip"'})
