@@ -18,6 +18,8 @@ from assist.config import Settings
 from assist.desk import Desk
 from assist.scripts.pack import Pack, load_pack, load_pack_dir
 from assist.server.http import make_app
+from assist.server.routing_http import add_routing_routes
+from assist.server.routing_service import RoutingService, install_routing
 from assist.server.store import Store
 from assist.server.ws import Hub, start_ws
 
@@ -44,8 +46,10 @@ class Running:
     http_runner: web.AppRunner
     ws_port: int
     http_port: int
+    routing: RoutingService
 
     async def close(self) -> None:
+        await self.routing.close()  # stop the scheduler before the store closes
         self.ws_server.close()
         await self.ws_server.wait_closed()
         await self.http_runner.cleanup()
@@ -57,15 +61,18 @@ async def start(settings: Settings) -> Running:
     pack, version = await pack_in_force(store, settings, time.time())
     store.start_writer()
     hub = Hub(settings, Desk(pack, version), store)
+    routing = await install_routing(hub, settings)
     ws_server = await start_ws(hub)
-    runner = web.AppRunner(make_app(hub), access_log=None)
+    app = make_app(hub)
+    add_routing_routes(app, routing)
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.http_port)
     await site.start()
     ws_port = next(iter(ws_server.sockets)).getsockname()[1]
     assert runner.addresses
     http_port = runner.addresses[0][1]
-    return Running(hub, store, ws_server, runner, ws_port, http_port)
+    return Running(hub, store, ws_server, runner, ws_port, http_port, routing)
 
 
 async def serve_forever(settings: Settings) -> None:

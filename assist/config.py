@@ -42,10 +42,18 @@ class Settings:
     """Default language of talking points and messages: zh-CN or en."""
     allowed_origins: tuple[str, ...] = ()
     """Origins (scheme://host:port) of softphone pages allowed to embed the plugin; empty = same host only."""
+    pack_approvals: int = 1
+    """Approvals by other trainers a pack draft needs before it can be published (0: none)."""
+    pack_min_accuracy: float = 0.0
+    """Minimum primary accuracy (0..1) on the pack's samples to publish; 0 = only "no regression"."""
+    pack_allow_regressions: bool = False
+    """Whether a sample the published pack got right may go wrong in a new version."""
     log_level: str = "INFO"
     """Python logging level name."""
     routing: Path | None = None
     """Routing file (TOML): contact directory, duty roster, hot-lines, deadlines. Default: the plan's values."""
+    notify_secret: str = ""
+    """HMAC-SHA256 key that signs webhook and SMS-gateway requests (X-Assist-Signature); empty = unsigned."""
 
     def with_overrides(self, values: Mapping[str, Any]) -> Settings:
         """Apply non-None overrides, casting strings to each field's type."""

@@ -114,10 +114,11 @@ class Store:
         await db.execute("PRAGMA synchronous=FULL")
         await db.execute("PRAGMA busy_timeout=5000")
         store = cls(db, path)
-        await store._migrate()
+        await store.migrate()
         return store
 
-    async def _migrate(self) -> None:
+    async def migrate(self) -> None:
+        """Bring every registered component's schema up to date (idempotent)."""
         await self.db.execute(
             "CREATE TABLE IF NOT EXISTS schema_versions (component TEXT PRIMARY KEY, version INTEGER NOT NULL)")
         await self.db.commit()

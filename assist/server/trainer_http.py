@@ -35,10 +35,9 @@ PREVIEW_CONTEXT = {"customer_name": "张先生", "caller_number": "13800001234",
 
 def policy_from(settings: Any) -> lc.Policy:
     """Settings `pack_approvals`, `pack_min_accuracy`, `pack_allow_regressions` when the lead adds them."""
-    min_acc = getattr(settings, "pack_min_accuracy", None)
-    return lc.Policy(approvals_required=int(getattr(settings, "pack_approvals", 1)),
-                     min_accuracy=float(min_acc) if min_acc not in (None, "", -1) else None,
-                     allow_regressions=bool(getattr(settings, "pack_allow_regressions", False)))
+    return lc.Policy(approvals_required=settings.pack_approvals,
+                     min_accuracy=settings.pack_min_accuracy or None,
+                     allow_regressions=settings.pack_allow_regressions)
 
 
 def add_trainer_routes(app: web.Application, hub: Any, policy: lc.Policy | None = None) -> None:

@@ -9,33 +9,14 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
 
-from assist.app import Running, pack_in_force
+from assist.app import Running, start
 from assist.config import Settings
-from assist.desk import Desk
-from assist.scripts.lifecycle import Policy
-from assist.server.http import make_app
-from assist.server.store import Store
-from assist.server.trainer_http import add_trainer_routes
-from assist.server.ws import Hub, start_ws
 
 
-async def start_with_trainer(settings: Settings, policy: Policy | None = None) -> Running:
-    store = await Store.open(settings.db)
-    pack, version = await pack_in_force(store, settings, time.time())
-    store.start_writer()
-    hub = Hub(settings, Desk(pack, version), store)
-    ws_server = await start_ws(hub)
-    app = make_app(hub)
-    add_trainer_routes(app, hub, policy)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.http_port)
-    await site.start()
-    ws_port = next(iter(ws_server.sockets)).getsockname()[1]
-    assert runner.addresses
-    return Running(hub, store, ws_server, runner, ws_port, runner.addresses[0][1])
+async def start_with_trainer(settings: Settings) -> Running:
+    """The service exactly as `assist serve` starts it (make_app adds the trainer routes)."""
+    return await start(settings)
 
 
 @pytest.fixture

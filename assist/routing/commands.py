@@ -1,0 +1,98 @@
+"""The websocket commands of routing and escalation (documented in docs/protocol.md §6)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import msgspec
+
+from assist.protocol import Command
+
+
+class EscalationSubscribe(Command):
+    pass
+
+
+class EscalationList(Command):
+    status: Literal["open", "all"] = "open"
+    limit: int = 100
+
+
+class EscalationAck(Command):
+    escalation_id: str
+
+
+class EscalationResolve(Command):
+    escalation_id: str
+    resolution: str = ""
+    forwarded_to: str = ""
+    """For a complaint: the department or branch it was forwarded to (who and when are recorded)."""
+
+
+class EscalationNote(Command):
+    escalation_id: str
+    text: str
+
+
+class EscalationUnresolved(Command):
+    escalation_id: str
+
+
+class FaultOpen(Command):
+    occurred_at: float | str
+    symptoms: str
+    level: int
+    system: str
+    reported_by: str
+    report_id: str = ""
+    """The agent's fault report (a `fault_report` escalation) this form answers; it is resolved."""
+
+
+class FaultRecover(Command):
+    fault_id: str
+    recovered_at: float | str | None = None
+
+
+class FaultUnresolvable(Command):
+    fault_id: str
+    cause: str
+    responsible: str
+
+
+class FaultList(Command):
+    status: Literal["open", "all"] = "open"
+
+
+class RecordSubmit(Command):
+    call_id: str
+    form: str
+    fields: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class CallEscalate(Command):
+    call_id: str
+    kind: str
+    reason: str = ""
+
+
+LEADER_ROLES = frozenset({"shift_leader", "seat_admin", "back_office", "manager", "admin"})
+FAULT_ROLES = frozenset({"seat_admin", "shift_leader", "admin"})
+AGENT_ROLES = frozenset({"agent", "admin"})
+
+COMMANDS: dict[str, tuple[type[Command], frozenset[str]]] = {
+    "escalation.subscribe": (EscalationSubscribe, LEADER_ROLES),
+    "escalation.list": (EscalationList, LEADER_ROLES),
+    "escalation.ack": (EscalationAck, LEADER_ROLES),
+    "escalation.resolve": (EscalationResolve, LEADER_ROLES),
+    "escalation.note": (EscalationNote, LEADER_ROLES),
+    "escalation.unresolved": (EscalationUnresolved, LEADER_ROLES),
+    "fault.open": (FaultOpen, FAULT_ROLES),
+    "fault.recover": (FaultRecover, FAULT_ROLES),
+    "fault.unresolvable": (FaultUnresolvable, FAULT_ROLES),
+    "fault.list": (FaultList, LEADER_ROLES),
+    "record.submit": (RecordSubmit, AGENT_ROLES),
+    "call.escalate": (CallEscalate, AGENT_ROLES),
+}
+"""type -> (command class, roles allowed)."""
+
+PUSH_TYPES = ("escalation.event", "assist.notice")

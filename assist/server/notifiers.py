@@ -1,0 +1,112 @@
+"""Notifiers: how an outbox row reaches a person — console push, webhook, SMS gateway.
+
+Each is one small class behind the `Notifier` protocol; it raises `DeliveryFailed` and the
+outbox loop retries with exponential backoff. Every request carries the row's idempotency
+key (`Idempotency-Key`), so a receiver can drop the rare repeat that a crash between
+"sent" and "marked delivered" can cause. HTTP bodies are signed with HMAC-SHA256
+(`X-Assist-Signature: sha256=<hex>`) when a secret is configured.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import aiohttp
+
+
+class DeliveryFailed(Exception):
+    """This attempt failed; the outbox retries later."""
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    key: str
+    source: str
+    step: str
+    recipient: str
+    channel: str
+    address: str
+    text: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"key": self.key, "source": self.source, "step": self.step, "recipient": self.recipient,
+                "channel": self.channel, "text": self.text}
+
+
+class Notifier(Protocol):
+    async def deliver(self, message: Message) -> None: ...
+
+
+def retry_delay(attempts: int, base: float, cap: float) -> float:
+    """Seconds before the next try after `attempts` failed ones: base, 2·base, 4·base, … up to `cap`."""
+    return float(min(cap, base * 2 ** max(0, attempts - 1)))
+
+
+def sign(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+class ConsoleNotifier:
+    """Pushes to the recipient's open websocket connections; fails (and is retried) while none is open."""
+
+    def __init__(self, send_to_user: Callable[[str, dict[str, Any]], int]) -> None:
+        self.send_to_user = send_to_user
+
+    async def deliver(self, message: Message) -> None:
+        push = {"type": "escalation.event", "event": "notify", "key": message.key,
+                "escalation_id": message.source, "step": message.step, "text": message.text}
+        if self.send_to_user(message.address, push) == 0:
+            raise DeliveryFailed(f"{message.address} has no open console")
+
+
+async def post_signed(session: aiohttp.ClientSession, url: str, payload: dict[str, Any], key: str, secret: str,
+                      timeout: float) -> None:
+    body = json.dumps(payload, ensure_ascii=False).encode()
+    headers = {"Content-Type": "application/json", "Idempotency-Key": key}
+    if secret:
+        headers["X-Assist-Signature"] = sign(secret, body)
+    try:
+        async with session.post(url, data=body, headers=headers,
+                                timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
+            if resp.status >= 300:
+                raise DeliveryFailed(f"{url} answered {resp.status}")
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise DeliveryFailed(f"{url}: {type(exc).__name__}: {exc}") from None
+
+
+class WebhookNotifier:
+    """POSTs the notification as JSON to the contact's webhook URL."""
+
+    def __init__(self, session: aiohttp.ClientSession, secret: str, timeout: float) -> None:
+        self.session, self.secret, self.timeout = session, secret, timeout
+
+    async def deliver(self, message: Message) -> None:
+        await post_signed(self.session, message.address, message.to_json(), message.key, self.secret, self.timeout)
+
+
+class SmsGateway(Protocol):
+    async def send_sms(self, number: str, text: str, key: str) -> None: ...
+
+
+class HttpSmsGateway:
+    """A gateway that takes {"to", "text", "id"} by HTTP POST (most SMS providers have such an API)."""
+
+    def __init__(self, session: aiohttp.ClientSession, url: str, secret: str, timeout: float) -> None:
+        self.session, self.url, self.secret, self.timeout = session, url, secret, timeout
+
+    async def send_sms(self, number: str, text: str, key: str) -> None:
+        await post_signed(self.session, self.url, {"to": number, "text": text, "id": key}, key, self.secret,
+                          self.timeout)
+
+
+class SmsNotifier:
+    def __init__(self, gateway: SmsGateway) -> None:
+        self.gateway = gateway
+
+    async def deliver(self, message: Message) -> None:
+        await self.gateway.send_sms(message.address, message.text, message.key)

@@ -1,0 +1,564 @@
+"""The routing shell: websocket commands, the deadline scheduler and the outbox, over the pure core.
+
+Deadlines are rows, not sleeping tasks. The scheduler wakes at the earliest due row (or
+`delivery.tick` at most), fires due steps through `assist.routing.escalation`, and commits
+state, outbox rows and audit lines in one transaction; then it pushes events. After a
+restart it simply finds the overdue rows and fires them at once (marked late), once. The
+outbox loop delivers with retry and exponential backoff, keyed by (escalation, step,
+recipient, channel). One lock serialises every read-modify-write of routing state.
+
+Wiring (app.py): `routing = await install_routing(hub, settings)` after the hub is built,
+`add_routing_routes(app, routing)` before the HTTP runner is set up, and
+`await routing.close()` first in `Running.close()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import secrets
+import weakref
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import aiohttp
+
+from assist import protocol, session
+from assist.config import Settings
+from assist.desk import Write
+from assist.errors import Conflict, NotFound, ValidationFailed
+from assist.routing import commands as c
+from assist.routing.config import RoutingConfig, load_routing
+from assist.routing.directory import Directory, parse_directory
+from assist.routing.escalation import Effects, Escalation, Escalations, audit, local_day
+from assist.routing.faults import DEFAULT_TALKING_POINTS, Fault, check_form, link_call, parse_time
+from assist.routing.plans import UNRESOLVABLE, escalation_kind, fault_plan, plan_for
+from assist.routing.records import check_record, settled_on_call
+from assist.routing.report import daily_report, next_daily, patrol
+from assist.server import routing_store as rs
+from assist.server.notifiers import (
+    ConsoleNotifier,
+    DeliveryFailed,
+    HttpSmsGateway,
+    Message,
+    Notifier,
+    SmsNotifier,
+    WebhookNotifier,
+    retry_delay,
+)
+from assist.server.ws import Connection, Hub
+
+log = logging.getLogger(__name__)
+
+_INSTALLED: weakref.WeakKeyDictionary[Hub, RoutingService] = weakref.WeakKeyDictionary()
+
+Handler = Callable[[Connection, Any, float], Awaitable[None]]
+
+
+def _register_commands(on: bool) -> None:
+    """Make the commands known while a routing service runs, so a hub without routing keeps answering
+    `unknown_command` for them (the registries are process-wide)."""
+    for type_, (cls, roles) in c.COMMANDS.items():
+        if on:
+            protocol.register(type_, cls)
+            session.allow(type_, roles)
+        else:
+            protocol.COMMANDS.pop(type_, None)
+            session.PERMISSIONS.pop(type_, None)
+
+
+async def install_routing(hub: Hub, settings: Settings) -> RoutingService:
+    """Load the routing file (or the plan's defaults), add routing to `hub`, start its loops. Idempotent."""
+    existing = _INSTALLED.get(hub)
+    if existing is not None and not existing.closed:
+        return existing
+    # The schema is applied by Store.open when this module is imported first (app.py); else here, at startup.
+    await hub.store.migrate()
+    service = RoutingService(hub, settings, load_routing(settings.routing))
+    await service.start()
+    _INSTALLED[hub] = service
+    return service
+
+
+class RoutingService:
+    def __init__(self, hub: Hub, settings: Settings, config: RoutingConfig) -> None:
+        self.hub = hub
+        self.settings = settings
+        self.config = config
+        self.policy = Escalations(config)
+        self.lock = asyncio.Lock()
+        self.subscribers: weakref.WeakKeyDictionary[Connection, int] = weakref.WeakKeyDictionary()
+        self.active_faults: dict[str, Fault] = {}
+        self.noticed: dict[str, weakref.WeakSet[Connection]] = {}
+        self.wake = asyncio.Event()
+        self.outbox_wake = asyncio.Event()
+        self.closed = False
+        self.http: aiohttp.ClientSession | None = None
+        self.notifiers: dict[str, Notifier] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def db(self) -> Any:
+        return self.hub.store.db
+
+    # -- lifecycle --------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        now = self.hub.clock()
+        stored = await rs.load_directory(self.db)
+        if stored is None:
+            directory = self.config.directory
+            await self.hub.store.write([
+                _directory_row(directory, "config", now),
+                audit("config", "directory", "directory", now, source=str(self.settings.routing))])
+        else:
+            directory = parse_directory(stored)
+        self.policy.directory = directory
+        self.refresh_pack()
+        await self._init_schedule(now)
+        for fault in await rs.list_faults(self.db, "open"):
+            self.active_faults[fault.id] = fault
+        d = self.config.delivery
+        self.http = aiohttp.ClientSession()
+        self.notifiers = {
+            "console": ConsoleNotifier(self.send_to_user),
+            "webhook": WebhookNotifier(self.http, self.settings.notify_secret, d.timeout),
+        }
+        if d.sms_url:
+            self.notifiers["sms"] = SmsNotifier(HttpSmsGateway(self.http, d.sms_url, self.settings.notify_secret,
+                                                               d.timeout))
+        self._register()
+        self._tasks = [asyncio.create_task(self._scheduler(), name="routing-scheduler"),
+                       asyncio.create_task(self._outbox(), name="routing-outbox")]
+
+    async def close(self) -> None:
+        """Stop the loops (pending rows stay in the store for the next start)."""
+        if self.closed:
+            return
+        self.closed = True
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self.http is not None:
+            await self.http.close()
+        _INSTALLED.pop(self.hub, None)
+        for cls, _ in c.COMMANDS.values():
+            self.hub.extra_handlers.pop(cls, None)
+        if not any(not s.closed for s in _INSTALLED.values()):
+            _register_commands(False)
+
+    def _register(self) -> None:
+        handlers: dict[type[protocol.Command], Handler] = {
+            c.EscalationSubscribe: self._subscribe, c.EscalationList: self._list, c.EscalationAck: self._ack,
+            c.EscalationResolve: self._resolve, c.EscalationNote: self._note,
+            c.EscalationUnresolved: self._unresolved, c.FaultOpen: self._fault_open,
+            c.FaultRecover: self._fault_recover, c.FaultUnresolvable: self._fault_unresolvable,
+            c.FaultList: self._fault_list, c.RecordSubmit: self._record_submit, c.CallEscalate: self._call_escalate,
+        }
+        _register_commands(True)
+        for cls, _ in c.COMMANDS.values():
+            self.hub.extra_handlers[cls] = handlers[cls]
+
+    # -- directory and the forbidden-phrase check -------------------------------------------------
+
+    @property
+    def directory(self) -> Directory:
+        return self.policy.directory
+
+    def refresh_pack(self) -> None:
+        """Make the hub forbid the directory's internal numbers, in this pack and every pack published later."""
+        self.hub.set_internal_numbers(self.directory.secret_numbers())
+
+    async def set_directory(self, raw: Mapping[str, Any], who: str) -> Directory:
+        """Replace the directory (validated first; every problem reported at once)."""
+        directory = parse_directory(raw)
+        now = self.hub.clock()
+        async with self.lock:
+            await self.hub.store.write([_directory_row(directory, who, now),
+                                        audit(who, "directory", "directory", now,
+                                              contacts=len(directory.contacts))])
+            self.policy.directory = directory
+            self.refresh_pack()
+        return directory
+
+    # -- effects ----------------------------------------------------------------------------------
+
+    async def commit(self, eff: Effects) -> None:
+        """Rows first (one transaction), then the pushes; then wake the loops for new deadlines/outbox rows."""
+        await self.hub.store.write(eff.writes)
+        for event in eff.events:
+            self.broadcast(event)
+        self.wake.set()
+        self.outbox_wake.set()
+
+    def broadcast(self, event: dict[str, Any]) -> None:
+        for conn, sub in list(self.subscribers.items()):
+            if conn.closed:
+                self.subscribers.pop(conn, None)
+            else:
+                conn.send({**event, "subscription": sub})
+
+    def send_to_user(self, user: str, message: dict[str, Any]) -> int:
+        sent = 0
+        for conn in list(self.hub.connections):
+            p = conn.session.principal
+            if p is not None and p.user == user and not conn.closed:
+                conn.send(message)
+                sent += 1
+        return sent
+
+    # -- the scheduler ----------------------------------------------------------------------------
+
+    async def _init_schedule(self, now: float) -> None:
+        stored = await rs.schedule(self.db)
+        s = self.config.schedule
+        writes = []
+        # A missed report or patrol (service down) keeps its past time and fires once, now.
+        if stored.get("daily_report", math.inf) > now:
+            writes.append(_schedule_row("daily_report", next_daily(now, s.daily_report_at, s.timezone)))
+        if stored.get("patrol", math.inf) > now:
+            writes.append(_schedule_row("patrol", _next_slot(now, s.patrol_every)))
+        await self.hub.store.write(writes)
+
+    async def _scheduler(self) -> None:
+        tick = self.config.delivery.tick
+        while True:
+            now = self.hub.clock()
+            try:
+                await self.run_due(now)
+            except Exception:
+                log.exception("routing: scheduler pass failed")
+            nxt = await rs.next_wake(self.db)
+            wait = tick if nxt is None else min(tick, max(0.0, nxt - self.hub.clock()))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), wait)
+            self.wake.clear()
+
+    async def run_due(self, now: float) -> None:
+        """One pass: fire due steps, reports and patrols; link outage calls; tell agents of open faults."""
+        for esc_id in await rs.due_escalations(self.db, now):
+            async with self.lock:
+                esc = await rs.load_escalation(self.db, esc_id)
+                if esc is not None:
+                    await self.commit(self.policy.fire_due(esc, now))
+        sched = await rs.schedule(self.db)
+        s = self.config.schedule
+        if sched.get("daily_report", math.inf) <= now:
+            due = sched["daily_report"]
+            facts = await rs.day_facts(self.db, local_day(due, s.timezone), s.timezone)
+            eff = daily_report(self.config, self.directory, facts, now)
+            eff.writes.append(_schedule_row("daily_report", next_daily(now, s.daily_report_at, s.timezone)))
+            await self.commit(eff)
+        if sched.get("patrol", math.inf) <= now:
+            eff = patrol(self.config, self.directory, sched["patrol"], now)
+            eff.writes.append(_schedule_row("patrol", _next_slot(now, s.patrol_every)))
+            await self.commit(eff)
+        await self._link_outage_calls(now)
+        self._send_notices()
+
+    async def _link_outage_calls(self, now: float) -> None:
+        fault = self._newest_fault()
+        if fault is None:
+            return
+        writes = []
+        async with self.lock:
+            for call in list(self.hub.desk.calls.values()):
+                if "system_outage" in call.result.labels:
+                    writes += link_call(fault, call.call_id, "classified", now)
+            if writes:
+                await self.hub.store.write(writes)
+
+    def _newest_fault(self) -> Fault | None:
+        faults = sorted(self.active_faults.values(), key=lambda f: f.opened_at)
+        return faults[-1] if faults else None
+
+    # -- the outbox -------------------------------------------------------------------------------
+
+    async def _outbox(self) -> None:
+        tick = self.config.delivery.tick
+        while True:
+            try:
+                await self.deliver_due(self.hub.clock())
+            except Exception:
+                log.exception("routing: outbox pass failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.outbox_wake.wait(), tick)
+            self.outbox_wake.clear()
+
+    async def deliver_due(self, now: float) -> None:
+        rows = await rs.due_outbox(self.db, now)
+        if rows:
+            await asyncio.gather(*(self._deliver(r) for r in rows))
+
+    async def _deliver(self, row: Mapping[str, Any]) -> None:
+        d = self.config.delivery
+        msg = Message(row["key"], row["source"], row["step"], row["recipient"], row["channel"], row["address"],
+                      row["text"])
+        attempts = int(row["attempts"]) + 1
+        notifier = self.notifiers.get(msg.channel)
+        try:
+            if notifier is None:
+                raise DeliveryFailed(f"no notifier configured for {msg.channel!r}")
+            await notifier.deliver(msg)
+        except DeliveryFailed as exc:
+            now = self.hub.clock()
+            final = notifier is None or attempts >= d.max_attempts
+            writes = [Write("routing_delivery", {
+                "key": msg.key, "attempts": attempts, "error": str(exc), "failed_at": now if final else None,
+                "next_at": now + retry_delay(attempts, d.backoff, d.backoff_max)})]
+            if final:
+                writes.append(audit("system", "delivery_failed", msg.source, now, key=msg.key, error=str(exc)))
+            await self.hub.store.write(writes)
+            return
+        now = self.hub.clock()
+        await self.hub.store.write([Write("routing_delivery", {"key": msg.key, "attempts": attempts, "next_at": now,
+                                                               "delivered_at": now})])
+
+    # -- commands: leaders ------------------------------------------------------------------------
+
+    async def _esc(self, esc_id: str) -> Escalation:
+        esc = await rs.load_escalation(self.db, esc_id)
+        if esc is None:
+            raise NotFound(f"no escalation {esc_id!r}")
+        return esc
+
+    async def _subscribe(self, conn: Connection, cmd: c.EscalationSubscribe, now: float) -> None:
+        self.subscribers[conn] = cmd.id
+        open_ = await rs.list_escalations(self.db, "open", 200)
+        conn.send(protocol.result(cmd.id, {"subscription": cmd.id, "escalations": [e.to_json() for e in open_]}))
+
+    async def _list(self, conn: Connection, cmd: c.EscalationList, now: float) -> None:
+        found = await rs.list_escalations(self.db, cmd.status, max(1, min(cmd.limit, 1000)))
+        conn.send(protocol.result(cmd.id, {"escalations": [e.to_json() for e in found]}))
+
+    async def _change(self, conn: Connection, cid: int, esc_id: str,
+                      change: Callable[[Escalation, str], Effects]) -> None:
+        who = _who(conn)
+        async with self.lock:
+            esc = await self._esc(esc_id)
+            await self.commit(change(esc, who))
+        conn.send(protocol.result(cid, {"escalation": esc.to_json()}))
+
+    async def _ack(self, conn: Connection, cmd: c.EscalationAck, now: float) -> None:
+        await self._change(conn, cmd.id, cmd.escalation_id, lambda e, who: self.policy.ack(e, who, now))
+
+    async def _note(self, conn: Connection, cmd: c.EscalationNote, now: float) -> None:
+        await self._change(conn, cmd.id, cmd.escalation_id, lambda e, who: self.policy.note(e, who, cmd.text, now))
+
+    async def _unresolved(self, conn: Connection, cmd: c.EscalationUnresolved, now: float) -> None:
+        await self._change(conn, cmd.id, cmd.escalation_id, lambda e, who: self.policy.mark_unresolved(e, who, now))
+
+    async def _resolve(self, conn: Connection, cmd: c.EscalationResolve, now: float) -> None:
+        def resolve(esc: Escalation, who: str) -> Effects:
+            if esc.kind == "fault":
+                raise Conflict("a fault's escalation ends with fault.recover (it records the recovery time)")
+            return self.policy.resolve(esc, who, now, cmd.resolution, cmd.forwarded_to)
+
+        await self._change(conn, cmd.id, cmd.escalation_id, resolve)
+
+    # -- commands: faults -------------------------------------------------------------------------
+
+    async def _fault_open(self, conn: Connection, cmd: c.FaultOpen, now: float) -> None:
+        who = _who(conn)
+        tz = self.config.schedule.timezone
+        form = check_form({f: getattr(cmd, f) for f in ("occurred_at", "symptoms", "level", "system",
+                                                        "reported_by")}, tz, now)
+        fault_id, esc_id = _new_id("F"), _new_id("E")
+        subject = {k: form[k] for k in ("system", "symptoms", "level", "reported_by")}
+        async with self.lock:
+            esc, eff = self.policy.open(esc_id, "fault", fault_plan(form["level"], self.config.deadlines), subject,
+                                        who, now, anchor=form["occurred_at"], fault_id=fault_id)
+            fault = Fault(fault_id, form["occurred_at"], form["symptoms"], form["level"], form["system"],
+                          form["reported_by"], who, now, esc_id)
+            if cmd.report_id:
+                report = await self._esc(cmd.report_id)
+                if report.status == "open":
+                    eff.add(self.policy.resolve(report, who, now, f"fault {fault_id} opened"))
+                call_id = report.subject.get("call_id")
+                if isinstance(call_id, str):
+                    eff.writes += link_call(fault, call_id, "report", now)
+            eff.writes.insert(0, fault.row())
+            eff.writes.append(audit(who, "fault_open", fault_id, now, **subject, occurred_at=form["occurred_at"]))
+            await self.commit(eff)
+            self.active_faults[fault_id] = fault
+        self._send_notices()
+        deadlines = [{"step": s.name, "roles": list(s.roles), "due_at": s.due_at, "fired_at": s.fired_at}
+                     for s in esc.steps if not s.reminder_of]
+        conn.send(protocol.result(cmd.id, {"fault": fault.to_json(), "escalation_id": esc_id,
+                                           "deadlines": deadlines}))
+
+    async def _fault(self, fault_id: str) -> tuple[Fault, Escalation]:
+        fault = await rs.load_fault(self.db, fault_id)
+        if fault is None:
+            raise NotFound(f"no fault {fault_id!r}")
+        return fault, await self._esc(fault.escalation_id)
+
+    async def _fault_recover(self, conn: Connection, cmd: c.FaultRecover, now: float) -> None:
+        who = _who(conn)
+        try:
+            recovered_at = now if cmd.recovered_at is None else parse_time(cmd.recovered_at,
+                                                                           self.config.schedule.timezone)
+        except ValueError:
+            raise ValidationFailed("bad recovery time", fields={"recovered_at": "epoch seconds or ISO 8601"}) from None
+        async with self.lock:
+            fault, esc = await self._fault(cmd.fault_id)
+            if fault.status == "recovered":
+                raise Conflict(f"fault {fault.id} was recovered already")
+            fault.status, fault.recovered_at = "recovered", recovered_at
+            eff = self.policy.resolve(esc, who, now, "recovered")
+            eff.writes += [fault.row(), audit(who, "fault_recover", fault.id, now, recovered_at=recovered_at)]
+            await self.commit(eff)
+            self.active_faults.pop(fault.id, None)
+        for conn_ in self.noticed.pop(fault.id, weakref.WeakSet()):
+            conn_.send({"type": "assist.notice", "notice": "fault", "fault_id": fault.id, "active": False})
+        conn.send(protocol.result(cmd.id, {"fault": fault.to_json()}))
+
+    async def _fault_unresolvable(self, conn: Connection, cmd: c.FaultUnresolvable, now: float) -> None:
+        who = _who(conn)
+        problems = {k: "required (text)" for k in ("cause", "responsible") if not getattr(cmd, k).strip()}
+        if problems:
+            raise ValidationFailed("record the cause and the responsible person", fields=problems)
+        async with self.lock:
+            fault, esc = await self._fault(cmd.fault_id)
+            if fault.status != "open":
+                raise Conflict(f"fault {fault.id} is {fault.status}")
+            fault.status, fault.cause, fault.responsible = "unresolvable", cmd.cause.strip(), cmd.responsible.strip()
+            esc.subject.update(cause=fault.cause, responsible=fault.responsible)
+            eff = self.policy.add_step(esc, UNRESOLVABLE, who, now)
+            eff.add(self.policy.resolve(esc, who, now, f"unresolvable: {fault.cause}", status="unresolvable"))
+            eff.writes += [fault.row(), audit(who, "fault_unresolvable", fault.id, now, cause=fault.cause,
+                                              responsible=fault.responsible)]
+            await self.commit(eff)
+            self.active_faults[fault.id] = fault
+        conn.send(protocol.result(cmd.id, {"fault": fault.to_json(), "escalation": esc.to_json()}))
+
+    async def _fault_list(self, conn: Connection, cmd: c.FaultList, now: float) -> None:
+        faults = await rs.list_faults(self.db, cmd.status)
+        conn.send(protocol.result(cmd.id, {"faults": [f.to_json() for f in faults]}))
+
+    def talking_points(self, lang: str) -> list[str]:
+        """What agents may say while a fault is declared: the pack's, or the plan's wording."""
+        pack = self.hub.desk.pack
+        script = pack.scripts.get("system_outage")
+        points = [tp.render(lang, {}, pack.default_language) for tp in (script.talking_points if script else ())
+                  if tp.id == "declared_maintenance"]
+        return [*(points or DEFAULT_TALKING_POINTS[:1]), *DEFAULT_TALKING_POINTS[1:]]
+
+    def _send_notices(self) -> None:
+        """Every live agent connection learns of every active fault, once per connection."""
+        for fault in self.active_faults.values():
+            seen = self.noticed.setdefault(fault.id, weakref.WeakSet())
+            for conn in list(self.hub.connections):
+                p = conn.session.principal
+                if p is None or p.role not in ("agent", "admin") or conn in seen or conn.closed:
+                    continue
+                seen.add(conn)
+                conn.send({"type": "assist.notice", "notice": "fault", "fault_id": fault.id, "active": True,
+                           "level": fault.level, "system": fault.system,
+                           "talking_points": self.talking_points(p.lang),
+                           "text": f"已确认系统故障（{fault.system}），请按维护口径答复客户，不要说“系统坏了”。"})
+
+    # -- commands: agents -------------------------------------------------------------------------
+
+    async def _check_call(self, conn: Connection, call_id: str) -> dict[str, Any]:
+        p = conn.session.principal
+        assert p is not None
+        live = self.hub.desk.calls.get(call_id)
+        if live is not None and (live.user == p.user or p.role == "admin"):
+            return {"context": live.context, "labels": list(live.result.labels)}
+        owner = await rs.call_owner(self.db, call_id)
+        if owner is None or (owner != p.user and p.role != "admin"):
+            raise NotFound(f"no call {call_id!r} of yours")
+        return {"context": {}, "labels": []}
+
+    async def _record_submit(self, conn: Connection, cmd: c.RecordSubmit, now: float) -> None:
+        who = _who(conn)
+        call = await self._check_call(conn, cmd.call_id)
+        pack = self.hub.desk.pack
+        script = pack.scripts.get(cmd.form)
+        if script is None or not script.checklist:
+            forms = [k for k, v in pack.scripts.items() if v.checklist]
+            raise ValidationFailed(f"unknown form {cmd.form!r}", fields={"form": f"one of {', '.join(forms)}"})
+        fields = check_record(script.checklist, cmd.fields)
+        lang = _lang(conn)
+        wording = [tp.render(lang, call["context"], pack.default_language) for tp in script.talking_points
+                   if tp.id == "prescribed_reply"]
+        rec_id = _new_id("R")
+        subject = {"call_id": cmd.call_id, "agent": who, "record_id": rec_id, **fields}
+        reply: dict[str, Any] = {"record_id": rec_id, "wording": wording}
+        async with self.lock:
+            eff = Effects()
+            if settled_on_call(cmd.form, fields):
+                kind, esc_id, fault_id = "suggestion", "", ""
+            elif cmd.form == "system_outage" and (fault := self._newest_fault()) is not None:
+                kind, esc_id, fault_id = "fault_link", "", fault.id
+                eff.writes += link_call(fault, cmd.call_id, "record", now)
+                reply.update(fault=fault.to_json(), talking_points=self.talking_points(lang))
+            else:
+                kind, fault_id = "escalation", ""
+                esc_kind = escalation_kind(cmd.form)
+                esc_id = _new_id("E")
+                esc, opened = self.policy.open(esc_id, esc_kind, plan_for(esc_kind, self.config.deadlines), subject,
+                                               who, now)
+                eff.add(opened)
+                reply["escalation"] = esc.to_json()
+            eff.writes.append(Write("routing_record", {
+                "id": rec_id, "call_id": cmd.call_id, "form": cmd.form, "kind": kind, "fields": fields,
+                "escalation_id": esc_id, "fault_id": fault_id, "submitted_by": who, "at": now}))
+            eff.writes.append(audit(who, "record", rec_id, now, form=cmd.form, kind=kind, call_id=cmd.call_id))
+            await self.commit(eff)
+        conn.send(protocol.result(cmd.id, {**reply, "kind": kind, "escalation_id": esc_id or None,
+                                           "fault_id": fault_id or None}))
+
+    async def _call_escalate(self, conn: Connection, cmd: c.CallEscalate, now: float) -> None:
+        who = _who(conn)
+        call = await self._check_call(conn, cmd.call_id)
+        kind = escalation_kind(cmd.kind)
+        async with self.lock:
+            fault = self._newest_fault() if kind == "fault_report" else None
+            if fault is not None:
+                await self.commit(Effects([*link_call(fault, cmd.call_id, "escalate", now),
+                                           audit(who, "escalate", fault.id, now, call_id=cmd.call_id,
+                                                 reason=cmd.reason)]))
+                result = {"kind": "fault_link", "fault": fault.to_json(), "escalation_id": None,
+                          "talking_points": self.talking_points(_lang(conn))}
+            else:
+                subject = {"call_id": cmd.call_id, "agent": who, "reason": cmd.reason,
+                           "labels": ",".join(call["labels"])}
+                esc, eff = self.policy.open(_new_id("E"), kind, plan_for(kind, self.config.deadlines), subject,
+                                            who, now)
+                await self.commit(eff)
+                result = {"kind": "escalation", "escalation_id": esc.id, "escalation": esc.to_json()}
+        conn.send(protocol.result(cmd.id, result))
+
+
+def _who(conn: Connection) -> str:
+    p = conn.session.principal
+    assert p is not None
+    return p.user
+
+
+def _lang(conn: Connection) -> str:
+    p = conn.session.principal
+    return p.lang if p is not None else "zh-CN"
+
+
+def _new_id(prefix: str) -> str:
+    return f"{prefix}-{secrets.token_hex(4)}"
+
+
+def _next_slot(now: float, every: float) -> float:
+    """The next multiple of `every` (e.g. each :00 and :30) after `now`."""
+    return (math.floor(now / every) + 1) * every
+
+
+def _schedule_row(name: str, next_at: float) -> Write:
+    return Write("routing_schedule", {"name": name, "next_at": next_at})
+
+
+def _directory_row(directory: Directory, who: str, now: float) -> Write:
+    return Write("routing_directory", {"data": directory.to_json(), "updated_by": who, "updated_at": now})

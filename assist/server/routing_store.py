@@ -1,0 +1,243 @@
+"""Routing's tables in the service's SQLite store: schema, row writers and reads.
+
+Writes go through the store's group-committing writer, so an escalation's state change,
+its outbox rows and its audit lines land in one transaction. Two guards make firing
+exactly-once even if a step were computed twice: a fired step is never overwritten with
+another fire time, and an outbox row with the same key (escalation, step, recipient,
+channel) is ignored. The audit table refuses UPDATE and DELETE.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+import aiosqlite
+
+from assist.routing.escalation import Escalation
+from assist.routing.faults import Fault
+from assist.routing.report import DayFacts, day_bounds
+from assist.server.store import Statement, add_migrations, add_writer
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE routing_escalations (
+        id TEXT PRIMARY KEY, kind TEXT NOT NULL, subject TEXT NOT NULL, opened_at REAL NOT NULL,
+        opened_by TEXT NOT NULL, status TEXT NOT NULL, acks TEXT NOT NULL, notes TEXT NOT NULL,
+        resolved_at REAL, resolved_by TEXT NOT NULL, resolution TEXT NOT NULL, forwarded_to TEXT NOT NULL,
+        fault_id TEXT NOT NULL);
+    CREATE INDEX routing_escalations_status ON routing_escalations(status, opened_at);
+    CREATE TABLE routing_steps (
+        escalation_id TEXT NOT NULL, name TEXT NOT NULL, roles TEXT NOT NULL, text TEXT NOT NULL,
+        step_offset REAL NOT NULL, anchor TEXT NOT NULL, due_at REAL NOT NULL, fired_at REAL,
+        late INTEGER NOT NULL, cancelled INTEGER NOT NULL, recipients TEXT NOT NULL, reminder_of TEXT NOT NULL,
+        reminder_n INTEGER NOT NULL, PRIMARY KEY (escalation_id, name));
+    CREATE INDEX routing_steps_due ON routing_steps(due_at) WHERE fired_at IS NULL AND cancelled = 0;
+    CREATE TABLE routing_outbox (
+        key TEXT PRIMARY KEY, source TEXT NOT NULL, step TEXT NOT NULL, recipient TEXT NOT NULL,
+        channel TEXT NOT NULL, address TEXT NOT NULL, text TEXT NOT NULL, created_at REAL NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0, next_at REAL NOT NULL, delivered_at REAL, failed_at REAL,
+        last_error TEXT NOT NULL DEFAULT '');
+    CREATE INDEX routing_outbox_due ON routing_outbox(next_at) WHERE delivered_at IS NULL AND failed_at IS NULL;
+    CREATE TABLE routing_audit (
+        id INTEGER PRIMARY KEY, at REAL NOT NULL, who TEXT NOT NULL, action TEXT NOT NULL,
+        subject TEXT NOT NULL, detail TEXT NOT NULL);
+    CREATE TRIGGER routing_audit_no_update BEFORE UPDATE ON routing_audit
+        BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+    CREATE TRIGGER routing_audit_no_delete BEFORE DELETE ON routing_audit
+        BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+    CREATE TABLE routing_faults (
+        id TEXT PRIMARY KEY, occurred_at REAL NOT NULL, symptoms TEXT NOT NULL, level INTEGER NOT NULL,
+        system TEXT NOT NULL, reported_by TEXT NOT NULL, opened_by TEXT NOT NULL, opened_at REAL NOT NULL,
+        escalation_id TEXT NOT NULL, status TEXT NOT NULL, recovered_at REAL, cause TEXT NOT NULL,
+        responsible TEXT NOT NULL);
+    CREATE TABLE routing_fault_calls (
+        fault_id TEXT NOT NULL, call_id TEXT NOT NULL, how TEXT NOT NULL, at REAL NOT NULL,
+        PRIMARY KEY (fault_id, call_id));
+    CREATE TABLE routing_records (
+        id TEXT PRIMARY KEY, call_id TEXT NOT NULL, form TEXT NOT NULL, kind TEXT NOT NULL, fields TEXT NOT NULL,
+        escalation_id TEXT NOT NULL, fault_id TEXT NOT NULL, submitted_by TEXT NOT NULL, at REAL NOT NULL);
+    CREATE INDEX routing_records_at ON routing_records(at);
+    CREATE TABLE routing_directory (
+        version INTEGER PRIMARY KEY, data TEXT NOT NULL, updated_by TEXT NOT NULL, updated_at REAL NOT NULL);
+    CREATE TABLE routing_schedule (name TEXT PRIMARY KEY, next_at REAL NOT NULL);
+    """,
+)
+
+
+def _j(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _escalation(r: Mapping[str, Any]) -> list[Statement]:
+    cols = ("id", "kind", "subject", "opened_at", "opened_by", "status", "acks", "notes", "resolved_at",
+            "resolved_by", "resolution", "forwarded_to", "fault_id")
+    values = tuple(_j(r[c]) if c in ("subject", "acks", "notes") else r[c] for c in cols)
+    updates = ", ".join(f"{c}=excluded.{c}" for c in cols[1:])
+    return [(f"INSERT INTO routing_escalations({', '.join(cols)}) VALUES ({','.join('?' * len(cols))}) "
+             f"ON CONFLICT(id) DO UPDATE SET {updates}", values)]
+
+
+def _step(r: Mapping[str, Any]) -> list[Statement]:
+    cols = ("escalation_id", "name", "roles", "text", "step_offset", "anchor", "due_at", "fired_at", "late",
+            "cancelled", "recipients", "reminder_of", "reminder_n")
+    row = {**r, "step_offset": r["offset"], "roles": _j(r["roles"]), "recipients": _j(r["recipients"]),
+           "late": int(r["late"]), "cancelled": int(r["cancelled"])}
+    updates = ", ".join(f"{c}=excluded.{c}" for c in cols[2:])
+    # A fired step keeps its first fire time: firing is exactly once even if computed twice.
+    return [(f"INSERT INTO routing_steps({', '.join(cols)}) VALUES ({','.join('?' * len(cols))}) "
+             f"ON CONFLICT(escalation_id, name) DO UPDATE SET {updates} "
+             "WHERE routing_steps.fired_at IS NULL OR routing_steps.fired_at = excluded.fired_at",
+             tuple(row[c] for c in cols))]
+
+
+def _register_writers() -> None:
+    add_writer("routing_escalation", _escalation)
+    add_writer("routing_step", _step)
+    add_writer("routing_outbox", lambda r: [(
+        "INSERT OR IGNORE INTO routing_outbox(key, source, step, recipient, channel, address, text, created_at, "
+        "next_at) VALUES (?,?,?,?,?,?,?,?,?)",
+        (r["key"], r["source"], r["step"], r["recipient"], r["channel"], r["address"], r["text"], r["created_at"],
+         r["created_at"]))])
+    add_writer("routing_delivery", lambda r: [(
+        "UPDATE routing_outbox SET attempts=?, next_at=?, delivered_at=?, failed_at=?, last_error=? WHERE key=?",
+        (r["attempts"], r["next_at"], r.get("delivered_at"), r.get("failed_at"), r.get("error", ""), r["key"]))])
+    add_writer("routing_audit", lambda r: [(
+        "INSERT INTO routing_audit(at, who, action, subject, detail) VALUES (?,?,?,?,?)",
+        (r["at"], r["who"], r["action"], r["subject"], _j(r["detail"])))])
+    add_writer("routing_fault", lambda r: [(
+        "INSERT INTO routing_faults(id, occurred_at, symptoms, level, system, reported_by, opened_by, opened_at, "
+        "escalation_id, status, recovered_at, cause, responsible) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) "
+        "ON CONFLICT(id) DO UPDATE SET status=excluded.status, recovered_at=excluded.recovered_at, "
+        "cause=excluded.cause, responsible=excluded.responsible",
+        (r["id"], r["occurred_at"], r["symptoms"], r["level"], r["system"], r["reported_by"], r["opened_by"],
+         r["opened_at"], r["escalation_id"], r["status"], r["recovered_at"], r["cause"], r["responsible"]))])
+    add_writer("routing_fault_call", lambda r: [(
+        "INSERT OR IGNORE INTO routing_fault_calls(fault_id, call_id, how, at) VALUES (?,?,?,?)",
+        (r["fault_id"], r["call_id"], r["how"], r["at"]))])
+    add_writer("routing_record", lambda r: [(
+        "INSERT INTO routing_records(id, call_id, form, kind, fields, escalation_id, fault_id, submitted_by, at) "
+        "VALUES (?,?,?,?,?,?,?,?,?)",
+        (r["id"], r["call_id"], r["form"], r["kind"], _j(r["fields"]), r["escalation_id"], r["fault_id"],
+         r["submitted_by"], r["at"]))])
+    add_writer("routing_directory", lambda r: [(
+        "INSERT INTO routing_directory(data, updated_by, updated_at) VALUES (?,?,?)",
+        (_j(r["data"]), r["updated_by"], r["updated_at"]))])
+    add_writer("routing_schedule", lambda r: [(
+        "INSERT INTO routing_schedule(name, next_at) VALUES (?,?) ON CONFLICT(name) DO UPDATE SET "
+        "next_at=excluded.next_at", (r["name"], r["next_at"]))])
+
+
+add_migrations("routing", MIGRATIONS)
+_register_writers()
+
+
+# -- reads ----------------------------------------------------------------------------------------
+
+async def _all(db: aiosqlite.Connection, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+    async with db.execute(sql, params) as cur:
+        return [dict(r) async for r in cur]
+
+
+async def load_escalation(db: aiosqlite.Connection, esc_id: str) -> Escalation | None:
+    rows = await _all(db, "SELECT * FROM routing_escalations WHERE id=?", (esc_id,))
+    if not rows:
+        return None
+    steps = await _all(db, "SELECT *, step_offset AS \"offset\" FROM routing_steps WHERE escalation_id=? "
+                           "ORDER BY rowid", (esc_id,))
+    return Escalation.from_rows(rows[0], steps)
+
+
+async def list_escalations(db: aiosqlite.Connection, status: str, limit: int,
+                           since: float | None = None, until: float | None = None) -> list[Escalation]:
+    where, params = [], []
+    if status == "open":
+        where.append("status IN ('open', 'unresolvable')")
+    if since is not None and until is not None:
+        where.append("opened_at >= ? AND opened_at < ?")
+        params += [since, until]
+    sql = "SELECT id FROM routing_escalations" + (" WHERE " + " AND ".join(where) if where else "")
+    ids = [r["id"] for r in await _all(db, sql + " ORDER BY opened_at DESC LIMIT ?", (*params, limit))]
+    return [e for e in [await load_escalation(db, i) for i in ids] if e is not None]
+
+
+async def due_escalations(db: aiosqlite.Connection, now: float) -> list[str]:
+    rows = await _all(db, "SELECT DISTINCT s.escalation_id FROM routing_steps s JOIN routing_escalations e "
+                          "ON e.id = s.escalation_id WHERE e.status='open' AND s.fired_at IS NULL "
+                          "AND s.cancelled=0 AND s.due_at <= ? ORDER BY s.due_at", (now,))
+    return [r["escalation_id"] for r in rows]
+
+
+async def next_wake(db: aiosqlite.Connection) -> float | None:
+    """The earliest moment something is due: a step, a delivery, a scheduled report or patrol."""
+    rows = await _all(db, """
+        SELECT MIN(t) AS t FROM (
+          SELECT MIN(s.due_at) AS t FROM routing_steps s JOIN routing_escalations e ON e.id = s.escalation_id
+            WHERE e.status='open' AND s.fired_at IS NULL AND s.cancelled=0
+          UNION ALL SELECT MIN(next_at) FROM routing_outbox WHERE delivered_at IS NULL AND failed_at IS NULL
+          UNION ALL SELECT MIN(next_at) FROM routing_schedule)""")
+    t = rows[0]["t"] if rows else None
+    return float(t) if t is not None else None
+
+
+async def due_outbox(db: aiosqlite.Connection, now: float, limit: int = 100) -> list[dict[str, Any]]:
+    return await _all(db, "SELECT * FROM routing_outbox WHERE delivered_at IS NULL AND failed_at IS NULL "
+                          "AND next_at <= ? ORDER BY next_at LIMIT ?", (now, limit))
+
+
+async def load_fault(db: aiosqlite.Connection, fault_id: str) -> Fault | None:
+    rows = await _all(db, "SELECT * FROM routing_faults WHERE id=?", (fault_id,))
+    if not rows:
+        return None
+    calls = await _all(db, "SELECT call_id FROM routing_fault_calls WHERE fault_id=? ORDER BY at", (fault_id,))
+    return Fault.from_row(rows[0], [c["call_id"] for c in calls])
+
+
+async def list_faults(db: aiosqlite.Connection, status: str, since: float | None = None,
+                      until: float | None = None) -> list[Fault]:
+    where, params = [], []
+    if status == "open":
+        where.append("status != 'recovered'")
+    if since is not None and until is not None:
+        where.append("occurred_at < ? AND (recovered_at IS NULL OR recovered_at >= ?)")
+        params += [until, since]
+    sql = "SELECT id FROM routing_faults" + (" WHERE " + " AND ".join(where) if where else "")
+    ids = [r["id"] for r in await _all(db, sql + " ORDER BY occurred_at DESC", tuple(params))]
+    return [f for f in [await load_fault(db, i) for i in ids] if f is not None]
+
+
+async def load_directory(db: aiosqlite.Connection) -> dict[str, Any] | None:
+    rows = await _all(db, "SELECT data FROM routing_directory ORDER BY version DESC LIMIT 1")
+    return dict(json.loads(rows[0]["data"])) if rows else None
+
+
+async def schedule(db: aiosqlite.Connection) -> dict[str, float]:
+    return {r["name"]: float(r["next_at"]) for r in await _all(db, "SELECT * FROM routing_schedule")}
+
+
+async def call_owner(db: aiosqlite.Connection, call_id: str) -> str | None:
+    rows = await _all(db, "SELECT user FROM calls WHERE call_id=?", (call_id,))
+    return str(rows[0]["user"]) if rows else None
+
+
+async def day_facts(db: aiosqlite.Connection, day: date, tz: str) -> DayFacts:
+    since, until = day_bounds(day, tz)
+    cats = await _all(db, "SELECT COALESCE(category, 'live') AS c, COUNT(*) AS n FROM calls "
+                          "WHERE started_at >= ? AND started_at < ? GROUP BY 1", (since, until))
+    records = await _all(db, "SELECT form, kind, fields FROM routing_records WHERE at >= ? AND at < ? ORDER BY at",
+                         (since, until))
+    faults = await list_faults(db, "all", since, until)
+    escalations = await list_escalations(db, "all", 10_000, since, until)
+    return DayFacts(
+        day, {r["c"]: int(r["n"]) for r in cats}, [f.to_json() for f in faults],
+        [{**r, "fields": json.loads(r["fields"])} for r in records], [e.to_json() for e in escalations])
+
+
+async def audit_trail(db: aiosqlite.Connection, subject: str | None = None) -> list[dict[str, Any]]:
+    if subject is None:
+        rows = await _all(db, "SELECT * FROM routing_audit ORDER BY id")
+    else:
+        rows = await _all(db, "SELECT * FROM routing_audit WHERE subject=? ORDER BY id", (subject,))
+    return [{**r, "detail": json.loads(r["detail"])} for r in rows]

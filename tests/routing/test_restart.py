@@ -1,0 +1,136 @@
+"""SIGKILL the real service while an escalation step waits; after the restart the step fires once,
+late-marked, nothing acknowledged is lost, and no notification reaches the receiver twice."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import signal
+import sqlite3
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assist.server.store import Store
+from tests.conftest import Client
+from tests.routing.conftest import SECRET, routing_toml
+from tests.routing.receiver import Receiver
+
+ROOT = Path(__file__).resolve().parents[2]
+FIRST, SECOND = 2.0, 5.0
+"""The level-3 fault's deadlines in this center: seconds instead of 15 and 30 minutes."""
+
+pytestmark = pytest.mark.slow
+
+
+class Service:
+    def __init__(self, db: Path, routing: Path, log: Path) -> None:
+        self.db, self.routing, self.log = db, routing, log
+        self.proc: asyncio.subprocess.Process | None = None
+        self.ws_port = 0
+
+    async def start(self) -> None:
+        env = {**os.environ, "ASSIST_ROUTING": str(self.routing), "ASSIST_NOTIFY_SECRET": SECRET,
+               "ASSIST_HOST": "127.0.0.1"}
+        with open(self.log, "ab") as log:
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "tests.routing.serve_with_routing", "--ws-port", "0", "--http-port", "0",
+                "--db", str(self.db), cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=log)
+        assert self.proc.stdout is not None
+        line = (await asyncio.wait_for(self.proc.stdout.readline(), 20)).decode()
+        m = re.search(r"ready ws=(\d+)", line)
+        assert m, f"service did not start: {line!r}; log: {self.log.read_text()[-2000:]}"
+        self.ws_port = int(m.group(1))
+
+    async def client(self, token: str) -> Client:
+        from websockets.asyncio.client import connect
+
+        ws = await connect(f"ws://127.0.0.1:{self.ws_port}/ws")
+        await ws.send(json.dumps({"type": "auth", "token": token}))
+        client = Client(ws)
+        assert (await client.recv())["type"] == "auth_ok"
+        return client
+
+    async def stop(self, sig: int) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+        await asyncio.wait_for(self.proc.wait(), 15)
+
+
+async def tokens(db: Path, *users: tuple[str, str]) -> list[str]:
+    store = await Store.open(db)
+    try:
+        return [await store.issue_token(u, r, time.time()) for u, r in users]
+    finally:
+        await store.close()
+
+
+def query(db: Path, sql: str, *params: Any) -> list[sqlite3.Row]:
+    con = sqlite3.connect(db)
+    con.row_factory = sqlite3.Row
+    try:
+        return con.execute(sql, params).fetchall()
+    finally:
+        con.close()
+
+
+async def test_step_waiting_at_sigkill_fires_once_late_after_restart(tmp_path: Path, receiver: Receiver) -> None:
+    db, routing = tmp_path / "assist.db", tmp_path / "routing.toml"
+    routing.write_text(routing_toml(receiver, manager_sms=True, fault_level34_first=FIRST,
+                                    fault_level34_second=SECOND), encoding="utf-8")
+    agent_t, admin_t, leader_t = await tokens(db, ("a1001", "agent"), ("sa1", "seat_admin"), ("s1", "shift_leader"))
+    service = Service(db, routing, tmp_path / "service.log")
+    await service.start()
+    try:
+        agent, admin, leader = [await service.client(t) for t in (agent_t, admin_t, leader_t)]
+        await agent.call("call.start", call_id="r1", context={})
+        incident = await agent.call("call.escalate", call_id="r1", kind="incident", reason="客户扬言闹事")
+        iid = incident["escalation_id"]
+        acked = await leader.call("escalation.ack", escalation_id=iid)
+        assert acked["success"]
+        suggestion = await agent.call("record.submit", call_id="r1", form="complaint.general", fields={
+            "customer_name": "张先生", "phone": "13800001234", "complaint": "排队久", "demand": "改进",
+            "settled_on_call": "yes"})
+        t0 = time.time()
+        opened = await admin.call("fault.open", occurred_at=t0, symptoms="转账失败", level=3, system="手机银行",
+                                  reported_by="a1001")
+        fid, eid = opened["fault"]["fault_id"], opened["escalation_id"]
+        first_key, second_key = f"{eid}|first_deadline|cm|sms", f"{eid}|second_deadline|dl|sms"
+        await receiver.wait_for(lambda: f"{iid}|report|dl|sms" in receiver.delivered())
+        assert time.time() < t0 + FIRST, "the first deadline must still be waiting when the service is killed"
+        await service.stop(signal.SIGKILL)
+        for c in (agent, admin, leader):
+            await c.ws.close()
+
+        await asyncio.sleep(max(0.0, t0 + FIRST + 1.0 - time.time()))  # the deadline passes while it is down
+        assert first_key not in receiver.delivered()
+        await service.start()
+        await receiver.wait_for(lambda: first_key in receiver.delivered(), timeout=10)
+        arrived_first = time.time()
+        await receiver.wait_for(lambda: second_key in receiver.delivered(), timeout=10)
+        arrived_second = time.time()
+        await asyncio.sleep(0.3)
+        await service.stop(signal.SIGTERM)
+    finally:
+        if service.proc is not None and service.proc.returncode is None:
+            service.proc.kill()
+            await service.proc.wait()
+
+    assert arrived_first >= t0 + FIRST and arrived_second >= t0 + SECOND
+    steps = {r["name"]: r for r in query(db, "SELECT * FROM routing_steps WHERE escalation_id=?", eid)}
+    first, second = steps["first_deadline"], steps["second_deadline"]
+    assert first["fired_at"] >= first["due_at"] and first["late"] == 1, "overdue after the restart: late"
+    assert second["fired_at"] >= second["due_at"] and second["late"] == 0, "due after the restart: on time"
+    fired = query(db, "SELECT action, detail FROM routing_audit WHERE subject=? AND action IN ('fire', 'late')", eid)
+    assert sorted(json.loads(r["detail"])["step"] for r in fired) == ["declared", "first_deadline", "second_deadline"]
+    assert receiver.delivered()[first_key] == 1 and receiver.delivered()[second_key] == 1
+    assert all(n == 1 for n in receiver.delivered().values()), receiver.delivered()
+    acks = json.loads(query(db, "SELECT acks FROM routing_escalations WHERE id=?", iid)[0]["acks"])
+    assert "s1" in acks, "the acknowledgement survived the SIGKILL"
+    assert query(db, "SELECT kind FROM routing_records WHERE id=?", suggestion["record_id"])[0]["kind"] == "suggestion"
+    assert query(db, "SELECT status FROM routing_faults WHERE id=?", fid)[0]["status"] == "open"
