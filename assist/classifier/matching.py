@@ -27,7 +27,7 @@ from assist.classifier.ruleset import Match, RuleSet
 
 V = TypeVar("V")
 
-_TERM, _NOT, _EXCLUDE, _CUE_BEFORE, _CUE_AFTER, _GRAM = range(6)
+_TERM, _NOT, _EXCLUDE, _CUE_BEFORE, _CUE_AFTER, _GRAM, _CORRECTION = range(7)
 _LATIN_TOKEN = re.compile(r"[A-Za-z]{5,}")
 _MIN_FUZZY_CJK = 6
 _MIN_FUZZY_LATIN = 6
@@ -77,6 +77,8 @@ class Matcher:
             entries[w].append((_CUE_BEFORE, -1))
         for w in rules.negation.after:
             entries[w].append((_CUE_AFTER, -1))
+        for w in rules.negation.corrections:
+            entries[w].append((_CORRECTION, -1))
         self._exact = _Automaton({k: tuple(v) for k, v in entries.items()})
         self._sound = _Automaton({k: tuple(v) for k, v in sounds.items()}) if sounds else None
 
@@ -90,6 +92,7 @@ class Matcher:
         excl: list[tuple[int, int]] = []
         before: list[tuple[int, int]] = []
         after: list[tuple[int, int]] = []
+        corrections: list[tuple[int, int]] = []
         grams: dict[int, int] = defaultdict(int)
         exact_terms: set[int] = set()
         for end_idx, key, values in self._exact.iter(text):
@@ -109,6 +112,8 @@ class Matcher:
                         excl.append(span)
                     elif kind == _CUE_BEFORE:
                         before.append(span)
+                    elif kind == _CORRECTION:
+                        corrections.append(span)
                     else:
                         after.append(span)
         if self._sound is not None:
@@ -137,7 +142,8 @@ class Matcher:
                 continue
             if any(r == ref and s < end and start < e for r, s, e in nots):
                 continue
-            negated = is_negated(n, start, end, before, after, self._window) if (before or after) else False
+            negated = (is_negated(n, start, end, before, after, self._window) if (before or after) else False) or \
+                any(0 <= c_start - end <= self._window for c_start, _ in corrections)
             out.append(TermHit(ref, start, end, how, negated))
         return out
 

@@ -153,8 +153,8 @@ def _negation(b: _Builder, raw: object) -> Negation:
         return Negation()
     window: object = 3
     for key in raw:
-        if key not in ("before", "after", "window"):
-            b.problem(("negation", str(key)), "unknown setting; expected before, after or window")
+        if key not in ("before", "after", "window", "corrections"):
+            b.problem(("negation", str(key)), "unknown setting; expected before, after, corrections or window")
     if "window" in raw:
         window = raw["window"]
     if isinstance(window, bool) or not isinstance(window, int) or not 0 <= window <= 20:
@@ -163,7 +163,8 @@ def _negation(b: _Builder, raw: object) -> Negation:
     assert isinstance(window, int)
     before = _plain_words(b, raw.get("before", []), ("negation", "before"))
     after = _plain_words(b, raw.get("after", []), ("negation", "after"))
-    return Negation(tuple(before), tuple(after), window)
+    corrections = _plain_words(b, raw.get("corrections", []), ("negation", "corrections"))
+    return Negation(tuple(before), tuple(after), window, tuple(corrections))
 
 
 def _plain_words(b: _Builder, raw: object, path: tuple[PathPart, ...]) -> list[str]:

@@ -78,6 +78,8 @@ class Negation:
     before: tuple[str, ...] = ()
     after: tuple[str, ...] = ()
     window: int = 3
+    corrections: tuple[str, ...] = ()
+    """Self-corrections right after a keyword, even past a pause ("我想投诉……哦不对，是咨询")."""
 
 
 @dataclass(frozen=True, slots=True)
