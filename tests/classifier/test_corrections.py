@@ -10,7 +10,10 @@ RULES = {
     "negation": {"before": ["不是"], "after": ["就算了"], "corrections": ["哦不对"], "window": 4},
     "signals": {"grievance": {"rules": [{"id": "word", "any": ["投诉"], "in": ["customer"]}]}},
     "categories": {
-        "complaint.general": {"requires": ["grievance"], "rules": [{"id": "word", "any": ["投诉"], "in": ["customer"]}]},
+        "complaint.general": {
+            "requires": ["grievance"],
+            "rules": [{"id": "word", "any": ["投诉"], "in": ["customer"]}],
+        },
     },
 }
 PRIORITY = ["complaint.general", "none"]
