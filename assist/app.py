@@ -47,8 +47,10 @@ class Running:
     ws_port: int
     http_port: int
     routing: RoutingService
+    sweeper: asyncio.Task[None]
 
     async def close(self) -> None:
+        self.sweeper.cancel()
         await self.routing.close()  # stop the scheduler before the store closes
         self.ws_server.close()
         await self.ws_server.wait_closed()
@@ -63,6 +65,7 @@ async def start(settings: Settings) -> Running:
     hub = Hub(settings, Desk(pack, version), store)
     routing = await install_routing(hub, settings)
     ws_server = await start_ws(hub)
+    sweeper = asyncio.create_task(hub.expire_abandoned(), name="expire-abandoned-calls")
     app = make_app(hub)
     add_routing_routes(app, routing)
     runner = web.AppRunner(app, access_log=None)
@@ -72,7 +75,7 @@ async def start(settings: Settings) -> Running:
     ws_port = next(iter(ws_server.sockets)).getsockname()[1]
     assert runner.addresses
     http_port = runner.addresses[0][1]
-    return Running(hub, store, ws_server, runner, ws_port, http_port, routing)
+    return Running(hub, store, ws_server, runner, ws_port, http_port, routing, sweeper)
 
 
 async def serve_forever(settings: Settings) -> None:

@@ -41,6 +41,8 @@ class CallState:
     warned: set[tuple[int, str, int]] = field(default_factory=set)
     ended: bool = False
     disposition: str | None = None
+    last_at: float = 0.0
+    """When the agent last sent anything for this call (for expiring abandoned calls)."""
     _scans: dict[Segment, Any] = field(default_factory=dict, repr=False)
 
     def set_note(self, text: str) -> None:

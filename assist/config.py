@@ -36,6 +36,8 @@ class Settings:
     """Largest accepted websocket frame; bigger frames get a `message_too_large` error."""
     auth_timeout: float = 10.0
     """Seconds a new connection has to send its `auth` message."""
+    call_idle_timeout: float = 14400.0
+    """Seconds without any message for a call before it is ended as `abandoned` (a vanished softphone)."""
     max_queue: int = 512
     """Outgoing messages buffered per connection before a slow client is cut off."""
     language: str = "zh-CN"

@@ -52,6 +52,10 @@ class Desk:
     # -- commands ---------------------------------------------------------------------------------
 
     def handle(self, who: Principal, cmd: protocol.Command, now: float) -> Outcome:
+        call_id = getattr(cmd, "call_id", None)
+        live = self.calls.get(call_id) if isinstance(call_id, str) else None
+        if live is not None and live.user == who.user:
+            live.last_at = now
         if isinstance(cmd, protocol.Ping):
             return Outcome(reply={"pong": True})
         if isinstance(cmd, protocol.CallStart):
@@ -74,18 +78,9 @@ class Desk:
                          "warnings": warnings}
             return out
         if isinstance(cmd, protocol.CallEnd):
-            call = self._live(who, cmd.call_id)
-            call.ended = True
-            call.disposition = cmd.disposition
-            del self.calls[call.call_id]
-            return Outcome(
-                reply={"call_id": call.call_id, "category": call.result.category},
-                writes=[Write("call_end", {"call_id": call.call_id, "ended_at": now,
-                                           "disposition": cmd.disposition,
-                                           "category": call.result.category,
-                                           "labels": list(call.result.labels)})],
-                pushes=[Push(call.call_id, {"type": "call.ended", "call_id": call.call_id})],
-            )
+            out = self._end(self._live(who, cmd.call_id), cmd.disposition, now)
+            out.reply = {"call_id": cmd.call_id, "category": out.writes[0].row["category"]}
+            return out
         if isinstance(cmd, protocol.CallGet):
             call = self._live(who, cmd.call_id)
             return Outcome(reply={"update": self.update_message(call, who.lang)})
@@ -106,7 +101,7 @@ class Desk:
             out.reply = {"call_id": cmd.call_id, "resumed": True, "update": update}
             out.pushes.append(Push(cmd.call_id, update))
             return out
-        call = CallState(call_id=cmd.call_id, user=who.user, context=dict(cmd.context))
+        call = CallState(call_id=cmd.call_id, user=who.user, context=dict(cmd.context), last_at=now)
         self.calls[call.call_id] = call
         out.writes.append(Write("call_start", {"call_id": call.call_id, "user": who.user,
                                                "context": call.context, "started_at": now}))
@@ -119,10 +114,19 @@ class Desk:
 
     # -- restore and pack changes -----------------------------------------------------------------
 
+    def expire(self, now: float, idle_seconds: float) -> Outcome:
+        """End calls nobody has touched for `idle_seconds` (a softphone that vanished mid-call)."""
+        out = Outcome()
+        for call in [c for c in self.calls.values() if now - c.last_at >= idle_seconds]:
+            ended = self._end(call, "abandoned", now)
+            out.writes.extend(ended.writes)
+            out.pushes.extend(ended.pushes)
+        return out
+
     def restore(self, call_id: str, user: str, context: Mapping[str, Any],
-                events: Iterable[Mapping[str, Any]]) -> CallState:
+                events: Iterable[Mapping[str, Any]], now: float) -> CallState:
         """Rebuild a live call from its stored events (after a restart), without new writes."""
-        call = CallState(call_id=call_id, user=user, context=dict(context))
+        call = CallState(call_id=call_id, user=user, context=dict(context), last_at=now)
         for ev in events:
             kind, data = ev["kind"], ev["payload"]
             if kind == "note":
@@ -153,6 +157,16 @@ class Desk:
         return assist_update(self.pack, self.pack_version, call.call_id, call.context, call.result, lang)
 
     # -- internals --------------------------------------------------------------------------------
+
+    def _end(self, call: CallState, disposition: str, now: float) -> Outcome:
+        call.ended = True
+        call.disposition = disposition
+        del self.calls[call.call_id]
+        return Outcome(
+            writes=[Write("call_end", {"call_id": call.call_id, "ended_at": now, "disposition": disposition,
+                                       "category": call.result.category, "labels": list(call.result.labels)})],
+            pushes=[Push(call.call_id, {"type": "call.ended", "call_id": call.call_id})],
+        )
 
     def _live(self, who: Principal, call_id: str) -> CallState:
         call = self.calls.get(call_id)

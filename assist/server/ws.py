@@ -207,6 +207,18 @@ class Hub:
     async def commit(self, outcome: Outcome) -> None:
         await self.store.write(outcome.writes)
 
+    async def expire_abandoned(self) -> None:
+        """Every minute, end calls idle for `call_idle_timeout` so a vanished softphone leaks nothing."""
+        while True:
+            await asyncio.sleep(min(60.0, self.settings.call_idle_timeout / 4))
+            outcome = self.desk.expire(self.clock(), self.settings.call_idle_timeout)
+            if outcome.writes:
+                try:
+                    await self.commit(outcome)
+                except Exception:
+                    log.exception("ws: could not record abandoned calls")
+                self.deliver(outcome.pushes)
+
     async def _restore(self, call_id: str, principal: Principal) -> None:
         stored = await self.store.live_call(call_id)
         if stored is None or call_id in self.desk.calls:
@@ -214,7 +226,7 @@ class Hub:
         meta, events = stored
         if meta["user"] != principal.user:
             raise Conflict(f"call {call_id!r} is taken by another agent")
-        self.desk.restore(call_id, meta["user"], meta["context"], events)
+        self.desk.restore(call_id, meta["user"], meta["context"], events, self.clock())
 
 
 def _process_request(connection: ServerConnection, request: Request) -> Response | None:

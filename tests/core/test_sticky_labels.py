@@ -55,3 +55,4 @@ def test_note_replaces_the_previous_note() -> None:
     assert call.notes == ["second"]
     call.set_note("")
     assert call.notes == []
+
