@@ -18,6 +18,7 @@ from assist.config import Settings
 from assist.desk import Desk
 from assist.scripts.pack import Pack, load_pack, load_pack_dir
 from assist.server.http import make_app
+from assist.server.leader_http import add_leader_routes
 from assist.server.routing_http import add_routing_routes
 from assist.server.routing_service import RoutingService, install_routing
 from assist.server.store import Store
@@ -68,6 +69,7 @@ async def start(settings: Settings) -> Running:
     sweeper = asyncio.create_task(hub.expire_abandoned(), name="expire-abandoned-calls")
     app = make_app(hub)
     add_routing_routes(app, routing)
+    add_leader_routes(app, routing, ws_server)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.http_port)

@@ -1,0 +1,334 @@
+// The shift-leader console: sign-in, the live board (websocket), faults, live calls and the daily report.
+import { api, ApiError, h, token } from './api.js';
+import { beep, setSound, soundOn, unlock } from './beep.js';
+import { applyEvent, formatDuration, newlyOverdue, sortBoard } from './board.js';
+import { callDetail, callsTable } from './calls.js';
+import { clockText, escalationCard } from './cards.js';
+import { ask, show } from './dialog.js';
+import { faultForm, faultItem, localInput } from './faults.js';
+import { applyStatic, getLang, has, setLang, t } from './i18n.js';
+import { reportView } from './report.js';
+import { LeaderSocket } from './socket.js';
+
+const $ = (id) => document.getElementById(id);
+const FRESH_FOR = 120; // seconds a new escalation stays highlighted, unless someone acknowledges it
+const CALL_INFO_TTL = 20000;
+
+const state = {
+  me: null, config: null, skew: 0, sock: null, conn: 'connecting', tab: 'board', loaded: false,
+  board: new Map(), overdue: new Set(), fresh: new Map(), order: '',
+  calls: [], faults: [], callCache: new Map(), faultPrefill: null, report: null,
+};
+
+const ctx = {
+  state,
+  now: () => Date.now() / 1000 + state.skew,
+  fmtTime: (ts) => fmt(ts, { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false }),
+  fmtDateTime: (ts) => fmt(ts, { month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hour12: false }),
+  catName: (id) => { const n = state.config.categories[id]; return n ? (n[getLang()] || n['zh-CN'] || id) : id; },
+  fieldName: (id) => { const n = state.config.fields[id]; if (n) return n[getLang()] || n['zh-CN'] || id; return has(id) ? t(id) : id; },
+  contactName: (id) => state.config.contacts[id]?.name || id,
+  callInfo,
+  showCall,
+  act,
+  toast,
+  note: async (esc) => {
+    const v = await ask(t('note'), [{ name: 'text', label: t('note_text'), type: 'textarea', required: true }]);
+    if (v?.text) await act('escalation.note', { escalation_id: esc.escalation_id, text: v.text });
+  },
+  resolve: async (esc) => {
+    const fields = [{ name: 'resolution', label: t('resolution'), type: 'textarea' }];
+    if (esc.kind.startsWith('complaint.')) fields.push({ name: 'forwarded_to', label: t('forwarded_to') });
+    const v = await ask(t('resolve'), fields, t('resolve'));
+    if (v) await act('escalation.resolve', { escalation_id: esc.escalation_id, resolution: v.resolution, forwarded_to: v.forwarded_to || '' });
+  },
+  faultForm: (esc) => {
+    state.faultPrefill = { report_id: esc.escalation_id, reported_by: esc.subject.agent, symptoms: esc.subject.reason || '', occurred_at: esc.opened_at };
+    setTab('faults');
+  },
+  recover: async (faultId) => {
+    const v = await ask(t('recover'), [{ name: 'recovered_at', label: t('recovered_at'), type: 'datetime-local', value: localInput(ctx.now()), required: true }]);
+    if (!v) return;
+    const at = new Date(v.recovered_at).getTime() / 1000;
+    if (await act('fault.recover', { fault_id: faultId, recovered_at: Number.isFinite(at) ? at : null })) faultsChanged();
+  },
+  unresolvable: async (faultId) => {
+    const v = await ask(t('unresolvable'), [{ name: 'cause', label: t('cause'), type: 'textarea', required: true },
+      { name: 'responsible', label: t('responsible'), required: true }]);
+    if (v && await act('fault.unresolvable', { fault_id: faultId, cause: v.cause, responsible: v.responsible })) faultsChanged();
+  },
+  faultsChanged: () => faultsChanged(true),
+};
+
+function fmt(ts, opts) {
+  if (ts == null) return '';
+  return new Intl.DateTimeFormat(getLang(), { timeZone: state.config?.timezone, ...opts }).format(new Date(ts * 1000));
+}
+
+function toast(message, bad = false) {
+  const el = $('toast');
+  el.textContent = message;
+  el.className = bad ? 'toast bad' : 'toast';
+  el.hidden = false;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => { el.hidden = true; }, bad ? 7000 : 4000);
+}
+
+// A websocket command; its escalation (if any) goes on the board at once. Errors become a toast.
+async function act(type, fields, onError) {
+  try {
+    const res = await state.sock.call(type, fields);
+    if (res.escalation) { applyEvent(state.board, { escalation: res.escalation }); renderBoard(); }
+    return res;
+  } catch (e) {
+    onError?.(e);
+    toast(`${t('failed')}：${e.message}`, true);
+    return null;
+  }
+}
+
+// -- sign-in --------------------------------------------------------------------------------------
+
+function denied(message) {
+  state.sock?.close();
+  $('app').hidden = true;
+  $('login').hidden = false;
+  $('logout').hidden = true;
+  $('login-error').textContent = message;
+}
+
+async function signIn() {
+  try {
+    state.me = await api('GET', '/me');
+    state.config = await api('GET', '/config');
+  } catch (e) {
+    token.clear();
+    return denied(e instanceof ApiError && e.status === 403 ? t('not_authorized') : t('bad_token'));
+  }
+  state.skew = state.config.now - Date.now() / 1000;
+  $('login').hidden = true;
+  $('app').hidden = false;
+  $('logout').hidden = false;
+  $('who').textContent = `${state.me.user} · ${state.me.role}`;
+  const url = new URLSearchParams(location.search).get('ws') || state.config.ws_url;
+  state.sock = new LeaderSocket(url, token.get(), getLang(), { onState, onSnapshot, onEvent });
+  state.sock.connect();
+  setInterval(tick, 1000);
+  setInterval(loadCalls, 3000);
+  setInterval(() => faultsChanged(false), 10000);
+  loadCalls();
+  renderAll();
+}
+
+function onState(s) {
+  if (s === 'denied') { token.clear(); denied(t('bad_token')); return; }
+  state.conn = s;
+  renderConn();
+  if (s === 'up') faultsChanged(false);
+}
+
+function onSnapshot(escalations) {
+  state.board = new Map(escalations.map((e) => [e.escalation_id, e]));
+  const now = ctx.now();
+  state.overdue = new Set(sortBoard(escalations, now).filter((x) => x.u.state === 'overdue').map((x) => x.esc.escalation_id));
+  state.loaded = true;
+  renderBoard();
+}
+
+function onEvent(ev) {
+  if (ev.event === 'notify') {
+    // The board already shows its own escalations; a notification about anything else is worth a toast.
+    if (!state.board.has(ev.escalation_id)) toast(ev.text);
+    if (/\.r\d+$/.test(ev.step || '')) beep('reminder');
+    return;
+  }
+  if (ev.event === 'report') { toast(t('report_sent_event')); return; }
+  const esc = ev.escalation;
+  applyEvent(state.board, ev);
+  if (!esc) return;
+  if (ev.event === 'new') {
+    state.fresh.set(esc.escalation_id, ctx.now());
+    beep('new');
+  }
+  if (esc.subject.call_id) state.callCache.delete(esc.subject.call_id);
+  if (esc.kind === 'fault' || esc.kind === 'fault_report') faultsChanged(false);
+  renderBoard();
+}
+
+// -- the board ------------------------------------------------------------------------------------
+
+function sorted() {
+  return sortBoard([...state.board.values()], ctx.now());
+}
+
+function renderBoard() {
+  if (!state.config) return;
+  const list = sorted();
+  state.order = signature(list);
+  $('board').replaceChildren(...(list.length ? list.map(({ esc, u }) => escalationCard(ctx, esc, u))
+    : [h('p', { class: 'empty', 'data-testid': 'board-empty' }, t('board_empty'))]));
+  renderChips(list);
+}
+
+const signature = (list) => list.map(({ esc, u }) => `${esc.escalation_id}:${u.state}:${state.fresh.has(esc.escalation_id)}`).join('|');
+
+function tick() {
+  const now = ctx.now();
+  for (const [id, at] of state.fresh) {
+    const esc = state.board.get(id);
+    if (!esc || esc.acks.length || now - at > FRESH_FOR) state.fresh.delete(id);
+  }
+  const list = sorted();
+  const newly = newlyOverdue(state.overdue, list.map((x) => x.esc), now);
+  if (newly.length && state.loaded) beep('overdue');
+  state.overdue = new Set(list.filter((x) => x.u.state === 'overdue').map((x) => x.esc.escalation_id));
+  if (signature(list) !== state.order) { renderBoard(); } else {
+    for (const { esc, u } of list) {
+      const el = document.querySelector(`[data-countdown="${esc.escalation_id}"]`);
+      if (el) el.textContent = clockText(u, esc, now);
+    }
+    renderChips(list);
+  }
+  document.querySelectorAll('[data-since]').forEach((el) => {
+    const since = Number(el.dataset.since);
+    if (since) el.textContent = formatDuration(now - since);
+  });
+}
+
+function renderChips(list) {
+  const count = (st) => list.filter((x) => x.u.state === st).length;
+  const openFaults = state.faults.filter((f) => f.status !== 'recovered').length;
+  const chip = (key, n, cls, testid) => h('span', { class: `chip ${n ? cls : 'zero'}`, 'data-testid': testid }, h('b', {}, String(n)), t(key));
+  $('chips').replaceChildren(
+    chip('chip_overdue', count('overdue'), 'bad', 'chip-overdue'), chip('chip_soon', count('soon'), 'warn', 'chip-soon'),
+    chip('chip_waiting', count('waiting'), 'warn', 'chip-waiting'), chip('chip_faults', openFaults, 'bad', 'chip-faults'),
+    chip('chip_calls', state.calls.length, 'info', 'chip-calls'));
+  const alarm = count('overdue') + count('waiting');
+  document.title = `${alarm ? `(${alarm}) ` : ''}${t('title')}`;
+}
+
+function renderConn() {
+  const el = $('conn');
+  el.className = `conn ${state.conn}`;
+  el.textContent = t({ up: 'connected', down: 'disconnected', connecting: 'connecting' }[state.conn] || 'connecting');
+  $('banner').hidden = state.conn !== 'down';
+  $('banner').textContent = t('disconnected');
+}
+
+// -- calls ----------------------------------------------------------------------------------------
+
+async function loadCalls() {
+  try {
+    state.calls = (await api('GET', '/calls')).calls;
+  } catch (e) {
+    if (e instanceof ApiError && (e.status === 401 || e.status === 403)) { token.clear(); denied(t('bad_token')); }
+    return;
+  }
+  $('calls').replaceChildren(callsTable(ctx, state.calls));
+  renderChips(sorted());
+}
+
+function callInfo(callId) {
+  const hit = state.callCache.get(callId);
+  if (hit && (hit.loading || Date.now() - hit.at < CALL_INFO_TTL)) return hit.data;
+  state.callCache.set(callId, { loading: true, data: hit?.data || null, at: Date.now() });
+  api('GET', `/calls/${encodeURIComponent(callId)}`)
+    .then((data) => { state.callCache.set(callId, { data, at: Date.now() }); renderBoard(); })
+    .catch(() => state.callCache.set(callId, { data: null, at: Date.now() }));
+  return hit?.data || null;
+}
+
+async function showCall(callId) {
+  try {
+    show(`${t('call_detail')} · ${callId}`, ...callDetail(ctx, await api('GET', `/calls/${encodeURIComponent(callId)}`)).flat().filter(Boolean));
+  } catch (e) {
+    toast(e.message, true);
+  }
+}
+
+// -- faults ---------------------------------------------------------------------------------------
+
+async function faultsChanged(resetForm) {
+  if (resetForm) { state.faultPrefill = null; renderFaultForm(); }
+  try {
+    state.faults = (await state.sock.call('fault.list', { status: 'all' })).faults;
+  } catch { return; }
+  renderFaults();
+}
+
+function renderFaults() {
+  const open = state.faults.filter((f) => f.status !== 'recovered');
+  $('faults-mini').replaceChildren(...(open.length ? open.map((f) => faultItem(ctx, f, true)) : [h('p', { class: 'hint' }, t('no_faults'))]));
+  const ordered = [...open, ...state.faults.filter((f) => f.status === 'recovered')];
+  $('faults-all').replaceChildren(...(ordered.length ? ordered.map((f) => faultItem(ctx, f)) : [h('p', { class: 'hint' }, t('no_faults'))]));
+  renderChips(sorted());
+}
+
+function renderFaultForm() {
+  $('fault-form-slot').replaceChildren(faultForm(ctx, state.faultPrefill || {}));
+}
+
+// -- report ---------------------------------------------------------------------------------------
+
+function today() {
+  return new Intl.DateTimeFormat('en-CA', { timeZone: state.config.timezone }).format(new Date(ctx.now() * 1000));
+}
+
+async function loadReport() {
+  const day = $('report-day').value || today();
+  $('report-day').value = day;
+  try {
+    state.report = await api('GET', `/report?day=${day}`);
+    $('report').replaceChildren(reportView(ctx, state.report));
+  } catch (e) { toast(e.message, true); }
+}
+
+async function sendReport() {
+  const day = $('report-day').value || today();
+  const ok = await ask(t('send_now'), [], t('send_now'), t('confirm_send'));
+  if (!ok) return;
+  try {
+    const r = await api('POST', '/report/send', { day });
+    toast(r.recipients.length ? t('sent_to', { names: r.recipients.map((x) => x.name).join('、') }) : t('sent_nobody'));
+    loadReport();
+  } catch (e) { toast(e.message, true); }
+}
+
+// -- layout ---------------------------------------------------------------------------------------
+
+function setTab(tab) {
+  state.tab = tab;
+  for (const b of document.querySelectorAll('#tabs button')) b.classList.toggle('on', b.dataset.tab === tab);
+  for (const name of ['board', 'faults', 'report']) $(`view-${name}`).hidden = name !== tab;
+  if (tab === 'faults') { renderFaultForm(); faultsChanged(false); }
+  if (tab === 'report') loadReport();
+}
+
+function renderAll() {
+  applyStatic();
+  $('lang').textContent = getLang() === 'en' ? '中文' : 'English';
+  $('sound').textContent = t(soundOn() ? 'sound_on' : 'sound_off');
+  if (!state.config) return;
+  renderConn();
+  renderBoard();
+  renderFaults();
+  $('calls').replaceChildren(callsTable(ctx, state.calls));
+  setTab(state.tab);
+}
+
+function boot() {
+  setLang(getLang());
+  applyStatic();
+  $('lang').addEventListener('click', () => { setLang(getLang() === 'en' ? 'zh-CN' : 'en'); renderAll(); });
+  $('sound').addEventListener('click', () => { setSound(!soundOn()); if (soundOn()) beep('new'); renderAll(); });
+  $('logout').addEventListener('click', () => { token.clear(); location.reload(); });
+  $('login-form').addEventListener('submit', (ev) => { ev.preventDefault(); unlock(); token.set($('token').value.trim()); signIn(); });
+  for (const b of document.querySelectorAll('#tabs button')) b.addEventListener('click', () => setTab(b.dataset.tab));
+  $('report-refresh').addEventListener('click', loadReport);
+  $('report-send').addEventListener('click', sendReport);
+  document.addEventListener('click', unlock, { once: true });
+  renderAll();
+  if (token.get()) signIn(); else denied('');
+}
+
+boot();

@@ -1,0 +1,38 @@
+// The supervisor's overview: every call in progress with its current category, and one call's details.
+import { h } from './api.js';
+import { formatDuration } from './board.js';
+import { t } from './i18n.js';
+import { colorOf } from './chart.js';
+
+export function callsTable(ctx, calls) {
+  if (!calls.length) return h('p', { class: 'hint', 'data-testid': 'no-calls' }, t('no_calls'));
+  const now = ctx.now();
+  return h('table', { class: 'calls', 'data-testid': 'live-calls' },
+    h('thead', {}, h('tr', {}, [t('category'), t('call'), t('agent'), t('queue'), t('duration')].map((x) => h('th', {}, x)))),
+    h('tbody', {}, calls.map((c) => h('tr', { 'data-testid': `call-${c.call_id}`, 'data-category': c.category, onclick: () => ctx.showCall(c.call_id), class: c.escalations.length ? 'escalated' : '' },
+      h('td', {}, h('span', { class: 'cat', style: `--c:${colorOf(c.category)}` }, ctx.catName(c.category)),
+        c.labels.length > 1 ? h('span', { class: 'muted small' }, ` +${c.labels.length - 1}`) : null,
+        c.escalations.length ? h('span', { class: 'badge warn small' }, '↑') : null,
+        c.fault_id ? h('span', { class: 'badge bad small' }, t('faults_n')) : null),
+      h('td', {}, c.call_id),
+      h('td', {}, c.agent),
+      h('td', {}, c.queue || c.context.customer_name || ''),
+      h('td', { class: 'num', 'data-since': c.started_at ?? '' }, c.started_at ? formatDuration(now - c.started_at) : '')))));
+}
+
+export function callDetail(ctx, c) {
+  const ctxRows = Object.entries(c.context || {}).filter(([, v]) => typeof v !== 'object');
+  return [
+    h('div', { class: 'kv' },
+      h('span', {}, h('span', { class: 'muted' }, `${t('agent')} `), c.agent),
+      h('span', {}, h('span', { class: 'muted' }, `${t('category')} `), (c.labels.length ? c.labels : [c.category]).map((l) => ctx.catName(l)).join(' + ')),
+      h('span', {}, c.live ? t('in_progress') : t('ended')),
+      c.started_at ? h('span', {}, h('span', { class: 'muted' }, `${t('started')} `), ctx.fmtTime(c.started_at)) : null),
+    ctxRows.length ? h('dl', { class: 'subject' }, ctxRows.map(([k, v]) => [h('dt', {}, ctx.fieldName(k)), h('dd', {}, String(v))])) : null,
+    c.notes.length ? h('p', {}, h('span', { class: 'muted' }, `${t('notes')}：`), c.notes.join(' ')) : null,
+    c.transcript.length ? [h('h3', {}, t('transcript')), h('div', { class: 'tail' }, c.transcript.map((ln) => h('div', {}, h('span', { class: 'muted' }, `${t(`speaker_${ln.speaker}`)}：`), ln.text)))] : null,
+    c.records.length ? [h('h3', {}, t('records')), c.records.map((r) => h('div', { class: 'record' },
+      h('div', { class: 'muted' }, `${ctx.catName(r.form)} · ${r.kind} · ${r.submitted_by} ${ctx.fmtTime(r.at)}`),
+      h('dl', { class: 'subject' }, Object.entries(r.fields).map(([k, v]) => [h('dt', {}, ctx.fieldName(k)), h('dd', {}, String(v))]))))] : null,
+  ];
+}

@@ -1,0 +1,84 @@
+// The System Fault Record Form (《系统故障情况记录表》) and the fault records: recovery, cause and
+// responsible person, linked calls. Everything acts through the websocket's fault.* commands.
+import { h } from './api.js';
+import { formatDuration } from './board.js';
+import { t } from './i18n.js';
+
+const SYSTEMS = ['手机银行', '网上银行', '电话银行', '核心系统', '信用卡系统', '自助终端'];
+
+// datetime-local value for an epoch in the browser's time (the center's own clock on its PCs).
+export function localInput(epoch) {
+  const d = new Date(epoch * 1000);
+  const p = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+
+export function faultForm(ctx, prefill = {}) {
+  const errors = {};
+  const field = (name, control) => {
+    errors[name] = h('div', { class: 'field-error', 'data-testid': `err-${name}` });
+    return h('div', { class: 'field' }, h('label', { for: `f-${name}` }, t(name)), control, errors[name]);
+  };
+  const occurred = h('input', { id: 'f-occurred_at', type: 'datetime-local', value: localInput(prefill.occurred_at || ctx.now()), 'data-testid': 'f-occurred_at' });
+  const system = h('input', { id: 'f-system', list: 'systems', value: prefill.system || '', 'data-testid': 'f-system' });
+  const symptoms = h('textarea', { id: 'f-symptoms', rows: 3, 'data-testid': 'f-symptoms' });
+  symptoms.value = prefill.symptoms || '';
+  const reporter = h('input', { id: 'f-reported_by', value: prefill.reported_by || ctx.state.me.user, 'data-testid': 'f-reported_by' });
+  const levels = h('div', { class: 'levels', role: 'radiogroup' }, [1, 2, 3, 4].map((n) => h('label', { class: 'level' },
+    h('input', { type: 'radio', name: 'level', value: n, 'data-testid': `f-level-${n}` }), t('level_n', { n }))));
+  const form = h('form', { class: 'card fault-form', 'data-testid': 'fault-form' },
+    h('h2', {}, t('fault_form')),
+    h('p', { class: 'hint' }, t('fault_form_help')),
+    prefill.report_id ? h('p', { class: 'badge info' }, `${t('report_id')}：${prefill.report_id}`) : null,
+    h('datalist', { id: 'systems' }, SYSTEMS.map((s) => h('option', { value: s }))),
+    h('div', { class: 'grid2' }, field('occurred_at', occurred), field('system', system)),
+    field('symptoms', symptoms),
+    field('level', levels),
+    h('p', { class: 'hint' }, t('level12'), h('br'), t('level34')),
+    field('reported_by', reporter),
+    h('div', { class: 'row' }, h('button', { type: 'submit', class: 'primary', 'data-testid': 'f-submit', disabled: !ctx.state.config.can_open_faults }, t('open_fault')),
+      ctx.state.config.can_open_faults ? null : h('span', { class: 'hint' }, t('cannot_open_faults'))));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    for (const e of Object.values(errors)) e.textContent = '';
+    const level = form.querySelector('input[name=level]:checked');
+    const when = occurred.value ? new Date(occurred.value).getTime() / 1000 : NaN;
+    const res = await ctx.act('fault.open', {
+      occurred_at: Number.isFinite(when) ? when : occurred.value, symptoms: symptoms.value.trim(), system: system.value.trim(),
+      level: level ? Number(level.value) : 0, reported_by: reporter.value.trim(), report_id: prefill.report_id || '',
+    }, (err) => { for (const [k, msg] of Object.entries(err.details?.fields || {})) if (errors[k]) errors[k].textContent = msg; });
+    if (res) {
+      ctx.toast(t('fault_opened', { id: res.fault.fault_id }));
+      ctx.faultsChanged({});
+    }
+  });
+  return form;
+}
+
+function statusBadge(f) {
+  const cls = { open: 'bad', unresolvable: 'warn', recovered: 'ok' }[f.status];
+  return h('span', { class: `badge ${cls}` }, t(`fault_${f.status}`));
+}
+
+export function faultItem(ctx, f, compact = false) {
+  const now = ctx.now();
+  const ongoing = f.status !== 'recovered';
+  return h('div', { class: `fault ${ongoing ? 'ongoing' : ''}`, 'data-testid': `fault-${f.fault_id}` },
+    h('div', { class: 'item-head' },
+      h('strong', {}, `${f.system} · ${t('level_n', { n: f.level })}`), statusBadge(f)),
+    h('div', { class: 'kv' },
+      h('span', {}, h('span', { class: 'muted' }, `${t('occurred_at')} `), ctx.fmtTime(f.occurred_at)),
+      ongoing ? h('span', { class: 'strong' }, h('span', { class: 'muted' }, `${t('elapsed')} `), h('b', { 'data-since': f.occurred_at }, formatDuration(now - f.occurred_at)))
+        : h('span', {}, h('span', { class: 'muted' }, `${t('recovered_at')} `), ctx.fmtTime(f.recovered_at)),
+      h('span', {}, h('span', { class: 'muted' }, `${t('affected')} `), h('strong', { 'data-testid': `affected-${f.fault_id}` }, String(f.affected_calls)))),
+    compact ? null : [
+      h('p', { class: 'symptoms' }, f.symptoms),
+      h('div', { class: 'kv' }, h('span', { class: 'muted' }, `${t('reported_by')} ${f.reported_by} · ${f.fault_id}`)),
+      f.cause ? h('dl', { class: 'subject' }, h('dt', {}, t('cause')), h('dd', {}, f.cause), h('dt', {}, t('responsible')), h('dd', {}, f.responsible)) : null,
+      f.calls.length ? h('div', { class: 'linked' }, h('span', { class: 'muted' }, `${t('linked_calls')}：`),
+        f.calls.map((c) => h('button', { type: 'button', class: 'link', onclick: () => ctx.showCall(c) }, c))) : null,
+    ],
+    ongoing && ctx.state.config.can_open_faults ? h('div', { class: 'row' },
+      h('button', { type: 'button', class: 'primary', 'data-testid': `f-recover-${f.fault_id}`, onclick: () => ctx.recover(f.fault_id) }, t('recover')),
+      f.status === 'open' ? h('button', { type: 'button', 'data-testid': `f-unresolvable-${f.fault_id}`, onclick: () => ctx.unresolvable(f.fault_id) }, t('unresolvable')) : null) : null);
+}

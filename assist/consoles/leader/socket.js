@@ -1,0 +1,71 @@
+// The leader's websocket (docs/protocol.md §6): auth, numbered commands answered by promises,
+// escalation.event pushes, and reconnecting with backoff (re-subscribing each time).
+export class CommandError extends Error {
+  constructor(error) {
+    super(error?.message || 'error');
+    this.code = error?.code;
+    this.details = error?.details;
+  }
+}
+
+export class LeaderSocket {
+  constructor(url, token, lang, { onState, onSnapshot, onEvent }) {
+    Object.assign(this, { url, token, lang, onState, onSnapshot, onEvent });
+    this.nextId = 0;
+    this.pending = new Map();
+    this.delay = 1000;
+    this.stopped = false;
+  }
+
+  connect() {
+    this.onState('connecting');
+    const ws = new WebSocket(this.url);
+    this.ws = ws;
+    ws.onopen = () => ws.send(JSON.stringify({ type: 'auth', token: this.token, lang: this.lang }));
+    ws.onmessage = (m) => this.receive(JSON.parse(m.data));
+    ws.onclose = () => {
+      for (const { reject } of this.pending.values()) reject(new CommandError({ code: 'disconnected', message: 'connection lost' }));
+      this.pending.clear();
+      if (this.stopped) return;
+      this.onState('down');
+      setTimeout(() => this.connect(), this.delay);
+      this.delay = Math.min(this.delay * 2, 10000);
+    };
+  }
+
+  async receive(msg) {
+    if (msg.type === 'auth_ok') {
+      this.delay = 1000;
+      const sub = await this.call('escalation.subscribe');
+      this.onSnapshot(sub.escalations);
+      this.onState('up');
+    } else if (msg.type === 'auth_invalid') {
+      this.stopped = true;
+      this.onState('denied');
+    } else if (msg.type === 'result') {
+      const p = this.pending.get(msg.id);
+      if (!p) return;
+      this.pending.delete(msg.id);
+      if (msg.success) p.resolve(msg); else p.reject(new CommandError(msg.error));
+    } else if (msg.type === 'escalation.event') {
+      this.onEvent(msg);
+    }
+  }
+
+  call(type, fields = {}) {
+    const id = ++this.nextId;
+    return new Promise((resolve, reject) => {
+      if (!this.ws || this.ws.readyState !== WebSocket.OPEN) {
+        reject(new CommandError({ code: 'disconnected', message: 'not connected' }));
+        return;
+      }
+      this.pending.set(id, { resolve, reject });
+      this.ws.send(JSON.stringify({ id, type, ...fields }));
+    });
+  }
+
+  close() {
+    this.stopped = true;
+    this.ws?.close();
+  }
+}

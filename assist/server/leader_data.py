@@ -1,0 +1,83 @@
+"""What the shift-leader console reads from the store: calls, their records and transcript tail, a day's calls.
+
+Read-only SQL on the service's one aiosqlite connection (writes stay with the store's writer),
+so the console never needs a new method on the routing service.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import aiosqlite
+
+
+async def _all(db: aiosqlite.Connection, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+    async with db.execute(sql, params) as cur:
+        return [dict(r) async for r in cur]
+
+
+def _load(text: Any, default: Any) -> Any:
+    if not isinstance(text, str) or not text:
+        return default
+    try:
+        return json.loads(text)
+    except ValueError:
+        return default
+
+
+async def calls_by_id(db: aiosqlite.Connection, call_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Stored call rows (agent, context, started/ended, final category and labels) by call id."""
+    ids = list(dict.fromkeys(call_ids))
+    if not ids:
+        return {}
+    rows = await _all(db, f"SELECT * FROM calls WHERE call_id IN ({','.join('?' * len(ids))})", tuple(ids))
+    return {r["call_id"]: {"call_id": r["call_id"], "agent": r["user"], "context": _load(r["context"], {}),
+                           "started_at": r["started_at"], "ended_at": r["ended_at"],
+                           "disposition": r["disposition"], "category": r["category"],
+                           "labels": _load(r["labels"], [])} for r in rows}
+
+
+async def records_of_call(db: aiosqlite.Connection, call_id: str) -> list[dict[str, Any]]:
+    """Agents' records (checklist forms) submitted for a call, oldest first."""
+    rows = await _all(db, "SELECT id, form, kind, fields, escalation_id, fault_id, submitted_by, at "
+                          "FROM routing_records WHERE call_id=? ORDER BY at", (call_id,))
+    return [{**r, "fields": _load(r["fields"], {})} for r in rows]
+
+
+async def transcript_tail(db: aiosqlite.Connection, call_id: str, n: int) -> list[dict[str, Any]]:
+    """The last `n` final transcript lines of a call, oldest first: what the leader reads before calling back."""
+    rows = await _all(db, "SELECT payload FROM call_events WHERE call_id=? AND kind='transcript' "
+                          "ORDER BY id DESC LIMIT ?", (call_id, n * 2))
+    lines = [p for p in (_load(r["payload"], {}) for r in rows) if p.get("final", True)]
+    return [{"speaker": p.get("speaker"), "text": p.get("text", "")} for p in reversed(lines[:n])]
+
+
+async def last_category(db: aiosqlite.Connection, call_id: str) -> tuple[str, list[str]] | None:
+    """The latest classification pushed for a call (its category while it was live)."""
+    rows = await _all(db, "SELECT category, labels FROM classifications WHERE call_id=? ORDER BY id DESC LIMIT 1",
+                      (call_id,))
+    return (rows[0]["category"], _load(rows[0]["labels"], [])) if rows else None
+
+
+async def open_escalations_by_call(db: aiosqlite.Connection) -> dict[str, list[dict[str, str]]]:
+    """Open escalations keyed by the call they came from (the live-calls view flags those calls)."""
+    rows = await _all(db, "SELECT id, kind, json_extract(subject, '$.call_id') AS call_id FROM routing_escalations "
+                          "WHERE status IN ('open', 'unresolvable') ORDER BY opened_at")
+    out: dict[str, list[dict[str, str]]] = {}
+    for r in rows:
+        if isinstance(r["call_id"], str):
+            out.setdefault(r["call_id"], []).append({"escalation_id": r["id"], "kind": r["kind"]})
+    return out
+
+
+async def calls_started(db: aiosqlite.Connection, since: float, until: float) -> list[tuple[str, float, str]]:
+    """(call_id, started_at, category) of calls started in [since, until): the final category, else the
+    latest one pushed, else `none`."""
+    rows = await _all(db, """
+        SELECT c.call_id, c.started_at, COALESCE(c.category,
+          (SELECT k.category FROM classifications k WHERE k.call_id = c.call_id ORDER BY k.id DESC LIMIT 1),
+          'none') AS category
+        FROM calls c WHERE c.started_at >= ? AND c.started_at < ? ORDER BY c.started_at""", (since, until))
+    return [(r["call_id"], float(r["started_at"]), str(r["category"])) for r in rows]

@@ -1,0 +1,264 @@
+"""The shift-leader console's HTTP side: the page at /console/leader and its JSON API under /api/leader/.
+
+Escalations and faults move over the websocket (docs/protocol.md §6) — the page is one more
+leader client, so ack, note, resolve and the fault form act exactly as any console would. HTTP
+carries what the protocol has no command for: the websocket address, names for ids, the live
+calls (the supervisor's overview), a call's context and records, and the daily report (preview,
+send now). Every API call needs a leader token (shift_leader, seat_admin, back_office, manager;
+admin passes): 401 without one, 403 for another role. The page itself is static and holds no
+secret. The guide and API reference are docs/leader.md.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from websockets.asyncio.server import Server
+
+from assist.calls import CallState
+from assist.errors import InvalidFormat, InvalidJSON, NotFound
+from assist.routing.commands import FAULT_ROLES
+from assist.routing.escalation import local_day
+from assist.routing.report import daily_report_text, day_bounds, deadlines_met
+from assist.server import leader_data as data
+from assist.server import routing_store as rs
+from assist.server.http_auth import require_role
+from assist.server.leader_report import hourly_by_category, manual_report, recipients_of, totals
+from assist.server.routing_service import RoutingService
+from assist.session import Principal
+
+CONSOLE_DIR = Path(__file__).resolve().parents[1] / "consoles" / "leader"
+ROLES = ("shift_leader", "seat_admin", "back_office", "manager")
+"""Login roles that may open the console (admin always passes)."""
+STATIC_TYPES = {".js": "text/javascript", ".css": "text/css", ".html": "text/html", ".svg": "image/svg+xml"}
+TRANSCRIPT_TAIL = 8
+
+
+@dataclass(frozen=True)
+class Leader:
+    """What the handlers need: the routing service (hub, store, config) and the websocket server for its port."""
+
+    routing: RoutingService
+    ws_server: Server | None = None
+
+    @property
+    def ws_port(self) -> int:
+        if self.ws_server is not None and self.ws_server.sockets:
+            return int(next(iter(self.ws_server.sockets)).getsockname()[1])
+        return self.routing.settings.ws_port
+
+    @property
+    def tz(self) -> str:
+        return self.routing.config.schedule.timezone
+
+
+LEADER_KEY: web.AppKey[Leader] = web.AppKey("leader", Leader)
+
+
+def add_leader_routes(app: web.Application, routing: RoutingService, ws_server: Server | None = None) -> None:
+    """Add the console and its API to `app` (before its runner is set up). Adding twice is a no-op.
+
+    `ws_server` gives the websocket's real port (the settings say 0 for an ephemeral one).
+    """
+    if LEADER_KEY in app:
+        return
+    app[LEADER_KEY] = Leader(routing, ws_server)
+    r = app.router
+    r.add_get("/console/leader", page)
+    r.add_get("/console/leader/", page)
+    r.add_get("/console/leader/{name}", static)
+    r.add_get("/api/leader/me", me)
+    r.add_get("/api/leader/config", config)
+    r.add_get("/api/leader/calls", live_calls)
+    r.add_get("/api/leader/calls/{call_id}", call_detail)
+    r.add_get("/api/leader/report", report_preview)
+    r.add_post("/api/leader/report/send", report_send)
+
+
+# -- the page ---------------------------------------------------------------------------------------
+
+
+async def page(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(CONSOLE_DIR / "index.html", headers={"Content-Type": "text/html; charset=utf-8",
+                                                                 "Cache-Control": "no-cache"})
+
+
+async def static(request: web.Request) -> web.FileResponse:
+    name = request.match_info["name"]
+    path = CONSOLE_DIR / name
+    kind = STATIC_TYPES.get(path.suffix)
+    if kind is None or "/" in name or name.startswith(".") or not path.is_file():
+        raise NotFound(f"no console file {name!r}")
+    return web.FileResponse(path, headers={"Content-Type": f"{kind}; charset=utf-8", "Cache-Control": "no-cache"})
+
+
+# -- helpers ----------------------------------------------------------------------------------------
+
+
+async def _auth(request: web.Request) -> tuple[Leader, Principal]:
+    leader = request.app[LEADER_KEY]
+    return leader, await require_role(request, leader.routing.hub.store, ROLES)
+
+
+def _json(payload: Any, status: int = 200) -> web.Response:
+    return web.json_response(payload, status=status, dumps=lambda o: json.dumps(o, ensure_ascii=False))
+
+
+def _day(leader: Leader, raw: str | None) -> date:
+    if not raw:
+        return local_day(leader.routing.hub.clock(), leader.tz)
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise InvalidFormat(f"day {raw!r} is not YYYY-MM-DD") from None
+
+
+def ws_url(request: web.Request, port: int) -> str:
+    """The websocket as the browser reaches it: the host it loaded the page from, the websocket's port."""
+    proto = request.headers.get("X-Forwarded-Proto", request.scheme)
+    host = request.url.host or "127.0.0.1"
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"{'wss' if proto == 'https' else 'ws'}://{host}:{port}/ws"
+
+
+def _names(pack_names: Any) -> dict[str, dict[str, str]]:
+    return {k: dict(v) for k, v in pack_names.items()}
+
+
+# -- API --------------------------------------------------------------------------------------------
+
+
+async def me(request: web.Request) -> web.Response:
+    _, who = await _auth(request)
+    return _json({"user": who.user, "role": who.role})
+
+
+async def config(request: web.Request) -> web.Response:
+    """Everything the page needs once: where the websocket is, the server's clock, names for ids."""
+    leader, who = await _auth(request)
+    routing = leader.routing
+    pack = routing.hub.desk.pack
+    fields: dict[str, dict[str, str]] = {}
+    for script in pack.scripts.values():
+        for f in script.checklist:
+            fields.setdefault(f.id, dict(f.label))
+    sched = await rs.schedule(routing.db)
+    return _json({
+        "ws_url": ws_url(request, leader.ws_port),
+        "now": routing.hub.clock(),
+        "user": who.user, "role": who.role,
+        "can_open_faults": who.role in FAULT_ROLES,
+        "timezone": leader.tz,
+        "report_at": routing.config.schedule.daily_report_at,
+        "next_report_at": sched.get("daily_report"),
+        "contacts": {c.id: {"name": c.name, "roles": list(c.roles)} for c in routing.directory.contacts.values()},
+        "hotlines": [n.to_json() for n in routing.directory.hotlines],
+        "categories": _names(pack.category_names),
+        "priority": list(pack.priority),
+        "fields": fields,
+    })
+
+
+def _live_json(call: CallState, stored: dict[str, Any] | None) -> dict[str, Any]:
+    ctx = call.context
+    return {"call_id": call.call_id, "agent": call.user, "context": ctx, "queue": ctx.get("queue"),
+            "category": call.result.category, "labels": list(call.result.labels),
+            "started_at": stored["started_at"] if stored else None, "live": True}
+
+
+async def live_calls(request: web.Request) -> web.Response:
+    """Every call in progress with its current category, most serious first, then longest first."""
+    leader, _ = await _auth(request)
+    routing = leader.routing
+    calls = list(routing.hub.desk.calls.values())
+    stored = await data.calls_by_id(routing.db, (c.call_id for c in calls))
+    escalated = await data.open_escalations_by_call(routing.db)
+    linked = {cid: f.id for f in routing.active_faults.values() for cid in f.calls}
+    rank = {c: i for i, c in enumerate(routing.hub.desk.pack.priority)}
+    out = []
+    for call in calls:
+        item = _live_json(call, stored.get(call.call_id))
+        item["escalations"] = escalated.get(call.call_id, [])
+        item["fault_id"] = linked.get(call.call_id)
+        out.append(item)
+    out.sort(key=lambda c: (rank.get(c["category"], len(rank)), c["started_at"] or 0.0))
+    return _json({"now": routing.hub.clock(), "calls": out})
+
+
+async def call_detail(request: web.Request) -> web.Response:
+    """One call, live or ended: context, category, the last transcript lines, the agent's records."""
+    leader, _ = await _auth(request)
+    routing = leader.routing
+    call_id = request.match_info["call_id"]
+    stored = (await data.calls_by_id(routing.db, [call_id])).get(call_id)
+    live = routing.hub.desk.calls.get(call_id)
+    if live is not None:
+        out = _live_json(live, stored)
+        out["notes"] = list(live.notes)
+        out["transcript"] = [{"speaker": ln.speaker, "text": ln.text} for ln in live.transcript
+                             if ln.final][-TRANSCRIPT_TAIL:]
+    elif stored is not None:
+        out = {**stored, "live": False, "notes": [], "queue": stored["context"].get("queue"),
+               "transcript": await data.transcript_tail(routing.db, call_id, TRANSCRIPT_TAIL)}
+        if out["category"] is None:
+            found = await data.last_category(routing.db, call_id)
+            out["category"], out["labels"] = found or ("none", [])
+    else:
+        raise NotFound(f"no call {call_id!r}")
+    out["records"] = await data.records_of_call(routing.db, call_id)
+    return _json(out)
+
+
+async def _report(leader: Leader, day: date) -> dict[str, Any]:
+    routing = leader.routing
+    facts = await rs.day_facts(routing.db, day, leader.tz)
+    since, until = day_bounds(day, leader.tz)
+    started = await data.calls_started(routing.db, since, until)
+    live = routing.hub.desk.calls
+    rows = [(at, live[cid].result.category if cid in live else cat) for cid, at, cat in started]
+    hours = hourly_by_category(rows, day, leader.tz)
+    met = sum(1 for e in facts.escalations if deadlines_met(e))
+    sched = await rs.schedule(routing.db)
+    return {
+        "day": day.isoformat(), "timezone": leader.tz, "text": daily_report_text(facts, leader.tz),
+        "hours": hours, "totals": totals(hours), "calls": len(rows),
+        "faults": list(facts.faults), "escalations": len(facts.escalations), "deadlines_met": met,
+        "records": len(facts.records),
+        "report_at": routing.config.schedule.daily_report_at, "next_report_at": sched.get("daily_report"),
+    }
+
+
+async def report_preview(request: web.Request) -> web.Response:
+    """The daily report as it would be sent now (?day=YYYY-MM-DD, default today), with the hourly chart data."""
+    leader, _ = await _auth(request)
+    return _json(await _report(leader, _day(leader, request.query.get("day"))))
+
+
+async def report_send(request: web.Request) -> web.Response:
+    """Send the report now to the department leaders and the center manager (the scheduled one still goes)."""
+    leader, who = await _auth(request)
+    body: Any = {}
+    if request.can_read_body:
+        try:
+            body = await request.json()
+        except ValueError:
+            raise InvalidJSON("the request body is not JSON") from None
+    if not isinstance(body, dict):
+        raise InvalidFormat("the request body must be a JSON object")
+    routing = leader.routing
+    day = _day(leader, body.get("day"))
+    facts = await rs.day_facts(routing.db, day, leader.tz)
+    now = routing.hub.clock()
+    eff = manual_report(routing.config, routing.directory, facts, who.user, now)
+    await routing.commit(eff)
+    contacts = routing.directory.contacts
+    return _json({"day": day.isoformat(), "sent_at": now, "sent_by": who.user, "text": eff.events[0]["text"],
+                  "recipients": [{"id": c, "name": contacts[c].name if c in contacts else c}
+                                 for c in recipients_of(eff)]})
+
