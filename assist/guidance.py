@@ -29,7 +29,7 @@ def assist_update(pack: Pack, pack_version: str, call_id: str, context: Mapping[
     talking_points: list[dict[str, Any]] = []
     steps: list[dict[str, Any]] = []
     checklist: list[dict[str, Any]] = []
-    seen_fields: set[str] = set()
+    seen_fields: dict[str, dict[str, Any]] = {}
     forbidden: list[dict[str, Any]] = []
     seen_rules: set[str] = set()
     route: list[str] = []
@@ -42,9 +42,11 @@ def assist_update(pack: Pack, pack_version: str, call_id: str, context: Mapping[
         for step in script.steps.get(lang) or script.steps.get(fallback, ()):
             steps.append({"category": label, "text": step})
         for f in script.checklist:
-            if f.id not in seen_fields:
-                seen_fields.add(f.id)
-                checklist.append({**f.to_json(lang, fallback), "category": label})
+            shown = seen_fields.get(f.id)
+            if shown is None:  # a field several categories ask for is shown once, under the first
+                shown = seen_fields[f.id] = {**f.to_json(lang, fallback), "category": label, "forms": []}
+                checklist.append(shown)
+            shown["forms"].append(label)
         for role in script.route:
             if role not in route:
                 route.append(role)

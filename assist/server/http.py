@@ -11,6 +11,7 @@ from aiohttp import web
 
 from assist import __version__
 from assist.errors import AssistError
+from assist.server.plugin_routes import add_plugin_routes
 from assist.server.trainer_http import add_trainer_routes
 
 HUB_KEY: web.AppKey[Any] = web.AppKey("hub", object)
@@ -51,4 +52,5 @@ def make_app(hub: Any) -> web.Application:
     app[HUB_KEY] = hub
     app.router.add_get("/healthz", healthz)
     add_trainer_routes(app, hub)
+    add_plugin_routes(app, hub.settings, hub.store)
     return app

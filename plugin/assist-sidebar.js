@@ -1,0 +1,932 @@
+// <assist-sidebar>: what the agent sees during a call. Framework-free custom element, shadow DOM, no build step.
+//
+//   <script type="module" src="https://assist.example/plugin/assist-sidebar.js"></script>
+//   <assist-sidebar server="wss://assist.example/ws" token="…" lang="zh-CN"></assist-sidebar>
+//
+//   const sb = document.querySelector("assist-sidebar");
+//   await sb.startCall("c-42", { queue: "retail", customer_name: "李女士" });
+//   sb.addTranscript("customer", "手机银行一直提示系统繁忙", true);
+//   sb.setNote("客户转账失败");
+//   sb.endCall("resolved");
+//
+// Attributes: server (websocket URL), token, lang ("zh-CN" default, or "en").
+// Property: tokenProvider — a function returning a token (or a promise of one), used instead of `token`
+// on every (re)connection.
+// Methods (each returns the server's result as a promise): startCall(callId, context), setNote(text),
+// addTranscript(speaker, text, final), endCall(disposition), escalate(kind, reason), submitRecord(form, fields).
+// Events (bubbling, composed): assist-update (detail: the assist.update push), assist-warning (detail: the
+// assist.warning push), assist-state (detail: {state, …}), assist-ended (detail: {call_id}).
+
+import { AssistClient } from "./assist-client.js";
+
+export { AssistClient };
+
+const I18N = {
+  "zh-CN": {
+    title: "座席助手",
+    switchLang: "EN",
+    switchLangLabel: "Switch to English",
+    state_idle: "未连接",
+    state_connecting: "正在连接…",
+    state_open: "已连接",
+    state_reconnecting: "连接中断，正在重连…",
+    state_auth_failed: "登录凭证无效，请重新登录",
+    state_closed: "已断开",
+    waiting: "等待来电…",
+    call: "通话",
+    live: "进行中",
+    ended: "通话已结束",
+    category: "来电类别",
+    reason: "识别依据",
+    source_customer: "客户",
+    source_agent: "座席",
+    source_note: "备注",
+    source_context: "来电信息",
+    alsoApplies: "同时涉及",
+    talkingPoints: "推荐话术",
+    noTalkingPoints: "暂无专用话术，按常规业务流程办理。",
+    copy: "复制",
+    copied: "已复制",
+    copyFailed: "复制失败",
+    copyLabel: "复制这条话术",
+    steps: "处理步骤",
+    checklist: "记录要点",
+    required: "必填",
+    submitRecord: "提交记录",
+    submitting: "正在提交…",
+    submitted: "记录已提交",
+    notAvailable: "此功能暂未开放（服务端尚未支持），请按原流程处理。",
+    failed: "提交失败：",
+    forbidden: "本通禁用语",
+    forbiddenHint: "以下说法不得对客户讲：",
+    insteadSay: "请改用",
+    warningTitle: "禁用语提醒",
+    youSaid: "您刚才说了",
+    dismiss: "知道了",
+    moreWarnings: (n) => `本通已提醒 ${n} 次`,
+    escalate: "上报",
+    escalateTitle: "上报班长 / 相关人员",
+    escalateKind: "上报类型",
+    escalateReason: "上报原因",
+    escalateReasonPlaceholder: "简要说明情况，例如：客户要求今天答复",
+    escalateSend: "确认上报",
+    cancel: "取消",
+    escalated: "已上报",
+    notify: "需通知",
+    kind_fault: "系统故障",
+    kind_complaint: "一般性投诉",
+    "kind_complaint.urgent": "紧急/恶性投诉",
+    "kind_complaint.about_agent": "投诉座席员",
+    kind_media: "媒体采访",
+    "kind_media.live": "媒体直播",
+    kind_incident: "重大恶性事件",
+    yes: "是",
+    no: "否",
+    choose: "请选择",
+    pack: "话术包",
+    noCall: "当前没有通话",
+    role_agent: "座席员",
+    role_seat_admin: "座席管理员",
+    role_shift_leader: "座席班长",
+    role_acting_shift_leader: "代班班长",
+    role_back_office_duty: "后台值班人员",
+    role_center_manager: "中心经理",
+    role_department_leader: "部门领导",
+    role_emergency_contact: "应急联系人",
+    role_it_support: "信息技术部",
+    role_ebanking_dept: "电子银行部",
+    lineNo: (n) => `第${n}句`,
+  },
+  en: {
+    title: "Agent assist",
+    switchLang: "中文",
+    switchLangLabel: "切换到中文",
+    state_idle: "Not connected",
+    state_connecting: "Connecting…",
+    state_open: "Connected",
+    state_reconnecting: "Connection lost, reconnecting…",
+    state_auth_failed: "Invalid token: please sign in again",
+    state_closed: "Disconnected",
+    waiting: "Waiting for a call…",
+    call: "Call",
+    live: "live",
+    ended: "Call ended",
+    category: "Call type",
+    reason: "Because of",
+    source_customer: "customer",
+    source_agent: "agent",
+    source_note: "note",
+    source_context: "call info",
+    alsoApplies: "Also",
+    talkingPoints: "What to say",
+    noTalkingPoints: "No special script: handle as an ordinary request.",
+    copy: "Copy",
+    copied: "Copied",
+    copyFailed: "Copy failed",
+    copyLabel: "Copy this line",
+    steps: "What to do",
+    checklist: "What to record",
+    required: "required",
+    submitRecord: "Submit record",
+    submitting: "Submitting…",
+    submitted: "Record submitted",
+    notAvailable: "Not available yet (the service does not support it); follow the usual procedure.",
+    failed: "Failed: ",
+    forbidden: "Never say on this call",
+    forbiddenHint: "Never say these to the customer:",
+    insteadSay: "Say instead",
+    warningTitle: "Forbidden phrase",
+    youSaid: "You just said",
+    dismiss: "Got it",
+    moreWarnings: (n) => `${n} warnings on this call`,
+    escalate: "Escalate",
+    escalateTitle: "Escalate to the shift leader / the people concerned",
+    escalateKind: "Kind",
+    escalateReason: "Reason",
+    escalateReasonPlaceholder: "In a few words, e.g. the customer wants an answer today",
+    escalateSend: "Escalate",
+    cancel: "Cancel",
+    escalated: "Escalated",
+    notify: "Notify",
+    kind_fault: "System fault",
+    kind_complaint: "General complaint",
+    "kind_complaint.urgent": "Urgent complaint",
+    "kind_complaint.about_agent": "Complaint about the agent",
+    kind_media: "Media interview",
+    "kind_media.live": "Live broadcast",
+    kind_incident: "Major incident",
+    yes: "Yes",
+    no: "No",
+    choose: "Choose…",
+    pack: "Script pack",
+    noCall: "No call in progress",
+    role_agent: "Agent",
+    role_seat_admin: "Seat administrator",
+    role_shift_leader: "Shift leader",
+    role_acting_shift_leader: "Acting shift leader",
+    role_back_office_duty: "Back-office duty",
+    role_center_manager: "Center manager",
+    role_department_leader: "Department leaders",
+    role_emergency_contact: "Emergency contact",
+    role_it_support: "IT department",
+    role_ebanking_dept: "E-banking department",
+    lineNo: (n) => `line ${n}`,
+  },
+};
+
+export const LANGS = Object.keys(I18N);
+
+const ESCALATION_KINDS = ["fault", "complaint", "complaint.urgent", "complaint.about_agent", "media", "media.live", "incident"];
+
+function kindFor(category) {
+  const kinds = { system_outage: "fault", "complaint.general": "complaint", "complaint.urgent": "complaint.urgent",
+                  "complaint.about_agent": "complaint.about_agent", "media.interview": "media",
+                  "media.live": "media.live", major_incident: "incident" };
+  return kinds[category] || "complaint";
+}
+
+const SEVERITY = {
+  major_incident: "sev-critical",
+  "media.live": "sev-media",
+  "media.interview": "sev-media",
+  "complaint.urgent": "sev-high",
+  "complaint.about_agent": "sev-elevated",
+  system_outage: "sev-outage",
+  "complaint.general": "sev-info",
+  none: "sev-none",
+};
+
+const STYLE = `
+:host {
+  display: block;
+  min-width: 0;
+  color: #1d2939;
+  background: #f5f7fa;
+  font: 14px/1.55 system-ui, -apple-system, "PingFang SC", "Hiragino Sans GB", "Microsoft YaHei",
+        "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Micro Hei", sans-serif;
+  -webkit-font-smoothing: antialiased;
+  --accent: #1d4ed8;
+  --line: #e4e7ec;
+  --muted: #667085;
+  --danger: #b42318;
+}
+:host([hidden]) { display: none; }
+* { box-sizing: border-box; }
+.root { display: flex; flex-direction: column; gap: 10px; padding: 0 10px 14px; min-width: 0; }
+.root.ended .live-only { opacity: .6; }
+.sticky { position: sticky; top: 0; z-index: 2; background: #f5f7fa; margin: 0 -10px; padding: 8px 10px 0;
+          display: flex; flex-direction: column; gap: 8px; }
+header { display: flex; align-items: center; gap: 8px; min-width: 0; }
+header h1 { font-size: 15px; margin: 0; font-weight: 650; letter-spacing: .02em; flex: 0 0 auto; }
+.conn { display: inline-flex; align-items: center; gap: 6px; font-size: 12px; color: var(--muted);
+        min-width: 0; flex: 1 1 auto; overflow: hidden; }
+.conn span { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.conn::before { content: ""; flex: 0 0 8px; width: 8px; height: 8px; border-radius: 50%; background: #98a2b3; }
+.conn[data-state="open"]::before { background: #12b76a; }
+.conn[data-state="connecting"]::before, .conn[data-state="reconnecting"]::before { background: #f79009; }
+.conn[data-state="reconnecting"] { color: #b54708; font-weight: 600; }
+.conn[data-state="auth_failed"]::before { background: var(--danger); }
+.conn[data-state="auth_failed"] { color: var(--danger); font-weight: 600; }
+button { font: inherit; cursor: pointer; border-radius: 6px; border: 1px solid #d0d5dd; background: #fff;
+         color: #344054; padding: 4px 10px; min-height: 30px; }
+button:hover { background: #f2f4f7; }
+button:focus-visible, input:focus-visible, select:focus-visible, textarea:focus-visible, summary:focus-visible {
+  outline: 3px solid #84adff; outline-offset: 1px; }
+button.primary { background: var(--accent); border-color: var(--accent); color: #fff; font-weight: 600; }
+button.primary:hover { background: #1e40af; }
+button.primary:disabled { background: #98a2b3; border-color: #98a2b3; cursor: default; }
+button.small { font-size: 12px; padding: 2px 8px; min-height: 26px; white-space: nowrap; flex: 0 0 auto; }
+.lang { flex: 0 0 auto; font-size: 12px; }
+
+.alert:empty { display: none; }
+.warning { border: 2px solid #d92d20; background: #fef3f2; border-radius: 8px; padding: 8px 10px;
+           box-shadow: 0 2px 8px rgba(217, 45, 32, .18); animation: pulse 1.2s ease-out 2; }
+@keyframes pulse { 0% { box-shadow: 0 0 0 0 rgba(217, 45, 32, .55); }
+                   100% { box-shadow: 0 0 0 10px rgba(217, 45, 32, 0); } }
+@media (prefers-reduced-motion: reduce) { .warning { animation: none; } }
+.warning-head { display: flex; align-items: center; gap: 8px; }
+.warning-head strong { color: var(--danger); font-size: 15px; flex: 1 1 auto; min-width: 0; }
+.warning-head strong::before { content: "⚠ "; }
+.warning p { margin: 4px 0 0; overflow-wrap: anywhere; }
+.warning .said mark { background: #fecdca; color: #7a271a; padding: 0 2px; border-radius: 3px;
+                      text-decoration: line-through; text-decoration-thickness: 2px; }
+.warning .instead { display: flex; gap: 8px; align-items: flex-start; margin-top: 6px; background: #fff;
+                    border: 1px solid #fda29b; border-radius: 6px; padding: 6px 8px; }
+.warning .instead div { flex: 1 1 auto; min-width: 0; overflow-wrap: anywhere; }
+.warning .instead b { display: block; color: #027a48; font-size: 12px; }
+.warning .count { font-size: 12px; color: #912018; }
+
+.callline { font-size: 12px; color: var(--muted); display: flex; gap: 6px; flex-wrap: wrap; min-width: 0; }
+.callline .id { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; overflow-wrap: anywhere; }
+.callline .ended-tag { color: #344054; font-weight: 600; }
+
+.card { background: #fff; border: 1px solid var(--line); border-radius: 10px; padding: 10px 12px; min-width: 0; }
+.card h2, .card summary { font-size: 13px; font-weight: 650; color: #344054; margin: 0 0 6px; }
+.empty { color: var(--muted); margin: 0; }
+
+.category { display: flex; flex-direction: column; gap: 6px; }
+.badge-row { display: flex; flex-wrap: wrap; gap: 6px; align-items: center; min-width: 0; }
+.badge { display: inline-block; font-weight: 700; font-size: 15px; color: #fff; border-radius: 999px;
+         padding: 3px 12px; background: #475467; max-width: 100%; overflow-wrap: anywhere; }
+.chip { display: inline-block; font-size: 12px; border-radius: 999px; padding: 1px 8px; border: 1px solid;
+        max-width: 100%; overflow-wrap: anywhere; }
+.sev-critical { background: #7a271a; } .chip.sev-critical { color: #7a271a; border-color: #7a271a; background: #fff; }
+.sev-media { background: #6941c6; } .chip.sev-media { color: #6941c6; border-color: #6941c6; background: #fff; }
+.sev-high { background: #c01048; } .chip.sev-high { color: #c01048; border-color: #c01048; background: #fff; }
+.sev-elevated { background: #c4320a; } .chip.sev-elevated { color: #c4320a; border-color: #c4320a; background: #fff; }
+.sev-outage { background: #b54708; } .chip.sev-outage { color: #b54708; border-color: #b54708; background: #fff; }
+.sev-info { background: #175cd3; } .chip.sev-info { color: #175cd3; border-color: #175cd3; background: #fff; }
+.sev-none { background: #475467; } .chip.sev-none { color: #475467; border-color: #98a2b3; background: #fff; }
+.reason { margin: 0; font-size: 13px; color: #475467; overflow-wrap: anywhere; display: flex; flex-wrap: wrap;
+          gap: 4px 6px; align-items: baseline; }
+.reason q { quotes: none; color: #1d2939; font-weight: 600; background: #f2f4f7; border: 1px solid #e4e7ec;
+            border-radius: 4px; padding: 0 5px; }
+
+ol.points { list-style: none; margin: 0; padding: 0; display: flex; flex-direction: column; gap: 6px; }
+ol.points li { display: flex; gap: 8px; align-items: flex-start; padding: 6px 8px; border-radius: 6px;
+               background: #f8fafc; border: 1px solid #eef2f6; }
+ol.points li p { margin: 0; flex: 1 1 auto; min-width: 0; overflow-wrap: anywhere; font-size: 15px; }
+ol.steps { margin: 0; padding-left: 20px; } ol.steps li { overflow-wrap: anywhere; }
+ol.steps li + li { margin-top: 2px; }
+
+form { display: flex; flex-direction: column; gap: 8px; min-width: 0; }
+form + form { margin-top: 10px; border-top: 1px dashed var(--line); padding-top: 10px; }
+fieldset { border: 0; padding: 0; margin: 0; min-width: 0; display: flex; flex-direction: column; gap: 8px; }
+legend { font-size: 12px; color: var(--muted); padding: 0; margin-bottom: 4px; }
+label { display: flex; flex-direction: column; gap: 2px; font-size: 13px; color: #344054; min-width: 0; }
+label .req { color: var(--danger); font-size: 12px; margin-left: 4px; }
+input, select, textarea { font: inherit; font-size: 14px; width: 100%; min-width: 0; padding: 5px 8px;
+                          border: 1px solid #d0d5dd; border-radius: 6px; background: #fff; color: inherit; }
+textarea { resize: vertical; min-height: 56px; }
+input:user-invalid, select:user-invalid, textarea:user-invalid { border-color: #f04438; }
+.actions { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; }
+.status { font-size: 13px; margin: 0; overflow-wrap: anywhere; }
+.status.ok { color: #027a48; } .status.err { color: var(--danger); } .status.na { color: #b54708; }
+
+details.card > summary { cursor: pointer; margin: 0; list-style-position: inside; }
+details.card[open] > summary { margin-bottom: 6px; }
+.forbidden-list { list-style: none; padding: 0; margin: 0; display: flex; flex-direction: column; gap: 8px; }
+.forbidden-list li { border-left: 3px solid #fda29b; padding-left: 8px; overflow-wrap: anywhere; }
+.forbidden-list li.hit { border-left-color: #d92d20; background: #fef3f2; }
+.forbidden-list .ex { color: #912018; font-size: 13px; }
+.forbidden-list .alt { color: #027a48; font-size: 13px; }
+
+.route { font-size: 12px; color: var(--muted); margin: 0 0 6px; overflow-wrap: anywhere; }
+footer { font-size: 11px; color: #98a2b3; text-align: right; }
+.sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
+`;
+
+// -- tiny DOM helper: text only (never innerHTML with server data) ---------------------------------------
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v == null || v === false) continue;
+    if (k === "class") el.className = v;
+    else if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+    else if (k in el && typeof v !== "string") el[k] = v;
+    else el.setAttribute(k, v === true ? "" : String(v));
+  }
+  for (const c of children.flat(Infinity)) {
+    if (c == null || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+async function copyText(text) {
+  if (navigator.clipboard && window.isSecureContext) {
+    try {
+      await navigator.clipboard.writeText(text);
+      return true;
+    } catch { /* fall through to the old way */ }
+  }
+  const ta = h("textarea", { style: "position:fixed;left:-9999px;top:0", readonly: true });
+  ta.value = text;
+  document.body.append(ta);
+  ta.select();
+  let ok = false;
+  try { ok = document.execCommand("copy"); } catch { ok = false; }
+  ta.remove();
+  return ok;
+}
+
+export class AssistSidebar extends HTMLElement {
+  static get observedAttributes() { return ["server", "token", "lang"]; }
+
+  constructor() {
+    super();
+    this.attachShadow({ mode: "open" });
+    this.client = null;
+    this.tokenProvider = null;
+    this.connState = { state: "idle" };
+    this.update = null; // the latest assist.update of the current call
+    this.callId = null;
+    this.ended = false;
+    this.warnings = []; // this call's warnings, newest last
+    this.dismissed = 0; // warnings already acknowledged
+    this.values = {}; // checklist values by field id (kept across updates)
+    this.formStatus = {}; // category -> {cls, text}
+    this.escalation = { open: false, status: null, kind: null, reason: "" };
+    this._cache = {};
+    this._built = false;
+  }
+
+  get lang() {
+    const l = this.getAttribute("lang");
+    return l && I18N[l] ? l : "zh-CN";
+  }
+
+  set lang(value) { this.setAttribute("lang", value); }
+
+  t(key, ...args) {
+    const v = I18N[this.lang][key] ?? I18N["zh-CN"][key] ?? key;
+    return typeof v === "function" ? v(...args) : v;
+  }
+
+  connectedCallback() {
+    if (!this._built) this._build();
+    this._ensureClient();
+    this._render();
+  }
+
+  disconnectedCallback() {
+    // Keep the connection while the element is only being moved in the page.
+    queueMicrotask(() => {
+      if (!this.isConnected && this.client) {
+        this.client.close();
+        this.client = null;
+      }
+    });
+  }
+
+  attributeChangedCallback(name, oldValue, value) {
+    if (oldValue === value) return;
+    if (name === "lang") {
+      if (this.client) this.client.setLang(this.lang);
+      this._cache = {};
+      if (this._built) this._render();
+    } else if (this.client && (name === "server" || name === "token")) {
+      // a new server or token: start over, the current call is resumed on the new connection
+      const call = this.client.call;
+      this.client.close();
+      this.client = null;
+      this._ensureClient();
+      if (this.client && call) this.client.call = call;
+    } else {
+      this._ensureClient();
+    }
+  }
+
+  // -- the client ----------------------------------------------------------------------------------
+
+  _ensureClient() {
+    if (this.client || !this.isConnected) return this.client;
+    const server = this.getAttribute("server");
+    const token = this.tokenProvider || this.getAttribute("token");
+    if (!server || !token) return null;
+    const client = new AssistClient({ url: server, token, lang: this.lang });
+    client.addEventListener("state", (e) => {
+      this.connState = e.detail;
+      this._renderConn();
+      this._emit("assist-state", e.detail);
+    });
+    client.addEventListener("assist.update", (e) => this._onUpdate(e.detail));
+    client.addEventListener("assist.warning", (e) => this._onWarning(e.detail));
+    client.addEventListener("call.ended", (e) => {
+      if (e.detail.call_id !== this.callId) return;
+      this.ended = true;
+      this._render();
+      this._emit("assist-ended", e.detail);
+    });
+    client.addEventListener("resumed", (e) => { if (e.detail.update) this._onUpdate(e.detail.update); });
+    this.client = client;
+    client.connect();
+    return client;
+  }
+
+  _need() {
+    const c = this._ensureClient();
+    if (!c) throw new Error("assist-sidebar: set the server and token attributes (or tokenProvider) first");
+    return c;
+  }
+
+  _emit(name, detail) {
+    this.dispatchEvent(new CustomEvent(name, { detail, bubbles: true, composed: true }));
+  }
+
+  // -- public API ----------------------------------------------------------------------------------
+
+  async startCall(callId, context = {}) {
+    const client = this._need();
+    this.callId = String(callId);
+    this.update = null;
+    this.ended = false;
+    this.warnings = [];
+    this.dismissed = 0;
+    this.values = {};
+    this.formStatus = {};
+    this.escalation = { open: false, status: null, kind: null, reason: "" };
+    this._cache = {};
+    this._render();
+    const reply = await client.startCall(this.callId, context);
+    if (reply.update) this._onUpdate(reply.update);
+    return reply;
+  }
+
+  async setNote(text) {
+    const reply = await this._need().note(text);
+    return reply;
+  }
+
+  async addTranscript(speaker, text, final = true) {
+    const reply = await this._need().transcript(speaker, text, final);
+    for (const w of reply.warnings || []) {
+      this._onWarning({ type: "assist.warning", call_id: this.callId, index: reply.index, ...w });
+    }
+    return reply;
+  }
+
+  async endCall(disposition = "") {
+    const reply = await this._need().endCall(disposition);
+    if (reply.call_id === this.callId || !reply.call_id) {
+      this.ended = true;
+      this._render();
+    }
+    return reply;
+  }
+
+  async escalate(kind, reason) {
+    return this._need().escalate(kind, reason);
+  }
+
+  async submitRecord(form, fields) {
+    return this._need().submitRecord(form, fields);
+  }
+
+  // -- incoming --------------------------------------------------------------------------------------
+
+  _onUpdate(update) {
+    if (!update || update.call_id !== this.callId) return;
+    this.update = update;
+    this._render();
+    this._emit("assist-update", update);
+  }
+
+  _onWarning(w) {
+    if (!w || w.call_id !== this.callId) return;
+    const key = `${w.index}|${w.rule}|${(w.span || []).join(",")}`;
+    if (this.warnings.some((x) => x._key === key)) return;
+    const warning = { ...w, _key: key };
+    this.warnings.push(warning);
+    this._renderWarning(true);
+    this._renderForbidden();
+    const { _key, ...detail } = warning;
+    this._emit("assist-warning", detail);
+  }
+
+  // -- rendering -------------------------------------------------------------------------------------
+
+  _build() {
+    const root = this.shadowRoot;
+    root.replaceChildren();
+    root.append(h("style", {}, STYLE));
+    this.$ = {};
+    this.$.root = h("div", { class: "root", part: "root" });
+    this.$.title = h("h1");
+    this.$.conn = h("div", { class: "conn", part: "connection" }, h("span"));
+    this.$.lang = h("button", { class: "lang", type: "button", onclick: () => this._toggleLang() });
+    this.$.alert = h("div", { class: "alert", role: "alert", "aria-live": "assertive", "aria-atomic": "true",
+                              part: "warning" });
+    this.$.sticky = h("div", { class: "sticky" }, h("header", {}, this.$.title, this.$.conn, this.$.lang), this.$.alert);
+    this.$.callline = h("div", { class: "callline", "aria-live": "polite" });
+    this.$.category = h("section", { class: "card category live-only", "aria-live": "polite", part: "category" });
+    this.$.points = h("section", { class: "card live-only", part: "talking-points" });
+    this.$.steps = h("section", { class: "card live-only", part: "steps" });
+    this.$.checklist = h("section", { class: "card", part: "checklist" });
+    this.$.forbidden = h("details", { class: "card live-only", part: "forbidden" });
+    this.$.escalate = h("section", { class: "card escalate", part: "escalate" });
+    this.$.footer = h("footer");
+    this.$.copyStatus = h("div", { class: "sr", "aria-live": "polite" });
+    this.$.root.append(this.$.sticky, this.$.callline, this.$.category, this.$.points, this.$.steps,
+                       this.$.checklist, this.$.forbidden, this.$.escalate, this.$.footer, this.$.copyStatus);
+    root.append(this.$.root);
+    this._built = true;
+  }
+
+  _toggleLang() {
+    const next = this.lang === "zh-CN" ? "en" : "zh-CN";
+    this.setAttribute("lang", next);
+  }
+
+  _changed(section, value) {
+    const key = JSON.stringify([this.lang, value]);
+    if (this._cache[section] === key) return false;
+    this._cache[section] = key;
+    return true;
+  }
+
+  _render() {
+    if (!this._built) return;
+    this.$.title.textContent = this.t("title");
+    this.$.lang.textContent = this.t("switchLang");
+    this.$.lang.setAttribute("aria-label", this.t("switchLangLabel"));
+    this.$.root.setAttribute("lang", this.lang);
+    this.$.root.classList.toggle("ended", this.ended);
+    this._renderConn();
+    this._renderWarning(false);
+    this._renderCallLine();
+    this._renderCategory();
+    this._renderPoints();
+    this._renderSteps();
+    this._renderChecklist();
+    this._renderForbidden();
+    this._renderEscalate();
+    const u = this.update;
+    this.$.footer.textContent = u && u.pack_version ? `${this.t("pack")} ${u.pack_version}` : "";
+  }
+
+  _renderConn() {
+    if (!this._built) return;
+    const s = this.connState.state || "idle";
+    this.$.conn.dataset.state = s;
+    const text = this.t(`state_${s}`);
+    this.$.conn.firstChild.textContent = text;
+    this.$.conn.title = this.connState.message || text;
+  }
+
+  _renderCallLine() {
+    const el = this.$.callline;
+    if (!this._changed("callline", [this.callId, this.ended])) return;
+    el.replaceChildren();
+    if (!this.callId) return;
+    el.append(h("span", {}, this.t("call")), h("span", { class: "id" }, this.callId),
+              this.ended ? h("span", { class: "ended-tag" }, "· " + this.t("ended")) : h("span", {}, "· " + this.t("live")));
+  }
+
+  _renderCategory() {
+    const u = this.update;
+    if (!this._changed("category", [this.callId, u && [u.category, u.labels, u.label_names, u.evidence, u.category_name]])) return;
+    const el = this.$.category;
+    el.replaceChildren();
+    if (!this.callId) {
+      el.append(h("p", { class: "empty" }, this.t("waiting")));
+      return;
+    }
+    if (!u) {
+      el.append(h("p", { class: "empty" }, "…"));
+      return;
+    }
+    const row = h("div", { class: "badge-row" },
+      h("span", { class: "sr" }, this.t("category") + "："),
+      h("span", { class: `badge ${SEVERITY[u.category] || "sev-none"}`, part: "badge", "data-category": u.category },
+        u.category_name || u.category));
+    const others = (u.labels || []).slice(1);
+    if (others.length) {
+      row.append(h("span", { class: "sr" }, this.t("alsoApplies")));
+      others.forEach((label, i) => {
+        row.append(h("span", { class: `chip ${SEVERITY[label] || "sev-none"}`, "data-category": label },
+                     (u.label_names || [])[i + 1] || label));
+      });
+    }
+    el.append(row);
+    const evidence = (u.evidence || []).filter((e) => (u.labels || []).includes(e.category));
+    if (evidence.length) {
+      // the words that made the call this category, each with where it was heard (as a tooltip)
+      const words = new Map();
+      for (const e of evidence) {
+        let where = this.t(`source_${e.source}`);
+        if (e.source === "customer" || e.source === "agent") where += " " + this.t("lineNo", (e.index ?? 0) + 1);
+        else if (e.source === "context" && e.field) where += ` ${e.field}`;
+        for (const w of e.words || []) if (!words.has(w) && words.size < 5) words.set(w, where);
+      }
+      const p = h("p", { class: "reason", part: "reason" },
+                  h("span", {}, this.t("reason") + (this.lang === "en" ? ":" : "：")));
+      for (const [w, where] of words) p.append(h("q", { title: where }, w, h("span", { class: "sr" }, ` (${where})`)));
+      el.append(p);
+    }
+  }
+
+  _renderPoints() {
+    const u = this.update;
+    const tps = (u && u.talking_points) || [];
+    if (!this._changed("points", [!!u, tps])) return;
+    const el = this.$.points;
+    el.replaceChildren(h("h2", {}, this.t("talkingPoints")));
+    el.hidden = !u;
+    if (!tps.length) {
+      el.append(h("p", { class: "empty" }, this.t("noTalkingPoints")));
+      return;
+    }
+    const ol = h("ol", { class: "points" });
+    for (const tp of tps) {
+      const btn = h("button", { type: "button", class: "small copy", "aria-label": `${this.t("copyLabel")}：${tp.text}` },
+                    this.t("copy"));
+      btn.addEventListener("click", () => this._copy(btn, tp.text));
+      ol.append(h("li", { "data-id": tp.id, "data-category": tp.category }, h("p", {}, tp.text), btn));
+    }
+    el.append(ol);
+  }
+
+  async _copy(btn, text) {
+    const ok = await copyText(text);
+    btn.textContent = ok ? this.t("copied") : this.t("copyFailed");
+    this.$.copyStatus.textContent = ok ? this.t("copied") : this.t("copyFailed");
+    clearTimeout(btn._timer);
+    btn._timer = setTimeout(() => { btn.textContent = this.t("copy"); }, 1500);
+  }
+
+  _renderSteps() {
+    const u = this.update;
+    const steps = (u && u.steps) || [];
+    if (!this._changed("steps", steps)) return;
+    const el = this.$.steps;
+    el.replaceChildren(h("h2", {}, this.t("steps")), h("ol", { class: "steps" }, steps.map((s) => h("li", {}, s.text))));
+    el.hidden = !steps.length;
+  }
+
+  _renderChecklist() {
+    const u = this.update;
+    const fields = (u && u.checklist) || [];
+    const names = {};
+    (u?.labels || []).forEach((l, i) => { names[l] = (u.label_names || [])[i] || l; });
+    if (!this._changed("checklist", [fields, names, this.formStatus])) return;
+    const el = this.$.checklist;
+    el.replaceChildren(h("h2", {}, this.t("checklist")));
+    el.hidden = !fields.length;
+    const groups = new Map();
+    for (const f of fields) {
+      if (!groups.has(f.category)) groups.set(f.category, []);
+      groups.get(f.category).push(f);
+    }
+    for (const [category, list] of groups) {
+      const form = h("form", { "data-form": category, novalidate: false });
+      const fs = h("fieldset", {}, groups.size > 1 ? h("legend", {}, names[category] || category) : null);
+      for (const f of list) fs.append(this._field(category, f));
+      const status = this.formStatus[category];
+      const submit = h("button", { type: "submit", class: "primary" }, this.t("submitRecord"));
+      const statusEl = h("p", { class: `status ${status ? status.cls : ""}`, role: "status" }, status ? this._statusText(status) : "");
+      form.append(fs, h("div", { class: "actions" }, submit), statusEl);
+      form.addEventListener("submit", (ev) => {
+        ev.preventDefault();
+        this._submitForm(category, submit, statusEl);
+      });
+      el.append(form);
+    }
+  }
+
+  _field(category, f) {
+    const id = `f-${category}-${f.id}`.replace(/[^A-Za-z0-9_-]/g, "_");
+    const value = this.values[f.id] ?? "";
+    const common = { id, name: f.id, required: !!f.required, "data-kind": f.kind };
+    let input;
+    switch (f.kind) {
+      case "phone":
+        input = h("input", { ...common, type: "tel", inputmode: "tel", autocomplete: "off", pattern: "[0-9+()\\- ]{3,24}" });
+        break;
+      case "account":
+        input = h("input", { ...common, type: "text", inputmode: "numeric", autocomplete: "off", pattern: "[0-9 \\-]{6,40}" });
+        break;
+      case "datetime":
+        input = h("input", { ...common, type: "datetime-local" });
+        break;
+      case "number":
+        input = h("input", { ...common, type: "number", step: "any", min: "0", inputmode: "decimal" });
+        break;
+      case "choice":
+        input = h("select", common, h("option", { value: "" }, this.t("choose")),
+                  (f.options || []).map((o) => h("option", { value: o }, this.t(o) === o ? o : this.t(o))));
+        break;
+      default:
+        input = h("input", { ...common, type: "text", autocomplete: "off" });
+    }
+    input.value = value;
+    input.addEventListener("input", () => {
+      this.values[f.id] = input.value;
+      // a field shown once but shared by several forms of this call: keep copies in step
+      for (const other of this.shadowRoot.querySelectorAll(`[name="${CSS.escape(f.id)}"]`)) {
+        if (other !== input) other.value = input.value;
+      }
+    });
+    return h("label", { for: id },
+      h("span", {}, f.label || f.id, f.required ? h("span", { class: "req" }, `*${this.t("required")}`) : null),
+      input);
+  }
+
+  async _submitForm(category, button, statusEl) {
+    const u = this.update;
+    if (!u) return;
+    // A field shared by several categories of the call is listed once (under the first); `forms` names
+    // every category whose form has it, so each form sends exactly its own fields.
+    const fields = {};
+    for (const f of u.checklist || []) {
+      if (!(f.forms || [f.category]).includes(category)) continue;
+      const v = this.values[f.id];
+      if (v != null && v !== "") fields[f.id] = f.kind === "number" ? Number(v) : v;
+    }
+    button.disabled = true;
+    statusEl.className = "status";
+    statusEl.textContent = this.t("submitting");
+    let status;
+    try {
+      const reply = await this.submitRecord(category, fields);
+      status = { cls: "ok", key: "submitted", extra: this._wording(reply) };
+    } catch (err) {
+      const problems = (err && err.code === "validation_failed" && err.reply?.error?.details?.fields) || null;
+      status = this._errorStatus(err, problems);
+    }
+    button.disabled = false;
+    this.formStatus = { ...this.formStatus, [category]: status };
+    statusEl.className = `status ${status.cls}`;
+    statusEl.textContent = this._statusText(status);
+    this._cache.checklist = JSON.stringify([this.lang, [u.checklist || [], this._labelNames(), this.formStatus]]);
+  }
+
+  _wording(reply) {
+    const parts = [];
+    if (reply && reply.record_id != null) parts.push(` #${reply.record_id}`);
+    const wording = (reply && reply.wording) || [];
+    if (wording.length) parts.push(`${this._colon()}${wording.join(" ")}`);
+    return parts.join("");
+  }
+
+  _labelNames() {
+    const u = this.update;
+    const names = {};
+    (u?.labels || []).forEach((l, i) => { names[l] = (u.label_names || [])[i] || l; });
+    return names;
+  }
+
+  _errorStatus(err, problems = null) {
+    if (err && err.code === "unknown_command") return { cls: "na", key: "notAvailable" };
+    let extra = (err && (err.message || err.code)) || "";
+    if (problems) {
+      const label = (id) => ((this.update?.checklist || []).find((f) => f.id === id) || {}).label || id;
+      extra = Object.entries(problems).map(([k, v]) => `${label(k)}: ${v}`).join("; ");
+    }
+    return { cls: "err", key: "failed", extra };
+  }
+
+  _statusText(status) {
+    return this.t(status.key) + (status.extra || "");
+  }
+
+  _colon() {
+    return this.lang === "en" ? ": " : "：";
+  }
+
+  _renderForbidden() {
+    const u = this.update;
+    const list = (u && u.forbidden_phrases) || [];
+    const hits = new Set(this.warnings.map((w) => w.rule));
+    if (!this._changed("forbidden", [list, [...hits]])) return;
+    const el = this.$.forbidden;
+    const open = el.open;
+    el.replaceChildren(h("summary", {}, `${this.t("forbidden")}（${list.length}）`));
+    el.hidden = !list.length;
+    const ul = h("ul", { class: "forbidden-list" });
+    for (const p of list) {
+      const examples = Array.isArray(p.examples) ? p.examples : [];
+      ul.append(h("li", { class: hits.has(p.rule) ? "hit" : "", "data-rule": p.rule },
+        h("strong", {}, p.title || p.rule),
+        examples.length ? h("div", { class: "ex" }, "✗ ", examples.slice(0, 3).join(" / ")) : null,
+        p.alternative ? h("div", { class: "alt" }, "✓ ", p.alternative) : null));
+    }
+    el.append(h("p", { class: "empty" }, this.t("forbiddenHint")), ul);
+    el.open = open;
+  }
+
+  _renderWarning(isNew) {
+    const el = this.$.alert;
+    const pending = this.warnings.slice(this.dismissed);
+    if (!pending.length) {
+      if (el.childNodes.length) el.replaceChildren();
+      return;
+    }
+    const w = pending[pending.length - 1];
+    // one agent line may hold several forbidden phrases: show them together
+    const sameLine = pending.filter((x) => x.index === w.index && x.rule === w.rule);
+    const rule = ((this.update && this.update.forbidden_phrases) || []).find((p) => p.rule === w.rule);
+    // the rule's wording in the current language when the update has it (the language may have changed)
+    const alternative = (rule && rule.alternative) || w.alternative;
+    const key = [pending.map((x) => x._key), this.warnings.length, alternative, rule && rule.title];
+    if (!this._changed("warning", key) && !isNew) return;
+    const copyBtn = h("button", { type: "button", class: "small", "aria-label": `${this.t("copy")}${this._colon()}${alternative}` },
+                      this.t("copy"));
+    copyBtn.addEventListener("click", () => this._copy(copyBtn, alternative));
+    const dismiss = h("button", { type: "button", class: "small" }, this.t("dismiss"));
+    dismiss.addEventListener("click", () => {
+      this.dismissed = this.warnings.length;
+      this._renderWarning(false);
+    });
+    const box = h("div", { class: "warning", "data-rule": w.rule },
+      h("div", { class: "warning-head" },
+        h("strong", {}, this.t("warningTitle") + (rule && rule.title ? this._colon() + rule.title : "")), dismiss),
+      h("p", { class: "said" }, this.t("youSaid") + this._colon(),
+        sameLine.map((x, i) => [i ? " " : null, h("mark", {}, x.phrase)])),
+      alternative
+        ? h("div", { class: "instead" }, h("div", {}, h("b", {}, this.t("insteadSay")), alternative), copyBtn)
+        : null,
+      this.warnings.length > 1 ? h("p", { class: "count" }, this.t("moreWarnings", this.warnings.length)) : null);
+    el.replaceChildren(box);
+  }
+
+  _renderEscalate() {
+    const u = this.update;
+    const esc = this.escalation;
+    if (!this._changed("escalate", [this.callId, this.ended, u && u.route, u && u.category, esc.open, esc.status])) return;
+    const el = this.$.escalate;
+    el.replaceChildren();
+    el.hidden = !this.callId;
+    if (!this.callId) return;
+    const route = (u && u.route) || [];
+    if (route.length) {
+      el.append(h("p", { class: "route" }, this.t("notify") + this._colon(), route.map((r) => this.t(`role_${r}`) === `role_${r}` ? r : this.t(`role_${r}`)).join(" → ")));
+    }
+    const status = esc.status ? h("p", { class: `status ${esc.status.cls}`, role: "status" }, this._statusText(esc.status)) : null;
+    if (!esc.open) {
+      const btn = h("button", { type: "button", class: "primary escalate-open", "aria-expanded": "false" }, this.t("escalate"));
+      btn.addEventListener("click", () => {
+        this.escalation = { ...esc, open: true, kind: esc.kind || kindFor(u && u.category) };
+        this._renderEscalate();
+        this.shadowRoot.querySelector("#esc-reason")?.focus();
+      });
+      el.append(h("div", { class: "actions" }, btn));
+      if (status) el.append(status);
+      return;
+    }
+    const kind = h("select", { id: "esc-kind", name: "kind" },
+      ESCALATION_KINDS.map((k) => h("option", { value: k, selected: k === (esc.kind || "other") }, this.t(`kind_${k}`))));
+    const reason = h("textarea", { id: "esc-reason", name: "reason", required: true, rows: "2",
+                                   placeholder: this.t("escalateReasonPlaceholder") });
+    reason.value = esc.reason || "";
+    const send = h("button", { type: "submit", class: "primary" }, this.t("escalateSend"));
+    const cancel = h("button", { type: "button" }, this.t("cancel"));
+    const form = h("form", { class: "escalate-form" },
+      h("h2", {}, this.t("escalateTitle")),
+      h("label", { for: "esc-kind" }, this.t("escalateKind"), kind),
+      h("label", { for: "esc-reason" }, this.t("escalateReason"), reason),
+      h("div", { class: "actions" }, send, cancel), status);
+    cancel.addEventListener("click", () => {
+      this.escalation = { ...this.escalation, open: false, reason: reason.value, kind: kind.value };
+      this._renderEscalate();
+      this.shadowRoot.querySelector(".escalate-open")?.focus();
+    });
+    form.addEventListener("keydown", (ev) => { if (ev.key === "Escape") cancel.click(); });
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      send.disabled = true;
+      let st;
+      try {
+        const reply = await this.escalate(kind.value, reason.value.trim());
+        st = { cls: "ok", key: "escalated", extra: this._wording(reply) };
+      } catch (err) {
+        st = this._errorStatus(err);
+      }
+      this.escalation = { open: st.cls !== "ok", status: st, kind: kind.value, reason: st.cls === "ok" ? "" : reason.value };
+      this._renderEscalate();
+    });
+    el.append(form);
+  }
+}
+
+if (!customElements.get("assist-sidebar")) customElements.define("assist-sidebar", AssistSidebar);
