@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from assist.classifier.decide import decide
 from assist.classifier.matching import Matcher, TermHit
@@ -20,8 +21,7 @@ from assist.classifier.ruleset import Match, Rule, RuleSet
 __all__ = ["Classifier", "RuleHit", "SegmentScan"]
 
 
-@dataclass(frozen=True, slots=True)
-class RuleHit:
+class RuleHit(NamedTuple):
     """One keyword group of one rule satisfied in a segment (span in the original text)."""
 
     rule: int

@@ -14,8 +14,7 @@ import re
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, NamedTuple, TypeVar
 
 import ahocorasick
 from rapidfuzz import fuzz
@@ -33,9 +32,8 @@ _MIN_FUZZY_CJK = 6
 _MIN_FUZZY_LATIN = 6
 
 
-@dataclass(frozen=True, slots=True)
-class TermHit:
-    """A keyword found at [start, end) of the normalised text."""
+class TermHit(NamedTuple):
+    """A keyword found at [start, end) of the normalised text (a tuple: made by the thousand per call)."""
 
     term: int
     start: int
@@ -95,7 +93,7 @@ class Matcher:
         corrections: list[tuple[int, int]] = []
         grams: dict[int, int] = defaultdict(int)
         exact_terms: set[int] = set()
-        for end_idx, key, values in self._exact.iter(text):
+        for end_idx, (key, values) in self._exact.iter(text):
             end = end_idx + 1
             for kind, ref in values:
                 if kind == _TERM:
@@ -152,7 +150,7 @@ class Matcher:
         assert self._sound is not None
         key = sound_key(text)
         hits: list[tuple[int, int, int, Match]] = []
-        for end_idx, code, refs in self._sound.iter(key):
+        for end_idx, (code, refs) in self._sound.iter(key):
             end = end_idx + 1
             for kind, ref in refs:
                 if kind == _NOT:
@@ -220,11 +218,11 @@ class _Automaton(Generic[V]):
         if entries:
             self._a.make_automaton()
 
-    def iter(self, text: str) -> Iterator[tuple[int, str, tuple[V, ...]]]:
+    def iter(self, text: str) -> Iterator[tuple[int, tuple[str, tuple[V, ...]]]]:
+        """(end_index, (key, values)) for every occurrence, straight from the C automaton."""
         if self._empty:
-            return
-        for end, (key, values) in self._a.iter(text):
-            yield end, key, values
+            return iter(())
+        return self._a.iter(text)  # type: ignore[no-any-return]
 
 
 def _inside_any(cue: tuple[int, int], spans: list[tuple[int, int]]) -> bool:

@@ -10,7 +10,6 @@ the person actually typed.
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
 from functools import lru_cache
 
 import opencc
@@ -33,23 +32,52 @@ VARIANTS: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
 class Normalized:
-    """Normalised text plus, for each of its characters, the index in the original."""
+    """Normalised text plus, for each of its characters, the index in the original.
 
-    text: str
-    offsets: tuple[int, ...]
-    original: str
+    The offset map is built only when a match needs it (most segments have no match).
+    """
+
+    __slots__ = ("_offsets", "original", "text")
+
+    def __init__(self, text: str, offsets: tuple[int, ...] | None, original: str) -> None:
+        self.text = text
+        self.original = original
+        self._offsets = offsets
+
+    @property
+    def offsets(self) -> tuple[int, ...]:
+        if self._offsets is None:
+            table = _TABLE
+            out: list[int] = []
+            for i, ch in enumerate(self.original):
+                k = len(table[ord(ch)])
+                if k == 1:
+                    out.append(i)
+                elif k:
+                    out.extend([i] * k)
+            self._offsets = tuple(out)
+        return self._offsets
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """Map a half-open span of the normalised text back to the original text."""
-        if start >= end or not self.offsets:
+        offsets = self.offsets
+        if start >= end or not offsets:
             return (0, 0)
-        return (self.offsets[start], self.offsets[end - 1] + 1)
+        return (offsets[start], offsets[end - 1] + 1)
 
     def original_slice(self, start: int, end: int) -> str:
         a, b = self.span(start, end)
         return self.original[a:b]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Normalized) and (self.text, self.original) == (other.text, other.original)
+
+    def __hash__(self) -> int:
+        return hash((self.text, self.original))
+
+    def __repr__(self) -> str:
+        return f"Normalized({self.text!r}, original={self.original!r})"
 
 
 def _keep(ch: str) -> bool:
@@ -68,6 +96,17 @@ def _fold_char(ch: str) -> str:
     return "".join(c for c in out if _keep(c))
 
 
+class _FoldTable(dict[int, str]):
+    """`str.translate` table that folds each character on first sight (one C-level pass per text)."""
+
+    def __missing__(self, code: int) -> str:
+        folded = self[code] = _fold_char(chr(code))
+        return folded
+
+
+_TABLE = _FoldTable()
+
+
 def _apply_variants(text: str) -> str:
     if not any(k[0] in text for k in VARIANTS):
         return text
@@ -79,21 +118,14 @@ def _apply_variants(text: str) -> str:
 
 def normalize(text: str) -> Normalized:
     """Normalise `text`, keeping a map from each output character to its source index."""
-    chars: list[str] = []
-    offsets: list[int] = []
-    for i, ch in enumerate(text):
-        folded = _fold_char(ch)
-        for c in folded:
-            chars.append(c)
-            offsets.append(i)
-    joined = "".join(chars)
+    joined = text.translate(_TABLE)
     # Phrase-level traditional -> simplified (e.g. 乾淨 -> 干净) where it keeps the length.
     if joined and not joined.isascii():
         phrase = _T2S.convert(joined)
         if len(phrase) == len(joined):
             joined = phrase
     joined = _apply_variants(joined)
-    return Normalized(joined, tuple(offsets), text)
+    return Normalized(joined, None, text)
 
 
 def normalize_text(text: str) -> str:

@@ -60,9 +60,20 @@ def char_code(ch: str) -> str:
     return _code_for(fold_syllable(first))
 
 
+class _CodeTable(dict[int, str]):
+    """`str.translate` table filled on first sight of each character: one C-level pass per text."""
+
+    def __missing__(self, code: int) -> str:
+        value = self[code] = char_code(chr(code))
+        return value
+
+
+_CODES = _CodeTable()
+
+
 def sound_key(text: str) -> str:
     """The sound code string of `text`, one code character per input character."""
-    return "".join([char_code(ch) for ch in text])
+    return text.translate(_CODES)
 
 
 def is_cjk_word(text: str) -> bool:
