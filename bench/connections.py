@@ -5,7 +5,10 @@ connections and sends one message per connection per second, at random phases:
 
 - assist: `call.note` with a changing note; latency is note sent -> its reply, which
   comes after the call is re-classified and the note is durably committed (group
-  commit), and after any `assist.update` push that the note caused;
+  commit), and after any `assist.update` push that the note caused. Each call turns
+  into an outage and later into a complaint at random moments, so about 2 x N / seconds
+  category changes a second (each re-renders talking points and pushes ~3 KB) are
+  spread over the run, far more than a real center's calls change category;
 - echo: a ~300-byte JSON frame; latency is frame sent -> echo received.
 
 It prints p50/p99 latency, server CPU per message, server memory per idle connection,
@@ -33,12 +36,9 @@ from pathlib import Path
 
 from websockets.asyncio.client import ClientConnection, connect
 
-NOTES = [
-    "客户问信用卡额度怎么调整",
-    "客户说手机银行转账提示系统繁忙，多次失败",
-    "客户查询网点营业时间",
-    "客户对年费不满，要求退还",
-]
+NEUTRAL = ["客户问信用卡额度怎么调整", "客户查询网点营业时间", "客户咨询定期存款利率"]
+OUTAGE = "客户说手机银行转账提示系统繁忙，多次失败"
+COMPLAINT = "客户对年费不满，要求退还，我要投诉"
 
 
 def raise_nofile() -> None:
@@ -140,6 +140,18 @@ class Assist(Target):
                     raise
                 time.sleep(0.1)
         self.ids: dict[int, int] = {}
+        self.notes: dict[int, str] = {}
+        self.turns: dict[int, tuple[int, int]] = {}
+
+    def note(self, i: int, n: int) -> str:
+        """The call's note after update n: neutral, then an outage, then a complaint too."""
+        outage_at, complaint_at = self.turns.setdefault(i, (random.randint(1, 12), random.randint(4, 16)))
+        parts = [NEUTRAL[n % len(NEUTRAL)]]
+        if n >= outage_at:
+            parts.append(OUTAGE)
+        if n >= complaint_at:
+            parts.append(COMPLAINT)
+        return "；".join(parts) + f"（第{n}次更新）"
 
     async def prepare(self, ws: ClientConnection, i: int) -> None:
         await ws.send(json.dumps({"type": "auth", "token": self.token}))
@@ -157,8 +169,8 @@ class Assist(Target):
     async def one(self, ws: ClientConnection, i: int, n: int) -> None:
         cid = self.ids[i] + 1
         self.ids[i] = cid
-        await ws.send(json.dumps({"id": cid, "type": "call.note", "call_id": f"c-{i}",
-                                  "text": f"{NOTES[n % len(NOTES)]}（第{n}次更新）"}, ensure_ascii=False))
+        await ws.send(json.dumps({"id": cid, "type": "call.note", "call_id": f"c-{i}", "text": self.note(i, n)},
+                                 ensure_ascii=False))
         await self._reply(ws, cid)
 
 

@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -89,6 +90,18 @@ def _core_writers() -> None:
     add_writer("warning", lambda r: [(
         "INSERT INTO warnings(call_id, line, rule, phrase, span, alternative, at) VALUES (?,?,?,?,?,?,?)",
         (r["call_id"], r["index"], r["rule"], r["phrase"], _j(r["span"]), r["alternative"], r["at"]))])
+
+
+_TARGET = re.compile(
+    r"^\s*(?:INSERT(?:\s+OR\s+\w+)?\s+INTO|UPDATE(?:\s+OR\s+\w+)?|DELETE\s+FROM|REPLACE\s+INTO)\s+(\w+)", re.IGNORECASE)
+
+
+def target_table(sql: str) -> str:
+    """The table a write statement changes (statements for one table keep their order)."""
+    m = _TARGET.match(sql)
+    if m is None:
+        raise ValueError(f"not a single-table write: {sql[:60]!r}")
+    return m.group(1).lower()
 
 
 def token_hash(token: str) -> str:
@@ -182,19 +195,26 @@ class Store:
                 self._queue.task_done()
 
     async def _apply(self, writes: Iterable[Write]) -> None:
-        """Execute in order; consecutive statements with the same SQL go in one executemany (one thread hop)."""
-        runs: list[tuple[str, list[tuple[Any, ...]]]] = []
+        """Execute a batch in as few thread hops as its order allows.
+
+        Statements keep their order within each table; tables are independent (no statement reads
+        another table), so each table's statements go together and consecutive ones with the same
+        SQL become one executemany. A batch of 2,000 notes is then three hops, not 6,000.
+        """
+        by_table: dict[str, list[tuple[str, list[tuple[Any, ...]]]]] = {}
         for w in writes:
             to_sql = WRITERS.get(w.table)
             if to_sql is None:
                 raise ValueError(f"unknown table {w.table!r}")
             for sql, params in to_sql(w.row):
+                runs = by_table.setdefault(target_table(sql), [])
                 if runs and runs[-1][0] == sql:
                     runs[-1][1].append(params)
                 else:
                     runs.append((sql, [params]))
-        for sql, many in runs:
-            await self.db.executemany(sql, many)
+        for runs in by_table.values():
+            for sql, many in runs:
+                await self.db.executemany(sql, many)
 
     # -- reads --------------------------------------------------------------------------------
 
