@@ -59,9 +59,18 @@ def _hm(ts: float | None, tz: str) -> str:
     return datetime.fromtimestamp(ts, ZoneInfo(tz)).strftime("%H:%M") if ts is not None else "未恢复"
 
 
+CATEGORY_NAMES: Mapping[str, str] = {
+    "major_incident": "重大恶性事件", "media.live": "媒体直播", "media.interview": "媒体采访",
+    "complaint.urgent": "紧急/恶性投诉", "complaint.about_agent": "投诉座席员", "system_outage": "系统故障",
+    "complaint.general": "一般性投诉", "none": "一般咨询", "live": "通话中",
+}
+"""How the report names categories (the default pack's zh-CN names; `live` = calls not yet ended)."""
+
+
 def daily_report_text(facts: DayFacts, tz: str) -> str:
     total = sum(facts.calls_by_category.values())
-    cats = "，".join(f"{c} {n}" for c, n in sorted(facts.calls_by_category.items(), key=lambda kv: -kv[1]))
+    cats = "，".join(f"{CATEGORY_NAMES.get(c, c)} {n}"
+                    for c, n in sorted(facts.calls_by_category.items(), key=lambda kv: -kv[1]))
     lines = [f"【每日运营报告】{facts.day.isoformat()}", f"来电 {total} 通（{cats or '无'}）。"]
     if facts.faults:
         lines.append("系统故障：" + "；".join(
