@@ -38,9 +38,12 @@ class CallState:
     notes: list[str] = field(default_factory=list)
     transcript: list[Line] = field(default_factory=list)
     result: Classification = field(default_factory=Classification.empty)
-    warned: set[tuple[int, str, int]] = field(default_factory=set)
+    warned: set[tuple[int, str]] = field(default_factory=set)
+    """(line, rule) already warned: a revised interim line does not warn twice."""
     ended: bool = False
     disposition: str | None = None
+    interim: dict[str, int] = field(default_factory=dict)
+    """Per speaker, the index of their line that is still an interim speech-to-text result."""
     last_at: float = 0.0
     """When the agent last sent anything for this call (for expiring abandoned calls)."""
     _scans: dict[Segment, Any] = field(default_factory=dict, repr=False)
@@ -50,16 +53,17 @@ class CallState:
         self.notes = [text] if text else []
 
     def add_line(self, speaker: Speaker, text: str, final: bool) -> int:
-        """Append a transcript line; a non-final line is replaced by the next line of the same speaker.
-
-        Returns the line's index.
-        """
-        last = self.transcript[-1] if self.transcript else None
-        if last is not None and not last.final and last.speaker == speaker:
-            self.transcript[-1] = Line(speaker, text, final)
-            return len(self.transcript) - 1
-        self.transcript.append(Line(speaker, text, final))
-        return len(self.transcript) - 1
+        """Append a transcript line; a non-final line is replaced by the next line of the same speaker,
+        even when the other speaker talked in between. Returns the line's index."""
+        index = self.interim.pop(speaker, None)
+        if index is None:
+            index = len(self.transcript)
+            self.transcript.append(Line(speaker, text, final))
+        else:
+            self.transcript[index] = Line(speaker, text, final)
+        if not final:
+            self.interim[speaker] = index
+        return index
 
     def segments(self) -> list[Segment]:
         return call_segments(self.context, self.notes, [(ln.speaker, ln.text) for ln in self.transcript])

@@ -41,6 +41,16 @@ def build_parser() -> argparse.ArgumentParser:
     ti.add_argument("--db", type=Path, help="SQLite database file (default as for serve)")
     ti.add_argument("--config", type=Path, help="TOML settings file")
 
+    tr = tsub.add_parser("revoke", help="revoke tokens: all of a user's, or one by its id from `token list`")
+    who = tr.add_mutually_exclusive_group(required=True)
+    who.add_argument("--user", help="revoke every token of this user")
+    who.add_argument("--id", help="revoke the token with this id (from `assist token list`)")
+    tr.add_argument("--db", type=Path, help="SQLite database file (default as for serve)")
+    tr.add_argument("--config", type=Path, help="TOML settings file")
+    tl = tsub.add_parser("list", help="list tokens (ids, users, roles; never the secrets)")
+    tl.add_argument("--db", type=Path, help="SQLite database file (default as for serve)")
+    tl.add_argument("--config", type=Path, help="TOML settings file")
+
     c = sub.add_parser("classify", help="classify calls read as JSON lines on stdin",
                        description='Each input line: {"id", "context", "notes": [..], "transcript": '
                                    '[{"speaker": "customer"|"agent", "text"}]}. Each output line: '
@@ -89,14 +99,21 @@ def _token(args: argparse.Namespace) -> int:
 
     settings = load_settings(args.config, {"db": args.db})
 
-    async def issue() -> str:
+    async def run() -> str:
         store = await Store.open(settings.db)
         try:
-            return await store.issue_token(args.user, args.role, time.time())
+            if args.token_command == "issue":
+                return await store.issue_token(args.user, args.role, time.time())
+            if args.token_command == "revoke":
+                n = await store.revoke_tokens(time.time(), user=args.user, prefix=args.id)
+                return f"revoked {n} token(s); open connections with them close within a minute"
+            rows = await store.list_tokens()
+            return "\n".join(f"{r['id']}  {r['user']:<16} {r['role']:<13} "
+                             f"{'revoked' if r['revoked_at'] else 'active'}" for r in rows) or "no tokens"
         finally:
             await store.close()
 
-    print(asyncio.run(issue()))
+    print(asyncio.run(run()))
     return 0
 
 

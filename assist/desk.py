@@ -138,7 +138,7 @@ class Desk:
             elif kind == "labels":
                 call.result = Classification(data["labels"][0], tuple(data["labels"]), ())
             elif kind == "warning":
-                call.warned.add((int(data["index"]), str(data["rule"]), int(data["span"][0])))
+                call.warned.add((int(data["index"]), str(data["rule"])))
         call.classify(self.pack.classifier, self.pack.priority)
         self.calls[call_id] = call
         return call
@@ -196,7 +196,7 @@ class Desk:
         media = any(lb.startswith("media.") for lb in call.result.labels)
         found = []
         for hit in self.pack.forbidden.check(call.transcript[index].text, media=media, lang=lang):
-            key = (index, hit.rule, hit.span[0])
+            key = (index, hit.rule)
             warning = {"type": "assist.warning", "call_id": call.call_id, "index": index, **hit.to_json()}
             found.append(hit.to_json())
             if key in call.warned:

@@ -5,6 +5,7 @@ Every error body has one shape: {"error": {"code", "message"}}.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from aiohttp import web
@@ -13,6 +14,8 @@ from assist import __version__
 from assist.errors import AssistError
 from assist.server.plugin_routes import add_plugin_routes
 from assist.server.trainer_http import add_trainer_routes
+
+log = logging.getLogger(__name__)
 
 HUB_KEY: web.AppKey[Any] = web.AppKey("hub", object)
 
@@ -34,6 +37,9 @@ async def errors_as_json(request: web.Request, handler: Any) -> web.StreamRespon
     except AssistError as exc:
         status = {"not_found": 404, "unauthorized": 403, "auth_required": 401, "conflict": 409}.get(exc.code, 400)
         return web.json_response({"error": exc.to_json()}, status=status)
+    except Exception:
+        log.exception("http: unexpected error on %s %s", request.method, request.path)
+        return web.json_response(error_body("internal_error", "internal error; logged"), status=500)
 
 
 async def healthz(request: web.Request) -> web.Response:

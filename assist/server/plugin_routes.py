@@ -156,12 +156,7 @@ class _PluginRoutes:
 
     async def _revoke_expired(self, now: float) -> None:
         # Store has no expiry of its own: a demo token is revoked like `token revoke` would.
-        db = self.store.db
-        cur = await db.execute(
-            "UPDATE tokens SET revoked_at=? WHERE user=? AND revoked_at IS NULL AND created_at<?",
-            (now, DEMO_USER, now - DEMO_TOKEN_TTL))
-        if cur.rowcount:
-            await db.commit()
+        await self.store.revoke_tokens(now, user=DEMO_USER, issued_before=now - DEMO_TOKEN_TTL)
 
     async def sweeper(self, app: web.Application) -> AsyncIterator[None]:
         # Stopped by an event, never cancelled: cancelling an aiosqlite call mid-query leaves its worker

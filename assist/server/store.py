@@ -111,9 +111,23 @@ def token_hash(token: str) -> str:
 _core_writers()
 
 
+async def _connect(path: Path) -> aiosqlite.Connection:
+    db = await aiosqlite.connect(path)
+    db.row_factory = aiosqlite.Row
+    await db.execute("PRAGMA journal_mode=WAL")
+    await db.execute("PRAGMA synchronous=FULL")
+    await db.execute("PRAGMA busy_timeout=5000")
+    return db
+
+
 class Store:
-    def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
+    """`db` serves reads and the few direct writes of the consoles (their own commits);
+    the group-commit writer has a connection of its own, so nobody else's commit or
+    rollback can ever cut one of its transactions in two."""
+
+    def __init__(self, db: aiosqlite.Connection, writer_db: aiosqlite.Connection, path: Path) -> None:
         self.db = db
+        self._wdb = writer_db
         self.path = path
         self._queue: asyncio.Queue[tuple[Sequence[Write], asyncio.Future[None]]] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
@@ -121,12 +135,8 @@ class Store:
     @classmethod
     async def open(cls, path: Path) -> Store:
         path.parent.mkdir(parents=True, exist_ok=True)
-        db = await aiosqlite.connect(path)
-        db.row_factory = aiosqlite.Row
-        await db.execute("PRAGMA journal_mode=WAL")
-        await db.execute("PRAGMA synchronous=FULL")
-        await db.execute("PRAGMA busy_timeout=5000")
-        store = cls(db, path)
+        db = await _connect(path)
+        store = cls(db, await _connect(path), path)
         await store.migrate()
         return store
 
@@ -157,6 +167,7 @@ class Store:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._writer
             self._writer = None
+        await self._wdb.close()
         await self.db.close()
 
     # -- group-committed writes ---------------------------------------------------------------
@@ -166,8 +177,12 @@ class Store:
         if not writes:
             return
         if self._writer is None:
-            await self._apply(writes)
-            await self.db.commit()
+            try:
+                await self._apply(writes)
+                await self._wdb.commit()
+            except Exception:
+                await self._wdb.rollback()
+                raise
             return
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         await self._queue.put((writes, fut))
@@ -180,11 +195,11 @@ class Store:
                 batch.append(self._queue.get_nowait())
             try:
                 await self._apply([w for writes, _ in batch for w in writes])
-                await self.db.commit()
+                await self._wdb.commit()
                 error: BaseException | None = None
             except Exception as exc:  # the batch failed as a whole: nobody is acknowledged
                 log.exception("store: batch of %d failed", len(batch))
-                await self.db.rollback()
+                await self._wdb.rollback()
                 error = exc
             for _, fut in batch:
                 if not fut.done():
@@ -214,7 +229,7 @@ class Store:
                     runs.append((sql, [params]))
         for runs in by_table.values():
             for sql, many in runs:
-                await self.db.executemany(sql, many)
+                await self._wdb.executemany(sql, many)
 
     # -- reads --------------------------------------------------------------------------------
 
@@ -229,6 +244,10 @@ class Store:
                 "SELECT kind, payload FROM call_events WHERE call_id=? ORDER BY id", (call_id,)) as cur:
             events = [{"kind": k, "payload": json.loads(p)} async for k, p in cur]
         return {"user": row["user"], "context": json.loads(row["context"])}, events
+
+    async def call_ended(self, call_id: str) -> bool:
+        async with self.db.execute("SELECT 1 FROM calls WHERE call_id=? AND ended_at IS NOT NULL", (call_id,)) as cur:
+            return await cur.fetchone() is not None
 
     async def call_history(self, call_id: str) -> dict[str, Any] | None:
         async with self.db.execute("SELECT * FROM calls WHERE call_id=?", (call_id,)) as cur:
@@ -252,6 +271,42 @@ class Store:
                               (token_hash(token), user, role, now))
         await self.db.commit()
         return token
+
+    async def revoke_tokens(self, now: float, *, user: str | None = None, issued_before: float | None = None,
+                            prefix: str | None = None) -> int:
+        """Revoke matching live tokens (by user, age or hash prefix); returns how many."""
+        where: list[str] = ["revoked_at IS NULL"]
+        args: list[Any] = [now]
+        if user is not None:
+            where.append("user=?")
+            args.append(user)
+        if issued_before is not None:
+            where.append("created_at<?")
+            args.append(issued_before)
+        if prefix is not None:
+            where.append("hash LIKE ?")
+            args.append(prefix + "%")
+        cur = await self.db.execute(f"UPDATE tokens SET revoked_at=? WHERE {' AND '.join(where)}", args)
+        await self.db.commit()  # always: even a no-op UPDATE opened a write transaction
+        return int(cur.rowcount)
+
+    async def list_tokens(self) -> list[dict[str, Any]]:
+        """Tokens without their secret: an id (hash prefix), user, role, issued and revoked times."""
+        async with self.db.execute(
+                "SELECT substr(hash, 1, 12) AS id, user, role, created_at, revoked_at FROM tokens ORDER BY created_at"
+        ) as cur:
+            return [dict(r) async for r in cur]
+
+    async def revoked(self, token_hashes: Iterable[str]) -> set[str]:
+        """Which of these token hashes are revoked (or unknown) now."""
+        wanted = list(set(token_hashes))
+        if not wanted:
+            return set()
+        marks = ",".join("?" * len(wanted))
+        async with self.db.execute(
+                f"SELECT hash FROM tokens WHERE revoked_at IS NULL AND hash IN ({marks})", wanted) as cur:
+            live = {r[0] async for r in cur}
+        return set(wanted) - live
 
     async def lookup_token(self, token: str) -> tuple[str, str] | None:
         async with self.db.execute("SELECT user, role FROM tokens WHERE hash=? AND revoked_at IS NULL",

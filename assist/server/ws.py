@@ -25,7 +25,7 @@ from assist.config import Settings
 from assist.desk import Desk, Outcome, Push
 from assist.errors import AssistError, Conflict, InvalidFormat, MessageTooLarge
 from assist.scripts.pack import Pack
-from assist.server.store import Store
+from assist.server.store import Store, token_hash
 from assist.session import Principal, Session
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,7 @@ class Connection:
         self.session = Session()
         self.queue: asyncio.Queue[str | None] = asyncio.Queue(max_queue)
         self.closed = False
+        self.token_hash = ""
 
     def send(self, message: dict[str, Any]) -> None:
         if self.closed:
@@ -80,7 +81,8 @@ class Hub:
         self.desk = desk
         self.store = store
         self.clock = clock
-        self.watchers: dict[str, Connection] = {}
+        self.watchers: dict[str, set[Connection]] = {}
+        """Per call, every connection that shows it: the agent's (call.start) and viewers (call.get)."""
         self.connections: set[Connection] = set()
         self.directory_numbers: tuple[str, ...] = ()
         self.extra_handlers: dict[type[protocol.Command], Callable[[Connection, Any, float],
@@ -106,8 +108,7 @@ class Hub:
 
     def deliver(self, pushes: list[Push]) -> None:
         for push in pushes:
-            conn = self.watchers.get(push.call_id)
-            if conn is not None:
+            for conn in self.watchers.get(push.call_id, ()):
                 conn.send(push.message)
             if push.message.get("type") == "call.ended":
                 self.watchers.pop(push.call_id, None)
@@ -126,8 +127,11 @@ class Hub:
         finally:
             self.connections.discard(conn)
             for call_id in list(conn.session.calls):
-                if self.watchers.get(call_id) is conn:
-                    del self.watchers[call_id]
+                watching = self.watchers.get(call_id)
+                if watching is not None:
+                    watching.discard(conn)
+                    if not watching:
+                        del self.watchers[call_id]
             conn.closed = True
             with contextlib.suppress(asyncio.QueueFull):
                 conn.queue.put_nowait(None)
@@ -154,6 +158,7 @@ class Hub:
             await self._refuse(ws, exc.message)
             return False
         found = await self.store.lookup_token(auth.token)
+        conn.token_hash = token_hash(auth.token)
         if found is None:
             await self._refuse(ws, "invalid or revoked token")
             return False
@@ -193,9 +198,16 @@ class Hub:
             outcome = self.desk.handle(principal, cmd, self.clock())
             call_id = getattr(cmd, "call_id", None)
             if isinstance(cmd, (protocol.CallStart, protocol.CallGet)) and call_id:
-                self.watchers[call_id] = conn
+                self.watchers.setdefault(call_id, set()).add(conn)
                 conn.session.calls.add(call_id)
-            await self.commit(outcome)
+            try:
+                await self.commit(outcome)
+            except Exception:
+                # Not durable, so not acknowledged: forget the in-memory change too. The call is
+                # rebuilt from what the store has when the softphone re-sends call.start.
+                if isinstance(call_id, str):
+                    self.desk.calls.pop(call_id, None)
+                raise
             conn.send(protocol.result(cmd.id, outcome.reply))
             self.deliver(outcome.pushes)
         except AssistError as exc:
@@ -208,9 +220,11 @@ class Hub:
         await self.store.write(outcome.writes)
 
     async def expire_abandoned(self) -> None:
-        """Every minute, end calls idle for `call_idle_timeout` so a vanished softphone leaks nothing."""
+        """Every minute: end calls idle for `call_idle_timeout` (a vanished softphone leaks nothing),
+        and close connections whose token was revoked (`assist token revoke`)."""
         while True:
             await asyncio.sleep(min(60.0, self.settings.call_idle_timeout / 4))
+            await self.close_revoked()
             outcome = self.desk.expire(self.clock(), self.settings.call_idle_timeout)
             if outcome.writes:
                 try:
@@ -219,9 +233,23 @@ class Hub:
                     log.exception("ws: could not record abandoned calls")
                 self.deliver(outcome.pushes)
 
+    async def close_revoked(self) -> None:
+        try:
+            revoked = await self.store.revoked(c.token_hash for c in self.connections)
+        except Exception:
+            log.exception("ws: could not check revoked tokens")
+            return
+        for conn in [c for c in self.connections if c.token_hash in revoked]:
+            conn.closed = True
+            await conn.ws.close(4003, "token revoked")
+
     async def _restore(self, call_id: str, principal: Principal) -> None:
         stored = await self.store.live_call(call_id)
-        if stored is None or call_id in self.desk.calls:
+        if stored is None:
+            if await self.store.call_ended(call_id):
+                raise Conflict(f"call {call_id!r} has ended; a new call needs a new call_id")
+            return
+        if call_id in self.desk.calls:
             return
         meta, events = stored
         if meta["user"] != principal.user:

@@ -119,7 +119,8 @@ def test_daily_report_goes_to_department_leaders_and_center_manager_with_the_day
     eff = daily_report(cfg, cfg.directory, facts, at("2026-11-02T17:00:00"))
     assert {r for r, _ in told(eff)} == {"dl", "cm"}
     text = eff.writes[0].row["text"]
-    for part in ("来电 15 通（系统故障 12，一般性投诉 3）", "手机银行 3级 发生10:00 恢复10:20", "影响客户12人", "投诉 1 起", "都市快报",
+    for part in ("来电 15 通（系统故障 12，一般性投诉 3）",
+                 "手机银行 3级 发生10:00 恢复10:20", "影响客户12人", "投诉 1 起", "都市快报",
                  "升级事项 2 起，按时限处理 1 起"):
         assert part in text
     assert deadlines_met(esc_ok) and not deadlines_met(esc_missed)

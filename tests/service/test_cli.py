@@ -103,3 +103,13 @@ def test_pack_check_reports_file_and_line(tmp_path: Path) -> None:
     assert "pack.yaml:" in proc.stdout and "none" in proc.stdout
     ok = run("pack", "check", str(DEFAULT_PACK))
     assert ok.returncode == 0 and "valid" in ok.stdout
+
+
+def test_token_revoke_and_list(tmp_path: Path) -> None:
+    db = tmp_path / "t.db"
+    assert run("token", "issue", "--user", "a1", "--role", "agent", "--db", str(db)).returncode == 0
+    assert run("token", "issue", "--user", "a2", "--role", "agent", "--db", str(db)).returncode == 0
+    revoked = run("token", "revoke", "--user", "a1", "--db", str(db))
+    assert revoked.returncode == 0 and "revoked 1 token" in revoked.stdout
+    listed = run("token", "list", "--db", str(db)).stdout.splitlines()
+    assert [line.split()[1:] for line in listed] == [["a1", "agent", "revoked"], ["a2", "agent", "active"]]
