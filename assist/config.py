@@ -32,6 +32,9 @@ class Settings:
     """SQLite database file (WAL mode). Created with its directory on first start."""
     pack: Path = DEFAULT_PACK
     """Script pack directory loaded on first start (later versions live in the store)."""
+    public_ws_url: str = ""
+    """The websocket URL as browsers reach it behind a reverse proxy (e.g. wss://assist.bank.example/ws);
+    empty = the page's own host with `ws_port`."""
     max_message_bytes: int = 65536
     """Largest accepted websocket frame; bigger frames get a `message_too_large` error."""
     auth_timeout: float = 10.0

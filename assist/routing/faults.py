@@ -17,6 +17,8 @@ from assist.desk import Write
 from assist.errors import ValidationFailed
 
 FORM_FIELDS = ("occurred_at", "symptoms", "level", "system", "reported_by")
+MAX_BACKDATE = 7 * 24 * 3600.0
+"""A fault form may be filed up to a week after the fault began (older is a typo)."""
 
 DEFAULT_TALKING_POINTS = ("系统正在维护，建议您稍后再试。", "您也可以通过我行柜台或自助终端办理。")
 """What agents may say during a declared fault, when the pack offers nothing better."""
@@ -104,6 +106,8 @@ def check_form(fields: Mapping[str, Any], tz: str, now: float) -> dict[str, Any]
         occurred = parse_time(fields.get("occurred_at"), tz)
         if occurred > now + 60:
             problems["occurred_at"] = "is in the future"
+        elif occurred < now - MAX_BACKDATE:
+            problems["occurred_at"] = "is more than 7 days ago"
         out["occurred_at"] = occurred
     except (TypeError, ValueError):
         problems["occurred_at"] = "epoch seconds or ISO 8601 time (e.g. 2026-11-02T10:05)"

@@ -150,7 +150,7 @@ async def config(request: web.Request) -> web.Response:
             fields.setdefault(f.id, dict(f.label))
     sched = await rs.schedule(routing.db)
     return _json({
-        "ws_url": ws_url(request, leader.ws_port),
+        "ws_url": routing.hub.settings.public_ws_url or ws_url(request, leader.ws_port),
         "now": routing.hub.clock(),
         "user": who.user, "role": who.role,
         "can_open_faults": who.role in FAULT_ROLES,

@@ -228,11 +228,12 @@ class RoutingService:
         tick = self.config.delivery.tick
         while True:
             now = self.hub.clock()
+            nxt = None
             try:
                 await self.run_due(now)
-            except Exception:
+                nxt = await rs.next_wake(self.db)
+            except Exception:  # one bad pass (a busy database, a bad row) must not stop every deadline
                 log.exception("routing: scheduler pass failed")
-            nxt = await rs.next_wake(self.db)
             wait = tick if nxt is None else min(tick, max(0.0, nxt - self.hub.clock()))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), wait)
@@ -376,6 +377,9 @@ class RoutingService:
                           form["reported_by"], who, now, esc_id)
             if cmd.report_id:
                 report = await self._esc(cmd.report_id)
+                if report.kind != "fault_report":
+                    raise ValidationFailed("report_id must be an agent's fault report",
+                                           fields={"report_id": f"{cmd.report_id} is a {report.kind} escalation"})
                 if report.status == "open":
                     eff.add(self.policy.resolve(report, who, now, f"fault {fault_id} opened"))
                 call_id = report.subject.get("call_id")
@@ -408,6 +412,9 @@ class RoutingService:
             fault, esc = await self._fault(cmd.fault_id)
             if fault.status == "recovered":
                 raise Conflict(f"fault {fault.id} was recovered already")
+            if not fault.occurred_at <= recovered_at <= now + 60:
+                raise ValidationFailed("the recovery time must be after the fault began and not in the future",
+                                       fields={"recovered_at": "between occurred_at and now"})
             fault.status, fault.recovered_at = "recovered", recovered_at
             eff = self.policy.resolve(esc, who, now, "recovered")
             eff.writes += [fault.row(), audit(who, "fault_recover", fault.id, now, recovered_at=recovered_at)]

@@ -110,7 +110,9 @@ async function signIn() {
   $('app').hidden = false;
   $('logout').hidden = false;
   $('who').textContent = `${state.me.user} · ${state.me.role}`;
-  const url = new URLSearchParams(location.search).get('ws') || state.config.ws_url;
+  // ?ws= may only point at this page's own host: the console sends the leader's token to it.
+  const asked = new URLSearchParams(location.search).get('ws');
+  const url = asked && sameHost(asked) ? asked : state.config.ws_url;
   state.sock = new LeaderSocket(url, token.get(), getLang(), { onState, onSnapshot, onEvent });
   state.sock.connect();
   setInterval(tick, 1000);
@@ -332,3 +334,12 @@ function boot() {
 }
 
 boot();
+
+function sameHost(wsUrl) {
+  try {
+    const u = new URL(wsUrl);
+    return (u.protocol === 'ws:' || u.protocol === 'wss:') && u.hostname === location.hostname;
+  } catch {
+    return false;
+  }
+}
