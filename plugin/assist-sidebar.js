@@ -61,6 +61,8 @@ const I18N = {
     forbiddenHint: "以下说法不得对客户讲：",
     insteadSay: "请改用",
     warningTitle: "禁用语提醒",
+    faultTitle: "已确认系统故障",
+    faultSay: "请按维护口径答复：",
     youSaid: "您刚才说了",
     dismiss: "知道了",
     moreWarnings: (n) => `本通已提醒 ${n} 次`,
@@ -136,6 +138,8 @@ const I18N = {
     forbiddenHint: "Never say these to the customer:",
     insteadSay: "Say instead",
     warningTitle: "Forbidden phrase",
+    faultTitle: "Declared system fault",
+    faultSay: "Answer with the maintenance wording:",
     youSaid: "You just said",
     dismiss: "Got it",
     moreWarnings: (n) => `${n} warnings on this call`,
@@ -239,6 +243,12 @@ button.small { font-size: 12px; padding: 2px 8px; min-height: 26px; white-space:
 .lang { flex: 0 0 auto; font-size: 12px; }
 
 .alert:empty { display: none; }
+.notices:empty { display: none; }
+.notice { border: 1px solid #f79009; background: #fffaeb; border-radius: 8px; padding: 6px 10px; margin-top: 6px; }
+.notice strong { color: #b54708; }
+.notice p { margin: 4px 0; }
+.notice ul { margin: 0; padding: 0; list-style: none; }
+.notice li { display: flex; gap: 8px; align-items: center; justify-content: space-between; }
 .warning { border: 2px solid #d92d20; background: #fef3f2; border-radius: 8px; padding: 8px 10px;
            box-shadow: 0 2px 8px rgba(217, 45, 32, .18); animation: pulse 1.2s ease-out 2; }
 @keyframes pulse { 0% { box-shadow: 0 0 0 0 rgba(217, 45, 32, .55); }
@@ -364,6 +374,7 @@ export class AssistSidebar extends HTMLElement {
     this.ended = false;
     this.warnings = []; // this call's warnings, newest last
     this.dismissed = 0; // warnings already acknowledged
+    this.notices = new Map(); // fault_id -> the declared fault's assist.notice (every call, until recovered)
     this.values = {}; // checklist values by field id (kept across updates)
     this.formStatus = {}; // category -> {cls, text}
     this.escalation = { open: false, status: null, kind: null, reason: "" };
@@ -432,6 +443,13 @@ export class AssistSidebar extends HTMLElement {
     });
     client.addEventListener("assist.update", (e) => this._onUpdate(e.detail));
     client.addEventListener("assist.warning", (e) => this._onWarning(e.detail));
+    client.addEventListener("assist.notice", (e) => {
+      const n = e.detail;
+      if (n.notice !== "fault") return;
+      if (n.active) this.notices.set(n.fault_id, n);
+      else this.notices.delete(n.fault_id);
+      this._renderNotices();
+    });
     client.addEventListener("call.ended", (e) => {
       if (e.detail.call_id !== this.callId) return;
       this.ended = true;
@@ -537,7 +555,9 @@ export class AssistSidebar extends HTMLElement {
     this.$.lang = h("button", { class: "lang", type: "button", onclick: () => this._toggleLang() });
     this.$.alert = h("div", { class: "alert", role: "alert", "aria-live": "assertive", "aria-atomic": "true",
                               part: "warning" });
-    this.$.sticky = h("div", { class: "sticky" }, h("header", {}, this.$.title, this.$.conn, this.$.lang), this.$.alert);
+    this.$.notices = h("section", { class: "notices", role: "status", "aria-live": "polite", part: "notices" });
+    this.$.sticky = h("div", { class: "sticky" }, h("header", {}, this.$.title, this.$.conn, this.$.lang), this.$.alert,
+                      this.$.notices);
     this.$.callline = h("div", { class: "callline", "aria-live": "polite" });
     this.$.category = h("section", { class: "card category live-only", "aria-live": "polite", part: "category" });
     this.$.points = h("section", { class: "card live-only", part: "talking-points" });
@@ -574,6 +594,7 @@ export class AssistSidebar extends HTMLElement {
     this.$.root.classList.toggle("ended", this.ended);
     this._renderConn();
     this._renderWarning(false);
+    this._renderNotices();
     this._renderCallLine();
     this._renderCategory();
     this._renderPoints();
@@ -833,6 +854,21 @@ export class AssistSidebar extends HTMLElement {
     }
     el.append(h("p", { class: "empty" }, this.t("forbiddenHint")), ul);
     el.open = open;
+  }
+
+  _renderNotices() {
+    if (!this._built) return;
+    const list = [...this.notices.values()];
+    if (!this._changed("notices", list)) return;
+    const el = this.$.notices;
+    el.replaceChildren(...list.map((n) => h("div", { class: "notice", "data-fault": n.fault_id },
+      h("strong", {}, `${this.t("faultTitle")}${this._colon()}${n.system || ""}${n.level ? ` (${n.level})` : ""}`),
+      h("p", {}, this.t("faultSay")),
+      h("ul", {}, (n.talking_points || []).map((tp) => {
+        const btn = h("button", { type: "button", class: "small" }, this.t("copy"));
+        btn.addEventListener("click", () => this._copy(btn, tp));
+        return h("li", {}, h("span", {}, tp), btn);
+      })))));
   }
 
   _renderWarning(isNew) {

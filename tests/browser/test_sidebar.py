@@ -6,6 +6,7 @@ import asyncio
 import os
 import sqlite3
 import tempfile
+import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
@@ -17,7 +18,7 @@ from aiohttp import web
 from assist.app import Running, start
 from assist.config import Settings
 from tests.browser.conftest import PageErrors
-from tests.conftest import issue
+from tests.conftest import issue, open_client
 
 pytestmark = pytest.mark.browser
 
@@ -429,4 +430,29 @@ async def test_adapters_map_host_events_to_the_sidebar(plugin_service: Running, 
     with sqlite3.connect(plugin_service.store.path) as db:
         rows = dict(db.execute("SELECT call_id, disposition FROM calls").fetchall())
     assert rows == {"ac-1": "ended", "gc-1": "done", "g-1": "ok"}
+    assert errors.errors == []
+
+
+async def test_declared_fault_shows_its_talking_points_until_recovered(plugin_service: Running, browser: Any) -> None:
+    token = await issue(plugin_service, "a2003", "agent")
+    errors = PageErrors()
+    page = errors.watch(await browser.new_page(viewport={"width": 360, "height": 700}))
+    await page.goto(f"http://127.0.0.1:{plugin_service.http_port}/plugin/frame.html"
+                    f"?server=ws://127.0.0.1:{plugin_service.ws_port}/ws&token={token}")
+    sidebar = page.locator("assist-sidebar")
+    await sidebar.locator(".conn[data-state=open]").wait_for(timeout=10_000)
+    await page.evaluate("""async () => {
+        await document.querySelector("assist-sidebar").startCall("n-1", {queue: "电子银行"});
+    }""")
+    admin = await open_client(plugin_service, user="s1", role="seat_admin")
+    opened = await admin.call("fault.open", occurred_at=time.time(), symptoms="转账超时", level=2,
+                              system="手机银行", reported_by="a2003")
+    assert opened["success"], opened
+    notice = sidebar.locator(".notice")
+    await notice.wait_for(timeout=5_000)
+    text = await notice.inner_text()
+    assert "手机银行" in text and "系统正在维护，建议您稍后再试" in text
+    recovered = await admin.call("fault.recover", fault_id=opened["fault"]["fault_id"])
+    assert recovered["success"], recovered
+    await notice.wait_for(state="detached", timeout=5_000)
     assert errors.errors == []
