@@ -195,7 +195,9 @@ class Escalations:
 
     def _fire(self, esc: Escalation, step: Step, now: float, eff: Effects) -> None:
         step.fired_at = now
-        step.late = now - step.due_at > self.config.deadlines.late_after
+        # Late means the service missed the moment (it was down); a step that was already due when
+        # the escalation was opened (a fault form filed after the fact) fires at once, on time.
+        step.late = step.due_at > esc.opened_at and now - step.due_at > self.config.deadlines.late_after
         if step.reminder_of:
             acked = {c.id for u in esc.acks for c in self.directory.by_user(u)}
             contacts = [self.directory.contacts[c] for c in step.recipients

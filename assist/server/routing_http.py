@@ -10,7 +10,8 @@ from typing import Any
 
 from aiohttp import web
 
-from assist.errors import AssistError, AuthRequired, InvalidJSON, Unauthorized
+from assist.errors import AssistError, InvalidJSON
+from assist.server.http_auth import require_role
 from assist.server.routing_service import RoutingService
 
 SERVICE_KEY: web.AppKey[RoutingService] = web.AppKey("routing", RoutingService)
@@ -23,16 +24,8 @@ def _error(exc: AssistError) -> web.Response:
 
 
 async def _admin(request: web.Request) -> str:
-    header = request.headers.get("Authorization", "")
-    if not header.startswith("Bearer "):
-        raise AuthRequired("send Authorization: Bearer <token>")
-    found = await request.app[SERVICE_KEY].hub.store.lookup_token(header[7:].strip())
-    if found is None:
-        raise AuthRequired("invalid or revoked token")
-    user, role = found
-    if role != "admin":
-        raise Unauthorized(f"role {role!r} may not edit the directory")
-    return user
+    who = await require_role(request, request.app[SERVICE_KEY].hub.store, ("admin",))
+    return who.user
 
 
 async def get_directory(request: web.Request) -> web.Response:

@@ -312,11 +312,17 @@ async def import_pack(request: web.Request) -> web.Response:
     return _json(await _draft_json(service, draft), status=201)
 
 
+MAX_UNZIPPED = 8 * 1024 * 1024
+"""Largest total size of the pack files inside an imported zip (the default pack is ~100 KB)."""
+
+
 def _unzip(data: bytes) -> dict[str, str]:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
-            return {Path(n).name: z.read(n).decode("utf-8") for n in z.namelist()
-                    if Path(n).name in ALLOWED_FILES}
+            wanted = [i for i in z.infolist() if Path(i.filename).name in ALLOWED_FILES]
+            if sum(i.file_size for i in wanted) > MAX_UNZIPPED:
+                raise InvalidFormat(f"the pack files in this zip are over {MAX_UNZIPPED // 1024 // 1024} MB")
+            return {Path(i.filename).name: z.read(i).decode("utf-8") for i in wanted}
     except (zipfile.BadZipFile, UnicodeDecodeError) as exc:
         raise InvalidFormat(f"not a zip of UTF-8 pack files: {exc}") from None
 

@@ -212,3 +212,9 @@ def test_a_role_nobody_holds_is_audited_as_unrouted() -> None:
     policy.directory = type(policy.directory)()  # empty directory
     _, eff = policy.open("E-5", "major_incident", plan_for("major_incident", policy.config.deadlines), {}, "a1", T0)
     assert any(w.row["action"] == "unrouted" for w in rows(eff, "routing_audit"))
+
+
+def test_a_step_already_due_when_a_backdated_form_is_filed_is_not_late() -> None:
+    _, esc, _ = open_fault(3, occurred=T0 - 20 * MIN, now=T0)
+    first = esc.step("first_deadline")
+    assert first.fired_at == T0 and first.late is False, "the service did not miss it: it was due before the form"
