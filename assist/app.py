@@ -65,6 +65,9 @@ async def start(settings: Settings) -> Running:
     pack, version = await pack_in_force(store, settings, time.time())
     store.start_writer()
     hub = Hub(settings, Desk(pack, version), store)
+    restored = await hub.restore_live_calls()
+    if restored:
+        log.info("assist: %d live call(s) taken back from the store", restored)
     routing = await install_routing(hub, settings)
     ws_server = await start_ws(hub)
     sweeper = asyncio.create_task(hub.expire_abandoned(), name="expire-abandoned-calls")

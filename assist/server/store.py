@@ -245,6 +245,14 @@ class Store:
             events = [{"kind": k, "payload": json.loads(p)} async for k, p in cur]
         return {"user": row["user"], "context": json.loads(row["context"])}, events
 
+    async def live_call_ids(self) -> list[tuple[str, float]]:
+        """Calls started and not ended, with the time of their last event (for a restart)."""
+        async with self.db.execute(
+                "SELECT c.call_id, COALESCE(MAX(e.at), c.started_at) FROM calls c "
+                "LEFT JOIN call_events e ON e.call_id = c.call_id WHERE c.ended_at IS NULL GROUP BY c.call_id"
+        ) as cur:
+            return [(str(r[0]), float(r[1])) async for r in cur]
+
     async def call_ended(self, call_id: str) -> bool:
         async with self.db.execute("SELECT 1 FROM calls WHERE call_id=? AND ended_at IS NOT NULL", (call_id,)) as cur:
             return await cur.fetchone() is not None

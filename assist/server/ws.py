@@ -233,6 +233,19 @@ class Hub:
                     log.exception("ws: could not record abandoned calls")
                 self.deliver(outcome.pushes)
 
+    async def restore_live_calls(self) -> int:
+        """After a restart, take back every call that was live, so each is resumed or expires as
+        abandoned instead of staying 'live' in the store for ever."""
+        restored = 0
+        for call_id, last_at in await self.store.live_call_ids():
+            stored = await self.store.live_call(call_id)
+            if stored is None or call_id in self.desk.calls:
+                continue
+            meta, events = stored
+            self.desk.restore(call_id, meta["user"], meta["context"], events, last_at)
+            restored += 1
+        return restored
+
     async def close_revoked(self) -> None:
         try:
             revoked = await self.store.revoked(c.token_hash for c in self.connections)

@@ -9,6 +9,7 @@ import pytest
 
 from assist.app import Running
 from assist.calls import CallState
+from assist.config import Settings
 from tests.conftest import Client, issue, open_client
 
 
@@ -93,3 +94,22 @@ async def test_a_revoked_token_cannot_connect_and_its_open_connection_is_closed(
         await client.call("ping")
     with pytest.raises(AssertionError):
         await open_client(service, token)
+
+
+async def test_calls_live_at_a_restart_are_taken_back_and_expire_if_abandoned(settings: Settings) -> None:
+    from assist.app import start
+
+    first = await start(settings)
+    a = await open_client(first, user="a5")
+    await a.call("call.start", call_id="o1", context={})
+    await a.ws.close()
+    await first.close()
+    second = await start(settings)
+    try:
+        assert "o1" in second.hub.desk.calls, "the live call is back in memory without a call.start"
+        outcome = second.hub.desk.expire(second.hub.clock() + settings.call_idle_timeout, settings.call_idle_timeout)
+        await second.hub.commit(outcome)
+    finally:
+        await second.close()
+    with sqlite3.connect(settings.db) as db:
+        assert db.execute("SELECT disposition FROM calls WHERE call_id='o1'").fetchone() == ("abandoned",)
