@@ -211,9 +211,12 @@ class PackService:
             return new
 
     async def submit(self, draft_id: int, user: str) -> lc.Draft:
+        checked = await self.draft(draft_id)
+        samples = await self.run_samples(checked.files)  # outside the lock, as in publish
         async with self.lock:
             draft = await self.draft(draft_id)
-            samples = await self.run_samples(draft.files)
+            if draft.files != checked.files:
+                raise Conflict("the draft changed while it was being checked; submit again")
             new, audit = lc.submit(draft, user, len(await self.problems(draft.files)), samples, self.clock())
             await self._save(new, audit)
             return new
@@ -246,16 +249,24 @@ class PackService:
         return lc.publish_blockers(draft, self.policy, version, problems, samples), samples
 
     async def publish(self, draft_id: int, user: str) -> tuple[lc.Draft, int]:
+        # The slow part (validation and every sample) runs before taking the lock, so a rollback in
+        # an incident never waits behind it; under the lock the draft must still be what was checked.
+        checked = await self.draft(draft_id)
+        problems = len(await self.problems(checked.files))
+        samples = await self.run_samples(checked.files) if not problems else None
         async with self.lock:
             draft = await self.draft(draft_id)
-            blockers, _ = await self.blockers(draft)
+            if draft.files != checked.files:
+                raise Conflict("the draft changed while it was being checked; publish again")
+            version_now, published = await self.published()
+            blockers = lc.publish_blockers(draft, self.policy, version_now, problems, samples)
             if blockers:
                 raise Conflict("not ready to publish: " + "; ".join(blockers), blockers=blockers)
             pack = await self.valid(draft.files)
-            _, published = await self.published()
             now = self.clock()
+            # One transaction: the new version, the draft marked published and the audit entry.
             version = await self.store.save_pack(pack.id, pack.version, pack.digest, draft.files, "published",
-                                                 user, now)
+                                                 user, now, commit=False)
             new, audit = lc.publish(draft, user, version, now)
             audit = dataclasses.replace(audit, detail={**audit.detail,
                                                        "changes": summary(diff_packs(published, draft.files))})
@@ -269,7 +280,7 @@ class PackService:
             pack = await self.valid(files)
             now = self.clock()
             version = await self.store.save_pack(pack.id, pack.version, pack.digest, files, "published",
-                                                 user, now)
+                                                 user, now, commit=False)
             await self._audit(lc.rollback(target, version, user, now))
             await self.store.db.commit()
             self.hub.use_pack(pack, f"v{version}")
@@ -362,8 +373,13 @@ def _predict(pack: Pack, call: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 def _judge(draft: Pack, published: Pack | None, policy: lc.Policy, job: Job | None) -> lc.SampleResult:
-    """Run in a worker thread; `job.done` is read by the poller while this runs."""
-    samples = draft.samples
+    """Run in a worker thread; `job.done` is read by the poller while this runs.
+
+    The published pack's samples count too (the draft's copy of a sample wins), so deleting the
+    samples a change breaks does not get it past the gate.
+    """
+    own = {str(c.get("id")) for c in draft.samples}
+    samples = [*draft.samples, *(c for c in (published.samples if published else ()) if str(c.get("id")) not in own)]
     if job is not None:
         job.total = len(samples)
     gold: dict[str, tuple[str, ...]] = {}

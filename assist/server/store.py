@@ -340,9 +340,11 @@ class Store:
         return str(row["digest"]) if row else None
 
     async def save_pack(self, pack_id: str, label: str, digest: str, files: Mapping[str, str], status: str,
-                        created_by: str, now: float) -> int:
+                        created_by: str, now: float, *, commit: bool = True) -> int:
+        """Keep a pack version; `commit=False` leaves the transaction open for the caller's other rows."""
         cur = await self.db.execute(
             "INSERT INTO pack_versions(pack_id, label, digest, files, status, created_by, created_at) "
             "VALUES (?,?,?,?,?,?,?)", (pack_id, label, digest, _j(dict(files)), status, created_by, now))
-        await self.db.commit()
+        if commit:
+            await self.db.commit()
         return int(cur.lastrowid or 0)

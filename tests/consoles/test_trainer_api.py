@@ -149,3 +149,16 @@ async def test_console_page_and_modules_are_served(
         assert resp.status == 200 and resp.content_type == "text/javascript"
     async with http_session.get(f"{base}/console/trainer/__init__.py") as resp:
         assert resp.status == 404
+
+
+async def test_deleting_the_samples_a_change_breaks_does_not_get_it_past_the_gate(
+        trainer_service: Running, http_session: aiohttp.ClientSession) -> None:
+    t1 = await as_user(trainer_service, http_session, "t1", "trainer")
+    did = (await t1.call("POST", "/api/pack/drafts", {}, expect=201))["id"]
+    # Break outage detection (its first rule's keywords become one nonsense word) and delete every sample.
+    await t1.call("PATCH", f"/api/pack/drafts/{did}",
+                  {"edits": [{"file": "rules.yaml", "path": list(OUTAGE), "value": ["zzzz"]}]})
+    await t1.call("PUT", f"/api/pack/drafts/{did}/files", {"files": {"samples.jsonl": ""}})
+    job = await wait_job(t1, await t1.call("POST", f"/api/pack/drafts/{did}/samples", expect=202))
+    assert job["result"]["total"] == len(trainer_service.hub.desk.pack.samples), "the published samples still run"
+    assert not job["result"]["passed"]
