@@ -68,6 +68,10 @@ class CallState:
     def segments(self) -> list[Segment]:
         return call_segments(self.context, self.notes, [(ln.speaker, ln.text) for ln in self.transcript])
 
+    def forget_scans(self) -> None:
+        """A new pack matches differently: every segment is scanned again."""
+        self._scans.clear()
+
     def classify(self, classifier: Classifier, priority: Sequence[str]) -> Classification:
         """Re-decide the call from cached per-segment scans, then apply the no-flap rule."""
         live: dict[Segment, Any] = {}

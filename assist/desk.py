@@ -143,15 +143,16 @@ class Desk:
         self.calls[call_id] = call
         return call
 
-    def use_pack(self, pack: Pack, version: str, lang_of: Mapping[str, str]) -> list[Push]:
-        """Switch to a new pack; every live call is re-decided and its watchers get an update."""
+    def use_pack(self, pack: Pack, version: str, lang_of: Mapping[str, str], now: float) -> Outcome:
+        """Switch to a new pack; every live call is re-decided, recorded, and its watchers get an update."""
         self.pack, self.pack_version = pack, version
-        pushes = []
+        out = Outcome()
         for call in self.calls.values():
-            call._scans.clear()
+            call.forget_scans()
             call.classify(pack.classifier, pack.priority)
-            pushes.append(Push(call.call_id, self.update_message(call, lang_of.get(call.user, ""))))
-        return pushes
+            self._record_classification(call, now, out)
+            out.pushes.append(Push(call.call_id, self.update_message(call, lang_of.get(call.user, ""))))
+        return out
 
     def update_message(self, call: CallState, lang: str) -> dict[str, Any]:
         return assist_update(self.pack, self.pack_version, call.call_id, call.context, call.result, lang)

@@ -271,7 +271,7 @@ class PackService:
             audit = dataclasses.replace(audit, detail={**audit.detail,
                                                        "changes": summary(diff_packs(published, draft.files))})
             await self._save(new, audit)
-            self.hub.use_pack(pack, f"v{version}")
+            await self.hub.use_pack(pack, f"v{version}")
             return new, version
 
     async def rollback(self, target: int, user: str) -> int:
@@ -283,7 +283,7 @@ class PackService:
                                                  user, now, commit=False)
             await self._audit(lc.rollback(target, version, user, now))
             await self.store.db.commit()
-            self.hub.use_pack(pack, f"v{version}")
+            await self.hub.use_pack(pack, f"v{version}")
             return version
 
     async def audit(self, limit: int = 200, draft_id: int | None = None) -> list[dict[str, Any]]:

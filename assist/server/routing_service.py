@@ -329,7 +329,7 @@ class RoutingService:
 
     async def _subscribe(self, conn: Connection, cmd: c.EscalationSubscribe, now: float) -> None:
         self.subscribers[conn] = cmd.id
-        open_ = await rs.list_escalations(self.db, "open", 200)
+        open_ = await rs.list_escalations(self.db, "open", 5000)
         conn.send(protocol.result(cmd.id, {"subscription": cmd.id, "escalations": [e.to_json() for e in open_]}))
 
     async def _list(self, conn: Connection, cmd: c.EscalationList, now: float) -> None:

@@ -88,10 +88,15 @@ class Hub:
         self.extra_handlers: dict[type[protocol.Command], Callable[[Connection, Any, float],
                                                                   Any]] = {}
 
-    def use_pack(self, pack: Pack, version: str) -> None:
-        """Put a (newly published or rolled-back) pack in force; live sidebars get an update at once."""
-        pack = self._with_numbers(pack)
-        self.deliver(self.desk.use_pack(pack, version, self.lang_by_user()))
+    async def use_pack(self, pack: Pack, version: str) -> None:
+        """Put a (newly published or rolled-back) pack in force; live sidebars get an update at once,
+        and what each call was re-decided to is recorded like any other classification."""
+        outcome = self.desk.use_pack(self._with_numbers(pack), version, self.lang_by_user(), self.clock())
+        try:
+            await self.commit(outcome)
+        except Exception:
+            log.exception("ws: could not record the re-classification under pack %s", version)
+        self.deliver(outcome.pushes)
 
     def set_internal_numbers(self, numbers: Iterable[str]) -> None:
         """The contact directory's internal numbers, checked in agent lines besides the pack's own."""
