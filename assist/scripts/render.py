@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from jinja2 import TemplateSyntaxError
+from jinja2 import TemplateSyntaxError, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
 _ENV = SandboxedEnvironment(autoescape=False, trim_blocks=True, lstrip_blocks=True)
@@ -38,9 +38,20 @@ class Template:
         return ""
 
 
+MAX_SOURCE = 2000
+"""A talking point is a sentence or two; a longer template is a mistake (or an attack)."""
+NO_LOOPS = (nodes.For, nodes.Macro, nodes.CallBlock)
+"""Loops and macros are refused: nested loops would let one template stall every live call."""
+
+
 def compile_template(source: str) -> Template:
     """Compile or raise ValueError with the template's own message."""
+    if len(source) > MAX_SOURCE:
+        raise ValueError(f"template error: a talking point is at most {MAX_SOURCE} characters")
     try:
-        return Template(source)
+        tree = _ENV.parse(source)
     except TemplateSyntaxError as exc:
         raise ValueError(f"template error (line {exc.lineno}): {exc.message}") from None
+    if any(True for _ in tree.find_all(NO_LOOPS)):
+        raise ValueError("template error: talking points may use {{ values }} and {% if %}, not loops or macros")
+    return Template(source)

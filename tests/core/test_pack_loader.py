@@ -95,3 +95,11 @@ def test_unquoted_commas_in_a_flow_mapping_are_caught(files: dict[str, str]) -> 
                                          "en: Why urgent (regulator, media, court, large loss…)")
     msgs = _problems(dict(files, **{"scripts.yaml": text}))
     assert msgs and all("unknown language" in m and "label" in m for m in msgs)
+
+
+def test_templates_may_not_loop(files: dict[str, str]) -> None:
+    nested = "{% for i in range(99999) %}{% for j in range(99999) %}x{% endfor %}{% endfor %}"
+    text = files["scripts.yaml"].replace("{{ customer_name or '您' }}好", nested, 1)
+    with pytest.raises(PackError) as info:
+        load_pack(dict(files, **{"scripts.yaml": text}))
+    assert "not loops" in str(info.value)
