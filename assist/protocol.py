@@ -143,7 +143,7 @@ def error(cid: int | None, err: dict[str, Any]) -> dict[str, Any]:
 def _enc_hook(obj: Any) -> Any:
     if isinstance(obj, str):  # str subclasses (e.g. from YAML) encode as plain text
         return str(obj)
-    raise NotImplementedError(f"cannot encode {type(obj).__name__}")
+    raise TypeError(f"cannot encode {type(obj).__name__}")
 
 
 _ENCODER = msgspec.json.Encoder(enc_hook=_enc_hook)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
@@ -100,6 +102,34 @@ async def open_client(running: Running, token: str | None = None, *, user: str =
     ok = await client.recv()
     assert ok["type"] == "auth_ok", ok
     return client
+
+
+@dataclass
+class Http:
+    """A JSON client for the HTTP APIs with one bearer token (or none)."""
+
+    session: aiohttp.ClientSession
+    base: str
+    token: str | None
+
+    async def call(self, method: str, path: str, body: Any = None, *, expect: int | None = 200) -> Any:
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        async with self.session.request(method, self.base + path, json=body, headers=headers) as resp:
+            if resp.content_type == "application/json":
+                data: Any = await resp.json()
+            elif resp.content_type.startswith("text/"):
+                data = await resp.text()
+            else:
+                data = await resp.read()
+            if expect is not None:
+                assert resp.status == expect, (resp.status, data)
+            return data
+
+
+@pytest.fixture
+async def http_session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
 
 
 @pytest.fixture

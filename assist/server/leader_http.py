@@ -11,10 +11,8 @@ secret. The guide and API reference are docs/leader.md.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -27,15 +25,14 @@ from assist.routing.escalation import local_day
 from assist.routing.report import daily_report_text, day_bounds, deadlines_met
 from assist.server import leader_data as data
 from assist.server import routing_store as rs
+from assist.server.console_pages import add_console_page, json_response
 from assist.server.http_auth import require_role
 from assist.server.leader_report import hourly_by_category, manual_report, recipients_of, totals
 from assist.server.routing_service import RoutingService
 from assist.session import Principal
 
-CONSOLE_DIR = Path(__file__).resolve().parents[1] / "consoles" / "leader"
 ROLES = ("shift_leader", "seat_admin", "back_office", "manager")
 """Login roles that may open the console (admin always passes)."""
-STATIC_TYPES = {".js": "text/javascript", ".css": "text/css", ".html": "text/html", ".svg": "image/svg+xml"}
 TRANSCRIPT_TAIL = 8
 
 
@@ -69,9 +66,7 @@ def add_leader_routes(app: web.Application, routing: RoutingService, ws_server: 
         return
     app[LEADER_KEY] = Leader(routing, ws_server)
     r = app.router
-    r.add_get("/console/leader", page)
-    r.add_get("/console/leader/", page)
-    r.add_get("/console/leader/{name}", static)
+    add_console_page(app, "leader")
     r.add_get("/api/leader/me", me)
     r.add_get("/api/leader/config", config)
     r.add_get("/api/leader/calls", live_calls)
@@ -83,20 +78,6 @@ def add_leader_routes(app: web.Application, routing: RoutingService, ws_server: 
 # -- the page ---------------------------------------------------------------------------------------
 
 
-async def page(request: web.Request) -> web.FileResponse:
-    return web.FileResponse(CONSOLE_DIR / "index.html", headers={"Content-Type": "text/html; charset=utf-8",
-                                                                 "Cache-Control": "no-cache"})
-
-
-async def static(request: web.Request) -> web.FileResponse:
-    name = request.match_info["name"]
-    path = CONSOLE_DIR / name
-    kind = STATIC_TYPES.get(path.suffix)
-    if kind is None or "/" in name or name.startswith(".") or not path.is_file():
-        raise NotFound(f"no console file {name!r}")
-    return web.FileResponse(path, headers={"Content-Type": f"{kind}; charset=utf-8", "Cache-Control": "no-cache"})
-
-
 # -- helpers ----------------------------------------------------------------------------------------
 
 
@@ -105,8 +86,6 @@ async def _auth(request: web.Request) -> tuple[Leader, Principal]:
     return leader, await require_role(request, leader.routing.hub.store, ROLES)
 
 
-def _json(payload: Any, status: int = 200) -> web.Response:
-    return web.json_response(payload, status=status, dumps=lambda o: json.dumps(o, ensure_ascii=False))
 
 
 def _day(leader: Leader, raw: str | None) -> date:
@@ -136,7 +115,7 @@ def _names(pack_names: Any) -> dict[str, dict[str, str]]:
 
 async def me(request: web.Request) -> web.Response:
     _, who = await _auth(request)
-    return _json({"user": who.user, "role": who.role})
+    return json_response({"user": who.user, "role": who.role})
 
 
 async def config(request: web.Request) -> web.Response:
@@ -149,7 +128,7 @@ async def config(request: web.Request) -> web.Response:
         for f in script.checklist:
             fields.setdefault(f.id, dict(f.label))
     sched = await rs.schedule(routing.db)
-    return _json({
+    return json_response({
         "ws_url": routing.hub.settings.public_ws_url or ws_url(request, leader.ws_port),
         "now": routing.hub.clock(),
         "user": who.user, "role": who.role,
@@ -188,7 +167,7 @@ async def live_calls(request: web.Request) -> web.Response:
         item["fault_id"] = linked.get(call.call_id)
         out.append(item)
     out.sort(key=lambda c: (rank.get(c["category"], len(rank)), c["started_at"] or 0.0))
-    return _json({"now": routing.hub.clock(), "calls": out})
+    return json_response({"now": routing.hub.clock(), "calls": out})
 
 
 async def call_detail(request: web.Request) -> web.Response:
@@ -212,7 +191,7 @@ async def call_detail(request: web.Request) -> web.Response:
     else:
         raise NotFound(f"no call {call_id!r}")
     out["records"] = await data.records_of_call(routing.db, call_id)
-    return _json(out)
+    return json_response(out)
 
 
 async def _report(leader: Leader, day: date) -> dict[str, Any]:
@@ -237,7 +216,7 @@ async def _report(leader: Leader, day: date) -> dict[str, Any]:
 async def report_preview(request: web.Request) -> web.Response:
     """The daily report as it would be sent now (?day=YYYY-MM-DD, default today), with the hourly chart data."""
     leader, _ = await _auth(request)
-    return _json(await _report(leader, _day(leader, request.query.get("day"))))
+    return json_response(await _report(leader, _day(leader, request.query.get("day"))))
 
 
 async def report_send(request: web.Request) -> web.Response:
@@ -258,7 +237,7 @@ async def report_send(request: web.Request) -> web.Response:
     eff = manual_report(routing.config, routing.directory, facts, who.user, now)
     await routing.commit(eff)
     contacts = routing.directory.contacts
-    return _json({"day": day.isoformat(), "sent_at": now, "sent_by": who.user, "text": eff.events[0]["text"],
+    return json_response({"day": day.isoformat(), "sent_at": now, "sent_by": who.user, "text": eff.events[0]["text"],
                   "recipients": [{"id": c, "name": contacts[c].name if c in contacts else c}
                                  for c in recipients_of(eff)]})
 

@@ -21,14 +21,13 @@ from assist.scripts import lifecycle as lc
 from assist.scripts.pack_diff import diff_packs
 from assist.scripts.pack_edit import Edit, EditError
 from assist.scripts.render import compile_template
+from assist.server.console_pages import add_console_page, json_response
 from assist.server.http_auth import require_role
 from assist.server.pack_service import ALLOWED_FILES, PackService, check_files
 from assist.session import Principal
 
-CONSOLE_DIR = Path(__file__).resolve().parents[1] / "consoles" / "trainer"
 SERVICE_KEY: web.AppKey[PackService] = web.AppKey("pack_service", PackService)
 ROLES = ("trainer",)
-STATIC_TYPES = {".js": "text/javascript", ".css": "text/css", ".html": "text/html", ".svg": "image/svg+xml"}
 PREVIEW_CONTEXT = {"customer_name": "张先生", "caller_number": "13800001234", "queue": "retail",
                    "call_id": "preview-1"}
 
@@ -44,9 +43,7 @@ def add_trainer_routes(app: web.Application, hub: Any, policy: lc.Policy | None 
     service = PackService(hub.store, hub, policy or policy_from(hub.settings))
     app[SERVICE_KEY] = service
     r = app.router
-    r.add_get("/console/trainer", page)
-    r.add_get("/console/trainer/", page)
-    r.add_get("/console/trainer/{name}", static)
+    add_console_page(app, "trainer")
     r.add_get("/api/pack/me", me)
     r.add_get("/api/pack/current", current)
     r.add_post("/api/pack/try", try_published)
@@ -73,20 +70,6 @@ def add_trainer_routes(app: web.Application, hub: Any, policy: lc.Policy | None 
 
 
 # -- the page ---------------------------------------------------------------------------------------
-
-
-async def page(request: web.Request) -> web.FileResponse:
-    return web.FileResponse(CONSOLE_DIR / "index.html", headers={"Content-Type": "text/html; charset=utf-8",
-                                                                 "Cache-Control": "no-cache"})
-
-
-async def static(request: web.Request) -> web.FileResponse:
-    name = request.match_info["name"]
-    path = CONSOLE_DIR / name
-    kind = STATIC_TYPES.get(path.suffix)
-    if kind is None or "/" in name or name.startswith(".") or not path.is_file():
-        raise NotFound(f"no console file {name!r}")
-    return web.FileResponse(path, headers={"Content-Type": f"{kind}; charset=utf-8", "Cache-Control": "no-cache"})
 
 
 # -- helpers ----------------------------------------------------------------------------------------
@@ -116,10 +99,6 @@ def _int(request: web.Request, name: str) -> int:
     return int(raw)
 
 
-def _json(data: Any, status: int = 200) -> web.Response:
-    return web.json_response(data, status=status, dumps=lambda o: json.dumps(o, ensure_ascii=False))
-
-
 async def _draft_json(service: PackService, draft: lc.Draft) -> dict[str, Any]:
     view = await service.view(draft.files)
     return {**draft.to_json(), "files": dict(draft.files), **view,
@@ -132,7 +111,7 @@ async def _draft_json(service: PackService, draft: lc.Draft) -> dict[str, Any]:
 async def me(request: web.Request) -> web.Response:
     service, who = await _auth(request)
     p = service.policy
-    return _json({"user": who.user, "role": who.role, "lang": who.lang,
+    return json_response({"user": who.user, "role": who.role, "lang": who.lang,
                   "policy": {"approvals_required": p.approvals_required, "min_accuracy": p.min_accuracy,
                              "allow_regressions": p.allow_regressions}})
 
@@ -145,14 +124,14 @@ async def current(request: web.Request) -> web.Response:
     contexts = [{"id": "default", "context": PREVIEW_CONTEXT}] + [
         {"id": s.get("id"), "context": {**s["context"], "call_id": s.get("id")}}
         for s in samples[:30] if isinstance(s, dict) and isinstance(s.get("context"), dict)]
-    return _json({"version": version, "in_force": service.hub.desk.pack_version, "files": files, **view,
+    return json_response({"version": version, "in_force": service.hub.desk.pack_version, "files": files, **view,
                   "contexts": contexts})
 
 
 async def try_published(request: web.Request) -> web.Response:
     service, _ = await _auth(request)
     _, files = await service.published()
-    return _json(await service.try_call(files, (await _body(request)).get("call")))
+    return json_response(await service.try_call(files, (await _body(request)).get("call")))
 
 
 async def preview(request: web.Request) -> web.Response:
@@ -165,32 +144,32 @@ async def preview(request: web.Request) -> web.Response:
     try:
         text = compile_template(template).render_strict(context)
     except ValueError as exc:
-        return _json({"text": None, "error": str(exc)})
+        return json_response({"text": None, "error": str(exc)})
     except Exception as exc:  # a template error at render time (sandbox refusal, bad filter)
-        return _json({"text": None, "error": f"template error: {exc}"})
-    return _json({"text": text, "error": None})
+        return json_response({"text": None, "error": f"template error: {exc}"})
+    return json_response({"text": text, "error": None})
 
 
 async def versions(request: web.Request) -> web.Response:
     service, _ = await _auth(request)
-    return _json({"versions": await service.versions()})
+    return json_response({"versions": await service.versions()})
 
 
 async def version_files(request: web.Request) -> web.Response:
     service, _ = await _auth(request)
     v = _int(request, "version")
-    return _json({"version": v, "files": await service.version_files(v)})
+    return json_response({"version": v, "files": await service.version_files(v)})
 
 
 async def rollback(request: web.Request) -> web.Response:
     service, who = await _auth(request)
     version = await service.rollback(_int(request, "version"), who.user)
-    return _json({"version": version, "pack_version": f"v{version}"})
+    return json_response({"version": version, "pack_version": f"v{version}"})
 
 
 async def drafts(request: web.Request) -> web.Response:
     service, _ = await _auth(request)
-    return _json({"drafts": [d.to_json() for d in await service.drafts()]})
+    return json_response({"drafts": [d.to_json() for d in await service.drafts()]})
 
 
 async def create_draft(request: web.Request) -> web.Response:
@@ -199,19 +178,19 @@ async def create_draft(request: web.Request) -> web.Response:
     files = check_files(body["files"]) if "files" in body else None
     note = str(body.get("note", ""))[:500]
     draft = await service.create_draft(who.user, files, source="upload" if files else "published", note=note)
-    return _json(await _draft_json(service, draft), status=201)
+    return json_response(await _draft_json(service, draft), status=201)
 
 
 async def get_draft(request: web.Request) -> web.Response:
     service, _ = await _auth(request)
-    return _json(await _draft_json(service, await service.draft(_int(request, "id"))))
+    return json_response(await _draft_json(service, await service.draft(_int(request, "id"))))
 
 
 async def put_files(request: web.Request) -> web.Response:
     service, who = await _auth(request)
     files = check_files((await _body(request)).get("files"))
     draft = await service.edit(_int(request, "id"), who.user, files=files)
-    return _json(await _draft_json(service, draft))
+    return json_response(await _draft_json(service, draft))
 
 
 async def patch_draft(request: web.Request) -> web.Response:
@@ -224,39 +203,39 @@ async def patch_draft(request: web.Request) -> web.Response:
     except EditError as exc:
         raise InvalidFormat(str(exc)) from None
     draft = await service.edit(_int(request, "id"), who.user, edits=edits)
-    return _json(await _draft_json(service, draft))
+    return json_response(await _draft_json(service, draft))
 
 
 async def validate(request: web.Request) -> web.Response:
     service, _ = await _auth(request)
     draft = await service.draft(_int(request, "id"))
     problems = await service.problems(draft.files)
-    return _json({"valid": not problems, "problems": problems})
+    return json_response({"valid": not problems, "problems": problems})
 
 
 async def try_draft(request: web.Request) -> web.Response:
     service, _ = await _auth(request)
     draft = await service.draft(_int(request, "id"))
-    return _json(await service.try_call(draft.files, (await _body(request)).get("call")))
+    return json_response(await service.try_call(draft.files, (await _body(request)).get("call")))
 
 
 async def run_samples(request: web.Request) -> web.Response:
     service, _ = await _auth(request)
     draft = await service.draft(_int(request, "id"))
     await service.valid(draft.files)
-    return _json(service.start_samples(draft.id, draft.files).to_json(), status=202)
+    return json_response(service.start_samples(draft.id, draft.files).to_json(), status=202)
 
 
 async def job(request: web.Request) -> web.Response:
     service, _ = await _auth(request)
-    return _json(service.job(request.match_info["job"]).to_json())
+    return json_response(service.job(request.match_info["job"]).to_json())
 
 
 async def diff(request: web.Request) -> web.Response:
     service, _ = await _auth(request)
     draft = await service.draft(_int(request, "id"))
     version, published = await service.published()
-    return _json({"against": version, "files": [d.to_json() for d in diff_packs(published, draft.files)]})
+    return json_response({"against": version, "files": [d.to_json() for d in diff_packs(published, draft.files)]})
 
 
 async def readiness(request: web.Request) -> web.Response:
@@ -264,7 +243,7 @@ async def readiness(request: web.Request) -> web.Response:
     service, _ = await _auth(request)
     draft = await service.draft(_int(request, "id"))
     blockers, samples = await service.blockers(draft)
-    return _json({"ready": not blockers, "blockers": blockers,
+    return json_response({"ready": not blockers, "blockers": blockers,
                   "samples": samples.to_json() if samples else None})
 
 
@@ -278,13 +257,13 @@ async def lifecycle_action(request: web.Request) -> web.Response:
         out = {"version": version, "pack_version": f"v{version}"}
     else:
         draft = await getattr(service, action)(draft_id, who.user)
-    return _json({**(await _draft_json(service, draft)), **out})
+    return json_response({**(await _draft_json(service, draft)), **out})
 
 
 async def audit(request: web.Request) -> web.Response:
     service, _ = await _auth(request)
     raw = request.query.get("draft")
-    return _json({"audit": await service.audit(draft_id=int(raw) if raw and raw.isdigit() else None)})
+    return json_response({"audit": await service.audit(draft_id=int(raw) if raw and raw.isdigit() else None)})
 
 
 async def import_pack(request: web.Request) -> web.Response:
@@ -309,7 +288,7 @@ async def import_pack(request: web.Request) -> web.Response:
     else:
         raise InvalidFormat("send JSON {files: {name: text}}, a multipart form of files, or a zip")
     draft = await service.create_draft(who.user, files, source="import", note="import")
-    return _json(await _draft_json(service, draft), status=201)
+    return json_response(await _draft_json(service, draft), status=201)
 
 
 MAX_UNZIPPED = 8 * 1024 * 1024
@@ -340,7 +319,7 @@ async def export_pack(request: web.Request) -> web.StreamResponse:
         v, files = await service.published()
         name = f"pack-v{v}"
     if q.get("format") == "json":
-        return _json({"name": name, "files": files})
+        return json_response({"name": name, "files": files})
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         for fname, text in sorted(files.items()):

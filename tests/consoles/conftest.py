@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from typing import Any
 
 import aiohttp
 import pytest
 
 from assist.app import Running, start
 from assist.config import Settings
+from tests.conftest import Http
 
 
 async def start_with_trainer(settings: Settings) -> Running:
@@ -28,27 +27,6 @@ async def trainer_service(settings: Settings) -> AsyncIterator[Running]:
         await running.close()
 
 
-@dataclass
-class Http:
-    """A JSON client for the API with one token."""
-
-    session: aiohttp.ClientSession
-    base: str
-    token: str | None
-
-    async def call(self, method: str, path: str, body: Any = None, *, expect: int | None = 200) -> Any:
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
-        async with self.session.request(method, self.base + path, json=body, headers=headers) as resp:
-            data = await resp.json() if resp.content_type == "application/json" else await resp.read()
-            if expect is not None:
-                assert resp.status == expect, (resp.status, data)
-            return data
-
-
-@pytest.fixture
-async def http_session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 async def as_user(running: Running, session: aiohttp.ClientSession, user: str, role: str) -> Http:

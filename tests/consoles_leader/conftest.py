@@ -5,15 +5,14 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
 
 from assist.app import Running, start
 from assist.config import Settings
+from tests.conftest import Http
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
@@ -55,27 +54,6 @@ async def center(leader_settings: Settings) -> AsyncIterator[Running]:
         await running.close()
 
 
-@dataclass
-class Http:
-    """A JSON client for /api/leader with one token (or none)."""
-
-    session: aiohttp.ClientSession
-    base: str
-    token: str | None
-
-    async def call(self, method: str, path: str, body: Any = None, *, expect: int | None = 200) -> Any:
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
-        async with self.session.request(method, self.base + path, json=body, headers=headers) as resp:
-            data = await resp.json() if resp.content_type == "application/json" else await resp.text()
-            if expect is not None:
-                assert resp.status == expect, (resp.status, data)
-            return data
-
-
-@pytest.fixture
-async def http_session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 async def as_user(running: Running, session: aiohttp.ClientSession, user: str | None, role: str = "") -> Http:
