@@ -19,7 +19,7 @@ from typing import Generic, NamedTuple, TypeVar
 import ahocorasick
 from rapidfuzz import fuzz
 
-from assist.classifier.negation import is_negated
+from assist.classifier.negation import crosses_clause, is_negated
 from assist.classifier.normalize import Normalized
 from assist.classifier.pinyin import is_cjk_word, sound_key
 from assist.classifier.ruleset import Match, RuleSet
@@ -143,7 +143,7 @@ class Matcher:
             negated = (is_negated(n, start, end, before, after, self._window) if (before or after) else False) or \
                 any(0 <= c_start - end <= self._window for c_start, _ in corrections)
             out.append(TermHit(ref, start, end, how, negated))
-        return out
+        return _chain_negation(n, out) if any(h.negated for h in out) else out
 
     def _sound_hits(self, text: str, nots: list[tuple[int, int, int]]) -> list[tuple[int, int, int, Match]]:
         """Keywords that sound like a piece of text which shares at least half their characters."""
@@ -223,6 +223,25 @@ class _Automaton(Generic[V]):
         if self._empty:
             return iter(())
         return self._a.iter(text)  # type: ignore[no-any-return]
+
+
+CHAIN_GAP = 2
+"""A keyword at most this many characters after a negated keyword, in the same clause, is negated too."""
+
+
+def _chain_negation(n: Normalized, hits: list[TermHit]) -> list[TermHit]:
+    """Negation covers the phrase it governs: in "不是说要去12378投诉你们" the cue negates 12378
+    and, through it, 投诉 right after; "不是第一次打电话投诉" has no negated keyword in between."""
+    out = sorted(hits, key=lambda h: (h.start, h.end))
+    for i, h in enumerate(out):
+        if h.negated:
+            continue
+        for prev in out[:i]:
+            if prev.negated and prev.end <= h.start and h.start - prev.end <= CHAIN_GAP \
+                    and not crosses_clause(n, prev.end, h.start):
+                out[i] = h._replace(negated=True)
+                break
+    return out
 
 
 def _inside_any(cue: tuple[int, int], spans: list[tuple[int, int]]) -> bool:

@@ -1,0 +1,41 @@
+"""Negation covers the phrase it governs, and '投诉你们' (the bank) is not '投诉你' (this agent)."""
+
+from __future__ import annotations
+
+import pytest
+
+from assist.calls import call_segments
+from assist.config import DEFAULT_PACK
+from assist.scripts.pack import Pack, load_pack_dir
+
+
+@pytest.fixture(scope="module")
+def pack() -> Pack:
+    return load_pack_dir(DEFAULT_PACK)
+
+
+def _labels(pack: Pack, text: str) -> tuple[str, ...]:
+    return pack.classifier.classify(call_segments({}, [], [("customer", text)])).labels
+
+
+@pytest.mark.parametrize("text", [
+    "我也不是说要去12378投诉你们啊，就是想问问这个手续费是怎么收的",
+    "我不会去银保监会投诉的，就问一下利率",
+])
+def test_a_negated_threat_also_negates_the_complaint_it_carries(pack: Pack, text: str) -> None:
+    assert _labels(pack, text) == ("none",)
+
+
+def test_repeated_calls_are_not_negated_by_an_unrelated_cue(pack: Pack) -> None:
+    labels = _labels(pack, "这已经不是第一次打电话投诉了，上次说三天内回复，到现在没人理我，再拖我就去12378")
+    assert labels[0] == "complaint.urgent"
+
+
+@pytest.mark.parametrize("text", ["我要投诉你们那个支行，存个钱还要我买理财才给办",
+                                  "我要头诉你们那个支行，存个钱还要我买理财才给办"])
+def test_complaining_about_the_bank_is_a_general_complaint(pack: Pack, text: str) -> None:
+    assert _labels(pack, text) == ("complaint.general",)
+
+
+def test_complaining_about_you_is_about_the_agent(pack: Pack) -> None:
+    assert _labels(pack, "你态度太差了，我要投诉你")[0] == "complaint.about_agent"
