@@ -14,33 +14,11 @@ from typing import Any
 from assist import protocol
 from assist.calls import CallState
 from assist.classifier.model import Classification
+from assist.effects import Outcome, Push, Write
 from assist.errors import Conflict, NotFound
 from assist.guidance import assist_update
 from assist.scripts.pack import Pack
 from assist.session import Principal
-
-
-@dataclass(frozen=True, slots=True)
-class Write:
-    """One row for the store: `table` names what it is (see store.py)."""
-
-    table: str
-    row: Mapping[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class Push:
-    """A message for whoever watches `call_id` (the connection that started or resumed it)."""
-
-    call_id: str
-    message: dict[str, Any]
-
-
-@dataclass
-class Outcome:
-    reply: dict[str, Any] = field(default_factory=dict)
-    writes: list[Write] = field(default_factory=list)
-    pushes: list[Push] = field(default_factory=list)
 
 
 @dataclass

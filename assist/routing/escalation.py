@@ -20,7 +20,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from assist.desk import Write
+from assist.effects import Write
 from assist.errors import Conflict
 from assist.routing.config import RoutingConfig
 from assist.routing.directory import Contact, Directory

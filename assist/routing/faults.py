@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from assist.desk import Write
+from assist.effects import Write
 from assist.errors import ValidationFailed
 
 FORM_FIELDS = ("occurred_at", "symptoms", "level", "system", "reported_by")

@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from assist.desk import Write
+from assist.effects import Write
 from assist.routing.config import RoutingConfig
 from assist.routing.directory import Directory
 from assist.routing.escalation import Effects, audit, local_day, notification

@@ -27,7 +27,7 @@ import aiohttp
 
 from assist import protocol, session
 from assist.config import Settings
-from assist.desk import Write
+from assist.effects import Write
 from assist.errors import Conflict, NotFound, ValidationFailed
 from assist.routing import commands as c
 from assist.routing.config import RoutingConfig, load_routing

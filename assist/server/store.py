@@ -21,7 +21,7 @@ from typing import Any
 
 import aiosqlite
 
-from assist.desk import Write
+from assist.effects import Write
 
 log = logging.getLogger(__name__)
 

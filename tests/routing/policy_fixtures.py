@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from assist.desk import Write
+from assist.effects import Write
 from assist.routing.config import RoutingConfig, parse_routing
 from assist.routing.escalation import Effects
 
