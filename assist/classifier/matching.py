@@ -124,7 +124,7 @@ class Matcher:
             raw.extend(self._fuzzy_latin_hits(n, exact_terms))
         if before or after:  # a cue inside a keyword (不想 in 不想活) negates nothing
             spans = [(s, e) for _, s, e, how in raw if how == "exact"]
-            before = [c for c in before if not _inside_any(c, spans)]
+            before = [c for c in before if not _inside_any(c, spans) and not _a_not_a(text, c)]
             after = [c for c in after if not _inside_any(c, spans)]
         out: list[TermHit] = []
         seen: set[tuple[int, int, int]] = set()
@@ -223,6 +223,13 @@ class _Automaton(Generic[V]):
         if self._empty:
             return iter(())
         return self._a.iter(text)  # type: ignore[no-any-return]
+
+
+def _a_not_a(text: str, cue: tuple[int, int]) -> bool:
+    """The cue is the middle of an A-not-A question (是不是, 会不会, 有没有): it asks, it does not negate."""
+    start, end = cue
+    return (start > 0 and end - start >= 2 and text[start] in "不没"
+            and text[start - 1] == text[start + 1])
 
 
 CHAIN_GAP = 2

@@ -39,3 +39,9 @@ def test_complaining_about_the_bank_is_a_general_complaint(pack: Pack, text: str
 
 def test_complaining_about_you_is_about_the_agent(pack: Pack) -> None:
     assert _labels(pack, "你态度太差了，我要投诉你")[0] == "complaint.about_agent"
+
+
+@pytest.mark.parametrize("text", ["转账显示成功了但对方一直没收到，你们那边是不是系统出问题了",
+                                  "你们系统会不会出故障了？我转账一直失败"])
+def test_an_a_not_a_question_does_not_negate(pack: Pack, text: str) -> None:
+    assert _labels(pack, text)[0] == "system_outage"
