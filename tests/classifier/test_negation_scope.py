@@ -45,3 +45,12 @@ def test_complaining_about_you_is_about_the_agent(pack: Pack) -> None:
                                   "你们系统会不会出故障了？我转账一直失败"])
 def test_an_a_not_a_question_does_not_negate(pack: Pack, text: str) -> None:
     assert _labels(pack, text)[0] == "system_outage"
+
+
+@pytest.mark.parametrize("text", [
+    "你们收费太乱了，我要投诉，叫你们领导来",
+    "网点排队太久了我很不满意，我要找你们班长反映",
+    "我对你们的效率很不满意，信用卡审批太慢了",
+])
+def test_asking_for_the_bank_or_its_leaders_keeps_a_general_complaint(pack: Pack, text: str) -> None:
+    assert _labels(pack, text) == ("complaint.general",)
