@@ -54,7 +54,8 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 def make_app(hub: Any) -> web.Application:
-    app = web.Application(middlewares=[errors_as_json], client_max_size=1024 * 1024)
+    # Pack imports carry the whole pack (samples included): allow what a zip import may unpack to.
+    app = web.Application(middlewares=[errors_as_json], client_max_size=8 * 1024 * 1024)
     app[HUB_KEY] = hub
     app.router.add_get("/healthz", healthz)
     add_trainer_routes(app, hub)
