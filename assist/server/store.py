@@ -116,7 +116,7 @@ async def _connect(path: Path) -> aiosqlite.Connection:
     db.row_factory = aiosqlite.Row
     await db.execute("PRAGMA journal_mode=WAL")
     await db.execute("PRAGMA synchronous=FULL")
-    await db.execute("PRAGMA busy_timeout=5000")
+    await db.execute("PRAGMA busy_timeout=30000")
     return db
 
 
