@@ -1,4 +1,4 @@
-"""Browser fixtures: the real service with the plugin routes, and Debian's chromium through Playwright.
+"""Browser-test helpers. The service and the Debian chromium fixtures live in tests/conftest.py.
 
 Playwright's async API runs in the test's event loop next to the service. Tests that need the browser
 are skipped (cleanly) only when /usr/bin/chromium is absent.
@@ -6,44 +6,17 @@ are skipped (cleanly) only when /usr/bin/chromium is absent.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from assist.app import Running, start
-from assist.config import Settings
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-quic"]
+from assist.app import Running
 
 
 @pytest.fixture
-async def plugin_service(settings: Settings) -> AsyncIterator[Running]:
+def plugin_service(service: Running) -> Running:
     """The service on ephemeral ports (pages are given the websocket URL with `server=`)."""
-    running = await start(settings)
-    try:
-        yield running
-    finally:
-        await running.close()
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian chromium is not installed at /usr/bin/chromium")
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as pw:
-        b = await pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            with contextlib.suppress(Exception):
-                await b.close()
+    return service
 
 
 class PageErrors:

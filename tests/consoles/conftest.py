@@ -3,28 +3,18 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
 
-from assist.app import Running, start
-from assist.config import Settings
+from assist.app import Running
 from tests.conftest import Http
 
 
-async def start_with_trainer(settings: Settings) -> Running:
-    """The service exactly as `assist serve` starts it (make_app adds the trainer routes)."""
-    return await start(settings)
-
-
 @pytest.fixture
-async def trainer_service(settings: Settings) -> AsyncIterator[Running]:
-    running = await start_with_trainer(settings)
-    try:
-        yield running
-    finally:
-        await running.close()
+def trainer_service(service: Running) -> Running:
+    """The service exactly as `assist serve` starts it (make_app adds the trainer routes)."""
+    return service
 
 
 

@@ -14,10 +14,6 @@ from assist.app import Running, start
 from assist.config import Settings
 from tests.conftest import Http
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-quic"]
-
 ROUTING = """
 [deadlines]
 renotify = 0
