@@ -8,10 +8,8 @@ seconds, or text such as "30m", "1h", "15s".
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
-from pathlib import Path
 from typing import Any
 
 from assist.errors import ValidationFailed
@@ -141,11 +139,3 @@ def parse_routing(raw: Mapping[str, Any]) -> RoutingConfig:
     if problems:
         raise ValidationFailed("the routing file is invalid", fields=problems)
     return replace(config, directory=directory)
-
-
-def load_routing(path: Path | None) -> RoutingConfig:
-    """The routing file, or the plan's defaults with an empty directory when there is none."""
-    if path is None:
-        return RoutingConfig()
-    with open(path, "rb") as fh:
-        return parse_routing(tomllib.load(fh))

@@ -19,8 +19,10 @@ import contextlib
 import logging
 import math
 import secrets
+import tomllib
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -30,7 +32,7 @@ from assist.config import Settings
 from assist.effects import Write
 from assist.errors import Conflict, NotFound, ValidationFailed
 from assist.routing import commands as c
-from assist.routing.config import RoutingConfig, load_routing
+from assist.routing.config import RoutingConfig, parse_routing
 from assist.routing.directory import Directory, parse_directory
 from assist.routing.escalation import Effects, Escalation, Escalations, audit, local_day
 from assist.routing.faults import DEFAULT_TALKING_POINTS, Fault, check_form, link_call, parse_time
@@ -67,6 +69,14 @@ def _register_commands(on: bool) -> None:
         else:
             protocol.COMMANDS.pop(type_, None)
             session.PERMISSIONS.pop(type_, None)
+
+
+def load_routing(path: Path | None) -> RoutingConfig:
+    """The routing file, or the plan's defaults with an empty directory when there is none."""
+    if path is None:
+        return RoutingConfig()
+    with open(path, "rb") as fh:
+        return parse_routing(tomllib.load(fh))
 
 
 async def install_routing(hub: Hub, settings: Settings) -> RoutingService:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from assist.routing.config import load_routing
 from assist.routing.directory import parse_directory
 from assist.routing.report import DayFacts
 from assist.server.leader_report import hourly_by_category, manual_report, recipients_of, totals
+from assist.server.routing_service import load_routing
 
 TZ = "Asia/Shanghai"
 DAY = date(2026, 11, 2)
