@@ -116,4 +116,4 @@ def sticky(previous: Classification, current: Classification, priority: Sequence
     labels.sort(key=lambda c: rank.get(c, len(rank)))
     if labels == list(previous.labels) and not current.evidence:
         return previous
-    return Classification(labels[0], tuple(labels), tuple(evidence))
+    return Classification(labels[0], tuple(labels), tuple(evidence), current.decided_by)

@@ -13,8 +13,8 @@ from typing import Any, TextIO
 
 from assist import __version__
 from assist.config import DEFAULT_PACK, load_settings
+from assist.problems import PackError
 from assist.scripts.pack import Pack, load_pack_dir
-from assist.scripts.problems import PackError
 from assist.session import ROLES
 
 

@@ -1,8 +1,8 @@
 """The call classifier: scan each segment once, then decide on the whole call.
 
-`scan` is the per-line work (keyword matching) and depends only on the segment, so
-callers cache it per segment text and a live call only scans its newest line;
-`decide` combines the scans of the call so far and is cheap. Both are pure.
+`scan` is the per-line work (keyword matching, the learned model's features) and depends
+only on the segment, so callers cache it per segment text and a live call only scans its
+newest line; `decide` combines the scans of the call so far and is cheap. Both are pure.
 """
 
 from __future__ import annotations
@@ -10,40 +10,36 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
 
+from assist.classifier.combine import ModelSettings, combine, model_labels
 from assist.classifier.decide import decide
+from assist.classifier.learned import TextModel
 from assist.classifier.matching import Matcher, TermHit
-from assist.classifier.model import Classification, Segment
+from assist.classifier.model import NONE, Classification, RuleHit, Segment, SegmentScan
 from assist.classifier.normalize import normalize
-from assist.classifier.ruleset import Match, Rule, RuleSet
+from assist.classifier.ruleset import Rule, RuleSet
 
-__all__ = ["Classifier", "RuleHit", "SegmentScan"]
-
-
-class RuleHit(NamedTuple):
-    """One keyword group of one rule satisfied in a segment (span in the original text)."""
-
-    rule: int
-    group: int
-    word: str
-    span: tuple[int, int]
-    how: Match
+__all__ = ["Classifier", "Parts", "RuleHit", "SegmentScan"]
 
 
 @dataclass(frozen=True, slots=True)
-class SegmentScan:
-    """What the rules found in one segment. For 'segment' rules every group is present."""
+class Parts:
+    """The decision of each part on its own and combined, for back-tests and `assist classify`."""
 
-    segment: Segment
-    hits: tuple[RuleHit, ...]
+    rules: Classification
+    model: tuple[str, ...] | None
+    """The model's labels alone (`("none",)` when it labels nothing); None without a model."""
+    combined: Classification
 
 
 class Classifier:
-    """Classifies calls with one compiled RuleSet."""
+    """Classifies calls with one compiled RuleSet and, when the pack has one, its learned model."""
 
-    def __init__(self, rules: RuleSet) -> None:
+    def __init__(self, rules: RuleSet, model: TextModel | None = None,
+                 settings: ModelSettings | None = None) -> None:
         self.rules = rules
+        self.settings = settings or ModelSettings()
+        self.model = model if self.settings.enabled else None
         self._matcher = Matcher(rules)
         by_term: dict[int, set[int]] = defaultdict(set)
         for ri, rule in enumerate(rules.rules):
@@ -56,10 +52,11 @@ class Classifier:
 
     def scan(self, segment: Segment) -> SegmentScan:
         """Match every rule against one segment."""
+        features = self.model.encode(segment.text) if self.model is not None else ()
         n = normalize(segment.text)
         term_hits = self._matcher.find(n)
         if not term_hits:
-            return SegmentScan(segment, ())
+            return SegmentScan(segment, (), features)
         by_term: dict[int, list[TermHit]] = defaultdict(list)
         for h in term_hits:
             by_term[h.term].append(h)
@@ -78,11 +75,24 @@ class Classifier:
             for gi, h in chosen:
                 a, b = n.span(h.start, h.end)
                 out.append(RuleHit(ri, gi, segment.text[a:b], (a, b), h.how))
-        return SegmentScan(segment, tuple(out))
+        return SegmentScan(segment, tuple(out), features)
 
     def decide(self, scans: Sequence[SegmentScan]) -> Classification:
         """Label the whole call so far from its segment scans."""
-        return decide(self.rules, scans)
+        by_rules = decide(self.rules, scans)
+        if self.model is None:
+            return by_rules
+        return combine(by_rules, self.model, scans, self.settings, self.rules.priority)
+
+    def parts(self, segments: Sequence[Segment]) -> Parts:
+        """Rules alone, model alone and combined, for one call."""
+        scans = [self.scan(s) for s in segments]
+        by_rules = decide(self.rules, scans)
+        if self.model is None:
+            return Parts(by_rules, None, by_rules)
+        scores = self.model.scores(s.features for s in scans)
+        alone = tuple(model_labels(scores, self.settings, self.rules.priority)) or (NONE,)
+        return Parts(by_rules, alone, combine(by_rules, self.model, scans, self.settings, self.rules.priority))
 
     def classify(self, segments: Sequence[Segment]) -> Classification:
         """Scan every segment and decide."""

@@ -12,13 +12,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
-from assist.classifier.model import NONE, Classification, Evidence
+from assist.classifier.model import NONE, Classification, Evidence, RuleHit, SegmentScan
 from assist.classifier.ruleset import RuleSet, Target
-
-if TYPE_CHECKING:
-    from assist.classifier.categorize import RuleHit, SegmentScan
 
 
 def decide(rules: RuleSet, scans: Sequence[SegmentScan]) -> Classification:

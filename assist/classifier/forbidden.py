@@ -24,7 +24,7 @@ import ahocorasick
 from assist.classifier.model import CATEGORY_IDS, ForbiddenHit
 from assist.classifier.normalize import Normalized, normalize, normalize_text
 from assist.classifier.phone_numbers import DigitRun, digit_runs, digits_of, same_number
-from assist.scripts.problems import PackError, PathPart, Problem
+from assist.problems import PackError, PathPart, Problem
 
 LANGS: tuple[str, ...] = ("zh-CN", "en")
 DEFAULT_LANG = "zh-CN"
@@ -192,6 +192,21 @@ class ForbiddenChecker:
 
     def rule_ids(self) -> list[str]:
         return [r.id for r in self._rules]
+
+    def alternative(self, rule_id: str, lang: str = DEFAULT_LANG) -> str:
+        """The approved wording to use instead of what `rule_id` forbids."""
+        return next((_lang_text(r.alternative, lang) for r in self._rules if r.id == rule_id), "")
+
+    def is_media_only(self, rule_id: str) -> bool:
+        return any(r.media_only for r in self._rules if r.id == rule_id)
+
+    def examples(self) -> dict[str, list[str]]:
+        """rule id -> its example sentences in every language ("a / b" lists split), for training."""
+        out: dict[str, list[str]] = {}
+        for r in self._rules:
+            out[r.id] = [part.strip() for texts in r.examples.values() for ex in texts
+                         for part in ex.split(" / ") if part.strip()]
+        return out
 
     def phrases(self, category: str, lang: str = DEFAULT_LANG) -> list[dict[str, object]]:
         """What the sidebar lists as forbidden on a call of `category`, in `lang`."""

@@ -19,10 +19,11 @@ from typing import Generic, NamedTuple, TypeVar
 import ahocorasick
 from rapidfuzz import fuzz
 
+from assist.classifier.model import Match
 from assist.classifier.negation import crosses_clause, is_negated
 from assist.classifier.normalize import Normalized
 from assist.classifier.pinyin import is_cjk_word, sound_key
-from assist.classifier.ruleset import Match, RuleSet
+from assist.classifier.ruleset import RuleSet
 
 V = TypeVar("V")
 

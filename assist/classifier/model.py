@@ -7,9 +7,11 @@ compared in tests and serialised by the shells.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 Source = Literal["customer", "agent", "note", "context"]
+Match = Literal["exact", "sound", "fuzzy"]
+DecidedBy = Literal["rules", "model", "rules+model", "none"]
 SOURCES: tuple[Source, ...] = ("customer", "agent", "note", "context")
 
 CATEGORY_IDS: tuple[str, ...] = (
@@ -41,9 +43,34 @@ class Segment:
     field: str | None = None
 
 
+class RuleHit(NamedTuple):
+    """One keyword group of one rule satisfied in a segment (span in the original text)."""
+
+    rule: int
+    group: int
+    word: str
+    span: tuple[int, int]
+    how: Match
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentScan:
+    """What one segment contributes to the decision: the rules' hits (for 'segment' rules every
+    group is present) and the learned model's feature ids. Depends on the segment alone, so it
+    is cached per segment."""
+
+    segment: Segment
+    hits: tuple[RuleHit, ...]
+    features: tuple[int, ...] = ()
+
+
 @dataclass(frozen=True, slots=True)
 class Evidence:
-    """Why a category was chosen: which rule matched which words, and where."""
+    """Why a category was chosen: which rule matched which words, and where.
+
+    `rule` is "model" when the learned model chose the category; `words` are then the
+    call's words that weighed most for it.
+    """
 
     category: str
     rule: str
@@ -69,15 +96,20 @@ class Evidence:
 
 @dataclass(frozen=True, slots=True)
 class Classification:
-    """The decision for a whole call so far. `labels[0] == category`; `none` stands alone."""
+    """The decision for a whole call so far. `labels[0] == category`; `none` stands alone.
+
+    `decided_by` says which part chose the labels: the rules, the learned model, the rules
+    with a label the model added, or nothing ("none").
+    """
 
     category: str
     labels: tuple[str, ...]
     evidence: tuple[Evidence, ...] = field(default=())
+    decided_by: DecidedBy = "rules"
 
     @staticmethod
     def empty() -> Classification:
-        return Classification(NONE, (NONE,), ())
+        return Classification(NONE, (NONE,), (), "none")
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,9 +123,12 @@ class ForbiddenHit:
     phrase: str
     span: tuple[int, int]
     alternative: str
+    by: Literal["rules", "model"] = "rules"
+    """Which part found it: the phrase rules, or the learned line model."""
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "by": self.by,
             "rule": self.rule,
             "phrase": self.phrase,
             "span": list(self.span),

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from assist.classifier.normalize import normalize_text
 from assist.classifier.pinyin import is_cjk_word
 from assist.classifier.ruleset import Negation, Rule, RuleSet, Target, Term, Within
-from assist.scripts.problems import PackError, PathPart, Problem
+from assist.problems import PackError, PathPart, Problem
 
 __all__ = ["RuleSet", "compile_rules"]
 

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 Within = Literal["segment", "call"]
-Match = Literal["exact", "sound", "fuzzy"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from assist.scripts.problems import PackError, PathPart, Problem
+from assist.problems import PackError, PathPart, Problem
 from assist.scripts.render import Template, compile_template
 
 FIELD_KINDS = ("text", "phone", "account", "datetime", "number", "choice")

@@ -15,16 +15,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from assist.classifier.agent_lines import LineChecker
 from assist.classifier.categorize import Classifier
-from assist.classifier.forbidden import ForbiddenChecker, compile_forbidden
+from assist.classifier.forbidden import compile_forbidden
 from assist.classifier.model import CATEGORY_IDS, NONE
+from assist.classifier.model_config import ModelConfig, compile_model_config
 from assist.classifier.rules import compile_rules
+from assist.classifier.training import TooFewExamples
+from assist.problems import PackError, Problem
 from assist.scripts.category_scripts import CategoryScript, compile_scripts
-from assist.scripts.problems import PackError, Problem
+from assist.scripts.pack_model import LINES_FILE, SAMPLES_FILE, Models, parse_lines, read_models, train_models
 from assist.scripts.yamlfile import locate, parse_yaml, plain
 
 PACK_FILES = ("pack.yaml", "rules.yaml", "forbidden.yaml", "scripts.yaml")
-SAMPLES_FILE = "samples.jsonl"
+MODEL_FILE = "model.yaml"
+OPTIONAL_FILES = (MODEL_FILE, SAMPLES_FILE, LINES_FILE)
+ALL_FILES = (*PACK_FILES, *OPTIONAL_FILES)
 
 
 @dataclass(frozen=True)
@@ -44,9 +50,16 @@ class Pack:
     internal_contacts: tuple[InternalContact, ...]
     scripts: Mapping[str, CategoryScript]
     classifier: Classifier
-    forbidden: ForbiddenChecker
+    forbidden: LineChecker
     files: Mapping[str, str] = field(repr=False)
     samples: tuple[Mapping[str, Any], ...] = field(default=(), repr=False)
+    model_config: ModelConfig = field(default_factory=ModelConfig, repr=False)
+    model_problem: str | None = None
+    """Why the learned models are not in use although the pack enables them (None: in use, or disabled)."""
+
+    @property
+    def has_model(self) -> bool:
+        return self.classifier.model is not None
 
     @property
     def default_language(self) -> str:
@@ -68,7 +81,7 @@ class Pack:
 def read_pack_dir(path: Path) -> dict[str, str]:
     """The pack's files as text; missing required files are reported by `load_pack`."""
     files: dict[str, str] = {}
-    for name in (*PACK_FILES, SAMPLES_FILE):
+    for name in ALL_FILES:
         p = path / name
         if p.is_file():
             files[name] = p.read_text(encoding="utf-8")
@@ -81,8 +94,14 @@ def load_pack_dir(path: Path) -> Pack:
     return load_pack(read_pack_dir(path))
 
 
-def load_pack(files: Mapping[str, str], *, extra_internal_numbers: Sequence[str] = ()) -> Pack:
-    """Validate every file and build the pack; raise PackError listing all problems."""
+def load_pack(files: Mapping[str, str], *, extra_internal_numbers: Sequence[str] = (),
+              models: bytes | None = None) -> Pack:
+    """Validate every file and build the pack; raise PackError listing all problems.
+
+    `models` is the artifact `train_pack_models` made for these files (stored with the pack
+    version). Without it, or when it cannot be used, the pack classifies with its rules alone
+    and `model_problem` says why.
+    """
     problems: list[Problem] = []
     for name in PACK_FILES:
         if name not in files:
@@ -91,7 +110,9 @@ def load_pack(files: Mapping[str, str], *, extra_internal_numbers: Sequence[str]
         raise PackError(problems)
 
     docs: dict[str, Any] = {}
-    for name in PACK_FILES:
+    for name in (*PACK_FILES, MODEL_FILE):
+        if name not in files:
+            continue
         try:
             docs[name] = parse_yaml(files[name], name)
         except PackError as exc:
@@ -114,9 +135,25 @@ def load_pack(files: Mapping[str, str], *, extra_internal_numbers: Sequence[str]
     rules = compile_file("rules.yaml", compile_rules, priority=priority)
     forbidden = compile_file("forbidden.yaml", compile_forbidden, internal_numbers=numbers)
     scripts = compile_file("scripts.yaml", compile_scripts, categories=priority, languages=languages)
+    config = ModelConfig()
+    if MODEL_FILE in docs:
+        config = compile_file(MODEL_FILE, compile_model_config, priority=priority,
+                              rule_ids=forbidden.rule_ids() if forbidden is not None else ()) or config
     samples = _samples(files.get(SAMPLES_FILE, ""), problems)
+    _lines(files.get(LINES_FILE, ""), problems)
+    if config.calls.enabled:
+        problems.extend(_too_few(samples, priority, config.calls.minimum_samples))
     if problems:
         raise PackError(problems)
+    found, model_problem = Models(None, None), None
+    if config.calls.enabled or config.lines.enabled:
+        if models is None:
+            model_problem = "no trained model is stored with this pack version"
+        else:
+            try:
+                found = read_models(models, files)
+            except ValueError as exc:
+                model_problem = str(exc)
     return Pack(
         id=meta["id"],
         version=meta["version"],
@@ -126,11 +163,41 @@ def load_pack(files: Mapping[str, str], *, extra_internal_numbers: Sequence[str]
         category_names=meta["categories"],
         internal_contacts=tuple(meta["internal_contacts"]),
         scripts=scripts,
-        classifier=Classifier(rules),
-        forbidden=forbidden,
+        classifier=Classifier(rules, found.calls, config.calls),
+        forbidden=LineChecker(forbidden, found.lines, config.lines),
         files=dict(files),
         samples=tuple(samples),
+        model_config=config,
+        model_problem=model_problem,
     )
+
+
+def train_pack_models(files: Mapping[str, str]) -> bytes:
+    """Train the models of a valid pack's files; the artifact to store with its version.
+
+    CPU-heavy (seconds for thousands of samples): shells run it in a worker process.
+    Raises PackError when the files are invalid.
+    """
+    pack = load_pack(files)
+    try:
+        return train_models(files, pack.samples, parse_lines(files.get(LINES_FILE, "")), pack.forbidden.rules,
+                            [c for c in pack.priority], pack.model_config.calls.minimum_samples)
+    except TooFewExamples as exc:
+        raise PackError([Problem((), str(exc), SAMPLES_FILE)]) from None
+
+
+def _too_few(samples: Sequence[Mapping[str, Any]], priority: Sequence[str], minimum: int) -> list[Problem]:
+    """Every category with too few sample calls for the model to learn it, named."""
+    counts = dict.fromkeys(priority, 0)
+    for s in samples:
+        if s.get("kind", "call") != "call":
+            continue
+        for label in set(s.get("labels") or ()):
+            if label in counts:
+                counts[label] += 1
+    return [Problem((), f"category {c!r} has {n} sample call(s); the learned model needs at least {minimum} "
+                        f"(add samples, or lower minimum_samples / set enabled: false in model.yaml)", SAMPLES_FILE)
+            for c, n in counts.items() if n < minimum]
 
 
 def _meta(doc: Any, problems: list[Problem]) -> dict[str, Any]:
@@ -208,8 +275,35 @@ def _samples(text: str, problems: list[Problem]) -> list[Mapping[str, Any]]:
         except json.JSONDecodeError as exc:
             problems.append(Problem((), f"not valid JSON: {exc.msg}", SAMPLES_FILE, n))
             continue
+        if isinstance(item, dict) and item.get("kind") == "agent_line":
+            if not isinstance(item.get("text"), str) or not isinstance(item.get("forbidden"), bool):
+                problems.append(Problem((), "an agent-line sample needs text and forbidden (true/false)",
+                                        SAMPLES_FILE, n))
+                continue
+            out.append(item)
+            continue
         if not isinstance(item, dict) or not isinstance(item.get("labels"), list) or not item["labels"]:
             problems.append(Problem((), "a sample needs id, notes, transcript and labels", SAMPLES_FILE, n))
             continue
+        unknown = [x for x in item["labels"] if x not in CATEGORY_IDS]
+        if unknown:
+            problems.append(Problem((), f"unknown category {unknown[0]!r} in labels", SAMPLES_FILE, n))
+            continue
         out.append(item)
     return out
+
+
+def _lines(text: str, problems: list[Problem]) -> None:
+    """agent_lines.jsonl: one {"text", "forbidden", "which"} object per line."""
+    for n, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            problems.append(Problem((), f"not valid JSON: {exc.msg}", LINES_FILE, n))
+            continue
+        if not isinstance(item, dict) or not isinstance(item.get("text"), str) or \
+                not isinstance(item.get("forbidden"), bool):
+            problems.append(Problem((), 'each line needs {"text": "...", "forbidden": true|false, "which": rule id}',
+                                    LINES_FILE, n))

@@ -25,7 +25,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from assist.scripts.problems import PathPart
+from assist.problems import PathPart
 from assist.scripts.yamlfile import plain
 
 Op = Literal["set", "delete", "append"]

@@ -9,12 +9,12 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
-from assist.scripts.problems import PathPart, Problem
+from assist.problems import PathPart, Problem
 
 
 def parse_yaml(text: str, file: str) -> Any:
     """Parse round-trip YAML; a syntax error becomes a located Problem."""
-    from assist.scripts.problems import PackError
+    from assist.problems import PackError
 
     try:
         return YAML(typ="rt").load(text)

@@ -21,11 +21,11 @@ from typing import Any
 
 from assist.cli import classify_call
 from assist.errors import Conflict, InvalidFormat, NotFound
+from assist.problems import PackError, Problem
 from assist.scripts import lifecycle as lc
-from assist.scripts.pack import PACK_FILES, SAMPLES_FILE, Pack, load_pack
+from assist.scripts.pack import ALL_FILES, Pack, load_pack
 from assist.scripts.pack_diff import diff_packs, summary
 from assist.scripts.pack_edit import Edit, EditError, apply_edits, structured
-from assist.scripts.problems import PackError, Problem
 from assist.server.store import Store, add_migrations
 
 PACK_MIGRATIONS: tuple[str, ...] = (
@@ -42,7 +42,7 @@ PACK_MIGRATIONS: tuple[str, ...] = (
 )
 add_migrations("packs", PACK_MIGRATIONS)
 
-ALLOWED_FILES = (*PACK_FILES, SAMPLES_FILE)
+ALLOWED_FILES = ALL_FILES
 MAX_FILE_CHARS = 2_000_000
 
 

@@ -13,7 +13,7 @@ from ruamel.yaml import YAML
 from assist.classifier.forbidden import ForbiddenChecker, compile_forbidden
 from assist.classifier.model import ForbiddenHit
 from assist.classifier.phone_numbers import digit_runs, digits_of, same_number
-from assist.scripts.problems import PackError
+from assist.problems import PackError
 
 ROOT = Path(__file__).resolve().parents[2]
 PACK = ROOT / "assist" / "scripts" / "packs" / "default" / "forbidden.yaml"

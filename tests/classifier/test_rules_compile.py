@@ -8,7 +8,7 @@ import pytest
 
 from assist.classifier.model import CATEGORY_IDS
 from assist.classifier.rules import compile_rules
-from assist.scripts.problems import PackError
+from assist.problems import PackError
 
 PRIORITY = CATEGORY_IDS
 

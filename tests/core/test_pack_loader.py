@@ -8,7 +8,7 @@ import pytest
 
 from assist.config import DEFAULT_PACK
 from assist.scripts.pack import load_pack, load_pack_dir, read_pack_dir
-from assist.scripts.problems import PackError
+from assist.problems import PackError
 
 
 @pytest.fixture(scope="module")

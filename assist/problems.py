@@ -1,5 +1,7 @@
 """Problems found in a script pack, located by file, line and field path.
 
+A leaf module: the classifier compilers and the pack loader both report with it.
+
 Compilers (rules, forbidden phrases, scripts) report a `Problem` with the path of the
 offending field inside the file's data; the pack loader fills in the file and the
 line, so a trainer reads "rules.yaml:42 categories.system_outage.rules[3].any: …".

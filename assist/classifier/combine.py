@@ -1,0 +1,116 @@
+"""One decision from the rules and the learned model.
+
+Rules that fire with evidence stay authoritative, with one exception: trainers own them
+and they explain themselves. The model decides where the rules are silent (a clear call
+worded in a way no keyword list foresaw: its best category, if it is not `none` and scores
+at least `alone`), adds a label beside the rules' when it is confident (`beside`), and
+overrules a rule only where the rule is weak: a decoy the model firmly reads as an
+ordinary call (its `none` score exceeds the category's by `veto`), such as a journalist
+opening an account. Each category has its own thresholds (model.yaml in the pack; the
+defaults were measured on calls written apart from the pack, docs/quality.md). A label the
+model chose carries evidence too: the words of this call that weighed most, `rule: "model"`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from assist.classifier.learned import TextModel
+from assist.classifier.model import NONE, Classification, Evidence, SegmentScan
+from assist.classifier.normalize import normalize
+
+MODEL_RULE = "model"
+"""The `rule` of evidence that the learned model gave."""
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """Model scores (0 is the learned boundary) at which a category is labelled.
+
+    `alone`: when the rules found nothing, the model's best category labels the call if it
+    scores at least this.
+    `beside`: the model adds the category to the call's labels at this score (higher: a
+    second label the rules missed needs more confidence than a first one).
+    `veto`: a label the rules found is dropped when the model's `none` score exceeds the
+    category's score by this much (a large value turns the veto off).
+    """
+
+    alone: float = -0.3
+    beside: float = 0.5
+    veto: float = 0.4
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSettings:
+    """How the learned model takes part; `enabled=False` leaves the rules alone."""
+
+    enabled: bool = True
+    thresholds: Mapping[str, Thresholds] = field(default_factory=dict)
+    minimum_samples: int = 8
+
+    def for_category(self, category: str) -> Thresholds:
+        return self.thresholds.get(category) or Thresholds()
+
+
+def model_labels(scores: Mapping[str, float], settings: ModelSettings, priority: Sequence[str]) -> list[str]:
+    """The model's labels on its own: its best category (at least `alone`) and any at `beside`."""
+    best = max(scores, key=lambda c: scores[c])
+    if best == NONE or scores[best] < settings.for_category(best).alone:
+        return []
+    return _ordered({best, *_beside(scores, settings, [best])}, priority)
+
+
+def _beside(scores: Mapping[str, float], settings: ModelSettings, labels: Sequence[str]) -> list[str]:
+    return [c for c, v in scores.items() if c != NONE and c not in labels and not _subsumed(c, labels)
+            and v >= settings.for_category(c).beside]
+
+
+def _ordered(labels: set[str] | Sequence[str], priority: Sequence[str]) -> list[str]:
+    rank = {c: i for i, c in enumerate(priority)}
+    return sorted(labels, key=lambda c: rank.get(c, len(rank)))
+
+
+def combine(rules: Classification, model: TextModel, scans: Sequence[SegmentScan],
+            settings: ModelSettings, priority: Sequence[str]) -> Classification:
+    """The rules' decision, completed (and, for weak rule labels, corrected) by the model."""
+    scores = model.scores(s.features for s in scans)
+    if rules.category == NONE:
+        labels = model_labels(scores, settings, priority)
+        if not labels:
+            return rules
+        evidence = tuple(ev for c in labels for ev in model_evidence(model, scans, c))
+        return Classification(labels[0], tuple(labels), evidence, "model")
+    kept = [c for c in rules.labels if scores.get(NONE, 0.0) - scores.get(c, 0.0) < settings.for_category(c).veto]
+    added = _beside(scores, settings, kept or [NONE])
+    if kept == list(rules.labels) and not added:
+        return rules
+    if not kept and not added:
+        return Classification(NONE, (NONE,), (), "rules+model")
+    labels = _ordered({*kept, *added}, priority)
+    evidence = (*(e for e in rules.evidence if e.category in kept),
+                *(ev for c in added for ev in model_evidence(model, scans, c)))
+    return Classification(labels[0], tuple(labels), tuple(evidence), "rules+model")
+
+
+def _subsumed(category: str, labels: Sequence[str]) -> bool:
+    """One complaint level per grievance: the model does not add a general complaint beside an urgent one."""
+    return category == "complaint.general" and "complaint.urgent" in labels
+
+
+def model_evidence(model: TextModel, scans: Sequence[SegmentScan], category: str) -> list[Evidence]:
+    """Where the words that weighed most for `category` stand in the call (one entry per word)."""
+    words = model.strongest((s.features for s in scans), category)
+    out: list[Evidence] = []
+    for word in words:
+        for scan in scans:
+            seg = scan.segment
+            n = normalize(seg.text)
+            at = n.text.find(word)
+            if at < 0:
+                continue
+            span = n.span(at, at + len(word))
+            out.append(Evidence(category, MODEL_RULE, (seg.text[span[0]:span[1]],), seg.source, seg.index,
+                                span, seg.field))
+            break
+    return out
