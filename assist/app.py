@@ -17,9 +17,12 @@ from websockets.asyncio.server import Server
 
 from assist.config import Settings
 from assist.desk import Desk
-from assist.scripts.pack import Pack, load_pack, load_pack_dir
+from assist.problems import PackError, Problem
+from assist.scripts.pack import Pack, load_pack, read_pack_dir
+from assist.scripts.pack_model import training_digest
 from assist.server.http import make_app
 from assist.server.leader_http import add_leader_routes
+from assist.server.model_training import ModelTrainer
 from assist.server.routing_http import add_routing_routes
 from assist.server.routing_service import RoutingService, install_routing
 from assist.server.store import Store
@@ -28,16 +31,27 @@ from assist.server.ws import Hub, start_ws
 log = logging.getLogger("assist")
 
 
-async def pack_in_force(store: Store, settings: Settings, now: float) -> tuple[Pack, str]:
-    """The latest published pack; the pack directory is imported as a new version when its files change."""
-    disk = load_pack_dir(settings.pack)
+async def pack_in_force(store: Store, settings: Settings, trainer: ModelTrainer, now: float) -> tuple[Pack, str]:
+    """The latest published pack with its models; the pack directory is imported as a new version (and
+    its models trained) when its files change."""
+    if not settings.pack.is_dir():
+        raise PackError([Problem((), f"pack directory not found: {settings.pack}")])
+    files = read_pack_dir(settings.pack)
+    disk = await asyncio.to_thread(load_pack, files)  # validates before anything is trained or stored
     current = await store.current_pack()
     if current is None or await store.disk_digest() != disk.digest:
-        version = await store.save_pack(disk.id, disk.version, disk.digest, disk.files, "published",
-                                        f"disk:{settings.pack}", now)
-        return disk, f"v{version}"
-    version, files = current
-    return load_pack(files), f"v{version}"
+        model = await trainer.train(files, in_process=True)
+        pack = await asyncio.to_thread(load_pack, files, models=model)
+        version = await store.save_pack(pack.id, pack.version, pack.digest, files, "published",
+                                        f"disk:{settings.pack}", now, model=model)
+        log.info("assist: pack %s imported as v%d, model trained from %d samples (%s)", pack.id, version,
+                 len(pack.samples), training_digest(files))
+        return pack, f"v{version}"
+    version, stored, stored_model = current
+    pack = await asyncio.to_thread(load_pack, stored, models=stored_model)
+    if pack.model_problem:
+        log.warning("assist: pack v%d runs on its rules alone: %s", version, pack.model_problem)
+    return pack, f"v{version}"
 
 
 @dataclass
@@ -50,9 +64,11 @@ class Running:
     http_port: int
     routing: RoutingService
     sweeper: asyncio.Task[None]
+    trainer: ModelTrainer
 
     async def close(self) -> None:
         self.sweeper.cancel()
+        self.trainer.close()
         await self.routing.close()  # stop the scheduler before the store closes
         self.ws_server.close()
         await self.ws_server.wait_closed()
@@ -60,9 +76,11 @@ class Running:
         await self.store.close()
 
 
-async def start(settings: Settings) -> Running:
+async def start(settings: Settings, *, trainer: ModelTrainer | None = None) -> Running:
+    """Start every part; `trainer` may be shared (tests start many services on the same pack)."""
+    trainer = trainer or ModelTrainer()
     store = await Store.open(settings.db)
-    pack, version = await pack_in_force(store, settings, time.time())
+    pack, version = await pack_in_force(store, settings, trainer, time.time())
     store.start_writer()
     hub = Hub(settings, Desk(pack, version), store)
     restored = await hub.restore_live_calls()
@@ -71,7 +89,7 @@ async def start(settings: Settings) -> Running:
     routing = await install_routing(hub, settings)
     ws_server = await start_ws(hub)
     sweeper = asyncio.create_task(hub.expire_abandoned(), name="expire-abandoned-calls")
-    app = make_app(hub)
+    app = make_app(hub, trainer)
     add_routing_routes(app, routing)
     add_leader_routes(app, routing, ws_server)
     runner = web.AppRunner(app, access_log=None)
@@ -81,7 +99,7 @@ async def start(settings: Settings) -> Running:
     ws_port = next(iter(ws_server.sockets)).getsockname()[1]
     assert runner.addresses
     http_port = runner.addresses[0][1]
-    return Running(hub, store, ws_server, runner, ws_port, http_port, routing, sweeper)
+    return Running(hub, store, ws_server, runner, ws_port, http_port, routing, sweeper, trainer)
 
 
 async def serve_forever(settings: Settings) -> None:

@@ -46,3 +46,7 @@ class PackError(Exception):
     def __init__(self, problems: Iterable[Problem]) -> None:
         self.problems = list(problems)
         super().__init__("\n".join(str(p) for p in self.problems) or "invalid pack")
+
+    def __reduce__(self) -> tuple[type[PackError], tuple[list[Problem]]]:
+        """Pickle with the problems (training runs in a worker process and may raise this)."""
+        return (PackError, (self.problems,))

@@ -180,8 +180,10 @@ def train_pack_models(files: Mapping[str, str]) -> bytes:
     """
     pack = load_pack(files)
     try:
+        config = pack.model_config
         return train_models(files, pack.samples, parse_lines(files.get(LINES_FILE, "")), pack.forbidden.rules,
-                            [c for c in pack.priority], pack.model_config.calls.minimum_samples)
+                            list(pack.priority), config.calls.minimum_samples, calls=config.calls.enabled,
+                            agent_lines=config.lines.enabled)
     except TooFewExamples as exc:
         raise PackError([Problem((), str(exc), SAMPLES_FILE)]) from None
 

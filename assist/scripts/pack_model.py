@@ -107,19 +107,25 @@ def parse_lines(text: str) -> list[Mapping[str, Any]]:
 
 def train_models(files: Mapping[str, str], samples: Sequence[Mapping[str, Any]],
                  lines: Sequence[Mapping[str, Any]], rules: ForbiddenChecker, categories: Sequence[str],
-                 minimum: int) -> bytes:
-    """Train both models and return the artifact to store with the pack version.
+                 minimum: int, *, calls: bool = True, agent_lines: bool = True) -> bytes:
+    """Train the enabled models and return the artifact to store with the pack version.
 
-    Raises training.TooFewExamples when a category has fewer than `minimum` samples.
+    Raises training.TooFewExamples when a category has fewer than `minimum` samples. The line
+    model is left out when a forbidden rule has fewer than MIN_LINE_EXAMPLES examples.
     """
-    examples = call_examples(samples)
-    check_counts(examples, categories, minimum)
-    calls = train(examples, categories)
-    line_ex = line_examples(samples, lines, rules)
-    line_labels = [*rules.rule_ids(), OK_LABEL]
-    counts = {lb: sum(lb in ex.labels for ex in line_ex) for lb in line_labels}
-    lines_model = train(line_ex, line_labels) if min(counts.values()) >= MIN_LINE_EXAMPLES else None
-    stored = _Stored(training_digest(files), calls.to_bytes(),
+    calls_model = None
+    if calls:
+        examples = call_examples(samples)
+        check_counts(examples, categories, minimum)
+        calls_model = train(examples, categories)
+    lines_model = None
+    if agent_lines:
+        line_ex = line_examples(samples, lines, rules)
+        line_labels = [*rules.rule_ids(), OK_LABEL]
+        counts = {lb: sum(lb in ex.labels for ex in line_ex) for lb in line_labels}
+        if min(counts.values()) >= MIN_LINE_EXAMPLES:
+            lines_model = train(line_ex, line_labels)
+    stored = _Stored(training_digest(files), calls_model.to_bytes() if calls_model is not None else None,
                      lines_model.to_bytes() if lines_model is not None else None)
     return msgspec.msgpack.encode(stored)
 

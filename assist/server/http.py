@@ -12,6 +12,7 @@ from aiohttp import web
 
 from assist import __version__
 from assist.errors import AssistError
+from assist.server.model_training import ModelTrainer
 from assist.server.plugin_routes import add_plugin_routes
 from assist.server.trainer_http import add_trainer_routes
 
@@ -53,11 +54,11 @@ async def healthz(request: web.Request) -> web.Response:
     })
 
 
-def make_app(hub: Any) -> web.Application:
+def make_app(hub: Any, trainer: ModelTrainer | None = None) -> web.Application:
     # Pack imports carry the whole pack (samples included): allow what a zip import may unpack to.
     app = web.Application(middlewares=[errors_as_json], client_max_size=8 * 1024 * 1024)
     app[HUB_KEY] = hub
     app.router.add_get("/healthz", healthz)
-    add_trainer_routes(app, hub)
+    add_trainer_routes(app, hub, trainer=trainer)
     add_plugin_routes(app, hub.settings, hub.store)
     return app

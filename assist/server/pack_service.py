@@ -13,6 +13,7 @@ import dataclasses
 import hashlib
 import itertools
 import json
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
@@ -26,7 +27,10 @@ from assist.scripts import lifecycle as lc
 from assist.scripts.pack import ALL_FILES, Pack, load_pack
 from assist.scripts.pack_diff import diff_packs, summary
 from assist.scripts.pack_edit import Edit, EditError, apply_edits, structured
+from assist.server.model_training import ModelTrainer
 from assist.server.store import Store, add_migrations
+
+log = logging.getLogger(__name__)
 
 PACK_MIGRATIONS: tuple[str, ...] = (
     """
@@ -89,11 +93,14 @@ class Job:
 
 
 class PackService:
-    def __init__(self, store: Store, hub: Any, policy: lc.Policy, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, store: Store, hub: Any, policy: lc.Policy, clock: Callable[[], float] = time.time,
+                 trainer: ModelTrainer | None = None) -> None:
         self.store = store
         self.hub = hub
         self.policy = policy
         self.clock = clock
+        self.trainer = trainer or ModelTrainer()
+        self._built: OrderedDict[str, tuple[Pack, bytes]] = OrderedDict()
         self.lock = asyncio.Lock()
         self.jobs: OrderedDict[str, Job] = OrderedDict()
         self._packs: OrderedDict[str, Pack | PackError] = OrderedDict()
@@ -115,11 +122,29 @@ class PackService:
         return found
 
     async def valid(self, files: Mapping[str, str]) -> Pack:
+        """The pack with its trained models (trained in a worker process, once per set of training files)."""
+        return (await self.built(files))[0]
+
+    async def built(self, files: Mapping[str, str]) -> tuple[Pack, bytes]:
+        """The valid pack with its models, and the model artifact to store with a version."""
         pack = await self.compile(files)
         if isinstance(pack, PackError):
             raise Conflict(f"the pack has {len(pack.problems)} problem(s); fix them first",
                            problems=[problem_json(p) for p in pack.problems])
-        return pack
+        digest = pack.digest
+        found = self._built.get(digest)
+        if found is None:
+            try:
+                artifact = await self.trainer.train(files)
+            except PackError as exc:
+                raise Conflict(f"the model cannot be trained: {exc}",
+                               problems=[problem_json(p) for p in exc.problems]) from None
+            found = (await asyncio.to_thread(load_pack, dict(files), models=artifact), artifact)
+            self._built[digest] = found
+            while len(self._built) > 4:
+                self._built.popitem(last=False)
+        self._built.move_to_end(digest)
+        return found
 
     async def view(self, files: Mapping[str, str]) -> dict[str, Any]:
         """The files as data for the console's forms, with their problems (cached: forms reload often)."""
@@ -144,6 +169,11 @@ class PackService:
         if current is None:
             raise NotFound("no pack has been published yet")
         return current[0], dict(current[1])
+
+    async def published_pack(self) -> Pack | None:
+        """The pack in force, as live calls use it (models included), for comparisons in back-tests."""
+        pack = getattr(self.hub.desk, "pack", None)
+        return pack if isinstance(pack, Pack) else None
 
     async def versions(self) -> list[dict[str, Any]]:
         async with self.store.db.execute(
@@ -262,11 +292,11 @@ class PackService:
             blockers = lc.publish_blockers(draft, self.policy, version_now, problems, samples)
             if blockers:
                 raise Conflict("not ready to publish: " + "; ".join(blockers), blockers=blockers)
-            pack = await self.valid(draft.files)
+            pack, model = await self.built(draft.files)
             now = self.clock()
-            # One transaction: the new version, the draft marked published and the audit entry.
+            # One transaction: the new version with its models, the draft marked published and the audit entry.
             version = await self.store.save_pack(pack.id, pack.version, pack.digest, draft.files, "published",
-                                                 user, now, commit=False)
+                                                 user, now, model=model, commit=False)
             new, audit = lc.publish(draft, user, version, now)
             audit = dataclasses.replace(audit, detail={**audit.detail,
                                                        "changes": summary(diff_packs(published, draft.files))})
@@ -277,10 +307,17 @@ class PackService:
     async def rollback(self, target: int, user: str) -> int:
         async with self.lock:
             files = await self.version_files(target)
-            pack = await self.valid(files)
+            checked = await self.compile(files)
+            if isinstance(checked, PackError):
+                raise Conflict(f"version {target} no longer loads: {checked}")
+            # The version's own models come back with it: a rollback is fast and restores what ran then.
+            model = await self.store.pack_model(target)
+            pack = await asyncio.to_thread(load_pack, files, models=model)
+            if pack.model_problem:
+                log.warning("packs: v%d rolled back without its model: %s", target, pack.model_problem)
             now = self.clock()
             version = await self.store.save_pack(pack.id, pack.version, pack.digest, files, "published",
-                                                 user, now, commit=False)
+                                                 user, now, model=model, commit=False)
             await self._audit(lc.rollback(target, version, user, now))
             await self.store.db.commit()
             await self.hub.use_pack(pack, f"v{version}")

@@ -49,6 +49,10 @@ CORE_MIGRATIONS: tuple[str, ...] = (
         version INTEGER PRIMARY KEY, pack_id TEXT NOT NULL, label TEXT NOT NULL, digest TEXT NOT NULL,
         files TEXT NOT NULL, status TEXT NOT NULL, created_by TEXT NOT NULL, created_at REAL NOT NULL);
     """,
+    # 2: each pack version keeps its trained models, so a rollback restores rules and models together
+    """
+    ALTER TABLE pack_versions ADD COLUMN model BLOB;
+    """,
 )
 """Append only: migration N of a component brings it from version N-1 to N."""
 
@@ -324,12 +328,19 @@ class Store:
 
     # -- pack versions ------------------------------------------------------------------------
 
-    async def current_pack(self) -> tuple[int, Mapping[str, str]] | None:
+    async def current_pack(self) -> tuple[int, Mapping[str, str], bytes | None] | None:
+        """The version in force: its number, files and stored model artifact."""
         async with self.db.execute(
-                "SELECT version, files FROM pack_versions WHERE status='published' ORDER BY version DESC LIMIT 1"
+                "SELECT version, files, model FROM pack_versions WHERE status='published' "
+                "ORDER BY version DESC LIMIT 1"
         ) as cur:
             row = await cur.fetchone()
-        return (int(row["version"]), json.loads(row["files"])) if row else None
+        return (int(row["version"]), json.loads(row["files"]), row["model"]) if row else None
+
+    async def pack_model(self, version: int) -> bytes | None:
+        async with self.db.execute("SELECT model FROM pack_versions WHERE version=?", (version,)) as cur:
+            row = await cur.fetchone()
+        return row["model"] if row else None
 
     async def disk_digest(self) -> str | None:
         """Digest of the last version imported from the pack directory."""
@@ -340,11 +351,12 @@ class Store:
         return str(row["digest"]) if row else None
 
     async def save_pack(self, pack_id: str, label: str, digest: str, files: Mapping[str, str], status: str,
-                        created_by: str, now: float, *, commit: bool = True) -> int:
-        """Keep a pack version; `commit=False` leaves the transaction open for the caller's other rows."""
+                        created_by: str, now: float, *, model: bytes | None = None, commit: bool = True) -> int:
+        """Keep a pack version and its model artifact; `commit=False` leaves the transaction open for the
+        caller's other rows."""
         cur = await self.db.execute(
-            "INSERT INTO pack_versions(pack_id, label, digest, files, status, created_by, created_at) "
-            "VALUES (?,?,?,?,?,?,?)", (pack_id, label, digest, _j(dict(files)), status, created_by, now))
+            "INSERT INTO pack_versions(pack_id, label, digest, files, status, created_by, created_at, model) "
+            "VALUES (?,?,?,?,?,?,?,?)", (pack_id, label, digest, _j(dict(files)), status, created_by, now, model))
         if commit:
             await self.db.commit()
         return int(cur.lastrowid or 0)

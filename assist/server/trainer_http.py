@@ -23,6 +23,7 @@ from assist.scripts.pack_edit import Edit, EditError
 from assist.scripts.render import compile_template
 from assist.server.console_pages import add_console_page, json_response
 from assist.server.http_auth import require_role
+from assist.server.model_training import ModelTrainer
 from assist.server.pack_service import ALLOWED_FILES, PackService, check_files
 from assist.session import Principal
 
@@ -39,8 +40,9 @@ def policy_from(settings: Any) -> lc.Policy:
                      allow_regressions=settings.pack_allow_regressions)
 
 
-def add_trainer_routes(app: web.Application, hub: Any, policy: lc.Policy | None = None) -> None:
-    service = PackService(hub.store, hub, policy or policy_from(hub.settings))
+def add_trainer_routes(app: web.Application, hub: Any, policy: lc.Policy | None = None,
+                       trainer: ModelTrainer | None = None) -> None:
+    service = PackService(hub.store, hub, policy or policy_from(hub.settings), trainer=trainer)
     app[SERVICE_KEY] = service
     r = app.router
     add_console_page(app, "trainer")
