@@ -16,8 +16,12 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from assist.app import Running, start
 from assist.config import DEFAULT_PACK, Settings
+from assist.server.model_training import ModelTrainer
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+TRAINER = ModelTrainer()
+"""One trainer for every service the suite starts: the default pack's models are trained once per run."""
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
@@ -33,7 +37,7 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 async def service(settings: Settings) -> AsyncIterator[Running]:
-    running = await start(settings)
+    running = await start(settings, trainer=TRAINER)
     try:
         yield running
     finally:

@@ -52,7 +52,9 @@ class Classifier:
 
     def scan(self, segment: Segment) -> SegmentScan:
         """Match every rule against one segment."""
-        features = self.model.encode(segment.text) if self.model is not None else ()
+        # The model reads what was said and written, not the context: a queue name is no evidence of a category
+        # (the samples put every category in every queue), and a model would learn it as a shortcut.
+        features = self.model.encode(segment.text) if self.model is not None and segment.source != "context" else ()
         n = normalize(segment.text)
         term_hits = self._matcher.find(n)
         if not term_hits:
@@ -90,8 +92,10 @@ class Classifier:
         by_rules = decide(self.rules, scans)
         if self.model is None:
             return Parts(by_rules, None, by_rules)
-        scores = self.model.scores(s.features for s in scans)
-        alone = tuple(model_labels(scores, self.settings, self.rules.priority)) or (NONE,)
+        alone: tuple[str, ...] = (NONE,)
+        if any(s.features for s in scans):
+            scores = self.model.scores(s.features for s in scans)
+            alone = tuple(model_labels(scores, self.settings, self.rules.priority)) or (NONE,)
         return Parts(by_rules, alone, combine(by_rules, self.model, scans, self.settings, self.rules.priority))
 
     def classify(self, segments: Sequence[Segment]) -> Classification:

@@ -74,6 +74,8 @@ def _ordered(labels: set[str] | Sequence[str], priority: Sequence[str]) -> list[
 def combine(rules: Classification, model: TextModel, scans: Sequence[SegmentScan],
             settings: ModelSettings, priority: Sequence[str]) -> Classification:
     """The rules' decision, completed (and, for weak rule labels, corrected) by the model."""
+    if not any(s.features for s in scans):
+        return rules  # nothing said or written yet that the model knows
     scores = model.scores(s.features for s in scans)
     if rules.category == NONE:
         labels = model_labels(scores, settings, priority)
@@ -81,7 +83,7 @@ def combine(rules: Classification, model: TextModel, scans: Sequence[SegmentScan
             return rules
         evidence = tuple(ev for c in labels for ev in model_evidence(model, scans, c))
         return Classification(labels[0], tuple(labels), evidence, "model")
-    kept = [c for c in rules.labels if scores.get(NONE, 0.0) - scores.get(c, 0.0) < settings.for_category(c).veto]
+    kept = [c for c in rules.labels if not _vetoed(c, rules, model, scores, settings)]
     added = _beside(scores, settings, kept or [NONE])
     if kept == list(rules.labels) and not added:
         return rules
@@ -91,6 +93,20 @@ def combine(rules: Classification, model: TextModel, scans: Sequence[SegmentScan
     evidence = (*(e for e in rules.evidence if e.category in kept),
                 *(ev for c in added for ev in model_evidence(model, scans, c)))
     return Classification(labels[0], tuple(labels), tuple(evidence), "rules+model")
+
+
+def _vetoed(category: str, rules: Classification, model: TextModel, scores: Mapping[str, float],
+            settings: ModelSettings) -> bool:
+    """The model overrules a rule's label only about words it learned from samples.
+
+    A keyword a trainer just added (火星文) is new to the model, so the model has no view on it
+    and the rule stands; a word the samples show in both ordinary and serious calls (记者, 系统)
+    is one the model can judge in context.
+    """
+    if scores.get(NONE, 0.0) - scores.get(category, 0.0) < settings.for_category(category).veto:
+        return False
+    words = [w for e in rules.evidence if e.category == category and e.rule != MODEL_RULE for w in e.words]
+    return bool(words) and all(model.knows(w) for w in words)
 
 
 def _subsumed(category: str, labels: Sequence[str]) -> bool:

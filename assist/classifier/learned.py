@@ -116,6 +116,13 @@ class TextModel:
         raw = self.weights[idx].sum(axis=0) / norm + self.bias
         return {lb: float(v) for lb, v in zip(self.labels, raw, strict=True)}
 
+    def knows(self, word: str) -> bool:
+        """Whether training saw this word: every character pair of it (or the character) is a feature."""
+        n = normalize_text(word)
+        if len(n) < 2:
+            return n in self.index
+        return all(n[i:i + 2] in self.index for i in range(len(n) - 1))
+
     def strongest(self, segments: Iterable[FeatureIds], label: str, n: int = 3) -> list[str]:
         """The call's features that weigh most for `label` (longest first among equals), for evidence."""
         ids: set[int] = set()

@@ -64,7 +64,7 @@ def call_examples(samples: Sequence[Mapping[str, Any]]) -> list[Example]:
     for call in sample_calls(samples):
         labels = tuple(str(x) for x in call.get("labels", ()))
         if labels:
-            out.append(Example(tuple(s.text for s in call_segments(call)), labels))
+            out.append(Example(tuple(s.text for s in call_segments(call) if s.source != "context"), labels))
     return out
 
 

@@ -21,13 +21,14 @@ from websockets.asyncio.client import connect
 from assist.app import Running, start
 from assist.config import Settings
 from assist.server.plugin_routes import DEMO_TOKEN_TTL, loopback_refusal
+from tests.conftest import TRAINER
 
 SOFTPHONE = "https://softphone.example"
 
 
 @pytest.fixture
 async def cors_service(settings: Settings) -> AsyncIterator[Running]:
-    running = await start(replace(settings, allowed_origins=(SOFTPHONE, "https://other.example")))
+    running = await start(replace(settings, allowed_origins=(SOFTPHONE, "https://other.example")), trainer=TRAINER)
     try:
         yield running
     finally:

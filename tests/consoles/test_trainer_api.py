@@ -158,7 +158,11 @@ async def test_deleting_the_samples_a_change_breaks_does_not_get_it_past_the_gat
     # Break outage detection (its first rule's keywords become one nonsense word) and delete every sample.
     await t1.call("PATCH", f"/api/pack/drafts/{did}",
                   {"edits": [{"file": "rules.yaml", "path": list(OUTAGE), "value": ["zzzz"]}]})
-    await t1.call("PUT", f"/api/pack/drafts/{did}/files", {"files": {"samples.jsonl": ""}})
+    emptied = await t1.call("PUT", f"/api/pack/drafts/{did}/files", {"files": {"samples.jsonl": ""}})
+    # Without samples the learned model cannot be trained: the draft says so, naming each category...
+    assert any("'system_outage' has 0 sample call(s)" in p["message"] for p in emptied["problems"])
+    # ...and with the model switched off, the published samples still judge the change.
+    await t1.call("PUT", f"/api/pack/drafts/{did}/files", {"files": {"model.yaml": "enabled: false\n"}})
     job = await wait_job(t1, await t1.call("POST", f"/api/pack/drafts/{did}/samples", expect=202))
     assert job["result"]["total"] == len(trainer_service.hub.desk.pack.samples), "the published samples still run"
     assert not job["result"]["passed"]

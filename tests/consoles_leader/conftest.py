@@ -12,7 +12,7 @@ import pytest
 
 from assist.app import Running, start
 from assist.config import Settings
-from tests.conftest import Http
+from tests.conftest import TRAINER, Http
 
 ROUTING = """
 [deadlines]
@@ -43,7 +43,7 @@ def leader_settings(settings: Settings, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 async def center(leader_settings: Settings) -> AsyncIterator[Running]:
-    running = await start(leader_settings)
+    running = await start(leader_settings, trainer=TRAINER)
     try:
         yield running
     finally:

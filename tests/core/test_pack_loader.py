@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from assist.config import DEFAULT_PACK
-from assist.scripts.pack import load_pack, load_pack_dir, read_pack_dir
 from assist.problems import PackError
+from assist.scripts.pack import load_pack, load_pack_dir, read_pack_dir
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ import pytest
 from assist.app import Running, start
 from assist.config import Settings
 from assist.server.routing_service import RoutingService, install_routing
+from tests.conftest import TRAINER
 from tests.routing.receiver import Receiver
 
 SECRET = "s3cret"
@@ -58,7 +59,7 @@ def routing_settings(settings: Settings, tmp_path: Path, receiver: Receiver) -> 
 
 @pytest.fixture
 async def center(routing_settings: Settings) -> AsyncIterator[tuple[Running, RoutingService]]:
-    running = await start(routing_settings)
+    running = await start(routing_settings, trainer=TRAINER)
     routing = await install_routing(running.hub, routing_settings)
     try:
         yield running, routing

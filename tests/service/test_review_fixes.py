@@ -10,7 +10,7 @@ import pytest
 from assist.app import Running
 from assist.calls import CallState
 from assist.config import Settings
-from tests.conftest import Client, issue, open_client
+from tests.conftest import TRAINER, Client, issue, open_client
 
 
 async def test_a_viewer_does_not_take_the_agents_warnings(service: Running) -> None:
@@ -99,12 +99,12 @@ async def test_a_revoked_token_cannot_connect_and_its_open_connection_is_closed(
 async def test_calls_live_at_a_restart_are_taken_back_and_expire_if_abandoned(settings: Settings) -> None:
     from assist.app import start
 
-    first = await start(settings)
+    first = await start(settings, trainer=TRAINER)
     a = await open_client(first, user="a5")
     await a.call("call.start", call_id="o1", context={})
     await a.ws.close()
     await first.close()
-    second = await start(settings)
+    second = await start(settings, trainer=TRAINER)
     try:
         assert "o1" in second.hub.desk.calls, "the live call is back in memory without a call.start"
         outcome = second.hub.desk.expire(second.hub.clock() + settings.call_idle_timeout, settings.call_idle_timeout)
