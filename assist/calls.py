@@ -8,12 +8,13 @@ when a general complaint turns urgent, the urgent label replaces the general one
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from assist.classifier.categorize import Classifier
 from assist.classifier.model import NONE, Classification, Evidence, Segment
+from assist.classifier.segments import call_segments
 
 Speaker = Literal["customer", "agent"]
 
@@ -84,20 +85,6 @@ class CallState:
         current = classifier.decide(list(live.values()))
         self.result = sticky(self.result, current, priority)
         return self.result
-
-
-def call_segments(context: Mapping[str, Any], notes: Iterable[str],
-                  transcript: Iterable[tuple[str, str]]) -> list[Segment]:
-    """A call as the classifier sees it: context fields, notes, then transcript lines."""
-    segs: list[Segment] = []
-    for key, value in context.items():
-        if isinstance(value, str) and value.strip():
-            segs.append(Segment("context", 0, value, field=str(key)))
-    segs.extend(Segment("note", i, text) for i, text in enumerate(notes) if text)
-    for i, (speaker, text) in enumerate(transcript):
-        if speaker in ("customer", "agent") and text:
-            segs.append(Segment(speaker, i, text))  # type: ignore[arg-type]
-    return segs
 
 
 def sticky(previous: Classification, current: Classification, priority: Sequence[str]) -> Classification:

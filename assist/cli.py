@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -14,8 +15,10 @@ from typing import Any, TextIO
 from assist import __version__
 from assist.config import DEFAULT_PACK, load_settings
 from assist.problems import PackError
-from assist.scripts.pack import Pack, load_pack_dir
+from assist.scripts.pack import Pack, load_pack, load_pack_dir, train_pack_models
+from assist.scripts.pack_model import training_digest
 from assist.session import ROLES
+from assist.whole_call import classify_call
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -117,39 +120,38 @@ def _token(args: argparse.Namespace) -> int:
     return 0
 
 
-def classify_call(pack: Pack, call: Any) -> dict[str, Any]:
-    """One call in, one result out; a malformed call raises ValueError with the reason."""
-    from assist.calls import call_segments
+def model_cache_dir() -> Path:
+    """Where `assist classify` keeps trained models between runs (they depend only on the pack's files)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "assist" / "models"
 
-    if not isinstance(call, dict):
-        raise ValueError("each line must be a JSON object")
-    context = call.get("context") or {}
-    notes = call.get("notes") or []
-    transcript = call.get("transcript") or []
-    if not isinstance(context, dict):
-        raise ValueError("context must be an object")
-    if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
-        raise ValueError("notes must be a list of strings")
-    lines: list[tuple[str, str]] = []
-    for i, t in enumerate(transcript if isinstance(transcript, list) else [None]):
-        if not isinstance(t, dict) or t.get("speaker") not in ("customer", "agent") or \
-                not isinstance(t.get("text"), str):
-            raise ValueError(f"transcript[{i}] must be {{\"speaker\": \"customer\"|\"agent\", \"text\": str}}")
-        lines.append((t["speaker"], t["text"]))
-    result = pack.classifier.classify(call_segments(context, notes, lines))
-    media = any(lb.startswith("media.") for lb in result.labels)
-    warnings = [
-        {"index": i, **hit.to_json()}
-        for i, (speaker, text) in enumerate(lines) if speaker == "agent"
-        for hit in pack.forbidden.check(text, media=media)
-    ]
-    return {"id": call.get("id"), "category": result.category, "labels": list(result.labels),
-            "evidence": [e.to_json() for e in result.evidence], "warnings": warnings}
+
+def pack_with_models(pack_dir: Path) -> Pack:
+    """The pack directory with its models: trained once, then read from the cache."""
+    pack = load_pack_dir(pack_dir)
+    files = dict(pack.files)
+    path = model_cache_dir() / f"{training_digest(files)}.msgpack"
+    try:
+        artifact = path.read_bytes()
+    except OSError:
+        print("assist: training the pack's model (once for these samples)…", file=sys.stderr)
+        artifact = train_pack_models(files)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_bytes(artifact)
+            tmp.replace(path)
+        except OSError as exc:
+            print(f"assist: could not cache the model in {path.parent}: {exc}", file=sys.stderr)
+    pack = load_pack(files, models=artifact)
+    if pack.model_problem:
+        print(f"assist: classifying with the rules alone: {pack.model_problem}", file=sys.stderr)
+    return pack
 
 
 def _classify(pack_dir: Path, stdin: TextIO, stdout: TextIO) -> int:
     try:
-        pack = load_pack_dir(pack_dir)
+        pack = pack_with_models(pack_dir)
     except PackError as exc:
         print(f"assist: the script pack is invalid:\n{exc}", file=sys.stderr)
         return 1

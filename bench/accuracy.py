@@ -19,7 +19,8 @@ from ruamel.yaml import YAML
 from assist.classifier.categorize import Classifier
 from assist.classifier.model import CATEGORY_IDS
 from assist.classifier.rules import compile_rules
-from assist.classifier.scoring import call_segments, gold_labels, score
+from assist.classifier.scoring import gold_labels, score
+from assist.classifier.segments import sample_segments
 
 ROOT = Path(__file__).resolve().parent.parent
 PACK = ROOT / "assist" / "scripts" / "packs" / "default"
@@ -49,7 +50,7 @@ def main(argv: list[str]) -> int:
     path = Path(argv[0]) if argv else default_file()
     calls = load_calls(path)
     clf = load_classifier()
-    predicted = {str(c["id"]): clf.classify(call_segments(c)).labels for c in calls}
+    predicted = {str(c["id"]): clf.classify(sample_segments(c)).labels for c in calls}
     report = score(gold_labels(calls), predicted)
     print(f"{path}: {report.total} calls")
     print(f"primary accuracy {report.primary_accuracy:.1%}   exact label sets {report.exact_accuracy:.1%}")

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from assist.classifier.model import CATEGORY_IDS
-from assist.classifier.scoring import call_segments
+from assist.classifier.segments import sample_segments
 from assist.scripts.pack import Pack, load_pack, read_pack_dir, train_pack_models
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,7 +51,7 @@ def score_calls(pack: Pack, calls: Sequence[Mapping[str, Any]]) -> dict[str, Any
     gold = [str(c["labels"][0]) for c in calls]
     preds: dict[str, list[tuple[str, ...]]] = {"rules": [], "model": [], "combined": []}
     for c in calls:
-        parts = pack.classifier.parts(call_segments(c))
+        parts = pack.classifier.parts(sample_segments(c))
         preds["rules"].append(parts.rules.labels)
         preds["model"].append(parts.model or ("none",))
         preds["combined"].append(parts.combined.labels)

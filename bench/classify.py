@@ -18,9 +18,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from assist.calls import call_segments
 from assist.classifier.model import Segment
 from assist.classifier.normalize import normalize
+from assist.classifier.segments import call_segments
 from assist.config import DEFAULT_PACK
 from assist.scripts.pack import load_pack_dir
 

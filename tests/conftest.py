@@ -16,6 +16,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from assist.app import Running, start
 from assist.config import DEFAULT_PACK, Settings
+from assist.scripts.pack import Pack, load_pack, read_pack_dir
 from assist.server.model_training import ModelTrainer
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -27,6 +28,13 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--disable-quic"]
 """Debian's chromium, kept off the network (the workplace refuses its background connections)."""
+
+
+@pytest.fixture(scope="session")
+def default_pack_with_models() -> Pack:
+    """The default pack as a service publishes it: rules plus models trained from its samples."""
+    files = read_pack_dir(DEFAULT_PACK)
+    return load_pack(files, models=TRAINER.train_here(files))
 
 
 @pytest.fixture

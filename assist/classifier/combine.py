@@ -37,8 +37,8 @@ class Thresholds:
     """
 
     alone: float = -0.3
-    beside: float = 0.5
-    veto: float = 0.4
+    beside: float = 0.4
+    veto: float = 0.3
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,18 +115,35 @@ def _subsumed(category: str, labels: Sequence[str]) -> bool:
 
 
 def model_evidence(model: TextModel, scans: Sequence[SegmentScan], category: str) -> list[Evidence]:
-    """Where the words that weighed most for `category` stand in the call (one entry per word)."""
-    words = model.strongest((s.features for s in scans), category)
-    out: list[Evidence] = []
-    for word in words:
-        for scan in scans:
-            seg = scan.segment
-            n = normalize(seg.text)
+    """Where the words that weighed most for `category` stand in the call.
+
+    The strongest character pairs are found in the segments and those that touch or overlap are
+    joined, so an agent reads "不给我解决我就" rather than three fragments of it. At most three
+    stretches, strongest first.
+    """
+    words = model.strongest((s.features for s in scans), category, n=8)
+    found: dict[int, list[tuple[int, int, int]]] = {}  # scan index -> (start, end, rank) in the original
+    for rank, word in enumerate(words):
+        for k, scan in enumerate(scans):
+            n = normalize(scan.segment.text)
             at = n.text.find(word)
-            if at < 0:
-                continue
-            span = n.span(at, at + len(word))
-            out.append(Evidence(category, MODEL_RULE, (seg.text[span[0]:span[1]],), seg.source, seg.index,
-                                span, seg.field))
-            break
+            if at >= 0:
+                a, b = n.span(at, at + len(word))
+                found.setdefault(k, []).append((a, b, rank))
+                break
+    stretches: list[tuple[int, int, int, int]] = []  # (best rank, scan index, start, end)
+    for k, spans in found.items():
+        spans.sort()
+        cur = list(spans[0])
+        for a, b, rank in spans[1:]:
+            if a <= cur[1]:
+                cur[1], cur[2] = max(cur[1], b), min(cur[2], rank)
+            else:
+                stretches.append((cur[2], k, cur[0], cur[1]))
+                cur = [a, b, rank]
+        stretches.append((cur[2], k, cur[0], cur[1]))
+    out: list[Evidence] = []
+    for _, k, a, b in sorted(stretches)[:3]:
+        seg = scans[k].segment
+        out.append(Evidence(category, MODEL_RULE, (seg.text[a:b],), seg.source, seg.index, (a, b), seg.field))
     return out

@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from assist.classifier.model import CATEGORY_IDS, NONE, Segment
+from assist.classifier.model import CATEGORY_IDS, NONE
 
 Labels = Sequence[str]
 
@@ -144,27 +144,3 @@ def changes(
         if a != b:
             out.append(Change(call_id, tuple(gold.get(call_id, ())), b, a))
     return out
-
-
-def call_segments(call: Mapping[str, object]) -> list[Segment]:
-    """The segments of a labelled call in the samples' JSON shape (context, notes, transcript)."""
-    segs: list[Segment] = []
-    context = call.get("context")
-    if isinstance(context, Mapping):
-        for key, value in context.items():
-            if isinstance(value, str):
-                segs.append(Segment("context", 0, value, str(key)))
-    notes = call.get("notes")
-    if isinstance(notes, Sequence) and not isinstance(notes, str):
-        for i, note in enumerate(notes):
-            if isinstance(note, str) and note:
-                segs.append(Segment("note", i, note))
-    transcript = call.get("transcript")
-    if isinstance(transcript, Sequence) and not isinstance(transcript, str):
-        for i, line in enumerate(transcript):
-            if not isinstance(line, Mapping):
-                continue
-            speaker, text = line.get("speaker"), line.get("text")
-            if speaker in ("customer", "agent") and isinstance(text, str):
-                segs.append(Segment("customer" if speaker == "customer" else "agent", i, text))
-    return segs

@@ -25,7 +25,7 @@ import msgspec
 from assist.classifier.agent_lines import OK_LABEL
 from assist.classifier.forbidden import ForbiddenChecker
 from assist.classifier.learned import FORMAT, TextModel
-from assist.classifier.scoring import call_segments
+from assist.classifier.segments import sample_segments
 from assist.classifier.training import C, Example, check_counts, train
 
 SAMPLES_FILE = "samples.jsonl"
@@ -64,7 +64,7 @@ def call_examples(samples: Sequence[Mapping[str, Any]]) -> list[Example]:
     for call in sample_calls(samples):
         labels = tuple(str(x) for x in call.get("labels", ()))
         if labels:
-            out.append(Example(tuple(s.text for s in call_segments(call) if s.source != "context"), labels))
+            out.append(Example(tuple(s.text for s in sample_segments(call) if s.source != "context"), labels))
     return out
 
 

@@ -51,6 +51,17 @@ class ModelTrainer:
                     self._done.popitem(last=False)
             return found
 
+    def train_here(self, files: Mapping[str, str]) -> bytes:
+        """Train in this thread, blocking (tools and tests; never on a live service's loop)."""
+        digest = training_digest(files)
+        found = self._done.get(digest)
+        if found is None:
+            found = train_pack_models(dict(files))
+            self._done[digest] = found
+            while len(self._done) > KEEP:
+                self._done.popitem(last=False)
+        return found
+
     def _worker(self) -> ProcessPoolExecutor:
         if self._pool is None:
             # spawn: a fork of a process with live threads (the store's, the loop's pool) is not safe

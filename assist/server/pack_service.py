@@ -20,7 +20,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from assist.cli import classify_call
 from assist.errors import Conflict, InvalidFormat, NotFound
 from assist.problems import PackError, Problem
 from assist.scripts import lifecycle as lc
@@ -29,6 +28,7 @@ from assist.scripts.pack_diff import diff_packs, summary
 from assist.scripts.pack_edit import Edit, EditError, apply_edits, structured
 from assist.server.model_training import ModelTrainer
 from assist.server.store import Store, add_migrations
+from assist.whole_call import classify_call, predicted_labels
 
 log = logging.getLogger(__name__)
 
@@ -406,7 +406,7 @@ def _load(files: dict[str, str]) -> Pack | PackError:
 
 
 def _predict(pack: Pack, call: Mapping[str, Any]) -> tuple[str, ...]:
-    return tuple(classify_call(pack, dict(call))["labels"])
+    return predicted_labels(pack, dict(call))
 
 
 def _judge(draft: Pack, published: Pack | None, policy: lc.Policy, job: Job | None) -> lc.SampleResult:

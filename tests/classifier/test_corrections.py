@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from assist.calls import call_segments
 from assist.classifier.categorize import Classifier
 from assist.classifier.rules import compile_rules
+from assist.classifier.segments import call_segments
 
 RULES = {
     "negation": {"before": ["不是"], "after": ["就算了"], "corrections": ["哦不对"], "window": 4},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assist.calls import call_segments
+from assist.classifier.segments import call_segments
 from assist.config import DEFAULT_PACK
 from assist.scripts.pack import Pack, load_pack_dir
 

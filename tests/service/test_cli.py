@@ -39,16 +39,36 @@ def test_classify_reads_calls_and_writes_one_result_per_line() -> None:
     assert [o.get("id") for o in out] == ["a", "b", None, "c"]
     a, b, broken, bad = out
     assert a["category"] == "system_outage" and a["labels"] == ["system_outage"]
-    assert a["evidence"]
+    assert a["evidence"] and a["decided_by"] == "rules"
     assert a["warnings"], "the agent's line blames our system"
     for warning in a["warnings"]:
         assert warning["rule"] == "system_blame" and warning["index"] == 1
         s, e = warning["span"]
         assert "系统" in calls[0]["transcript"][1]["text"][s:e]  # type: ignore[index]
         assert "稍后再试" in warning["alternative"]
-    assert b == {"id": "b", "category": "none", "labels": ["none"], "evidence": [], "warnings": []}
+    assert b == {"id": "b", "category": "none", "labels": ["none"], "decided_by": "none", "evidence": [],
+                 "warnings": []}
     assert broken["error"]["code"] == "invalid_call" and broken["line"] == 3
     assert "transcript[0]" in bad["error"]["message"]
+
+
+def test_classify_says_when_the_model_decided_and_shows_its_words(tmp_path: Path) -> None:
+    """A complaint about this agent in words no keyword lists: the learned model labels it, with evidence."""
+    text = "你这个人说话怎么阴阳怪气的，我打了三次电话，就你最不耐烦，把你工号报一下"
+    call = {"id": "m", "context": {}, "notes": [], "transcript": [{"speaker": "customer", "text": text}]}
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    first = run("classify", stdin=json.dumps(call, ensure_ascii=False) + "\n", env=env)
+    assert first.returncode == 0, first.stderr
+    assert "training the pack's model" in first.stderr
+    out = json.loads(first.stdout)
+    assert out["category"] == "complaint.about_agent"
+    assert out["decided_by"] == "model" and all(ev["rule"] == "model" for ev in out["evidence"])
+    for ev in out["evidence"]:
+        s, e = ev["span"]
+        assert text[s:e] == ev["words"][0]
+    again = run("classify", stdin=json.dumps(call, ensure_ascii=False) + "\n", env=env)
+    assert "training" not in again.stderr, "the trained model is cached"
+    assert json.loads(again.stdout) == out
 
 
 def test_token_issue_prints_a_token_and_stores_only_its_hash(tmp_path: Path) -> None:

@@ -1,0 +1,54 @@
+"""Classify one whole call given as JSON: for `assist classify`, the trainer's "try" and the back-test.
+
+Pure: a pack and a call in, a result out. The live desk classifies calls line by line
+(`calls.CallState`); this is the same classifier and the same segmenter on a finished call.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from assist.classifier.segments import SPEAKERS, call_segments
+from assist.scripts.pack import Pack
+
+
+def parse_call(call: Any) -> tuple[dict[str, Any], list[str], list[tuple[str, str]]]:
+    """Context, notes and transcript of a call object; ValueError says what is malformed."""
+    if not isinstance(call, dict):
+        raise ValueError("each call must be a JSON object")
+    context = call.get("context") or {}
+    notes = call.get("notes") or []
+    transcript = call.get("transcript") or []
+    if not isinstance(context, dict):
+        raise ValueError("context must be an object")
+    if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
+        raise ValueError("notes must be a list of strings")
+    if not isinstance(transcript, list):
+        raise ValueError('transcript must be a list of {"speaker": "customer"|"agent", "text": str}')
+    lines: list[tuple[str, str]] = []
+    for i, t in enumerate(transcript):
+        if not isinstance(t, dict) or t.get("speaker") not in SPEAKERS or not isinstance(t.get("text"), str):
+            raise ValueError(f'transcript[{i}] must be {{"speaker": "customer"|"agent", "text": str}}')
+        lines.append((t["speaker"], t["text"]))
+    return context, notes, lines
+
+
+def classify_call(pack: Pack, call: Any) -> dict[str, Any]:
+    """One call in, one result out: labels, which part decided, evidence and the agent lines' warnings."""
+    context, notes, lines = parse_call(call)
+    result = pack.classifier.classify(call_segments(context, notes, lines))
+    media = any(lb.startswith("media.") for lb in result.labels)
+    warnings = [
+        {"index": i, **hit.to_json()}
+        for i, (speaker, text) in enumerate(lines) if speaker == "agent"
+        for hit in pack.forbidden.check(text, media=media)
+    ]
+    return {"id": call.get("id"), "category": result.category, "labels": list(result.labels),
+            "decided_by": result.decided_by, "evidence": [e.to_json() for e in result.evidence],
+            "warnings": warnings}
+
+
+def predicted_labels(pack: Pack, call: Any) -> tuple[str, ...]:
+    """Just the labels (the back-test's prediction for a sample)."""
+    context, notes, lines = parse_call(call)
+    return pack.classifier.classify(call_segments(context, notes, lines)).labels
