@@ -8,7 +8,7 @@ newest line; `decide` combines the scans of the call so far and is cheap. Both a
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from assist.classifier.combine import ModelSettings, combine, model_labels
@@ -84,19 +84,29 @@ class Classifier:
         by_rules = decide(self.rules, scans)
         if self.model is None:
             return by_rules
-        return combine(by_rules, self.model, scans, self.settings, self.rules.priority)
+        return combine(by_rules, self.scores(scans), self.model, scans, self.settings, self.rules.priority)
 
-    def parts(self, segments: Sequence[Segment]) -> Parts:
-        """Rules alone, model alone and combined, for one call."""
+    def scores(self, scans: Sequence[SegmentScan]) -> dict[str, float] | None:
+        """The model's score per category for a call, None when the call has nothing the model knows."""
+        if self.model is None or not any(s.features for s in scans):
+            return None
+        return self.model.scores(s.features for s in scans)
+
+    def parts(self, segments: Sequence[Segment], scores: Mapping[str, float] | None = None) -> Parts:
+        """Rules alone, model alone and combined, for one call.
+
+        `scores` replaces the model's own scores: the back-test passes held-out (cross-validated)
+        scores, so that the combined decision is judged on calls its model did not learn.
+        """
         scans = [self.scan(s) for s in segments]
         by_rules = decide(self.rules, scans)
         if self.model is None:
             return Parts(by_rules, None, by_rules)
-        alone: tuple[str, ...] = (NONE,)
-        if any(s.features for s in scans):
-            scores = self.model.scores(s.features for s in scans)
-            alone = tuple(model_labels(scores, self.settings, self.rules.priority)) or (NONE,)
-        return Parts(by_rules, alone, combine(by_rules, self.model, scans, self.settings, self.rules.priority))
+        if scores is None:
+            scores = self.scores(scans)
+        alone = tuple(model_labels(scores, self.settings, self.rules.priority)) if scores else ()
+        combined = combine(by_rules, scores, self.model, scans, self.settings, self.rules.priority)
+        return Parts(by_rules, alone or (NONE,), combined)
 
     def classify(self, segments: Sequence[Segment]) -> Classification:
         """Scan every segment and decide."""

@@ -71,12 +71,12 @@ def _ordered(labels: set[str] | Sequence[str], priority: Sequence[str]) -> list[
     return sorted(labels, key=lambda c: rank.get(c, len(rank)))
 
 
-def combine(rules: Classification, model: TextModel, scans: Sequence[SegmentScan],
-            settings: ModelSettings, priority: Sequence[str]) -> Classification:
-    """The rules' decision, completed (and, for weak rule labels, corrected) by the model."""
-    if not any(s.features for s in scans):
-        return rules  # nothing said or written yet that the model knows
-    scores = model.scores(s.features for s in scans)
+def combine(rules: Classification, scores: Mapping[str, float] | None, model: TextModel,
+            scans: Sequence[SegmentScan], settings: ModelSettings, priority: Sequence[str]) -> Classification:
+    """The rules' decision, completed (and, for weak rule labels, corrected) by the model's `scores`
+    for this call (None: nothing said or written yet that the model knows)."""
+    if scores is None:
+        return rules
     if rules.category == NONE:
         labels = model_labels(scores, settings, priority)
         if not labels:

@@ -99,16 +99,19 @@ def cross_validate(examples: Sequence[Example], labels: Sequence[str], *, folds:
     A score on samples the model was trained on is not a score: each example here is
     scored by a model that never saw it.
     """
-    from sklearn.model_selection import StratifiedKFold
+    from sklearn.model_selection import KFold, StratifiedKFold
 
     primary = [ex.labels[0] if ex.labels else "" for ex in examples]
     counts: dict[str, int] = {}
     for p in primary:
         counts[p] = counts.get(p, 0) + 1
-    k = max(2, min(folds, min(counts.values())))
     out: list[dict[str, float]] = [{} for _ in examples]
-    skf = StratifiedKFold(n_splits=k, shuffle=True, random_state=SEED)
-    for train_idx, test_idx in skf.split(np.zeros(len(examples)), primary):
+    if len(examples) < 2 * folds:
+        return out
+    # Stratify by primary label when every label has a sample in each fold; otherwise plain folds.
+    splitter: Any = StratifiedKFold(n_splits=folds, shuffle=True, random_state=SEED) \
+        if min(counts.values()) >= folds else KFold(n_splits=folds, shuffle=True, random_state=SEED)
+    for train_idx, test_idx in splitter.split(np.zeros(len(examples)), primary):
         model = train([examples[i] for i in train_idx], labels, c=c)
         for i in test_idx:
             out[i] = model.scores(model.encode(t) for t in examples[i].texts)

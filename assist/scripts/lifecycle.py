@@ -71,6 +71,10 @@ class SampleResult:
     errors: Mapping[str, str]
     gate: tuple[str, ...]
     """Why the samples block publishing; empty = they pass."""
+    parts: Mapping[str, Report] = field(default_factory=dict)
+    """The draft's samples scored by each part: `rules`, `model` and `combined` (the model was trained
+    on these samples: a fit, not an accuracy), and, when the back-test ran cross-validation,
+    `cv_model` and `cv_combined` (each sample scored by a model that never saw it)."""
 
     @property
     def passed(self) -> bool:
@@ -91,12 +95,26 @@ class SampleResult:
             "errors": dict(self.errors),
             "passed": self.passed,
             "gate": list(self.gate),
+            "parts": {name: report_json(r) for name, r in self.parts.items()},
         }
+
+
+def report_json(r: Report) -> dict[str, Any]:
+    """A report's figures for the console: accuracy, macro-F1 over categories and each category."""
+    cats = [c for c in r.categories if c.true_pos + c.false_pos + c.false_neg]
+    return {
+        "total": r.total,
+        "accuracy": r.primary_accuracy,
+        "macro_f1": sum(c.f1 for c in cats) / len(cats) if cats else 0.0,
+        "categories": [{"category": c.category, "precision": c.precision, "recall": c.recall, "f1": c.f1}
+                       for c in r.categories],
+    }
 
 
 def judge_samples(gold: Mapping[str, Sequence[str]], published: Mapping[str, Sequence[str]],
                   draft: Mapping[str, Sequence[str]], policy: Policy, categories: Sequence[str],
-                  errors: Mapping[str, str] | None = None) -> SampleResult:
+                  errors: Mapping[str, str] | None = None,
+                  parts: Mapping[str, Mapping[str, Sequence[str]]] | None = None) -> SampleResult:
     """Score the draft, compare with the published pack on the same samples, apply the gate."""
     errors = dict(errors or {})
     report = score(gold, draft, categories)
@@ -111,7 +129,9 @@ def judge_samples(gold: Mapping[str, Sequence[str]], published: Mapping[str, Seq
                     + ", ".join(broken[:10]))
     if policy.min_accuracy is not None and report.total and report.primary_accuracy < policy.min_accuracy:
         gate.append(f"accuracy {report.primary_accuracy:.1%} is below the required {policy.min_accuracy:.1%}")
-    return SampleResult(report, before, changed, errors, tuple(gate))
+    scored = {name: score({k: v for k, v in gold.items() if k in pred}, pred, categories)
+              for name, pred in (parts or {}).items() if pred}
+    return SampleResult(report, before, changed, errors, tuple(gate), scored)
 
 
 def new_draft(draft_id: int, base_version: int | None, files: Mapping[str, str], user: str, now: float,

@@ -21,10 +21,19 @@ from assist.classifier.forbidden import compile_forbidden
 from assist.classifier.model import CATEGORY_IDS, NONE
 from assist.classifier.model_config import ModelConfig, compile_model_config
 from assist.classifier.rules import compile_rules
-from assist.classifier.training import TooFewExamples
+from assist.classifier.training import TooFewExamples, cross_validate
 from assist.problems import PackError, Problem
 from assist.scripts.category_scripts import CategoryScript, compile_scripts
-from assist.scripts.pack_model import LINES_FILE, SAMPLES_FILE, Models, parse_lines, read_models, train_models
+from assist.scripts.pack_model import (
+    LINES_FILE,
+    SAMPLES_FILE,
+    Models,
+    call_examples,
+    parse_lines,
+    read_models,
+    sample_calls,
+    train_models,
+)
 from assist.scripts.yamlfile import locate, parse_yaml, plain
 
 PACK_FILES = ("pack.yaml", "rules.yaml", "forbidden.yaml", "scripts.yaml")
@@ -186,6 +195,18 @@ def train_pack_models(files: Mapping[str, str]) -> bytes:
                             agent_lines=config.lines.enabled)
     except TooFewExamples as exc:
         raise PackError([Problem((), str(exc), SAMPLES_FILE)]) from None
+
+
+def cross_validate_pack(files: Mapping[str, str], folds: int = 5) -> dict[str, dict[str, float]]:
+    """Held-out call-model scores for every sample call, by sample id (k folds; CPU-heavy: a worker's job).
+
+    A score on samples the model was trained on is not a score: each sample here is scored by a
+    model trained on the other folds.
+    """
+    pack = load_pack(files)
+    calls = [c for c in sample_calls(pack.samples) if c.get("labels")]
+    scores = cross_validate(call_examples(calls), list(pack.priority), folds=folds)
+    return {str(c.get("id")): s for c, s in zip(calls, scores, strict=True) if s}
 
 
 def _too_few(samples: Sequence[Mapping[str, Any]], priority: Sequence[str], minimum: int) -> list[Problem]:

@@ -14,7 +14,7 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 
-from assist.scripts.pack import train_pack_models
+from assist.scripts.pack import cross_validate_pack, train_pack_models
 from assist.scripts.pack_model import training_digest
 
 KEEP = 8
@@ -50,6 +50,11 @@ class ModelTrainer:
                 while len(self._done) > KEEP:
                     self._done.popitem(last=False)
             return found
+
+    async def cross_validate(self, files: Mapping[str, str]) -> dict[str, dict[str, float]]:
+        """Held-out model scores per sample id (k-fold), computed in the worker process."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._worker(), cross_validate_pack, dict(files))
 
     def train_here(self, files: Mapping[str, str]) -> bytes:
         """Train in this thread, blocking (tools and tests; never on a live service's loop)."""

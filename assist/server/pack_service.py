@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from assist.classifier.segments import call_segments
 from assist.errors import Conflict, InvalidFormat, NotFound
 from assist.problems import PackError, Problem
 from assist.scripts import lifecycle as lc
@@ -28,7 +29,7 @@ from assist.scripts.pack_diff import diff_packs, summary
 from assist.scripts.pack_edit import Edit, EditError, apply_edits, structured
 from assist.server.model_training import ModelTrainer
 from assist.server.store import Store, add_migrations
-from assist.whole_call import classify_call, predicted_labels
+from assist.whole_call import classify_call, parse_call
 
 log = logging.getLogger(__name__)
 
@@ -365,12 +366,16 @@ class PackService:
         result["label_names"] = [pack.category_name(x, lang) for x in result["labels"]]
         return result
 
-    async def run_samples(self, files: Mapping[str, str], job: Job | None = None) -> lc.SampleResult:
+    async def run_samples(self, files: Mapping[str, str], job: Job | None = None, *,
+                          cross_validate: bool = False) -> lc.SampleResult:
+        """Every sample against the draft and the published pack; with `cross_validate` (the trainer's
+        back-test, not the publish gate) also k-fold held-out scores of the draft's model."""
         draft = await self.valid(files)
-        _, published_files = await self.published()
-        published = await self.compile(published_files)
-        return await asyncio.to_thread(_judge, draft, published if isinstance(published, Pack) else None,
-                                       self.policy, job)
+        published = await self.published_pack()
+        cv: Mapping[str, Mapping[str, float]] | None = None
+        if cross_validate and draft.has_model:
+            cv = await self.trainer.cross_validate(files)
+        return await asyncio.to_thread(_judge, draft, published, self.policy, job, cv)
 
     def start_samples(self, draft_id: int, files: Mapping[str, str]) -> Job:
         job = Job(f"j{next(self._job_ids)}", draft_id)
@@ -380,7 +385,7 @@ class PackService:
 
         async def run() -> None:
             try:
-                job.result = (await self.run_samples(files, job)).to_json()
+                job.result = (await self.run_samples(files, job, cross_validate=True)).to_json()
             except Conflict as exc:
                 job.error = exc.message
             except Exception as exc:  # reported to the trainer through the job, not lost in a task
@@ -405,35 +410,51 @@ def _load(files: dict[str, str]) -> Pack | PackError:
         return exc
 
 
-def _predict(pack: Pack, call: Mapping[str, Any]) -> tuple[str, ...]:
-    return predicted_labels(pack, dict(call))
-
-
-def _judge(draft: Pack, published: Pack | None, policy: lc.Policy, job: Job | None) -> lc.SampleResult:
+def _judge(draft: Pack, published: Pack | None, policy: lc.Policy, job: Job | None,
+           cv: Mapping[str, Mapping[str, float]] | None = None) -> lc.SampleResult:
     """Run in a worker thread; `job.done` is read by the poller while this runs.
 
     The published pack's samples count too (the draft's copy of a sample wins), so deleting the
-    samples a change breaks does not get it past the gate.
+    samples a change breaks does not get it past the gate. Each draft sample is also scored by
+    the rules alone, the model alone and combined, and with held-out scores when `cv` has them.
     """
     own = {str(c.get("id")) for c in draft.samples}
-    samples = [*draft.samples, *(c for c in (published.samples if published else ()) if str(c.get("id")) not in own)]
+    samples = [c for c in (*draft.samples, *(c for c in (published.samples if published else ())
+                                            if str(c.get("id")) not in own)) if c.get("kind", "call") == "call"]
     if job is not None:
         job.total = len(samples)
     gold: dict[str, tuple[str, ...]] = {}
     before: dict[str, tuple[str, ...]] = {}
     after: dict[str, tuple[str, ...]] = {}
+    parts: dict[str, dict[str, tuple[str, ...]]] = {name: {} for name in PARTS}
     errors: dict[str, str] = {}
     for n, call in enumerate(samples, start=1):
         call_id = str(call.get("id") or f"line {n}")
         gold[call_id] = tuple(str(x) for x in call.get("labels", ()))
         try:
-            after[call_id] = _predict(draft, call)
-            before[call_id] = _predict(published, call) if published is not None else after[call_id]
+            segments = call_segments(*parse_call(dict(call)))
+            mine = draft.classifier.parts(segments)
+            after[call_id] = mine.combined.labels
+            before[call_id] = published.classifier.classify(segments).labels if published is not None \
+                else after[call_id]
+            if str(call.get("id")) in own:
+                parts["rules"][call_id] = mine.rules.labels
+                parts["combined"][call_id] = mine.combined.labels
+                if mine.model is not None:
+                    parts["model"][call_id] = mine.model
+                held_out = cv.get(call_id) if cv is not None else None
+                if held_out is not None:
+                    honest = draft.classifier.parts(segments, held_out)
+                    parts["cv_model"][call_id] = honest.model or ("none",)
+                    parts["cv_combined"][call_id] = honest.combined.labels
         except ValueError as exc:
             errors[call_id] = str(exc)
         if job is not None:
             job.done = n
-    return lc.judge_samples(gold, before, after, policy, draft.priority, errors)
+    return lc.judge_samples(gold, before, after, policy, draft.priority, errors, parts)
+
+
+PARTS = ("rules", "model", "combined", "cv_model", "cv_combined")
 
 
 def _draft(row: Any) -> lc.Draft:

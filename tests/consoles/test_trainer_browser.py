@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -57,7 +58,13 @@ async def test_trainer_edits_keyword_second_trainer_approves_and_agents_get_the_
     await second.get_by_test_id("action-approve").click()
     await expect(second.get_by_test_id("approvals")).to_contain_text("1/1")
     await second.get_by_test_id("run-samples").click()
-    await expect(second.get_by_test_id("samples-result")).to_contain_text("样例通过", timeout=15_000)
+    await expect(second.get_by_test_id("samples-result")).to_contain_text("样例通过", timeout=90_000)
+    # The back-test shows rules, model and combined side by side, with the cross-validated estimate.
+    parts = second.get_by_test_id("parts")
+    await expect(parts).to_contain_text("仅规则")
+    await expect(parts).to_contain_text("综合·交叉验证")
+    await expect(second.get_by_test_id("cv-summary")).to_contain_text(re.compile(r"综合判断宏F1 \d+\.\d%"))
+    assert await parts.locator("td[data-part=cv_combined]").count() == 8
     await second.screenshot(path=str(SHOTS / "review.png"), full_page=True)
     await second.get_by_test_id("action-publish").click()
     await expect(second.get_by_test_id("published-version")).to_have_text("v2", timeout=10_000)

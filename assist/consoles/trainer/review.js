@@ -90,10 +90,34 @@ function sampleResult(r) {
     r.gate.length ? h('ul', { class: 'error' }, r.gate.map((g) => h('li', {}, g))) : null,
     h('table', {}, h('tr', {}, h('th', {}, t('category_is')), h('th', {}, t('precision')), h('th', {}, t('recall')), h('th', {}, 'TP/FP/FN')),
       r.categories.map((c) => h('tr', {}, h('td', {}, c.category), h('td', {}, pct(c.precision)), h('td', {}, pct(c.recall)), h('td', {}, `${c.true_pos}/${c.false_pos}/${c.false_neg}`)))),
+    partsTable(r.parts || {}),
     h('h4', {}, `${t('changed')} (${r.changed.length})`),
     r.changed.length ? h('table', { 'data-testid': 'changed' }, h('tr', {}, ['', 'gold', 'before', 'after', ''].map((k) => h('th', {}, k ? t(k) : 'id'))), r.changed.map(change)) : h('p', { class: 'hint' }, t('none_yet')),
     h('details', {}, h('summary', {}, `${t('misses')} (${r.misses.length})`),
       h('table', {}, r.misses.map((m) => h('tr', {}, h('td', {}, m.id), h('td', {}, m.gold.join(', ')), h('td', {}, m.predicted.join(', ')))))));
+}
+
+// Rules alone, model alone and combined, side by side; the cross-validated columns are the honest ones
+// (each sample scored by a model that never saw it), the others are fits to the samples themselves.
+const PARTS = ['rules', 'model', 'combined', 'cv_model', 'cv_combined'];
+
+function partsTable(parts) {
+  const shown = PARTS.filter((p) => parts[p]);
+  if (!shown.length) return null;
+  const cats = parts[shown[0]].categories.map((c) => c.category);
+  const cell = (p, cat) => {
+    const c = parts[p].categories.find((x) => x.category === cat);
+    return h('td', { 'data-part': p }, c ? `${pct(c.precision)} / ${pct(c.recall)}` : '–');
+  };
+  return h('div', { class: 'parts', 'data-testid': 'parts' },
+    h('h4', {}, t('parts_title')),
+    parts.cv_combined ? h('p', { 'data-testid': 'cv-summary' },
+      t('cv_summary', { f1: pct(parts.cv_combined.macro_f1), model: pct(parts.cv_model.macro_f1), n: parts.cv_combined.total })) : null,
+    h('p', { class: 'hint' }, t('parts_help')),
+    h('table', {},
+      h('tr', {}, h('th', {}, t('category_is')), shown.map((p) => h('th', {}, t(`part_${p}`)))),
+      cats.map((cat) => h('tr', {}, h('td', {}, cat), shown.map((p) => cell(p, cat)))),
+      h('tr', {}, h('th', {}, t('macro_f1')), shown.map((p) => h('th', {}, pct(parts[p].macro_f1))))));
 }
 
 function diffCard(ctx, draft) {
