@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -154,16 +154,7 @@ def load_pack(files: Mapping[str, str], *, extra_internal_numbers: Sequence[str]
         problems.extend(_too_few(samples, priority, config.calls.minimum_samples))
     if problems:
         raise PackError(problems)
-    found, model_problem = Models(None, None), None
-    if config.calls.enabled or config.lines.enabled:
-        if models is None:
-            model_problem = "no trained model is stored with this pack version"
-        else:
-            try:
-                found = read_models(models, files)
-            except ValueError as exc:
-                model_problem = str(exc)
-    return Pack(
+    pack = Pack(
         id=meta["id"],
         version=meta["version"],
         title=meta["title"],
@@ -172,13 +163,29 @@ def load_pack(files: Mapping[str, str], *, extra_internal_numbers: Sequence[str]
         category_names=meta["categories"],
         internal_contacts=tuple(meta["internal_contacts"]),
         scripts=scripts,
-        classifier=Classifier(rules, found.calls, config.calls),
-        forbidden=LineChecker(forbidden, found.lines, config.lines),
+        classifier=Classifier(rules),
+        forbidden=LineChecker(forbidden),
         files=dict(files),
         samples=tuple(samples),
         model_config=config,
-        model_problem=model_problem,
     )
+    return with_models(pack, models)
+
+
+def with_models(pack: Pack, models: bytes | None) -> Pack:
+    """The same compiled pack with these models (no recompiling of rules, phrases or scripts)."""
+    config = pack.model_config
+    found, problem = Models(None, None), None
+    if config.calls.enabled or config.lines.enabled:
+        if models is None:
+            problem = "no trained model is stored with this pack version"
+        else:
+            try:
+                found = read_models(models, pack.files)
+            except ValueError as exc:
+                problem = str(exc)
+    return replace(pack, classifier=Classifier(pack.classifier.rules, found.calls, config.calls),
+                   forbidden=LineChecker(pack.forbidden.rules, found.lines, config.lines), model_problem=problem)
 
 
 def train_pack_models(files: Mapping[str, str]) -> bytes:

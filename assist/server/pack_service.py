@@ -24,7 +24,7 @@ from assist.classifier.segments import call_segments
 from assist.errors import Conflict, InvalidFormat, NotFound
 from assist.problems import PackError, Problem
 from assist.scripts import lifecycle as lc
-from assist.scripts.pack import ALL_FILES, Pack, load_pack
+from assist.scripts.pack import ALL_FILES, Pack, load_pack, with_models
 from assist.scripts.pack_diff import diff_packs, summary
 from assist.scripts.pack_edit import Edit, EditError, apply_edits, structured
 from assist.server.model_training import ModelTrainer
@@ -140,7 +140,7 @@ class PackService:
             except PackError as exc:
                 raise Conflict(f"the model cannot be trained: {exc}",
                                problems=[problem_json(p) for p in exc.problems]) from None
-            found = (await asyncio.to_thread(load_pack, dict(files), models=artifact), artifact)
+            found = (await asyncio.to_thread(with_models, pack, artifact), artifact)
             self._built[digest] = found
             while len(self._built) > 4:
                 self._built.popitem(last=False)

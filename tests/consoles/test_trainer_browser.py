@@ -49,8 +49,8 @@ async def test_trainer_edits_keyword_second_trainer_approves_and_agents_get_the_
 
     await page.get_by_test_id("go-review").click()
     await expect(page.get_by_test_id("blockers")).to_contain_text("approval", timeout=10_000)
-    await page.get_by_test_id("action-submit").click()
-    await expect(page.get_by_test_id("draft-status")).to_have_text("待审批")
+    await page.get_by_test_id("action-submit").click()  # runs every sample first: seconds on a busy machine
+    await expect(page.get_by_test_id("draft-status")).to_have_text("待审批", timeout=60_000)
     await expect(page.get_by_test_id("action-approve")).to_have_count(0)  # the author cannot approve
 
     second = await sign_in(browser, trainer_service, await issue(trainer_service, "t2", "trainer"))
