@@ -52,10 +52,11 @@ class Classifier:
 
     def scan(self, segment: Segment) -> SegmentScan:
         """Match every rule against one segment."""
+        n = normalize(segment.text)
         # The model reads what was said and written, not the context: a queue name is no evidence of a category
         # (the samples put every category in every queue), and a model would learn it as a shortcut.
-        features = self.model.encode(segment.text) if self.model is not None and segment.source != "context" else ()
-        n = normalize(segment.text)
+        features = self.model.encode_normalized(n.text) \
+            if self.model is not None and segment.source != "context" else ()
         term_hits = self._matcher.find(n)
         if not term_hits:
             return SegmentScan(segment, (), features)

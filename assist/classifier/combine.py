@@ -38,7 +38,7 @@ class Thresholds:
 
     alone: float = -0.3
     beside: float = 0.4
-    veto: float = 0.3
+    veto: float = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,9 +123,11 @@ def model_evidence(model: TextModel, scans: Sequence[SegmentScan], category: str
     """
     words = model.strongest((s.features for s in scans), category, n=8)
     found: dict[int, list[tuple[int, int, int]]] = {}  # scan index -> (start, end, rank) in the original
+    texts = [normalize(s.segment.text) if s.features else None for s in scans]
     for rank, word in enumerate(words):
-        for k, scan in enumerate(scans):
-            n = normalize(scan.segment.text)
+        for k, n in enumerate(texts):
+            if n is None:
+                continue
             at = n.text.find(word)
             if at >= 0:
                 a, b = n.span(at, at + len(word))

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 import msgspec
@@ -101,8 +101,42 @@ class TextModel:
 
     def encode(self, text: str) -> FeatureIds:
         """The known feature ids of one segment (cache this per segment)."""
-        index = self.index
-        return tuple(i for f in text_features(text) if (i := index.get(f)) is not None)
+        return self.encode_normalized(normalize_text(text))
+
+    def encode_normalized(self, n: str) -> FeatureIds:
+        """`encode` for text already normalised: the same features as `text_features`, looked up as they
+        are made (this runs on every line of every live call)."""
+        get = self.index.get
+        sound = self._sound.get
+        ids: set[int] = set()
+        add = ids.add
+        prev_char = ""
+        prev_syl = ""
+        for ch in n:
+            i = get(ch)
+            if i is not None:
+                add(i)
+            if prev_char:
+                i = get(prev_char + ch)
+                if i is not None:
+                    add(i)
+            syl = _syllable(ch)
+            if syl and prev_syl:
+                i = sound((prev_syl, syl))
+                if i is not None:
+                    add(i)
+            prev_char, prev_syl = ch, syl
+        return tuple(ids)
+
+    @cached_property
+    def _sound(self) -> dict[tuple[str, str], int]:
+        """Sound-bigram features by their two syllables (no string is built per character to look one up)."""
+        out: dict[tuple[str, str], int] = {}
+        for f, i in self.index.items():
+            if f.startswith("~"):
+                a, _, b = f[1:].partition("-")
+                out[(a, b)] = i
+        return out
 
     def scores(self, segments: Iterable[FeatureIds]) -> dict[str, float]:
         """label -> decision score for a call made of these encoded segments (0 is the boundary)."""
@@ -128,13 +162,17 @@ class TextModel:
         ids: set[int] = set()
         for seg in segments:
             ids.update(seg)
+        if not ids:
+            return []
         j = self.labels.index(label)
-        ranked = sorted(ids, key=lambda i: (-float(self.weights[i, j]), i))
+        idx = np.fromiter(sorted(ids), dtype=np.intp, count=len(ids))
+        w = self.weights[idx, j]
+        order = np.argsort(-w, kind="stable")  # strongest first; ties by feature id, so it is deterministic
         out: list[str] = []
-        for i in ranked:
-            if self.weights[i, j] <= 0 or len(out) >= n:
+        for k in order.tolist():
+            if w[k] <= 0 or len(out) >= n:
                 break
-            f = self.features[i]
+            f = self.features[int(idx[k])]
             if f.startswith("~") or len(f) < 2:
                 continue  # sound keys and single characters explain nothing to a person
             out.append(f)
@@ -172,4 +210,6 @@ def build_model(labels: Sequence[str], features: Sequence[str], weights: Any, bi
     b.setflags(write=False)
     d = np.ascontiguousarray(idf2, dtype=np.float32)
     d.setflags(write=False)
-    return TextModel(tuple(labels), {f: i for i, f in enumerate(features)}, tuple(features), w, b, d, dict(meta))
+    model = TextModel(tuple(labels), {f: i for i, f in enumerate(features)}, tuple(features), w, b, d, dict(meta))
+    _ = model._sound  # built now, not on the first live line
+    return model

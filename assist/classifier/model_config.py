@@ -14,7 +14,7 @@ from assist.classifier.model import NONE
 from assist.problems import PackError, PathPart, Problem
 
 DEFAULT_CALL_THRESHOLDS = Thresholds()
-DEFAULT_LINE_THRESHOLD = 0.3
+DEFAULT_LINE_THRESHOLD = 0.2
 DEFAULT_MINIMUM_SAMPLES = 8
 
 
