@@ -41,6 +41,8 @@ export const FEEDBACK_STYLE = `
            padding: 8px; }
 .fb-pick h3 { font-size: 13px; margin: 0; color: #344054; }
 .fb-pick ul { list-style: none; margin: 0; padding: 0; display: flex; flex-wrap: wrap; gap: 6px; }
+.fb-pick li { min-width: 0; max-width: 100%; }
+.fb-pick li button { white-space: normal; text-align: left; max-width: 100%; overflow-wrap: anywhere; }
 .fb-pick li button[aria-pressed="true"] { border-color: var(--accent); color: var(--accent); font-weight: 600; }
 .warning .feedback { margin-top: 6px; }
 `;

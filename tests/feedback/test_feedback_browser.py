@@ -32,8 +32,9 @@ PLAY = """async ([callId]) => {
 }"""
 
 
-async def demo_page(browser: Any, running: Running, errors: PageErrors, lang: str = "zh-CN") -> Any:
-    page = errors.watch(await browser.new_page(viewport={"width": 1100, "height": 900}, locale=lang))
+async def demo_page(browser: Any, running: Running, errors: PageErrors, lang: str = "zh-CN",
+                    width: int = 1100) -> Any:
+    page = errors.watch(await browser.new_page(viewport={"width": width, "height": 900}, locale=lang))
     await page.goto(f"http://127.0.0.1:{running.http_port}/demo?autoplay=0&lang={lang}"
                     f"&server=ws://127.0.0.1:{running.ws_port}/ws")
     await page.locator("assist-sidebar .conn[data-state=open]").wait_for(timeout=10_000)
@@ -107,11 +108,15 @@ async def test_agent_corrects_the_category_and_a_trainer_accepts_it_into_the_dra
 
 async def test_trainer_rejects_with_a_reason_and_the_sidebar_in_english(service: Running, browser: Any) -> None:
     errors = PageErrors()
-    page = await demo_page(browser, service, errors, lang="en")
+    page = await demo_page(browser, service, errors, lang="en", width=320)
     await page.evaluate(PLAY, ["fb-journey-2"])
     sidebar = page.locator("assist-sidebar")
     await sidebar.locator(".fb-category", has_text="Wrong type").click()
     await expect(sidebar.locator(".fb-pick h3")).to_have_text("Pick the right call type")
+    # at 320 px the open picker does not overflow the sidebar
+    assert await sidebar.evaluate("el => el.scrollWidth <= el.clientWidth + 1")
+    assert await page.evaluate("document.documentElement.scrollWidth <= 321")
+    await page.screenshot(path=str(SHOTS / "sidebar-feedback-320-en.png"), full_page=False)
     await sidebar.locator(".fb-pick button[data-category='major_incident']").click()
     await expect(sidebar.locator(".category .feedback .sent")).to_contain_text("Feedback sent: Major incident")
     await sidebar.locator(".alert .warning .fb-warning", has_text="This warning is wrong").click()
