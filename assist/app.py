@@ -20,6 +20,8 @@ from assist.desk import Desk
 from assist.problems import PackError, Problem
 from assist.scripts.pack import Pack, load_pack, read_pack_dir
 from assist.scripts.pack_model import training_digest
+from assist.server.feedback_http import add_feedback_routes
+from assist.server.feedback_service import FeedbackService, install_feedback
 from assist.server.http import make_app
 from assist.server.leader_http import add_leader_routes
 from assist.server.model_training import ModelTrainer
@@ -65,10 +67,13 @@ class Running:
     routing: RoutingService
     sweeper: asyncio.Task[None]
     trainer: ModelTrainer
+    feedback: FeedbackService | None = None
 
     async def close(self) -> None:
         self.sweeper.cancel()
         self.trainer.close()
+        if self.feedback is not None:
+            await self.feedback.close()
         await self.routing.close()  # stop the scheduler before the store closes
         self.ws_server.close()
         await self.ws_server.wait_closed()
@@ -87,11 +92,13 @@ async def start(settings: Settings, *, trainer: ModelTrainer | None = None) -> R
     if restored:
         log.info("assist: %d live call(s) taken back from the store", restored)
     routing = await install_routing(hub, settings)
+    feedback = await install_feedback(hub, routing)
     ws_server = await start_ws(hub)
     sweeper = asyncio.create_task(hub.expire_abandoned(), name="expire-abandoned-calls")
     app = make_app(hub, trainer)
     add_routing_routes(app, routing)
     add_leader_routes(app, routing, ws_server)
+    add_feedback_routes(app, feedback)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.http_port)
@@ -99,7 +106,7 @@ async def start(settings: Settings, *, trainer: ModelTrainer | None = None) -> R
     ws_port = next(iter(ws_server.sockets)).getsockname()[1]
     assert runner.addresses
     http_port = runner.addresses[0][1]
-    return Running(hub, store, ws_server, runner, ws_port, http_port, routing, sweeper, trainer)
+    return Running(hub, store, ws_server, runner, ws_port, http_port, routing, sweeper, trainer, feedback)
 
 
 async def serve_forever(settings: Settings) -> None:

@@ -13,11 +13,17 @@
 // Property: tokenProvider — a function returning a token (or a promise of one), used instead of `token`
 // on every (re)connection.
 // Methods (each returns the server's result as a promise): startCall(callId, context), setNote(text),
-// addTranscript(speaker, text, final), endCall(disposition), escalate(kind, reason), submitRecord(form, fields).
+// addTranscript(speaker, text, final), endCall(disposition), escalate(kind, reason), submitRecord(form, fields),
+// feedbackOptions(), correctCategory(category, comment), reportWarning(index, rule, comment).
 // Events (bubbling, composed): assist-update (detail: the assist.update push), assist-warning (detail: the
-// assist.warning push), assist-state (detail: {state, …}), assist-ended (detail: {call_id}).
+// assist.warning push), assist-state (detail: {state, …}), assist-ended (detail: {call_id}),
+// assist-feedback (detail: the stored feedback, as the service acknowledged it).
 
-import { AssistClient } from "./assist-client.js";
+import { AssistClient, AssistError } from "./assist-client.js";
+import {
+  FEEDBACK_STYLE, FEEDBACK_TEXTS, feedbackError, feedbackKey, newFeedbackState, renderCategoryFeedback,
+  renderWarningFeedback, warningKey,
+} from "./assist-feedback.js";
 
 export { AssistClient };
 
@@ -177,6 +183,8 @@ const I18N = {
     lineNo: (n) => `line ${n}`,
   },
 };
+
+for (const l of Object.keys(FEEDBACK_TEXTS)) Object.assign(I18N[l], FEEDBACK_TEXTS[l]);
 
 export const LANGS = Object.keys(I18N);
 
@@ -378,6 +386,8 @@ export class AssistSidebar extends HTMLElement {
     this.values = {}; // checklist values by field id (kept across updates)
     this.formStatus = {}; // category -> {cls, text}
     this.escalation = { open: false, status: null, kind: null, reason: "" };
+    this.fb = newFeedbackState(); // feedback given on the current call (assist-feedback.js)
+    this._fbCats = null; // {lang, list}: the pack's categories to pick from, in the sidebar's language
     this._cache = {};
     this._built = false;
   }
@@ -484,6 +494,7 @@ export class AssistSidebar extends HTMLElement {
     this.values = {};
     this.formStatus = {};
     this.escalation = { open: false, status: null, kind: null, reason: "" };
+    this.fb = newFeedbackState();
     this._cache = {};
     this._render();
     const reply = await client.startCall(this.callId, context);
@@ -521,6 +532,110 @@ export class AssistSidebar extends HTMLElement {
     return this._need().submitRecord(form, fields);
   }
 
+  // -- feedback (assist-feedback.js; docs/protocol.md §7) -----------------------------------------------
+
+  /** The pack's categories to pick from, and the feedback already given on the current call. */
+  async feedbackOptions() {
+    if (!this.callId) throw new AssistError("no_call", "no call");
+    const lang = this.lang;
+    const reply = await this._need().request("feedback.get", { call_id: this.callId });
+    this._fbCats = { lang, list: reply.categories || [] };
+    if (reply.category) {
+      const c = reply.category;
+      const name = (this._fbCats.list.find((x) => x.id === c.category) || {}).name || c.category;
+      this.fb.category = { feedback_id: c.feedback_id, category: c.category, name, status: c.status };
+    }
+    for (const w of reply.warnings || []) {
+      this.fb.warnings.set(warningKey(w.index, w.rule), { feedback_id: w.feedback_id, status: w.status });
+    }
+    return reply;
+  }
+
+  /** "The category is wrong: it is `category`." Sent again, it changes the correction. */
+  async correctCategory(category, comment = "") {
+    if (!this.callId) throw new AssistError("no_call", "no call");
+    const callId = this.callId;
+    const reply = await this._need().request("feedback.category", { call_id: callId, category, comment });
+    const f = reply.feedback;
+    if (callId === this.callId) {
+      this.fb.category = { feedback_id: f.feedback_id, category: f.category, name: f.category_name, status: f.status };
+      this._renderFeedback();
+    }
+    this._emit("assist-feedback", f);
+    return reply;
+  }
+
+  /** "This warning is wrong": the warning given for transcript line `index` by rule `rule`. */
+  async reportWarning(index, rule, comment = "") {
+    if (!this.callId) throw new AssistError("no_call", "no call");
+    const callId = this.callId;
+    const reply = await this._need().request("feedback.warning", { call_id: callId, index, rule, comment });
+    const f = reply.feedback;
+    if (callId === this.callId) {
+      this.fb.warnings.set(warningKey(index, rule), { feedback_id: f.feedback_id, status: f.status });
+      this._renderFeedback();
+    }
+    this._emit("assist-feedback", f);
+    return reply;
+  }
+
+  fbCategories() {
+    return this._fbCats && this._fbCats.lang === this.lang ? this._fbCats.list : null;
+  }
+
+  async _openPicker() {
+    const fb = this.fb;
+    fb.picking = true;
+    fb.error = null;
+    this._renderFeedback();
+    if (!this.fbCategories()) {
+      try {
+        await this.feedbackOptions();
+      } catch (err) {
+        fb.error = feedbackError(err);
+      }
+      if (fb !== this.fb) return;
+      this._renderFeedback();
+    }
+    this.shadowRoot.querySelector(".fb-pick button:not([disabled])")?.focus();
+  }
+
+  async _sendCategory(category) {
+    const fb = this.fb;
+    fb.busy = true;
+    fb.error = null;
+    this._renderFeedback();
+    try {
+      await this.correctCategory(category);
+      fb.picking = false;
+    } catch (err) {
+      fb.error = feedbackError(err);
+    }
+    fb.busy = false;
+    if (fb !== this.fb) return;
+    this._renderFeedback();
+    this.shadowRoot.querySelector(".feedback .fb-change, .feedback .sent")?.focus?.();
+  }
+
+  async _sendWarning(index, rule) {
+    const fb = this.fb;
+    const key = warningKey(index, rule);
+    fb.warnings.set(key, { busy: true });
+    this._renderFeedback();
+    try {
+      await this.reportWarning(index, rule);
+    } catch (err) {
+      fb.warnings.set(key, { error: feedbackError(err) });
+    }
+    if (fb === this.fb) this._renderFeedback();
+  }
+
+  _renderFeedback() {
+    if (!this._built) return;
+    this._renderCategory();
+    this._renderWarning(false);
+  }
+
   // -- incoming --------------------------------------------------------------------------------------
 
   _onUpdate(update) {
@@ -547,7 +662,7 @@ export class AssistSidebar extends HTMLElement {
   _build() {
     const root = this.shadowRoot;
     root.replaceChildren();
-    root.append(h("style", {}, STYLE));
+    root.append(h("style", {}, STYLE + FEEDBACK_STYLE));
     this.$ = {};
     this.$.root = h("div", { class: "root", part: "root" });
     this.$.title = h("h1");
@@ -626,7 +741,8 @@ export class AssistSidebar extends HTMLElement {
 
   _renderCategory() {
     const u = this.update;
-    if (!this._changed("category", [this.callId, u && [u.category, u.labels, u.label_names, u.evidence, u.category_name]])) return;
+    if (!this._changed("category", [this.callId, u && [u.category, u.labels, u.label_names, u.evidence, u.category_name],
+                                    feedbackKey(this.fb), this.fbCategories()])) return;
     const el = this.$.category;
     el.replaceChildren();
     if (!this.callId) {
@@ -665,6 +781,7 @@ export class AssistSidebar extends HTMLElement {
       for (const [w, where] of words) p.append(h("q", { title: where }, w, h("span", { class: "sr" }, ` (${where})`)));
       el.append(p);
     }
+    el.append(renderCategoryFeedback(this, h));
   }
 
   _renderPoints() {
@@ -884,7 +1001,8 @@ export class AssistSidebar extends HTMLElement {
     const rule = ((this.update && this.update.forbidden_phrases) || []).find((p) => p.rule === w.rule);
     // the rule's wording in the current language when the update has it (the language may have changed)
     const alternative = (rule && rule.alternative) || w.alternative;
-    const key = [pending.map((x) => x._key), this.warnings.length, alternative, rule && rule.title];
+    const key = [pending.map((x) => x._key), this.warnings.length, alternative, rule && rule.title,
+                 this.fb.warnings.get(warningKey(w.index, w.rule)) || null];
     if (!this._changed("warning", key) && !isNew) return;
     const copyBtn = h("button", { type: "button", class: "small", "aria-label": `${this.t("copy")}${this._colon()}${alternative}` },
                       this.t("copy"));
@@ -902,6 +1020,7 @@ export class AssistSidebar extends HTMLElement {
       alternative
         ? h("div", { class: "instead" }, h("div", {}, h("b", {}, this.t("insteadSay")), alternative), copyBtn)
         : null,
+      renderWarningFeedback(this, h, w),
       this.warnings.length > 1 ? h("p", { class: "count" }, this.t("moreWarnings", this.warnings.length)) : null);
     el.replaceChildren(box);
   }

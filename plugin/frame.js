@@ -2,10 +2,11 @@
 //
 // Host -> frame:  {assist: "call", id: 1, method: "startCall", args: ["c-42", {queue: "retail"}]}
 //                 methods: init({server, token, lang}), startCall, setNote, addTranscript, endCall,
-//                          escalate, submitRecord, setLang
+//                          escalate, submitRecord, setLang, feedbackOptions, correctCategory, reportWarning
 // Frame -> host:  {assist: "ready"}
 //                 {assist: "reply", id: 1, ok: true, result: {...}} | {assist: "reply", id, ok: false, error: {code, message}}
-//                 {assist: "event", name: "assist-update" | "assist-warning" | "assist-state" | "assist-ended", detail}
+//                 {assist: "event", name: "assist-update" | "assist-warning" | "assist-state" | "assist-ended"
+//                                   | "assist-feedback", detail}
 //
 // Only messages from the parent window, from an allowed origin, are obeyed; everything else is ignored.
 // Allowed origins: this page's own origin, plus the service's allowed_origins (written into the page by the
@@ -83,6 +84,9 @@ const METHODS = {
   endCall: (disposition) => sidebar.endCall(disposition),
   escalate: (kind, reason) => sidebar.escalate(kind, reason),
   submitRecord: (form, fields) => sidebar.submitRecord(form, fields),
+  feedbackOptions: () => sidebar.feedbackOptions(),
+  correctCategory: (category, comment) => sidebar.correctCategory(category, comment),
+  reportWarning: (index, rule, comment) => sidebar.reportWarning(index, rule, comment),
 };
 
 window.addEventListener("message", async (event) => {
@@ -102,7 +106,7 @@ window.addEventListener("message", async (event) => {
   }
 });
 
-for (const name of ["assist-update", "assist-warning", "assist-state", "assist-ended"]) {
+for (const name of ["assist-update", "assist-warning", "assist-state", "assist-ended", "assist-feedback"]) {
   sidebar.addEventListener(name, (e) => post({ assist: "event", name, detail: e.detail }));
 }
 

@@ -27,6 +27,8 @@ class EscalationResolve(Command):
     resolution: str = ""
     forwarded_to: str = ""
     """For a complaint: the department or branch it was forwarded to (who and when are recorded)."""
+    category: str = ""
+    """The call's right category, when the classifier had it wrong: it becomes a feedback item for trainers."""
 
 
 class EscalationNote(Command):

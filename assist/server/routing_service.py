@@ -51,12 +51,16 @@ from assist.server.notifiers import (
     retry_delay,
 )
 from assist.server.ws import Connection, Hub
+from assist.session import Principal
 
 log = logging.getLogger(__name__)
 
 _INSTALLED: weakref.WeakKeyDictionary[Hub, RoutingService] = weakref.WeakKeyDictionary()
 
 Handler = Callable[[Connection, Any, float], Awaitable[None]]
+CategoryCorrection = Callable[[Escalation, str, Principal, float], Awaitable[tuple[list[Write], dict[str, Any] | None]]]
+"""Checks a leader's category correction of an escalation's call; gives the rows to store with the resolution
+and the reply's `feedback` (installed by the feedback service)."""
 
 
 def _register_commands(on: bool) -> None:
@@ -108,6 +112,7 @@ class RoutingService:
         self.http: aiohttp.ClientSession | None = None
         self.notifiers: dict[str, Notifier] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self.correct_category: CategoryCorrection | None = None
 
     @property
     def db(self) -> Any:
@@ -364,12 +369,28 @@ class RoutingService:
         await self._change(conn, cmd.id, cmd.escalation_id, lambda e, who: self.policy.mark_unresolved(e, who, now))
 
     async def _resolve(self, conn: Connection, cmd: c.EscalationResolve, now: float) -> None:
-        def resolve(esc: Escalation, who: str) -> Effects:
+        p = conn.session.principal
+        assert p is not None
+        reply: dict[str, Any] = {}
+        async with self.lock:
+            esc = await self._esc(cmd.escalation_id)
             if esc.kind == "fault":
                 raise Conflict("a fault's escalation ends with fault.recover (it records the recovery time)")
-            return self.policy.resolve(esc, who, now, cmd.resolution, cmd.forwarded_to)
-
-        await self._change(conn, cmd.id, cmd.escalation_id, resolve)
+            if esc.status == "resolved":
+                raise Conflict(f"escalation {esc.id} is already resolved")
+            extra: list[Write] = []
+            if cmd.category:
+                if self.correct_category is None:
+                    raise ValidationFailed("category corrections are not available on this service",
+                                           fields={"category": "not available"})
+                extra, reply["feedback"] = await self.correct_category(esc, cmd.category, p, now)
+                if reply["feedback"] is not None:
+                    extra.append(audit(p.user, "category_feedback", esc.id, now, category=cmd.category,
+                                       feedback_id=reply["feedback"]["feedback_id"]))
+            eff = self.policy.resolve(esc, p.user, now, cmd.resolution, cmd.forwarded_to)
+            eff.writes += extra
+            await self.commit(eff)
+        conn.send(protocol.result(cmd.id, {"escalation": esc.to_json(), **reply}))
 
     # -- commands: faults -------------------------------------------------------------------------
 

@@ -39,8 +39,17 @@ const ctx = {
   resolve: async (esc) => {
     const fields = [{ name: 'resolution', label: t('resolution'), type: 'textarea' }];
     if (esc.kind.startsWith('complaint.')) fields.push({ name: 'forwarded_to', label: t('forwarded_to') });
+    // The call's category, when the classifier had it wrong: it becomes feedback for the trainers.
+    if (esc.subject.call_id) {
+      fields.push({ name: 'category', label: t('correct_category'), type: 'select', options: [
+        { value: '', label: t('no_correction') },
+        ...state.config.priority.map((c) => ({ value: c, label: ctx.catName(c) }))] });
+    }
     const v = await ask(t('resolve'), fields, t('resolve'));
-    if (v) await act('escalation.resolve', { escalation_id: esc.escalation_id, resolution: v.resolution, forwarded_to: v.forwarded_to || '' });
+    if (!v) return;
+    const res = await act('escalation.resolve', { escalation_id: esc.escalation_id, resolution: v.resolution,
+      forwarded_to: v.forwarded_to || '', ...(v.category ? { category: v.category } : {}) });
+    if (res?.feedback) toast(t('category_corrected', { name: ctx.catName(res.feedback.category) }));
   },
   faultForm: (esc) => {
     state.faultPrefill = { report_id: esc.escalation_id, reported_by: esc.subject.agent, symptoms: esc.subject.reason || '', occurred_at: esc.opened_at };

@@ -1,6 +1,7 @@
 // The trainer console: sign-in, navigation, the draft in hand, and the try-it box.
 import { api, ApiError, debounce, h, token } from './api.js';
 import { categoryView, forbiddenView } from './editor.js';
+import { feedbackView } from './feedback.js';
 import { applyStatic, getLang, setLang, t } from './i18n.js';
 import { auditView, filesView, reviewView, samplesCard, versionsView } from './review.js';
 
@@ -118,7 +119,7 @@ function render() {
     onclick: () => { state.section = { kind, id }; render(); },
   }, label));
   $('nav-categories').replaceChildren(...priority.map((c) => navButton('category', c, catName(c))));
-  $('nav-more').replaceChildren(...['forbidden', 'samples', 'review', 'versions', 'audit', 'files'].map((k) => navButton(k, k, t(k))));
+  $('nav-more').replaceChildren(...['forbidden', 'samples', 'feedback', 'review', 'versions', 'audit', 'files'].map((k) => navButton(k, k, t(k))));
   $('status').replaceChildren(statusCard());
   $('sample-label').replaceChildren(...priority.map((c) => h('option', { value: c }, catName(c))));
   const main = $('main');
@@ -128,6 +129,7 @@ function render() {
     category: () => [h('h2', {}, `${catName(s.id)} · ${s.id}`), categoryView(ctx, s.id)],
     forbidden: () => forbiddenView(ctx),
     samples: () => samplesCard(ctx),
+    feedback: () => feedbackView(ctx),
     review: () => reviewView(ctx),
     versions: () => versionsView(ctx),
     audit: () => auditView(ctx),

@@ -11,6 +11,7 @@ const TEXTS = {
   more: ['更多', 'More'],
   forbidden: ['禁语', 'Forbidden phrases'],
   samples: ['样例', 'Samples'],
+  feedback: ['反馈', 'Feedback'],
   review: ['检查与发布', 'Check & publish'],
   versions: ['版本', 'Versions'],
   audit: ['操作记录', 'Audit trail'],
