@@ -6,7 +6,7 @@ worded in a way no keyword list foresaw: its best category, if it is not `none` 
 at least `alone`), adds a label beside the rules' when it is confident (`beside`), and
 overrules a rule only where the rule is weak: a decoy the model firmly reads as an
 ordinary call (its `none` score exceeds the category's by `veto`), such as a journalist
-opening an account. Each category has its own thresholds (model.yaml in the pack; the
+opening an account, or a word that here means another category (`overrule`). Each category has its own thresholds (model.yaml in the pack; the
 defaults were measured on calls written apart from the pack, docs/quality.md). A label the
 model chose carries evidence too: the words of this call that weighed most, `rule: "model"`.
 """
@@ -33,12 +33,15 @@ class Thresholds:
     `beside`: the model adds the category to the call's labels at this score (higher: a
     second label the rules missed needs more confidence than a first one).
     `veto`: a label the rules found is dropped when the model's `none` score exceeds the
-    category's score by this much (a large value turns the veto off).
+    category's score by this much (a large value turns the veto off)...
+    `overrule`: ...or when the category scores below `alone` while another category scores at
+    least this (the rules fired on a word that, here, means something else).
     """
 
     alone: float = -0.3
     beside: float = 0.4
     veto: float = 0.1
+    overrule: float = 0.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +106,12 @@ def _vetoed(category: str, rules: Classification, model: TextModel, scores: Mapp
     and the rule stands; a word the samples show in both ordinary and serious calls (记者, 系统)
     is one the model can judge in context.
     """
-    if scores.get(NONE, 0.0) - scores.get(category, 0.0) < settings.for_category(category).veto:
+    t = settings.for_category(category)
+    mine = scores.get(category, 0.0)
+    ordinary = scores.get(NONE, 0.0) - mine >= t.veto
+    elsewhere = mine < t.alone and max((v for c, v in scores.items() if c not in (category, NONE)),
+                                       default=mine) >= t.overrule
+    if not (ordinary or elsewhere):
         return False
     words = [w for e in rules.evidence if e.category == category and e.rule != MODEL_RULE for w in e.words]
     return bool(words) and all(model.knows(w) for w in words)

@@ -58,20 +58,21 @@ def compile_model_config(raw: object, *, priority: Sequence[str], rule_ids: Sequ
     thresholds: dict[str, Thresholds] = {}
     calls = raw.get("calls", {}) or {}
     if not isinstance(calls, Mapping):
-        problems.append(Problem(("calls",), "calls: per category id, {alone: number, beside: number, veto: number}"))
+        problems.append(Problem(("calls",), "calls: per category id, {alone, beside, veto, overrule: number}"))
         calls = {}
     for cid, spec in calls.items():
         path: tuple[PathPart, ...] = ("calls", str(cid))
         if cid not in priority or cid == NONE:
             problems.append(Problem(path, f"unknown category {cid!r}"))
             continue
-        if not isinstance(spec, Mapping) or set(spec) - {"alone", "beside", "veto"}:
-            problems.append(Problem(path, "expected {alone: number, beside: number, veto: number}"))
+        if not isinstance(spec, Mapping) or set(spec) - {"alone", "beside", "veto", "overrule"}:
+            problems.append(Problem(path, "expected {alone, beside, veto, overrule: number}"))
             continue
         alone = _number(spec, "alone", DEFAULT_CALL_THRESHOLDS.alone, path, problems)
         beside = _number(spec, "beside", DEFAULT_CALL_THRESHOLDS.beside, path, problems)
         veto = _number(spec, "veto", DEFAULT_CALL_THRESHOLDS.veto, path, problems)
-        thresholds[str(cid)] = Thresholds(alone, beside, veto)
+        overrule = _number(spec, "overrule", DEFAULT_CALL_THRESHOLDS.overrule, path, problems)
+        thresholds[str(cid)] = Thresholds(alone, beside, veto, overrule)
     lines_raw = raw.get("lines", {}) or {}
     line_thresholds: dict[str, float] = {}
     lines_enabled = True

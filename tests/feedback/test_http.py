@@ -21,10 +21,10 @@ async def items_for(agent: Client) -> tuple[str, str]:
     return cat["feedback"]["feedback_id"], warn["feedback"]["feedback_id"]
 
 
-def samples(draft: dict[str, object]) -> list[dict[str, object]]:
+def samples(draft: dict[str, object], name: str = "samples.jsonl") -> list[dict[str, object]]:
     files = draft["files"]
     assert isinstance(files, dict)
-    return [json.loads(line) for line in files["samples.jsonl"].splitlines() if line.strip()]
+    return [json.loads(line) for line in files[name].splitlines() if line.strip()]
 
 
 async def test_accept_appends_samples_to_the_trainers_draft(service: Running, agent: Client,
@@ -52,15 +52,15 @@ async def test_accept_appends_samples_to_the_trainers_draft(service: Running, ag
     assert set(added[0]) == {"id", "context", "notes", "transcript", "labels", "why"}
     assert draft["problems"] == []
 
-    # the warning goes to the same (the trainer's open) draft, as a labelled agent line
+    # the warning goes to the same (the trainer's open) draft, as a labelled agent line the line model learns
     warned = await t1.call("POST", f"/api/feedback/items/{warn_id}/accept", {})
-    assert warned["draft"]["id"] == draft_id
+    assert warned["draft"]["id"] == draft_id and warned["file"] == "agent_lines.jsonl"
     draft = await t1.call("GET", f"/api/pack/drafts/{draft_id}")
-    line = next(s for s in samples(draft) if s["id"] == warn_id)
+    line = next(s for s in samples(draft, "agent_lines.jsonl") if s["id"] == warn_id)
     assert {k: line[k] for k in ("kind", "text", "forbidden", "rule")} == {
         "kind": "agent_line", "text": "不好意思，这是我们系统的问题，我们系统坏了", "forbidden": False,
         "rule": "system_blame"}
-    assert draft["problems"] == []  # the current sample loader still reads the draft
+    assert draft["problems"] == []
     audit = await t1.call("GET", f"/api/pack/audit?draft={draft_id}")
     assert {a["action"] for a in audit["audit"]} >= {"draft.create", "draft.edit"}
 
