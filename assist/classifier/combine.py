@@ -1,14 +1,15 @@
 """One decision from the rules and the learned model.
 
-Rules that fire with evidence stay authoritative, with one exception: trainers own them
-and they explain themselves. The model decides where the rules are silent (a clear call
-worded in a way no keyword list foresaw: its best category, if it is not `none` and scores
-at least `alone`), adds a label beside the rules' when it is confident (`beside`), and
-overrules a rule only where the rule is weak: a decoy the model firmly reads as an
-ordinary call (its `none` score exceeds the category's by `veto`), such as a journalist
-opening an account, or a word that here means another category (`overrule`). Each category has its own thresholds (model.yaml in the pack; the
-defaults were measured on calls written apart from the pack, docs/quality.md). A label the
-model chose carries evidence too: the words of this call that weighed most, `rule: "model"`.
+Rules that fire with evidence stay in charge: trainers own them and they explain
+themselves. The model decides where the rules are silent (a clear call worded in a way no
+keyword list foresaw: its best category, if it is not `none` and scores at least `alone`),
+adds a label beside the rules' when it is confident (`beside`), and overrules a rule only
+where the rule is weak and only about words it learned from samples: a decoy it firmly
+reads as an ordinary call (its `none` score exceeds the category's by `veto`), such as a
+journalist opening an account, or a word that here means another category (`overrule`).
+Each category has its own thresholds (model.yaml in the pack; the defaults were measured on
+calls written apart from the pack, docs/quality.md). A label the model chose carries
+evidence too: the words of this call that weighed most, `rule: "model"`.
 """
 
 from __future__ import annotations
