@@ -63,6 +63,7 @@ def assist_update(pack: Pack, pack_version: str, call_id: str, context: Mapping[
         "labels": list(result.labels),
         "label_names": [pack.category_name(c, lang) for c in result.labels],
         "evidence": [e.to_json() for e in result.evidence],
+        "decided_by": result.decided_by,
         "talking_points": talking_points,
         "steps": steps,
         "checklist": checklist,

@@ -44,6 +44,8 @@ const I18N = {
     ended: "通话已结束",
     category: "来电类别",
     reason: "识别依据",
+    reasonModel: "模型判断依据",
+    byModel: "模型",
     source_customer: "客户",
     source_agent: "座席",
     source_note: "备注",
@@ -121,6 +123,8 @@ const I18N = {
     ended: "Call ended",
     category: "Call type",
     reason: "Because of",
+    reasonModel: "The model's reasons",
+    byModel: "model",
     source_customer: "customer",
     source_agent: "agent",
     source_note: "note",
@@ -297,6 +301,7 @@ button.small { font-size: 12px; padding: 2px 8px; min-height: 26px; white-space:
 .sev-none { background: #475467; } .chip.sev-none { color: #475467; border-color: #98a2b3; background: #fff; }
 .reason { margin: 0; font-size: 13px; color: #475467; overflow-wrap: anywhere; display: flex; flex-wrap: wrap;
           gap: 4px 6px; align-items: baseline; }
+.reason q.by-model { border-style: dashed; background: #f9fafb; }
 .reason q { quotes: none; color: #1d2939; font-weight: 600; background: #f2f4f7; border: 1px solid #e4e7ec;
             border-radius: 4px; padding: 0 5px; }
 
@@ -769,16 +774,22 @@ export class AssistSidebar extends HTMLElement {
     const evidence = (u.evidence || []).filter((e) => (u.labels || []).includes(e.category));
     if (evidence.length) {
       // the words that made the call this category, each with where it was heard (as a tooltip)
+      // words the learned model weighed (rule "model") are marked as the model's, not a trainer's rule
       const words = new Map();
       for (const e of evidence) {
         let where = this.t(`source_${e.source}`);
         if (e.source === "customer" || e.source === "agent") where += " " + this.t("lineNo", (e.index ?? 0) + 1);
         else if (e.source === "context" && e.field) where += ` ${e.field}`;
-        for (const w of e.words || []) if (!words.has(w) && words.size < 5) words.set(w, where);
+        const model = e.rule === "model";
+        if (model) where += ` · ${this.t("byModel")}`;
+        for (const w of e.words || []) if (!words.has(w) && words.size < 5) words.set(w, { where, model });
       }
-      const p = h("p", { class: "reason", part: "reason" },
-                  h("span", {}, this.t("reason") + (this.lang === "en" ? ":" : "：")));
-      for (const [w, where] of words) p.append(h("q", { title: where }, w, h("span", { class: "sr" }, ` (${where})`)));
+      const allModel = [...words.values()].every((x) => x.model);
+      const p = h("p", { class: "reason", part: "reason", "data-by": allModel ? "model" : "rules" },
+                  h("span", {}, this.t(allModel ? "reasonModel" : "reason") + (this.lang === "en" ? ":" : "：")));
+      for (const [w, { where, model }] of words) {
+        p.append(h("q", { title: where, class: model ? "by-model" : "" }, w, h("span", { class: "sr" }, ` (${where})`)));
+      }
       el.append(p);
     }
     el.append(renderCategoryFeedback(this, h));

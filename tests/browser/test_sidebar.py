@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from playwright.async_api import expect
 
 from assist.app import Running, start
 from assist.config import Settings
@@ -455,4 +456,30 @@ async def test_declared_fault_shows_its_talking_points_until_recovered(plugin_se
     recovered = await admin.call("fault.recover", fault_id=opened["fault"]["fault_id"])
     assert recovered["success"], recovered
     await notice.wait_for(state="detached", timeout=5_000)
+    assert errors.errors == []
+
+
+async def test_a_call_the_model_decided_shows_the_models_reasons(plugin_service: Running, browser: Any) -> None:
+    """A complaint about this agent in words no rule lists: the badge comes from the learned model,
+    and the sidebar says the reasons are the model's, quoting the words that weighed most."""
+    text = "你这个人说话怎么阴阳怪气的，我打了三次电话，就你最不耐烦，把你工号报一下"
+    token = await issue(plugin_service, "a2003", "agent")
+    errors = PageErrors()
+    page = errors.watch(await browser.new_page(viewport={"width": 360, "height": 700}))
+    await page.goto(f"http://127.0.0.1:{plugin_service.http_port}/plugin/frame.html"
+                    f"?server=ws://127.0.0.1:{plugin_service.ws_port}/ws&token={token}")
+    sidebar = page.locator("assist-sidebar")
+    await sidebar.locator(".conn[data-state=open]").wait_for(timeout=10_000)
+    await page.evaluate("""async (text) => {
+        const sb = document.querySelector("assist-sidebar");
+        await sb.startCall("m-1", {queue: "retail"});
+        await sb.addTranscript("customer", text, true);
+    }""", text)
+    await sidebar.locator(".badge[data-category='complaint.about_agent']").wait_for(timeout=5_000)
+    reason = sidebar.locator(".reason[data-by=model]")
+    await expect(reason).to_contain_text("模型判断依据")
+    quoted = await reason.locator("q.by-model").all_inner_texts()
+    assert quoted and all(q.split(" (")[0] in text for q in quoted), quoted
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SCREENSHOTS / "sidebar-model-reasons.png"))
     assert errors.errors == []

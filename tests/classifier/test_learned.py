@@ -1,0 +1,116 @@
+"""The learned text model: features, training, scoring, artifacts, combination with the rules."""
+
+from __future__ import annotations
+
+import pytest
+
+from assist.classifier.combine import ModelSettings, Thresholds, combine, model_labels
+from assist.classifier.learned import TextModel, text_features
+from assist.classifier.model import Classification, Evidence, Segment, SegmentScan
+from assist.classifier.training import Example, TooFewExamples, check_counts, cross_validate, train
+
+LABELS = ("complaint.general", "system_outage", "none")
+PRIORITY = ("system_outage", "complaint.general", "none")
+
+
+def examples() -> list[Example]:
+    out = []
+    for i in range(12):
+        out.append(Example((f"手机银行登录失败提示系统繁忙{i}",), ("system_outage",)))
+        out.append(Example((f"你们收费太不合理我要投诉{i}",), ("complaint.general",)))
+        out.append(Example((f"我想查一下余额和账单{i}",), ("none",)))
+    return out
+
+
+@pytest.fixture(scope="module")
+def model() -> TextModel:
+    return train(examples(), LABELS)
+
+
+def test_features_fold_traditional_width_and_sound() -> None:
+    simplified = set(text_features("系统坏了"))
+    assert set(text_features("系統壞了")) == simplified, "traditional characters meet their simplified form"
+    assert "系统" in simplified and "统坏" in simplified and "系" in simplified
+    sound = {f for f in text_features("系桶坏了") if f.startswith("~")}
+    assert sound & {f for f in simplified if f.startswith("~")}, "a homophone shares the sound bigram"
+
+
+def test_training_is_deterministic(model: TextModel) -> None:
+    assert train(examples(), LABELS).to_bytes() == model.to_bytes()
+
+
+def test_scores_rank_the_right_label_and_explain_with_words_of_the_call(model: TextModel) -> None:
+    enc = model.encode("我的手机银行一直登录失败")
+    scores = model.scores([enc])
+    assert max(scores, key=scores.__getitem__) == "system_outage"
+    words = model.strongest([enc], "system_outage")
+    assert words and all(w in "我的手机银行一直登录失败" for w in words)
+    assert model.scores([]) == {lb: pytest.approx(b) for lb, b in zip(LABELS, model.bias, strict=True)}
+
+
+def test_artifact_round_trip_and_corruption(model: TextModel) -> None:
+    again = TextModel.from_bytes(model.to_bytes())
+    enc = again.encode("收费不合理")
+    assert again.scores([enc]) == pytest.approx(model.scores([model.encode("收费不合理")]))
+    with pytest.raises(ValueError, match="corrupt"):
+        TextModel.from_bytes(b"\x00garbage")
+    with pytest.raises(ValueError, match="corrupt"):
+        TextModel.from_bytes(model.to_bytes()[:-40])
+
+
+def test_knows_words_seen_in_training_only(model: TextModel) -> None:
+    assert model.knows("系统繁忙")
+    assert not model.knows("火星文")
+
+
+def test_too_few_examples_names_the_label() -> None:
+    with pytest.raises(TooFewExamples, match="system_outage"):
+        check_counts(examples()[:3], LABELS, minimum=2)
+
+
+def test_cross_validation_scores_each_example_with_a_model_that_never_saw_it() -> None:
+    exs = examples()
+    held_out = cross_validate(exs, LABELS, folds=3)
+    assert len(held_out) == len(exs) and all(set(s) == set(LABELS) for s in held_out)
+    right = sum(max(s, key=s.__getitem__) == ex.labels[0] for s, ex in zip(held_out, exs, strict=True))
+    assert right >= 0.9 * len(exs)
+
+
+def _scan(model: TextModel, text: str) -> SegmentScan:
+    return SegmentScan(Segment("customer", 0, text), (), model.encode(text))
+
+
+def _rules(category: str, word: str) -> Classification:
+    return Classification(category, (category,), (Evidence(category, "r1", (word,), "customer", 0, (0, len(word))),))
+
+
+def test_model_decides_where_the_rules_are_silent_with_its_evidence(model: TextModel) -> None:
+    scans = [_scan(model, "手机银行登录失败")]
+    out = combine(Classification.empty(), model.scores(s.features for s in scans), model, scans,
+                  ModelSettings(), PRIORITY)
+    assert out.labels == ("system_outage",) and out.decided_by == "model"
+    assert out.evidence and all(e.rule == "model" and e.words[0] in "手机银行登录失败" for e in out.evidence)
+    strict = ModelSettings(thresholds={"system_outage": Thresholds(alone=9)})
+    assert combine(Classification.empty(), model.scores(s.features for s in scans), model, scans, strict,
+                   PRIORITY).labels == ("none",)
+
+
+def test_model_vetoes_a_rule_only_about_words_it_learned(model: TextModel) -> None:
+    scans = [_scan(model, "我想查一下余额")]
+    scores = model.scores(s.features for s in scans)
+    known = combine(_rules("complaint.general", "余额"), scores, model, scans, ModelSettings(), PRIORITY)
+    assert known.labels == ("none",), "the model knows 余额 from ordinary calls"
+    new_word = combine(_rules("complaint.general", "火星文"), scores, model, scans, ModelSettings(), PRIORITY)
+    assert new_word.labels == ("complaint.general",), "a keyword the model never saw stands"
+    no_veto = ModelSettings(thresholds={"complaint.general": Thresholds(veto=99, overrule=99)})
+    assert combine(_rules("complaint.general", "余额"), scores, model, scans, no_veto, PRIORITY).labels == \
+        ("complaint.general",)
+
+
+def test_model_adds_a_confident_second_label(model: TextModel) -> None:
+    scans = [_scan(model, "手机银行登录失败提示系统繁忙"), _scan(model, "收费太不合理我要投诉")]
+    scores = model.scores(s.features for s in scans)
+    out = combine(_rules("system_outage", "系统繁忙"), scores, model, scans,
+                  ModelSettings(thresholds={"complaint.general": Thresholds(beside=-1)}), PRIORITY)
+    assert out.labels == ("system_outage", "complaint.general") and out.decided_by == "rules+model"
+    assert model_labels(scores, ModelSettings(), PRIORITY)[0] in ("system_outage", "complaint.general")

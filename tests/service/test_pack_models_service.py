@@ -1,0 +1,64 @@
+"""The service keeps each pack version's models: a rollback restores them; a broken one never stops the floor."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+
+import aiohttp
+import pytest
+
+from assist.app import Running, start
+from assist.config import Settings
+from tests.conftest import TRAINER, open_client
+from tests.consoles.conftest import as_user
+
+GRIEVANCE = "你们的积分兑换商城东西比外面贵一倍"
+OUTAGE = "手机银行转账一直提示系统繁忙"
+
+
+async def test_a_corrupt_stored_model_runs_the_rules_alone_and_says_so(
+        settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
+    first = await start(settings, trainer=TRAINER)
+    assert first.hub.desk.pack.has_model
+    await first.close()
+    with sqlite3.connect(settings.db) as db:
+        db.execute("UPDATE pack_versions SET model = x'00ff' WHERE version = 1")
+    with caplog.at_level(logging.WARNING, logger="assist"):
+        second = await start(settings, trainer=TRAINER)
+    try:
+        assert not second.hub.desk.pack.has_model
+        assert any("runs on its rules alone" in r.getMessage() for r in caplog.records)
+        agent = await open_client(second)
+        await agent.call("call.start", call_id="k1", context={})
+        said = await agent.call("call.transcript", call_id="k1", speaker="customer", text=OUTAGE)
+        assert said["category"] == "system_outage", "the rules still classify"
+        await agent.ws.close()
+    finally:
+        await second.close()
+
+
+async def test_rollback_restores_the_versions_models(service: Running, http_session: aiohttp.ClientSession) -> None:
+    t1 = await as_user(service, http_session, "t1", "trainer")
+    t2 = await as_user(service, http_session, "t2", "trainer")
+    call = {"context": {}, "notes": [], "transcript": [{"speaker": "customer", "text": GRIEVANCE}]}
+    assert (await t1.call("POST", "/api/pack/try", {"call": call}))["category"] == "none"
+
+    # v2 learns one more sample: its model labels the grievance
+    did = (await t1.call("POST", "/api/pack/drafts", {}, expect=201))["id"]
+    files = (await t1.call("GET", f"/api/pack/drafts/{did}"))["files"]
+    sample = {"id": "t-1", **call, "labels": ["complaint.general"], "why": "product terms"}
+    await t1.call("PUT", f"/api/pack/drafts/{did}/files",
+                  {"files": {"samples.jsonl": files["samples.jsonl"] + json.dumps(sample, ensure_ascii=False) + "\n"}})
+    await t1.call("POST", f"/api/pack/drafts/{did}/submit")
+    await t2.call("POST", f"/api/pack/drafts/{did}/approve")
+    assert (await t2.call("POST", f"/api/pack/drafts/{did}/publish"))["version"] == 2
+    assert (await t1.call("POST", "/api/pack/try", {"call": call}))["category"] == "complaint.general"
+
+    # rolling back to v1 brings v1's rules and v1's models back together
+    await t1.call("POST", "/api/pack/versions/1/rollback")
+    assert (await t1.call("POST", "/api/pack/try", {"call": call}))["category"] == "none"
+    with sqlite3.connect(service.hub.settings.db) as db:
+        models = dict(db.execute("SELECT version, model FROM pack_versions").fetchall())
+    assert models[3] == models[1] != models[2] and models[1]
