@@ -16,6 +16,7 @@ from assist.problems import PackError, PathPart, Problem
 DEFAULT_CALL_THRESHOLDS = Thresholds()
 DEFAULT_LINE_THRESHOLD = 0.2
 DEFAULT_MINIMUM_SAMPLES = 8
+DEFAULT_LINE_VETO = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +26,9 @@ class LineModelSettings:
 
     enabled: bool = True
     thresholds: Mapping[str, float] = field(default_factory=dict)
+    veto: float = DEFAULT_LINE_VETO
+    """A phrase rule's hit is withdrawn when the model scores the line as allowed and that rule at most
+    -veto, about words it learned (a quoted customer, a refusal to a journalist that a rule misread)."""
 
     def for_rule(self, rule: str) -> float:
         return self.thresholds.get(rule, DEFAULT_LINE_THRESHOLD)
@@ -37,7 +41,7 @@ class ModelConfig:
 
 
 _TOP = frozenset({"version", "enabled", "minimum_samples", "calls", "lines"})
-_LINES = frozenset({"enabled", "thresholds"})
+_LINES = frozenset({"enabled", "thresholds", "veto"})
 
 
 def compile_model_config(raw: object, *, priority: Sequence[str], rule_ids: Sequence[str] = ()) -> ModelConfig:
@@ -76,10 +80,12 @@ def compile_model_config(raw: object, *, priority: Sequence[str], rule_ids: Sequ
     lines_raw = raw.get("lines", {}) or {}
     line_thresholds: dict[str, float] = {}
     lines_enabled = True
+    line_veto = DEFAULT_LINE_VETO
     if not isinstance(lines_raw, Mapping) or set(lines_raw) - _LINES:
-        problems.append(Problem(("lines",), "lines: {enabled: true|false, thresholds: {rule id: number}}"))
+        problems.append(Problem(("lines",), "lines: {enabled: true|false, thresholds: {rule: number}, veto: number}"))
     else:
         lines_enabled = _flag(lines_raw, "enabled", ("lines",), problems)
+        line_veto = _number(lines_raw, "veto", DEFAULT_LINE_VETO, ("lines",), problems)
         lt = lines_raw.get("thresholds", {}) or {}
         if not isinstance(lt, Mapping):
             problems.append(Problem(("lines", "thresholds"), "thresholds: {forbidden rule id: number}"))
@@ -95,7 +101,7 @@ def compile_model_config(raw: object, *, priority: Sequence[str], rule_ids: Sequ
     if problems:
         raise PackError(problems)
     return ModelConfig(ModelSettings(enabled, thresholds, minimum),
-                       LineModelSettings(lines_enabled, line_thresholds))
+                       LineModelSettings(lines_enabled, line_thresholds, line_veto))
 
 
 def _flag(raw: Mapping[str, object], key: str, path: tuple[PathPart, ...], problems: list[Problem]) -> bool:

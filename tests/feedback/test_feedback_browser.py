@@ -135,3 +135,52 @@ async def test_trainer_rejects_with_a_reason_and_the_sidebar_in_english(service:
     await expect(trainer.get_by_test_id("feedback-open")).to_contain_text("1")
     assert errors.errors == []
 
+
+
+async def test_a_correction_accepted_and_published_relabels_the_call_in_the_sidebar(
+        service: Running, browser: Any) -> None:
+    """The whole loop in a browser: the agent corrects a call the pack got wrong, a trainer accepts it,
+    a second trainer approves, the draft is published with its retrained model, and the agent's
+    sidebar shows the call as corrected — the next model learned it from the floor."""
+    grievance = "你们的积分兑换商城东西比外面贵一倍"
+    errors = PageErrors()
+    page = await demo_page(browser, service, errors)
+    await page.evaluate("""async ([callId, text]) => {
+      const sb = window.assistDemo.sidebar;
+      await sb.startCall(callId, { queue: "retail" });
+      await sb.addTranscript("customer", text, true);
+    }""", ["fb-learn-1", grievance])
+    sidebar = page.locator("assist-sidebar")
+    await expect(sidebar.locator(".badge")).to_have_attribute("data-category", "none")
+    await sidebar.locator(".fb-category").click()
+    await sidebar.locator(".fb-pick button[data-category='complaint.general']").click()
+    await expect(sidebar.locator(".category .feedback .sent")).to_contain_text("已反馈：一般性投诉")
+
+    t1 = await sign_in(browser, service, await issue(service, "t1", "trainer"))
+    await t1.get_by_test_id("nav-feedback").click()
+    await t1.locator("[data-call='fb-learn-1']", has_text="类别更正").click()
+    detail = t1.get_by_test_id("feedback-detail")
+    await detail.get_by_test_id("fb-accept").click()
+    await expect(detail.get_by_test_id("fb-status")).to_have_text("已接受", timeout=10_000)
+    # trying the call on the draft: the retrained model now says what the agent said
+    await t1.get_by_test_id("try-input").fill(f"客户：{grievance}")
+    await expect(t1.get_by_test_id("try-category")).to_have_attribute(
+        "data-category", "complaint.general", timeout=60_000)
+    await expect(t1.get_by_test_id("try-decided-by")).to_have_text("由模型判断（规则未命中）")
+    await t1.get_by_test_id("go-review").click()
+    await t1.get_by_test_id("action-submit").click()  # runs every sample first
+    await expect(t1.get_by_test_id("draft-status")).to_have_text("待审批", timeout=60_000)
+
+    t2 = await sign_in(browser, service, await issue(service, "t2", "trainer"))
+    await t2.get_by_test_id("go-review").click()
+    await t2.get_by_test_id("action-approve").click()
+    await expect(t2.get_by_test_id("approvals")).to_contain_text("1/1")
+    await t2.get_by_test_id("action-publish").click()
+    await expect(t2.get_by_test_id("published-version")).to_have_text("v2", timeout=60_000)
+
+    # the live call in the agent's sidebar is relabelled by the new version, with the model's reasons
+    await expect(sidebar.locator(".badge")).to_have_attribute("data-category", "complaint.general", timeout=10_000)
+    await expect(sidebar.locator(".reason[data-by=model]")).to_contain_text("模型判断依据")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SHOTS / "sidebar-learned-from-feedback.png"))
+    assert errors.errors == []

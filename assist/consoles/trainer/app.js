@@ -191,7 +191,8 @@ async function tryIt() {
       h('div', { class: 'hint' }, t('category_is'), state.draft ? ` (${t('draft')} #${state.draft.id})` : ` (v${state.published.version})`),
       h('div', { class: 'category', 'data-testid': 'try-category', 'data-category': r.category }, `${r.category_name} · ${r.category}`),
       r.labels.length > 1 ? h('div', {}, r.label_names.join(' + ')) : null,
-      r.evidence.length ? [h('h4', {}, t('evidence')), h('ul', { class: 'evidence' }, r.evidence.slice(0, 8).map((e) => h('li', {}, `${e.rule}: `, h('mark', {}, e.words.join(' '))))) ] : null,
+      r.decided_by && r.decided_by !== 'none' ? h('div', { class: 'hint', 'data-testid': 'try-decided-by', 'data-by': r.decided_by }, t(`decided_${r.decided_by}`)) : null,
+      r.evidence.length ? [h('h4', {}, t('evidence')), h('ul', { class: 'evidence' }, r.evidence.slice(0, 8).map((e) => h('li', {}, `${e.rule === 'model' ? t('by_model') : e.rule}: `, h('mark', {}, e.words.join(' '))))) ] : null,
       r.warnings.length ? [h('h4', {}, t('warnings')), h('ul', { class: 'warnings' }, r.warnings.map((w) => h('li', {}, `“${w.phrase}” → ${w.alternative}`)))] : null,
     ].flat().filter(Boolean));
   } catch (e) {
