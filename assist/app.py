@@ -85,7 +85,11 @@ async def start(settings: Settings, *, trainer: ModelTrainer | None = None) -> R
     """Start every part; `trainer` may be shared (tests start many services on the same pack)."""
     trainer = trainer or ModelTrainer()
     store = await Store.open(settings.db)
-    pack, version = await pack_in_force(store, settings, trainer, time.time())
+    try:
+        pack, version = await pack_in_force(store, settings, trainer, time.time())
+    except BaseException:
+        await store.close()  # an invalid pack must not leave the database's thread behind (the process would hang)
+        raise
     store.start_writer()
     hub = Hub(settings, Desk(pack, version), store)
     restored = await hub.restore_live_calls()

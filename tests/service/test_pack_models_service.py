@@ -5,12 +5,17 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+import threading
+from dataclasses import replace
+from pathlib import Path
 
 import aiohttp
 import pytest
 
 from assist.app import Running, start
-from assist.config import Settings
+from assist.config import DEFAULT_PACK, Settings
+from assist.problems import PackError
+from assist.scripts.pack import read_pack_dir
 from tests.conftest import TRAINER, open_client
 from tests.consoles.conftest import as_user
 
@@ -62,3 +67,20 @@ async def test_rollback_restores_the_versions_models(service: Running, http_sess
     with sqlite3.connect(service.hub.settings.db) as db:
         models = dict(db.execute("SELECT version, model FROM pack_versions").fetchall())
     assert models[3] == models[1] != models[2] and models[1]
+
+
+async def test_an_invalid_pack_at_start_fails_cleanly(settings: Settings, tmp_path: Path) -> None:
+    """A pack that does not load stops the start with its problems, and leaves no database thread
+    behind (a left-over one would keep the process from exiting)."""
+    bad = tmp_path / "pack"
+    bad.mkdir()
+    for name, text in read_pack_dir(DEFAULT_PACK).items():
+        (bad / name).write_text(text, encoding="utf-8")
+    (bad / "model.yaml").write_text("calls: {system_outage: {alone: high}}\n", encoding="utf-8")
+    before = {t.ident for t in threading.enumerate() if "_connection_worker_thread" in t.name}
+    with pytest.raises(PackError, match="alone"):
+        await start(replace(settings, pack=bad), trainer=TRAINER)
+    left = [t for t in threading.enumerate() if "_connection_worker_thread" in t.name and t.ident not in before]
+    for t in left:
+        t.join(timeout=5)
+    assert not [t for t in left if t.is_alive()]
