@@ -479,7 +479,7 @@ async def test_a_call_the_model_decided_shows_the_models_reasons(plugin_service:
     reason = sidebar.locator(".reason[data-by=model]")
     await expect(reason).to_contain_text("模型判断依据")
     quoted = await reason.locator("q.by-model").all_inner_texts()
-    assert quoted and all(q.split(" (")[0] in text for q in quoted), quoted
+    assert quoted and all(q.splitlines()[0].strip() in text for q in quoted), quoted
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SCREENSHOTS / "sidebar-model-reasons.png"))
     assert errors.errors == []
