@@ -10,6 +10,7 @@ import gc
 import logging
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -60,11 +61,13 @@ class Running:
         await self.store.close()
 
 
-async def start(settings: Settings) -> Running:
+async def start(settings: Settings, *, clock: Callable[[], float] = time.time) -> Running:
+    """Start the service. `clock` is its time: calls, deadlines, deliveries, demo tokens and pack versions are
+    stamped and scheduled by it (a test may make it stand still)."""
     store = await Store.open(settings.db)
-    pack, version = await pack_in_force(store, settings, time.time())
+    pack, version = await pack_in_force(store, settings, clock())
     store.start_writer()
-    hub = Hub(settings, Desk(pack, version), store)
+    hub = Hub(settings, Desk(pack, version), store, clock)
     restored = await hub.restore_live_calls()
     if restored:
         log.info("assist: %d live call(s) taken back from the store", restored)

@@ -27,8 +27,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-b
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(host="127.0.0.1", ws_port=0, http_port=0, db=tmp_path / "assist.db", pack=DEFAULT_PACK,
-                    auth_timeout=2.0)
+    return Settings(host="127.0.0.1", ws_port=0, http_port=0, db=tmp_path / "assist.db", pack=DEFAULT_PACK)
 
 
 @pytest.fixture

@@ -59,5 +59,5 @@ def make_app(hub: Any) -> web.Application:
     app[HUB_KEY] = hub
     app.router.add_get("/healthz", healthz)
     add_trainer_routes(app, hub)
-    add_plugin_routes(app, hub.settings, hub.store)
+    add_plugin_routes(app, hub.settings, hub.store, clock=hub.clock)
     return app
