@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
+import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,8 +16,10 @@ import aiohttp
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
+import assist.scripts.pack
 from assist.app import Running, start
 from assist.config import DEFAULT_PACK, Settings
+from assist.scripts.pack import Pack
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
@@ -23,6 +27,42 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--disable-quic"]
 """Debian's chromium, kept off the network (the workplace refuses its background connections)."""
+
+
+_compile_pack = assist.scripts.pack.load_pack
+_compiled: dict[tuple[str, tuple[str, ...]], Pack] = {}
+
+
+def load_pack_once(files: Mapping[str, str], *, extra_internal_numbers: Sequence[str] = ()) -> Pack:
+    """`load_pack`, memoised by the files' content: a Pack is immutable, so every service start in a test
+    run can share the one compiled from the same files (the default pack takes about a second)."""
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + files[name].encode() + b"\0")
+    key = (digest.hexdigest(), tuple(extra_internal_numbers))
+    if key not in _compiled:
+        _compiled[key] = _compile_pack(files, extra_internal_numbers=extra_internal_numbers)
+    return _compiled[key]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def packs_compiled_once() -> Iterator[None]:
+    """Each distinct pack is compiled once per test run, not at every service start.
+
+    Every module of the service that imported `load_pack` (and `load_pack_dir`, through its module) gets the
+    memoised one; a pack with problems still raises every time.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        for module in list(sys.modules.values()):
+            if module.__name__.startswith("assist") and getattr(module, "load_pack", None) is _compile_pack:
+                patch.setattr(module, "load_pack", load_pack_once)
+        yield
+
+
+@pytest.fixture(scope="session")
+def default_pack(packs_compiled_once: None) -> Pack:
+    """The default pack, compiled once per test run."""
+    return assist.scripts.pack.load_pack_dir(DEFAULT_PACK)
 
 
 @pytest.fixture
