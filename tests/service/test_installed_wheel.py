@@ -122,9 +122,12 @@ def test_wheel_in_a_fresh_virtualenv_serves_the_plugin_the_consoles_and_the_demo
         status, kind, body = get(f"{serving}/console/{console}")
         assert status == 200 and kind.startswith("text/html")
         assert body == (CONSOLES / console / "index.html").read_bytes()
-        for path in sorted((CONSOLES / console).glob("*.js")) + sorted((CONSOLES / console).glob("*.css")):
-            status, _, body = get(f"{serving}/console/{console}/{path.name}")
-            assert status == 200 and body == path.read_bytes(), f"/console/{console}/{path.name}"
+    for folder in ("leader", "trainer", "shared"):  # shared: the modules both consoles import
+        files = sorted((CONSOLES / folder).glob("*.js")) + sorted((CONSOLES / folder).glob("*.css"))
+        assert files, folder
+        for path in files:
+            status, _, body = get(f"{serving}/console/{folder}/{path.name}")
+            assert status == 200 and body == path.read_bytes(), f"/console/{folder}/{path.name}"
 
     status, _, body = get(f"{serving}/healthz")
     assert status == 200 and b'"status": "ok"' in body
