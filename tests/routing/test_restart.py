@@ -122,6 +122,9 @@ async def test_step_waiting_at_sigkill_fires_once_late_after_restart(tmp_path: P
         fid, eid = opened["fault"]["fault_id"], opened["escalation_id"]
         first_key, second_key = f"{eid}|first_deadline|cm|sms", f"{eid}|second_deadline|dl|sms"
         await receiver.wait_for(lambda: f"{iid}|report|dl|sms" in receiver.delivered(), timeout=BOUND)
+        # Every delivery due so far is recorded before the kill: one cut off between being sent and being
+        # recorded would rightly be sent again after the restart (at least once, with its idempotency key).
+        await service.at(T0)
         await service.stop(signal.SIGKILL)
         for c in (agent, admin, leader):
             await c.ws.close()
