@@ -10,6 +10,7 @@ import gc
 import logging
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -81,17 +82,20 @@ class Running:
         await self.store.close()
 
 
-async def start(settings: Settings, *, trainer: ModelTrainer | None = None) -> Running:
-    """Start every part; `trainer` may be shared (tests start many services on the same pack)."""
+async def start(settings: Settings, *, clock: Callable[[], float] = time.time,
+                trainer: ModelTrainer | None = None) -> Running:
+    """Start the service. `clock` is its time: calls, deadlines, deliveries, demo tokens and pack versions are
+    stamped and scheduled by it (a test may make it stand still). `trainer` may be shared (tests start many
+    services on the same pack)."""
     trainer = trainer or ModelTrainer()
     store = await Store.open(settings.db)
     try:
-        pack, version = await pack_in_force(store, settings, trainer, time.time())
+        pack, version = await pack_in_force(store, settings, trainer, clock())
     except BaseException:
         await store.close()  # an invalid pack must not leave the database's thread behind (the process would hang)
         raise
     store.start_writer()
-    hub = Hub(settings, Desk(pack, version), store)
+    hub = Hub(settings, Desk(pack, version), store, clock)
     restored = await hub.restore_live_calls()
     if restored:
         log.info("assist: %d live call(s) taken back from the store", restored)

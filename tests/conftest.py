@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
+import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,9 +16,10 @@ import aiohttp
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
+import assist.scripts.pack
 from assist.app import Running, start
 from assist.config import DEFAULT_PACK, Settings
-from assist.scripts.pack import Pack, load_pack, read_pack_dir
+from assist.scripts.pack import Pack, read_pack_dir
 from assist.server.model_training import ModelTrainer
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -30,17 +33,54 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-b
 """Debian's chromium, kept off the network (the workplace refuses its background connections)."""
 
 
+_compile_pack = assist.scripts.pack.load_pack
+_compiled: dict[tuple[str, tuple[str, ...]], Pack] = {}
+
+
+def load_pack_once(files: Mapping[str, str], *, extra_internal_numbers: Sequence[str] = (),
+                   models: bytes | None = None) -> Pack:
+    """`load_pack`, memoised by the files' content and model artifact: a Pack is immutable, so every service
+    start in a test run can share the one compiled from the same files (the default pack takes about a second)."""
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + files[name].encode() + b"\0")
+    key = (digest.hexdigest(), tuple(extra_internal_numbers),
+           hashlib.sha256(models).hexdigest() if models is not None else "")
+    if key not in _compiled:
+        _compiled[key] = _compile_pack(files, extra_internal_numbers=extra_internal_numbers, models=models)
+    return _compiled[key]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def packs_compiled_once() -> Iterator[None]:
+    """Each distinct pack is compiled once per test run, not at every service start.
+
+    Every module of the service that imported `load_pack` (and `load_pack_dir`, through its module) gets the
+    memoised one; a pack with problems still raises every time.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        for module in list(sys.modules.values()):
+            if module.__name__.startswith("assist") and getattr(module, "load_pack", None) is _compile_pack:
+                patch.setattr(module, "load_pack", load_pack_once)
+        yield
+
+
 @pytest.fixture(scope="session")
-def default_pack_with_models() -> Pack:
+def default_pack(packs_compiled_once: None) -> Pack:
+    """The default pack, compiled once per test run."""
+    return assist.scripts.pack.load_pack_dir(DEFAULT_PACK)
+
+
+@pytest.fixture(scope="session")
+def default_pack_with_models(packs_compiled_once: None) -> Pack:
     """The default pack as a service publishes it: rules plus models trained from its samples."""
     files = read_pack_dir(DEFAULT_PACK)
-    return load_pack(files, models=TRAINER.train_here(files))
+    return assist.scripts.pack.load_pack(files, models=TRAINER.train_here(files))
 
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(host="127.0.0.1", ws_port=0, http_port=0, db=tmp_path / "assist.db", pack=DEFAULT_PACK,
-                    auth_timeout=2.0)
+    return Settings(host="127.0.0.1", ws_port=0, http_port=0, db=tmp_path / "assist.db", pack=DEFAULT_PACK)
 
 
 @pytest.fixture

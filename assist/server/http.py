@@ -60,5 +60,5 @@ def make_app(hub: Any, trainer: ModelTrainer | None = None) -> web.Application:
     app[HUB_KEY] = hub
     app.router.add_get("/healthz", healthz)
     add_trainer_routes(app, hub, trainer=trainer)
-    add_plugin_routes(app, hub.settings, hub.store)
+    add_plugin_routes(app, hub.settings, hub.store, clock=hub.clock)
     return app

@@ -35,8 +35,17 @@ from assist.server.store import Store
 
 log = logging.getLogger(__name__)
 
-PLUGIN_DIR = Path(__file__).resolve().parents[2] / "plugin"
-"""The plugin's files (repo root `plugin/`)."""
+
+def find_plugin_dir() -> Path:
+    """The plugin's files: `assist/plugin/` in an installed wheel (setup.py maps the top-level `plugin/`
+    there), the top-level `plugin/` itself in a source checkout."""
+    package = Path(__file__).resolve().parents[1]
+    installed = package / "plugin"
+    return installed if installed.is_dir() else package.parent / "plugin"
+
+
+PLUGIN_DIR = find_plugin_dir()
+"""Where `/plugin/*` and `/demo` are served from."""
 
 DEMO_USER = "demo"
 DEMO_TOKEN_TTL = 600.0

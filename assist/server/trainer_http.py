@@ -42,7 +42,7 @@ def policy_from(settings: Any) -> lc.Policy:
 
 def add_trainer_routes(app: web.Application, hub: Any, policy: lc.Policy | None = None,
                        trainer: ModelTrainer | None = None) -> None:
-    service = PackService(hub.store, hub, policy or policy_from(hub.settings), trainer=trainer)
+    service = PackService(hub.store, hub, policy or policy_from(hub.settings), clock=hub.clock, trainer=trainer)
     app[SERVICE_KEY] = service
     r = app.router
     add_console_page(app, "trainer")

@@ -149,6 +149,12 @@ async def test_console_page_and_modules_are_served(
         assert resp.status == 200 and resp.content_type == "text/javascript"
     async with http_session.get(f"{base}/console/trainer/__init__.py") as resp:
         assert resp.status == 404
+    async with http_session.get(f"{base}/console/shared/dom.js") as resp:  # what both consoles import
+        assert resp.status == 200 and resp.content_type == "text/javascript"
+        assert "export function h(" in await resp.text()
+    for path in ("/console/shared/__init__.py", "/console/shared/..%2Ftrainer%2Fapp.js", "/console/shared"):
+        async with http_session.get(base + path) as resp:
+            assert resp.status == 404, path
 
 
 async def test_deleting_the_samples_a_change_breaks_does_not_get_it_past_the_gate(

@@ -1,4 +1,5 @@
-"""The trainer console in Debian chromium: edit a keyword, try it, approve as a second trainer, publish live."""
+"""The trainer console in Debian chromium: edit a keyword, try it, approve as a second trainer, publish live;
+edit a talking point in its card and save it."""
 
 from __future__ import annotations
 
@@ -6,11 +7,12 @@ import os
 import re
 from pathlib import Path
 
+import aiohttp
 import pytest
 from playwright.async_api import Browser, Page, expect
 
 from assist.app import Running
-from tests.conftest import issue, open_client
+from tests.conftest import Http, issue, open_client
 
 pytestmark = pytest.mark.browser
 
@@ -78,3 +80,42 @@ async def test_an_agent_token_cannot_use_the_console(trainer_service: Running, b
     page = await sign_in(browser, trainer_service, await issue(trainer_service, "a1", "agent"))
     await expect(page.get_by_test_id("login-error")).to_contain_text("无权使用培训台")
     await expect(page.locator("#app")).to_be_hidden()
+
+
+async def test_talking_points_and_steps_are_fields_and_a_trainer_edits_and_saves_a_talking_point(
+        trainer_service: Running, browser: Browser, http_session: aiohttp.ClientSession) -> None:
+    token = await issue(trainer_service, "t1", "trainer")
+    trainer = Http(http_session, f"http://127.0.0.1:{trainer_service.http_port}", token)
+    published = (await trainer.call("GET", "/api/pack/current"))["structured"]["scripts.yaml"]["categories"]
+    script = published["system_outage"]
+    page = await sign_in(browser, trainer_service, token)
+    await page.get_by_test_id("nav-system_outage").click()
+
+    # 话术: one field per talking point and language, holding its template (not "[object HTMLLabelElement]")
+    points = page.get_by_test_id("talking-points")
+    await expect(points.locator("textarea")).to_have_count(2 * len(script["talking_points"]))
+    for tp in script["talking_points"]:
+        for lang in ("zh-CN", "en"):
+            await expect(points.get_by_test_id(f"tp-{tp['id']}-{lang}")).to_have_value(tp[lang])
+    steps = page.get_by_test_id("steps")
+    for lang in ("zh-CN", "en"):
+        await expect(steps.get_by_test_id(f"steps-{lang}")).to_have_value("\n".join(script["steps"][lang]))
+    assert "[object" not in await page.locator("body").inner_text()
+
+    first = script["talking_points"][0]
+    new = "{{ customer_name or '您' }}好，系统正在升级，给您添麻烦了。建议您先到柜台或自助终端办理。"
+    await points.get_by_test_id(f"tp-{first['id']}-zh-CN").fill(new)
+    await expect(points.get_by_test_id(f"tp-{first['id']}-zh-CN-preview")).to_contain_text("系统正在升级，给您添麻烦了")
+    await points.get_by_test_id(f"save-tp-{first['id']}").click()
+    await expect(page.get_by_test_id("draft-status")).to_have_text("编辑中")
+    saved = page.get_by_test_id("talking-points").get_by_test_id(f"tp-{first['id']}-zh-CN")
+    await expect(saved).to_have_value(new)  # the card, drawn again from the draft
+    assert "[object" not in await page.locator("body").inner_text()
+
+    drafts = (await trainer.call("GET", "/api/pack/drafts"))["drafts"]
+    draft = await trainer.call("GET", f"/api/pack/drafts/{drafts[0]['id']}")
+    assert draft["problems"] == []
+    edited = draft["structured"]["scripts.yaml"]["categories"]
+    assert edited["system_outage"]["talking_points"][0] == {**first, "zh-CN": new}
+    assert {c: v for c, v in edited.items() if c != "system_outage"} == \
+        {c: v for c, v in published.items() if c != "system_outage"}, "only that talking point changed"

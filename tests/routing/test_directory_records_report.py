@@ -6,18 +6,15 @@ from datetime import date
 
 import pytest
 
-from assist.config import DEFAULT_PACK
 from assist.errors import ValidationFailed
 from assist.routing.config import RoutingConfig, duration, parse_routing
 from assist.routing.directory import parse_directory
 from assist.routing.faults import check_form
 from assist.routing.records import check_record, settled_on_call
 from assist.routing.report import DayFacts, daily_report, deadlines_met, next_daily, patrol
-from assist.scripts.pack import load_pack_dir
+from assist.scripts.pack import Pack
 from assist.server.notifiers import retry_delay, sign
 from tests.routing.policy_fixtures import CENTER, at, config, told
-
-PACK = load_pack_dir(DEFAULT_PACK)
 
 
 def test_without_a_routing_file_the_plans_deadlines_apply() -> None:
@@ -65,16 +62,16 @@ def test_directory_round_trips_through_json() -> None:
     assert parse_directory(d.to_json()) == d
 
 
-def test_internal_numbers_of_the_directory_are_forbidden_to_read_out() -> None:
+def test_internal_numbers_of_the_directory_are_forbidden_to_read_out(default_pack: Pack) -> None:
     numbers = config().directory.secret_numbers()
     assert "021-6888 7777" in numbers and "0571-8709 9999" in numbers, "internal list and IT support's phone"
-    checker = PACK.forbidden.with_internal_numbers(numbers)
+    checker = default_pack.forbidden.with_internal_numbers(numbers)
     hits = checker.check("您可以直接打信息技术部的电话 0571 87099999 问一下")
     assert any(h.rule for h in hits)
 
 
-def test_record_is_checked_against_the_packs_checklist_field_by_field() -> None:
-    checklist = PACK.scripts["complaint.general"].checklist
+def test_record_is_checked_against_the_packs_checklist_field_by_field(default_pack: Pack) -> None:
+    checklist = default_pack.scripts["complaint.general"].checklist
     with pytest.raises(ValidationFailed) as err:
         check_record(checklist, {"customer_name": "张三", "phone": "abc", "settled_on_call": "maybe", "x": 1})
     assert set(err.value.details["fields"]) == {"phone", "settled_on_call", "complaint", "demand", "x"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -30,6 +31,19 @@ async def people(running: Running) -> dict[str, Client]:
 
 async def notified(client: Client, **match: Any) -> dict[str, Any]:
     return await client.push("escalation.event", event="notify", **match)
+
+
+async def outbox(running: Running, key_like: str) -> list[dict[str, Any]]:
+    return await routing_store._all(running.store.db, "SELECT * FROM routing_outbox WHERE key LIKE ?", (key_like,))
+
+
+async def until(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
+    """Wait until the store shows what `check` looks for (it is asked every few milliseconds)."""
+    async def poll() -> None:
+        while not await check():
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(poll(), timeout)
 
 
 async def test_system_fault_from_agent_report_to_recovery(center: Center, receiver: Receiver) -> None:
@@ -203,7 +217,7 @@ async def test_media_interview_live_broadcast_and_major_incident(center: Center,
 
 
 async def test_notifiers_retry_with_backoff_and_never_deliver_twice(center: Center, receiver: Receiver) -> None:
-    running, _ = center
+    running, routing = center
     receiver.fail_first = {"/sms": 2, "/hook/dl": 3}
     agent = await open_client(running, user="a1001", role="agent")
     await agent.call("call.start", call_id="n1", context={})
@@ -212,7 +226,12 @@ async def test_notifiers_retry_with_backoff_and_never_deliver_twice(center: Cent
     want = {f"{eid}|report|dl|sms", f"{eid}|report|dl|webhook"}
     await receiver.wait_for(lambda: set(receiver.delivered()) >= want)
     assert receiver.attempts["/sms"] == 3 and receiver.attempts["/hook/dl"] == 4
-    await asyncio.sleep(0.4)
+
+    async def recorded() -> bool:
+        return all(r["delivered_at"] for r in await outbox(running, f"{eid}|report|dl|%"))
+
+    await until(recorded)
+    await routing.deliver_due(time.time() + 3600)  # an hour on, every retry is due: none may be sent again
     assert all(receiver.delivered()[k] == 1 for k in want), receiver.delivered()
     rows = await routing_store._all(running.store.db, "SELECT key, attempts, delivered_at FROM routing_outbox "
                                                       "WHERE channel IN ('sms', 'webhook')")
@@ -225,7 +244,11 @@ async def test_console_notification_waits_for_the_person_to_connect(center: Cent
     agent = await open_client(running, user="a1001", role="agent")
     await agent.call("call.start", call_id="w1", context={})
     media = await agent.call("call.escalate", call_id="w1", kind="media", reason="记者来电")
-    await asyncio.sleep(0.15)  # the shift leader is not connected: delivery is retried
+
+    async def tried() -> bool:
+        return any(r["attempts"] for r in await outbox(running, f"{media['escalation_id']}|%|sl|console"))
+
+    await until(tried)  # the shift leader is not connected: the delivery failed and waits for a retry
     leader = await open_client(running, user="s1", role="shift_leader")
     await notified(leader, escalation_id=media["escalation_id"])
 

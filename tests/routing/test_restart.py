@@ -11,8 +11,10 @@ import signal
 import sqlite3
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -24,28 +26,47 @@ from tests.routing.receiver import Receiver
 ROOT = Path(__file__).resolve().parents[2]
 FIRST, SECOND = 2.0, 5.0
 """The level-3 fault's deadlines in this center: seconds instead of 15 and 30 minutes."""
+T0 = datetime(2026, 3, 2, 10, 1, tzinfo=ZoneInfo("Asia/Shanghai")).timestamp()
+"""When the fault occurs, on the service's clock: a Monday morning a minute past a half-hour patrol, so that
+nothing but the fault's deadlines falls due in the minute the test moves the clock through."""
+BOUND = 30.0
+"""Seconds a start, a stop or a clock move may take before the test fails instead of hanging."""
 
 pytestmark = pytest.mark.slow
 
 
 class Service:
+    """The service in its own process, on a clock that stands still until the test moves it."""
+
     def __init__(self, db: Path, routing: Path, log: Path) -> None:
         self.db, self.routing, self.log = db, routing, log
         self.proc: asyncio.subprocess.Process | None = None
         self.ws_port = 0
 
-    async def start(self) -> None:
+    async def start(self, clock: float) -> None:
         env = {**os.environ, "ASSIST_ROUTING": str(self.routing), "ASSIST_NOTIFY_SECRET": SECRET,
                "ASSIST_HOST": "127.0.0.1"}
         with open(self.log, "ab") as log:
             self.proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "tests.routing.serve_with_routing", "--ws-port", "0", "--http-port", "0",
-                "--db", str(self.db), cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=log)
-        assert self.proc.stdout is not None
-        line = (await asyncio.wait_for(self.proc.stdout.readline(), 20)).decode()
+                "--db", str(self.db), "--clock", repr(clock), cwd=ROOT, env=env, stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE, stderr=log)
+        line = await self._line()
         m = re.search(r"ready ws=(\d+)", line)
         assert m, f"service did not start: {line!r}; log: {self.log.read_text()[-2000:]}"
         self.ws_port = int(m.group(1))
+
+    async def _line(self) -> str:
+        assert self.proc is not None and self.proc.stdout is not None
+        return (await asyncio.wait_for(self.proc.stdout.readline(), BOUND)).decode()
+
+    async def at(self, t: float) -> None:
+        """Move the service's clock to `t`; returns once every step due by then has fired and every delivery
+        due by then has been attempted."""
+        assert self.proc is not None and self.proc.stdin is not None
+        self.proc.stdin.write(f"at {t!r}\n".encode())
+        await self.proc.stdin.drain()
+        assert (await self._line()).split() == ["clock", repr(t)]
 
     async def client(self, token: str) -> Client:
         from websockets.asyncio.client import connect
@@ -59,7 +80,7 @@ class Service:
     async def stop(self, sig: int) -> None:
         assert self.proc is not None
         self.proc.send_signal(sig)
-        await asyncio.wait_for(self.proc.wait(), 15)
+        await asyncio.wait_for(self.proc.wait(), BOUND)
 
 
 async def tokens(db: Path, *users: tuple[str, str]) -> list[str]:
@@ -85,7 +106,7 @@ async def test_step_waiting_at_sigkill_fires_once_late_after_restart(tmp_path: P
                                     fault_level34_second=SECOND), encoding="utf-8")
     agent_t, admin_t, leader_t = await tokens(db, ("a1001", "agent"), ("sa1", "seat_admin"), ("s1", "shift_leader"))
     service = Service(db, routing, tmp_path / "service.log")
-    await service.start()
+    await service.start(clock=T0)
     try:
         agent, admin, leader = [await service.client(t) for t in (agent_t, admin_t, leader_t)]
         await agent.call("call.start", call_id="r1", context={})
@@ -96,32 +117,35 @@ async def test_step_waiting_at_sigkill_fires_once_late_after_restart(tmp_path: P
         suggestion = await agent.call("record.submit", call_id="r1", form="complaint.general", fields={
             "customer_name": "张先生", "phone": "13800001234", "complaint": "排队久", "demand": "改进",
             "settled_on_call": "yes"})
-        t0 = time.time()
-        opened = await admin.call("fault.open", occurred_at=t0, symptoms="转账失败", level=3, system="手机银行",
+        opened = await admin.call("fault.open", occurred_at=T0, symptoms="转账失败", level=3, system="手机银行",
                                   reported_by="a1001")
         fid, eid = opened["fault"]["fault_id"], opened["escalation_id"]
         first_key, second_key = f"{eid}|first_deadline|cm|sms", f"{eid}|second_deadline|dl|sms"
-        await receiver.wait_for(lambda: f"{iid}|report|dl|sms" in receiver.delivered())
-        assert time.time() < t0 + FIRST, "the first deadline must still be waiting when the service is killed"
+        await receiver.wait_for(lambda: f"{iid}|report|dl|sms" in receiver.delivered(), timeout=BOUND)
+        # Every delivery due so far is recorded before the kill: one cut off between being sent and being
+        # recorded would rightly be sent again after the restart (at least once, with its idempotency key).
+        await service.at(T0)
         await service.stop(signal.SIGKILL)
         for c in (agent, admin, leader):
             await c.ws.close()
+        waiting = query(db, "SELECT fired_at FROM routing_steps WHERE escalation_id=? AND name='first_deadline'", eid)
+        assert waiting[0]["fired_at"] is None, "the first deadline must still be waiting when the service is killed"
 
-        await asyncio.sleep(max(0.0, t0 + FIRST + 1.0 - time.time()))  # the deadline passes while it is down
         assert first_key not in receiver.delivered()
-        await service.start()
-        await receiver.wait_for(lambda: first_key in receiver.delivered(), timeout=10)
-        arrived_first = time.time()
-        await receiver.wait_for(lambda: second_key in receiver.delivered(), timeout=10)
-        arrived_second = time.time()
-        await asyncio.sleep(0.3)
+        await service.start(clock=T0 + FIRST + 1.0)  # the deadline passed while it was down
+        await receiver.wait_for(lambda: first_key in receiver.delivered(), timeout=BOUND)
+        assert second_key not in receiver.delivered(), "the second deadline is still to come"
+        await service.at(T0 + SECOND)
+        assert second_key in receiver.delivered()
+        await service.at(T0 + SECOND + 60)  # every retry falls due: nothing may be delivered again
         await service.stop(signal.SIGTERM)
     finally:
         if service.proc is not None and service.proc.returncode is None:
             service.proc.kill()
             await service.proc.wait()
 
-    assert arrived_first >= t0 + FIRST and arrived_second >= t0 + SECOND
+    delivered = {r["key"]: r["delivered_at"] for r in query(db, "SELECT key, delivered_at FROM routing_outbox")}
+    assert delivered[first_key] == T0 + FIRST + 1.0 and delivered[second_key] == T0 + SECOND
     steps = {r["name"]: r for r in query(db, "SELECT * FROM routing_steps WHERE escalation_id=?", eid)}
     first, second = steps["first_deadline"], steps["second_deadline"]
     assert first["fired_at"] >= first["due_at"] and first["late"] == 1, "overdue after the restart: late"

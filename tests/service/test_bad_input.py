@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import replace
 
 import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from assist.app import Running
+from assist.app import Running, start
+from assist.config import Settings
 from tests.conftest import Client, open_client
 
 
@@ -115,10 +117,14 @@ async def test_bad_token(service: Running) -> None:
         assert json.loads(await ws.recv())["type"] == "auth_invalid"
 
 
-async def test_auth_deadline(service: Running) -> None:
-    async with connect(f"ws://127.0.0.1:{service.ws_port}/ws") as ws:
-        msg = json.loads(await asyncio.wait_for(ws.recv(), 5))
-        assert msg["type"] == "auth_invalid" and "timed out" in msg["message"]
+async def test_auth_deadline(settings: Settings) -> None:
+    running = await start(replace(settings, auth_timeout=0.2))
+    try:
+        async with connect(f"ws://127.0.0.1:{running.ws_port}/ws") as ws:
+            msg = json.loads(await asyncio.wait_for(ws.recv(), 30))  # a bound, far past the deadline
+            assert msg["type"] == "auth_invalid" and "timed out" in msg["message"]
+    finally:
+        await running.close()
 
 
 async def test_wrong_path_is_404(service: Running) -> None:

@@ -1,5 +1,6 @@
 // The shift-leader console: sign-in, the live board (websocket), faults, live calls and the daily report.
-import { api, ApiError, h, token } from './api.js';
+import { api, ApiError, token } from './api.js';
+import { h } from '../shared/dom.js';
 import { beep, setSound, soundOn, unlock } from './beep.js';
 import { applyEvent, formatDuration, newlyOverdue, sortBoard } from './board.js';
 import { callDetail, callsTable } from './calls.js';

@@ -1,5 +1,5 @@
 // The supervisor's overview: every call in progress with its current category, and one call's details.
-import { h } from './api.js';
+import { h } from '../shared/dom.js';
 import { formatDuration } from './board.js';
 import { t } from './i18n.js';
 import { colorOf } from './chart.js';

@@ -1,6 +1,6 @@
 // One escalation as a card: what it is, the countdown to its next deadline, the call behind it,
 // the agent's record, who was told, notes, and the buttons that act through the websocket.
-import { h } from './api.js';
+import { h } from '../shared/dom.js';
 import { countdown, formatDuration } from './board.js';
 import { stepName, t } from './i18n.js';
 

@@ -1,6 +1,6 @@
 // One modal form for every question the console asks (note, resolution, recovery time, cause…),
 // so live re-rendering of the board never swallows what the leader is typing.
-import { h } from './api.js';
+import { h } from '../shared/dom.js';
 import { t } from './i18n.js';
 
 // fields: [{name, label, type: 'text'|'textarea'|'datetime-local'|'number'|'select', value, required,

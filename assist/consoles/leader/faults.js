@@ -1,6 +1,6 @@
 // The System Fault Record Form (《系统故障情况记录表》) and the fault records: recovery, cause and
 // responsible person, linked calls. Everything acts through the websocket's fault.* commands.
-import { h } from './api.js';
+import { h } from '../shared/dom.js';
 import { formatDuration } from './board.js';
 import { t } from './i18n.js';
 

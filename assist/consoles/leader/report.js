@@ -1,5 +1,5 @@
 // The daily report: preview (text, figures, calls by hour and category), and send now.
-import { h } from './api.js';
+import { h } from '../shared/dom.js';
 import { barChart, colorOf } from './chart.js';
 import { getLang, t } from './i18n.js';
 

@@ -1,5 +1,6 @@
 // The trainer console: sign-in, navigation, the draft in hand, and the try-it box.
-import { api, ApiError, debounce, h, token } from './api.js';
+import { api, ApiError, debounce, token } from './api.js';
+import { h } from '../shared/dom.js';
 import { categoryView, forbiddenView } from './editor.js';
 import { feedbackView } from './feedback.js';
 import { applyStatic, getLang, setLang, t } from './i18n.js';

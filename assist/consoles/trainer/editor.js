@@ -1,6 +1,7 @@
 // Forms for one category (rules, talking points, steps, checklist, route) and for forbidden phrases.
 // Each form sends structured edits {file, path, op, value}; the server changes only that part of the file.
-import { api, debounce, h } from './api.js';
+import { api, debounce } from './api.js';
+import { h } from '../shared/dom.js';
 import { getLang, t } from './i18n.js';
 
 const SCOPES = ['customer', 'agent', 'note', 'context'];
@@ -95,8 +96,8 @@ function talkingCard(ctx, cat, points) {
     h('p', { class: 'hint' }, t('talking_help')), h('label', {}, t('preview_with')), pick);
   points.forEach((tp, i) => {
     const fields = langs.map((lang) => {
-      const area = h('textarea', { rows: 2, value: tp[lang] || '' });
-      const out = h('div', { class: 'preview' });
+      const area = h('textarea', { rows: 2, value: tp[lang] || '', 'data-testid': `tp-${tp.id}-${lang}` });
+      const out = h('div', { class: 'preview', 'data-testid': `tp-${tp.id}-${lang}-preview` });
       const render = async () => {
         const res = await api('POST', '/preview', { template: area.value, context: contexts[Number(pick.value)]?.context });
         out.className = res.error ? 'preview error' : 'preview';
@@ -111,11 +112,11 @@ function talkingCard(ctx, cat, points) {
         .map((f) => ({ file: 'scripts.yaml', path: ['categories', cat, 'talking_points', i, f.lang], op: 'set', value: f.area.value }));
       if (edits.length) ctx.edit(edits);
     };
-    card.append(h('div', { class: 'item' },
+    card.append(h('div', { class: 'item', 'data-testid': `tp-${tp.id}` },
       h('div', { class: 'item-head' }, h('h4', {}, tp.id),
         h('button', { type: 'button', class: 'danger', onclick: () => ctx.edit([{ file: 'scripts.yaml', path: ['categories', cat, 'talking_points', i], op: 'delete' }]) }, t('delete'))),
       fields.map((f) => [h('label', {}, f.lang), f.area, f.out]),
-      h('div', { class: 'row' }, h('button', { type: 'button', class: 'primary', onclick: save }, t('save')))));
+      h('div', { class: 'row' }, h('button', { type: 'button', class: 'primary', onclick: save, 'data-testid': `save-tp-${tp.id}` }, t('save')))));
   });
   const newId = h('input', { placeholder: 'id' });
   card.append(h('div', { class: 'row' }, newId, h('button', {
@@ -129,14 +130,14 @@ function talkingCard(ctx, cat, points) {
 
 function stepsCard(ctx, cat, steps) {
   const langs = Object.keys(steps).length ? Object.keys(steps) : ['zh-CN', 'en'];
-  const areas = langs.map((lang) => ({ lang, area: h('textarea', { rows: 3, value: (steps[lang] || []).join('\n') }) }));
+  const areas = langs.map((lang) => ({ lang, area: h('textarea', { rows: 3, value: (steps[lang] || []).join('\n'), 'data-testid': `steps-${lang}` }) }));
   const save = () => {
     const value = Object.fromEntries(areas.map((a) => [a.lang, a.area.value.split('\n').map((s) => s.trim()).filter(Boolean)]));
     if (!same(value, steps)) ctx.edit([{ file: 'scripts.yaml', path: ['categories', cat, 'steps'], op: 'set', value }]);
   };
-  return h('section', { class: 'card' }, h('h2', {}, t('steps')),
+  return h('section', { class: 'card', 'data-testid': 'steps' }, h('h2', {}, t('steps')),
     areas.map((a) => [h('label', {}, a.lang), a.area]),
-    h('div', { class: 'row' }, h('button', { type: 'button', class: 'primary', onclick: save }, t('save'))));
+    h('div', { class: 'row' }, h('button', { type: 'button', class: 'primary', onclick: save, 'data-testid': 'save-steps' }, t('save'))));
 }
 
 function checklistCard(ctx, cat, fields) {

@@ -1,5 +1,6 @@
 // Check & publish (validate, samples with progress, diff, submit/approve/publish), versions, audit, files.
-import { api, h, upload } from './api.js';
+import { api, upload } from './api.js';
+import { h } from '../shared/dom.js';
 import { t } from './i18n.js';
 
 const pct = (x) => `${(x * 100).toFixed(1)}%`;

@@ -1,4 +1,5 @@
-"""Routing defects found in review: each test fails on the code before its fix."""
+"""fault.open checks its form against the escalations it names and against the clock: a report id must be a
+fault report (never a complaint), and the fault's times must be plausible."""
 
 from __future__ import annotations
 

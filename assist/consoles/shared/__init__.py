@@ -1,0 +1,1 @@
+"""ES modules both consoles import (served at /console/shared/): the DOM builder and the API client."""

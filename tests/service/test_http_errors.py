@@ -1,0 +1,18 @@
+"""The HTTP side answers every error, an unexpected one included, with the JSON error body."""
+
+from __future__ import annotations
+
+import aiohttp
+
+from assist.app import Running
+from tests.conftest import issue
+
+
+async def test_http_errors_are_json_even_for_unexpected_failures(service: Running) -> None:
+    token = await issue(service, "L1", "shift_leader")
+    async with aiohttp.ClientSession() as http, http.post(
+            f"http://127.0.0.1:{service.http_port}/api/leader/report/send", json={"day": 5},
+            headers={"Authorization": f"Bearer {token}"}) as resp:
+        assert resp.status >= 400
+        body = await resp.json()
+    assert set(body["error"]) >= {"code", "message"}
