@@ -1,7 +1,8 @@
 // 反馈 Feedback: the queue of agents' and leaders' corrections, one item with its call, accept (it becomes a
 // labelled sample in your draft) or reject with a reason, and the agreement per category over time.
 // API: /api/feedback/… (docs/trainer.md). The texts live here, beside the view.
-import { ApiError, h, token } from './api.js';
+import { ApiError, token } from './api.js';
+import { h } from '../shared/dom.js';
 import { agreementChart, pct } from './agreement.js';
 import { getLang } from './i18n.js';
 
