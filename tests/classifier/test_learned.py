@@ -27,12 +27,16 @@ def model() -> TextModel:
     return train(examples(), LABELS)
 
 
-def test_features_fold_traditional_width_and_sound() -> None:
-    simplified = set(text_features("系统坏了"))
-    assert set(text_features("系統壞了")) == simplified, "traditional characters meet their simplified form"
-    assert "系统" in simplified and "统坏" in simplified and "系" in simplified
-    sound = {f for f in text_features("系桶坏了") if f.startswith("~")}
-    assert sound & {f for f in simplified if f.startswith("~")}, "a homophone shares the sound bigram"
+def test_features_fold_traditional_width_and_case() -> None:
+    simplified = set(text_features("系统坏了 APP"))
+    assert set(text_features("系統壞了，ＡＰＰ")) == simplified, "traditional, full-width and case meet one form"
+    assert {"系统", "统坏", "系", "app"} & simplified == {"系统", "统坏", "系"}
+    assert "ap" in simplified and "pp" in simplified
+
+
+def test_encoding_a_line_finds_exactly_its_known_features(model: TextModel) -> None:
+    text = "手机銀行登錄失敗，系統繁忙!!"
+    assert set(model.encode(text)) == {model.index[f] for f in text_features(text) if f in model.index}
 
 
 def test_training_is_deterministic(model: TextModel) -> None:
