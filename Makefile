@@ -23,6 +23,7 @@ test: $(BIN)/assist lint
 
 bench: $(BIN)/assist
 	$(BIN)/python -m bench.classify
+	$(BIN)/python -m bench.training
 	$(BIN)/python -m bench.connections
 
 clean:
