@@ -45,8 +45,9 @@ async def pack_in_force(store: Store, settings: Settings, trainer: ModelTrainer,
     if current is None or await store.disk_digest() != disk.digest:
         model = await trainer.train(files, in_process=True)
         pack = await asyncio.to_thread(load_pack, files, models=model)
-        version = await store.save_pack(pack.id, pack.version, pack.digest, files, "published",
-                                        f"disk:{settings.pack}", now, model=model)
+        async with store.direct() as db:
+            version = await store.save_pack(db, pack.id, pack.version, pack.digest, files, "published",
+                                            f"disk:{settings.pack}", now, model=model)
         log.info("assist: pack %s imported as v%d, model trained from %d samples (%s)", pack.id, version,
                  len(pack.samples), training_digest(files))
         return pack, f"v{version}"

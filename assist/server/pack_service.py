@@ -296,12 +296,13 @@ class PackService:
             pack, model = await self.built(draft.files)
             now = self.clock()
             # One transaction: the new version with its models, the draft marked published and the audit entry.
-            version = await self.store.save_pack(pack.id, pack.version, pack.digest, draft.files, "published",
-                                                 user, now, model=model, commit=False)
-            new, audit = lc.publish(draft, user, version, now)
-            audit = dataclasses.replace(audit, detail={**audit.detail,
-                                                       "changes": summary(diff_packs(published, draft.files))})
-            await self._save(new, audit)
+            async with self.store.direct() as db:
+                version = await self.store.save_pack(db, pack.id, pack.version, pack.digest, draft.files,
+                                                     "published", user, now, model=model)
+                new, audit = lc.publish(draft, user, version, now)
+                audit = dataclasses.replace(audit, detail={**audit.detail,
+                                                           "changes": summary(diff_packs(published, draft.files))})
+                await self._rows(db, new, audit)
             await self.hub.use_pack(pack, f"v{version}")
             return new, version
 
@@ -317,10 +318,10 @@ class PackService:
             if pack.model_problem:
                 log.warning("packs: v%d rolled back without its model: %s", target, pack.model_problem)
             now = self.clock()
-            version = await self.store.save_pack(pack.id, pack.version, pack.digest, files, "published",
-                                                 user, now, model=model, commit=False)
-            await self._audit(lc.rollback(target, version, user, now))
-            await self.store.db.commit()
+            async with self.store.direct() as db:
+                version = await self.store.save_pack(db, pack.id, pack.version, pack.digest, files, "published",
+                                                     user, now, model=model)
+                await self._audit(db, lc.rollback(target, version, user, now))
             await self.hub.use_pack(pack, f"v{version}")
             return version
 
@@ -332,22 +333,27 @@ class PackService:
             return [{**dict(r), "detail": json.loads(r["detail"])} async for r in cur]
 
     async def _save(self, draft: lc.Draft, audit: lc.Audit, *, insert: bool = False) -> None:
+        """The draft's row and its audit entry, in one transaction."""
+        async with self.store.direct() as db:
+            await self._rows(db, draft, audit, insert=insert)
+
+    async def _rows(self, db: Any, draft: lc.Draft, audit: lc.Audit, *, insert: bool = False) -> None:
         values = (draft.base_version, json.dumps(dict(draft.files), ensure_ascii=False), draft.author,
                   draft.status, json.dumps(list(draft.editors)), json.dumps(list(draft.approvals)), draft.note,
                   draft.published_version, draft.created_at, draft.updated_at, draft.id)
         if insert:
-            await self.store.db.execute(
+            await db.execute(
                 "INSERT INTO pack_drafts(base_version, files, author, status, editors, approvals, note, "
                 "published_version, created_at, updated_at, id) VALUES (?,?,?,?,?,?,?,?,?,?,?)", values)
         else:
-            await self.store.db.execute(
+            await db.execute(
                 "UPDATE pack_drafts SET base_version=?, files=?, author=?, status=?, editors=?, approvals=?, "
                 "note=?, published_version=?, created_at=?, updated_at=? WHERE id=?", values)
-        await self._audit(audit)
-        await self.store.db.commit()
+        await self._audit(db, audit)
 
-    async def _audit(self, a: lc.Audit) -> None:
-        await self.store.db.execute(
+    @staticmethod
+    async def _audit(db: Any, a: lc.Audit) -> None:
+        await db.execute(
             "INSERT INTO pack_audit(at, user, action, draft_id, version, detail) VALUES (?,?,?,?,?,?)",
             (a.at, a.user, a.action, a.draft_id, a.version, json.dumps(dict(a.detail), ensure_ascii=False)))
 

@@ -15,7 +15,7 @@ import json
 import logging
 import re
 import secrets
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -125,8 +125,8 @@ async def _connect(path: Path) -> aiosqlite.Connection:
 
 
 class Store:
-    """`db` serves reads and the few direct writes of the consoles (their own commits);
-    the group-commit writer has a connection of its own, so nobody else's commit or
+    """`db` serves reads and the few direct writes of the consoles, each unit of them inside
+    `direct()`; the group-commit writer has a connection of its own, so nobody else's commit or
     rollback can ever cut one of its transactions in two."""
 
     def __init__(self, db: aiosqlite.Connection, writer_db: aiosqlite.Connection, path: Path) -> None:
@@ -135,6 +135,22 @@ class Store:
         self.path = path
         self._queue: asyncio.Queue[tuple[Sequence[Write], asyncio.Future[None]]] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
+        self._direct = asyncio.Lock()
+
+    @contextlib.asynccontextmanager
+    async def direct(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One unit of direct writes on `db` (a token, a pack version with its draft and audit): one at a
+        time in this process, so no other coroutine's commit can cut it in two, and begun IMMEDIATE, so a
+        busy database makes it wait for the write lock at the start instead of failing half-way.
+        Committed when the block ends, rolled back if it raises."""
+        async with self._direct:
+            await self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                await self.db.rollback()
+                raise
+            await self.db.commit()
 
     @classmethod
     async def open(cls, path: Path) -> Store:
@@ -279,9 +295,9 @@ class Store:
 
     async def issue_token(self, user: str, role: str, now: float) -> str:
         token = secrets.token_urlsafe(32)
-        await self.db.execute("INSERT INTO tokens(hash, user, role, created_at) VALUES (?,?,?,?)",
-                              (token_hash(token), user, role, now))
-        await self.db.commit()
+        async with self.direct() as db:
+            await db.execute("INSERT INTO tokens(hash, user, role, created_at) VALUES (?,?,?,?)",
+                             (token_hash(token), user, role, now))
         return token
 
     async def revoke_tokens(self, now: float, *, user: str | None = None, issued_before: float | None = None,
@@ -298,8 +314,8 @@ class Store:
         if prefix is not None:
             where.append("hash LIKE ?")
             args.append(prefix + "%")
-        cur = await self.db.execute(f"UPDATE tokens SET revoked_at=? WHERE {' AND '.join(where)}", args)
-        await self.db.commit()  # always: even a no-op UPDATE opened a write transaction
+        async with self.direct() as db:
+            cur = await db.execute(f"UPDATE tokens SET revoked_at=? WHERE {' AND '.join(where)}", args)
         return int(cur.rowcount)
 
     async def list_tokens(self) -> list[dict[str, Any]]:
@@ -350,13 +366,11 @@ class Store:
             row = await cur.fetchone()
         return str(row["digest"]) if row else None
 
-    async def save_pack(self, pack_id: str, label: str, digest: str, files: Mapping[str, str], status: str,
-                        created_by: str, now: float, *, model: bytes | None = None, commit: bool = True) -> int:
-        """Keep a pack version and its model artifact; `commit=False` leaves the transaction open for the
-        caller's other rows."""
-        cur = await self.db.execute(
+    async def save_pack(self, db: aiosqlite.Connection, pack_id: str, label: str, digest: str,
+                        files: Mapping[str, str], status: str, created_by: str, now: float, *,
+                        model: bytes | None = None) -> int:
+        """Keep a pack version and its model artifact, inside the caller's `direct()` unit (with its other rows)."""
+        cur = await db.execute(
             "INSERT INTO pack_versions(pack_id, label, digest, files, status, created_by, created_at, model) "
             "VALUES (?,?,?,?,?,?,?,?)", (pack_id, label, digest, _j(dict(files)), status, created_by, now, model))
-        if commit:
-            await self.db.commit()
         return int(cur.lastrowid or 0)
