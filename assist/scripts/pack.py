@@ -29,7 +29,6 @@ from assist.scripts.pack_model import (
     SAMPLES_FILE,
     Models,
     call_examples,
-    parse_lines,
     read_models,
     sample_calls,
     train_models,
@@ -62,6 +61,7 @@ class Pack:
     forbidden: LineChecker
     files: Mapping[str, str] = field(repr=False)
     samples: tuple[Mapping[str, Any], ...] = field(default=(), repr=False)
+    agent_lines: tuple[Mapping[str, Any], ...] = field(default=(), repr=False)
     model_config: ModelConfig = field(default_factory=ModelConfig, repr=False)
     model_problem: str | None = None
     """Why the learned models are not in use although the pack enables them (None: in use, or disabled)."""
@@ -149,7 +149,7 @@ def load_pack(files: Mapping[str, str], *, extra_internal_numbers: Sequence[str]
         config = compile_file(MODEL_FILE, compile_model_config, priority=priority,
                               rule_ids=forbidden.rule_ids() if forbidden is not None else ()) or config
     samples = _samples(files.get(SAMPLES_FILE, ""), problems)
-    _lines(files.get(LINES_FILE, ""), problems)
+    lines = _lines(files.get(LINES_FILE, ""), problems)
     if config.calls.enabled:
         problems.extend(_too_few(samples, priority, config.calls.minimum_samples))
     if problems:
@@ -167,6 +167,7 @@ def load_pack(files: Mapping[str, str], *, extra_internal_numbers: Sequence[str]
         forbidden=LineChecker(forbidden),
         files=dict(files),
         samples=tuple(samples),
+        agent_lines=tuple(lines),
         model_config=config,
     )
     return with_models(pack, models)
@@ -197,7 +198,7 @@ def train_pack_models(files: Mapping[str, str]) -> bytes:
     pack = load_pack(files)
     try:
         config = pack.model_config
-        return train_models(files, pack.samples, parse_lines(files.get(LINES_FILE, "")), pack.forbidden.rules,
+        return train_models(files, pack.samples, pack.agent_lines, pack.forbidden.rules,
                             list(pack.priority), config.calls.minimum_samples, calls=config.calls.enabled,
                             agent_lines=config.lines.enabled)
     except TooFewExamples as exc:
@@ -295,16 +296,22 @@ def _meta(doc: Any, problems: list[Problem]) -> dict[str, Any]:
     return out
 
 
-def _samples(text: str, problems: list[Problem]) -> list[Mapping[str, Any]]:
-    out: list[Mapping[str, Any]] = []
+def _jsonl(text: str, file: str, problems: list[Problem]) -> list[tuple[int, Any]]:
+    """(line number, object) of each non-blank line; a line that is not JSON is a problem at its number."""
+    out: list[tuple[int, Any]] = []
     for n, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            item = json.loads(line)
+            out.append((n, json.loads(line)))
         except json.JSONDecodeError as exc:
-            problems.append(Problem((), f"not valid JSON: {exc.msg}", SAMPLES_FILE, n))
-            continue
+            problems.append(Problem((), f"not valid JSON: {exc.msg}", file, n))
+    return out
+
+
+def _samples(text: str, problems: list[Problem]) -> list[Mapping[str, Any]]:
+    out: list[Mapping[str, Any]] = []
+    for n, item in _jsonl(text, SAMPLES_FILE, problems):
         if isinstance(item, dict) and item.get("kind") == "agent_line":
             if not isinstance(item.get("text"), str) or not isinstance(item.get("forbidden"), bool):
                 problems.append(Problem((), "an agent-line sample needs text and forbidden (true/false)",
@@ -323,17 +330,14 @@ def _samples(text: str, problems: list[Problem]) -> list[Mapping[str, Any]]:
     return out
 
 
-def _lines(text: str, problems: list[Problem]) -> None:
+def _lines(text: str, problems: list[Problem]) -> list[Mapping[str, Any]]:
     """agent_lines.jsonl: one {"text", "forbidden", "which"} object per line."""
-    for n, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            problems.append(Problem((), f"not valid JSON: {exc.msg}", LINES_FILE, n))
-            continue
+    out: list[Mapping[str, Any]] = []
+    for n, item in _jsonl(text, LINES_FILE, problems):
         if not isinstance(item, dict) or not isinstance(item.get("text"), str) or \
                 not isinstance(item.get("forbidden"), bool):
             problems.append(Problem((), 'each line needs {"text": "...", "forbidden": true|false, "which": rule id}',
                                     LINES_FILE, n))
+            continue
+        out.append(item)
+    return out

@@ -15,7 +15,6 @@ Trained from:
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -88,20 +87,6 @@ def line_examples(samples: Sequence[Mapping[str, Any]], lines: Sequence[Mapping[
                 text = turn["text"]
                 if text.strip() and not rules.check(text, media=True):
                     out.append(Example((text,), (OK_LABEL,)))
-    return out
-
-
-def parse_lines(text: str) -> list[Mapping[str, Any]]:
-    """agent_lines.jsonl as data (the pack loader reports malformed lines with their numbers)."""
-    out: list[Mapping[str, Any]] = []
-    for line in text.splitlines():
-        if line.strip():
-            try:
-                item = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(item, dict):
-                out.append(item)
     return out
 
 

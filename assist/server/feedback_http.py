@@ -7,17 +7,14 @@ item: 404 `not_found`; an item already decided: 409 `conflict`. The reference is
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from aiohttp import web
 
-from assist.errors import InvalidFormat, InvalidJSON
+from assist.errors import InvalidFormat
 from assist.feedback.agreement import MAX_DAYS
 from assist.feedback.items import KINDS, STATUSES
 from assist.server.console_pages import json_response
 from assist.server.feedback_service import FeedbackService
-from assist.server.http_auth import require_role
+from assist.server.http_auth import json_body, require_role
 from assist.server.trainer_http import SERVICE_KEY
 from assist.session import Principal
 
@@ -39,18 +36,6 @@ def add_feedback_routes(app: web.Application, feedback: FeedbackService) -> None
 async def _auth(request: web.Request) -> tuple[FeedbackService, Principal]:
     service = request.app[FEEDBACK_KEY]
     return service, await require_role(request, service.hub.store, ROLES)
-
-
-async def _body(request: web.Request) -> dict[str, Any]:
-    if not request.can_read_body:
-        return {}
-    try:
-        data = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise InvalidJSON("the request body is not JSON") from None
-    if not isinstance(data, dict):
-        raise InvalidFormat("the request body must be a JSON object")
-    return data
 
 
 def _choice(request: web.Request, name: str, allowed: tuple[str, ...], default: str) -> str:
@@ -84,7 +69,7 @@ async def get_item(request: web.Request) -> web.Response:
 
 async def accept(request: web.Request) -> web.Response:
     service, who = await _auth(request)
-    body = await _body(request)
+    body = await json_body(request)
     labels = body.get("labels")
     if "label" in body:
         labels = [body["label"]]
@@ -104,7 +89,7 @@ async def accept(request: web.Request) -> web.Response:
 
 async def reject(request: web.Request) -> web.Response:
     service, who = await _auth(request)
-    reason = (await _body(request)).get("reason", "")
+    reason = (await json_body(request)).get("reason", "")
     if not isinstance(reason, str):
         raise InvalidFormat("reason: text")
     item = await service.reject(request.match_info["id"], who.user, reason, service.hub.clock())

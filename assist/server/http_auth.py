@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
+from typing import Any
 
 from aiohttp import web
 
-from assist.errors import AuthRequired, Unauthorized
+from assist.errors import AuthRequired, InvalidFormat, InvalidJSON, Unauthorized
 from assist.server.store import Store
 from assist.session import Principal
 
@@ -30,3 +32,16 @@ async def require_role(request: web.Request, store: Store, roles: Iterable[str])
         raise Unauthorized(f"role {role!r} may not use this; needs one of {sorted(allowed)}")
     lang = request.headers.get("Accept-Language", "zh-CN")
     return Principal(user, role, "en" if lang.lower().startswith("en") else "zh-CN")
+
+
+async def json_body(request: web.Request) -> dict[str, Any]:
+    """The request's JSON object ({} without a body); anything else is a structured 400."""
+    if not request.can_read_body:
+        return {}
+    try:
+        data = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise InvalidJSON("the request body is not JSON") from None
+    if not isinstance(data, dict):
+        raise InvalidFormat("the request body must be a JSON object")
+    return data

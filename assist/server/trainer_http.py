@@ -9,20 +9,19 @@ sessionStorage. The API reference is docs/trainer.md.
 from __future__ import annotations
 
 import io
-import json
 import zipfile
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from assist.errors import InvalidFormat, InvalidJSON, NotFound
+from assist.errors import InvalidFormat, NotFound
 from assist.scripts import lifecycle as lc
 from assist.scripts.pack_diff import diff_packs
 from assist.scripts.pack_edit import Edit, EditError
 from assist.scripts.render import compile_template
 from assist.server.console_pages import add_console_page, json_response
-from assist.server.http_auth import require_role
+from assist.server.http_auth import json_body, require_role
 from assist.server.model_training import ModelTrainer
 from assist.server.pack_service import ALLOWED_FILES, PackService, check_files
 from assist.session import Principal
@@ -82,18 +81,6 @@ async def _auth(request: web.Request) -> tuple[PackService, Principal]:
     return service, await require_role(request, service.store, ROLES)
 
 
-async def _body(request: web.Request) -> dict[str, Any]:
-    if not request.can_read_body:
-        return {}
-    try:
-        data = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise InvalidJSON("the request body is not JSON") from None
-    if not isinstance(data, dict):
-        raise InvalidFormat("the request body must be a JSON object")
-    return data
-
-
 def _int(request: web.Request, name: str) -> int:
     raw = request.match_info[name].lstrip("v")
     if not raw.isdigit():
@@ -133,13 +120,13 @@ async def current(request: web.Request) -> web.Response:
 async def try_published(request: web.Request) -> web.Response:
     service, _ = await _auth(request)
     _, files = await service.published()
-    return json_response(await service.try_call(files, (await _body(request)).get("call")))
+    return json_response(await service.try_call(files, (await json_body(request)).get("call")))
 
 
 async def preview(request: web.Request) -> web.Response:
     """Render one talking-point template against a context, as the sidebar would."""
     await _auth(request)
-    body = await _body(request)
+    body = await json_body(request)
     template, context = body.get("template"), body.get("context") or PREVIEW_CONTEXT
     if not isinstance(template, str) or not isinstance(context, dict):
         raise InvalidFormat("send {template: text, context: {name: value}}")
@@ -176,7 +163,7 @@ async def drafts(request: web.Request) -> web.Response:
 
 async def create_draft(request: web.Request) -> web.Response:
     service, who = await _auth(request)
-    body = await _body(request)
+    body = await json_body(request)
     files = check_files(body["files"]) if "files" in body else None
     note = str(body.get("note", ""))[:500]
     draft = await service.create_draft(who.user, files, source="upload" if files else "published", note=note)
@@ -190,14 +177,14 @@ async def get_draft(request: web.Request) -> web.Response:
 
 async def put_files(request: web.Request) -> web.Response:
     service, who = await _auth(request)
-    files = check_files((await _body(request)).get("files"))
+    files = check_files((await json_body(request)).get("files"))
     draft = await service.edit(_int(request, "id"), who.user, files=files)
     return json_response(await _draft_json(service, draft))
 
 
 async def patch_draft(request: web.Request) -> web.Response:
     service, who = await _auth(request)
-    raw = (await _body(request)).get("edits")
+    raw = (await json_body(request)).get("edits")
     if not isinstance(raw, list) or not raw:
         raise InvalidFormat("edits: a list of {file, path, op, value}")
     try:
@@ -218,7 +205,7 @@ async def validate(request: web.Request) -> web.Response:
 async def try_draft(request: web.Request) -> web.Response:
     service, _ = await _auth(request)
     draft = await service.draft(_int(request, "id"))
-    return json_response(await service.try_call(draft.files, (await _body(request)).get("call")))
+    return json_response(await service.try_call(draft.files, (await json_body(request)).get("call")))
 
 
 async def run_samples(request: web.Request) -> web.Response:
@@ -274,7 +261,7 @@ async def import_pack(request: web.Request) -> web.Response:
     files: dict[str, str] = {}
     kind = request.content_type
     if kind == "application/json":
-        files = check_files((await _body(request)).get("files"))
+        files = check_files((await json_body(request)).get("files"))
     elif kind.startswith("multipart/"):
         reader = await request.multipart()
         async for part in reader:
