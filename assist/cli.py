@@ -102,22 +102,26 @@ def _token(args: argparse.Namespace) -> int:
 
     settings = load_settings(args.config, {"db": args.db})
 
-    async def run() -> str:
+    async def run() -> tuple[str, int]:
         store = await Store.open(settings.db)
         try:
             if args.token_command == "issue":
-                return await store.issue_token(args.user, args.role, time.time())
+                return await store.issue_token(args.user, args.role, time.time()), 0
             if args.token_command == "revoke":
-                n = await store.revoke_tokens(time.time(), user=args.user, prefix=args.id)
-                return f"revoked {n} token(s); open connections with them close within a minute"
+                n = await store.revoke_tokens(time.time(), user=args.user, token_id=args.id)
+                if n == 0:
+                    who = f"id {args.id!r} (see `assist token list`)" if args.id is not None else f"user {args.user!r}"
+                    return f"assist: no active token for {who}; nothing revoked", 1
+                return f"revoked {n} token(s); open connections with them close within a minute", 0
             rows = await store.list_tokens()
             return "\n".join(f"{r['id']}  {r['user']:<16} {r['role']:<13} "
-                             f"{'revoked' if r['revoked_at'] else 'active'}" for r in rows) or "no tokens"
+                             f"{'revoked' if r['revoked_at'] else 'active'}" for r in rows) or "no tokens", 0
         finally:
             await store.close()
 
-    print(asyncio.run(run()))
-    return 0
+    text, code = asyncio.run(run())
+    print(text, file=sys.stderr if code else sys.stdout)
+    return code
 
 
 def model_cache_dir() -> Path:

@@ -108,6 +108,10 @@ def target_table(sql: str) -> str:
     return m.group(1).lower()
 
 
+TOKEN_ID_CHARS = 12
+"""A token's id: the first characters of its hash (never the secret)."""
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -301,8 +305,8 @@ class Store:
         return token
 
     async def revoke_tokens(self, now: float, *, user: str | None = None, issued_before: float | None = None,
-                            prefix: str | None = None) -> int:
-        """Revoke matching live tokens (by user, age or hash prefix); returns how many."""
+                            token_id: str | None = None) -> int:
+        """Revoke matching live tokens (by user, age or the exact id `list_tokens` shows); returns how many."""
         where: list[str] = ["revoked_at IS NULL"]
         args: list[Any] = [now]
         if user is not None:
@@ -311,9 +315,11 @@ class Store:
         if issued_before is not None:
             where.append("created_at<?")
             args.append(issued_before)
-        if prefix is not None:
-            where.append("hash LIKE ?")
-            args.append(prefix + "%")
+        if token_id is not None:
+            if len(token_id) != TOKEN_ID_CHARS or any(c not in "0123456789abcdef" for c in token_id):
+                return 0  # not an id `token list` shows: never a pattern that matches many
+            where.append(f"substr(hash, 1, {TOKEN_ID_CHARS}) = ?")
+            args.append(token_id)
         async with self.direct() as db:
             cur = await db.execute(f"UPDATE tokens SET revoked_at=? WHERE {' AND '.join(where)}", args)
         return int(cur.rowcount)
@@ -321,7 +327,8 @@ class Store:
     async def list_tokens(self) -> list[dict[str, Any]]:
         """Tokens without their secret: an id (hash prefix), user, role, issued and revoked times."""
         async with self.db.execute(
-                "SELECT substr(hash, 1, 12) AS id, user, role, created_at, revoked_at FROM tokens ORDER BY created_at"
+                f"SELECT substr(hash, 1, {TOKEN_ID_CHARS}) AS id, user, role, created_at, revoked_at FROM tokens "
+                "ORDER BY created_at"
         ) as cur:
             return [dict(r) async for r in cur]
 

@@ -133,3 +133,11 @@ def test_token_revoke_and_list(tmp_path: Path) -> None:
     assert revoked.returncode == 0 and "revoked 1 token" in revoked.stdout
     listed = run("token", "list", "--db", str(db)).stdout.splitlines()
     assert [line.split()[1:] for line in listed] == [["a1", "agent", "revoked"], ["a2", "agent", "active"]]
+    # by id: exactly the id `token list` shows; an unknown, empty or wildcard id revokes nothing and fails
+    for bad in ("", "%", "0" * 12, listed[1].split()[0][:6]):
+        refused = run("token", "revoke", "--id", bad, "--db", str(db))
+        assert refused.returncode == 1 and "nothing revoked" in refused.stderr, (bad, refused)
+    assert run("token", "list", "--db", str(db)).stdout.splitlines()[1].split()[3] == "active"
+    by_id = run("token", "revoke", "--id", listed[1].split()[0], "--db", str(db))
+    assert by_id.returncode == 0 and "revoked 1 token" in by_id.stdout
+    assert run("token", "revoke", "--user", "a1", "--db", str(db)).returncode == 1, "a1 has no active token left"
