@@ -29,14 +29,17 @@ def test_published_pack_labels_its_own_samples(default_pack_with_models: Pack) -
     assert report.primary_accuracy >= 0.97, misses[:20]
 
 
-def test_rules_alone_still_carry_most_samples() -> None:
-    """Rules stay in charge: without the model they still label most samples right (the blind sets
-    folded into the samples are what the rules were never tuned to)."""
+def test_rules_alone_still_label_the_samples_written_for_them() -> None:
+    """A regression guard for the rules: without the model they still label the samples they were
+    written with (`pack-…`) right. The blind sets folded in later (`blind-…`) are what the rules were
+    never tuned to; the model covers those, and docs/quality.md has their first scores."""
     raw = YAML(typ="rt").load((PACK / "rules.yaml").read_text(encoding="utf-8"))
     clf = Classifier(compile_rules(raw, priority=CATEGORY_IDS))
-    calls = [json.loads(x) for x in (PACK / "samples.jsonl").read_text(encoding="utf-8").splitlines() if x.strip()]
+    calls = [c for c in (json.loads(x) for x in (PACK / "samples.jsonl").read_text(encoding="utf-8").splitlines()
+                         if x.strip()) if str(c["id"]).startswith("pack-")]
+    assert len(calls) >= 1000
     predicted = {c["id"]: clf.classify(sample_segments(c)).labels for c in calls}
-    assert score(gold_labels(calls), predicted).primary_accuracy >= 0.9
+    assert score(gold_labels(calls), predicted).primary_accuracy >= 0.95
 
 
 def test_scoring_changes() -> None:
