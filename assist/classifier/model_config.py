@@ -15,7 +15,7 @@ from assist.problems import PackError, PathPart, Problem
 
 DEFAULT_CALL_THRESHOLDS = Thresholds()
 DEFAULT_LINE_THRESHOLD = 0.2
-DEFAULT_MINIMUM_SAMPLES = 8
+DEFAULT_MINIMUM_SAMPLES = ModelSettings().minimum_samples
 DEFAULT_LINE_VETO = 0.5
 
 
