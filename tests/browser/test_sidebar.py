@@ -434,14 +434,20 @@ async def test_adapters_map_host_events_to_the_sidebar(plugin_service: Running, 
     assert errors.errors == []
 
 
-async def test_declared_fault_shows_its_talking_points_until_recovered(plugin_service: Running, browser: Any) -> None:
-    token = await issue(plugin_service, "a2003", "agent")
-    errors = PageErrors()
+async def connected_frame(service: Running, browser: Any, errors: PageErrors, user: str) -> tuple[Any, Any]:
+    """The sidebar's own page (frame.html) at 360 px, signed in as `user` and connected."""
+    token = await issue(service, user, "agent")
     page = errors.watch(await browser.new_page(viewport={"width": 360, "height": 700}))
-    await page.goto(f"http://127.0.0.1:{plugin_service.http_port}/plugin/frame.html"
-                    f"?server=ws://127.0.0.1:{plugin_service.ws_port}/ws&token={token}")
+    await page.goto(f"http://127.0.0.1:{service.http_port}/plugin/frame.html"
+                    f"?server=ws://127.0.0.1:{service.ws_port}/ws&token={token}")
     sidebar = page.locator("assist-sidebar")
     await sidebar.locator(".conn[data-state=open]").wait_for(timeout=10_000)
+    return page, sidebar
+
+
+async def test_declared_fault_shows_its_talking_points_until_recovered(plugin_service: Running, browser: Any) -> None:
+    errors = PageErrors()
+    page, sidebar = await connected_frame(plugin_service, browser, errors, "a2003")
     await page.evaluate("""async () => {
         await document.querySelector("assist-sidebar").startCall("n-1", {queue: "电子银行"});
     }""")
@@ -463,13 +469,8 @@ async def test_a_call_the_model_decided_shows_the_models_reasons(plugin_service:
     """A complaint about this agent in words no rule lists: the badge comes from the learned model,
     and the sidebar says the reasons are the model's, quoting the words that weighed most."""
     text = "你这个人说话怎么阴阳怪气的，我打了三次电话，就你最不耐烦，把你工号报一下"
-    token = await issue(plugin_service, "a2003", "agent")
     errors = PageErrors()
-    page = errors.watch(await browser.new_page(viewport={"width": 360, "height": 700}))
-    await page.goto(f"http://127.0.0.1:{plugin_service.http_port}/plugin/frame.html"
-                    f"?server=ws://127.0.0.1:{plugin_service.ws_port}/ws&token={token}")
-    sidebar = page.locator("assist-sidebar")
-    await sidebar.locator(".conn[data-state=open]").wait_for(timeout=10_000)
+    page, sidebar = await connected_frame(plugin_service, browser, errors, "a2003")
     await page.evaluate("""async (text) => {
         const sb = document.querySelector("assist-sidebar");
         await sb.startCall("m-1", {queue: "retail"});
