@@ -11,13 +11,15 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 from collections import OrderedDict
-from collections.abc import Mapping
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Mapping
+from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
+from typing import TypeVar
 
 from assist.scripts.pack import cross_validate_pack, train_pack_models
 from assist.scripts.pack_model import training_digest
 
 KEEP = 8
+T = TypeVar("T")
 
 
 class ModelTrainer:
@@ -44,8 +46,7 @@ class ModelTrainer:
                 if in_process:
                     found = await asyncio.to_thread(train_pack_models, dict(files))
                 else:
-                    loop = asyncio.get_running_loop()
-                    found = await loop.run_in_executor(self._worker(), train_pack_models, dict(files))
+                    found = await self._in_worker(train_pack_models, dict(files))
                 self._done[digest] = found
                 while len(self._done) > KEEP:
                     self._done.popitem(last=False)
@@ -53,8 +54,7 @@ class ModelTrainer:
 
     async def cross_validate(self, files: Mapping[str, str]) -> dict[str, dict[str, float]]:
         """Held-out model scores per sample id (k-fold), computed in the worker process."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._worker(), cross_validate_pack, dict(files))
+        return await self._in_worker(cross_validate_pack, dict(files))
 
     def train_here(self, files: Mapping[str, str]) -> bytes:
         """Train in this thread, blocking (tools and tests; never on a live service's loop)."""
@@ -66,6 +66,14 @@ class ModelTrainer:
             while len(self._done) > KEEP:
                 self._done.popitem(last=False)
         return found
+
+    async def _in_worker(self, fn: Callable[[dict[str, str]], T], files: dict[str, str]) -> T:
+        """Run `fn(files)` in the worker process; a worker that died is replaced for the next call."""
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._worker(), fn, files)
+        except BrokenExecutor:
+            self.close()
+            raise RuntimeError("the training worker stopped unexpectedly; try again") from None
 
     def _worker(self) -> ProcessPoolExecutor:
         if self._pool is None:

@@ -140,6 +140,9 @@ class PackService:
             except PackError as exc:
                 raise Conflict(f"the model cannot be trained: {exc}",
                                problems=[problem_json(p) for p in exc.problems]) from None
+            except RuntimeError as exc:  # the worker died (out of memory, killed): say so, the next try starts anew
+                log.error("packs: %s", exc)
+                raise Conflict(str(exc)) from None
             found = (await asyncio.to_thread(with_models, pack, artifact), artifact)
             self._built[digest] = found
             while len(self._built) > 4:
