@@ -322,7 +322,8 @@ class ForbiddenChecker:
                     break
                 if any(fe <= ns < ts for ns, _ in negations):
                     break
-                out.append((fs, te))
+                # the longest failure word starting there: 宕机 rather than 宕, so the whole phrase is marked
+                out.append((fs, max(e for s, e in thens if s == ts)))
                 break
         return out
 

@@ -364,3 +364,9 @@ def test_check_is_fast(checker: ForbiddenChecker) -> None:
         checker.check(line + str(i % 7), media=True)
     per_line = (time.perf_counter() - t0) / n
     assert per_line < 0.001  # generous for slow CI; the bench reports the real figure (~25 µs)
+
+
+def test_the_highlight_covers_the_whole_failure_word(checker: ForbiddenChecker) -> None:
+    """宕 and 宕机 are both failure words: the warning marks 服务器也宕机, not 服务器也宕."""
+    hits = checker.check("服务器也宕机了")
+    assert [h.phrase for h in hits] == ["服务器也宕机"]
