@@ -311,7 +311,7 @@ class ForbiddenChecker:
         out: list[Span] = []
         norm, text = ctx.norm, ctx.text
         for fs, fe in firsts:
-            for ts, te in thens:
+            for ts, _ in thens:
                 if ts < fe:
                     continue
                 a = norm.offsets[fe - 1] + 1
