@@ -43,6 +43,8 @@ async def pack_in_force(store: Store, settings: Settings, trainer: ModelTrainer,
     disk = await asyncio.to_thread(load_pack, files)  # validates before anything is trained or stored
     current = await store.current_pack()
     if current is None or await store.disk_digest() != disk.digest:
+        log.info("assist: importing pack %s from %s: training its model on %d samples (a few seconds)",
+                 disk.id, settings.pack, len(disk.samples))
         model = await trainer.train(files, in_process=True)
         pack = await asyncio.to_thread(load_pack, files, models=model)
         async with store.direct() as db:
