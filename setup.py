@@ -1,7 +1,7 @@
 """Packaging beyond pyproject.toml: the softphone plugin ships inside the package.
 
 The plugin's source stays in the top-level `plugin/` (the folder docs/plugin.md describes); a built wheel
-carries it as `assist/plugin/`, where `assist.server.plugin_routes` serves it from. Every other setting is
+carries it as `assist/plugin/`, where `assist.server.web.plugin_routes` serves it from. Every other setting is
 in pyproject.toml.
 """
 

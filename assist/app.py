@@ -17,19 +17,19 @@ from aiohttp import web
 from websockets.asyncio.server import Server
 
 from assist.config import Settings
-from assist.desk import Desk
+from assist.live.desk import Desk
 from assist.problems import PackError, Problem
 from assist.scripts.pack import Pack, load_pack, read_pack_dir
 from assist.scripts.pack_model import training_digest
-from assist.server.feedback_http import add_feedback_routes
-from assist.server.feedback_service import FeedbackService, install_feedback
-from assist.server.http import make_app
-from assist.server.leader_http import add_leader_routes
-from assist.server.model_training import ModelTrainer
-from assist.server.routing_http import add_routing_routes
-from assist.server.routing_service import RoutingService, install_routing
+from assist.server.feedback.http import add_feedback_routes
+from assist.server.feedback.service import FeedbackService, install_feedback
+from assist.server.leader.http import add_leader_routes
+from assist.server.live.ws import Hub, start_ws
+from assist.server.packs.training import ModelTrainer
+from assist.server.routing.http import add_routing_routes
+from assist.server.routing.service import RoutingService, install_routing
 from assist.server.store import Store
-from assist.server.ws import Hub, start_ws
+from assist.server.web.http import make_app
 
 log = logging.getLogger("assist")
 

@@ -14,11 +14,11 @@ from typing import Any, TextIO
 
 from assist import __version__
 from assist.config import DEFAULT_PACK, load_settings
+from assist.live.whole_call import classify_call
 from assist.problems import PackError
 from assist.scripts.pack import Pack, load_pack, load_pack_dir, train_pack_models
 from assist.scripts.pack_model import training_digest
 from assist.session import ROLES
-from assist.whole_call import classify_call
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -20,7 +20,7 @@ import assist.scripts.pack
 from assist.app import Running, start
 from assist.config import DEFAULT_PACK, Settings
 from assist.scripts.pack import Pack, read_pack_dir
-from assist.server.model_training import ModelTrainer
+from assist.server.packs.training import ModelTrainer
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 

@@ -20,10 +20,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from assist.calls import CallState
 from assist.effects import Write
 from assist.errors import Conflict, NotFound, ValidationFailed
 from assist.feedback.mask import mask_context, mask_text
+from assist.live.calls import CallState
 
 Kind = Literal["category", "warning"]
 Status = Literal["open", "accepted", "rejected"]

@@ -1,8 +1,8 @@
 """Routing and escalation, the pure core: who is told what, and by when.
 
 Nothing here awaits, reads the clock or touches a socket, file or database. Functions
-take data and `now` and return data: rows to write (`assist.desk.Write`), notifications
-(as outbox rows) and events for the leaders' consoles. `assist.server.routing_service`
+take data and `now` and return data: rows to write (`assist.live.desk.Write`), notifications
+(as outbox rows) and events for the leaders' consoles. `assist.server.routing.service`
 carries them out.
 
     config.py      the routing file: deadlines, schedule, delivery (the plan's values by default)

@@ -20,7 +20,7 @@ from websockets.asyncio.client import connect
 
 from assist.app import Running, start
 from assist.config import Settings
-from assist.server.plugin_routes import DEMO_TOKEN_TTL, loopback_refusal
+from assist.server.web.plugin_routes import DEMO_TOKEN_TTL, loopback_refusal
 from tests.conftest import TRAINER
 
 SOFTPHONE = "https://softphone.example"

@@ -11,7 +11,7 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from assist.app import Running
-from assist.server import routing_store as rs
+from assist.server.routing import store as rs
 from tests.conftest import Client, issue, open_client
 
 pytestmark = pytest.mark.browser

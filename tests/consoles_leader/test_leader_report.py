@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 from assist.routing.directory import parse_directory
 from assist.routing.report import DayFacts
-from assist.server.leader_report import hourly_by_category, manual_report, recipients_of, totals
-from assist.server.routing_service import load_routing
+from assist.server.leader.report import hourly_by_category, manual_report, recipients_of, totals
+from assist.server.routing.service import load_routing
 
 TZ = "Asia/Shanghai"
 DAY = date(2026, 11, 2)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from assist import protocol
 from assist.config import DEFAULT_PACK
-from assist.desk import Desk
+from assist.live.desk import Desk
 from assist.scripts.pack import load_pack_dir
 from assist.session import Principal
 

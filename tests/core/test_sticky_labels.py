@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from assist.calls import CallState, sticky
 from assist.classifier.model import CATEGORY_IDS, Classification, Evidence
+from assist.live.calls import CallState, sticky
 
 PRIORITY = list(CATEGORY_IDS)
 

@@ -10,7 +10,7 @@ import pytest
 
 from assist.app import Running, start
 from assist.config import Settings
-from assist.server.routing_service import RoutingService, install_routing
+from assist.server.routing.service import RoutingService, install_routing
 from tests.conftest import TRAINER
 from tests.routing.receiver import Receiver
 

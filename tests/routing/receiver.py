@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
-from assist.server.notifiers import sign
+from assist.server.routing.notifiers import sign
 
 
 @dataclass

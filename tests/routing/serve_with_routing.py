@@ -23,7 +23,7 @@ from pathlib import Path
 
 from assist.app import start
 from assist.config import Settings, load_settings
-from assist.server.routing_service import RoutingService, install_routing
+from assist.server.routing.service import RoutingService, install_routing
 
 
 class StandingClock:

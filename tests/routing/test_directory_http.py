@@ -9,8 +9,8 @@ import pytest
 from aiohttp import web
 
 from assist.app import Running
-from assist.server.routing_http import add_routing_routes
-from assist.server.routing_service import RoutingService
+from assist.server.routing.http import add_routing_routes
+from assist.server.routing.service import RoutingService
 from tests.conftest import issue, open_client
 
 Center = tuple[Running, RoutingService]

@@ -13,7 +13,7 @@ from assist.routing.faults import check_form
 from assist.routing.records import check_record, settled_on_call
 from assist.routing.report import DayFacts, daily_report, deadlines_met, next_daily, patrol
 from assist.scripts.pack import Pack
-from assist.server.notifiers import retry_delay, sign
+from assist.server.routing.notifiers import retry_delay, sign
 from tests.routing.policy_fixtures import CENTER, at, config, told
 
 

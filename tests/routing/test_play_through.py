@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from assist.app import Running
-from assist.server import routing_store
-from assist.server.routing_service import RoutingService
+from assist.server.routing import store as routing_store
+from assist.server.routing.service import RoutingService
 from tests.conftest import Client, open_client
 from tests.routing.receiver import Receiver
 

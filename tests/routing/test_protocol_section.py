@@ -9,7 +9,7 @@ import pytest
 from assist import protocol
 from assist.app import Running
 from assist.routing.commands import COMMANDS, PUSH_TYPES
-from assist.server.routing_service import RoutingService
+from assist.server.routing.service import RoutingService
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "protocol.md").read_text()
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assist.calls import CallState
+from assist.live.calls import CallState
 from tests.conftest import Client
 
 

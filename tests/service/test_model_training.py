@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from assist.server.model_training import ModelTrainer
+from assist.server.packs.training import ModelTrainer
 
 
 def die(files: dict[str, str]) -> int:

@@ -1,1 +1,1 @@
-"""The shift-leader console: static files served at /console/leader (assist/server/leader_http.py)."""
+"""The shift-leader console: static files served at /console/leader (assist/server/leader/http.py)."""

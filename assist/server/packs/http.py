@@ -20,10 +20,10 @@ from assist.scripts import lifecycle as lc
 from assist.scripts.pack_diff import diff_packs
 from assist.scripts.pack_edit import Edit, EditError
 from assist.scripts.render import compile_template
-from assist.server.console_pages import add_console_page, json_response
-from assist.server.http_auth import json_body, require_role
-from assist.server.model_training import ModelTrainer
-from assist.server.pack_service import ALLOWED_FILES, PackService, check_files
+from assist.server.packs.service import ALLOWED_FILES, PackService, check_files
+from assist.server.packs.training import ModelTrainer
+from assist.server.web.auth import json_body, require_role
+from assist.server.web.console_pages import add_console_page, json_response
 from assist.session import Principal
 
 SERVICE_KEY: web.AppKey[PackService] = web.AppKey("pack_service", PackService)

@@ -39,8 +39,9 @@ from assist.routing.faults import DEFAULT_TALKING_POINTS, Fault, check_form, lin
 from assist.routing.plans import UNRESOLVABLE, escalation_kind, fault_plan, plan_for
 from assist.routing.records import check_record, settled_on_call
 from assist.routing.report import daily_report, next_daily, patrol
-from assist.server import routing_store as rs
-from assist.server.notifiers import (
+from assist.server.live.ws import Connection, Hub
+from assist.server.routing import store as rs
+from assist.server.routing.notifiers import (
     ConsoleNotifier,
     DeliveryFailed,
     HttpSmsGateway,
@@ -50,7 +51,6 @@ from assist.server.notifiers import (
     WebhookNotifier,
     retry_delay,
 )
-from assist.server.ws import Connection, Hub
 from assist.session import Principal
 
 log = logging.getLogger(__name__)

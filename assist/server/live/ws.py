@@ -22,9 +22,9 @@ from websockets.http11 import Request, Response
 
 from assist import protocol
 from assist.config import Settings
-from assist.desk import Desk
 from assist.effects import Outcome, Push
 from assist.errors import AssistError, Conflict, InvalidFormat, MessageTooLarge
+from assist.live.desk import Desk
 from assist.scripts.pack import Pack
 from assist.server.store import Store, token_hash
 from assist.session import Principal, Session

@@ -12,10 +12,10 @@ from aiohttp import web
 from assist.errors import InvalidFormat
 from assist.feedback.agreement import MAX_DAYS
 from assist.feedback.items import KINDS, STATUSES
-from assist.server.console_pages import json_response
-from assist.server.feedback_service import FeedbackService
-from assist.server.http_auth import json_body, require_role
-from assist.server.trainer_http import SERVICE_KEY
+from assist.server.feedback.service import FeedbackService
+from assist.server.packs.http import SERVICE_KEY
+from assist.server.web.auth import json_body, require_role
+from assist.server.web.console_pages import json_response
 from assist.session import Principal
 
 FEEDBACK_KEY: web.AppKey[FeedbackService] = web.AppKey("feedback_service", FeedbackService)

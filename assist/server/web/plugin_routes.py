@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 def find_plugin_dir() -> Path:
     """The plugin's files: `assist/plugin/` in an installed wheel (setup.py maps the top-level `plugin/`
     there), the top-level `plugin/` itself in a source checkout."""
-    package = Path(__file__).resolve().parents[1]
+    package = Path(__file__).resolve().parents[2]
     installed = package / "plugin"
     return installed if installed.is_dir() else package.parent / "plugin"
 

@@ -11,8 +11,8 @@ from typing import Any
 from aiohttp import web
 
 from assist.errors import AssistError, InvalidJSON
-from assist.server.http_auth import require_role
-from assist.server.routing_service import RoutingService
+from assist.server.routing.service import RoutingService
+from assist.server.web.auth import require_role
 
 SERVICE_KEY: web.AppKey[RoutingService] = web.AppKey("routing", RoutingService)
 

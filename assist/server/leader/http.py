@@ -18,17 +18,17 @@ from typing import Any
 from aiohttp import web
 from websockets.asyncio.server import Server
 
-from assist.calls import CallState
 from assist.errors import InvalidFormat, InvalidJSON, NotFound
+from assist.live.calls import CallState
 from assist.routing.commands import FAULT_ROLES
 from assist.routing.escalation import local_day
 from assist.routing.report import daily_report_text, day_bounds, deadlines_met
-from assist.server import leader_data as data
-from assist.server import routing_store as rs
-from assist.server.console_pages import add_console_page, json_response
-from assist.server.http_auth import require_role
-from assist.server.leader_report import hourly_by_category, manual_report, recipients_of, totals
-from assist.server.routing_service import RoutingService
+from assist.server.leader import data
+from assist.server.leader.report import hourly_by_category, manual_report, recipients_of, totals
+from assist.server.routing import store as rs
+from assist.server.routing.service import RoutingService
+from assist.server.web.auth import require_role
+from assist.server.web.console_pages import add_console_page, json_response
 from assist.session import Principal
 
 ROLES = ("shift_leader", "seat_admin", "back_office", "manager")

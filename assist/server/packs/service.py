@@ -22,14 +22,14 @@ from typing import Any
 
 from assist.classifier.segments import call_segments
 from assist.errors import Conflict, InvalidFormat, NotFound
+from assist.live.whole_call import classify_call, parse_call
 from assist.problems import PackError, Problem
 from assist.scripts import lifecycle as lc
 from assist.scripts.pack import ALL_FILES, Pack, load_pack, with_models
 from assist.scripts.pack_diff import diff_packs, summary
 from assist.scripts.pack_edit import Edit, EditError, apply_edits, structured
-from assist.server.model_training import ModelTrainer
+from assist.server.packs.training import ModelTrainer
 from assist.server.store import Store, add_migrations
-from assist.whole_call import classify_call, parse_call
 
 log = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ from aiohttp import web
 
 from assist import __version__
 from assist.errors import AssistError
-from assist.server.model_training import ModelTrainer
-from assist.server.plugin_routes import add_plugin_routes
-from assist.server.trainer_http import add_trainer_routes
+from assist.server.packs.http import add_trainer_routes
+from assist.server.packs.training import ModelTrainer
+from assist.server.web.plugin_routes import add_plugin_routes
 
 log = logging.getLogger(__name__)
 

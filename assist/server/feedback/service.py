@@ -27,13 +27,13 @@ from assist.routing.escalation import Escalation
 from assist.scripts import lifecycle as lc
 from assist.scripts.pack import Pack
 from assist.scripts.pack_model import SAMPLES_FILE
-from assist.server import feedback_store as fs
-from assist.server.routing_service import RoutingService
-from assist.server.ws import Connection, Hub
+from assist.server.feedback import store as fs
+from assist.server.live.ws import Connection, Hub
+from assist.server.routing.service import RoutingService
 from assist.session import Principal
 
 if TYPE_CHECKING:
-    from assist.server.pack_service import PackService
+    from assist.server.packs.service import PackService
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from aiohttp import web
 
 from assist.errors import NotFound
 
-CONSOLES_DIR = Path(__file__).resolve().parents[1] / "consoles"
+CONSOLES_DIR = Path(__file__).resolve().parents[2] / "consoles"
 SHARED = "shared"
 """The folder of assist/consoles/ with what every console imports (`../shared/dom.js` from a console's module)."""
 STATIC_TYPES = {".js": "text/javascript", ".css": "text/css", ".html": "text/html", ".svg": "image/svg+xml"}

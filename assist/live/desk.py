@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assist import protocol
-from assist.calls import CallState
 from assist.classifier.model import Classification
 from assist.effects import Outcome, Push, Write
 from assist.errors import Conflict, NotFound
-from assist.guidance import assist_update
+from assist.live.calls import CallState
+from assist.live.guidance import assist_update
 from assist.scripts.pack import Pack
 from assist.session import Principal
 
