@@ -22,12 +22,14 @@ from assist.problems import PackError, Problem
 from assist.scripts.pack import Pack, load_pack, read_pack_dir
 from assist.scripts.pack_model import training_digest
 from assist.server.feedback.http import add_feedback_routes
-from assist.server.feedback.service import FeedbackService, install_feedback
+from assist.server.feedback.service import FeedbackService, start_feedback
 from assist.server.leader.http import add_leader_routes
 from assist.server.live.ws import Hub, start_ws
+from assist.server.packs import store as ps
 from assist.server.packs.training import ModelTrainer
 from assist.server.routing.http import add_routing_routes
-from assist.server.routing.service import RoutingService, install_routing
+from assist.server.routing.service import RoutingService, start_routing
+from assist.server.schema import SCHEMA
 from assist.server.store import Store
 from assist.server.web.http import make_app
 
@@ -41,14 +43,14 @@ async def pack_in_force(store: Store, settings: Settings, trainer: ModelTrainer,
         raise PackError([Problem((), f"pack directory not found: {settings.pack}")])
     files = read_pack_dir(settings.pack)
     disk = await asyncio.to_thread(load_pack, files)  # validates before anything is trained or stored
-    current = await store.current_pack()
-    if current is None or await store.disk_digest() != disk.digest:
+    current = await ps.current(store.db)
+    if current is None or await ps.disk_digest(store.db) != disk.digest:
         log.info("assist: importing pack %s from %s: training its model on %d samples (a few seconds)",
                  disk.id, settings.pack, len(disk.samples))
         model = await trainer.train(files, in_process=True)
         pack = await asyncio.to_thread(load_pack, files, models=model)
-        async with store.direct() as db:
-            version = await store.save_pack(db, pack.id, pack.version, pack.digest, files, "published",
+        async with store.unit() as db:
+            version = await ps.save_version(db, pack.id, pack.version, pack.digest, files, "published",
                                             f"disk:{settings.pack}", now, model=model)
         log.info("assist: pack %s imported as v%d, model trained from %d samples (%s)", pack.id, version,
                  len(pack.samples), training_digest(files))
@@ -91,7 +93,7 @@ async def start(settings: Settings, *, clock: Callable[[], float] = time.time,
     stamped and scheduled by it (a test may make it stand still). `trainer` may be shared (tests start many
     services on the same pack)."""
     trainer = trainer or ModelTrainer()
-    store = await Store.open(settings.db)
+    store = await Store.open(settings.db, SCHEMA)
     try:
         pack, version = await pack_in_force(store, settings, trainer, clock())
     except BaseException:
@@ -102,8 +104,8 @@ async def start(settings: Settings, *, clock: Callable[[], float] = time.time,
     restored = await hub.restore_live_calls()
     if restored:
         log.info("assist: %d live call(s) taken back from the store", restored)
-    routing = await install_routing(hub, settings)
-    feedback = await install_feedback(hub, routing)
+    routing = await start_routing(hub, settings)
+    feedback = start_feedback(hub, routing)
     ws_server = await start_ws(hub)
     sweeper = asyncio.create_task(hub.expire_abandoned(), name="expire-abandoned-calls")
     app = make_app(hub, trainer)

@@ -16,9 +16,9 @@ from assist import __version__
 from assist.config import DEFAULT_PACK, load_settings
 from assist.live.whole_call import classify_call
 from assist.problems import PackError
+from assist.protocol import ROLES
 from assist.scripts.pack import Pack, load_pack, load_pack_dir, train_pack_models
 from assist.scripts.pack_model import training_digest
-from assist.session import ROLES
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -98,12 +98,13 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _token(args: argparse.Namespace) -> int:
+    from assist.server.schema import SCHEMA
     from assist.server.store import Store
 
     settings = load_settings(args.config, {"db": args.db})
 
     async def run() -> tuple[str, int]:
-        store = await Store.open(settings.db)
+        store = await Store.open(settings.db, SCHEMA)
         try:
             if args.token_command == "issue":
                 return await store.issue_token(args.user, args.role, time.time()), 0

@@ -8,11 +8,17 @@ every message (a test checks that each type here is documented there).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 import msgspec
 
 from assist.errors import InvalidFormat, InvalidJSON, UnknownCommand
+
+ROLES: tuple[str, ...] = ("agent", "shift_leader", "seat_admin", "back_office", "manager", "trainer", "admin")
+"""Roles a token can carry (`assist token issue --role`)."""
+AGENT_ROLES = frozenset({"agent", "admin"})
 
 
 class Command(msgspec.Struct, kw_only=True):
@@ -56,15 +62,24 @@ class CallGet(Command):
     call_id: str
 
 
-COMMANDS: dict[str, type[Command]] = {
-    "ping": Ping,
-    "call.start": CallStart,
-    "call.note": CallNote,
-    "call.transcript": CallTranscript,
-    "call.end": CallEnd,
-    "call.get": CallGet,
-}
-"""Every command type the server accepts. Shells may register more (see `register`)."""
+@dataclass(frozen=True, slots=True)
+class CommandSpec:
+    """One command a server accepts: its wire `type`, its struct and the roles that may send it."""
+
+    name: str
+    cls: type[Command]
+    roles: frozenset[str]
+
+
+LIVE_COMMANDS: tuple[CommandSpec, ...] = (
+    CommandSpec("ping", Ping, frozenset(ROLES)),
+    CommandSpec("call.start", CallStart, AGENT_ROLES),
+    CommandSpec("call.note", CallNote, AGENT_ROLES),
+    CommandSpec("call.transcript", CallTranscript, AGENT_ROLES),
+    CommandSpec("call.end", CallEnd, AGENT_ROLES),
+    CommandSpec("call.get", CallGet, AGENT_ROLES),
+)
+"""The live call's commands; features declare theirs the same way (`routing/commands.py`, `feedback/commands.py`)."""
 
 PUSH_TYPES: tuple[str, ...] = ("assist.update", "assist.warning", "call.ended")
 
@@ -73,9 +88,48 @@ MAX_ID_LEN = 128
 T = TypeVar("T")
 
 
-def register(type_: str, cls: type[Command]) -> None:
-    """Add a command type (features such as routing register theirs at import)."""
-    COMMANDS[type_] = cls
+class CommandTable:
+    """The commands one server instance accepts, built when it starts (a hub without routing answers
+    `unknown_command` for routing's commands). Nothing here is process-wide."""
+
+    def __init__(self, specs: Iterable[CommandSpec] = ()) -> None:
+        self._by_type: dict[str, CommandSpec] = {}
+        self._by_cls: dict[type[Command], CommandSpec] = {}
+        self.add(specs)
+
+    def add(self, specs: Iterable[CommandSpec]) -> None:
+        for spec in specs:
+            if spec.name in self._by_type or spec.cls in self._by_cls:
+                raise ValueError(f"command {spec.name!r} is declared twice")
+            self._by_type[spec.name] = spec
+            self._by_cls[spec.cls] = spec
+
+    def __contains__(self, type_: object) -> bool:
+        return type_ in self._by_type
+
+    def types(self) -> tuple[str, ...]:
+        return tuple(self._by_type)
+
+    def parse(self, data: dict[str, Any]) -> Command:
+        """Validate a decoded message into its typed command. `id` must be checked first."""
+        type_ = data.get("type")
+        if not isinstance(type_, str):
+            raise InvalidFormat("every command needs a string 'type'")
+        spec = self._by_type.get(type_)
+        if spec is None:
+            raise UnknownCommand(f"unknown command type {type_!r}")
+        cmd = _convert({k: v for k, v in data.items() if k != "type"}, spec.cls)
+        call_id = getattr(cmd, "call_id", None)
+        if isinstance(call_id, str) and not (0 < len(call_id) <= MAX_ID_LEN):
+            raise InvalidFormat(f"call_id must be 1 to {MAX_ID_LEN} characters")
+        return cmd
+
+    def allows(self, type_: str, role: str) -> bool:
+        spec = self._by_type.get(type_)
+        return spec is not None and role in spec.roles
+
+    def type_of(self, cmd: Command) -> str:
+        return self._by_cls[type(cmd)].name
 
 
 def decode_frame(frame: str | bytes) -> dict[str, Any]:
@@ -101,28 +155,6 @@ def command_id(data: dict[str, Any]) -> int:
     if not isinstance(cid, int) or isinstance(cid, bool) or cid < 1:
         raise InvalidFormat("every command needs an integer 'id' ≥ 1")
     return cid
-
-
-def parse_command(data: dict[str, Any]) -> Command:
-    """Validate a decoded message into its typed command. `id` must be checked first."""
-    type_ = data.get("type")
-    if not isinstance(type_, str):
-        raise InvalidFormat("every command needs a string 'type'")
-    cls = COMMANDS.get(type_)
-    if cls is None:
-        raise UnknownCommand(f"unknown command type {type_!r}")
-    cmd = _convert({k: v for k, v in data.items() if k != "type"}, cls)
-    call_id = getattr(cmd, "call_id", None)
-    if isinstance(call_id, str) and not (0 < len(call_id) <= MAX_ID_LEN):
-        raise InvalidFormat(f"call_id must be 1 to {MAX_ID_LEN} characters")
-    return cmd
-
-
-def command_type(cmd: Command) -> str:
-    for name, cls in COMMANDS.items():
-        if type(cmd) is cls:
-            return name
-    raise KeyError(type(cmd).__name__)
 
 
 def _convert(data: dict[str, Any], cls: type[T]) -> T:

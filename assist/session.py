@@ -12,26 +12,6 @@ from typing import Any
 from assist import protocol
 from assist.errors import AuthRequired, IdReuse, Unauthorized
 
-ROLES: tuple[str, ...] = ("agent", "shift_leader", "seat_admin", "back_office", "manager", "trainer", "admin")
-"""Roles a token can carry (`assist token issue --role`)."""
-
-LEADERS = frozenset({"shift_leader", "seat_admin", "back_office", "manager", "admin"})
-
-PERMISSIONS: dict[str, frozenset[str]] = {
-    "ping": frozenset(ROLES),
-    "call.start": frozenset({"agent", "admin"}),
-    "call.note": frozenset({"agent", "admin"}),
-    "call.transcript": frozenset({"agent", "admin"}),
-    "call.end": frozenset({"agent", "admin"}),
-    "call.get": frozenset({"agent", "admin"}),
-}
-"""Which roles may send each command. A command missing here is refused to everyone."""
-
-
-def allow(type_: str, roles: frozenset[str]) -> None:
-    """Register the roles of a command added by a feature module."""
-    PERMISSIONS[type_] = roles
-
 
 @dataclass(frozen=True, slots=True)
 class Principal:
@@ -44,6 +24,9 @@ class Principal:
 
 @dataclass
 class Session:
+    """`commands` is the instance's command table: what may be parsed and who may send it."""
+
+    commands: protocol.CommandTable
     principal: Principal | None = None
     last_id: int = 0
     calls: set[str] = field(default_factory=set)
@@ -64,9 +47,9 @@ class Session:
         if cid <= self.last_id:
             raise IdReuse(f"id {cid} is not greater than the previous id {self.last_id}")
         self.last_id = cid
-        cmd = protocol.parse_command(data)
+        cmd = self.commands.parse(data)
         cmd.id = cid
         type_ = data["type"]
-        if self.principal.role not in PERMISSIONS.get(type_, frozenset()):
+        if not self.commands.allows(type_, self.principal.role):
             raise Unauthorized(f"role {self.principal.role!r} may not use {type_!r}")
         return cmd

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assist.protocol import Command
+from assist.protocol import AGENT_ROLES, Command, CommandSpec
 
 
 class FeedbackGet(Command):
@@ -28,11 +28,10 @@ class FeedbackWarning(Command):
     comment: str = ""
 
 
-AGENT_ROLES = frozenset({"agent", "admin"})
 
-COMMANDS: dict[str, tuple[type[Command], frozenset[str]]] = {
-    "feedback.get": (FeedbackGet, AGENT_ROLES),
-    "feedback.category": (FeedbackCategory, AGENT_ROLES),
-    "feedback.warning": (FeedbackWarning, AGENT_ROLES),
-}
-"""type -> (command class, roles allowed)."""
+COMMANDS: tuple[CommandSpec, ...] = (
+    CommandSpec("feedback.get", FeedbackGet, AGENT_ROLES),
+    CommandSpec("feedback.category", FeedbackCategory, AGENT_ROLES),
+    CommandSpec("feedback.warning", FeedbackWarning, AGENT_ROLES),
+)
+"""Each command: its type, struct and the roles allowed; the app adds them to the instance's table."""

@@ -7,8 +7,9 @@ then the pushes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from assist import protocol
@@ -20,6 +21,11 @@ from assist.live.guidance import assist_update
 from assist.scripts.pack import Pack
 from assist.session import Principal
 
+_METHODS: Mapping[type[protocol.Command], str] = MappingProxyType({
+    protocol.Ping: "ping", protocol.CallStart: "start", protocol.CallNote: "note",
+    protocol.CallTranscript: "transcript", protocol.CallEnd: "end", protocol.CallGet: "get"})
+"""Which method runs each live-call command."""
+
 
 @dataclass
 class Desk:
@@ -30,39 +36,46 @@ class Desk:
     # -- commands ---------------------------------------------------------------------------------
 
     def handle(self, who: Principal, cmd: protocol.Command, now: float) -> Outcome:
+        """Run one live-call command (its type picks the method; the hub has checked the caller's role)."""
         call_id = getattr(cmd, "call_id", None)
         live = self.calls.get(call_id) if isinstance(call_id, str) else None
         if live is not None and live.user == who.user:
             live.last_at = now
-        if isinstance(cmd, protocol.Ping):
-            return Outcome(reply={"pong": True})
-        if isinstance(cmd, protocol.CallStart):
-            return self.start(who, cmd, now)
-        if isinstance(cmd, protocol.CallNote):
-            call = self._live(who, cmd.call_id)
-            call.set_note(cmd.text)
-            out = Outcome(writes=[self._event(call, "note", {"text": cmd.text}, now)])
-            self._reclassify(call, who.lang, now, out)
-            out.reply = {"category": call.result.category, "labels": list(call.result.labels)}
-            return out
-        if isinstance(cmd, protocol.CallTranscript):
-            call = self._live(who, cmd.call_id)
-            index = call.add_line(cmd.speaker, cmd.text, cmd.final)
-            out = Outcome(writes=[self._event(call, "transcript", {
-                "speaker": cmd.speaker, "text": cmd.text, "final": cmd.final, "index": index}, now)])
-            self._reclassify(call, who.lang, now, out)
-            warnings = self._check_agent_line(call, index, who.lang, now, out) if cmd.speaker == "agent" else []
-            out.reply = {"index": index, "category": call.result.category, "labels": list(call.result.labels),
-                         "warnings": warnings}
-            return out
-        if isinstance(cmd, protocol.CallEnd):
-            out = self._end(self._live(who, cmd.call_id), cmd.disposition, now)
-            out.reply = {"call_id": cmd.call_id, "category": out.writes[0].row["category"]}
-            return out
-        if isinstance(cmd, protocol.CallGet):
-            call = self._live(who, cmd.call_id)
-            return Outcome(reply={"update": self.update_message(call, who.lang)})
-        raise NotFound(f"no handler for {type(cmd).__name__}")
+        method: Callable[[Principal, Any, float], Outcome] | None = getattr(
+            self, _METHODS.get(type(cmd), ""), None)
+        if method is None:
+            raise NotFound(f"no handler for {type(cmd).__name__}")
+        return method(who, cmd, now)
+
+    def ping(self, who: Principal, cmd: protocol.Ping, now: float) -> Outcome:
+        return Outcome(reply={"pong": True})
+
+    def note(self, who: Principal, cmd: protocol.CallNote, now: float) -> Outcome:
+        call = self._live(who, cmd.call_id)
+        call.set_note(cmd.text)
+        out = Outcome(writes=[self._event(call, "note", {"text": cmd.text}, now)])
+        self._reclassify(call, who.lang, now, out)
+        out.reply = {"category": call.result.category, "labels": list(call.result.labels)}
+        return out
+
+    def transcript(self, who: Principal, cmd: protocol.CallTranscript, now: float) -> Outcome:
+        call = self._live(who, cmd.call_id)
+        index = call.add_line(cmd.speaker, cmd.text, cmd.final)
+        out = Outcome(writes=[self._event(call, "transcript", {
+            "speaker": cmd.speaker, "text": cmd.text, "final": cmd.final, "index": index}, now)])
+        self._reclassify(call, who.lang, now, out)
+        warnings = self._check_agent_line(call, index, who.lang, now, out) if cmd.speaker == "agent" else []
+        out.reply = {"index": index, "category": call.result.category, "labels": list(call.result.labels),
+                     "warnings": warnings}
+        return out
+
+    def end(self, who: Principal, cmd: protocol.CallEnd, now: float) -> Outcome:
+        out = self._end(self._live(who, cmd.call_id), cmd.disposition, now)
+        out.reply = {"call_id": cmd.call_id, "category": out.writes[0].row["category"]}
+        return out
+
+    def get(self, who: Principal, cmd: protocol.CallGet, now: float) -> Outcome:
+        return Outcome(reply={"update": self.update_message(self._live(who, cmd.call_id), who.lang)})
 
     def start(self, who: Principal, cmd: protocol.CallStart, now: float) -> Outcome:
         """Start a call, or resume it: the same agent re-sending call.start after a reconnect."""

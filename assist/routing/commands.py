@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from assist.protocol import Command
+from assist.protocol import AGENT_ROLES, Command, CommandSpec
 
 
 class EscalationSubscribe(Command):
@@ -79,22 +79,21 @@ class CallEscalate(Command):
 
 LEADER_ROLES = frozenset({"shift_leader", "seat_admin", "back_office", "manager", "admin"})
 FAULT_ROLES = frozenset({"seat_admin", "shift_leader", "admin"})
-AGENT_ROLES = frozenset({"agent", "admin"})
 
-COMMANDS: dict[str, tuple[type[Command], frozenset[str]]] = {
-    "escalation.subscribe": (EscalationSubscribe, LEADER_ROLES),
-    "escalation.list": (EscalationList, LEADER_ROLES),
-    "escalation.ack": (EscalationAck, LEADER_ROLES),
-    "escalation.resolve": (EscalationResolve, LEADER_ROLES),
-    "escalation.note": (EscalationNote, LEADER_ROLES),
-    "escalation.unresolved": (EscalationUnresolved, LEADER_ROLES),
-    "fault.open": (FaultOpen, FAULT_ROLES),
-    "fault.recover": (FaultRecover, FAULT_ROLES),
-    "fault.unresolvable": (FaultUnresolvable, FAULT_ROLES),
-    "fault.list": (FaultList, LEADER_ROLES),
-    "record.submit": (RecordSubmit, AGENT_ROLES),
-    "call.escalate": (CallEscalate, AGENT_ROLES),
-}
-"""type -> (command class, roles allowed)."""
+COMMANDS: tuple[CommandSpec, ...] = (
+    CommandSpec("escalation.subscribe", EscalationSubscribe, LEADER_ROLES),
+    CommandSpec("escalation.list", EscalationList, LEADER_ROLES),
+    CommandSpec("escalation.ack", EscalationAck, LEADER_ROLES),
+    CommandSpec("escalation.resolve", EscalationResolve, LEADER_ROLES),
+    CommandSpec("escalation.note", EscalationNote, LEADER_ROLES),
+    CommandSpec("escalation.unresolved", EscalationUnresolved, LEADER_ROLES),
+    CommandSpec("fault.open", FaultOpen, FAULT_ROLES),
+    CommandSpec("fault.recover", FaultRecover, FAULT_ROLES),
+    CommandSpec("fault.unresolvable", FaultUnresolvable, FAULT_ROLES),
+    CommandSpec("fault.list", FaultList, LEADER_ROLES),
+    CommandSpec("record.submit", RecordSubmit, AGENT_ROLES),
+    CommandSpec("call.escalate", CallEscalate, AGENT_ROLES),
+)
+"""Each command: its type, struct and the roles allowed; the app adds them to the instance's table."""
 
 PUSH_TYPES = ("escalation.event", "assist.notice")

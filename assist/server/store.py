@@ -1,9 +1,14 @@
 """The embedded store: SQLite in WAL mode through aiosqlite, with versioned migrations.
 
-All writes that are acknowledged to a client go through one writer task that
-group-commits: it takes everything queued since the last commit, writes it in one
-transaction, commits, and only then releases the waiting replies. A crash can lose
-nothing that was acknowledged.
+Every write goes through one writer task on one connection of its own (as datasette does).
+Acknowledged writes (`write`) are group-committed: the writer takes everything queued since
+its last commit, writes it in one transaction, commits, and only then releases the waiting
+replies — a crash loses nothing acknowledged. A console's unit of work (`unit`: a token, a pack
+version with its draft and audit) takes the writer's turn and runs as one transaction between
+two batches. Reads use a second connection and see only committed data.
+
+The schema is the instance's: `Store.open(path, schema)` gets every component's migrations and
+row writers (`assist/server/schema.py` lists them); nothing is registered at import.
 """
 
 from __future__ import annotations
@@ -16,7 +21,9 @@ import logging
 import re
 import secrets
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import aiosqlite
@@ -56,12 +63,6 @@ CORE_MIGRATIONS: tuple[str, ...] = (
 )
 """Append only: migration N of a component brings it from version N-1 to N."""
 
-MIGRATIONS: dict[str, tuple[str, ...]] = {"core": CORE_MIGRATIONS}
-"""Schema per component; a feature (routing, pack lifecycle) registers its own with `add_migrations`."""
-
-
-def add_migrations(component: str, migrations: tuple[str, ...]) -> None:
-    MIGRATIONS[component] = migrations
 
 
 def _j(value: Any) -> str:
@@ -69,31 +70,54 @@ def _j(value: Any) -> str:
 
 
 Statement = tuple[str, tuple[Any, ...]]
-WRITERS: dict[str, Callable[[Mapping[str, Any]], list[Statement]]] = {}
-"""How each kind of `Write` becomes SQL. Features register theirs with `add_writer`."""
+ToSql = Callable[[Mapping[str, Any]], list[Statement]]
+"""How one kind of `Write` becomes SQL statements."""
 
-
-def add_writer(table: str, to_sql: Callable[[Mapping[str, Any]], list[Statement]]) -> None:
-    WRITERS[table] = to_sql
-
-
-def _core_writers() -> None:
-    add_writer("call_event", lambda r: [(
+CORE_WRITERS: Mapping[str, ToSql] = MappingProxyType({
+    "call_event": lambda r: [(
         "INSERT INTO call_events(call_id, kind, payload, at) VALUES (?,?,?,?)",
-        (r["call_id"], r["kind"], _j(r["payload"]), r["at"]))])
-    add_writer("call_start", lambda r: [(
+        (r["call_id"], r["kind"], _j(r["payload"]), r["at"]))],
+    "call_start": lambda r: [(
         "INSERT INTO calls(call_id, user, context, started_at) VALUES (?,?,?,?) "
         "ON CONFLICT(call_id) DO UPDATE SET user=excluded.user, context=excluded.context, ended_at=NULL",
-        (r["call_id"], r["user"], _j(r["context"]), r["started_at"]))])
-    add_writer("call_end", lambda r: [(
+        (r["call_id"], r["user"], _j(r["context"]), r["started_at"]))],
+    "call_end": lambda r: [(
         "UPDATE calls SET ended_at=?, disposition=?, category=?, labels=? WHERE call_id=?",
-        (r["ended_at"], r["disposition"], r["category"], _j(r["labels"]), r["call_id"]))])
-    add_writer("classification", lambda r: [(
+        (r["ended_at"], r["disposition"], r["category"], _j(r["labels"]), r["call_id"]))],
+    "classification": lambda r: [(
         "INSERT INTO classifications(call_id, category, labels, evidence, pack_version, at) VALUES (?,?,?,?,?,?)",
-        (r["call_id"], r["category"], _j(r["labels"]), _j(r["evidence"]), r["pack_version"], r["at"]))])
-    add_writer("warning", lambda r: [(
+        (r["call_id"], r["category"], _j(r["labels"]), _j(r["evidence"]), r["pack_version"], r["at"]))],
+    "warning": lambda r: [(
         "INSERT INTO warnings(call_id, line, rule, phrase, span, alternative, at) VALUES (?,?,?,?,?,?,?)",
-        (r["call_id"], r["index"], r["rule"], r["phrase"], _j(r["span"]), r["alternative"], r["at"]))])
+        (r["call_id"], r["index"], r["rule"], r["phrase"], _j(r["span"]), r["alternative"], r["at"]))],
+})
+
+
+@dataclass(frozen=True, slots=True)
+class Component:
+    """A part of the schema: its migrations (append only: migration N brings it from N-1 to N) and how
+    each of its `Write` kinds becomes SQL."""
+
+    name: str
+    migrations: tuple[str, ...]
+    writers: Mapping[str, ToSql]
+
+
+CORE = Component("core", CORE_MIGRATIONS, CORE_WRITERS)
+
+
+@dataclass(frozen=True, slots=True)
+class Schema:
+    """Every component one store serves, in migration order."""
+
+    components: tuple[Component, ...]
+
+    def writer(self, table: str) -> ToSql | None:
+        for c in self.components:
+            found = c.writers.get(table)
+            if found is not None:
+                return found
+        return None
 
 
 _TARGET = re.compile(
@@ -116,69 +140,89 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-_core_writers()
-
-
 async def _connect(path: Path) -> aiosqlite.Connection:
     db = await aiosqlite.connect(path)
     db.row_factory = aiosqlite.Row
     await db.execute("PRAGMA journal_mode=WAL")
     await db.execute("PRAGMA synchronous=FULL")
-    await db.execute("PRAGMA busy_timeout=30000")
+    await db.execute("PRAGMA busy_timeout=5000")  # only another process (the command line) can hold the lock
     return db
 
 
-class Store:
-    """`db` serves reads and the few direct writes of the consoles, each unit of them inside
-    `direct()`; the group-commit writer has a connection of its own, so nobody else's commit or
-    rollback can ever cut one of its transactions in two."""
+class _Turn:
+    """A unit of work waiting for the writer: granted the connection, then told how the block ended."""
 
-    def __init__(self, db: aiosqlite.Connection, writer_db: aiosqlite.Connection, path: Path) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.granted: asyncio.Future[aiosqlite.Connection] = loop.create_future()
+        self.finished: asyncio.Future[BaseException | None] = loop.create_future()
+        self.closed: asyncio.Future[None] = loop.create_future()
+
+
+class Store:
+    """`db` serves reads; every write runs on the writer's own connection, so nobody else's commit or
+    rollback can ever cut a transaction in two."""
+
+    def __init__(self, db: aiosqlite.Connection, writer_db: aiosqlite.Connection, path: Path,
+                 schema: Schema) -> None:
         self.db = db
         self._wdb = writer_db
         self.path = path
-        self._queue: asyncio.Queue[tuple[Sequence[Write], asyncio.Future[None]]] = asyncio.Queue()
+        self.schema = schema
+        self._queue: asyncio.Queue[tuple[Sequence[Write], asyncio.Future[None]] | _Turn] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
-        self._direct = asyncio.Lock()
+        self._alone = asyncio.Lock()  # units before the writer task runs (start-up, the command line)
 
     @contextlib.asynccontextmanager
-    async def direct(self) -> AsyncIterator[aiosqlite.Connection]:
-        """One unit of direct writes on `db` (a token, a pack version with its draft and audit): one at a
-        time in this process, so no other coroutine's commit can cut it in two, and begun IMMEDIATE, so a
-        busy database makes it wait for the write lock at the start instead of failing half-way.
-        Committed when the block ends, rolled back if it raises."""
-        async with self._direct:
-            await self.db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self.db
-            except BaseException:
-                await self.db.rollback()
-                raise
-            await self.db.commit()
+    async def unit(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One unit of work (a token, a pack version with its draft and audit) as one transaction on the
+        writer's connection, between two group commits: committed when the block ends, rolled back if it
+        raises. Keep the block to SQL: acknowledged writes wait behind it."""
+        if self._writer is None:
+            async with self._alone:
+                await self._wdb.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._wdb
+                except BaseException:
+                    await self._wdb.rollback()
+                    raise
+                await self._wdb.commit()
+            return
+        turn = _Turn(asyncio.get_running_loop())
+        await self._queue.put(turn)
+        db = await turn.granted
+        try:
+            yield db
+        except BaseException as exc:
+            turn.finished.set_result(exc)
+            await asyncio.shield(turn.closed)
+            raise
+        turn.finished.set_result(None)
+        await asyncio.shield(turn.closed)
 
     @classmethod
-    async def open(cls, path: Path) -> Store:
+    async def open(cls, path: Path, schema: Schema) -> Store:
         path.parent.mkdir(parents=True, exist_ok=True)
         db = await _connect(path)
-        store = cls(db, await _connect(path), path)
+        store = cls(db, await _connect(path), path, schema)
         await store.migrate()
         return store
 
     async def migrate(self) -> None:
-        """Bring every registered component's schema up to date (idempotent)."""
-        await self.db.execute(
+        """Bring every component's schema up to date (idempotent), on the writer's connection."""
+        db = self._wdb
+        await db.execute(
             "CREATE TABLE IF NOT EXISTS schema_versions (component TEXT PRIMARY KEY, version INTEGER NOT NULL)")
-        await self.db.commit()
-        for component, scripts in MIGRATIONS.items():
-            async with self.db.execute(
-                    "SELECT version FROM schema_versions WHERE component=?", (component,)) as cur:
+        await db.commit()
+        for component in self.schema.components:
+            async with db.execute(
+                    "SELECT version FROM schema_versions WHERE component=?", (component.name,)) as cur:
                 row = await cur.fetchone()
             version = int(row[0]) if row else 0
-            for n, script in enumerate(scripts[version:], start=version + 1):
-                await self.db.executescript(
-                    f"BEGIN;\n{script}\nINSERT INTO schema_versions VALUES ('{component}', {n}) "
+            for n, script in enumerate(component.migrations[version:], start=version + 1):
+                await db.executescript(
+                    f"BEGIN;\n{script}\nINSERT INTO schema_versions VALUES ('{component.name}', {n}) "
                     f"ON CONFLICT(component) DO UPDATE SET version={n};\nCOMMIT;")
-                log.info("store: %s schema of %s is now version %d", component, self.path, n)
+                log.info("store: %s schema of %s is now version %d", component.name, self.path, n)
 
     def start_writer(self) -> None:
         if self._writer is None:
@@ -201,22 +245,34 @@ class Store:
         if not writes:
             return
         if self._writer is None:
-            try:
-                await self._apply(writes)
-                await self._wdb.commit()
-            except Exception:
-                await self._wdb.rollback()
-                raise
+            async with self._alone:
+                try:
+                    await self._apply(writes)
+                    await self._wdb.commit()
+                except Exception:
+                    await self._wdb.rollback()
+                    raise
             return
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         await self._queue.put((writes, fut))
         await fut
 
     async def _write_loop(self) -> None:
+        turn: _Turn | None = None
         while True:
-            batch = [await self._queue.get()]
+            first = turn or await self._queue.get()
+            turn = None
+            if isinstance(first, _Turn):
+                await self._run_turn(first)
+                self._queue.task_done()
+                continue
+            batch = [first]
             while not self._queue.empty() and len(batch) < 500:
-                batch.append(self._queue.get_nowait())
+                item = self._queue.get_nowait()
+                if isinstance(item, _Turn):
+                    turn = item  # after this batch's commit
+                    break
+                batch.append(item)
             try:
                 await self._apply([w for writes, _ in batch for w in writes])
                 await self._wdb.commit()
@@ -233,6 +289,27 @@ class Store:
                         fut.set_exception(error)
                 self._queue.task_done()
 
+    async def _run_turn(self, turn: _Turn) -> None:
+        if turn.granted.cancelled():  # its caller gave up waiting
+            return
+        try:
+            await self._wdb.execute("BEGIN IMMEDIATE")
+        except Exception as exc:
+            turn.granted.set_exception(exc)
+            return
+        turn.granted.set_result(self._wdb)
+        failed = await turn.finished
+        try:
+            if failed is None:
+                await self._wdb.commit()
+            else:
+                await self._wdb.rollback()
+        except Exception as exc:
+            await self._wdb.rollback()
+            turn.closed.set_exception(exc)
+            return
+        turn.closed.set_result(None)
+
     async def _apply(self, writes: Iterable[Write]) -> None:
         """Execute a batch in as few thread hops as its order allows.
 
@@ -242,7 +319,7 @@ class Store:
         """
         by_table: dict[str, list[tuple[str, list[tuple[Any, ...]]]]] = {}
         for w in writes:
-            to_sql = WRITERS.get(w.table)
+            to_sql = self.schema.writer(w.table)
             if to_sql is None:
                 raise ValueError(f"unknown table {w.table!r}")
             for sql, params in to_sql(w.row):
@@ -299,7 +376,7 @@ class Store:
 
     async def issue_token(self, user: str, role: str, now: float) -> str:
         token = secrets.token_urlsafe(32)
-        async with self.direct() as db:
+        async with self.unit() as db:
             await db.execute("INSERT INTO tokens(hash, user, role, created_at) VALUES (?,?,?,?)",
                              (token_hash(token), user, role, now))
         return token
@@ -320,7 +397,7 @@ class Store:
                 return 0  # not an id `token list` shows: never a pattern that matches many
             where.append(f"substr(hash, 1, {TOKEN_ID_CHARS}) = ?")
             args.append(token_id)
-        async with self.direct() as db:
+        async with self.unit() as db:
             cur = await db.execute(f"UPDATE tokens SET revoked_at=? WHERE {' AND '.join(where)}", args)
         return int(cur.rowcount)
 
@@ -348,36 +425,3 @@ class Store:
                                    (token_hash(token),)) as cur:
             row = await cur.fetchone()
         return (row["user"], row["role"]) if row else None
-
-    # -- pack versions ------------------------------------------------------------------------
-
-    async def current_pack(self) -> tuple[int, Mapping[str, str], bytes | None] | None:
-        """The version in force: its number, files and stored model artifact."""
-        async with self.db.execute(
-                "SELECT version, files, model FROM pack_versions WHERE status='published' "
-                "ORDER BY version DESC LIMIT 1"
-        ) as cur:
-            row = await cur.fetchone()
-        return (int(row["version"]), json.loads(row["files"]), row["model"]) if row else None
-
-    async def pack_model(self, version: int) -> bytes | None:
-        async with self.db.execute("SELECT model FROM pack_versions WHERE version=?", (version,)) as cur:
-            row = await cur.fetchone()
-        return row["model"] if row else None
-
-    async def disk_digest(self) -> str | None:
-        """Digest of the last version imported from the pack directory."""
-        async with self.db.execute(
-                "SELECT digest FROM pack_versions WHERE created_by LIKE 'disk:%' ORDER BY version DESC LIMIT 1"
-        ) as cur:
-            row = await cur.fetchone()
-        return str(row["digest"]) if row else None
-
-    async def save_pack(self, db: aiosqlite.Connection, pack_id: str, label: str, digest: str,
-                        files: Mapping[str, str], status: str, created_by: str, now: float, *,
-                        model: bytes | None = None) -> int:
-        """Keep a pack version and its model artifact, inside the caller's `direct()` unit (with its other rows)."""
-        cur = await db.execute(
-            "INSERT INTO pack_versions(pack_id, label, digest, files, status, created_by, created_at, model) "
-            "VALUES (?,?,?,?,?,?,?,?)", (pack_id, label, digest, _j(dict(files)), status, created_by, now, model))
-        return int(cur.lastrowid or 0)

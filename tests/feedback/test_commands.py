@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from assist import protocol
 from assist.app import Running
 from assist.feedback.commands import COMMANDS
 from tests.conftest import Client, open_client
@@ -24,7 +23,7 @@ def rows(db: Path, sql: str, *args: object) -> list[tuple[object, ...]]:
         return conn.execute(sql, args).fetchall()
 
 
-@pytest.mark.parametrize("name", list(COMMANDS))
+@pytest.mark.parametrize("name", [s.name for s in COMMANDS])
 def test_feedback_command_is_documented(name: str) -> None:
     assert f"`{name}`" in DOC
 
@@ -40,7 +39,7 @@ async def outage_call(agent: Client, call_id: str = "c1") -> int:
 
 async def test_category_feedback_is_stored_before_the_ack_and_can_be_changed(service: Running,
                                                                              agent: Client) -> None:
-    assert set(COMMANDS) <= set(protocol.COMMANDS)
+    assert {s.name for s in COMMANDS} <= set(service.hub.commands.types())
     await outage_call(agent)
     opts = await agent.call("feedback.get", call_id="c1")
     assert opts["success"] and opts["category"] is None and opts["warnings"] == []

@@ -10,7 +10,7 @@ import pytest
 
 from assist.app import Running, start
 from assist.config import Settings
-from assist.server.routing.service import RoutingService, install_routing
+from assist.server.routing.service import RoutingService
 from tests.conftest import TRAINER
 from tests.routing.receiver import Receiver
 
@@ -60,7 +60,7 @@ def routing_settings(settings: Settings, tmp_path: Path, receiver: Receiver) -> 
 @pytest.fixture
 async def center(routing_settings: Settings) -> AsyncIterator[tuple[Running, RoutingService]]:
     running = await start(routing_settings, trainer=TRAINER)
-    routing = await install_routing(running.hub, routing_settings)
+    routing = running.routing
     try:
         yield running, routing
     finally:

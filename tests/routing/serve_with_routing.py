@@ -23,7 +23,7 @@ from pathlib import Path
 
 from assist.app import start
 from assist.config import Settings, load_settings
-from assist.server.routing.service import RoutingService, install_routing
+from assist.server.routing.service import RoutingService
 
 
 class StandingClock:
@@ -84,7 +84,7 @@ async def obey(clock: StandingClock, passes: Passes) -> None:
 async def serve(settings: Settings, at: float | None) -> None:
     clock = StandingClock(at) if at is not None else None
     running = await start(settings, clock=clock or time.time)
-    routing = await install_routing(running.hub, settings)
+    routing = running.routing
     print(f"ready ws={running.ws_port} http={running.http_port}", flush=True)
     commands = asyncio.create_task(obey(clock, Passes(routing))) if clock is not None else None
     stop = asyncio.Event()

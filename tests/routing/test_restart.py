@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from assist.server.schema import SCHEMA
 from assist.server.store import Store
 from tests.conftest import Client
 from tests.routing.conftest import SECRET, routing_toml
@@ -84,7 +85,7 @@ class Service:
 
 
 async def tokens(db: Path, *users: tuple[str, str]) -> list[str]:
-    store = await Store.open(db)
+    store = await Store.open(db, SCHEMA)
     try:
         return [await store.issue_token(u, r, time.time()) for u, r in users]
     finally:

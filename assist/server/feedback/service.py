@@ -5,7 +5,7 @@ desk, or the stored call, the warnings it was given), stores the item durably an
 acknowledges. A trainer's accept appends the item to a pack draft through `PackService` (one line of
 samples.jsonl, or of the agent-lines file when the pack keeps one) and marks the item accepted.
 
-Wiring (app.py): `feedback = await install_feedback(hub, routing)` after routing is installed,
+Wiring (app.py): `feedback = start_feedback(hub, routing)` after routing is installed,
 `add_feedback_routes(app, feedback)` with the other routes, `await feedback.close()` on shutdown.
 """
 
@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import weakref
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from assist import protocol, session
+from assist import protocol
 from assist.effects import Write
 from assist.errors import Conflict, NotFound, ValidationFailed
 from assist.feedback import commands as c
@@ -28,7 +27,7 @@ from assist.scripts import lifecycle as lc
 from assist.scripts.pack import Pack
 from assist.scripts.pack_model import SAMPLES_FILE
 from assist.server.feedback import store as fs
-from assist.server.live.ws import Connection, Hub
+from assist.server.live.ws import Connection, Handler, Hub
 from assist.server.routing.service import RoutingService
 from assist.session import Principal
 
@@ -37,31 +36,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_INSTALLED: weakref.WeakKeyDictionary[Hub, FeedbackService] = weakref.WeakKeyDictionary()
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 
-Handler = Callable[[Connection, Any, float], Awaitable[None]]
 
 
-def _register_commands(on: bool) -> None:
-    for type_, (cls, roles) in c.COMMANDS.items():
-        if on:
-            protocol.register(type_, cls)
-            session.allow(type_, roles)
-        else:
-            protocol.COMMANDS.pop(type_, None)
-            session.PERMISSIONS.pop(type_, None)
-
-
-async def install_feedback(hub: Hub, routing: RoutingService | None = None) -> FeedbackService:
-    """Add feedback to `hub` (and leaders' corrections to `routing`). Idempotent."""
-    existing = _INSTALLED.get(hub)
-    if existing is not None and not existing.closed:
-        return existing
-    await hub.store.migrate()
+def start_feedback(hub: Hub, routing: RoutingService | None = None) -> FeedbackService:
+    """Add feedback's commands to `hub` (and leaders' corrections to `routing`)."""
     service = FeedbackService(hub, routing)
     service.start()
-    _INSTALLED[hub] = service
     return service
 
 
@@ -88,9 +70,7 @@ class FeedbackService:
     def start(self) -> None:
         handlers: dict[type[protocol.Command], Handler] = {
             c.FeedbackGet: self._get, c.FeedbackCategory: self._category, c.FeedbackWarning: self._warning}
-        _register_commands(True)
-        for cls, _ in c.COMMANDS.values():
-            self.hub.extra_handlers[cls] = handlers[cls]
+        self.hub.add_commands(c.COMMANDS, handlers)
         if self.routing is not None:
             self.routing.correct_category = self.leader_correction
 
@@ -98,13 +78,8 @@ class FeedbackService:
         if self.closed:
             return
         self.closed = True
-        _INSTALLED.pop(self.hub, None)
-        for cls, _ in c.COMMANDS.values():
-            self.hub.extra_handlers.pop(cls, None)
         if self.routing is not None and self.routing.correct_category == self.leader_correction:
             self.routing.correct_category = None
-        if not any(not s.closed for s in _INSTALLED.values()):
-            _register_commands(False)
 
     # -- the call behind a feedback ----------------------------------------------------------------
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 import aiosqlite
 
 from assist.feedback.items import FeedbackItem
-from assist.server.store import Statement, add_migrations, add_writer
+from assist.server.store import Component, Statement
 
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -48,8 +49,7 @@ def _item(r: Mapping[str, Any]) -> list[Statement]:
              f"ON CONFLICT(id) DO UPDATE SET {updates} WHERE feedback_items.status = 'open'", values)]
 
 
-add_migrations("feedback", MIGRATIONS)
-add_writer("feedback_item", _item)
+COMPONENT = Component("feedback", MIGRATIONS, MappingProxyType({"feedback_item": _item}))
 
 
 async def load_item(db: aiosqlite.Connection, item_id: str) -> FeedbackItem | None:

@@ -12,7 +12,7 @@ import contextlib
 import dataclasses
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -45,9 +45,9 @@ def frame_bytes(frame: str | bytes, limit: int) -> int:
 class Connection:
     """One client: its session and its bounded outgoing queue."""
 
-    def __init__(self, ws: ServerConnection, max_queue: int) -> None:
+    def __init__(self, ws: ServerConnection, max_queue: int, commands: protocol.CommandTable) -> None:
         self.ws = ws
-        self.session = Session()
+        self.session = Session(commands)
         self.queue: asyncio.Queue[str | None] = asyncio.Queue(max_queue)
         self.closed = False
         self.token_hash = ""
@@ -73,8 +73,13 @@ class Connection:
                 return
 
 
+Handler = Callable[[Connection, Any, float], Awaitable[None]]
+"""Runs one accepted command of a connection at time `now`; it replies (and pushes) itself."""
+
+
 class Hub:
-    """Every connection, and which one watches which call."""
+    """Every connection, which one watches which call, and the instance's command table: each command's
+    struct, roles and handler, added by the live desk here and by each feature's service at start."""
 
     def __init__(self, settings: Settings, desk: Desk, store: Store,
                  clock: Callable[[], float] = time.time) -> None:
@@ -86,8 +91,19 @@ class Hub:
         """Per call, every connection that shows it: the agent's (call.start) and viewers (call.get)."""
         self.connections: set[Connection] = set()
         self.directory_numbers: tuple[str, ...] = ()
-        self.extra_handlers: dict[type[protocol.Command], Callable[[Connection, Any, float],
-                                                                  Any]] = {}
+        self.commands = protocol.CommandTable()
+        self.handlers: dict[type[protocol.Command], Handler] = {}
+        self.add_commands(protocol.LIVE_COMMANDS, {spec.cls: self._live for spec in protocol.LIVE_COMMANDS})
+
+    def add_commands(self, specs: Sequence[protocol.CommandSpec],
+                     handlers: Mapping[type[protocol.Command], Handler]) -> None:
+        """Accept a feature's commands on this instance, each with its handler."""
+        missing = [s.name for s in specs if s.cls not in handlers]
+        if missing:
+            raise ValueError(f"no handler for {', '.join(missing)}")
+        self.commands.add(specs)
+        for spec in specs:
+            self.handlers[spec.cls] = handlers[spec.cls]
 
     async def use_pack(self, pack: Pack, version: str) -> None:
         """Put a (newly published or rolled-back) pack in force; live sidebars get an update at once,
@@ -120,7 +136,7 @@ class Hub:
                 self.watchers.pop(push.call_id, None)
 
     async def handler(self, ws: ServerConnection) -> None:
-        conn = Connection(ws, self.settings.max_queue)
+        conn = Connection(ws, self.settings.max_queue, self.commands)
         if not await self._authenticate(conn):
             return
         self.connections.add(conn)
@@ -193,34 +209,34 @@ class Hub:
             if data.get("type") == "auth":
                 raise InvalidFormat("already authenticated")
             cmd = conn.session.accept(data)
-            principal = conn.session.principal
-            assert principal is not None
-            extra = self.extra_handlers.get(type(cmd))
-            if extra is not None:
-                await extra(conn, cmd, self.clock())
-                return
-            if isinstance(cmd, protocol.CallStart) and cmd.call_id not in self.desk.calls:
-                await self._restore(cmd.call_id, principal)
-            outcome = self.desk.handle(principal, cmd, self.clock())
-            call_id = getattr(cmd, "call_id", None)
-            if isinstance(cmd, (protocol.CallStart, protocol.CallGet)) and call_id:
-                self.watchers.setdefault(call_id, set()).add(conn)
-                conn.session.calls.add(call_id)
-            try:
-                await self.commit(outcome)
-            except Exception:
-                # Not durable, so not acknowledged: forget the in-memory change too. The call is
-                # rebuilt from what the store has when the softphone re-sends call.start.
-                if isinstance(call_id, str):
-                    self.desk.calls.pop(call_id, None)
-                raise
-            conn.send(protocol.result(cmd.id, outcome.reply))
-            self.deliver(outcome.pushes)
+            await self.handlers[type(cmd)](conn, cmd, self.clock())
         except AssistError as exc:
             conn.send(protocol.error(cid, exc.to_json()))
         except Exception:
             log.exception("ws: unexpected error")
             conn.send(protocol.error(cid, {"code": "internal_error", "message": "internal error; logged"}))
+
+    async def _live(self, conn: Connection, cmd: protocol.Command, now: float) -> None:
+        """A live-call command: the desk decides, the store commits, then the reply, then the pushes."""
+        principal = conn.session.principal
+        assert principal is not None
+        call_id = getattr(cmd, "call_id", None)
+        if isinstance(cmd, protocol.CallStart) and cmd.call_id not in self.desk.calls:
+            await self._restore(cmd.call_id, principal)
+        outcome = self.desk.handle(principal, cmd, now)
+        if isinstance(cmd, (protocol.CallStart, protocol.CallGet)) and call_id:
+            self.watchers.setdefault(call_id, set()).add(conn)
+            conn.session.calls.add(call_id)
+        try:
+            await self.commit(outcome)
+        except Exception:
+            # Not durable, so not acknowledged: forget the in-memory change too. The call is
+            # rebuilt from what the store has when the softphone re-sends call.start.
+            if isinstance(call_id, str):
+                self.desk.calls.pop(call_id, None)
+            raise
+        conn.send(protocol.result(cmd.id, outcome.reply))
+        self.deliver(outcome.pushes)
 
     async def commit(self, outcome: Outcome) -> None:
         await self.store.write(outcome.writes)

@@ -12,7 +12,6 @@ import asyncio
 import dataclasses
 import hashlib
 import itertools
-import json
 import logging
 import time
 from collections import OrderedDict
@@ -28,24 +27,11 @@ from assist.scripts import lifecycle as lc
 from assist.scripts.pack import ALL_FILES, Pack, load_pack, with_models
 from assist.scripts.pack_diff import diff_packs, summary
 from assist.scripts.pack_edit import Edit, EditError, apply_edits, structured
+from assist.server.packs import store as ps
 from assist.server.packs.training import ModelTrainer
-from assist.server.store import Store, add_migrations
+from assist.server.store import Store
 
 log = logging.getLogger(__name__)
-
-PACK_MIGRATIONS: tuple[str, ...] = (
-    """
-    CREATE TABLE pack_drafts (
-        id INTEGER PRIMARY KEY, base_version INTEGER, files TEXT NOT NULL, author TEXT NOT NULL,
-        status TEXT NOT NULL, editors TEXT NOT NULL, approvals TEXT NOT NULL, note TEXT NOT NULL,
-        published_version INTEGER, created_at REAL NOT NULL, updated_at REAL NOT NULL);
-    CREATE TABLE pack_audit (
-        id INTEGER PRIMARY KEY, at REAL NOT NULL, user TEXT NOT NULL, action TEXT NOT NULL,
-        draft_id INTEGER, version INTEGER, detail TEXT NOT NULL);
-    CREATE INDEX pack_audit_at ON pack_audit(at);
-    """,
-)
-add_migrations("packs", PACK_MIGRATIONS)
 
 ALLOWED_FILES = ALL_FILES
 MAX_FILE_CHARS = 2_000_000
@@ -169,7 +155,7 @@ class PackService:
     # -- versions ----------------------------------------------------------------------------------
 
     async def published(self) -> tuple[int, dict[str, str]]:
-        current = await self.store.current_pack()
+        current = await ps.current(self.store.db)
         if current is None:
             raise NotFound("no pack has been published yet")
         return current[0], dict(current[1])
@@ -180,43 +166,34 @@ class PackService:
         return pack if isinstance(pack, Pack) else None
 
     async def versions(self) -> list[dict[str, Any]]:
-        async with self.store.db.execute(
-                "SELECT version, pack_id, label, digest, status, created_by, created_at FROM pack_versions "
-                "ORDER BY version DESC") as cur:
-            rows = [dict(r) async for r in cur]
+        rows = await ps.versions(self.store.db)
         in_force = self.hub.desk.pack_version
         for r in rows:
             r["in_force"] = f"v{r['version']}" == in_force
         return rows
 
     async def version_files(self, version: int) -> dict[str, str]:
-        async with self.store.db.execute("SELECT files FROM pack_versions WHERE version=?", (version,)) as cur:
-            row = await cur.fetchone()
-        if row is None:
+        files = await ps.version_files(self.store.db, version)
+        if files is None:
             raise NotFound(f"no pack version {version}")
-        return dict(json.loads(row["files"]))
+        return files
 
     # -- drafts ------------------------------------------------------------------------------------
 
     async def drafts(self, open_only: bool = True) -> list[lc.Draft]:
-        sql = "SELECT * FROM pack_drafts" + (" WHERE status IN ('editing','submitted')" if open_only else "")
-        async with self.store.db.execute(sql + " ORDER BY id DESC LIMIT 50") as cur:
-            return [_draft(r) async for r in cur]
+        return await ps.drafts(self.store.db, open_only)
 
     async def draft(self, draft_id: int) -> lc.Draft:
-        async with self.store.db.execute("SELECT * FROM pack_drafts WHERE id=?", (draft_id,)) as cur:
-            row = await cur.fetchone()
-        if row is None:
+        found = await ps.draft(self.store.db, draft_id)
+        if found is None:
             raise NotFound(f"no draft {draft_id}")
-        return _draft(row)
+        return found
 
     async def create_draft(self, user: str, files: Mapping[str, str] | None = None, *, source: str = "published",
                            note: str = "") -> lc.Draft:
         async with self.lock:
             version, published = await self.published()
-            cur = await self.store.db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM pack_drafts")
-            row = await cur.fetchone()
-            new_id = int(row[0]) if row else 1
+            new_id = await ps.next_draft_id(self.store.db)
             draft, audit = lc.new_draft(new_id, version, files if files is not None else published, user,
                                         self.clock(), note=note, source=source)
             if files is not None:
@@ -299,13 +276,13 @@ class PackService:
             pack, model = await self.built(draft.files)
             now = self.clock()
             # One transaction: the new version with its models, the draft marked published and the audit entry.
-            async with self.store.direct() as db:
-                version = await self.store.save_pack(db, pack.id, pack.version, pack.digest, draft.files,
-                                                     "published", user, now, model=model)
+            changes = summary(diff_packs(published, draft.files))
+            async with self.store.unit() as db:
+                version = await ps.save_version(db, pack.id, pack.version, pack.digest, draft.files,
+                                                "published", user, now, model=model)
                 new, audit = lc.publish(draft, user, version, now)
-                audit = dataclasses.replace(audit, detail={**audit.detail,
-                                                           "changes": summary(diff_packs(published, draft.files))})
-                await self._rows(db, new, audit)
+                audit = dataclasses.replace(audit, detail={**audit.detail, "changes": changes})
+                await ps.save_draft(db, new, audit)
             await self.hub.use_pack(pack, f"v{version}")
             return new, version
 
@@ -316,49 +293,25 @@ class PackService:
             if isinstance(checked, PackError):
                 raise Conflict(f"version {target} no longer loads: {checked}")
             # The version's own models come back with it: a rollback is fast and restores what ran then.
-            model = await self.store.pack_model(target)
+            model = await ps.model(self.store.db, target)
             pack = await asyncio.to_thread(load_pack, files, models=model)
             if pack.model_problem:
                 log.warning("packs: v%d rolled back without its model: %s", target, pack.model_problem)
             now = self.clock()
-            async with self.store.direct() as db:
-                version = await self.store.save_pack(db, pack.id, pack.version, pack.digest, files, "published",
-                                                     user, now, model=model)
-                await self._audit(db, lc.rollback(target, version, user, now))
+            async with self.store.unit() as db:
+                version = await ps.save_version(db, pack.id, pack.version, pack.digest, files, "published",
+                                                user, now, model=model)
+                await ps.add_audit(db, lc.rollback(target, version, user, now))
             await self.hub.use_pack(pack, f"v{version}")
             return version
 
     async def audit(self, limit: int = 200, draft_id: int | None = None) -> list[dict[str, Any]]:
-        where, args = ("WHERE draft_id=?", (draft_id, limit)) if draft_id is not None else ("", (limit,))
-        async with self.store.db.execute(
-                f"SELECT at, user, action, draft_id, version, detail FROM pack_audit {where} "
-                "ORDER BY id DESC LIMIT ?", args) as cur:
-            return [{**dict(r), "detail": json.loads(r["detail"])} async for r in cur]
+        return await ps.audit(self.store.db, limit, draft_id)
 
     async def _save(self, draft: lc.Draft, audit: lc.Audit, *, insert: bool = False) -> None:
         """The draft's row and its audit entry, in one transaction."""
-        async with self.store.direct() as db:
-            await self._rows(db, draft, audit, insert=insert)
-
-    async def _rows(self, db: Any, draft: lc.Draft, audit: lc.Audit, *, insert: bool = False) -> None:
-        values = (draft.base_version, json.dumps(dict(draft.files), ensure_ascii=False), draft.author,
-                  draft.status, json.dumps(list(draft.editors)), json.dumps(list(draft.approvals)), draft.note,
-                  draft.published_version, draft.created_at, draft.updated_at, draft.id)
-        if insert:
-            await db.execute(
-                "INSERT INTO pack_drafts(base_version, files, author, status, editors, approvals, note, "
-                "published_version, created_at, updated_at, id) VALUES (?,?,?,?,?,?,?,?,?,?,?)", values)
-        else:
-            await db.execute(
-                "UPDATE pack_drafts SET base_version=?, files=?, author=?, status=?, editors=?, approvals=?, "
-                "note=?, published_version=?, created_at=?, updated_at=? WHERE id=?", values)
-        await self._audit(db, audit)
-
-    @staticmethod
-    async def _audit(db: Any, a: lc.Audit) -> None:
-        await db.execute(
-            "INSERT INTO pack_audit(at, user, action, draft_id, version, detail) VALUES (?,?,?,?,?,?)",
-            (a.at, a.user, a.action, a.draft_id, a.version, json.dumps(dict(a.detail), ensure_ascii=False)))
+        async with self.store.unit() as db:
+            await ps.save_draft(db, draft, audit, insert=insert)
 
     # -- trying and samples ------------------------------------------------------------------------
 
@@ -464,11 +417,3 @@ def _judge(draft: Pack, published: Pack | None, policy: lc.Policy, job: Job | No
 
 
 PARTS = ("rules", "model", "combined", "cv_model", "cv_combined")
-
-
-def _draft(row: Any) -> lc.Draft:
-    return lc.Draft(id=int(row["id"]), base_version=row["base_version"], files=json.loads(row["files"]),
-                    author=row["author"], created_at=row["created_at"], updated_at=row["updated_at"],
-                    status=row["status"], editors=tuple(json.loads(row["editors"])),
-                    approvals=tuple(json.loads(row["approvals"])), note=row["note"],
-                    published_version=row["published_version"])

@@ -7,7 +7,7 @@ restart it simply finds the overdue rows and fires them at once (marked late), o
 outbox loop delivers with retry and exponential backoff, keyed by (escalation, step,
 recipient, channel). One lock serialises every read-modify-write of routing state.
 
-Wiring (app.py): `routing = await install_routing(hub, settings)` after the hub is built,
+Wiring (app.py): `routing = await start_routing(hub, settings)` after the hub is built,
 `add_routing_routes(app, routing)` before the HTTP runner is set up, and
 `await routing.close()` first in `Running.close()`.
 """
@@ -27,7 +27,7 @@ from typing import Any
 
 import aiohttp
 
-from assist import protocol, session
+from assist import protocol
 from assist.config import Settings
 from assist.effects import Write
 from assist.errors import Conflict, NotFound, ValidationFailed
@@ -39,7 +39,7 @@ from assist.routing.faults import DEFAULT_TALKING_POINTS, Fault, check_form, lin
 from assist.routing.plans import UNRESOLVABLE, escalation_kind, fault_plan, plan_for
 from assist.routing.records import check_record, settled_on_call
 from assist.routing.report import daily_report, next_daily, patrol
-from assist.server.live.ws import Connection, Hub
+from assist.server.live.ws import Connection, Handler, Hub
 from assist.server.routing import store as rs
 from assist.server.routing.notifiers import (
     ConsoleNotifier,
@@ -55,24 +55,9 @@ from assist.session import Principal
 
 log = logging.getLogger(__name__)
 
-_INSTALLED: weakref.WeakKeyDictionary[Hub, RoutingService] = weakref.WeakKeyDictionary()
-
-Handler = Callable[[Connection, Any, float], Awaitable[None]]
 CategoryCorrection = Callable[[Escalation, str, Principal, float], Awaitable[tuple[list[Write], dict[str, Any] | None]]]
 """Checks a leader's category correction of an escalation's call; gives the rows to store with the resolution
 and the reply's `feedback` (installed by the feedback service)."""
-
-
-def _register_commands(on: bool) -> None:
-    """Make the commands known while a routing service runs, so a hub without routing keeps answering
-    `unknown_command` for them (the registries are process-wide)."""
-    for type_, (cls, roles) in c.COMMANDS.items():
-        if on:
-            protocol.register(type_, cls)
-            session.allow(type_, roles)
-        else:
-            protocol.COMMANDS.pop(type_, None)
-            session.PERMISSIONS.pop(type_, None)
 
 
 def load_routing(path: Path | None) -> RoutingConfig:
@@ -83,16 +68,10 @@ def load_routing(path: Path | None) -> RoutingConfig:
         return parse_routing(tomllib.load(fh))
 
 
-async def install_routing(hub: Hub, settings: Settings) -> RoutingService:
-    """Load the routing file (or the plan's defaults), add routing to `hub`, start its loops. Idempotent."""
-    existing = _INSTALLED.get(hub)
-    if existing is not None and not existing.closed:
-        return existing
-    # The schema is applied by Store.open when this module is imported first (app.py); else here, at startup.
-    await hub.store.migrate()
+async def start_routing(hub: Hub, settings: Settings) -> RoutingService:
+    """Load the routing file (or the plan's defaults), add routing's commands to `hub`, start its loops."""
     service = RoutingService(hub, settings, load_routing(settings.routing))
     await service.start()
-    _INSTALLED[hub] = service
     return service
 
 
@@ -160,11 +139,6 @@ class RoutingService:
                 await task
         if self.http is not None:
             await self.http.close()
-        _INSTALLED.pop(self.hub, None)
-        for cls, _ in c.COMMANDS.values():
-            self.hub.extra_handlers.pop(cls, None)
-        if not any(not s.closed for s in _INSTALLED.values()):
-            _register_commands(False)
 
     def _register(self) -> None:
         handlers: dict[type[protocol.Command], Handler] = {
@@ -174,9 +148,7 @@ class RoutingService:
             c.FaultRecover: self._fault_recover, c.FaultUnresolvable: self._fault_unresolvable,
             c.FaultList: self._fault_list, c.RecordSubmit: self._record_submit, c.CallEscalate: self._call_escalate,
         }
-        _register_commands(True)
-        for cls, _ in c.COMMANDS.values():
-            self.hub.extra_handlers[cls] = handlers[cls]
+        self.hub.add_commands(c.COMMANDS, handlers)
 
     # -- directory and the forbidden-phrase check -------------------------------------------------
 

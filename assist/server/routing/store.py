@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import date
+from types import MappingProxyType
 from typing import Any
 
 import aiosqlite
@@ -19,7 +20,7 @@ import aiosqlite
 from assist.routing.escalation import Escalation
 from assist.routing.faults import Fault
 from assist.routing.report import DayFacts, day_bounds
-from assist.server.store import Statement, add_migrations, add_writer
+from assist.server.store import Component, Statement, ToSql
 
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -93,45 +94,45 @@ def _step(r: Mapping[str, Any]) -> list[Statement]:
              tuple(row[c] for c in cols))]
 
 
-def _register_writers() -> None:
-    add_writer("routing_escalation", _escalation)
-    add_writer("routing_step", _step)
-    add_writer("routing_outbox", lambda r: [(
+WRITERS: Mapping[str, ToSql] = MappingProxyType({
+    "routing_escalation": _escalation,
+    "routing_step": _step,
+    "routing_outbox": lambda r: [(
         "INSERT OR IGNORE INTO routing_outbox(key, source, step, recipient, channel, address, text, created_at, "
         "next_at) VALUES (?,?,?,?,?,?,?,?,?)",
         (r["key"], r["source"], r["step"], r["recipient"], r["channel"], r["address"], r["text"], r["created_at"],
-         r["created_at"]))])
-    add_writer("routing_delivery", lambda r: [(
+         r["created_at"]))],
+    "routing_delivery": lambda r: [(
         "UPDATE routing_outbox SET attempts=?, next_at=?, delivered_at=?, failed_at=?, last_error=? WHERE key=?",
-        (r["attempts"], r["next_at"], r.get("delivered_at"), r.get("failed_at"), r.get("error", ""), r["key"]))])
-    add_writer("routing_audit", lambda r: [(
+        (r["attempts"], r["next_at"], r.get("delivered_at"), r.get("failed_at"), r.get("error", ""), r["key"]))],
+    "routing_audit": lambda r: [(
         "INSERT INTO routing_audit(at, who, action, subject, detail) VALUES (?,?,?,?,?)",
-        (r["at"], r["who"], r["action"], r["subject"], _j(r["detail"])))])
-    add_writer("routing_fault", lambda r: [(
+        (r["at"], r["who"], r["action"], r["subject"], _j(r["detail"])))],
+    "routing_fault": lambda r: [(
         "INSERT INTO routing_faults(id, occurred_at, symptoms, level, system, reported_by, opened_by, opened_at, "
         "escalation_id, status, recovered_at, cause, responsible) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) "
         "ON CONFLICT(id) DO UPDATE SET status=excluded.status, recovered_at=excluded.recovered_at, "
         "cause=excluded.cause, responsible=excluded.responsible",
         (r["id"], r["occurred_at"], r["symptoms"], r["level"], r["system"], r["reported_by"], r["opened_by"],
-         r["opened_at"], r["escalation_id"], r["status"], r["recovered_at"], r["cause"], r["responsible"]))])
-    add_writer("routing_fault_call", lambda r: [(
+         r["opened_at"], r["escalation_id"], r["status"], r["recovered_at"], r["cause"], r["responsible"]))],
+    "routing_fault_call": lambda r: [(
         "INSERT OR IGNORE INTO routing_fault_calls(fault_id, call_id, how, at) VALUES (?,?,?,?)",
-        (r["fault_id"], r["call_id"], r["how"], r["at"]))])
-    add_writer("routing_record", lambda r: [(
+        (r["fault_id"], r["call_id"], r["how"], r["at"]))],
+    "routing_record": lambda r: [(
         "INSERT INTO routing_records(id, call_id, form, kind, fields, escalation_id, fault_id, submitted_by, at) "
         "VALUES (?,?,?,?,?,?,?,?,?)",
         (r["id"], r["call_id"], r["form"], r["kind"], _j(r["fields"]), r["escalation_id"], r["fault_id"],
-         r["submitted_by"], r["at"]))])
-    add_writer("routing_directory", lambda r: [(
+         r["submitted_by"], r["at"]))],
+    "routing_directory": lambda r: [(
         "INSERT INTO routing_directory(data, updated_by, updated_at) VALUES (?,?,?)",
-        (_j(r["data"]), r["updated_by"], r["updated_at"]))])
-    add_writer("routing_schedule", lambda r: [(
+        (_j(r["data"]), r["updated_by"], r["updated_at"]))],
+    "routing_schedule": lambda r: [(
         "INSERT INTO routing_schedule(name, next_at) VALUES (?,?) ON CONFLICT(name) DO UPDATE SET "
-        "next_at=excluded.next_at", (r["name"], r["next_at"]))])
+        "next_at=excluded.next_at", (r["name"], r["next_at"]))],
+})
+"""How each of routing's `Write` kinds becomes SQL."""
 
-
-add_migrations("routing", MIGRATIONS)
-_register_writers()
+COMPONENT = Component("routing", MIGRATIONS, WRITERS)
 
 
 # -- reads ----------------------------------------------------------------------------------------
