@@ -81,8 +81,6 @@ LIVE_COMMANDS: tuple[CommandSpec, ...] = (
 )
 """The live call's commands; features declare theirs the same way (`routing/commands.py`, `feedback/commands.py`)."""
 
-PUSH_TYPES: tuple[str, ...] = ("assist.update", "assist.warning", "call.ended")
-
 MAX_ID_LEN = 128
 
 T = TypeVar("T")
@@ -162,24 +160,3 @@ def _convert(data: dict[str, Any], cls: type[T]) -> T:
         return msgspec.convert(data, cls)
     except msgspec.ValidationError as exc:
         raise InvalidFormat(str(exc)) from None
-
-
-def result(cid: int, payload: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"id": cid, "type": "result", "success": True, **(payload or {})}
-
-
-def error(cid: int | None, err: dict[str, Any]) -> dict[str, Any]:
-    return {"id": cid, "type": "result", "success": False, "error": err}
-
-
-def _enc_hook(obj: Any) -> Any:
-    if isinstance(obj, str):  # str subclasses (e.g. from YAML) encode as plain text
-        return str(obj)
-    raise TypeError(f"cannot encode {type(obj).__name__}")
-
-
-_ENCODER = msgspec.json.Encoder(enc_hook=_enc_hook)
-
-
-def encode(message: dict[str, Any]) -> str:
-    return _ENCODER.encode(message).decode()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from assist import protocol
+from assist import messages, protocol
 from assist.errors import AuthRequired, IdReuse, Unauthorized
 
 
@@ -37,7 +37,7 @@ class Session:
 
     def authenticate(self, principal: Principal) -> dict[str, Any]:
         self.principal = principal
-        return {"type": "auth_ok", "user": principal.user, "role": principal.role, "lang": principal.lang}
+        return messages.auth_ok(principal.user, principal.role, principal.lang)
 
     def accept(self, data: dict[str, Any]) -> protocol.Command:
         """Validate one decoded message of a ready connection into a command it may run."""

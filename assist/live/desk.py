@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from assist import protocol
+from assist import messages, protocol
 from assist.classifier.model import Classification
 from assist.effects import Outcome, Push, Write
 from assist.errors import Conflict, NotFound
@@ -157,7 +157,7 @@ class Desk:
         return Outcome(
             writes=[Write("call_end", {"call_id": call.call_id, "ended_at": now, "disposition": disposition,
                                        "category": call.result.category, "labels": list(call.result.labels)})],
-            pushes=[Push(call.call_id, {"type": "call.ended", "call_id": call.call_id})],
+            pushes=[Push(call.call_id, messages.call_ended(call.call_id))],
         )
 
     def _live(self, who: Principal, call_id: str) -> CallState:
@@ -189,7 +189,7 @@ class Desk:
         found = []
         for hit in self.pack.forbidden.check(call.transcript[index].text, media=media, lang=lang):
             key = (index, hit.rule)
-            warning = {"type": "assist.warning", "call_id": call.call_id, "index": index, **hit.to_json()}
+            warning = messages.assist_warning(call.call_id, index, hit.to_json())
             found.append(hit.to_json())
             if key in call.warned:
                 continue

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from assist import messages
 from assist.classifier.model import Classification
 from assist.scripts.pack import Pack
 
@@ -55,9 +56,7 @@ def assist_update(pack: Pack, pack_version: str, call_id: str, context: Mapping[
             if rule not in seen_rules:
                 seen_rules.add(rule)
                 forbidden.append(phrase)
-    return {
-        "type": "assist.update",
-        "call_id": call_id,
+    return messages.assist_update(call_id, {
         "category": result.category,
         "category_name": pack.category_name(result.category, lang),
         "labels": list(result.labels),
@@ -70,4 +69,4 @@ def assist_update(pack: Pack, pack_version: str, call_id: str, context: Mapping[
         "forbidden_phrases": forbidden,
         "route": route,
         "pack_version": pack_version,
-    }
+    })

@@ -8,12 +8,18 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2] / "assist"
 SHELLS = ("assist.server", "assist.app", "assist.cli", "assist.__main__")
+KERNEL = ("assist.problems", "assist.errors", "assist.effects", "assist.protocol", "assist.messages",
+          "assist.session", "assist.config")
+"""Leaf modules every core package may use."""
 LAYERS = {
-    # package: what it may import from assist (besides itself)
+    # package: what it may import from assist (besides itself); lower layers first
     "assist.classifier": ("assist.problems", "assist.errors"),
     "assist.scripts": ("assist.classifier", "assist.problems", "assist.errors"),
-    "assist.routing": ("assist.classifier", "assist.scripts", "assist.problems", "assist.errors", "assist.effects",
-                       "assist.protocol", "assist.session", "assist.config"),
+    "assist.routing": ("assist.classifier", "assist.scripts", *KERNEL),
+    "assist.feedback": ("assist.classifier", "assist.scripts", "assist.routing", "assist.live", *KERNEL),
+    "assist.live": ("assist.classifier", "assist.scripts", *KERNEL),
+    "assist.problems": (), "assist.errors": (), "assist.effects": (), "assist.messages": (),
+    "assist.protocol": ("assist.errors",), "assist.session": ("assist.protocol", "assist.messages", "assist.errors"),
 }
 
 

@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from assist import protocol
+from assist import messages, protocol
 from assist.errors import ERROR_CODES, AssistError, InvalidFormat, InvalidJSON, UnknownCommand
 
 LIVE = protocol.CommandTable(protocol.LIVE_COMMANDS)
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "protocol.md").read_text()
 
 
-@pytest.mark.parametrize("name", [*(s.name for s in protocol.LIVE_COMMANDS), *protocol.PUSH_TYPES])
+@pytest.mark.parametrize("name", [*(s.name for s in protocol.LIVE_COMMANDS), *messages.PUSH_TYPES])
 def test_message_type_is_documented(name: str) -> None:
     assert f"`{name}`" in DOC
 

@@ -16,7 +16,7 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from assist import protocol
+from assist import messages, protocol
 from assist.effects import Write
 from assist.errors import Conflict, NotFound, ValidationFailed
 from assist.feedback import commands as c
@@ -108,7 +108,7 @@ class FeedbackService:
         await self._call(cmd.call_id, p, now)
         mine = [i for i in await fs.call_items(self.db, cmd.call_id) if i.user == p.user and i.source == "agent"]
         category = next((i for i in mine if i.kind == "category"), None)
-        conn.send(protocol.result(cmd.id, {
+        conn.send(messages.result(cmd.id, {
             "call_id": cmd.call_id, "categories": self._names(p.lang),
             "category": None if category is None else {"feedback_id": category.id, "category": category.corrected,
                                                        "status": category.status},
@@ -127,7 +127,7 @@ class FeedbackService:
                                        predicted=predicted, call=text, pack_version=self.hub.desk.pack_version,
                                        comment=cmd.comment, now=now)
             await self.hub.store.write([item.row()])
-        conn.send(protocol.result(cmd.id, {"feedback": self._reply(item, p.lang), "changed": existing is not None}))
+        conn.send(messages.result(cmd.id, {"feedback": self._reply(item, p.lang), "changed": existing is not None}))
 
     async def _warning(self, conn: Connection, cmd: c.FeedbackWarning, now: float) -> None:
         p = _principal(conn)
@@ -140,7 +140,7 @@ class FeedbackService:
                                      pack_version=self.hub.desk.pack_version, comment=cmd.comment, now=now)
             if item is not existing:
                 await self.hub.store.write([item.row()])
-        conn.send(protocol.result(cmd.id, {"feedback": self._reply(item, p.lang),
+        conn.send(messages.result(cmd.id, {"feedback": self._reply(item, p.lang),
                                            "duplicate": existing is not None}))
 
     def _reply(self, item: fi.FeedbackItem, lang: str) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from assist import protocol
+from assist import messages, protocol
 from assist.config import Settings
 from assist.effects import Outcome, Push
 from assist.errors import AssistError, Conflict, InvalidFormat, MessageTooLarge
@@ -56,7 +56,7 @@ class Connection:
         if self.closed:
             return
         try:
-            self.queue.put_nowait(protocol.encode(message))
+            self.queue.put_nowait(messages.encode(message))
         except asyncio.QueueFull:
             log.warning("ws: client %s too slow, disconnecting", self.ws.remote_address)
             self.closed = True
@@ -188,12 +188,12 @@ class Hub:
         lang = auth.lang if auth.lang in ("zh-CN", "en") else self.settings.language
         reply = conn.session.authenticate(Principal(user, role, lang))
         with contextlib.suppress(ConnectionClosed):
-            await ws.send(protocol.encode(reply))
+            await ws.send(messages.encode(reply))
         return True
 
     async def _refuse(self, ws: ServerConnection, message: str) -> None:
         with contextlib.suppress(ConnectionClosed):
-            await ws.send(protocol.encode({"type": "auth_invalid", "message": message}))
+            await ws.send(messages.encode(messages.auth_invalid(message)))
             await ws.close(4001, "auth failed")
 
     async def receive(self, conn: Connection, frame: str | bytes) -> None:
@@ -211,10 +211,10 @@ class Hub:
             cmd = conn.session.accept(data)
             await self.handlers[type(cmd)](conn, cmd, self.clock())
         except AssistError as exc:
-            conn.send(protocol.error(cid, exc.to_json()))
+            conn.send(messages.error(cid, exc.to_json()))
         except Exception:
             log.exception("ws: unexpected error")
-            conn.send(protocol.error(cid, {"code": "internal_error", "message": "internal error; logged"}))
+            conn.send(messages.error(cid, {"code": "internal_error", "message": "internal error; logged"}))
 
     async def _live(self, conn: Connection, cmd: protocol.Command, now: float) -> None:
         """A live-call command: the desk decides, the store commits, then the reply, then the pushes."""
@@ -235,7 +235,7 @@ class Hub:
             if isinstance(call_id, str):
                 self.desk.calls.pop(call_id, None)
             raise
-        conn.send(protocol.result(cmd.id, outcome.reply))
+        conn.send(messages.result(cmd.id, outcome.reply))
         self.deliver(outcome.pushes)
 
     async def commit(self, outcome: Outcome) -> None:

@@ -27,7 +27,7 @@ from typing import Any
 
 import aiohttp
 
-from assist import protocol
+from assist import messages, protocol
 from assist.config import Settings
 from assist.effects import Write
 from assist.errors import Conflict, NotFound, ValidationFailed
@@ -317,11 +317,11 @@ class RoutingService:
     async def _subscribe(self, conn: Connection, cmd: c.EscalationSubscribe, now: float) -> None:
         self.subscribers[conn] = cmd.id
         open_ = await rs.list_escalations(self.db, "open", 5000)
-        conn.send(protocol.result(cmd.id, {"subscription": cmd.id, "escalations": [e.to_json() for e in open_]}))
+        conn.send(messages.result(cmd.id, {"subscription": cmd.id, "escalations": [e.to_json() for e in open_]}))
 
     async def _list(self, conn: Connection, cmd: c.EscalationList, now: float) -> None:
         found = await rs.list_escalations(self.db, cmd.status, max(1, min(cmd.limit, 1000)))
-        conn.send(protocol.result(cmd.id, {"escalations": [e.to_json() for e in found]}))
+        conn.send(messages.result(cmd.id, {"escalations": [e.to_json() for e in found]}))
 
     async def _change(self, conn: Connection, cid: int, esc_id: str,
                       change: Callable[[Escalation, str], Effects]) -> None:
@@ -329,7 +329,7 @@ class RoutingService:
         async with self.lock:
             esc = await self._esc(esc_id)
             await self.commit(change(esc, who))
-        conn.send(protocol.result(cid, {"escalation": esc.to_json()}))
+        conn.send(messages.result(cid, {"escalation": esc.to_json()}))
 
     async def _ack(self, conn: Connection, cmd: c.EscalationAck, now: float) -> None:
         await self._change(conn, cmd.id, cmd.escalation_id, lambda e, who: self.policy.ack(e, who, now))
@@ -362,7 +362,7 @@ class RoutingService:
             eff = self.policy.resolve(esc, p.user, now, cmd.resolution, cmd.forwarded_to)
             eff.writes += extra
             await self.commit(eff)
-        conn.send(protocol.result(cmd.id, {"escalation": esc.to_json(), **reply}))
+        conn.send(messages.result(cmd.id, {"escalation": esc.to_json(), **reply}))
 
     # -- commands: faults -------------------------------------------------------------------------
 
@@ -395,7 +395,7 @@ class RoutingService:
         self._send_notices()
         deadlines = [{"step": s.name, "roles": list(s.roles), "due_at": s.due_at, "fired_at": s.fired_at}
                      for s in esc.steps if not s.reminder_of]
-        conn.send(protocol.result(cmd.id, {"fault": fault.to_json(), "escalation_id": esc_id,
+        conn.send(messages.result(cmd.id, {"fault": fault.to_json(), "escalation_id": esc_id,
                                            "deadlines": deadlines}))
 
     async def _fault(self, fault_id: str) -> tuple[Fault, Escalation]:
@@ -425,7 +425,7 @@ class RoutingService:
             self.active_faults.pop(fault.id, None)
         for conn_ in self.noticed.pop(fault.id, weakref.WeakSet()):
             conn_.send({"type": "assist.notice", "notice": "fault", "fault_id": fault.id, "active": False})
-        conn.send(protocol.result(cmd.id, {"fault": fault.to_json()}))
+        conn.send(messages.result(cmd.id, {"fault": fault.to_json()}))
 
     async def _fault_unresolvable(self, conn: Connection, cmd: c.FaultUnresolvable, now: float) -> None:
         who = _who(conn)
@@ -444,11 +444,11 @@ class RoutingService:
                                               responsible=fault.responsible)]
             await self.commit(eff)
             self.active_faults[fault.id] = fault
-        conn.send(protocol.result(cmd.id, {"fault": fault.to_json(), "escalation": esc.to_json()}))
+        conn.send(messages.result(cmd.id, {"fault": fault.to_json(), "escalation": esc.to_json()}))
 
     async def _fault_list(self, conn: Connection, cmd: c.FaultList, now: float) -> None:
         faults = await rs.list_faults(self.db, cmd.status)
-        conn.send(protocol.result(cmd.id, {"faults": [f.to_json() for f in faults]}))
+        conn.send(messages.result(cmd.id, {"faults": [f.to_json() for f in faults]}))
 
     def talking_points(self, lang: str) -> list[str]:
         """What agents may say while a fault is declared: the pack's, or the plan's wording."""
@@ -521,7 +521,7 @@ class RoutingService:
                 "escalation_id": esc_id, "fault_id": fault_id, "submitted_by": who, "at": now}))
             eff.writes.append(audit(who, "record", rec_id, now, form=cmd.form, kind=kind, call_id=cmd.call_id))
             await self.commit(eff)
-        conn.send(protocol.result(cmd.id, {**reply, "kind": kind, "escalation_id": esc_id or None,
+        conn.send(messages.result(cmd.id, {**reply, "kind": kind, "escalation_id": esc_id or None,
                                            "fault_id": fault_id or None}))
 
     async def _call_escalate(self, conn: Connection, cmd: c.CallEscalate, now: float) -> None:
@@ -543,7 +543,7 @@ class RoutingService:
                                             who, now)
                 await self.commit(eff)
                 result = {"kind": "escalation", "escalation_id": esc.id, "escalation": esc.to_json()}
-        conn.send(protocol.result(cmd.id, result))
+        conn.send(messages.result(cmd.id, result))
 
 
 def _who(conn: Connection) -> str:
