@@ -14,17 +14,30 @@ from typing import Any, Literal, TypeVar
 
 import msgspec
 
-from assist.errors import InvalidFormat, InvalidJSON, UnknownCommand
+from assist.errors import InvalidFormat, InvalidJSON, UnknownCommand, ValidationFailed
 
 ROLES: tuple[str, ...] = ("agent", "shift_leader", "seat_admin", "back_office", "manager", "trainer", "admin")
 """Roles a token can carry (`assist token issue --role`)."""
 AGENT_ROLES = frozenset({"agent", "admin"})
 
 
+MAX_NOTE_CHARS = 8_000
+"""A call's note (the agent's whole note field, re-sent on every edit)."""
+MAX_LINE_CHARS = 2_000
+"""One transcript line (speech-to-text sends a sentence or two at a time)."""
+MAX_CONTEXT_KEYS = 50
+MAX_CONTEXT_BYTES = 16_384
+"""A call's context, counted as the bytes of its JSON."""
+MAX_DEPTH = 8
+"""How deeply a command's JSON may nest (a call's context is the only nested part)."""
+
 class Command(msgspec.Struct, kw_only=True):
     """Base of every command; `id` is set from the envelope."""
 
     id: int = 0
+
+    def check(self) -> None:
+        """Limits a command's fields must keep beyond their types; raises `ValidationFailed`."""
 
 
 class Auth(msgspec.Struct, kw_only=True):
@@ -40,10 +53,20 @@ class CallStart(Command):
     call_id: str
     context: dict[str, Any] = msgspec.field(default_factory=dict)
 
+    def check(self) -> None:
+        if len(self.context) > MAX_CONTEXT_KEYS:
+            raise ValidationFailed(f"context: at most {MAX_CONTEXT_KEYS} keys", field="context")
+        if len(_ENCODE(self.context)) > MAX_CONTEXT_BYTES:
+            raise ValidationFailed(f"context: at most {MAX_CONTEXT_BYTES} bytes of JSON", field="context")
+
 
 class CallNote(Command):
     call_id: str
     text: str
+
+    def check(self) -> None:
+        if len(self.text) > MAX_NOTE_CHARS:
+            raise ValidationFailed(f"text: a note of at most {MAX_NOTE_CHARS} characters", field="text")
 
 
 class CallTranscript(Command):
@@ -51,6 +74,10 @@ class CallTranscript(Command):
     speaker: Literal["customer", "agent"]
     text: str
     final: bool = True
+
+    def check(self) -> None:
+        if len(self.text) > MAX_LINE_CHARS:
+            raise ValidationFailed(f"text: a line of at most {MAX_LINE_CHARS} characters", field="text")
 
 
 class CallEnd(Command):
@@ -120,6 +147,7 @@ class CommandTable:
         call_id = getattr(cmd, "call_id", None)
         if isinstance(call_id, str) and not (0 < len(call_id) <= MAX_ID_LEN):
             raise InvalidFormat(f"call_id must be 1 to {MAX_ID_LEN} characters")
+        cmd.check()
         return cmd
 
     def allows(self, type_: str, role: str) -> bool:
@@ -131,14 +159,53 @@ class CommandTable:
 
 
 def decode_frame(frame: str | bytes) -> dict[str, Any]:
-    """A frame must be one JSON object."""
+    """A frame must be one JSON object, nested at most `MAX_DEPTH` levels."""
     try:
         data = msgspec.json.decode(frame)
+    except RecursionError:
+        raise InvalidJSON(f"a message may nest at most {MAX_DEPTH} levels") from None
     except msgspec.DecodeError as exc:
         raise InvalidJSON(f"not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise InvalidJSON("a message must be a JSON object")
+    opened = frame.count(b"{") + frame.count(b"[") if isinstance(frame, bytes) else frame.count("{") + frame.count("[")
+    if opened > MAX_DEPTH:  # only then can it be too deep; walking is bounded by the frame's size
+        try:
+            _depth(data, 1)
+        except _TooDeep:
+            raise InvalidJSON(f"a message may nest at most {MAX_DEPTH} levels") from None
     return data
+
+
+class _TooDeep(Exception):
+    pass
+
+
+def _depth(value: Any, level: int) -> None:
+    if level > MAX_DEPTH:
+        raise _TooDeep
+    if isinstance(value, dict):
+        for v in value.values():
+            if isinstance(v, dict | list):
+                _depth(v, level + 1)
+    elif isinstance(value, list):
+        for v in value:
+            if isinstance(v, dict | list):
+                _depth(v, level + 1)
+
+
+class _Envelope(msgspec.Struct):
+    id: Any = None
+
+
+def frame_id(frame: str | bytes) -> int | None:
+    """The command id of a frame refused before parsing (too large), when its JSON can be read: the reply then
+    says which command it answers."""
+    try:
+        cid = msgspec.json.decode(frame, type=_Envelope).id
+    except (msgspec.DecodeError, RecursionError):
+        return None
+    return cid if isinstance(cid, int) and not isinstance(cid, bool) and cid > 0 else None
 
 
 def parse_auth(data: dict[str, Any]) -> Auth:
@@ -153,6 +220,9 @@ def command_id(data: dict[str, Any]) -> int:
     if not isinstance(cid, int) or isinstance(cid, bool) or cid < 1:
         raise InvalidFormat("every command needs an integer 'id' ≥ 1")
     return cid
+
+
+_ENCODE = msgspec.json.encode
 
 
 def _convert(data: dict[str, Any], cls: type[T]) -> T:

@@ -106,7 +106,7 @@ class Client:
             cid = json.loads(frame).get("id")
             if isinstance(cid, int) and not isinstance(cid, bool):
                 self.next_id = max(self.next_id, cid)
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, RecursionError):
             pass
         await self.ws.send(frame)
 

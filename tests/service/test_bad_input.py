@@ -11,6 +11,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from assist.app import Running, start
+from assist import protocol
 from assist.config import Settings
 from tests.conftest import Client, open_client
 
@@ -84,8 +85,41 @@ async def test_oversized_frame_is_refused_and_connection_stays(agent: Client) ->
     frame = json.dumps({"id": 50, "type": "call.note", "call_id": "big", "text": "投诉" * 20000}, ensure_ascii=False)
     assert 65536 < len(frame.encode()) < 4 * 65536
     await agent.send_raw(frame)
-    assert (await _error(agent, None))["code"] == "message_too_large"
+    assert (await _error(agent, 50))["code"] == "message_too_large", "the reply names the command it refuses"
     assert (await agent.call("call.get", call_id="big"))["update"]["category"] == "none", "the note was not applied"
+
+
+@pytest.mark.parametrize("depth", [9, 5000])
+async def test_deep_nesting_is_refused_as_invalid_json(agent: Client, depth: int) -> None:
+    nested = "[" * depth + "]" * depth
+    await agent.send_raw('{"id": 60, "type": "call.start", "call_id": "deep", "context": {"x": ' + nested + "}}")
+    error = await _error(agent, None)
+    assert error["code"] == "invalid_json" and "nest" in error["message"]
+    assert (await agent.call("call.start", call_id="deep", context={"x": [[1]]}))["success"] is True
+
+
+async def test_deep_nesting_before_auth_gets_auth_invalid(service: Running) -> None:
+    async with connect(f"ws://127.0.0.1:{service.ws_port}/ws") as ws:
+        await ws.send('{"type": "auth", "token": ' + "[" * 5000 + "]" * 5000 + "}")
+        msg = json.loads(await ws.recv())
+        assert msg["type"] == "auth_invalid" and "nest" in msg["message"]
+
+
+@pytest.mark.parametrize(("command", "fields"), [
+    ("call.note", {"text": "投" * (protocol.MAX_NOTE_CHARS + 1)}),
+    ("call.transcript", {"speaker": "agent", "text": "我们系统坏了" * 400}),
+    ("call.start", {"context": {f"k{i}": i for i in range(protocol.MAX_CONTEXT_KEYS + 1)}}),
+    ("call.start", {"context": {"name": "张" * 6000}}),
+])
+async def test_sizes_over_the_documented_limits_are_validation_failed(
+        service: Running, agent: Client, command: str, fields: dict[str, object]) -> None:
+    await agent.call("call.start", call_id="sz", context={"queue": "retail"})
+    reply = await agent.call(command, call_id="sz", **fields)
+    assert reply["error"]["code"] == "validation_failed", reply
+    call = service.hub.desk.calls["sz"]
+    assert call.notes == [] or call.notes == [""], "nothing was applied"
+    assert call.transcript == [] and call.context == {"queue": "retail"}
+    assert (await agent.call("call.note", call_id="sz", text="客户查询余额"))["success"], "the call goes on"
 
 
 async def test_frame_far_over_the_limit_closes_the_connection(agent: Client) -> None:

@@ -201,6 +201,7 @@ class Hub:
         try:
             size = frame_bytes(frame, self.settings.max_message_bytes)
             if size > self.settings.max_message_bytes:
+                cid = protocol.frame_id(frame)
                 raise MessageTooLarge(
                     f"message of {size} bytes is over the limit of {self.settings.max_message_bytes}")
             data = protocol.decode_frame(frame)
