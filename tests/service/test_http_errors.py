@@ -16,3 +16,9 @@ async def test_http_errors_are_json_even_for_unexpected_failures(service: Runnin
         assert resp.status >= 400
         body = await resp.json()
     assert set(body["error"]) >= {"code", "message"}
+
+
+async def test_a_nul_in_a_plugin_path_is_a_404_not_a_500(service: Running) -> None:
+    async with aiohttp.ClientSession() as http, http.get(
+            f"http://127.0.0.1:{service.http_port}/plugin/%00.js") as resp:
+        assert resp.status == 404

@@ -92,6 +92,8 @@ class _PluginRoutes:
     # -- static files -------------------------------------------------------------------------
 
     def _file(self, rel: str) -> Path:
+        if "\0" in rel:  # a NUL cannot name a file (the OS would refuse the path)
+            raise web.HTTPNotFound(text=f"no plugin file {rel!r}")
         path = (self.dir / rel).resolve()
         if not path.is_relative_to(self.dir) or path.suffix not in CONTENT_TYPES or not path.is_file():
             raise web.HTTPNotFound(text=f"no plugin file {rel!r}")
