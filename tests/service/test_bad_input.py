@@ -10,8 +10,8 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from assist.app import Running, start
 from assist import protocol
+from assist.app import Running, start
 from assist.config import Settings
 from tests.conftest import Client, open_client
 
