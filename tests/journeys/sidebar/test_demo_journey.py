@@ -179,7 +179,8 @@ async def test_checklists_fold_to_what_is_missing_and_stay_clear_of_the_pinned_w
     outage = checklist.locator("details.form-group[data-form=system_outage]")
     # folded: one line per form saying what is still missing, no fields shown
     await expect(urgent.locator("summary")).to_contain_text("还差 5 项：客户姓名、联系电话、投诉内容")
-    await expect(outage.locator("summary")).to_contain_text("还差 5 项：客户姓名、联系电话、账号/卡号、错误提示信息、发生时间")
+    await expect(outage.locator("summary")).to_contain_text(
+        "还差 5 项：客户姓名、联系电话、账号/卡号、错误提示信息、发生时间")
     await expect(checklist.locator("input:visible, select:visible")).to_have_count(0)
     box = await checklist.bounding_box()
     assert box is not None and box["height"] < 260, box
@@ -269,7 +270,9 @@ async def test_the_english_sidebar_speaks_only_english_but_for_the_callers_and_a
             texts.push(n.data);
         }
         for (const el of root.querySelectorAll("[aria-label], [placeholder], [title]")) {
-            for (const a of ["aria-label", "placeholder", "title"]) if (el.getAttribute(a)) texts.push(el.getAttribute(a));
+            for (const a of ["aria-label", "placeholder", "title"]) {
+                if (el.getAttribute(a)) texts.push(el.getAttribute(a));
+            }
         }
         const said = [...SCRIPT.filter((s) => ["customer", "agent", "note"].includes(s[1])).map((s) => s[2]),
                       ...Object.values(CONTEXT)];
