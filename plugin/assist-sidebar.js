@@ -106,6 +106,16 @@ const I18N = {
     role_it_support: "信息技术部",
     role_ebanking_dept: "电子银行部",
     lineNo: (n) => `第${n}句`,
+    morePoints: (name, n) => `${name}的话术（${n} 条）`,
+    missing: (n, names) => `还差 ${n} 项：${names}`,
+    complete: "必填项已填齐，可以提交",
+    submittedShort: "已提交",
+    listSep: "、",
+    now: "现在",
+    datePlaceholder: "例如 2026-05-01 10:30",
+    dateHelp: "年-月-日 时:分（中心时间）",
+    escalatedAs: (kind) => `已上报：${kind}`,
+    showWarning: "查看禁用语提醒",
   },
   en: {
     title: "Agent assist",
@@ -185,6 +195,16 @@ const I18N = {
     role_it_support: "IT department",
     role_ebanking_dept: "E-banking department",
     lineNo: (n) => `line ${n}`,
+    morePoints: (name, n) => `More for ${name} (${n})`,
+    missing: (n, names) => `${n} still missing: ${names}`,
+    complete: "All required fields filled: ready to submit",
+    submittedShort: "Submitted",
+    listSep: ", ",
+    now: "Now",
+    datePlaceholder: "e.g. 2026-05-01 10:30",
+    dateHelp: "YYYY-MM-DD HH:MM (the center's time)",
+    escalatedAs: (kind) => `Escalated: ${kind}`,
+    showWarning: "Show the forbidden-phrase warning",
   },
 };
 
@@ -199,6 +219,63 @@ function kindFor(category) {
                   "complaint.about_agent": "complaint.about_agent", "media.interview": "media",
                   "media.live": "media.live", major_incident: "incident" };
   return kinds[category] || "complaint";
+}
+
+/** Whether `category`'s form requires checklist field `f` (a field shared by several forms may be required
+ * in one only; a service without `required_in` only says whether the first requires it). */
+function requiredIn(f, category) {
+  return Array.isArray(f.required_in) ? f.required_in.includes(category) : !!f.required;
+}
+
+/** The center's time zone when the host does not say (the routing file's default, docs/routing.md). */
+const DEFAULT_TIMEZONE = "Asia/Shanghai";
+
+// A date/time field: typed as 2026-05-01 10:30 (or 2026/5/1 10:30, 2026年5月1日 10:30, 2026-05-01T10:30, or
+// 10:30 for today),
+// read by the service as the center's local time. Not <input type=datetime-local>: that one shows the
+// browser's locale (mm/dd/yyyy, AM/PM) whatever the sidebar's language.
+const DATE_PATTERN = "\\s*(\\d{4}[\\-\\/.年]\\d{1,2}[\\-\\/.月]\\d{1,2}日?((\\s*|T)\\d{1,2}[:：]\\d{2})?|\\d{1,2}[:：]\\d{2})\\s*";
+
+/** A typed date/time as the service reads it: `YYYY-MM-DD HH:MM`, `YYYY-MM-DD` or `HH:MM`; else unchanged. */
+export function normaliseDateTime(text) {
+  const v = String(text).trim();
+  const pad = (n) => String(n).padStart(2, "0");
+  let m = /^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:(?:\s*|T)(\d{1,2})[:：](\d{2}))?$/.exec(v);
+  if (m) return `${m[1]}-${pad(m[2])}-${pad(m[3])}` + (m[4] != null ? ` ${pad(m[4])}:${m[5]}` : "");
+  m = /^(\d{1,2})[:：](\d{2})$/.exec(v);
+  return m ? `${pad(m[1])}:${m[2]}` : v;
+}
+
+/** Now, in `timeZone`, as `YYYY-MM-DD HH:MM` (the browser's own zone if that one is unknown). */
+export function nowIn(timeZone, date = new Date()) {
+  const opts = { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+  let fmt;
+  try { fmt = new Intl.DateTimeFormat("en-CA", { ...opts, timeZone }); } catch { fmt = new Intl.DateTimeFormat("en-CA", opts); }
+  const p = Object.fromEntries(fmt.formatToParts(date).map((x) => [x.type, x.value]));
+  return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}`;
+}
+
+/** The agent's line with each forbidden phrase marked where it was said; null when the spans do not fit it. */
+function markedLine(h, line, hits) {
+  if (typeof line !== "string") return null;
+  const spans = [];
+  for (const x of hits) {
+    const [a, b] = Array.isArray(x.span) ? x.span : [];
+    if (!(Number.isInteger(a) && Number.isInteger(b) && a >= 0 && a < b && b <= line.length)) return null;
+    spans.push([a, b]);
+  }
+  spans.sort((x, y) => x[0] - y[0]);
+  const out = [];
+  let at = 0;
+  for (const [a, b] of spans) {
+    const start = Math.max(a, at);
+    if (b <= start) continue;
+    if (start > at) out.push(line.slice(at, start));
+    out.push(h("mark", {}, line.slice(start, b)));
+    at = b;
+  }
+  if (at < line.length) out.push(line.slice(at));
+  return out;
 }
 
 const SEVERITY = {
@@ -230,8 +307,16 @@ const STYLE = `
 * { box-sizing: border-box; }
 .root { display: flex; flex-direction: column; gap: 10px; padding: 0 10px 14px; min-width: 0; }
 .root.ended .live-only { opacity: .6; }
-.sticky { position: sticky; top: 0; z-index: 2; background: #f5f7fa; margin: 0 -10px; padding: 8px 10px 0;
-          display: flex; flex-direction: column; gap: 8px; }
+/* Only the header and, once the warning has scrolled away, a one-line reminder of it stay pinned: the pinned
+   strip is short, and focused fields scroll clear of it (scroll-margin-top: --pinned is its height). */
+.sticky { position: sticky; top: 0; z-index: 2; background: #f5f7fa; margin: 0 -10px; padding: 6px 10px;
+          display: flex; flex-direction: column; gap: 6px; border-bottom: 1px solid var(--line); }
+input, select, textarea, button, summary, .alert { scroll-margin-top: calc(var(--pinned, 44px) + 8px); }
+.pin { display: flex; align-items: center; gap: 6px; width: 100%; text-align: left; border: 2px solid #d92d20;
+       background: #fef3f2; color: #912018; font-size: 13px; font-weight: 600; padding: 2px 8px; min-height: 30px; }
+.pin:hover { background: #fee4e2; }
+.pin[hidden] { display: none; }
+.pin span { flex: 1 1 auto; min-width: 0; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 header { display: flex; align-items: center; gap: 8px; min-width: 0; }
 header h1 { font-size: 15px; margin: 0; font-weight: 650; letter-spacing: .02em; flex: 0 0 auto; }
 .conn { display: inline-flex; align-items: center; gap: 6px; font-size: 12px; color: var(--muted);
@@ -261,28 +346,31 @@ button.small { font-size: 12px; padding: 2px 8px; min-height: 26px; white-space:
 .notice p { margin: 4px 0; }
 .notice ul { margin: 0; padding: 0; list-style: none; }
 .notice li { display: flex; gap: 8px; align-items: center; justify-content: space-between; }
-.warning { border: 2px solid #d92d20; background: #fef3f2; border-radius: 8px; padding: 8px 10px;
+.warning { border: 2px solid #d92d20; background: #fef3f2; border-radius: 8px; padding: 6px 8px;
            box-shadow: 0 2px 8px rgba(217, 45, 32, .18); animation: pulse 1.2s ease-out 2; }
 @keyframes pulse { 0% { box-shadow: 0 0 0 0 rgba(217, 45, 32, .55); }
                    100% { box-shadow: 0 0 0 10px rgba(217, 45, 32, 0); } }
 @media (prefers-reduced-motion: reduce) { .warning { animation: none; } }
 .warning-head { display: flex; align-items: center; gap: 8px; }
-.warning-head strong { color: var(--danger); font-size: 15px; flex: 1 1 auto; min-width: 0; }
+.warning-head strong { color: var(--danger); font-size: 14px; flex: 1 1 auto; min-width: 0; }
 .warning-head strong::before { content: "⚠ "; }
-.warning p { margin: 4px 0 0; overflow-wrap: anywhere; }
+.warning p { margin: 2px 0 0; overflow-wrap: anywhere; }
+.warning .said { font-size: 13px; }
 .warning .said mark { background: #fecdca; color: #7a271a; padding: 0 2px; border-radius: 3px;
                       text-decoration: line-through; text-decoration-thickness: 2px; }
-.warning .instead { display: flex; gap: 8px; align-items: flex-start; margin-top: 6px; background: #fff;
-                    border: 1px solid #fda29b; border-radius: 6px; padding: 6px 8px; }
+.warning .instead { display: flex; gap: 8px; align-items: flex-start; margin-top: 4px; background: #fff;
+                    border: 1px solid #fda29b; border-radius: 6px; padding: 4px 8px; font-size: 13px; }
 .warning .instead div { flex: 1 1 auto; min-width: 0; overflow-wrap: anywhere; }
 .warning .instead b { display: block; color: #027a48; font-size: 12px; }
-.warning .count { font-size: 12px; color: #912018; }
+.warning .foot { display: flex; flex-wrap: wrap; gap: 4px 10px; align-items: center; margin-top: 4px; }
+.warning .foot .feedback { margin-top: 0; }
+.warning .count { font-size: 12px; color: #912018; margin: 0; }
 
 .callline { font-size: 12px; color: var(--muted); display: flex; gap: 6px; flex-wrap: wrap; min-width: 0; }
 .callline .id { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; overflow-wrap: anywhere; }
 .callline .ended-tag { color: #344054; font-weight: 600; }
 
-.card { background: #fff; border: 1px solid var(--line); border-radius: 10px; padding: 10px 12px; min-width: 0; }
+.card { background: #fff; border: 1px solid var(--line); border-radius: 10px; padding: 8px 10px; min-width: 0; }
 .card h2, .card summary { font-size: 13px; font-weight: 650; color: #344054; margin: 0 0 6px; }
 .empty { color: var(--muted); margin: 0; }
 
@@ -299,6 +387,8 @@ button.small { font-size: 12px; padding: 2px 8px; min-height: 26px; white-space:
 .sev-outage { background: #b54708; } .chip.sev-outage { color: #b54708; border-color: #b54708; background: #fff; }
 .sev-info { background: #175cd3; } .chip.sev-info { color: #175cd3; border-color: #175cd3; background: #fff; }
 .sev-none { background: #475467; } .chip.sev-none { color: #475467; border-color: #98a2b3; background: #fff; }
+.badge-row > .feedback { margin-left: auto; }
+.badge-row > .feedback:has(.fb-pick) { flex-basis: 100%; margin-left: 0; }
 .reason { margin: 0; font-size: 13px; color: #475467; overflow-wrap: anywhere; display: flex; flex-wrap: wrap;
           gap: 4px 6px; align-items: baseline; }
 .reason q.by-model { border-style: dashed; background: #f9fafb; }
@@ -306,14 +396,26 @@ button.small { font-size: 12px; padding: 2px 8px; min-height: 26px; white-space:
             border-radius: 4px; padding: 0 5px; }
 
 ol.points { list-style: none; margin: 0; padding: 0; display: flex; flex-direction: column; gap: 6px; }
-ol.points li { display: flex; gap: 8px; align-items: flex-start; padding: 6px 8px; border-radius: 6px;
+ol.points li { display: flex; gap: 8px; align-items: flex-start; padding: 4px 8px; border-radius: 6px;
                background: #f8fafc; border: 1px solid #eef2f6; }
+details.more { margin-top: 6px; }
+details.more > summary, details.form-group > summary { cursor: pointer; font-size: 13px; color: #344054;
+                                                        overflow-wrap: anywhere; }
+details.more[open] > summary { margin-bottom: 6px; }
 ol.points li p { margin: 0; flex: 1 1 auto; min-width: 0; overflow-wrap: anywhere; font-size: 15px; }
 ol.steps { margin: 0; padding-left: 20px; } ol.steps li { overflow-wrap: anywhere; }
 ol.steps li + li { margin-top: 2px; }
 
 form { display: flex; flex-direction: column; gap: 8px; min-width: 0; }
-form + form { margin-top: 10px; border-top: 1px dashed var(--line); padding-top: 10px; }
+details.form-group + details.form-group { margin-top: 8px; border-top: 1px dashed var(--line); padding-top: 8px; }
+details.form-group > summary { font-weight: 600; }
+details.form-group > summary .todo { display: block; font-weight: 400; color: var(--danger); font-size: 12px; }
+details.form-group > summary .todo.done { color: #027a48; }
+details.form-group[open] > summary { margin-bottom: 8px; }
+.date-row { display: flex; gap: 6px; align-items: center; min-width: 0; }
+.date-row input { flex: 1 1 auto; }
+.hint { font-size: 12px; color: var(--muted); }
+.escalate .filed { font-weight: 650; }
 fieldset { border: 0; padding: 0; margin: 0; min-width: 0; display: flex; flex-direction: column; gap: 8px; }
 legend { font-size: 12px; color: var(--muted); padding: 0; margin-bottom: 4px; }
 label { display: flex; flex-direction: column; gap: 2px; font-size: 13px; color: #344054; min-width: 0; }
@@ -334,7 +436,7 @@ details.card[open] > summary { margin-bottom: 6px; }
 .forbidden-list .ex { color: #912018; font-size: 13px; }
 .forbidden-list .alt { color: #027a48; font-size: 13px; }
 
-.route { font-size: 12px; color: var(--muted); margin: 0 0 6px; overflow-wrap: anywhere; }
+.route { font-size: 12px; color: var(--muted); margin: 6px 0 0; overflow-wrap: anywhere; }
 footer { font-size: 11px; color: #98a2b3; text-align: right; }
 .sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 `;
@@ -391,7 +493,14 @@ export class AssistSidebar extends HTMLElement {
     this.values = {}; // checklist values by field id (kept across updates)
     this.formStatus = {}; // category -> {cls, text}
     this.escalation = { open: false, status: null, kind: null, reason: "" };
+    this.lines = new Map(); // transcript index -> the text this sidebar sent (to show a warning in its sentence)
+    this.formOpen = {}; // category -> the agent opened that checklist form
+    this.moreOpen = new Set(); // categories whose further talking points the agent opened
     this.fb = newFeedbackState(); // feedback given on the current call (assist-feedback.js)
+    this._onScroll = () => {
+      if (this._pinFrame) return;
+      this._pinFrame = requestAnimationFrame(() => { this._pinFrame = 0; this._updatePin(); });
+    };
     this._fbCats = null; // {lang, list}: the pack's categories to pick from, in the sidebar's language
     this._cache = {};
     this._built = false;
@@ -404,6 +513,11 @@ export class AssistSidebar extends HTMLElement {
 
   set lang(value) { this.setAttribute("lang", value); }
 
+  /** The center's time zone (attribute `timezone`), for the "now" of date fields. */
+  get timezone() {
+    return this.getAttribute("timezone") || DEFAULT_TIMEZONE;
+  }
+
   t(key, ...args) {
     const v = I18N[this.lang][key] ?? I18N["zh-CN"][key] ?? key;
     return typeof v === "function" ? v(...args) : v;
@@ -413,9 +527,14 @@ export class AssistSidebar extends HTMLElement {
     if (!this._built) this._build();
     this._ensureClient();
     this._render();
+    // the pinned reminder follows the scrolling of whatever scrolls the sidebar (page, iframe or a panel)
+    document.addEventListener("scroll", this._onScroll, { capture: true, passive: true });
+    window.addEventListener("resize", this._onScroll, { passive: true });
   }
 
   disconnectedCallback() {
+    document.removeEventListener("scroll", this._onScroll, { capture: true });
+    window.removeEventListener("resize", this._onScroll);
     // Keep the connection while the element is only being moved in the page.
     queueMicrotask(() => {
       if (!this.isConnected && this.client) {
@@ -499,6 +618,9 @@ export class AssistSidebar extends HTMLElement {
     this.values = {};
     this.formStatus = {};
     this.escalation = { open: false, status: null, kind: null, reason: "" };
+    this.lines = new Map();
+    this.formOpen = {};
+    this.moreOpen = new Set();
     this.fb = newFeedbackState();
     this._cache = {};
     this._render();
@@ -513,7 +635,11 @@ export class AssistSidebar extends HTMLElement {
   }
 
   async addTranscript(speaker, text, final = true) {
+    const callId = this.callId;
     const reply = await this._need().transcript(speaker, text, final);
+    if (callId === this.callId && reply.index != null) this.lines.set(reply.index, String(text));
+    // The reply lists every forbidden phrase of the line; the assist.warning push that follows names the
+    // same warning again (its first phrase per rule): both are merged by line, rule and span.
     for (const w of reply.warnings || []) {
       this._onWarning({ type: "assist.warning", call_id: this.callId, index: reply.index, ...w });
     }
@@ -529,8 +655,33 @@ export class AssistSidebar extends HTMLElement {
     return reply;
   }
 
-  async escalate(kind, reason) {
-    return this._need().escalate(kind, reason);
+  /** The escalation kind the current call type calls for (what the 上报 form pre-selects). */
+  escalationKind() {
+    return kindFor(this.update && this.update.category);
+  }
+
+  /** File an escalation for the current call; `kind` defaults to the one its type calls for. The sidebar
+   * shows 已上报 (or the failure) whether the agent tapped 上报 or the softphone called this. */
+  async escalate(kind, reason = "") {
+    const callId = this.callId;
+    const k = kind || this.escalationKind();
+    let reply;
+    try {
+      reply = await this._need().escalate(k, reason);
+    } catch (err) {
+      if (callId === this.callId) {
+        this.escalation = { ...this.escalation, status: this._errorStatus(err) };
+        this._renderEscalate();
+      }
+      throw err;
+    }
+    if (callId === this.callId) {
+      this.escalation = { open: false, kind: k, reason: "",
+                          status: { cls: "ok", key: "escalatedAs", kind: k, extra: this._wording(reply) } };
+      this._renderEscalate();
+      this._emit("assist-escalated", { call_id: callId, kind: k, reply });
+    }
+    return reply;
   }
 
   async submitRecord(form, fields) {
@@ -676,8 +827,9 @@ export class AssistSidebar extends HTMLElement {
     this.$.alert = h("div", { class: "alert", role: "alert", "aria-live": "assertive", "aria-atomic": "true",
                               part: "warning" });
     this.$.notices = h("section", { class: "notices", role: "status", "aria-live": "polite", part: "notices" });
-    this.$.sticky = h("div", { class: "sticky" }, h("header", {}, this.$.title, this.$.conn, this.$.lang), this.$.alert,
-                      this.$.notices);
+    this.$.pin = h("button", { type: "button", class: "pin", part: "warning-pin", hidden: true,
+                               onclick: () => this.$.alert.scrollIntoView({ block: "start" }) }, h("span"));
+    this.$.sticky = h("div", { class: "sticky" }, h("header", {}, this.$.title, this.$.conn, this.$.lang), this.$.pin);
     this.$.callline = h("div", { class: "callline", "aria-live": "polite" });
     this.$.category = h("section", { class: "card category live-only", "aria-live": "polite", part: "category" });
     this.$.points = h("section", { class: "card live-only", part: "talking-points" });
@@ -687,9 +839,23 @@ export class AssistSidebar extends HTMLElement {
     this.$.escalate = h("section", { class: "card escalate", part: "escalate" });
     this.$.footer = h("footer");
     this.$.copyStatus = h("div", { class: "sr", "aria-live": "polite" });
-    this.$.root.append(this.$.sticky, this.$.callline, this.$.category, this.$.points, this.$.steps,
-                       this.$.checklist, this.$.forbidden, this.$.escalate, this.$.footer, this.$.copyStatus);
+    // What the agent needs first comes first (one 768 px screen at 320 px wide): the warning, the call type,
+    // what to say, 上报; then the steps, what is still to record (collapsed), the call's forbidden phrases.
+    this.$.root.append(this.$.sticky, this.$.alert, this.$.notices, this.$.callline, this.$.category, this.$.points,
+                       this.$.escalate, this.$.steps, this.$.checklist, this.$.forbidden, this.$.footer,
+                       this.$.copyStatus);
     root.append(this.$.root);
+    // a field reached with the keyboard from below would sit under the pinned header: bring it clear of it
+    root.addEventListener("focusin", (ev) => {
+      const target = ev.composedPath()[0];
+      if (!(target instanceof HTMLElement) || this.$.sticky.contains(target)) return;
+      if (target.getBoundingClientRect().top < this.$.sticky.getBoundingClientRect().bottom) {
+        target.scrollIntoView({ block: "start" });
+      }
+    });
+    new ResizeObserver(() => {
+      this.$.root.style.setProperty("--pinned", `${Math.ceil(this.$.sticky.getBoundingClientRect().height)}px`);
+    }).observe(this.$.sticky);
     this._built = true;
   }
 
@@ -722,6 +888,7 @@ export class AssistSidebar extends HTMLElement {
     this._renderChecklist();
     this._renderForbidden();
     this._renderEscalate();
+    this._updatePin();
     const u = this.update;
     this.$.footer.textContent = u && u.pack_version ? `${this.t("pack")} ${u.pack_version}` : "";
   }
@@ -759,7 +926,7 @@ export class AssistSidebar extends HTMLElement {
       return;
     }
     const row = h("div", { class: "badge-row" },
-      h("span", { class: "sr" }, this.t("category") + "："),
+      h("span", { class: "sr" }, this.t("category") + this._colon()),
       h("span", { class: `badge ${SEVERITY[u.category] || "sev-none"}`, part: "badge", "data-category": u.category },
         u.category_name || u.category));
     const others = (u.labels || []).slice(1);
@@ -771,6 +938,8 @@ export class AssistSidebar extends HTMLElement {
       });
     }
     el.append(row);
+    const feedback = renderCategoryFeedback(this, h);
+    row.append(feedback);
     const evidence = (u.evidence || []).filter((e) => (u.labels || []).includes(e.category));
     if (evidence.length) {
       // the words that made the call this category, each with where it was heard (as a tooltip)
@@ -792,13 +961,12 @@ export class AssistSidebar extends HTMLElement {
       }
       el.append(p);
     }
-    el.append(renderCategoryFeedback(this, h));
   }
 
   _renderPoints() {
     const u = this.update;
     const tps = (u && u.talking_points) || [];
-    if (!this._changed("points", [!!u, tps])) return;
+    if (!this._changed("points", [!!u, tps, u && u.category, this._labelNames()])) return;
     const el = this.$.points;
     el.replaceChildren(h("h2", {}, this.t("talkingPoints")));
     el.hidden = !u;
@@ -806,14 +974,39 @@ export class AssistSidebar extends HTMLElement {
       el.append(h("p", { class: "empty" }, this.t("noTalkingPoints")));
       return;
     }
+    // The call type's own points first; those of the other types it also touches fold under one line each.
+    const own = tps.filter((tp) => tp.category === u.category);
+    const first = own.length ? own : tps;
+    el.append(this._pointList(first));
+    if (!own.length) return;
+    const names = this._labelNames();
+    const rest = new Map();
+    for (const tp of tps) {
+      if (tp.category === u.category) continue;
+      if (!rest.has(tp.category)) rest.set(tp.category, []);
+      rest.get(tp.category).push(tp);
+    }
+    for (const [category, list] of rest) {
+      const more = h("details", { class: "more", "data-category": category, open: this.moreOpen.has(category) },
+                     h("summary", {}, this.t("morePoints", names[category] || category, list.length)),
+                     this._pointList(list));
+      more.addEventListener("toggle", () => {
+        if (more.open) this.moreOpen.add(category);
+        else this.moreOpen.delete(category);
+      });
+      el.append(more);
+    }
+  }
+
+  _pointList(tps) {
     const ol = h("ol", { class: "points" });
     for (const tp of tps) {
-      const btn = h("button", { type: "button", class: "small copy", "aria-label": `${this.t("copyLabel")}：${tp.text}` },
+      const btn = h("button", { type: "button", class: "small copy", "aria-label": `${this.t("copyLabel")}${this._colon()}${tp.text}` },
                     this.t("copy"));
       btn.addEventListener("click", () => this._copy(btn, tp.text));
       ol.append(h("li", { "data-id": tp.id, "data-category": tp.category }, h("p", {}, tp.text), btn));
     }
-    el.append(ol);
+    return ol;
   }
 
   async _copy(btn, text) {
@@ -836,20 +1029,21 @@ export class AssistSidebar extends HTMLElement {
   _renderChecklist() {
     const u = this.update;
     const fields = (u && u.checklist) || [];
-    const names = {};
-    (u?.labels || []).forEach((l, i) => { names[l] = (u.label_names || [])[i] || l; });
-    if (!this._changed("checklist", [fields, names, this.formStatus])) return;
+    const names = this._labelNames();
+    if (!this._changed("checklist", [fields, names, this.formStatus, u && u.labels])) return;
     const el = this.$.checklist;
     el.replaceChildren(h("h2", {}, this.t("checklist")));
     el.hidden = !fields.length;
-    const groups = new Map();
-    for (const f of fields) {
-      if (!groups.has(f.category)) groups.set(f.category, []);
-      groups.get(f.category).push(f);
-    }
-    for (const [category, list] of groups) {
+    // One form per category of the call (`forms` names every category asking for a field, so a shared field
+    // such as the customer's name appears in each form, kept in step). Each form is folded to one line that
+    // says what is still missing; a tap opens it.
+    const order = [...(u?.labels || [])];
+    for (const f of fields) for (const c of f.forms || [f.category]) if (!order.includes(c)) order.push(c);
+    for (const category of order) {
+      const list = fields.filter((f) => (f.forms || [f.category]).includes(category));
+      if (!list.length) continue;
       const form = h("form", { "data-form": category, novalidate: false });
-      const fs = h("fieldset", {}, groups.size > 1 ? h("legend", {}, names[category] || category) : null);
+      const fs = h("fieldset", {});
       for (const f of list) fs.append(this._field(category, f));
       const status = this.formStatus[category];
       const submit = h("button", { type: "submit", class: "primary" }, this.t("submitRecord"));
@@ -859,25 +1053,71 @@ export class AssistSidebar extends HTMLElement {
         ev.preventDefault();
         this._submitForm(category, submit, statusEl);
       });
-      el.append(form);
+      const group = h("details", { class: "form-group", "data-form": category, open: !!this.formOpen[category] },
+                      h("summary", {}, h("span", { class: "name" }, names[category] || category),
+                        h("span", { class: "todo" })),
+                      form);
+      group.addEventListener("toggle", () => { this.formOpen[category] = group.open; });
+      el.append(group);
+    }
+    this._refreshTodo();
+  }
+
+  /** The fields of `category`'s form still empty, required first (what its folded line lists). */
+  _missing(category) {
+    const list = ((this.update && this.update.checklist) || [])
+      .filter((f) => (f.forms || [f.category]).includes(category) && requiredIn(f, category));
+    return list.filter((f) => (this.values[f.id] ?? "") === "");
+  }
+
+  _refreshTodo() {
+    for (const group of this.$.checklist.querySelectorAll("details.form-group")) {
+      const category = group.dataset.form;
+      const todo = group.querySelector(":scope > summary .todo");
+      const status = this.formStatus[category];
+      const missing = this._missing(category);
+      let text;
+      if (status && status.cls === "ok") text = `✓ ${this.t("submittedShort")}${status.extra || ""}`;
+      else if (missing.length) text = this.t("missing", missing.length, missing.map((f) => f.label || f.id).join(this.t("listSep")));
+      else text = this.t("complete");
+      todo.textContent = text;
+      todo.classList.toggle("done", !missing.length || !!(status && status.cls === "ok"));
+      group.dataset.missing = String(missing.length);
     }
   }
 
   _field(category, f) {
     const id = `f-${category}-${f.id}`.replace(/[^A-Za-z0-9_-]/g, "_");
     const value = this.values[f.id] ?? "";
-    const common = { id, name: f.id, required: !!f.required, "data-kind": f.kind };
+    const required = requiredIn(f, category);
+    const common = { id, name: f.id, required, "data-kind": f.kind };
     let input;
+    let control = null;
     switch (f.kind) {
       case "phone":
-        input = h("input", { ...common, type: "tel", inputmode: "tel", autocomplete: "off", pattern: "[0-9+()\\- ]{3,24}" });
+        input = h("input", { ...common, type: "tel", inputmode: "tel", autocomplete: "off", pattern: "[0-9+\\(\\)\\- ]{3,24}" });
         break;
       case "account":
         input = h("input", { ...common, type: "text", inputmode: "numeric", autocomplete: "off", pattern: "[0-9 \\-]{6,40}" });
         break;
-      case "datetime":
-        input = h("input", { ...common, type: "datetime-local" });
+      case "datetime": {
+        input = h("input", { ...common, type: "text", autocomplete: "off", pattern: DATE_PATTERN,
+                             placeholder: this.t("datePlaceholder"), title: this.t("dateHelp") });
+        const now = h("button", { type: "button", class: "small now" }, this.t("now"));
+        now.addEventListener("click", () => {
+          input.value = nowIn(this.timezone);
+          input.dispatchEvent(new Event("input"));
+        });
+        input.addEventListener("change", () => {
+          const v = normaliseDateTime(input.value);
+          if (v !== input.value) {
+            input.value = v;
+            input.dispatchEvent(new Event("input"));
+          }
+        });
+        control = h("span", { class: "date-row" }, input, now);
         break;
+      }
       case "number":
         input = h("input", { ...common, type: "number", step: "any", min: "0", inputmode: "decimal" });
         break;
@@ -891,14 +1131,15 @@ export class AssistSidebar extends HTMLElement {
     input.value = value;
     input.addEventListener("input", () => {
       this.values[f.id] = input.value;
-      // a field shown once but shared by several forms of this call: keep copies in step
+      // a field several forms of this call ask for: keep its copies in step
       for (const other of this.shadowRoot.querySelectorAll(`[name="${CSS.escape(f.id)}"]`)) {
         if (other !== input) other.value = input.value;
       }
+      this._refreshTodo();
     });
     return h("label", { for: id },
-      h("span", {}, f.label || f.id, f.required ? h("span", { class: "req" }, `*${this.t("required")}`) : null),
-      input);
+      h("span", {}, f.label || f.id, required ? h("span", { class: "req" }, `*${this.t("required")}`) : null),
+      control || input);
   }
 
   async _submitForm(category, button, statusEl) {
@@ -910,7 +1151,8 @@ export class AssistSidebar extends HTMLElement {
     for (const f of u.checklist || []) {
       if (!(f.forms || [f.category]).includes(category)) continue;
       const v = this.values[f.id];
-      if (v != null && v !== "") fields[f.id] = f.kind === "number" ? Number(v) : v;
+      if (v == null || v === "") continue;
+      fields[f.id] = f.kind === "number" ? Number(v) : f.kind === "datetime" ? normaliseDateTime(v) : v;
     }
     button.disabled = true;
     statusEl.className = "status";
@@ -927,7 +1169,8 @@ export class AssistSidebar extends HTMLElement {
     this.formStatus = { ...this.formStatus, [category]: status };
     statusEl.className = `status ${status.cls}`;
     statusEl.textContent = this._statusText(status);
-    this._cache.checklist = JSON.stringify([this.lang, [u.checklist || [], this._labelNames(), this.formStatus]]);
+    this._cache.checklist = JSON.stringify([this.lang, [u.checklist || [], this._labelNames(), this.formStatus, u.labels]]);
+    this._refreshTodo();
   }
 
   _wording(reply) {
@@ -956,7 +1199,8 @@ export class AssistSidebar extends HTMLElement {
   }
 
   _statusText(status) {
-    return this.t(status.key) + (status.extra || "");
+    const head = status.kind ? this.t(status.key, this.t(`kind_${status.kind}`)) : this.t(status.key);
+    return head + (status.extra || "");
   }
 
   _colon() {
@@ -970,7 +1214,8 @@ export class AssistSidebar extends HTMLElement {
     if (!this._changed("forbidden", [list, [...hits]])) return;
     const el = this.$.forbidden;
     const open = el.open;
-    el.replaceChildren(h("summary", {}, `${this.t("forbidden")}（${list.length}）`));
+    el.replaceChildren(h("summary", {}, this.lang === "en" ? `${this.t("forbidden")} (${list.length})`
+                                                               : `${this.t("forbidden")}（${list.length}）`));
     el.hidden = !list.length;
     const ul = h("ul", { class: "forbidden-list" });
     for (const p of list) {
@@ -1004,17 +1249,23 @@ export class AssistSidebar extends HTMLElement {
     const pending = this.warnings.slice(this.dismissed);
     if (!pending.length) {
       if (el.childNodes.length) el.replaceChildren();
+      this._pinned = null;
+      this._updatePin();
       return;
     }
     const w = pending[pending.length - 1];
-    // one agent line may hold several forbidden phrases: show them together
+    // one agent line may hold several forbidden phrases of a rule: show them together, in the sentence said
     const sameLine = pending.filter((x) => x.index === w.index && x.rule === w.rule);
     const rule = ((this.update && this.update.forbidden_phrases) || []).find((p) => p.rule === w.rule);
     // the rule's wording in the current language when the update has it (the language may have changed)
     const alternative = (rule && rule.alternative) || w.alternative;
-    const key = [pending.map((x) => x._key), this.warnings.length, alternative, rule && rule.title,
+    const events = this._warningEvents();
+    const line = this.lines.get(w.index);
+    const key = [pending.map((x) => x._key), events, alternative, rule && rule.title, line ?? null,
                  this.fb.warnings.get(warningKey(w.index, w.rule)) || null];
     if (!this._changed("warning", key) && !isNew) return;
+    const title = this.t("warningTitle") + (rule && rule.title ? this._colon() + rule.title : "");
+    this._pinned = { title, alternative };
     const copyBtn = h("button", { type: "button", class: "small", "aria-label": `${this.t("copy")}${this._colon()}${alternative}` },
                       this.t("copy"));
     copyBtn.addEventListener("click", () => this._copy(copyBtn, alternative));
@@ -1023,17 +1274,42 @@ export class AssistSidebar extends HTMLElement {
       this.dismissed = this.warnings.length;
       this._renderWarning(false);
     });
-    const box = h("div", { class: "warning", "data-rule": w.rule },
-      h("div", { class: "warning-head" },
-        h("strong", {}, this.t("warningTitle") + (rule && rule.title ? this._colon() + rule.title : "")), dismiss),
-      h("p", { class: "said" }, this.t("youSaid") + this._colon(),
-        sameLine.map((x, i) => [i ? " " : null, h("mark", {}, x.phrase)])),
+    const said = markedLine(h, line, sameLine) || sameLine.map((x, i) => [i ? " " : null, h("mark", {}, x.phrase)]);
+    const box = h("div", { class: "warning", "data-rule": w.rule, "data-index": w.index },
+      h("div", { class: "warning-head" }, h("strong", {}, title), dismiss),
+      h("p", { class: "said" }, this.t("youSaid") + this._colon(), said),
       alternative
         ? h("div", { class: "instead" }, h("div", {}, h("b", {}, this.t("insteadSay")), alternative), copyBtn)
         : null,
-      renderWarningFeedback(this, h, w),
-      this.warnings.length > 1 ? h("p", { class: "count" }, this.t("moreWarnings", this.warnings.length)) : null);
+      h("div", { class: "foot" }, renderWarningFeedback(this, h, w),
+        events > 1 ? h("p", { class: "count" }, this.t("moreWarnings", events)) : null));
     el.replaceChildren(box);
+    this._updatePin();
+  }
+
+  /** How many warnings this call gave: one per agent line and rule, however many phrases of the rule the line
+   * held and whether the reply, the push or both told the sidebar (the service warns once per line and rule). */
+  _warningEvents() {
+    return new Set(this.warnings.map((w) => warningKey(w.index, w.rule))).size;
+  }
+
+  /** The one-line reminder in the pinned header: shown while a warning is up but scrolled out of sight. */
+  _updatePin() {
+    if (!this._built) return;
+    const pin = this.$.pin;
+    const p = this._pinned;
+    const box = p && this.$.alert.firstElementChild;
+    let show = false;
+    if (box) {
+      const stickyBottom = this.$.sticky.getBoundingClientRect().bottom;
+      show = box.getBoundingClientRect().bottom <= stickyBottom + 1;
+    }
+    if (show) {
+      const text = `⚠ ${p.title}` + (p.alternative ? ` · ${this.t("insteadSay")}${this._colon()}${p.alternative}` : "");
+      if (pin.firstChild.textContent !== text) pin.firstChild.textContent = text;
+      pin.setAttribute("aria-label", this.t("showWarning"));
+    }
+    if (pin.hidden === show) pin.hidden = !show;
   }
 
   _renderEscalate() {
@@ -1045,19 +1321,22 @@ export class AssistSidebar extends HTMLElement {
     el.hidden = !this.callId;
     if (!this.callId) return;
     const route = (u && u.route) || [];
-    if (route.length) {
-      el.append(h("p", { class: "route" }, this.t("notify") + this._colon(), route.map((r) => this.t(`role_${r}`) === `role_${r}` ? r : this.t(`role_${r}`)).join(" → ")));
-    }
-    const status = esc.status ? h("p", { class: `status ${esc.status.cls}`, role: "status" }, this._statusText(esc.status)) : null;
+    const routeLine = route.length
+      ? h("p", { class: "route" }, this.t("notify") + this._colon(),
+          route.map((r) => this.t(`role_${r}`) === `role_${r}` ? r : this.t(`role_${r}`)).join(" → "))
+      : null;
+    const status = esc.status
+      ? h("p", { class: `status ${esc.status.cls}${esc.status.kind ? " filed" : ""}`, role: "status",
+                 "data-kind": esc.status.kind || null }, this._statusText(esc.status))
+      : null;
     if (!esc.open) {
       const btn = h("button", { type: "button", class: "primary escalate-open", "aria-expanded": "false" }, this.t("escalate"));
       btn.addEventListener("click", () => {
-        this.escalation = { ...esc, open: true, kind: esc.kind || kindFor(u && u.category) };
+        this.escalation = { ...esc, open: true, kind: esc.kind || this.escalationKind() };
         this._renderEscalate();
         this.shadowRoot.querySelector("#esc-reason")?.focus();
       });
-      el.append(h("div", { class: "actions" }, btn));
-      if (status) el.append(status);
+      el.append(h("div", { class: "actions" }, btn), status, routeLine);
       return;
     }
     const kind = h("select", { id: "esc-kind", name: "kind" },
@@ -1071,7 +1350,7 @@ export class AssistSidebar extends HTMLElement {
       h("h2", {}, this.t("escalateTitle")),
       h("label", { for: "esc-kind" }, this.t("escalateKind"), kind),
       h("label", { for: "esc-reason" }, this.t("escalateReason"), reason),
-      h("div", { class: "actions" }, send, cancel), status);
+      h("div", { class: "actions" }, send, cancel), status, routeLine);
     cancel.addEventListener("click", () => {
       this.escalation = { ...this.escalation, open: false, reason: reason.value, kind: kind.value };
       this._renderEscalate();
@@ -1081,15 +1360,15 @@ export class AssistSidebar extends HTMLElement {
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       send.disabled = true;
-      let st;
       try {
-        const reply = await this.escalate(kind.value, reason.value.trim());
-        st = { cls: "ok", key: "escalated", extra: this._wording(reply) };
+        await this.escalate(kind.value, reason.value.trim());
       } catch (err) {
-        st = this._errorStatus(err);
+        // escalate() shows the failure; the form stays open with what was typed
+        this.escalation = { ...this.escalation, open: true, kind: kind.value, reason: reason.value };
+        this._cache.escalate = null;
+        this._renderEscalate();
       }
-      this.escalation = { open: st.cls !== "ok", status: st, kind: kind.value, reason: st.cls === "ok" ? "" : reason.value };
-      this._renderEscalate();
+      if (!this.escalation.open) this.shadowRoot.querySelector(".escalate-open")?.focus();
     });
     el.append(form);
   }

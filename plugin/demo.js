@@ -1,7 +1,8 @@
 // The demo softphone at /demo: plays a sample call into <assist-sidebar>.
 //
-// Query parameters: speed=N (play N times faster), autoplay=0 (wait for the button), server=ws://… (the
-// websocket; by default this host on the port the service reports), lang=en.
+// Query parameters: speed=N (play N times faster), autoplay=0 (wait for the button), escalate=0 (stop before
+// the escalation and wait for you to tap 上报 in the sidebar), server=ws://… (the websocket; by default this
+// host on the port the service reports), lang=en.
 // The token comes from POST /demo/token, which the service grants only to a browser on its own machine
 // (see assist/server/plugin_routes.py); a fresh one is fetched on every (re)connection.
 import "./assist-sidebar.js";
@@ -14,7 +15,7 @@ const stateEl = document.getElementById("state");
 const playBtn = document.getElementById("play");
 const noteEl = document.getElementById("note");
 
-const CONTEXT = { customer_name: "李女士", caller_number: "13800138000", queue: "电子银行", channel: "phone" };
+export const CONTEXT = { customer_name: "李女士", caller_number: "13800138000", queue: "电子银行", channel: "phone" };
 
 // [delay before the line in ms, kind, text]
 export const SCRIPT = [
@@ -26,7 +27,8 @@ export const SCRIPT = [
   [3500, "note", "客户手机银行转账失败，提示系统繁忙，急需付款"],
   [2500, "customer", "我都试了一上午了，耽误了我的生意，我要投诉！"],
   [3500, "customer", "今天不给我答复，我就打12378投诉到银保监会！"],
-  [3000, "escalate", "complaint", "客户要求今天答复，否则向监管部门投诉"],
+  // the kind is left to the sidebar: the one the call type calls for (紧急/恶性投诉 here), as its 上报 form does
+  [3000, "escalate", null, "客户要求今天答复，否则向监管部门投诉"],
   [2500, "agent", "非常理解您的心情，我马上向我们的班长汇报，会尽快给您答复，请您保持电话畅通。"],
   [3000, "end", "escalated"],
 ];
@@ -82,11 +84,18 @@ async function play() {
         noteEl.value = rest[0];
         item("event", "座席填写备注");
         await sidebar.setNote(rest[0]);
+      } else if (kind === "escalate" && params.get("escalate") === "0") {
+        if (!sidebar.escalation.status?.kind) {
+          item("event", "请在右侧助手中点击「上报」，填写原因后确认上报");
+          await new Promise((resolve) => sidebar.addEventListener("assist-escalated", resolve, { once: true }));
+          if (mine !== run) return;
+        }
+        item("event", `已上报：${sidebar.t(`kind_${sidebar.escalation.status.kind}`)}`);
       } else if (kind === "escalate") {
         item("event", `座席点击「上报」：${rest[1]}`);
         try {
           await sidebar.escalate(rest[0], rest[1]);
-          item("event", "已上报班长");
+          item("event", `已上报：${sidebar.t(`kind_${sidebar.escalation.status.kind}`)}`);
         } catch (err) {
           item("event", err.code === "unknown_command" ? "上报功能暂未开放（服务端尚未支持）" : `上报失败：${err.message}`);
         }

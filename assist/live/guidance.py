@@ -45,9 +45,12 @@ def assist_update(pack: Pack, pack_version: str, call_id: str, context: Mapping[
         for f in script.checklist:
             shown = seen_fields.get(f.id)
             if shown is None:  # a field several categories ask for is shown once, under the first
-                shown = seen_fields[f.id] = {**f.to_json(lang, fallback), "category": label, "forms": []}
+                shown = seen_fields[f.id] = {**f.to_json(lang, fallback), "category": label, "forms": [],
+                                             "required_in": []}
                 checklist.append(shown)
             shown["forms"].append(label)
+            if f.required:  # `required` is the first category's: another may require the field, or not
+                shown["required_in"].append(label)
         for role in script.route:
             if role not in route:
                 route.append(role)

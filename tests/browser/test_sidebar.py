@@ -65,7 +65,7 @@ async def test_demo_plays_a_call_into_the_sidebar(plugin_service: Running, brows
     assert await sidebar.locator(".chip[data-category=system_outage]").count() == 1
     assert await sidebar.locator(".forbidden-list li[data-rule=system_blame].hit").count() == 1
     # the escalation mid-call reaches the service
-    await page.locator("#log li", has_text="已上报班长").wait_for(timeout=10_000)
+    await page.locator("#log li", has_text="已上报：紧急/恶性投诉").wait_for(timeout=10_000)
     await page.locator("#log li", has_text="通话结束").wait_for(timeout=10_000)
     await sidebar.locator(".callline .ended-tag").wait_for()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -273,7 +273,8 @@ async def test_layout_holds_at_320px_and_is_keyboard_usable(plugin_service: Runn
     badge = sidebar.locator(".badge")
     warning = sidebar.locator(".alert .warning")
     await warning.wait_for(timeout=5_000)
-    await page.wait_for_timeout(2600)  # let the arrival pulse finish before measuring and the screenshot
+    # let the arrival pulse finish before measuring and the screenshot
+    await warning.evaluate("el => Promise.all(el.getAnimations().map((a) => a.finished))")
 
     overflow = await page.evaluate("""() => {
         const out = [];
@@ -297,10 +298,13 @@ async def test_layout_holds_at_320px_and_is_keyboard_usable(plugin_service: Runn
     await page.screenshot(path=str(SCREENSHOTS / "sidebar-320-top.png"))
     await page.screenshot(path=str(SCREENSHOTS / "sidebar-320-full.png"), full_page=True)
 
-    # the warning stays in view while the agent scrolls through the sidebar (it is sticky, not modal)
+    # once the agent scrolls the warning away, a one-line reminder of it stays pinned (not modal)
+    pin = sidebar.locator(".pin")
+    await expect(pin).to_be_hidden()
     await page.mouse.wheel(0, 600)
-    await page.wait_for_timeout(200)
-    box = await warning.bounding_box()
+    await expect(pin).to_be_visible()
+    await expect(pin).to_contain_text("禁用语提醒")
+    box = await pin.bounding_box()
     assert box is not None and 0 <= box["y"] < 640, box
 
     # keyboard only: open the escalation form, type a reason, send it
@@ -317,7 +321,8 @@ async def test_layout_holds_at_320px_and_is_keyboard_usable(plugin_service: Runn
     assert "已上报" in await status.inner_text()
     assert await sidebar.locator("#esc-reason").count() == 0, "the form closes once sent"
 
-    # the checklist is an inline form that submits the record
+    # the checklist is an inline form, folded to what is missing until tapped, that submits the record
+    await sidebar.locator("details.form-group[data-form='complaint.urgent'] > summary").click()
     form = sidebar.locator("form[data-form='complaint.urgent']")
     await form.locator("input[name=customer_name]").fill("李女士")
     await form.locator("button[type=submit]").click()
@@ -328,8 +333,10 @@ async def test_layout_holds_at_320px_and_is_keyboard_usable(plugin_service: Runn
         await form.locator(f"input[name={name}]").fill(value)
     await form.locator("button[type=submit]").click()
     await form.locator(".status.ok").wait_for(timeout=5_000)
-    # the outage form shares the customer's name, phone and account (shown once, under the first form)
+    # the outage form shares the customer's name, phone and account (filled in both at once)
+    await sidebar.locator("details.form-group[data-form=system_outage] > summary").click()
     outage = sidebar.locator("form[data-form=system_outage]")
+    await expect(outage.locator("input[name=customer_name]")).to_have_value("李女士")
     await outage.locator("input[name=error_message]").fill("系统繁忙，请稍后再试")
     await outage.locator("input[name=occurred_at]").fill("2026-05-01T10:30")
     await outage.locator("button[type=submit]").click()

@@ -1,0 +1,287 @@
+"""Journeys through the demo softphone and its sidebar, walked as docs/plugin.md and the README tell an agent to.
+
+One service and one Debian chromium serve the whole module. Each test plays the sample call in `/demo` (sped up
+with `speed=`, which only shortens the pauses between lines: every assertion waits on what is on screen) and
+reads the sidebar as the agent would. Screens of each journey go to `build/screens/sidebar/`.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import pytest_asyncio
+from playwright.async_api import async_playwright, expect
+
+from assist.app import Running, start
+from assist.config import DEFAULT_PACK, Settings
+from tests.browser.conftest import PageErrors
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, TRAINER, open_client
+
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
+
+SCREENS = Path(__file__).resolve().parents[3] / "build" / "screens" / "sidebar"
+SCREEN = {"width": 320, "height": 768}
+"""The sidebar's narrowest promised width, one laptop screen high."""
+
+RECORD = """
+window.__warnings = [];
+document.addEventListener("assist-warning", (e) => window.__warnings.push(e.detail));
+"""
+
+CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]+")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def service(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Running]:
+    db = tmp_path_factory.mktemp("journey") / "assist.db"
+    running = await start(Settings(host="127.0.0.1", ws_port=0, http_port=0, db=db, pack=DEFAULT_PACK),
+                          trainer=TRAINER)
+    try:
+        yield running
+    finally:
+        await running.close()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def browser() -> AsyncIterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.skip("Debian chromium is not installed at /usr/bin/chromium")
+    async with async_playwright() as pw:
+        b = await pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            await b.close()
+
+
+async def open_demo(service: Running, browser: Any, errors: PageErrors, viewport: dict[str, int] = SCREEN,
+                    **params: str) -> tuple[Any, Any]:
+    """`/demo` as plugin.md's "Try it first" opens it (with `server=`, since the test service's ports are
+    ephemeral); returns the page and its sidebar."""
+    page = errors.watch(await browser.new_page(viewport=viewport))
+    await page.add_init_script(RECORD)
+    query = "&".join(f"{k}={v}" for k, v in {"speed": "10", **params,
+                                             "server": f"ws://127.0.0.1:{service.ws_port}/ws"}.items())
+    await page.goto(f"http://127.0.0.1:{service.http_port}/demo?{query}")
+    sidebar = page.locator("assist-sidebar")
+    await sidebar.locator(".conn[data-state=open]").wait_for(timeout=15_000)
+    return page, sidebar
+
+
+async def shot(page: Any, name: str, *, full: bool = False) -> None:
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SCREENS / f"{name}.png"), full_page=full)
+
+
+async def call_id(page: Any) -> str:
+    return str(await page.evaluate("document.querySelector('assist-sidebar').callId"))
+
+
+async def board(service: Running, call: str) -> list[dict[str, Any]]:
+    """What a shift leader's board lists for the call (escalation.list over the websocket)."""
+    leader = await open_client(service, user="L01", role="shift_leader")
+    try:
+        reply = await leader.call("escalation.list", status="all")
+    finally:
+        await leader.ws.close()
+    assert reply["success"], reply
+    return [e for e in reply["escalations"] if e.get("subject", {}).get("call_id") == call or e.get("call_id") == call]
+
+
+async def within_first_screen(page: Any, locator: Any, what: str) -> None:
+    await expect(locator).to_be_visible()
+    box = await locator.bounding_box()
+    assert box is not None, what
+    assert box["x"] >= 0 and box["x"] + box["width"] <= SCREEN["width"] + 0.5, (what, box)
+    assert box["y"] >= 0 and box["y"] + box["height"] <= SCREEN["height"] + 0.5, (what, box)
+
+
+async def test_agent_reads_the_call_and_taps_escalate_within_one_screen(service: Running, browser: Any) -> None:
+    """docs/plugin.md "Try it first" at 320 x 768, with escalate=0 so the agent taps 上报 themself."""
+    errors = PageErrors()
+    page, sidebar = await open_demo(service, browser, errors, escalate="0")
+    # the demo stops before its escalation: the call is an urgent complaint by then
+    await page.locator("#log li", has_text="请在右侧助手中点击「上报」").wait_for(timeout=30_000)
+    badge = sidebar.locator(".badge")
+    await expect(badge).to_have_text("紧急/恶性投诉")
+    # the forbidden line: the warning shows the sentence said, each forbidden phrase wholly marked
+    warning = sidebar.locator(".alert .warning")
+    said = await warning.locator(".said").inner_text()
+    assert "不好意思，这是我们系统的问题，我们系统坏了。" in said, said
+    phrases = {w["phrase"] for w in await page.evaluate("window.__warnings")}
+    marks = await warning.locator(".said mark").all_inner_texts()
+    assert sorted(marks) == sorted(phrases | {"系统的问题", "系统坏了"}), (marks, phrases)
+    await expect(warning).to_contain_text("系统正在维护，建议您稍后再试")
+    # one warning the agent got (one line, one rule): no "warned N times" yet
+    await expect(warning).not_to_contain_text("本通已提醒")
+    points = sidebar.locator("[part=talking-points]")
+    await expect(points.locator("ol.points li p").first).to_have_text("非常理解您的心情，您反映的问题我已经完整记录。")
+    await expect(points).to_contain_text("我马上向我们的班长汇报")
+    escalate = sidebar.locator("button.escalate-open")
+    # what the agent needs first is all on the first screen, without scrolling
+    assert await page.evaluate("scrollY") == 0
+    for locator, what in ((badge, "category"), (warning, "current warning"), (points, "talking points"),
+                          (escalate, "上报")):
+        await within_first_screen(page, locator, what)
+    await shot(page, "1-urgent-complaint-320x768")
+    await shot(page, "1-urgent-complaint-320-full", full=True)
+
+    # 上报: the form pre-selects the call's kind; the agent types a reason and sends
+    await escalate.click()
+    await expect(sidebar.locator("#esc-kind")).to_have_value("complaint.urgent")
+    await sidebar.locator("#esc-reason").fill("客户要求今天答复，否则向监管部门投诉")
+    await sidebar.get_by_role("button", name="确认上报").click()
+    filed = sidebar.locator(".escalate .status.filed")
+    await expect(filed).to_contain_text("已上报：紧急/恶性投诉")
+    await within_first_screen(page, filed, "已上报")
+    # the demo goes on once the agent has escalated, and the call ends
+    await page.locator("#log li", has_text="已上报：紧急/恶性投诉").wait_for(timeout=10_000)
+    await sidebar.locator(".callline .ended-tag").wait_for(timeout=30_000)
+    await shot(page, "2-escalated-320x768")
+    (esc,) = await board(service, await call_id(page))
+    assert esc["kind"] == "complaint.urgent", esc
+    assert errors.errors == []
+
+
+async def test_the_demo_softphone_files_the_escalation_the_call_type_calls_for(
+        service: Running, browser: Any) -> None:
+    """README's demo paragraph at 1366 x 768: the sample call ends in an escalation, filed by the softphone."""
+    errors = PageErrors()
+    page, sidebar = await open_demo(service, browser, errors, viewport={"width": 1366, "height": 768})
+    await sidebar.locator(".callline .ended-tag").wait_for(timeout=30_000)
+    # filed by the softphone (sidebar.escalate), not the agent's tap: the sidebar still says so
+    filed = sidebar.locator(".escalate .status.filed")
+    await expect(filed).to_contain_text("已上报：紧急/恶性投诉")
+    await expect(sidebar.locator(".badge")).to_have_text("紧急/恶性投诉")
+    await expect(page.locator("#log li", has_text="已上报：紧急/恶性投诉")).to_have_count(1)
+    # and the board gets what the call is: an urgent complaint, not a general one
+    (esc,) = await board(service, await call_id(page))
+    assert esc["kind"] == "complaint.urgent", esc
+    await expect(sidebar.locator(".alert .warning")).not_to_contain_text("本通已提醒")
+    await shot(page, "3-demo-1366x768")
+    assert errors.errors == []
+
+
+async def test_checklists_fold_to_what_is_missing_and_stay_clear_of_the_pinned_warning(
+        service: Running, browser: Any) -> None:
+    errors = PageErrors()
+    page, sidebar = await open_demo(service, browser, errors, escalate="0")
+    await page.locator("#log li", has_text="请在右侧助手中点击「上报」").wait_for(timeout=30_000)
+    checklist = sidebar.locator("[part=checklist]")
+    urgent = checklist.locator("details.form-group[data-form='complaint.urgent']")
+    outage = checklist.locator("details.form-group[data-form=system_outage]")
+    # folded: one line per form saying what is still missing, no fields shown
+    await expect(urgent.locator("summary")).to_contain_text("还差 5 项：客户姓名、联系电话、投诉内容")
+    await expect(outage.locator("summary")).to_contain_text(
+        "还差 5 项：客户姓名、联系电话、账号/卡号、错误提示信息、发生时间")
+    await expect(checklist.locator("input:visible, select:visible")).to_have_count(0)
+    box = await checklist.bounding_box()
+    assert box is not None and box["height"] < 260, box
+
+    # the warning has scrolled away: a one-line reminder is pinned instead, and it does not cover the form
+    await outage.locator("summary").click()
+    pin = sidebar.locator(".pin")
+    await expect(pin).to_be_visible()
+    await expect(pin).to_contain_text("禁用语提醒")
+    await expect(sidebar.locator(".sticky")).not_to_contain_text("请改用系统正在维护，建议您稍后再试。您也可以先到柜台")
+    sticky = sidebar.locator(".sticky")
+    fields = outage.locator("input:visible")
+    # the agent types from the last field back up to the first (Shift+Tab): each is clear of the pinned strip
+    await fields.last.focus()
+    for _ in range(await fields.count() + 2):
+        focused = await page.evaluate("""() => {
+            const a = document.querySelector("assist-sidebar").shadowRoot.activeElement;
+            const r = a.getBoundingClientRect();
+            const s = document.querySelector("assist-sidebar").shadowRoot.querySelector(".sticky")
+                .getBoundingClientRect();
+            return {name: a.name || a.textContent, top: r.top, bottom: r.bottom, pinned: s.bottom};
+        }""")
+        assert focused["top"] >= focused["pinned"] - 0.5, focused
+        assert focused["bottom"] <= SCREEN["height"] + 0.5, focused
+        await page.keyboard.press("Shift+Tab")
+    sticky_box = await sticky.bounding_box()
+    assert sticky_box is not None and sticky_box["height"] < 100, sticky_box
+
+    # the time it happened: no mm/dd/yyyy, the center's time in zh-CN order, by hand or with 现在
+    when = outage.locator("input[name=occurred_at]")
+    assert await when.get_attribute("type") == "text"
+    assert "mm/dd/yyyy" not in (await when.get_attribute("placeholder") or "").lower()
+    zone = ZoneInfo("Asia/Shanghai")
+    before = datetime.fromtimestamp(time.time(), zone).strftime("%Y-%m-%d %H:%M")
+    await outage.get_by_role("button", name="现在").click()
+    after = datetime.fromtimestamp(time.time(), zone).strftime("%Y-%m-%d %H:%M")
+    assert await when.input_value() in {before, after}
+    await when.fill("2026/5/1 9:30")
+    await when.blur()
+    await expect(when).to_have_value("2026-05-01 09:30")
+
+    # filling a shared field in one form fills it in the other; each line follows what is still missing
+    await outage.locator("input[name=customer_name]").fill("李女士")
+    await outage.locator("input[name=phone]").fill("13800138000")
+    await expect(outage.locator("summary")).to_contain_text("还差 2 项：账号/卡号、错误提示信息")
+    await expect(urgent.locator("summary")).to_contain_text("还差 3 项：投诉内容")
+    # the account is required for the outage record only, and each form says so
+    await expect(outage.locator("label", has=page.locator("input[name=account_number]"))).to_contain_text("必填")
+    await urgent.locator("summary").click()
+    await expect(urgent.locator("label", has=page.locator("input[name=account_number]"))).not_to_contain_text("必填")
+    await expect(urgent.locator("input[name=customer_name]")).to_have_value("李女士")
+    await outage.locator("input[name=account_number]").fill("6222020200112233")
+    await outage.locator("input[name=error_message]").fill("系统繁忙，请稍后再试")
+    await expect(outage.locator("summary")).to_contain_text("必填项已填齐")
+    await outage.get_by_role("button", name="提交记录").click()
+
+
+    await expect(outage.locator("summary")).to_contain_text("已提交")
+    await shot(page, "4-checklist-320x768")
+    await shot(page, "4-checklist-320-full", full=True)
+    # the pinned reminder brings the warning back
+    await pin.click()
+    await expect(sidebar.locator(".alert .warning")).to_be_in_viewport()
+    await expect(pin).to_be_hidden()
+    assert errors.errors == []
+
+
+async def test_the_english_sidebar_speaks_only_english_but_for_the_callers_and_agents_words(
+        service: Running, browser: Any) -> None:
+    errors = PageErrors()
+    page, sidebar = await open_demo(service, browser, errors, lang="en")
+    await sidebar.locator(".callline .ended-tag").wait_for(timeout=30_000)
+    await expect(sidebar.locator(".badge")).to_have_text("Urgent complaint")
+    await expect(sidebar.locator(".escalate .status.filed")).to_contain_text("Escalated: Urgent complaint")
+    # open everything that folds, so what it hides is read too
+    for summary in await sidebar.locator("details > summary").all():
+        await summary.click()
+    await sidebar.locator("button.escalate-open").click()
+    await shot(page, "5-english-320-full", full=True)
+    found = await page.evaluate("""async () => {
+        const { SCRIPT, CONTEXT } = await import("/plugin/demo.js");
+        const root = document.querySelector("assist-sidebar").shadowRoot;
+        const texts = [];
+        const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+        for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+            if (n.parentElement.closest("style")) continue;
+            texts.push(n.data);
+        }
+        for (const el of root.querySelectorAll("[aria-label], [placeholder], [title]")) {
+            for (const a of ["aria-label", "placeholder", "title"]) {
+                if (el.getAttribute(a)) texts.push(el.getAttribute(a));
+            }
+        }
+        const said = [...SCRIPT.filter((s) => ["customer", "agent", "note"].includes(s[1])).map((s) => s[2]),
+                      ...Object.values(CONTEXT)];
+        return { texts, said };
+    }""")
+    # the customer's and agent's own words (the transcript, the note, the call's context) may be Chinese, and
+    # so may the language button, which names the other language in that language
+    allowed = [*found["said"], "中文", "切换到中文"]
+    chinese = sorted({run for text in found["texts"] for run in CJK.findall(text)
+                      if not any(run in words for words in allowed)})
+    assert chinese == [], chinese
+    assert errors.errors == []
