@@ -1,0 +1,53 @@
+"""What the sidebar shows: gathered for every label, primary first, rendered in the agent's language."""
+
+from __future__ import annotations
+
+from assist.classifier.model import Classification
+from assist.live.guidance import assist_update, template_context
+from assist.scripts.pack import Pack
+
+
+def update(pack: Pack, labels: tuple[str, ...], lang: str = "zh-CN", **context: object) -> dict[str, object]:
+    return assist_update(pack, "v7", "c1", context, Classification(labels[0], labels), lang)
+
+
+def test_a_call_of_no_category_shows_nothing_to_do(default_pack: Pack) -> None:
+    shown = update(default_pack, ("none",))
+    assert shown["type"] == "assist.update" and shown["call_id"] == "c1" and shown["pack_version"] == "v7"
+    assert shown["category"] == "none" and shown["category_name"] == default_pack.category_name("none", "zh-CN")
+    assert shown["route"] == []
+
+
+def test_two_labels_show_both_categories_primary_first(default_pack: Pack) -> None:
+    shown = update(default_pack, ("complaint.urgent", "system_outage"))
+    cats = [tp["category"] for tp in shown["talking_points"]]  # type: ignore[index]
+    assert cats and cats[0] == "complaint.urgent" and "system_outage" in cats
+    assert cats == sorted(cats, key=["complaint.urgent", "system_outage"].index), "primary's points first"
+    assert shown["label_names"] == [default_pack.category_name(c, "zh-CN")
+                                    for c in ("complaint.urgent", "system_outage")]
+
+
+def test_a_field_two_forms_ask_for_is_shown_once_and_names_both_forms(default_pack: Pack) -> None:
+    shown = update(default_pack, ("complaint.urgent", "system_outage"))
+    checklist = shown["checklist"]
+    ids = [f["id"] for f in checklist]  # type: ignore[attr-defined]
+    assert len(ids) == len(set(ids))
+    shared = [f for f in checklist if len(f["forms"]) > 1]  # type: ignore[attr-defined]
+    assert shared, "the complaint and outage forms share a field (e.g. the customer's phone)"
+
+
+def test_each_forbidden_rule_is_listed_once(default_pack: Pack) -> None:
+    shown = update(default_pack, ("system_outage", "complaint.general"))
+    rules = [p["rule"] for p in shown["forbidden_phrases"]]  # type: ignore[attr-defined]
+    assert rules and len(rules) == len(set(rules))
+
+
+def test_the_agents_language_is_used_and_an_unknown_one_falls_back(default_pack: Pack) -> None:
+    en = update(default_pack, ("system_outage",), "en")
+    zh = update(default_pack, ("system_outage",), "xx")
+    assert en["category_name"] == default_pack.category_name("system_outage", "en") != zh["category_name"]
+    assert zh["category_name"] == default_pack.category_name("system_outage", default_pack.default_language)
+
+
+def test_templates_see_the_context_and_the_call_id_only() -> None:
+    assert template_context("c9", {"queue": "retail", 5: "not a name"}) == {"queue": "retail", "call_id": "c9"}
