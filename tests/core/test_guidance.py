@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from assist.classifier.model import Classification
 from assist.live.guidance import assist_update, template_context
 from assist.scripts.pack import Pack
 
 
-def update(pack: Pack, labels: tuple[str, ...], lang: str = "zh-CN", **context: object) -> dict[str, object]:
+def update(pack: Pack, labels: tuple[str, ...], lang: str = "zh-CN", **context: object) -> dict[str, Any]:
     return assist_update(pack, "v7", "c1", context, Classification(labels[0], labels), lang)
 
 
@@ -20,7 +22,7 @@ def test_a_call_of_no_category_shows_nothing_to_do(default_pack: Pack) -> None:
 
 def test_two_labels_show_both_categories_primary_first(default_pack: Pack) -> None:
     shown = update(default_pack, ("complaint.urgent", "system_outage"))
-    cats = [tp["category"] for tp in shown["talking_points"]]  # type: ignore[index]
+    cats = [tp["category"] for tp in shown["talking_points"]]
     assert cats and cats[0] == "complaint.urgent" and "system_outage" in cats
     assert cats == sorted(cats, key=["complaint.urgent", "system_outage"].index), "primary's points first"
     assert shown["label_names"] == [default_pack.category_name(c, "zh-CN")
@@ -30,15 +32,15 @@ def test_two_labels_show_both_categories_primary_first(default_pack: Pack) -> No
 def test_a_field_two_forms_ask_for_is_shown_once_and_names_both_forms(default_pack: Pack) -> None:
     shown = update(default_pack, ("complaint.urgent", "system_outage"))
     checklist = shown["checklist"]
-    ids = [f["id"] for f in checklist]  # type: ignore[attr-defined]
+    ids = [f["id"] for f in checklist]
     assert len(ids) == len(set(ids))
-    shared = [f for f in checklist if len(f["forms"]) > 1]  # type: ignore[attr-defined]
+    shared = [f for f in checklist if len(f["forms"]) > 1]
     assert shared, "the complaint and outage forms share a field (e.g. the customer's phone)"
 
 
 def test_each_forbidden_rule_is_listed_once(default_pack: Pack) -> None:
     shown = update(default_pack, ("system_outage", "complaint.general"))
-    rules = [p["rule"] for p in shown["forbidden_phrases"]]  # type: ignore[attr-defined]
+    rules = [p["rule"] for p in shown["forbidden_phrases"]]
     assert rules and len(rules) == len(set(rules))
 
 
@@ -50,4 +52,5 @@ def test_the_agents_language_is_used_and_an_unknown_one_falls_back(default_pack:
 
 
 def test_templates_see_the_context_and_the_call_id_only() -> None:
-    assert template_context("c9", {"queue": "retail", 5: "not a name"}) == {"queue": "retail", "call_id": "c9"}
+    context: dict[Any, Any] = {"queue": "retail", 5: "not a name"}
+    assert template_context("c9", context) == {"queue": "retail", "call_id": "c9"}
