@@ -40,7 +40,8 @@ export function escalationCard(ctx, esc, u) {
     callLine(ctx, esc),
     subjectList(ctx, esc),
     told(ctx, esc),
-    esc.notes.length ? h('ul', { class: 'notes' }, esc.notes.map((n) => h('li', {}, h('span', { class: 'muted' }, `${ctx.fmtTime(n.at)} ${n.by}：`), n.text))) : null,
+    esc.kind === 'complaint.urgent' ? emergencyBox(ctx, esc) : null,
+    plainNotes(esc).length ? h('ul', { class: 'notes', 'data-testid': `notes-${id}` }, plainNotes(esc).map((n) => h('li', {}, h('span', { class: 'muted' }, `${ctx.fmtTime(n.at)} ${n.by}：`), noteText(n)))) : null,
     h('footer', { class: 'esc-actions' },
       h('button', { type: 'button', class: mine ? '' : 'primary', disabled: mine, 'data-testid': `ack-${id}`, onclick: () => ctx.act('escalation.ack', { escalation_id: id }) },
         mine ? `✓ ${t('acked')}` : t('ack')),
@@ -89,4 +90,33 @@ function told(ctx, esc) {
     return h('li', {}, h('span', { class: 'muted' }, `${t('told')} ${ctx.fmtTime(s.fired_at)} · `), `${stepName(s.name)}：`, who,
       s.late ? h('span', { class: 'badge bad' }, t('late')) : null);
   }));
+}
+
+// Notes other than the emergency contact's record (that one shows in the emergency box).
+const plainNotes = (esc) => (esc.kind === 'complaint.urgent' ? esc.notes.filter((n) => n.action !== 'emergency_contact') : esc.notes);
+
+const channelNames = (channels) => channels.map((ch) => t(`channel_${ch}`)).join('、');
+
+// A note; the record of an emergency contact told is written from its fields, in the page's language.
+function noteText(n) {
+  if (n.action !== 'emergency_contact') return n.text;
+  return `${t('emergency_told')}：${n.contacts.map((c) => `${c.name}（${c.number || t('no_number')}）· ${channelNames(c.channels)}`).join('；')}`;
+}
+
+// The urgent complaint's emergency contacts (plan §3.2.2): name, number, the channels a click notifies,
+// and whether someone already did it.
+function emergencyBox(ctx, esc) {
+  const id = esc.escalation_id;
+  const people = ctx.state.config.emergency_contacts || [];
+  const done = esc.notes.filter((n) => n.action === 'emergency_contact');
+  if (!people.length) return h('div', { class: 'emergency', 'data-testid': `emergency-${id}` }, h('strong', {}, `${t('emergency_contact')}：`), t('emergency_none'));
+  const anyChannel = people.some((p) => p.channels.length);
+  return h('div', { class: 'emergency', 'data-testid': `emergency-${id}` },
+    h('div', { class: 'row' }, h('strong', {}, `${t('emergency_contact')}：`),
+      people.map((p) => h('span', { 'data-testid': `emergency-person-${p.id}` }, `${p.name} `,
+        p.number ? h('a', { href: `tel:${p.number.replace(/\s+/g, '')}` }, p.number) : h('span', { class: 'muted' }, t('no_number')),
+        p.channels.length ? h('span', { class: 'muted' }, `（${channelNames(p.channels)}）`) : null)),
+      esc.status === 'open' ? h('button', { type: 'button', class: done.length ? '' : 'primary', 'data-testid': `emergency-notify-${id}`, onclick: () => ctx.emergency(esc) },
+        anyChannel ? t('emergency_notify') : t('emergency_phoned')) : null),
+    done.map((n) => h('div', { class: 'done', 'data-testid': `emergency-done-${id}` }, `✓ ${ctx.fmtTime(n.at)} ${n.by} · ${noteText(n)}`)));
 }

@@ -2,16 +2,9 @@
 // responsible person, linked calls. Everything acts through the websocket's fault.* commands.
 import { h } from '../shared/dom.js';
 import { formatDuration } from './board.js';
-import { t } from './i18n.js';
+import { fieldError, t } from './i18n.js';
 
 const SYSTEMS = ['手机银行', '网上银行', '电话银行', '核心系统', '信用卡系统', '自助终端'];
-
-// datetime-local value for an epoch in the browser's time (the center's own clock on its PCs).
-export function localInput(epoch) {
-  const d = new Date(epoch * 1000);
-  const p = (n) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
-}
 
 export function faultForm(ctx, prefill = {}) {
   const errors = {};
@@ -19,7 +12,7 @@ export function faultForm(ctx, prefill = {}) {
     errors[name] = h('div', { class: 'field-error', 'data-testid': `err-${name}` });
     return h('div', { class: 'field' }, h('label', { for: `f-${name}` }, t(name)), control, errors[name]);
   };
-  const occurred = h('input', { id: 'f-occurred_at', type: 'datetime-local', value: localInput(prefill.occurred_at || ctx.now()), 'data-testid': 'f-occurred_at' });
+  const occurred = h('input', { id: 'f-occurred_at', type: 'datetime-local', value: ctx.zonedInput(prefill.occurred_at || ctx.now()), 'data-testid': 'f-occurred_at' });
   const system = h('input', { id: 'f-system', list: 'systems', value: prefill.system || '', 'data-testid': 'f-system' });
   const symptoms = h('textarea', { id: 'f-symptoms', rows: 3, 'data-testid': 'f-symptoms' });
   symptoms.value = prefill.symptoms || '';
@@ -42,11 +35,11 @@ export function faultForm(ctx, prefill = {}) {
     ev.preventDefault();
     for (const e of Object.values(errors)) e.textContent = '';
     const level = form.querySelector('input[name=level]:checked');
-    const when = occurred.value ? new Date(occurred.value).getTime() / 1000 : NaN;
+    const when = ctx.fromZonedInput(occurred.value); // on the center's clock
     const res = await ctx.act('fault.open', {
       occurred_at: Number.isFinite(when) ? when : occurred.value, symptoms: symptoms.value.trim(), system: system.value.trim(),
       level: level ? Number(level.value) : 0, reported_by: reporter.value.trim(), report_id: prefill.report_id || '',
-    }, (err) => { for (const [k, msg] of Object.entries(err.details?.fields || {})) if (errors[k]) errors[k].textContent = msg; });
+    }, (err) => { for (const [k, msg] of Object.entries(err.details?.fields || {})) if (errors[k]) errors[k].textContent = fieldError(k, msg); });
     if (res) {
       ctx.toast(t('fault_opened', { id: res.fault.fault_id }));
       ctx.faultsChanged({});
