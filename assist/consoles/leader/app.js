@@ -62,10 +62,11 @@ const ctx = {
     setTab('faults');
   },
   recover: async (faultId) => {
-    const v = await ask(t('recover'), [{ name: 'recovered_at', label: t('recovered_at'), type: 'datetime-local', value: ctx.zonedInput(ctx.now()), required: true }]);
+    const v = await ask(t('recover'), [{ name: 'recovered_at', label: `${t('recovered_at')}（${t('datetime_placeholder')}）`, value: ctx.zonedInput(ctx.now()), required: true }]);
     if (!v) return;
     const at = ctx.fromZonedInput(v.recovered_at);
-    if (await act('fault.recover', { fault_id: faultId, recovered_at: Number.isFinite(at) ? at : null })) faultsChanged();
+    if (!Number.isFinite(at)) { toast(t('datetime_format'), true); return; }
+    if (await act('fault.recover', { fault_id: faultId, recovered_at: at })) faultsChanged();
   },
   unresolvable: async (faultId) => {
     const v = await ask(t('unresolvable'), [{ name: 'cause', label: t('cause'), type: 'textarea', required: true },
@@ -322,7 +323,7 @@ function renderFaults() {
   const open = state.faults.filter((f) => f.status !== 'recovered');
   $('faults-mini').replaceChildren(...(open.length ? open.map((f) => faultItem(ctx, f, true)) : [h('p', { class: 'hint' }, t('no_faults'))]));
   const ordered = [...open, ...state.faults.filter((f) => f.status === 'recovered')];
-  $('faults-all').replaceChildren(...(ordered.length ? ordered.map((f) => faultItem(ctx, f)) : [h('p', { class: 'hint' }, t('no_faults'))]));
+  $('faults-all').replaceChildren(...(ordered.length ? ordered.map((f) => faultItem(ctx, f)) : [h('p', { class: 'hint' }, t('no_fault_records'))]));
   renderChips(sorted());
 }
 
@@ -336,8 +337,17 @@ function today() {
   return isoDay(ctx.now(), state.config.timezone);
 }
 
+// The day field is text (YYYY-MM-DD): the browser's date picker shows its own locale's format.
+function shiftDay(n) {
+  const [y, m, d] = ($('report-day').value || today()).split('-').map(Number);
+  const next = new Date(Date.UTC(y, m - 1, d + n));
+  $('report-day').value = next.toISOString().slice(0, 10);
+  loadReport();
+}
+
 async function loadReport() {
-  const day = $('report-day').value || today();
+  const day = $('report-day').value.trim() || today();
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) { toast(t('day_format'), true); return; }
   $('report-day').value = day;
   try {
     state.report = await api('GET', `/report?day=${day}`);
@@ -388,6 +398,9 @@ function boot() {
   $('login-form').addEventListener('submit', (ev) => { ev.preventDefault(); unlock(); token.set($('token').value.trim()); signIn(); });
   for (const b of document.querySelectorAll('#tabs button')) b.addEventListener('click', () => setTab(b.dataset.tab));
   $('report-refresh').addEventListener('click', loadReport);
+  $('report-prev').addEventListener('click', () => shiftDay(-1));
+  $('report-next').addEventListener('click', () => shiftDay(1));
+  $('report-day').addEventListener('change', loadReport);
   $('report-send').addEventListener('click', sendReport);
   document.addEventListener('click', unlock, { once: true });
   renderAll();

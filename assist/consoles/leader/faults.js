@@ -12,7 +12,7 @@ export function faultForm(ctx, prefill = {}) {
     errors[name] = h('div', { class: 'field-error', 'data-testid': `err-${name}` });
     return h('div', { class: 'field' }, h('label', { for: `f-${name}` }, t(name)), control, errors[name]);
   };
-  const occurred = h('input', { id: 'f-occurred_at', type: 'datetime-local', value: ctx.zonedInput(prefill.occurred_at || ctx.now()), 'data-testid': 'f-occurred_at' });
+  const occurred = h('input', { id: 'f-occurred_at', type: 'text', inputmode: 'numeric', placeholder: t('datetime_placeholder'), value: ctx.zonedInput(prefill.occurred_at || ctx.now()), 'data-testid': 'f-occurred_at' });
   const system = h('input', { id: 'f-system', list: 'systems', value: prefill.system || '', 'data-testid': 'f-system' });
   const symptoms = h('textarea', { id: 'f-symptoms', rows: 3, 'data-testid': 'f-symptoms' });
   symptoms.value = prefill.symptoms || '';
@@ -36,8 +36,9 @@ export function faultForm(ctx, prefill = {}) {
     for (const e of Object.values(errors)) e.textContent = '';
     const level = form.querySelector('input[name=level]:checked');
     const when = ctx.fromZonedInput(occurred.value); // on the center's clock
+    if (!Number.isFinite(when)) { errors.occurred_at.textContent = t('datetime_format'); return; }
     const res = await ctx.act('fault.open', {
-      occurred_at: Number.isFinite(when) ? when : occurred.value, symptoms: symptoms.value.trim(), system: system.value.trim(),
+      occurred_at: when, symptoms: symptoms.value.trim(), system: system.value.trim(),
       level: level ? Number(level.value) : 0, reported_by: reporter.value.trim(), report_id: prefill.report_id || '',
     }, (err) => { for (const [k, msg] of Object.entries(err.details?.fields || {})) if (errors[k]) errors[k].textContent = fieldError(k, msg); });
     if (res) {

@@ -30,15 +30,17 @@ export function isoDay(epoch, tz) {
   return `${p.year}-${p.month}-${p.day}`;
 }
 
-// A datetime-local value ("2026-12-06T09:05") for an epoch, read on the center's clock.
+// A date-time field's value ("2026-12-06 09:05", 24-hour) for an epoch, read on the center's clock. The console
+// uses text fields for dates and times: the browser's own pickers follow its locale (mm/dd/yyyy, AM/PM).
 export function zonedInput(epoch, tz) {
   const p = parts(epoch, tz);
-  return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}`;
+  return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}`;
 }
 
-// The epoch a datetime-local value means on the center's clock; NaN when it is not one.
+// The epoch a date-time field ("2026-12-06 09:05" or "2026-12-06T09:05") means on the center's clock; NaN when
+// it is not one.
 export function fromZonedInput(value, tz) {
-  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/.exec(value || '');
+  const m = /^\s*(\d{4})-(\d{1,2})-(\d{1,2})[T ]\s*(\d{1,2}):(\d{2})(?::(\d{2}))?\s*$/.exec(value || '');
   if (!m) return NaN;
   const wall = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +(m[6] || 0)) / 1000;
   const offset = (epoch) => {
