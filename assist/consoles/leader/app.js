@@ -62,7 +62,7 @@ const ctx = {
     setTab('faults');
   },
   recover: async (faultId) => {
-    const v = await ask(t('recover'), [{ name: 'recovered_at', label: `${t('recovered_at')}（${t('datetime_placeholder')}）`, value: ctx.zonedInput(ctx.now()), required: true }]);
+    const v = await ask(t('recover'), [{ name: 'recovered_at', label: `${t('recovered_at')}${t('lp')}${t('datetime_placeholder')}${t('rp')}`, value: ctx.zonedInput(ctx.now()), required: true }]);
     if (!v) return;
     const at = ctx.fromZonedInput(v.recovered_at);
     if (!Number.isFinite(at)) { toast(t('datetime_format'), true); return; }
@@ -81,8 +81,8 @@ const ctx = {
       applyEvent(state.board, { escalation: res.escalation });
       renderBoard();
       const last = res.escalation.notes.filter((n) => n.action === 'emergency_contact').pop();
-      if (last) toast(t('emergency_sent', { names: last.contacts.map((c) => c.name).join('、') }));
-    } catch (e) { toast(`${t('failed')}：${errorText(e)}`, true); }
+      if (last) toast(t('emergency_sent', { names: last.contacts.map((c) => c.name).join(t('sep')) }));
+    } catch (e) { toast(`${t('failed')}${t('colon')}${errorText(e)}`, true); }
   },
 };
 
@@ -103,7 +103,7 @@ async function act(type, fields, onError) {
     return res;
   } catch (e) {
     onError?.(e);
-    toast(`${t('failed')}：${errorText(e)}`, true);
+    toast(`${t('failed')}${t('colon')}${errorText(e)}`, true);
     return null;
   }
 }
@@ -306,7 +306,7 @@ async function showCall(callId) {
 function renderUnstaffed() {
   const roles = state.config?.unstaffed || [];
   $('unstaffed').hidden = !roles.length;
-  $('unstaffed').textContent = roles.length ? t('unstaffed', { roles: roles.map((r) => t(`role_${r}`)).join('、') }) : '';
+  $('unstaffed').textContent = roles.length ? t('unstaffed', { roles: roles.map((r) => t(`role_${r}`)).join(t('sep')) }) : '';
 }
 
 // -- faults ---------------------------------------------------------------------------------------
@@ -361,7 +361,7 @@ async function sendReport() {
   if (!ok) return;
   try {
     const r = await api('POST', '/report/send', { day });
-    toast(r.recipients.length ? t('sent_to', { names: r.recipients.map((x) => x.name).join('、') }) : t('sent_nobody'));
+    toast(r.recipients.length ? t('sent_to', { names: r.recipients.map((x) => x.name).join(t('sep')) }) : t('sent_nobody'));
     loadReport();
   } catch (e) { toast(errorText(e), true); }
 }

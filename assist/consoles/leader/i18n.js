@@ -77,6 +77,7 @@ const TEXTS = {
   role_ebanking_dept: ['电子银行部', 'E-banking dept'], role_emergency_contact: ['应急联系人', 'Emergency contact'],
   role_it_support: ['信息技术部', 'IT support'],
   event_new: ['新的升级事项', 'New escalation'], event_overdue: ['已超过时限', 'Deadline passed'],
+  colon: ['：', ': '], sep: ['、', ', '], comma: ['，', ', '], semi: ['；', '; '], lp: ['（', ' ('], rp: ['）', ')'],
   saved: ['已保存', 'Saved'], failed: ['操作失败', 'Failed'],
   login_role_shift_leader: ['座席班长', 'Shift leader'], login_role_seat_admin: ['座席管理员', 'Seat admin'],
   login_role_back_office: ['后台值班', 'Back office'], login_role_manager: ['经理', 'Manager'], login_role_admin: ['管理员', 'Admin'],

@@ -29,7 +29,7 @@ export function reportView(ctx, r) {
         tile('overdue', t('overdue_n'), r.escalations_overdue)),
       h('h3', {}, t('report_text_as_sent')),
       h('pre', { class: 'report-text', lang: 'zh-CN', 'data-testid': 'report-text' }, r.text),
-      r.next_report_at ? h('p', { class: 'hint' }, `${t('next_auto')}：${ctx.fmtDateTime(r.next_report_at)}`) : null),
+      r.next_report_at ? h('p', { class: 'hint' }, `${t('next_auto')}${t('colon')}${ctx.fmtDateTime(r.next_report_at)}`) : null),
     h('div', { class: 'card' },
       h('h2', {}, t('calls_by_hour')),
       barChart(r.hours, order, (c) => ctx.catName(c), { hourLabel }),

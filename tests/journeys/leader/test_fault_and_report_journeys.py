@@ -168,7 +168,10 @@ async def test_daily_report_text_figures_and_chart_agree_with_the_day(center: Ru
     await page.get_by_test_id("dlg-submit").click()
     await expect(page.get_by_test_id("toast")).to_contain_text("已发送给：")
     await expect(page.get_by_test_id("toast")).to_contain_text("李部长")
-    await receiver.wait_for(lambda: any(r["path"] == "/hook/dl" and "每日运营报告" in str(r) for r in receiver.received))
-    sent = [r for r in receiver.received if r["path"] == "/hook/dl" and "每日运营报告" in str(r)]
+    def reports() -> list[dict[str, object]]:
+        return [r for r in receiver.received if r["path"] == "/hook/dl" and "每日运营报告" in str(r)]
+
+    await receiver.wait_for(reports)
+    sent = reports()
     assert shown in sent[0].values(), sent[0]
     assert console.errors == []
