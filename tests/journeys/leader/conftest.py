@@ -97,8 +97,8 @@ class Console:
 
 
 async def open_console(browser: Browser, running: Running, user: str = "s1", role: str = "shift_leader", *,
-                       lang: str = "zh-CN", browser_tz: str = CENTER_TZ) -> Console:
-    """Sign in as the docs say: open /console/leader, paste the token, click 登录."""
+                       lang: str = "zh-CN", browser_tz: str = CENTER_TZ, token: str | None = None) -> Console:
+    """Sign in as the docs say: open /console/leader, paste the token (issued now unless given), click 登录."""
     context = await browser.new_context(viewport={"width": SIZES[0][0], "height": SIZES[0][1]}, locale=lang,
                                         timezone_id=browser_tz)
     page = await context.new_page()
@@ -107,7 +107,7 @@ async def open_console(browser: Browser, running: Running, user: str = "s1", rol
     await page.goto(f"http://127.0.0.1:{running.http_port}/console/leader")
     if lang == "en":
         await page.get_by_role("button", name="English").click()
-    await page.get_by_test_id("token").fill(await issue(running, user, role))
+    await page.get_by_test_id("token").fill(token or await issue(running, user, role))
     await page.get_by_test_id("login").click()
     await expect(page.get_by_test_id("conn")).to_have_text("已连接" if lang == "zh-CN" else "Live")
     return console

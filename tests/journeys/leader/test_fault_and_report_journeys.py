@@ -63,12 +63,16 @@ async def test_fault_form_recovery_and_unresolvable_on_the_centers_clock(center:
     await expect(page.get_by_test_id(f"esc-{report_id}")).to_have_count(0)  # the agent's report is settled
     await console.shoot("fault-overdue")
 
-    # 记录恢复: the recovery time (now, on the center's clock) stops the clock.
+    # 记录恢复: the recovery time (prefilled with now, on the center's clock) stops the clock.
     await page.get_by_test_id("tab-faults").click()
     await first.get_by_role("button", name="记录恢复").click()
+    await expect(page.get_by_test_id("dlg-recovered_at")).to_have_value(
+        re.compile("^" + center_clock(center.hub.clock(), "%Y-%m-%d ") + r"\d\d:\d\d$"))
+    recovered = center_clock(began + 20 * 60, "%Y-%m-%d %H:%M")  # not in the future: began is a minute floor
+    await page.get_by_test_id("dlg-recovered_at").fill(recovered)
     await page.get_by_test_id("dlg-submit").click()
     await expect(first).to_contain_text("已恢复")
-    await expect(first).to_contain_text(f"恢复时间 {center_clock(center.hub.clock())}")
+    await expect(first).to_contain_text(f"恢复时间 {recovered[11:]}:00")
 
     # A second fault that cannot be solved: cause and responsible person on the form.
     await page.get_by_test_id("f-system").fill("网上银行")
@@ -91,7 +95,7 @@ async def test_fault_form_recovery_and_unresolvable_on_the_centers_clock(center:
     text = page.get_by_test_id("report-text")
     await expect(text).to_contain_text("系统故障 2 起（已恢复 1 起，未恢复 0 起，无法解决 1 起）")
     await expect(text).to_contain_text(f"手机银行 3级故障，{typed[11:16]}发生，")
-    await expect(text).to_contain_text(re.compile(r"恢复，历时2[01]分钟，影响客户1人"))
+    await expect(text).to_contain_text(f"{recovered[11:]}恢复，历时20分钟，影响客户1人")
     await expect(text).to_contain_text("网上银行 2级故障，")
     await expect(text).to_contain_text("无法解决/确认（原因：第三方认证接口中断；责任人：张工），至今未恢复")
     await expect(text).not_to_contain_text("恢复未恢复")
