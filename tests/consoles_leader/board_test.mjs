@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 import { countdown, formatDuration, newlyOverdue, nextDeadline, sortBoard, urgency, applyEvent } from './board.mjs';
 import { niceMax, stackModel, yTicks } from './chart.mjs';
+import { clock, dayTime, fromZonedInput, isoDay, zonedInput } from './zone.mjs';
 
 const step = (name, offset, due_at, extra = {}) => ({ name, roles: ['center_manager'], offset, due_at, fired_at: null, late: false, cancelled: false, recipients: [], reminder_of: null, ...extra });
 const esc = (id, opened_at, steps, extra = {}) => ({ escalation_id: id, kind: 'fault', status: 'open', subject: {}, opened_at, steps, acks: [], notes: [], ...extra });
@@ -89,4 +90,18 @@ test('chart: nice axis tops, whole ticks, bars stacked most serious at the botto
   assert.equal(outage.h, 20);
   assert.equal(mystery.category, 'mystery', 'categories not in the order still show');
   assert.equal(m.totals[9], 4);
+});
+
+test('times on the center\'s clock: shown, and typed back, whatever the machine\'s zone', () => {
+  const t = Date.UTC(2026, 11, 6, 16, 5, 7) / 1000; // 2026-12-07 00:05:07 in Shanghai
+  assert.equal(clock(t, 'Asia/Shanghai'), '00:05:07');
+  assert.equal(isoDay(t, 'Asia/Shanghai'), '2026-12-07');
+  assert.equal(dayTime(t, 'Asia/Shanghai', 'zh-CN'), '12月7日 00:05');
+  assert.equal(dayTime(t, 'Asia/Shanghai', 'en'), 'Dec 7, 00:05');
+  assert.equal(zonedInput(t, 'Asia/Shanghai'), '2026-12-07 00:05');
+  assert.equal(fromZonedInput('2026-12-07 00:05', 'Asia/Shanghai'), t - 7);
+  assert.equal(fromZonedInput('2026-12-07T00:05', 'Asia/Shanghai'), t - 7);
+  assert.ok(Number.isNaN(fromZonedInput('12/07/2026, 12:05 AM', 'Asia/Shanghai')));
+  // Across a daylight-saving change (New York, 2026-03-08 03:30 EDT = 07:30 UTC).
+  assert.equal(fromZonedInput('2026-03-08 03:30', 'America/New_York'), Date.UTC(2026, 2, 8, 7, 30) / 1000);
 });

@@ -15,7 +15,7 @@ def test_board_and_chart_logic(tmp_path: Path) -> None:
     node = shutil.which("node")
     if node is None:
         pytest.skip("node is not installed")
-    for name in ("board", "chart"):
+    for name in ("board", "chart", "zone"):
         shutil.copy(CONSOLE / f"{name}.js", tmp_path / f"{name}.mjs")
     shutil.copy(Path(__file__).with_name("board_test.mjs"), tmp_path / "board_test.mjs")
     run = subprocess.run([node, "--test", str(tmp_path / "board_test.mjs")], capture_output=True, text=True,

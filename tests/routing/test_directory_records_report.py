@@ -103,9 +103,11 @@ def test_daily_report_is_due_at_17_local_time() -> None:
 
 def test_daily_report_goes_to_department_leaders_and_center_manager_with_the_days_facts() -> None:
     cfg = config()
-    esc_ok = {"opened_at": 0, "steps": [{"name": "report", "offset": 0, "fired_at": 1, "late": False}]}
-    esc_missed = {"opened_at": 0, "steps": [{"name": "first_deadline", "offset": 900, "fired_at": 900,
-                                             "late": False}]}
+    esc_ok = {"kind": "media.interview", "status": "resolved", "opened_at": 0,
+              "subject": {"outlet": "都市快报", "journalist_name": "陈记者"},
+              "steps": [{"name": "report", "offset": 0, "fired_at": 1, "late": False}]}
+    esc_missed = {"kind": "fault", "status": "open", "opened_at": 0, "subject": {},
+                  "steps": [{"name": "first_deadline", "offset": 900, "fired_at": 900, "late": False}]}
     facts = DayFacts(date(2026, 11, 2), {"system_outage": 12, "complaint.general": 3},
                      [{"system": "手机银行", "level": 3, "occurred_at": at("2026-11-02T10:00:00"),
                        "recovered_at": at("2026-11-02T10:20:00"), "affected_calls": 12}],
@@ -117,8 +119,8 @@ def test_daily_report_goes_to_department_leaders_and_center_manager_with_the_day
     assert {r for r, _ in told(eff)} == {"dl", "cm"}
     text = eff.writes[0].row["text"]
     for part in ("来电 15 通（系统故障 12，一般性投诉 3）",
-                 "手机银行 3级 发生10:00 恢复10:20", "影响客户12人", "投诉 1 起", "都市快报",
-                 "升级事项 2 起，按时限处理 1 起"):
+                 "手机银行 3级故障，10:00发生，10:20恢复，历时20分钟", "影响客户12人", "投诉 1 起", "都市快报",
+                 "升级事项 2 起：已办结 1 起（其中按时限办结 1 起），未办结 1 起；超过时限 1 起"):
         assert part in text
     assert deadlines_met(esc_ok) and not deadlines_met(esc_missed)
 

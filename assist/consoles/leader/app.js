@@ -3,13 +3,14 @@ import { api, ApiError, token } from './api.js';
 import { h } from '../shared/dom.js';
 import { beep, setSound, soundOn, unlock } from './beep.js';
 import { applyEvent, formatDuration, newlyOverdue, sortBoard } from './board.js';
-import { callDetail, callsTable } from './calls.js';
+import { callDetail, updateCalls } from './calls.js';
 import { clockText, escalationCard } from './cards.js';
 import { ask, show } from './dialog.js';
-import { faultForm, faultItem, localInput } from './faults.js';
-import { applyStatic, getLang, has, setLang, t } from './i18n.js';
+import { faultForm, faultItem } from './faults.js';
+import { applyStatic, errorText, getLang, has, setLang, t } from './i18n.js';
 import { reportView } from './report.js';
 import { LeaderSocket } from './socket.js';
+import { clock, dayTime, fromZonedInput, isoDay, zonedInput } from './zone.js';
 
 const $ = (id) => document.getElementById(id);
 const FRESH_FOR = 120; // seconds a new escalation stays highlighted, unless someone acknowledges it
@@ -24,8 +25,12 @@ const state = {
 const ctx = {
   state,
   now: () => Date.now() / 1000 + state.skew,
-  fmtTime: (ts) => fmt(ts, { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false }),
-  fmtDateTime: (ts) => fmt(ts, { month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hour12: false }),
+  // Times on the center's clock (config.timezone), whatever zone the browser is in.
+  fmtTime: (ts) => (ts == null ? '' : clock(ts, state.config.timezone)),
+  fmtDateTime: (ts) => (ts == null ? '' : dayTime(ts, state.config.timezone, getLang())),
+  fmtDay: (iso) => { const [y, m, d] = iso.split('-').map(Number); return getLang() === 'en' ? iso : `${y}年${m}月${d}日`; },
+  zonedInput: (ts) => zonedInput(ts, state.config.timezone),
+  fromZonedInput: (value) => fromZonedInput(value, state.config.timezone),
   catName: (id) => { const n = state.config.categories[id]; return n ? (n[getLang()] || n['zh-CN'] || id) : id; },
   fieldName: (id) => { const n = state.config.fields[id]; if (n) return n[getLang()] || n['zh-CN'] || id; return has(id) ? t(id) : id; },
   contactName: (id) => state.config.contacts[id]?.name || id,
@@ -57,10 +62,11 @@ const ctx = {
     setTab('faults');
   },
   recover: async (faultId) => {
-    const v = await ask(t('recover'), [{ name: 'recovered_at', label: t('recovered_at'), type: 'datetime-local', value: localInput(ctx.now()), required: true }]);
+    const v = await ask(t('recover'), [{ name: 'recovered_at', label: `${t('recovered_at')}${t('lp')}${t('datetime_placeholder')}${t('rp')}`, value: ctx.zonedInput(ctx.now()), required: true }]);
     if (!v) return;
-    const at = new Date(v.recovered_at).getTime() / 1000;
-    if (await act('fault.recover', { fault_id: faultId, recovered_at: Number.isFinite(at) ? at : null })) faultsChanged();
+    const at = ctx.fromZonedInput(v.recovered_at);
+    if (!Number.isFinite(at)) { toast(t('datetime_format'), true); return; }
+    if (await act('fault.recover', { fault_id: faultId, recovered_at: at })) faultsChanged();
   },
   unresolvable: async (faultId) => {
     const v = await ask(t('unresolvable'), [{ name: 'cause', label: t('cause'), type: 'textarea', required: true },
@@ -68,12 +74,17 @@ const ctx = {
     if (v && await act('fault.unresolvable', { fault_id: faultId, cause: v.cause, responsible: v.responsible })) faultsChanged();
   },
   faultsChanged: () => faultsChanged(true),
+  // Tell the urgent complaint's emergency contacts through their channels; the server records it on the escalation.
+  emergency: async (esc) => {
+    try {
+      const res = await api('POST', `/escalations/${encodeURIComponent(esc.escalation_id)}/emergency`);
+      applyEvent(state.board, { escalation: res.escalation });
+      renderBoard();
+      const last = res.escalation.notes.filter((n) => n.action === 'emergency_contact').pop();
+      if (last) toast(t('emergency_sent', { names: last.contacts.map((c) => c.name).join(t('sep')) }));
+    } catch (e) { toast(`${t('failed')}${t('colon')}${errorText(e)}`, true); }
+  },
 };
-
-function fmt(ts, opts) {
-  if (ts == null) return '';
-  return new Intl.DateTimeFormat(getLang(), { timeZone: state.config?.timezone, ...opts }).format(new Date(ts * 1000));
-}
 
 function toast(message, bad = false) {
   const el = $('toast');
@@ -92,7 +103,7 @@ async function act(type, fields, onError) {
     return res;
   } catch (e) {
     onError?.(e);
-    toast(`${t('failed')}：${e.message}`, true);
+    toast(`${t('failed')}${t('colon')}${errorText(e)}`, true);
     return null;
   }
 }
@@ -119,7 +130,7 @@ async function signIn() {
   $('login').hidden = true;
   $('app').hidden = false;
   $('logout').hidden = false;
-  $('who').textContent = `${state.me.user} · ${state.me.role}`;
+  $('who').textContent = `${state.me.user} · ${t(`login_role_${state.me.role}`)}`;
   // ?ws= may only point at this page's own host: the console sends the leader's token to it.
   const asked = new URLSearchParams(location.search).get('ws');
   const url = asked && sameHost(asked) ? asked : state.config.ws_url;
@@ -173,12 +184,45 @@ function sorted() {
   return sortBoard([...state.board.values()], ctx.now());
 }
 
+// Cards are rebuilt only when what they show changed (the escalation, its state, its call's details, the
+// language); the others are kept and only moved into order, so a busy board stays cheap to refresh.
+const cards = new Map(); // id -> { key, el }
+
+function cardKey(esc, u) {
+  const info = esc.subject.call_id ? state.callCache.get(esc.subject.call_id) : null;
+  return JSON.stringify([esc, u.state, u.step?.name, state.fresh.has(esc.escalation_id), info?.at, getLang()]);
+}
+
 function renderBoard() {
   if (!state.config) return;
   const list = sorted();
   state.order = signature(list);
-  $('board').replaceChildren(...(list.length ? list.map(({ esc, u }) => escalationCard(ctx, esc, u))
-    : [h('p', { class: 'empty', 'data-testid': 'board-empty' }, t('board_empty'))]));
+  const board = $('board');
+  if (!list.length) {
+    cards.clear();
+    board.replaceChildren(h('p', { class: 'empty', 'data-testid': 'board-empty' }, t('board_empty')));
+    renderChips(list);
+    return;
+  }
+  board.querySelector('[data-testid=board-empty]')?.remove();
+  const keep = new Set();
+  let prev = null;
+  for (const { esc, u } of list) {
+    const id = esc.escalation_id;
+    keep.add(id);
+    const key = cardKey(esc, u);
+    let entry = cards.get(id);
+    if (!entry || entry.key !== key) {
+      const el = escalationCard(ctx, esc, u);
+      if (entry) entry.el.replaceWith(el);
+      entry = { key, el };
+      cards.set(id, entry);
+    }
+    const want = prev ? prev.nextSibling : board.firstChild;
+    if (want !== entry.el) board.insertBefore(entry.el, want);
+    prev = entry.el;
+  }
+  for (const [id, entry] of cards) if (!keep.has(id)) { entry.el.remove(); cards.delete(id); }
   renderChips(list);
 }
 
@@ -236,7 +280,7 @@ async function loadCalls() {
     if (e instanceof ApiError && (e.status === 401 || e.status === 403)) { token.clear(); denied(t('bad_token')); }
     return;
   }
-  $('calls').replaceChildren(callsTable(ctx, state.calls));
+  updateCalls(ctx, $('calls'), state.calls);
   renderChips(sorted());
 }
 
@@ -254,8 +298,15 @@ async function showCall(callId) {
   try {
     show(`${t('call_detail')} · ${callId}`, ...callDetail(ctx, await api('GET', `/calls/${encodeURIComponent(callId)}`)).flat().filter(Boolean));
   } catch (e) {
-    toast(e.message, true);
+    toast(errorText(e), true);
   }
+}
+
+// The roles nobody in the directory holds: their escalation steps reach nobody, and the leader must know.
+function renderUnstaffed() {
+  const roles = state.config?.unstaffed || [];
+  $('unstaffed').hidden = !roles.length;
+  $('unstaffed').textContent = roles.length ? t('unstaffed', { roles: roles.map((r) => t(`role_${r}`)).join(t('sep')) }) : '';
 }
 
 // -- faults ---------------------------------------------------------------------------------------
@@ -272,7 +323,7 @@ function renderFaults() {
   const open = state.faults.filter((f) => f.status !== 'recovered');
   $('faults-mini').replaceChildren(...(open.length ? open.map((f) => faultItem(ctx, f, true)) : [h('p', { class: 'hint' }, t('no_faults'))]));
   const ordered = [...open, ...state.faults.filter((f) => f.status === 'recovered')];
-  $('faults-all').replaceChildren(...(ordered.length ? ordered.map((f) => faultItem(ctx, f)) : [h('p', { class: 'hint' }, t('no_faults'))]));
+  $('faults-all').replaceChildren(...(ordered.length ? ordered.map((f) => faultItem(ctx, f)) : [h('p', { class: 'hint' }, t('no_fault_records'))]));
   renderChips(sorted());
 }
 
@@ -283,16 +334,25 @@ function renderFaultForm() {
 // -- report ---------------------------------------------------------------------------------------
 
 function today() {
-  return new Intl.DateTimeFormat('en-CA', { timeZone: state.config.timezone }).format(new Date(ctx.now() * 1000));
+  return isoDay(ctx.now(), state.config.timezone);
+}
+
+// The day field is text (YYYY-MM-DD): the browser's date picker shows its own locale's format.
+function shiftDay(n) {
+  const [y, m, d] = ($('report-day').value || today()).split('-').map(Number);
+  const next = new Date(Date.UTC(y, m - 1, d + n));
+  $('report-day').value = next.toISOString().slice(0, 10);
+  loadReport();
 }
 
 async function loadReport() {
-  const day = $('report-day').value || today();
+  const day = $('report-day').value.trim() || today();
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) { toast(t('day_format'), true); return; }
   $('report-day').value = day;
   try {
     state.report = await api('GET', `/report?day=${day}`);
     $('report').replaceChildren(reportView(ctx, state.report));
-  } catch (e) { toast(e.message, true); }
+  } catch (e) { toast(errorText(e), true); }
 }
 
 async function sendReport() {
@@ -301,9 +361,9 @@ async function sendReport() {
   if (!ok) return;
   try {
     const r = await api('POST', '/report/send', { day });
-    toast(r.recipients.length ? t('sent_to', { names: r.recipients.map((x) => x.name).join('、') }) : t('sent_nobody'));
+    toast(r.recipients.length ? t('sent_to', { names: r.recipients.map((x) => x.name).join(t('sep')) }) : t('sent_nobody'));
     loadReport();
-  } catch (e) { toast(e.message, true); }
+  } catch (e) { toast(errorText(e), true); }
 }
 
 // -- layout ---------------------------------------------------------------------------------------
@@ -324,8 +384,9 @@ function renderAll() {
   renderConn();
   renderBoard();
   renderFaults();
-  $('calls').replaceChildren(callsTable(ctx, state.calls));
+  updateCalls(ctx, $('calls'), state.calls, true);
   setTab(state.tab);
+  renderUnstaffed();
 }
 
 function boot() {
@@ -337,6 +398,9 @@ function boot() {
   $('login-form').addEventListener('submit', (ev) => { ev.preventDefault(); unlock(); token.set($('token').value.trim()); signIn(); });
   for (const b of document.querySelectorAll('#tabs button')) b.addEventListener('click', () => setTab(b.dataset.tab));
   $('report-refresh').addEventListener('click', loadReport);
+  $('report-prev').addEventListener('click', () => shiftDay(-1));
+  $('report-next').addEventListener('click', () => shiftDay(1));
+  $('report-day').addEventListener('change', loadReport);
   $('report-send').addEventListener('click', sendReport);
   document.addEventListener('click', unlock, { once: true });
   renderAll();

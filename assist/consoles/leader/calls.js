@@ -4,20 +4,52 @@ import { formatDuration } from './board.js';
 import { t } from './i18n.js';
 import { colorOf } from './chart.js';
 
-export function callsTable(ctx, calls) {
-  if (!calls.length) return h('p', { class: 'hint', 'data-testid': 'no-calls' }, t('no_calls'));
+function callRow(ctx, c, now) {
+  return h('tr', { 'data-testid': `call-${c.call_id}`, 'data-category': c.category, onclick: () => ctx.showCall(c.call_id), class: c.escalations.length ? 'escalated' : '' },
+    h('td', {}, h('span', { class: 'cat', style: `--c:${colorOf(c.category)}` }, ctx.catName(c.category)),
+      c.labels.length > 1 ? h('span', { class: 'muted small' }, ` +${c.labels.length - 1}`) : null,
+      c.escalations.length ? h('span', { class: 'badge warn small' }, '↑') : null,
+      c.fault_id ? h('span', { class: 'badge bad small' }, t('faults_n')) : null),
+    h('td', {}, c.call_id),
+    h('td', {}, c.agent),
+    h('td', {}, c.queue || c.context.customer_name || ''),
+    h('td', { class: 'num', 'data-since': c.started_at ?? '' }, c.started_at ? formatDuration(now - c.started_at) : ''));
+}
+
+// The live-calls table, updated in place: a row is rebuilt only when what it shows changed, rows are moved
+// into order, and the durations tick by themselves (data-since). `fresh` rebuilds all (a language switch).
+export function updateCalls(ctx, slot, calls, fresh = false) {
+  if (!calls.length) {
+    slot.replaceChildren(h('p', { class: 'hint', 'data-testid': 'no-calls' }, t('no_calls')));
+    return;
+  }
+  let table = slot.querySelector('table[data-testid=live-calls]');
+  if (!table || fresh) {
+    table = h('table', { class: 'calls', 'data-testid': 'live-calls' },
+      h('thead', {}, h('tr', {}, [t('category'), t('call'), t('agent'), t('queue'), t('duration')].map((x) => h('th', {}, x)))),
+      h('tbody'));
+    slot.replaceChildren(table);
+  }
+  const body = table.tBodies[0];
+  const rows = new Map([...body.rows].map((r) => [r.dataset.id, r]));
   const now = ctx.now();
-  return h('table', { class: 'calls', 'data-testid': 'live-calls' },
-    h('thead', {}, h('tr', {}, [t('category'), t('call'), t('agent'), t('queue'), t('duration')].map((x) => h('th', {}, x)))),
-    h('tbody', {}, calls.map((c) => h('tr', { 'data-testid': `call-${c.call_id}`, 'data-category': c.category, onclick: () => ctx.showCall(c.call_id), class: c.escalations.length ? 'escalated' : '' },
-      h('td', {}, h('span', { class: 'cat', style: `--c:${colorOf(c.category)}` }, ctx.catName(c.category)),
-        c.labels.length > 1 ? h('span', { class: 'muted small' }, ` +${c.labels.length - 1}`) : null,
-        c.escalations.length ? h('span', { class: 'badge warn small' }, '↑') : null,
-        c.fault_id ? h('span', { class: 'badge bad small' }, t('faults_n')) : null),
-      h('td', {}, c.call_id),
-      h('td', {}, c.agent),
-      h('td', {}, c.queue || c.context.customer_name || ''),
-      h('td', { class: 'num', 'data-since': c.started_at ?? '' }, c.started_at ? formatDuration(now - c.started_at) : '')))));
+  let prev = null;
+  for (const c of calls) {
+    const key = JSON.stringify([c.category, c.labels, c.escalations, c.fault_id, c.agent, c.queue, c.started_at]);
+    let row = rows.get(c.call_id);
+    if (!row || row.dataset.key !== key) {
+      const made = callRow(ctx, c, now);
+      made.dataset.id = c.call_id;
+      made.dataset.key = key;
+      if (row) row.replaceWith(made);
+      row = made;
+    }
+    rows.delete(c.call_id);
+    const want = prev ? prev.nextSibling : body.firstChild;
+    if (want !== row) body.insertBefore(row, want);
+    prev = row;
+  }
+  for (const gone of rows.values()) gone.remove();
 }
 
 export function callDetail(ctx, c) {
@@ -29,10 +61,10 @@ export function callDetail(ctx, c) {
       h('span', {}, c.live ? t('in_progress') : t('ended')),
       c.started_at ? h('span', {}, h('span', { class: 'muted' }, `${t('started')} `), ctx.fmtTime(c.started_at)) : null),
     ctxRows.length ? h('dl', { class: 'subject' }, ctxRows.map(([k, v]) => [h('dt', {}, ctx.fieldName(k)), h('dd', {}, String(v))])) : null,
-    c.notes.length ? h('p', {}, h('span', { class: 'muted' }, `${t('notes')}：`), c.notes.join(' ')) : null,
-    c.transcript.length ? [h('h3', {}, t('transcript')), h('div', { class: 'tail' }, c.transcript.map((ln) => h('div', {}, h('span', { class: 'muted' }, `${t(`speaker_${ln.speaker}`)}：`), ln.text)))] : null,
+    c.notes.length ? h('p', {}, h('span', { class: 'muted' }, `${t('notes')}${t('colon')}`), c.notes.join(' ')) : null,
+    c.transcript.length ? [h('h3', {}, t('transcript')), h('div', { class: 'tail' }, c.transcript.map((ln) => h('div', {}, h('span', { class: 'muted' }, `${t(`speaker_${ln.speaker}`)}${t('colon')}`), ln.text)))] : null,
     c.records.length ? [h('h3', {}, t('records')), c.records.map((r) => h('div', { class: 'record' },
-      h('div', { class: 'muted' }, `${ctx.catName(r.form)} · ${r.kind} · ${r.submitted_by} ${ctx.fmtTime(r.at)}`),
+      h('div', { class: 'muted' }, `${ctx.catName(r.form)} · ${t(`record_kind_${r.kind}`)} · ${r.submitted_by} ${ctx.fmtTime(r.at)}`),
       h('dl', { class: 'subject' }, Object.entries(r.fields).map(([k, v]) => [h('dt', {}, ctx.fieldName(k)), h('dd', {}, String(v))]))))] : null,
   ];
 }

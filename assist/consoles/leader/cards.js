@@ -36,11 +36,12 @@ export function escalationCard(ctx, esc, u) {
       h('div', { class: 'clock-box' },
         h('div', { class: 'state' }, t(`state_${u.state}`)),
         h('div', { class: 'clock', 'data-countdown': id, 'data-testid': `countdown-${id}` }, clockText(u, esc, now)),
-        u.step ? h('div', { class: 'clock-step' }, `${stepName(u.step.name)} → ${u.step.roles.map((r) => t(`role_${r}`)).join('、')}`) : null)),
+        u.step ? h('div', { class: 'clock-step' }, `${stepName(u.step.name)} → ${u.step.roles.map((r) => t(`role_${r}`)).join(t('sep'))}`) : null)),
     callLine(ctx, esc),
     subjectList(ctx, esc),
     told(ctx, esc),
-    esc.notes.length ? h('ul', { class: 'notes' }, esc.notes.map((n) => h('li', {}, h('span', { class: 'muted' }, `${ctx.fmtTime(n.at)} ${n.by}：`), n.text))) : null,
+    esc.kind === 'complaint.urgent' ? emergencyBox(ctx, esc) : null,
+    plainNotes(esc).length ? h('ul', { class: 'notes', 'data-testid': `notes-${id}` }, plainNotes(esc).map((n) => h('li', {}, h('span', { class: 'muted' }, `${ctx.fmtTime(n.at)} ${n.by}${t('colon')}`), noteText(n)))) : null,
     h('footer', { class: 'esc-actions' },
       h('button', { type: 'button', class: mine ? '' : 'primary', disabled: mine, 'data-testid': `ack-${id}`, onclick: () => ctx.act('escalation.ack', { escalation_id: id }) },
         mine ? `✓ ${t('acked')}` : t('ack')),
@@ -51,7 +52,7 @@ export function escalationCard(ctx, esc, u) {
         esc.status === 'open' ? h('button', { type: 'button', onclick: () => ctx.unresolvable(esc.fault_id) }, t('unresolvable')) : null,
       ] : h('button', { type: 'button', 'data-testid': `resolve-${id}`, onclick: () => ctx.resolve(esc) }, t('resolve')),
       esc.kind === 'complaint.about_agent' && u.step ? h('button', { type: 'button', onclick: () => ctx.act('escalation.unresolved', { escalation_id: id }) }, t('unresolved')) : null,
-      esc.acks.length ? h('span', { class: 'muted acks' }, `${t('acked_by')}：${esc.acks.map((a) => `${a.user} ${ctx.fmtTime(a.at)}`).join('，')}`) : null));
+      esc.acks.length ? h('span', { class: 'muted acks' }, `${t('acked_by')}${t('colon')}${esc.acks.map((a) => `${a.user} ${ctx.fmtTime(a.at)}`).join(t('comma'))}`) : null));
 }
 
 function callLine(ctx, esc) {
@@ -68,7 +69,7 @@ function callLine(ctx, esc) {
   const last = info?.transcript?.slice(-2) || [];
   return h('div', { class: 'call-line' },
     h('div', { class: 'kv' }, bits.map(([k, v]) => h('span', {}, h('span', { class: 'muted' }, `${k} `), v))),
-    last.length ? h('div', { class: 'tail' }, last.map((ln) => h('div', {}, h('span', { class: 'muted' }, `${t(`speaker_${ln.speaker}`)}：`), ln.text))) : null);
+    last.length ? h('div', { class: 'tail' }, last.map((ln) => h('div', {}, h('span', { class: 'muted' }, `${t(`speaker_${ln.speaker}`)}${t('colon')}`), ln.text))) : null);
 }
 
 function subjectList(ctx, esc) {
@@ -83,10 +84,39 @@ function told(ctx, esc) {
   return h('ul', { class: 'told', 'aria-label': t('told') }, steps.map((s) => {
     if (s.fired_at == null) {
       return h('li', { class: 'pending' }, h('span', { class: 'muted' }, `${t('pending_step')} ${ctx.fmtTime(s.due_at)} · `),
-        `${stepName(s.name)} → ${s.roles.map((r) => t(`role_${r}`)).join('、')}`);
+        `${stepName(s.name)} → ${s.roles.map((r) => t(`role_${r}`)).join(t('sep'))}`);
     }
-    const who = s.recipients.length ? s.recipients.map((c) => ctx.contactName(c)).join('、') : t('nobody');
-    return h('li', {}, h('span', { class: 'muted' }, `${t('told')} ${ctx.fmtTime(s.fired_at)} · `), `${stepName(s.name)}：`, who,
+    const who = s.recipients.length ? s.recipients.map((c) => ctx.contactName(c)).join(t('sep')) : t('nobody');
+    return h('li', {}, h('span', { class: 'muted' }, `${t('told')} ${ctx.fmtTime(s.fired_at)} · `), `${stepName(s.name)}${t('colon')}`, who,
       s.late ? h('span', { class: 'badge bad' }, t('late')) : null);
   }));
+}
+
+// Notes other than the emergency contact's record (that one shows in the emergency box).
+const plainNotes = (esc) => (esc.kind === 'complaint.urgent' ? esc.notes.filter((n) => n.action !== 'emergency_contact') : esc.notes);
+
+const channelNames = (channels) => channels.map((ch) => t(`channel_${ch}`)).join(t('sep'));
+
+// A note; the record of an emergency contact told is written from its fields, in the page's language.
+function noteText(n) {
+  if (n.action !== 'emergency_contact') return n.text;
+  return `${t('emergency_told')}${t('colon')}${n.contacts.map((c) => `${c.name}${t('lp')}${c.number || t('no_number')}${t('rp')}· ${channelNames(c.channels)}`).join(t('semi'))}`;
+}
+
+// The urgent complaint's emergency contacts (plan §3.2.2): name, number, the channels a click notifies,
+// and whether someone already did it.
+function emergencyBox(ctx, esc) {
+  const id = esc.escalation_id;
+  const people = ctx.state.config.emergency_contacts || [];
+  const done = esc.notes.filter((n) => n.action === 'emergency_contact');
+  if (!people.length) return h('div', { class: 'emergency', 'data-testid': `emergency-${id}` }, h('strong', {}, `${t('emergency_contact')}${t('colon')}`), t('emergency_none'));
+  const anyChannel = people.some((p) => p.channels.length);
+  return h('div', { class: 'emergency', 'data-testid': `emergency-${id}` },
+    h('div', { class: 'row' }, h('strong', {}, `${t('emergency_contact')}${t('colon')}`),
+      people.map((p) => h('span', { 'data-testid': `emergency-person-${p.id}` }, `${p.name} `,
+        p.number ? h('a', { href: `tel:${p.number.replace(/\s+/g, '')}` }, p.number) : h('span', { class: 'muted' }, t('no_number')),
+        p.channels.length ? h('span', { class: 'muted' }, `${t('lp')}${channelNames(p.channels)}${t('rp')}`) : null)),
+      esc.status === 'open' ? h('button', { type: 'button', class: done.length ? '' : 'primary', 'data-testid': `emergency-notify-${id}`, onclick: () => ctx.emergency(esc) },
+        anyChannel ? t('emergency_notify') : t('emergency_phoned')) : null),
+    done.map((n) => h('div', { class: 'done', 'data-testid': `emergency-done-${id}` }, `✓ ${ctx.fmtTime(n.at)} ${n.by} · ${noteText(n)}`)));
 }

@@ -66,7 +66,8 @@ export function barChart(hours, order, nameOf, opts = {}) {
     svg.append(el('text', { x: m.left + hour * m.slot + m.slot / 2, y: m.height - 6, 'text-anchor': 'middle', class: 'axis' }, (opts.hourLabel || ((x) => `${x}:00`))(hour)));
   }
   m.bars.forEach((b) => {
-    const rect = el('rect', { x: b.x, y: b.y, width: b.w, height: Math.max(b.h, 0.5), fill: colorOf(b.category, m.categories.indexOf(b.category)), rx: 2 });
+    const rect = el('rect', { x: b.x, y: b.y, width: b.w, height: Math.max(b.h, 0.5), fill: colorOf(b.category, m.categories.indexOf(b.category)), rx: 2,
+      'data-hour': b.hour, 'data-category': b.category, 'data-n': b.n });
     rect.append(el('title', {}, `${String(b.hour).padStart(2, '0')}:00  ${nameOf(b.category)}  ${b.n}`));
     svg.append(rect);
   });

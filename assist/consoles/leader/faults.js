@@ -2,16 +2,9 @@
 // responsible person, linked calls. Everything acts through the websocket's fault.* commands.
 import { h } from '../shared/dom.js';
 import { formatDuration } from './board.js';
-import { t } from './i18n.js';
+import { fieldError, t } from './i18n.js';
 
 const SYSTEMS = ['手机银行', '网上银行', '电话银行', '核心系统', '信用卡系统', '自助终端'];
-
-// datetime-local value for an epoch in the browser's time (the center's own clock on its PCs).
-export function localInput(epoch) {
-  const d = new Date(epoch * 1000);
-  const p = (n) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
-}
 
 export function faultForm(ctx, prefill = {}) {
   const errors = {};
@@ -19,7 +12,7 @@ export function faultForm(ctx, prefill = {}) {
     errors[name] = h('div', { class: 'field-error', 'data-testid': `err-${name}` });
     return h('div', { class: 'field' }, h('label', { for: `f-${name}` }, t(name)), control, errors[name]);
   };
-  const occurred = h('input', { id: 'f-occurred_at', type: 'datetime-local', value: localInput(prefill.occurred_at || ctx.now()), 'data-testid': 'f-occurred_at' });
+  const occurred = h('input', { id: 'f-occurred_at', type: 'text', inputmode: 'numeric', placeholder: t('datetime_placeholder'), value: ctx.zonedInput(prefill.occurred_at || ctx.now()), 'data-testid': 'f-occurred_at' });
   const system = h('input', { id: 'f-system', list: 'systems', value: prefill.system || '', 'data-testid': 'f-system' });
   const symptoms = h('textarea', { id: 'f-symptoms', rows: 3, 'data-testid': 'f-symptoms' });
   symptoms.value = prefill.symptoms || '';
@@ -29,7 +22,7 @@ export function faultForm(ctx, prefill = {}) {
   const form = h('form', { class: 'card fault-form', 'data-testid': 'fault-form' },
     h('h2', {}, t('fault_form')),
     h('p', { class: 'hint' }, t('fault_form_help')),
-    prefill.report_id ? h('p', { class: 'badge info' }, `${t('report_id')}：${prefill.report_id}`) : null,
+    prefill.report_id ? h('p', { class: 'badge info' }, `${t('report_id')}${t('colon')}${prefill.report_id}`) : null,
     h('datalist', { id: 'systems' }, SYSTEMS.map((s) => h('option', { value: s }))),
     h('div', { class: 'grid2' }, field('occurred_at', occurred), field('system', system)),
     field('symptoms', symptoms),
@@ -42,11 +35,12 @@ export function faultForm(ctx, prefill = {}) {
     ev.preventDefault();
     for (const e of Object.values(errors)) e.textContent = '';
     const level = form.querySelector('input[name=level]:checked');
-    const when = occurred.value ? new Date(occurred.value).getTime() / 1000 : NaN;
+    const when = ctx.fromZonedInput(occurred.value); // on the center's clock
+    if (!Number.isFinite(when)) { errors.occurred_at.textContent = t('datetime_format'); return; }
     const res = await ctx.act('fault.open', {
-      occurred_at: Number.isFinite(when) ? when : occurred.value, symptoms: symptoms.value.trim(), system: system.value.trim(),
+      occurred_at: when, symptoms: symptoms.value.trim(), system: system.value.trim(),
       level: level ? Number(level.value) : 0, reported_by: reporter.value.trim(), report_id: prefill.report_id || '',
-    }, (err) => { for (const [k, msg] of Object.entries(err.details?.fields || {})) if (errors[k]) errors[k].textContent = msg; });
+    }, (err) => { for (const [k, msg] of Object.entries(err.details?.fields || {})) if (errors[k]) errors[k].textContent = fieldError(k, msg); });
     if (res) {
       ctx.toast(t('fault_opened', { id: res.fault.fault_id }));
       ctx.faultsChanged({});
@@ -75,7 +69,7 @@ export function faultItem(ctx, f, compact = false) {
       h('p', { class: 'symptoms' }, f.symptoms),
       h('div', { class: 'kv' }, h('span', { class: 'muted' }, `${t('reported_by')} ${f.reported_by} · ${f.fault_id}`)),
       f.cause ? h('dl', { class: 'subject' }, h('dt', {}, t('cause')), h('dd', {}, f.cause), h('dt', {}, t('responsible')), h('dd', {}, f.responsible)) : null,
-      f.calls.length ? h('div', { class: 'linked' }, h('span', { class: 'muted' }, `${t('linked_calls')}：`),
+      f.calls.length ? h('div', { class: 'linked' }, h('span', { class: 'muted' }, `${t('linked_calls')}${t('colon')}`),
         f.calls.map((c) => h('button', { type: 'button', class: 'link', onclick: () => ctx.showCall(c) }, c))) : null,
     ],
     ongoing && ctx.state.config.can_open_faults ? h('div', { class: 'row' },

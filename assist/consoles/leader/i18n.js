@@ -24,7 +24,7 @@ const TEXTS = {
   call: ['来电', 'Call'], agent: ['座席', 'Agent'], queue: ['队列', 'Queue'], customer: ['客户', 'Customer'],
   caller: ['来电号码', 'Caller'], category: ['类别', 'Category'], started: ['开始', 'Started'], duration: ['时长', 'Duration'],
   details: ['记录内容', 'Record'], transcript: ['最近对话', 'Last lines'], records: ['座席记录', "Agent's records"],
-  told: ['已通知', 'Who was told'], pending_step: ['待触发', 'Due'], nobody: ['无人（通讯录未配置此角色）', 'nobody (no one holds this role in the directory)'],
+  told: ['已通知', 'Who was told'], pending_step: ['待触发', 'Due'], nobody: ['无人（通讯录未配置此角色，见页首提示）', 'nobody (no one holds this role in the directory: see the notice at the top)'],
   late: ['迟发', 'late'], at: ['于', 'at'], notes: ['备注', 'Notes'], acked_by: ['已确认', 'Acknowledged by'],
   ack: ['确认收到', 'Acknowledge'], acked: ['已确认', 'Acknowledged'], note: ['加备注', 'Add note'],
   resolve: ['处理完毕', 'Resolve'], unresolved: ['未能解决，上报下一级', 'Not settled: pass it up'],
@@ -47,7 +47,11 @@ const TEXTS = {
   affected: ['影响客户', 'Customers affected'], linked_calls: ['关联来电', 'Linked calls'], all_faults: ['故障记录', 'Fault records'],
   fault_open: ['未恢复', 'Not recovered'], fault_recovered: ['已恢复', 'Recovered'], fault_unresolvable: ['无法解决', 'Unresolvable'],
   elapsed: ['已持续', 'Ongoing for'], cannot_open_faults: ['只有座席管理员和班长可以登记故障。', 'Only seat admins and shift leaders record faults.'],
-  report_day: ['日期', 'Day'], refresh: ['刷新预览', 'Refresh preview'], send_now: ['立即发送', 'Send now'],
+  report_day: ['日期', 'Day'], prev_day: ['前一天', 'Previous day'], next_day: ['后一天', 'Next day'],
+  day_format: ['日期请按 2026-12-06 的格式填写', 'Write the day as 2026-12-06'],
+  datetime_placeholder: ['年-月-日 时:分', 'YYYY-MM-DD HH:MM'],
+  datetime_format: ['时间请按 2026-12-06 09:30 的格式填写（24小时制，中心时间）', "Write the time as 2026-12-06 09:30 (24-hour, the center's clock)"],
+  no_fault_records: ['还没有故障记录。', 'No fault records yet.'], refresh: ['刷新预览', 'Refresh preview'], send_now: ['立即发送', 'Send now'],
   report_preview: ['报告预览', 'Preview'], report_auto: ['系统将于每天 {at} 自动发送给部门领导和中心经理。', 'It also goes out by itself every day at {at} to the department leaders and the center manager.'],
   next_auto: ['下次自动发送', 'Next automatic send'], confirm_send: ['现在把这份报告发送给部门领导和中心经理？', 'Send this report to the department leaders and the center manager now?'],
   sent_to: ['已发送给：{names}', 'Sent to: {names}'], sent_nobody: ['已记录发送，但通讯录中没有部门领导或中心经理。', 'Recorded, but the directory has no department leader or center manager.'],
@@ -57,6 +61,8 @@ const TEXTS = {
   call_detail: ['来电详情', 'Call details'], close: ['关闭', 'Close'], ended: ['已结束', 'Ended'], in_progress: ['通话中', 'In progress'],
   speaker_customer: ['客户', 'Customer'], speaker_agent: ['座席', 'Agent'],
   reason: ['原因', 'Reason'], labels: ['类别', 'Categories'],
+  caller_number: ['来电号码', 'Caller number'], channel: ['渠道', 'Channel'], customer_name: ['客户姓名', 'Customer name'],
+  customer_id: ['客户号', 'Customer id'], customer_level: ['客户等级', 'Customer level'], language: ['语言', 'Language'],
   kind_fault_report: ['座席报告系统故障', 'Fault reported by an agent'], kind_fault: ['系统故障', 'System fault'],
   'kind_complaint.general': ['一般性投诉', 'General complaint'], 'kind_complaint.urgent': ['紧急/恶性投诉', 'Urgent complaint'],
   'kind_complaint.about_agent': ['客户投诉座席员', 'Complaint about an agent'], 'kind_media.interview': ['媒体采访', 'Media interview'],
@@ -71,8 +77,47 @@ const TEXTS = {
   role_ebanking_dept: ['电子银行部', 'E-banking dept'], role_emergency_contact: ['应急联系人', 'Emergency contact'],
   role_it_support: ['信息技术部', 'IT support'],
   event_new: ['新的升级事项', 'New escalation'], event_overdue: ['已超过时限', 'Deadline passed'],
+  colon: ['：', ': '], sep: ['、', ', '], comma: ['，', ', '], semi: ['；', '; '], lp: ['（', ' ('], rp: ['）', ')'],
   saved: ['已保存', 'Saved'], failed: ['操作失败', 'Failed'],
+  login_role_shift_leader: ['座席班长', 'Shift leader'], login_role_seat_admin: ['座席管理员', 'Seat admin'],
+  login_role_back_office: ['后台值班', 'Back office'], login_role_manager: ['经理', 'Manager'], login_role_admin: ['管理员', 'Admin'],
+  record_kind_suggestion: ['当场解决，转为建议', 'settled on the call (suggestion)'], record_kind_escalation: ['已上报', 'escalated'],
+  record_kind_fault_link: ['关联到故障', 'linked to a fault'],
+  unstaffed: ['通讯录中没有人担任：{roles}。这些角色的升级步骤无人接收（卡片上显示“无人”），只记入审计。请管理员按 docs/routing.md「The routing file」一节配置通讯录（routing 文件的 [[contacts]]，或 PUT /api/directory）。',
+    'Nobody in the contact directory holds: {roles}. Escalation steps for these roles reach nobody (cards say "nobody"); they are only audited. An admin sets up the directory as docs/routing.md, section "The routing file", says ([[contacts]] in the routing file, or PUT /api/directory).'],
+  emergency_contact: ['应急联系人', 'Emergency contact'], emergency_notify: ['一键通知应急联系人', 'Notify the emergency contact'],
+  emergency_phoned: ['已电话联系，记录', 'Phoned: record it'], emergency_told: ['已联系应急联系人', 'Emergency contact told'],
+  emergency_none: ['通讯录中没有应急联系人（emergency_contact），无法一键通知：见 docs/routing.md「The routing file」。', 'The directory has no emergency contact (emergency_contact): see docs/routing.md, "The routing file".'],
+  emergency_sent: ['已通知应急联系人：{names}', 'Emergency contact told: {names}'],
+  channel_console: ['值班台', 'console'], channel_sms: ['短信', 'SMS'], channel_webhook: ['即时通讯', 'webhook'],
+  channel_email: ['邮件', 'email'], channel_phone: ['电话', 'phone'], no_number: ['无号码', 'no number'],
+  report_text_as_sent: ['报告正文（按此原文发送）', 'Report text as sent (in Chinese, as the leaders receive it)'],
+  complaints_n: ['投诉', 'Complaints'], media_n: ['媒体来电', 'Media calls'], incidents_n: ['重大恶性事件', 'Major incidents'],
+  resolved_n: ['已办结', 'Settled'], overdue_n: ['超过时限', 'Past a deadline'], open_n: ['未办结', 'Still open'],
+  faults_recovered_n: ['已恢复 {n}', '{n} recovered'], faults_open_n: ['未恢复 {n}', '{n} open'], faults_unresolvable_n: ['无法解决 {n}', '{n} unresolvable'],
+  suggestions_n: ['转为建议 {n}', '{n} settled as suggestions'], met_of_resolved: ['按时限办结 {met}/{resolved}', 'Within deadlines {met}/{resolved}'],
+  err_conflict: ['当前状态不允许此操作（可能已被他人处理），请刷新后再试', 'Not possible in its current state (someone may have handled it)'],
+  err_not_found: ['找不到该记录', 'Not found'], err_disconnected: ['连接中断，请稍后重试', 'Not connected; try again shortly'],
+  err_validation_failed: ['填写有误，请检查标出的项目', 'Please check the marked fields'],
+  err_unauthorized: ['无权执行此操作', 'Not allowed for your role'], err_other: ['请稍后重试', 'Please try again'],
+  ferr_occurred_at: ['请填写发生时间（不晚于现在，不早于一周前）', ''], ferr_symptoms: ['请填写故障现象', ''],
+  ferr_level: ['请选择故障级别（1–4级）', ''], ferr_system: ['请填写系统名称', ''], ferr_reported_by: ['请填写报告人', ''],
+  ferr_recovered_at: ['恢复时间不能早于发生时间，也不能晚于现在', ''], ferr_cause: ['请填写原因', ''], ferr_responsible: ['请填写责任人', ''],
 };
+
+// What the user reads for a failed command or request: in Chinese, by its error code (the server's own
+// message is English); in English, the server's message.
+export function errorText(e) {
+  if (lang === 'en') return e?.message || 'error';
+  const key = `err_${e?.code}`;
+  return has(key) ? t(key) : t('err_other');
+}
+
+// A field's error under a form: in Chinese, a fixed text per field; in English, the server's.
+export function fieldError(field, message) {
+  const key = `ferr_${field}`;
+  return lang === 'en' || !has(key) ? (lang === 'en' ? message : t('err_validation_failed')) : t(key);
+}
 
 let lang = localStorage.getItem('leader.lang') || 'zh-CN';
 

@@ -22,9 +22,9 @@ from assist.errors import InvalidFormat, InvalidJSON, NotFound
 from assist.live.calls import CallState
 from assist.routing.commands import FAULT_ROLES
 from assist.routing.escalation import local_day
-from assist.routing.report import daily_report_text, day_bounds, deadlines_met
-from assist.server.leader import data
-from assist.server.leader.report import hourly_by_category, manual_report, recipients_of, totals
+from assist.routing.report import DayFacts, day_bounds, report_figures, report_text
+from assist.server.leader import data, emergency
+from assist.server.leader.report import manual_report, recipients_of
 from assist.server.routing import store as rs
 from assist.server.routing.service import RoutingService
 from assist.server.web.auth import require_role
@@ -34,6 +34,9 @@ from assist.session import Principal
 ROLES = ("shift_leader", "seat_admin", "back_office", "manager")
 """Login roles that may open the console (admin always passes)."""
 TRANSCRIPT_TAIL = 8
+ROUTED_ROLES = ("shift_leader", "seat_admin", "back_office_duty", "center_manager", "department_leader",
+                "ebanking_dept", "emergency_contact")
+"""The roles the plan's escalation steps go to: the console warns when the directory has nobody for one."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,7 @@ def add_leader_routes(app: web.Application, routing: RoutingService, ws_server: 
     r.add_get("/api/leader/calls/{call_id}", call_detail)
     r.add_get("/api/leader/report", report_preview)
     r.add_post("/api/leader/report/send", report_send)
+    r.add_post("/api/leader/escalations/{escalation_id}/emergency", emergency_contact)
 
 
 # -- the page ---------------------------------------------------------------------------------------
@@ -141,7 +145,16 @@ async def config(request: web.Request) -> web.Response:
         "categories": _names(pack.category_names),
         "priority": list(pack.priority),
         "fields": fields,
+        "unstaffed": unstaffed(routing),
+        "emergency_contacts": emergency.contacts_json(routing.directory, routing.hub.clock(), leader.tz),
     })
+
+
+def unstaffed(routing: RoutingService) -> list[str]:
+    """The plan's roles nobody holds today: their escalation steps reach nobody (each is audited `unrouted`)."""
+    day = local_day(routing.hub.clock(), routing.config.schedule.timezone)
+    roles = [*ROUTED_ROLES, *(("acting_shift_leader",) if routing.directory.is_holiday(day) else ())]
+    return [r for r in roles if not routing.directory.on_duty(r, day)]
 
 
 def _live_json(call: CallState, stored: dict[str, Any] | None) -> dict[str, Any]:
@@ -194,21 +207,27 @@ async def call_detail(request: web.Request) -> web.Response:
     return json_response(out)
 
 
-async def _report(leader: Leader, day: date) -> dict[str, Any]:
+async def _facts(leader: Leader, day: date) -> DayFacts:
+    """The day's facts with every call's start and category (a live call's current one), for text and chart."""
     routing = leader.routing
     facts = await rs.day_facts(routing.db, day, leader.tz)
     since, until = day_bounds(day, leader.tz)
-    started = await data.calls_started(routing.db, since, until)
     live = routing.hub.desk.calls
-    rows = [(at, live[cid].result.category if cid in live else cat) for cid, at, cat in started]
-    hours = hourly_by_category(rows, day, leader.tz)
-    met = sum(1 for e in facts.escalations if deadlines_met(e))
+    facts.calls = [(at, live[cid].result.category if cid in live else cat)
+                   for cid, at, cat in await data.calls_started(routing.db, since, until)]
+    return facts
+
+
+async def _report(leader: Leader, day: date) -> dict[str, Any]:
+    """The preview: the text and every figure drawn from one `report_figures` value."""
+    routing = leader.routing
+    now = routing.hub.clock()
+    facts = await _facts(leader, day)
+    fig = report_figures(facts, leader.tz, now)
     sched = await rs.schedule(routing.db)
     return {
-        "day": day.isoformat(), "timezone": leader.tz, "text": daily_report_text(facts, leader.tz),
-        "hours": hours, "totals": totals(hours), "calls": len(rows),
-        "faults": list(facts.faults), "escalations": len(facts.escalations), "deadlines_met": met,
-        "records": len(facts.records),
+        **fig.to_json(), "timezone": leader.tz, "text": report_text(fig, leader.tz),
+        "faults": list(facts.faults), "records": len(facts.records),
         "report_at": routing.config.schedule.daily_report_at, "next_report_at": sched.get("daily_report"),
     }
 
@@ -232,7 +251,7 @@ async def report_send(request: web.Request) -> web.Response:
         raise InvalidFormat("the request body must be a JSON object")
     routing = leader.routing
     day = _day(leader, body.get("day"))
-    facts = await rs.day_facts(routing.db, day, leader.tz)
+    facts = await _facts(leader, day)
     now = routing.hub.clock()
     eff = manual_report(routing.config, routing.directory, facts, who.user, now)
     await routing.commit(eff)
@@ -241,3 +260,21 @@ async def report_send(request: web.Request) -> web.Response:
                   "recipients": [{"id": c, "name": contacts[c].name if c in contacts else c}
                                  for c in recipients_of(eff)]})
 
+
+
+async def emergency_contact(request: web.Request) -> web.Response:
+    """Notify the emergency contacts of an urgent complaint through their channels, recorded on the escalation."""
+    leader, who = await _auth(request)
+    routing = leader.routing
+    esc_id = request.match_info["escalation_id"]
+    now = routing.hub.clock()
+    names = [c.name for c in routing.directory.by_user(who.user)]
+    async with routing.lock:
+        esc = await rs.load_escalation(routing.db, esc_id)
+        if esc is None:
+            raise NotFound(f"no escalation {esc_id!r}")
+        contacts = emergency.on_duty(routing.directory, now, leader.tz)
+        eff = emergency.notify_emergency(esc, contacts, who.user, names[0] if names else who.user, now, leader.tz)
+        if eff.writes:
+            await routing.commit(eff)
+    return json_response({"escalation": esc.to_json()})
