@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from email import message_from_bytes
+from email import message_from_bytes, policy
 from email.message import Message
 from typing import Any
 
@@ -22,12 +22,13 @@ class SmtpServer:
     port: int = 0
     server: asyncio.Server | None = None
 
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         self.attempts += 1
         if self.attempts <= self.refuse_first:
             return self.refuse_code
         content: Any = envelope.original_content or envelope.content
-        mail = message_from_bytes(content if isinstance(content, bytes) else str(content).encode())
+        mail = message_from_bytes(content if isinstance(content, bytes) else str(content).encode(),
+                                  policy=policy.default)
         mail["X-Envelope-To"] = ",".join(envelope.rcpt_tos)
         self.messages.append(mail)
         self.arrived.set()

@@ -12,7 +12,7 @@ from assist.app import Running
 from assist.routing.faults import Fault, in_window, matching_faults
 from assist.server.routing import store as routing_store
 from assist.server.routing.service import RoutingService
-from tests.conftest import Client, open_client
+from tests.conftest import Client
 from tests.routing.test_play_through import people
 
 Center = tuple[Running, RoutingService]
@@ -103,7 +103,7 @@ async def test_outage_calls_link_to_the_fault_whose_system_they_name(center: Cen
 
 
 async def test_cause_and_responsible_on_recovery_afterwards_and_when_unresolvable(center: Center) -> None:
-    running, routing = center
+    running, _ = center
     p = await people(running)
     admin, bo, leader = p["seat_admin"], p["back_office"], p["shift_leader"]
     await leader.call("escalation.subscribe")

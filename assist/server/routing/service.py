@@ -129,6 +129,8 @@ class RoutingService:
         self.workers: dict[tuple[str, str], asyncio.Task[None]] = {}
         """One delivery worker per target (channel, address) while it has something to send."""
         self._passes: set[asyncio.Task[None]] = set()
+        self._fallback_lock = asyncio.Lock()
+        """Passes overlap (a slow target does not hold up the next one); only one falls back at a time."""
         self.call_fault: dict[str, str | None] = {}
         """Live calls -> the fault they are counted against (None: none), as last read or written."""
         self.call_started: dict[str, float] = {}
@@ -462,6 +464,11 @@ class RoutingService:
         d = self.config.delivery
         if d.console_fallback_after <= 0:
             return
+        async with self._fallback_lock:
+            await self._fall_back_locked(now)
+
+    async def _fall_back_locked(self, now: float) -> None:
+        d = self.config.delivery
         for row in await rs.waiting_consoles(self.db, now - d.console_fallback_after):
             if self._has_console(row["address"]):
                 continue  # connected: it is being delivered
