@@ -156,8 +156,9 @@ _register_writers()
 # -- reads ----------------------------------------------------------------------------------------
 
 async def _all(db: aiosqlite.Connection, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
-    async with db.execute(sql, params) as cur:
-        return [dict(r) async for r in cur]
+    """All rows in one call on the connection's thread: no read statement stays open between awaits, where
+    it could make another coroutine's `BEGIN IMMEDIATE` on the same connection fail ("database is locked")."""
+    return [dict(r) for r in await db.execute_fetchall(sql, params)]
 
 
 async def load_escalation(db: aiosqlite.Connection, esc_id: str) -> Escalation | None:
