@@ -26,7 +26,8 @@ def test_groups_are_read_with_comments_and_blank_lines_ignored() -> None:
 
 
 def test_every_problem_is_reported_with_file_and_line() -> None:
-    text = "网银 = 网上银行\n只有一个词\n手机银行 = = 掌上银行\n短信 = 短信\n网上银行 = 网银系统\n单独 =\n信用卡 = Ｃａｒｄ = card\n"
+    text = "\n".join(["网银 = 网上银行", "只有一个词", "手机银行 = = 掌上银行", "短信 = 短信", "网上银行 = 网银系统",
+                      "单独 =", "信用卡 = Ｃａｒｄ = card"])
     _, problems = parse_synonyms(text)
     assert [str(p) for p in problems] == [
         "synonyms.txt:2 a group is terms separated by '=' (e.g. 网银 = 网上银行), not '只有一个词'",
