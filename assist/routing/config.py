@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from assist.errors import ValidationFailed
-from assist.routing.directory import Directory, parse_directory
+from assist.routing.directory import DELIVERY_CHANNELS, Directory, parse_directory
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +64,32 @@ class Delivery:
     """How often the scheduler looks for due steps and deliveries (at most; it is also woken on changes)."""
     sms_url: str = ""
     """SMS gateway endpoint (HTTP POST); empty = SMS notifications are marked undeliverable."""
+    console_fallback_after: float = 10 * 60
+    """A console notification whose user has had no console open this long is also sent on the
+    `console_fallback` channels (0 = never: it only waits). It keeps waiting for the console either way."""
+    console_fallback: str = "sms"
+    """Comma-separated channels for that fallback, e.g. "sms,email"; the contact's own addresses are used."""
+    smtp_host: str = ""
+    """SMTP server for the email channel; empty = email notifications are marked undeliverable."""
+    smtp_port: int = 25
+    smtp_tls: str = "auto"
+    """auto (STARTTLS when the server offers it), starttls (required), tls (implicit TLS, port 465), none."""
+    smtp_user: str = ""
+    """Login user; the password is read from the environment variable ASSIST_SMTP_PASSWORD."""
+    smtp_from: str = "assist@localhost"
+    """The From address of notification emails."""
+
+
+SMTP_TLS = ("auto", "starttls", "tls", "none")
+
+
+@dataclass(frozen=True, slots=True)
+class Linking:
+    """Which outage calls count against a declared fault (its affected customers)."""
+
+    before: float = 10 * 60
+    """A call that began up to this long before the fault's recorded time of occurrence may be linked
+    (occurrence times are estimates); earlier calls never are."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,8 +97,14 @@ class RoutingConfig:
     deadlines: Deadlines = field(default_factory=Deadlines)
     schedule: Schedule = field(default_factory=Schedule)
     delivery: Delivery = field(default_factory=Delivery)
+    linking: Linking = field(default_factory=Linking)
     directory: Directory = field(default_factory=Directory)
     """The directory from the file: used on first start only; after that the store's copy wins."""
+
+
+def fallback_channels(d: Delivery) -> tuple[str, ...]:
+    """The channels a console notification falls back to, in order."""
+    return tuple(ch.strip() for ch in d.console_fallback.split(",") if ch.strip())
 
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
@@ -107,7 +139,9 @@ def _section(cls: type[Any], raw: Any, name: str, problems: dict[str, str]) -> A
         try:
             if isinstance(current, str):
                 changes[key] = str(value)
-            elif isinstance(current, int) and not isinstance(current, bool) and key.endswith(("max", "attempts")):
+            elif f.type == "int":
+                if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                    raise ValueError(f"expected a whole number, not {value!r}")
                 changes[key] = int(value)
             else:
                 changes[key] = duration(value)
@@ -120,7 +154,7 @@ def parse_routing(raw: Mapping[str, Any]) -> RoutingConfig:
     """Validate a routing document; raise `ValidationFailed` listing every problem."""
     problems: dict[str, str] = {}
     directory_keys = ("contacts", "roster", "hotlines", "internal_numbers")
-    known = {"deadlines", "schedule", "delivery", *directory_keys}
+    known = {"deadlines", "schedule", "delivery", "linking", *directory_keys}
     for key in raw:
         if key not in known:
             problems[key] = f"unknown section; known: {', '.join(sorted(known))}"
@@ -128,9 +162,17 @@ def parse_routing(raw: Mapping[str, Any]) -> RoutingConfig:
         deadlines=_section(Deadlines, raw.get("deadlines"), "deadlines", problems),
         schedule=_section(Schedule, raw.get("schedule"), "schedule", problems),
         delivery=_section(Delivery, raw.get("delivery"), "delivery", problems),
+        linking=_section(Linking, raw.get("linking"), "linking", problems),
     )
     if not re.match(r"^\d{1,2}:\d{2}$", config.schedule.daily_report_at):
         problems["schedule.daily_report_at"] = "expected HH:MM"
+    d = config.delivery
+    if d.smtp_tls not in SMTP_TLS:
+        problems["delivery.smtp_tls"] = f"one of {', '.join(SMTP_TLS)}"
+    bad = [ch for ch in fallback_channels(d) if ch not in DELIVERY_CHANNELS or ch == "console"]
+    if bad:
+        problems["delivery.console_fallback"] = (f"unknown channel {bad[0]!r}; use "
+                                                 f"{', '.join(c for c in DELIVERY_CHANNELS if c != 'console')}")
     try:
         directory = parse_directory({k: raw[k] for k in directory_keys if k in raw})
     except ValidationFailed as exc:

@@ -2,12 +2,17 @@
 
 The form is the fault's clock: its deadlines count from `occurred_at`; recovery records the
 time and stops the clock; an unresolvable fault records cause and responsible person.
-While a fault is open, outage calls are linked to it (the form's count of affected customers).
+While a fault is open, the outage calls that match it are linked to it (the form's count of
+affected customers): the call names the fault's system (or one of its synonyms in the pack) and
+began in the fault's time window, or the agent's own report names the fault. A leader relinks or
+unlinks a call; an unlinked call is never linked to that fault again automatically.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -15,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from assist.effects import Write
 from assist.errors import ValidationFailed
+from assist.scripts.synonyms import expand_keywords
 
 FORM_FIELDS = ("occurred_at", "symptoms", "level", "system", "reported_by")
 MAX_BACKDATE = 7 * 24 * 3600.0
@@ -41,6 +47,9 @@ class Fault:
     cause: str = ""
     responsible: str = ""
     calls: list[str] = field(default_factory=list)
+    """The calls counted against the fault (its affected customers)."""
+    unlinked: set[str] = field(default_factory=set)
+    """Calls a leader unlinked: never linked again automatically."""
 
     @property
     def active(self) -> bool:
@@ -53,7 +62,10 @@ class Fault:
                 "opened_by": self.opened_by, "opened_at": self.opened_at, "status": self.status,
                 "recovered_at": self.recovered_at, "cause": self.cause or None,
                 "responsible": self.responsible or None, "escalation_id": self.escalation_id,
-                "affected_calls": len(self.calls), "calls": list(self.calls)}
+                "affected_calls": len(self.calls), "calls": list(self.calls), "unlinked": sorted(self.unlinked)}
+
+    def ends(self) -> float | None:
+        return self.recovered_at if self.status == "recovered" else None
 
     def row(self) -> Write:
         return Write("routing_fault", {
@@ -63,18 +75,59 @@ class Fault:
             "recovered_at": self.recovered_at, "cause": self.cause, "responsible": self.responsible})
 
     @classmethod
-    def from_row(cls, r: Mapping[str, Any], calls: list[str]) -> Fault:
+    def from_row(cls, r: Mapping[str, Any], calls: list[str], unlinked: Iterable[str] = ()) -> Fault:
         return cls(r["id"], float(r["occurred_at"]), r["symptoms"], int(r["level"]), r["system"], r["reported_by"],
                    r["opened_by"], float(r["opened_at"]), r["escalation_id"], r["status"], r["recovered_at"],
-                   r["cause"], r["responsible"], calls)
+                   r["cause"], r["responsible"], calls, set(unlinked))
 
 
-def link_call(fault: Fault, call_id: str, how: str, now: float) -> list[Write]:
-    """Count an outage call against the fault (once)."""
+def link_call(fault: Fault, call_id: str, how: str, now: float, by: str = "system") -> list[Write]:
+    """Count an outage call against the fault (once). `how`: classified, report, record, escalate, leader."""
     if call_id in fault.calls:
         return []
     fault.calls.append(call_id)
-    return [Write("routing_fault_call", {"fault_id": fault.id, "call_id": call_id, "how": how, "at": now})]
+    fault.unlinked.discard(call_id)
+    return [Write("routing_fault_call", {"fault_id": fault.id, "call_id": call_id, "how": how, "at": now,
+                                         "by": by})]
+
+
+def unlink_call(fault: Fault, call_id: str, who: str, now: float) -> list[Write]:
+    """The call no longer counts against the fault, and is remembered as not affected by it."""
+    if call_id not in fault.calls:
+        return []
+    fault.calls.remove(call_id)
+    fault.unlinked.add(call_id)
+    return [Write("routing_fault_unlink", {"fault_id": fault.id, "call_id": call_id, "by": who, "at": now})]
+
+
+def _fold(text: str) -> str:
+    """Compare names regardless of width, case and spacing (ＡＰＰ = app, "手机 银行" = 手机银行)."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text).casefold())
+
+
+def system_terms(system: str, groups: Sequence[Sequence[str]]) -> list[str]:
+    """The fault's system name and its synonyms (the pack's synonym groups), folded for matching."""
+    return [t for t in dict.fromkeys(_fold(x) for x in expand_keywords([system], groups)) if t]
+
+
+def names_system(text: str, terms: Sequence[str]) -> bool:
+    folded = _fold(text)
+    return any(t in folded for t in terms)
+
+
+def in_window(fault: Fault, started_at: float, before: float) -> bool:
+    """The call began while the fault could have affected it: not long before its occurrence, not after recovery."""
+    end = fault.ends()
+    return started_at >= fault.occurred_at - before and (end is None or started_at <= end)
+
+
+def matching_faults(faults: Iterable[Fault], text: str, started_at: float, before: float,
+                    groups: Sequence[Sequence[str]]) -> list[Fault]:
+    """The faults a call matches — its text names the fault's system and it began in the fault's window —
+    most recently occurred first; faults that a leader unlinked the call from are left out by the caller."""
+    found = [f for f in faults if in_window(f, started_at, before) and names_system(text, system_terms(f.system,
+                                                                                                      groups))]
+    return sorted(found, key=lambda f: -f.occurred_at)
 
 
 def parse_time(value: Any, tz: str) -> float:

@@ -33,11 +33,12 @@ from assist.scripts.pack_model import (
     sample_calls,
     train_models,
 )
+from assist.scripts.synonyms import SYNONYMS_FILE, Groups, parse_synonyms
 from assist.scripts.yamlfile import locate, parse_yaml, plain
 
 PACK_FILES = ("pack.yaml", "rules.yaml", "forbidden.yaml", "scripts.yaml")
 MODEL_FILE = "model.yaml"
-OPTIONAL_FILES = (MODEL_FILE, SAMPLES_FILE, LINES_FILE)
+OPTIONAL_FILES = (MODEL_FILE, SAMPLES_FILE, LINES_FILE, SYNONYMS_FILE)
 ALL_FILES = (*PACK_FILES, *OPTIONAL_FILES)
 
 
@@ -63,6 +64,8 @@ class Pack:
     samples: tuple[Mapping[str, Any], ...] = field(default=(), repr=False)
     agent_lines: tuple[Mapping[str, Any], ...] = field(default=(), repr=False)
     model_config: ModelConfig = field(default_factory=ModelConfig, repr=False)
+    synonyms: Groups = ()
+    """Synonym/abbreviation groups (`synonyms.txt`): expand a keyword list with `scripts.synonyms.expand_keywords`."""
     model_problem: str | None = None
     """Why the learned models are not in use although the pack enables them (None: in use, or disabled)."""
 
@@ -150,6 +153,8 @@ def load_pack(files: Mapping[str, str], *, extra_internal_numbers: Sequence[str]
                               rule_ids=forbidden.rule_ids() if forbidden is not None else ()) or config
     samples = _samples(files.get(SAMPLES_FILE, ""), problems)
     lines = _lines(files.get(LINES_FILE, ""), problems)
+    synonyms, synonym_problems = parse_synonyms(files.get(SYNONYMS_FILE, ""))
+    problems.extend(synonym_problems)
     if config.calls.enabled:
         problems.extend(_too_few(samples, priority, config.calls.minimum_samples))
     if problems:
@@ -169,6 +174,7 @@ def load_pack(files: Mapping[str, str], *, extra_internal_numbers: Sequence[str]
         samples=tuple(samples),
         agent_lines=tuple(lines),
         model_config=config,
+        synonyms=synonyms,
     )
     return with_models(pack, models)
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator
+import json
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,14 +19,17 @@ from tests.routing.receiver import Receiver
 SECRET = "s3cret"
 
 
-def routing_toml(receiver: Receiver, *, manager_sms: bool = False, **deadlines: float) -> str:
-    """A center whose deadlines are seconds; leaders on consoles, the department leader by SMS + webhook."""
+def routing_toml(receiver: Receiver, *, manager_sms: bool = False, delivery: Mapping[str, Any] | None = None,
+                 extra: str = "", **deadlines: float) -> str:
+    """A center whose deadlines are seconds; leaders on consoles, the department leader by SMS + webhook.
+    `delivery` overrides [delivery] keys; `extra` is appended (more contacts, a [linking] table)."""
     d = {"fault_level12_first": 30, "fault_level12_second": 60, "fault_level34_first": 0.6,
          "fault_level34_second": 30, "about_agent_back_office": 30, "about_agent_center_manager": 30,
          "renotify": 0, "late_after": 0.5, **deadlines}
+    dl: dict[str, Any] = {"tick": 0.05, "backoff": 0.05, "backoff_max": 0.2, "max_attempts": 6, "timeout": 2,
+                          "sms_url": receiver.url("/sms"), **(delivery or {})}
     lines = ["[deadlines]", *(f"{k} = {v}" for k, v in d.items()),
-             "[delivery]", "tick = 0.05", "backoff = 0.05", "backoff_max = 0.2", "max_attempts = 6",
-             "timeout = 2", f'sms_url = "{receiver.url("/sms")}"',
+             "[delivery]", *(f"{k} = {json.dumps(v)}" for k, v in dl.items()),
              "[schedule]", 'timezone = "Asia/Shanghai"']
     contacts = [
         ("sl", "王班长", "shift_leader", 'console = "s1"'),
@@ -38,7 +43,7 @@ def routing_toml(receiver: Receiver, *, manager_sms: bool = False, **deadlines: 
     for cid, name, role, channels in contacts:
         lines += ["[[contacts]]", f'id = "{cid}"', f'name = "{name}"', f'roles = ["{role}"]', channels]
     lines += ["[[internal_numbers]]", 'name = "数据中心"', 'number = "021-6888 7777"']
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + extra
 
 
 @pytest.fixture

@@ -23,6 +23,10 @@ class Receiver:
     port: int = 0
     runner: web.AppRunner | None = None
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    hold: dict[str, asyncio.Event] = field(default_factory=dict)
+    """path -> an event: requests to that path are held (unanswered) until it is set."""
+    holding: dict[str, int] = field(default_factory=dict)
+    """path -> how many requests are being held there right now."""
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
@@ -30,6 +34,12 @@ class Receiver:
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.read()
         self.attempts[request.path] += 1
+        gate = self.hold.get(request.path)
+        if gate is not None and not gate.is_set():
+            self.holding[request.path] = self.holding.get(request.path, 0) + 1
+            self.arrived.set()
+            await gate.wait()
+            self.holding[request.path] -= 1
         if self.fail_first.get(request.path, 0) >= self.attempts[request.path]:
             return web.Response(status=503, text="try later")
         if self.secret and request.headers.get("X-Assist-Signature") != sign(self.secret, body):

@@ -80,7 +80,7 @@ async def test_system_fault_from_agent_report_to_recovery(center: Center, receiv
     await admin.push("escalation.event", event="step")
 
     await agent.call("call.start", call_id="f2", context={})
-    linked = await agent.call("call.escalate", call_id="f2", kind="outage", reason="同样的问题")
+    linked = await agent.call("call.escalate", call_id="f2", kind="outage", reason="手机银行同样转不了账")
     assert linked["kind"] == "fault_link" and linked["fault"]["affected_calls"] == 2
     assert "系统正在维护" in linked["talking_points"][0]
 
@@ -88,7 +88,7 @@ async def test_system_fault_from_agent_report_to_recovery(center: Center, receiv
     assert recovered["fault"]["status"] == "recovered" and recovered["fault"]["recovered_at"] is not None
     await agent.push("assist.notice", fault_id=fault["fault_id"], active=False)
     listed = await admin.call("fault.list", status="all")
-    assert listed["faults"][0]["affected_calls"] == 2
+    assert listed["faults"][0]["affected_calls"] == 2 and listed["faults"][0]["calls"] == ["f1", "f2"]
     esc = (await admin.call("escalation.list", status="all"))["escalations"]
     fault_esc = next(e for e in esc if e["kind"] == "fault")
     assert fault_esc["status"] == "resolved"

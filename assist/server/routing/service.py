@@ -4,8 +4,11 @@ Deadlines are rows, not sleeping tasks. The scheduler wakes at the earliest due 
 `delivery.tick` at most), fires due steps through `assist.routing.escalation`, and commits
 state, outbox rows and audit lines in one transaction; then it pushes events. After a
 restart it simply finds the overdue rows and fires them at once (marked late), once. The
-outbox loop delivers with retry and exponential backoff, keyed by (escalation, step,
-recipient, channel). One lock serialises every read-modify-write of routing state.
+outbox delivers with retry and exponential backoff, keyed by (escalation, step, recipient,
+channel): one worker per target (channel, address) sends that target's notifications in the
+order they were queued, so a slow target delays only itself. A console notification waits for
+its user to connect (and falls back to other channels after `console_fallback_after`). One lock
+serialises every read-modify-write of routing state.
 
 Wiring (app.py): `routing = await start_routing(hub, settings)` after the hub is built,
 `add_routing_routes(app, routing)` before the HTTP runner is set up, and
@@ -18,6 +21,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import os
 import secrets
 import tomllib
 import weakref
@@ -32,10 +36,18 @@ from assist.config import Settings
 from assist.effects import Write
 from assist.errors import Conflict, NotFound, ValidationFailed
 from assist.routing import commands as c
-from assist.routing.config import RoutingConfig, parse_routing
+from assist.routing.config import RoutingConfig, fallback_channels, parse_routing
 from assist.routing.directory import Directory, parse_directory
-from assist.routing.escalation import Effects, Escalation, Escalations, audit, local_day
-from assist.routing.faults import DEFAULT_TALKING_POINTS, Fault, check_form, link_call, parse_time
+from assist.routing.escalation import Effects, Escalation, Escalations, audit, local_day, notification
+from assist.routing.faults import (
+    DEFAULT_TALKING_POINTS,
+    Fault,
+    check_form,
+    link_call,
+    matching_faults,
+    parse_time,
+    unlink_call,
+)
 from assist.routing.plans import UNRESOLVABLE, escalation_kind, fault_plan, plan_for
 from assist.routing.records import check_record, settled_on_call
 from assist.routing.report import daily_report, next_daily, patrol
@@ -44,8 +56,10 @@ from assist.server.routing import store as rs
 from assist.server.routing.notifiers import (
     ConsoleNotifier,
     DeliveryFailed,
+    EmailNotifier,
     HttpSmsGateway,
     Message,
+    NotConnected,
     Notifier,
     SmsNotifier,
     WebhookNotifier,
@@ -91,6 +105,14 @@ class RoutingService:
         self.http: aiohttp.ClientSession | None = None
         self.notifiers: dict[str, Notifier] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self.workers: dict[tuple[str, str], asyncio.Task[None]] = {}
+        """One delivery worker per target (channel, address) while it has something to send."""
+        self._passes: set[asyncio.Task[None]] = set()
+        self._fallback_lock = asyncio.Lock()
+        """Passes overlap (a slow target does not hold up the next one); only one falls back at a time."""
+        self.call_fault: dict[str, str | None] = {}
+        """Live calls -> the fault they are counted against (None: none), as last read or written."""
+        self.call_started: dict[str, float] = {}
         self.correct_category: CategoryCorrection | None = None
 
     @property
@@ -114,6 +136,7 @@ class RoutingService:
         await self._init_schedule(now)
         for fault in await rs.list_faults(self.db, "open"):
             self.active_faults[fault.id] = fault
+            self.call_fault.update(dict.fromkeys(fault.calls, fault.id))
         d = self.config.delivery
         self.http = aiohttp.ClientSession()
         self.notifiers = {
@@ -123,6 +146,10 @@ class RoutingService:
         if d.sms_url:
             self.notifiers["sms"] = SmsNotifier(HttpSmsGateway(self.http, d.sms_url, self.settings.notify_secret,
                                                                d.timeout))
+        if d.smtp_host:
+            self.notifiers["email"] = EmailNotifier(
+                d.smtp_host, d.smtp_port, tls=d.smtp_tls, user=d.smtp_user,
+                password=os.environ.get("ASSIST_SMTP_PASSWORD", ""), sender=d.smtp_from, timeout=d.timeout)
         self._register()
         self._tasks = [asyncio.create_task(self._scheduler(), name="routing-scheduler"),
                        asyncio.create_task(self._outbox(), name="routing-outbox")]
@@ -132,9 +159,10 @@ class RoutingService:
         if self.closed:
             return
         self.closed = True
-        for task in self._tasks:
+        tasks = [*self._tasks, *self._passes, *self.workers.values()]
+        for task in tasks:
             task.cancel()
-        for task in self._tasks:
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         if self.http is not None:
@@ -147,6 +175,7 @@ class RoutingService:
             c.EscalationUnresolved: self._unresolved, c.FaultOpen: self._fault_open,
             c.FaultRecover: self._fault_recover, c.FaultUnresolvable: self._fault_unresolvable,
             c.FaultList: self._fault_list, c.RecordSubmit: self._record_submit, c.CallEscalate: self._call_escalate,
+            c.FaultUpdate: self._fault_update, c.FaultLink: self._fault_link, c.FaultUnlink: self._fault_unlink,
         }
         self.hub.add_commands(c.COMMANDS, handlers)
 
@@ -249,40 +278,133 @@ class RoutingService:
         self._send_notices()
 
     async def _link_outage_calls(self, now: float) -> None:
-        fault = self._newest_fault()
-        if fault is None:
+        """Link each live outage call to the declared fault it matches: it names the fault's system (or a
+        synonym of it) and began in the fault's window. A call counts against one fault at most."""
+        if not self.active_faults:
             return
-        writes = []
+        live = {cid: call for cid, call in self.hub.desk.calls.items() if "system_outage" in call.result.labels}
+        for cid in [k for k in self.call_fault if k not in self.hub.desk.calls]:
+            self.call_fault.pop(cid, None)
+            self.call_started.pop(cid, None)
+        if not live:
+            return
         async with self.lock:
-            for call in list(self.hub.desk.calls.values()):
-                if "system_outage" in call.result.labels:
-                    writes += link_call(fault, call.call_id, "classified", now)
-            if writes:
-                await self.hub.store.write(writes)
+            eff = Effects()
+            for cid in live:
+                if cid not in self.call_fault:
+                    self.call_fault[cid] = await rs.linked_fault(self.db, cid)
+            todo = [cid for cid in live if self.call_fault[cid] is None]
+            missing = [cid for cid in todo if cid not in self.call_started]
+            self.call_started.update(await rs.call_started(self.db, missing))
+            for cid in todo:
+                fault = self._match(cid, self._call_text(cid), self.call_started.get(cid, now))
+                if fault is not None:
+                    eff.add(await self._link(fault, cid, "classified", "system", now))
+            if eff.writes:
+                await self.commit(eff)
 
-    def _newest_fault(self) -> Fault | None:
-        faults = sorted(self.active_faults.values(), key=lambda f: f.opened_at)
-        return faults[-1] if faults else None
+    def _call_text(self, call_id: str, *extra: str) -> str:
+        """What the call says so far (context, notes, transcript), plus the agent's own words of a report."""
+        call = self.hub.desk.calls.get(call_id)
+        parts = list(extra)
+        if call is not None:
+            parts += [str(v) for v in call.context.values() if isinstance(v, (str, int, float))]
+            parts += [*call.notes, *(line.text for line in call.transcript)]
+        return "\n".join(parts)
+
+    def _match(self, call_id: str, text: str, started_at: float) -> Fault | None:
+        """The declared fault this call is about, if its text names the fault's system within its window."""
+        faults = [f for f in self.active_faults.values() if call_id not in f.unlinked]
+        found = matching_faults(faults, text, started_at, self.config.linking.before, self.hub.desk.pack.synonyms)
+        return found[0] if found else None
+
+    async def _load_fault(self, fault_id: str) -> Fault:
+        fault = self.active_faults.get(fault_id) or await rs.load_fault(self.db, fault_id)
+        if fault is None:
+            raise NotFound(f"no fault {fault_id!r}")
+        return fault
+
+    async def _link(self, fault: Fault, call_id: str, how: str, who: str, now: float, reason: str = "") -> Effects:
+        """Count the call against `fault`, moving it from any other fault it counted against (audited)."""
+        eff = Effects()
+        current = await rs.linked_fault(self.db, call_id)
+        if current == fault.id and call_id in fault.calls:
+            return eff
+        if current is not None and current != fault.id:
+            other = await self._load_fault(current)
+            eff.writes += unlink_call(other, call_id, who, now)
+            other.unlinked.discard(call_id)  # moved, not judged unaffected: it may come back automatically
+            eff.writes.append(audit(who, "fault_unlink", other.id, now, call_id=call_id, moved_to=fault.id,
+                                    reason=reason))
+            eff.events.append(_fault_event("unlinked", other, now, who, call_id=call_id))
+        eff.writes += link_call(fault, call_id, how, now, who)
+        eff.writes.append(audit(who, "fault_link", fault.id, now, call_id=call_id, how=how, moved_from=current,
+                                reason=reason))
+        eff.events.append(_fault_event("linked", fault, now, who, call_id=call_id, how=how))
+        self.call_fault[call_id] = fault.id
+        return eff
 
     # -- the outbox -------------------------------------------------------------------------------
 
     async def _outbox(self) -> None:
         tick = self.config.delivery.tick
         while True:
-            try:
-                await self.deliver_due(self.hub.clock())
-            except Exception:
-                log.exception("routing: outbox pass failed")
+            # A pass starts the workers of due targets and does not wait for them here: the next pass
+            # (a new row, a tick) is not held up by one slow target.
+            task = asyncio.create_task(self._pass(), name="routing-outbox-pass")
+            self._passes.add(task)
+            task.add_done_callback(self._passes.discard)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.outbox_wake.wait(), tick)
             self.outbox_wake.clear()
 
-    async def deliver_due(self, now: float) -> None:
-        rows = await rs.due_outbox(self.db, now)
-        if rows:
-            await asyncio.gather(*(self._deliver(r) for r in rows))
+    async def _pass(self) -> None:
+        try:
+            await self.deliver_due(self.hub.clock())
+        except Exception:
+            log.exception("routing: outbox pass failed")
 
-    async def _deliver(self, row: Mapping[str, Any]) -> None:
+    async def deliver_due(self, now: float) -> None:
+        """One pass: fall back for console users away too long, then start a worker for every target whose
+        oldest notification is due (a console one: as soon as its user is connected), and wait for those."""
+        await self._fall_back(now)
+        started = []
+        for row in await rs.pending_heads(self.db):
+            target = (row["channel"], row["address"])
+            running = self.workers.get(target)
+            if running is not None and not running.done():
+                continue
+            if self._due(row, now):
+                task = asyncio.create_task(self._drain(target, now), name=f"routing-deliver-{target[0]}")
+                self.workers[target] = task
+                started.append(task)
+        if started:
+            await asyncio.gather(*started, return_exceptions=True)
+
+    def _due(self, row: Mapping[str, Any], now: float) -> bool:
+        if row["channel"] == "console" and self._has_console(row["address"]):
+            return True
+        return float(row["next_at"]) <= now
+
+    def _has_console(self, user: str) -> bool:
+        return any(not conn.closed and conn.session.principal is not None and conn.session.principal.user == user
+                   for conn in self.hub.connections)
+
+    async def _drain(self, target: tuple[str, str], now: float) -> None:
+        """Deliver a target's notifications in queue order while they are due; stop at the first that fails
+        (the next ones wait behind it: the target's order is kept)."""
+        try:
+            while not self.closed:
+                row = await rs.target_head(self.db, *target)
+                if row is None or not self._due(row, max(now, self.hub.clock())):
+                    return
+                if not await self._deliver(row):
+                    return
+        finally:
+            if self.workers.get(target) is asyncio.current_task():
+                del self.workers[target]
+
+    async def _deliver(self, row: Mapping[str, Any]) -> bool:
         d = self.config.delivery
         msg = Message(row["key"], row["source"], row["step"], row["recipient"], row["channel"], row["address"],
                       row["text"])
@@ -290,21 +412,49 @@ class RoutingService:
         notifier = self.notifiers.get(msg.channel)
         try:
             if notifier is None:
-                raise DeliveryFailed(f"no notifier configured for {msg.channel!r}")
+                raise DeliveryFailed(f"no notifier configured for {msg.channel!r}", permanent=True)
             await notifier.deliver(msg)
         except DeliveryFailed as exc:
             now = self.hub.clock()
-            final = notifier is None or attempts >= d.max_attempts
+            waiting = isinstance(exc, NotConnected)  # a console waits for its user: it never fails
+            final = not waiting and (exc.permanent or attempts >= d.max_attempts)
             writes = [Write("routing_delivery", {
                 "key": msg.key, "attempts": attempts, "error": str(exc), "failed_at": now if final else None,
                 "next_at": now + retry_delay(attempts, d.backoff, d.backoff_max)})]
             if final:
                 writes.append(audit("system", "delivery_failed", msg.source, now, key=msg.key, error=str(exc)))
             await self.hub.store.write(writes)
-            return
+            return False
         now = self.hub.clock()
         await self.hub.store.write([Write("routing_delivery", {"key": msg.key, "attempts": attempts, "next_at": now,
                                                                "delivered_at": now})])
+        return True
+
+    async def _fall_back(self, now: float) -> None:
+        """A console notification whose user has not connected for `console_fallback_after` is also sent on the
+        fallback channels the contact has (once; audited). The console one keeps waiting for the user."""
+        d = self.config.delivery
+        if d.console_fallback_after <= 0:
+            return
+        async with self._fallback_lock:
+            await self._fall_back_locked(now)
+
+    async def _fall_back_locked(self, now: float) -> None:
+        d = self.config.delivery
+        for row in await rs.waiting_consoles(self.db, now - d.console_fallback_after):
+            if self._has_console(row["address"]):
+                continue  # connected: it is being delivered
+            contact = self.directory.contacts.get(row["recipient"])
+            channels = [(ch, contact.channels[ch]) for ch in fallback_channels(d)
+                        if contact is not None and ch in contact.channels]
+            writes = [notification(row["source"], row["step"], contact, ch, addr, row["text"], now)
+                      for ch, addr in channels if contact is not None]
+            writes.append(Write("routing_fallback", {"key": row["key"], "at": now, "next_at": row["next_at"]}))
+            writes.append(audit("system", "console_fallback", row["source"], now, key=row["key"],
+                                user=row["address"], waited=now - float(row["created_at"]),
+                                channels=[ch for ch, _ in channels]))
+            await self.hub.store.write(writes)
+            self.outbox_wake.set()
 
     # -- commands: leaders ------------------------------------------------------------------------
 
@@ -385,11 +535,12 @@ class RoutingService:
                                            fields={"report_id": f"{cmd.report_id} is a {report.kind} escalation"})
                 if report.status == "open":
                     eff.add(self.policy.resolve(report, who, now, f"fault {fault_id} opened"))
-                call_id = report.subject.get("call_id")
-                if isinstance(call_id, str):
-                    eff.writes += link_call(fault, call_id, "report", now)
             eff.writes.insert(0, fault.row())
             eff.writes.append(audit(who, "fault_open", fault_id, now, **subject, occurred_at=form["occurred_at"]))
+            eff.events.append(_fault_event("opened", fault, now, who))
+            call_id = report.subject.get("call_id") if cmd.report_id else None
+            if isinstance(call_id, str):
+                eff.add(await self._link(fault, call_id, "report", who, now))
             await self.commit(eff)
             self.active_faults[fault_id] = fault
         self._send_notices()
@@ -406,6 +557,7 @@ class RoutingService:
 
     async def _fault_recover(self, conn: Connection, cmd: c.FaultRecover, now: float) -> None:
         who = _who(conn)
+        cause, responsible = cmd.cause.strip(), cmd.responsible.strip()
         try:
             recovered_at = now if cmd.recovered_at is None else parse_time(cmd.recovered_at,
                                                                            self.config.schedule.timezone)
@@ -419,8 +571,13 @@ class RoutingService:
                 raise ValidationFailed("the recovery time must be after the fault began and not in the future",
                                        fields={"recovered_at": "between occurred_at and now"})
             fault.status, fault.recovered_at = "recovered", recovered_at
+            fault.cause, fault.responsible = cause or fault.cause, responsible or fault.responsible
+            if fault.cause or fault.responsible:
+                esc.subject.update(cause=fault.cause, responsible=fault.responsible)
             eff = self.policy.resolve(esc, who, now, "recovered")
-            eff.writes += [fault.row(), audit(who, "fault_recover", fault.id, now, recovered_at=recovered_at)]
+            eff.writes += [fault.row(), audit(who, "fault_recover", fault.id, now, recovered_at=recovered_at,
+                                              cause=fault.cause, responsible=fault.responsible)]
+            eff.events.append(_fault_event("recovered", fault, now, who))
             await self.commit(eff)
             self.active_faults.pop(fault.id, None)
         for conn_ in self.noticed.pop(fault.id, weakref.WeakSet()):
@@ -442,9 +599,60 @@ class RoutingService:
             eff.add(self.policy.resolve(esc, who, now, f"unresolvable: {fault.cause}", status="unresolvable"))
             eff.writes += [fault.row(), audit(who, "fault_unresolvable", fault.id, now, cause=fault.cause,
                                               responsible=fault.responsible)]
+            eff.events.append(_fault_event("unresolvable", fault, now, who))
             await self.commit(eff)
             self.active_faults[fault.id] = fault
         conn.send(messages.result(cmd.id, {"fault": fault.to_json(), "escalation": esc.to_json()}))
+
+    async def _fault_update(self, conn: Connection, cmd: c.FaultUpdate, now: float) -> None:
+        """Record or correct cause and responsible person, in any status (back office finds the cause later)."""
+        who = _who(conn)
+        changes = {k: v.strip() for k in ("cause", "responsible") if (v := getattr(cmd, k)) is not None}
+        if not changes:
+            raise ValidationFailed("give the cause, the responsible person, or both",
+                                   fields={"cause": "required (text)", "responsible": "required (text)"})
+        async with self.lock:
+            fault, esc = await self._fault(cmd.fault_id)
+            if fault.status == "unresolvable":
+                empty = {k: "required (text): an unresolvable fault keeps both" for k, v in changes.items() if not v}
+                if empty:
+                    raise ValidationFailed("record the cause and the responsible person", fields=empty)
+            before = {k: getattr(fault, k) for k in changes}
+            for k, v in changes.items():
+                setattr(fault, k, v)
+            esc.subject.update(cause=fault.cause, responsible=fault.responsible)
+            eff = Effects([fault.row(), esc.row(),
+                           audit(who, "fault_update", fault.id, now, before=before, after=changes)],
+                          [_fault_event("updated", fault, now, who)])
+            await self.commit(eff)
+            if fault.id in self.active_faults:
+                self.active_faults[fault.id] = fault
+        conn.send(messages.result(cmd.id, {"fault": fault.to_json()}))
+
+    async def _fault_link(self, conn: Connection, cmd: c.FaultLink, now: float) -> None:
+        who = _who(conn)
+        async with self.lock:
+            fault = await self._load_fault(cmd.fault_id)
+            if await rs.call_owner(self.db, cmd.call_id) is None:
+                raise NotFound(f"no call {cmd.call_id!r}")
+            if cmd.call_id in fault.calls:
+                raise Conflict(f"call {cmd.call_id} is already counted against fault {fault.id}")
+            await self.commit(await self._link(fault, cmd.call_id, "leader", who, now, cmd.reason))
+        conn.send(messages.result(cmd.id, {"fault": fault.to_json()}))
+
+    async def _fault_unlink(self, conn: Connection, cmd: c.FaultUnlink, now: float) -> None:
+        who = _who(conn)
+        async with self.lock:
+            fault = await self._load_fault(cmd.fault_id)
+            if cmd.call_id not in fault.calls:
+                raise NotFound(f"call {cmd.call_id!r} is not counted against fault {fault.id}")
+            eff = Effects([*unlink_call(fault, cmd.call_id, who, now),
+                           audit(who, "fault_unlink", fault.id, now, call_id=cmd.call_id, reason=cmd.reason)],
+                          [_fault_event("unlinked", fault, now, who, call_id=cmd.call_id)])
+            await self.commit(eff)
+            if self.call_fault.get(cmd.call_id) == fault.id:
+                self.call_fault[cmd.call_id] = None
+        conn.send(messages.result(cmd.id, {"fault": fault.to_json()}))
 
     async def _fault_list(self, conn: Connection, cmd: c.FaultList, now: float) -> None:
         faults = await rs.list_faults(self.db, cmd.status)
@@ -474,6 +682,21 @@ class RoutingService:
 
     # -- commands: agents -------------------------------------------------------------------------
 
+    async def _reported_fault(self, call_id: str, fault_id: str, text: str, now: float) -> Fault | None:
+        """The declared fault an agent's outage report is about: the one the agent names, the one the call is
+        already counted against, or the one whose system the call names in its window. None: the center has
+        not been told of this failure, and the report goes to the seat administrator and shift leader."""
+        if fault_id:
+            fault = self.active_faults.get(fault_id)
+            if fault is None:
+                raise ValidationFailed("no such declared fault", fields={"fault_id": f"{fault_id} is not open"})
+            return fault
+        current = await rs.linked_fault(self.db, call_id)
+        if current is not None and current in self.active_faults:
+            return self.active_faults[current]
+        started = (await rs.call_started(self.db, [call_id])).get(call_id, now)
+        return self._match(call_id, text, started)
+
     async def _check_call(self, conn: Connection, call_id: str) -> dict[str, Any]:
         p = conn.session.principal
         assert p is not None
@@ -502,11 +725,16 @@ class RoutingService:
         reply: dict[str, Any] = {"record_id": rec_id, "wording": wording}
         async with self.lock:
             eff = Effects()
+            fault = None
+            if cmd.form == "system_outage" and not settled_on_call(cmd.form, fields):
+                words = [str(v) for v in fields.values()]
+                fault = await self._reported_fault(cmd.call_id, cmd.fault_id, self._call_text(cmd.call_id, *words),
+                                                   now)
             if settled_on_call(cmd.form, fields):
                 kind, esc_id, fault_id = "suggestion", "", ""
-            elif cmd.form == "system_outage" and (fault := self._newest_fault()) is not None:
+            elif fault is not None:
                 kind, esc_id, fault_id = "fault_link", "", fault.id
-                eff.writes += link_call(fault, cmd.call_id, "record", now)
+                eff.add(await self._link(fault, cmd.call_id, "record", who, now))
                 reply.update(fault=fault.to_json(), talking_points=self.talking_points(lang))
             else:
                 kind, fault_id = "escalation", ""
@@ -529,11 +757,14 @@ class RoutingService:
         call = await self._check_call(conn, cmd.call_id)
         kind = escalation_kind(cmd.kind)
         async with self.lock:
-            fault = self._newest_fault() if kind == "fault_report" else None
+            fault = None
+            if kind == "fault_report":
+                fault = await self._reported_fault(cmd.call_id, cmd.fault_id,
+                                                   self._call_text(cmd.call_id, cmd.reason), now)
             if fault is not None:
-                await self.commit(Effects([*link_call(fault, cmd.call_id, "escalate", now),
-                                           audit(who, "escalate", fault.id, now, call_id=cmd.call_id,
-                                                 reason=cmd.reason)]))
+                eff = await self._link(fault, cmd.call_id, "escalate", who, now, cmd.reason)
+                eff.writes.append(audit(who, "escalate", fault.id, now, call_id=cmd.call_id, reason=cmd.reason))
+                await self.commit(eff)
                 result = {"kind": "fault_link", "fault": fault.to_json(), "escalation_id": None,
                           "talking_points": self.talking_points(_lang(conn))}
             else:
@@ -544,6 +775,11 @@ class RoutingService:
                 await self.commit(eff)
                 result = {"kind": "escalation", "escalation_id": esc.id, "escalation": esc.to_json()}
         conn.send(messages.result(cmd.id, result))
+
+
+def _fault_event(event: str, fault: Fault, now: float, who: str, **extra: Any) -> dict[str, Any]:
+    """A `fault.event` push to the leaders' consoles (subscribers): the fault as it now is."""
+    return {"type": "fault.event", "event": event, "at": now, "by": who, **extra, "fault": fault.to_json()}
 
 
 def _who(conn: Connection) -> str:

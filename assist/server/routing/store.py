@@ -65,6 +65,18 @@ MIGRATIONS: tuple[str, ...] = (
         version INTEGER PRIMARY KEY, data TEXT NOT NULL, updated_by TEXT NOT NULL, updated_at REAL NOT NULL);
     CREATE TABLE routing_schedule (name TEXT PRIMARY KEY, next_at REAL NOT NULL);
     """,
+    # A leader unlinks a call from a fault (remembered, so that it is not linked again automatically);
+    # who linked it; a console notification's fallback to other channels; pending rows by target (rowid order
+    # is queue order: outbox rows are never deleted).
+    """
+    ALTER TABLE routing_fault_calls ADD COLUMN by TEXT NOT NULL DEFAULT '';
+    ALTER TABLE routing_fault_calls ADD COLUMN removed_at REAL;
+    ALTER TABLE routing_fault_calls ADD COLUMN removed_by TEXT NOT NULL DEFAULT '';
+    CREATE INDEX routing_fault_calls_call ON routing_fault_calls(call_id);
+    ALTER TABLE routing_outbox ADD COLUMN fallback_at REAL;
+    CREATE INDEX routing_outbox_pending ON routing_outbox(channel, address)
+        WHERE delivered_at IS NULL AND failed_at IS NULL;
+    """,
 )
 
 
@@ -116,8 +128,15 @@ WRITERS: Mapping[str, ToSql] = MappingProxyType({
         (r["id"], r["occurred_at"], r["symptoms"], r["level"], r["system"], r["reported_by"], r["opened_by"],
          r["opened_at"], r["escalation_id"], r["status"], r["recovered_at"], r["cause"], r["responsible"]))],
     "routing_fault_call": lambda r: [(
-        "INSERT OR IGNORE INTO routing_fault_calls(fault_id, call_id, how, at) VALUES (?,?,?,?)",
-        (r["fault_id"], r["call_id"], r["how"], r["at"]))],
+        "INSERT INTO routing_fault_calls(fault_id, call_id, how, at, by) VALUES (?,?,?,?,?) "
+        "ON CONFLICT(fault_id, call_id) DO UPDATE SET how=excluded.how, at=excluded.at, by=excluded.by, "
+        "removed_at=NULL, removed_by='' WHERE routing_fault_calls.removed_at IS NOT NULL",
+        (r["fault_id"], r["call_id"], r["how"], r["at"], r.get("by", "")))],
+    "routing_fault_unlink": lambda r: [(
+        "UPDATE routing_fault_calls SET removed_at=?, removed_by=? WHERE fault_id=? AND call_id=? "
+        "AND removed_at IS NULL", (r["at"], r["by"], r["fault_id"], r["call_id"]))],
+    "routing_fallback": lambda r: [(
+        "UPDATE routing_outbox SET fallback_at=?, next_at=? WHERE key=?", (r["at"], r["next_at"], r["key"]))],
     "routing_record": lambda r: [(
         "INSERT INTO routing_records(id, call_id, form, kind, fields, escalation_id, fault_id, submitted_by, at) "
         "VALUES (?,?,?,?,?,?,?,?,?)",
@@ -138,8 +157,9 @@ COMPONENT = Component("routing", MIGRATIONS, WRITERS)
 # -- reads ----------------------------------------------------------------------------------------
 
 async def _all(db: aiosqlite.Connection, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
-    async with db.execute(sql, params) as cur:
-        return [dict(r) async for r in cur]
+    """All rows in one call on the connection's thread: no read statement stays open between awaits, where
+    it could make another coroutine's `BEGIN IMMEDIATE` on the same connection fail ("database is locked")."""
+    return [dict(r) for r in await db.execute_fetchall(sql, params)]
 
 
 async def load_escalation(db: aiosqlite.Connection, esc_id: str) -> Escalation | None:
@@ -188,12 +208,49 @@ async def due_outbox(db: aiosqlite.Connection, now: float, limit: int = 100) -> 
                           "AND next_at <= ? ORDER BY next_at LIMIT ?", (now, limit))
 
 
+async def pending_heads(db: aiosqlite.Connection) -> list[dict[str, Any]]:
+    """For each target (channel, address) with something to deliver, its oldest undelivered notification:
+    a target's notifications go out in the order they were queued, one at a time."""
+    return await _all(db, "SELECT * FROM routing_outbox WHERE rowid IN (SELECT MIN(rowid) FROM routing_outbox "
+                          "WHERE delivered_at IS NULL AND failed_at IS NULL GROUP BY channel, address)")
+
+
+async def target_head(db: aiosqlite.Connection, channel: str, address: str) -> dict[str, Any] | None:
+    rows = await _all(db, "SELECT * FROM routing_outbox WHERE channel=? AND address=? AND delivered_at IS NULL "
+                          "AND failed_at IS NULL ORDER BY created_at, rowid LIMIT 1", (channel, address))
+    return rows[0] if rows else None
+
+
+async def waiting_consoles(db: aiosqlite.Connection, before: float) -> list[dict[str, Any]]:
+    """Console notifications queued before `before` that are still waiting and have not fallen back yet."""
+    return await _all(db, "SELECT * FROM routing_outbox WHERE channel='console' AND delivered_at IS NULL "
+                          "AND failed_at IS NULL AND fallback_at IS NULL AND created_at <= ? ORDER BY created_at",
+                      (before,))
+
+
+async def linked_fault(db: aiosqlite.Connection, call_id: str) -> str | None:
+    """The fault a call is counted against, if any."""
+    rows = await _all(db, "SELECT fault_id FROM routing_fault_calls WHERE call_id=? AND removed_at IS NULL "
+                          "ORDER BY at DESC LIMIT 1", (call_id,))
+    return str(rows[0]["fault_id"]) if rows else None
+
+
+async def call_started(db: aiosqlite.Connection, call_ids: list[str]) -> dict[str, float]:
+    if not call_ids:
+        return {}
+    rows = await _all(db, f"SELECT call_id, started_at FROM calls WHERE call_id IN ({','.join('?' * len(call_ids))})",
+                      tuple(call_ids))
+    return {r["call_id"]: float(r["started_at"]) for r in rows}
+
+
 async def load_fault(db: aiosqlite.Connection, fault_id: str) -> Fault | None:
     rows = await _all(db, "SELECT * FROM routing_faults WHERE id=?", (fault_id,))
     if not rows:
         return None
-    calls = await _all(db, "SELECT call_id FROM routing_fault_calls WHERE fault_id=? ORDER BY at", (fault_id,))
-    return Fault.from_row(rows[0], [c["call_id"] for c in calls])
+    calls = await _all(db, "SELECT call_id, removed_at FROM routing_fault_calls WHERE fault_id=? ORDER BY at, rowid",
+                       (fault_id,))
+    return Fault.from_row(rows[0], [c["call_id"] for c in calls if c["removed_at"] is None],
+                          [c["call_id"] for c in calls if c["removed_at"] is not None])
 
 
 async def list_faults(db: aiosqlite.Connection, status: str, since: float | None = None,
