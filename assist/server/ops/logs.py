@@ -41,7 +41,15 @@ FRAME_LOG_CHARS = 400
 """A masked websocket frame is logged up to this many characters (websockets itself shows 75)."""
 
 _NAME_FIELD = re.compile(
-    r"""["']?(?P<key>""" + "|".join(sorted(NAME_KEYS)) + r""")["']?\s*[:=]\s*["'](?P<value>[^"'\\]{2,40})["']""")
+    r"""(?<![\w])["']?(?P<key>""" + "|".join(sorted(NAME_KEYS - {"name"})) +
+    r""")["']?\s*[:=]\s*["'](?P<value>[^"'\\]{2,40})["']""")
+"""A person's name under an unmistakable key, in any logged text (a bare `name` is learned only from a
+call's context: elsewhere it names steps and rules)."""
+_SECRET = re.compile(r"""(?P<key>["']?token["']?\s*[:=]\s*["']|Bearer\s+)(?P<value>[A-Za-z0-9_\-.~+/=]{8,})""",
+                     re.IGNORECASE)
+"""Bearer tokens (the websocket `auth` message, an Authorization header): never logged."""
+_EPOCH = re.compile(r"(?<![\d.])1\d{9}\.\d+(?![\d.])")
+"""A Unix time with its fraction (every `at` in a frame): not a customer's number, kept readable."""
 
 
 def bind_call(call_id: str | None) -> contextvars.Token[str | None]:
@@ -114,7 +122,10 @@ class MaskFilter(logging.Filter):
                 names = sorted(self._names, key=len, reverse=True)
                 self._pattern = re.compile("|".join(re.escape(n) for n in names))
             text = self._pattern.sub(lambda m: mask_name(m.group(0)), text)
-        return mask_text(text)
+        text = _SECRET.sub(lambda m: m.group("key") + "***", text)
+        parts = _EPOCH.split(text)
+        times = _EPOCH.findall(text)
+        return "".join(mask_text(part) + (times[i] if i < len(times) else "") for i, part in enumerate(parts))
 
     def _frame(self, frame: Any) -> str:
         """A websockets frame, masked from its whole payload (websockets' own text would cut a name from
