@@ -1,11 +1,11 @@
-"""Command line: serve, token issue, classify, pack check (each documented in --help and the README)."""
+"""Command line: serve, token, classify, pack check, backup, restore, purge (each documented in --help, the README
+and docs/operations.md)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
-import logging
 import os
 import sys
 import time
@@ -64,6 +64,28 @@ def build_parser() -> argparse.ArgumentParser:
     ksub = k.add_subparsers(dest="pack_command", required=True)
     kc = ksub.add_parser("check", help="validate a pack; print every problem with file and line")
     kc.add_argument("dir", type=Path)
+
+    b = sub.add_parser("backup", help="copy the database to PATH while the service serves (SQLite online backup)",
+                       description="Copy one consistent snapshot of the database to PATH (mode 0600), "
+                                   "while the service keeps serving. An existing PATH is replaced only once "
+                                   "the new copy is complete and checked.")
+    b.add_argument("path", type=Path)
+    b.add_argument("--db", type=Path, help="SQLite database file (default as for serve)")
+    b.add_argument("--config", type=Path, help="TOML settings file")
+    r = sub.add_parser("restore", help="replace the database with a backup (the service must be stopped)",
+                       description="Check the backup at PATH and put it in place of the database. Refuses "
+                                   "while a service holds the database. The database it replaces is kept "
+                                   "beside it as <db>.before-restore-<time>.")
+    r.add_argument("path", type=Path)
+    r.add_argument("--db", type=Path, help="SQLite database file (default as for serve)")
+    r.add_argument("--config", type=Path, help="TOML settings file")
+    g = sub.add_parser("purge", help="purge notes and transcripts older than retention_days now",
+                       description="What the service does daily: delete the note, transcript and context "
+                                   "events of calls older than retention_days and mask their stored context; "
+                                   "records, escalations, classifications and the audit trail are kept.")
+    g.add_argument("--days", type=float, help="keep this many days (default: the retention_days setting)")
+    g.add_argument("--db", type=Path, help="SQLite database file (default as for serve)")
+    g.add_argument("--config", type=Path, help="TOML settings file")
     return p
 
 
@@ -77,6 +99,10 @@ def main(argv: list[str] | None = None) -> int:
         return _classify(args.pack, sys.stdin, sys.stdout)
     if args.command == "pack":
         return _pack_check(args.dir)
+    if args.command in ("backup", "restore"):
+        return _backup_restore(args)
+    if args.command == "purge":
+        return _purge(args)
     return 2
 
 
@@ -85,8 +111,16 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = load_settings(args.config, {"host": args.host, "ws_port": args.ws_port,
                                            "http_port": args.http_port, "db": args.db, "pack": args.pack})
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from assist.server.ops.files import private_db
+    from assist.server.ops.logs import configure_logging
+
     try:
+        configure_logging(settings.log_level, settings.log_format)
+    except ValueError as exc:
+        print(f"assist: {exc}", file=sys.stderr)
+        return 2
+    try:
+        private_db(settings.db)
         asyncio.run(serve_forever(settings))
     except PackError as exc:
         print(f"assist: the script pack is invalid:\n{exc}", file=sys.stderr)
@@ -98,12 +132,14 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _token(args: argparse.Namespace) -> int:
+    from assist.server.ops.files import private_db
     from assist.server.schema import SCHEMA
     from assist.server.store import Store
 
     settings = load_settings(args.config, {"db": args.db})
 
     async def run() -> tuple[str, int]:
+        private_db(settings.db)
         store = await Store.open(settings.db, SCHEMA)
         try:
             if args.token_command == "issue":
@@ -123,6 +159,57 @@ def _token(args: argparse.Namespace) -> int:
     text, code = asyncio.run(run())
     print(text, file=sys.stderr if code else sys.stdout)
     return code
+
+
+def _counts_text(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {table}" for table, n in counts.items())
+
+
+def _backup_restore(args: argparse.Namespace) -> int:
+    from assist.server.ops.backup import BackupError, backup, restore
+
+    settings = load_settings(args.config, {"db": args.db})
+    try:
+        if args.command == "backup":
+            counts = backup(settings.db, args.path)
+            print(f"backed up {settings.db} to {args.path} ({_counts_text(counts)})")
+            return 0
+        counts, kept = restore(args.path, settings.db)
+    except (BackupError, OSError) as exc:
+        print(f"assist: {args.command} failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"restored {args.path} into {settings.db} ({_counts_text(counts)})"
+          + (f"; the database it replaced is kept as {kept}" if kept else ""))
+    return 0
+
+
+def _purge(args: argparse.Namespace) -> int:
+    from assist.server.ops.files import private_db
+    from assist.server.ops.retention import purge
+    from assist.server.schema import SCHEMA
+    from assist.server.store import Store
+
+    settings = load_settings(args.config, {"db": args.db})
+    days = settings.retention_days if args.days is None else args.days
+    if days <= 0:
+        print("assist: retention_days is 0: everything is kept; nothing purged")
+        return 0
+    if not settings.db.exists():
+        print(f"assist: no database at {settings.db}", file=sys.stderr)
+        return 1
+
+    async def run() -> str:
+        private_db(settings.db)
+        store = await Store.open(settings.db, SCHEMA)
+        try:
+            done = await purge(store, time.time(), days)
+        finally:
+            await store.close()
+        return (f"purged {done.events} note/transcript/context event(s) and masked {done.contexts} call "
+                f"context(s) older than {days:g} days")
+
+    print(asyncio.run(run()))
+    return 0
 
 
 def model_cache_dir() -> Path:

@@ -59,6 +59,10 @@ class Settings:
     """Routing file (TOML): contact directory, duty roster, hot-lines, deadlines. Default: the plan's values."""
     notify_secret: str = ""
     """HMAC-SHA256 key that signs webhook and SMS-gateway requests (X-Assist-Signature); empty = unsigned."""
+    log_format: str = "text"
+    """Log line format: "text" (one human-readable line) or "json" (one JSON object per line, for collectors)."""
+    retention_days: float = 180.0
+    """Days a call's notes and transcript are kept; older ones are purged daily (0 = keep for ever)."""
 
     def with_overrides(self, values: Mapping[str, Any]) -> Settings:
         """Apply non-None overrides, casting strings to each field's type."""

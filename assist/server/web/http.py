@@ -1,4 +1,4 @@
-"""The HTTP side (aiohttp): health, the plugin's files, the demo and the consoles.
+"""The HTTP side (aiohttp): health, readiness and metrics, the plugin's files, the demo and the consoles.
 
 Every error body has one shape: {"error": {"code", "message"}}.
 """
@@ -12,6 +12,8 @@ from aiohttp import web
 
 from assist import __version__
 from assist.errors import AssistError
+from assist.server.ops.http import add_ops_routes
+from assist.server.ops.logs import request_ids
 from assist.server.packs.http import add_trainer_routes
 from assist.server.packs.training import ModelTrainer
 from assist.server.web.plugin_routes import add_plugin_routes
@@ -56,9 +58,10 @@ async def healthz(request: web.Request) -> web.Response:
 
 def make_app(hub: Any, trainer: ModelTrainer | None = None) -> web.Application:
     # Pack imports carry the whole pack (samples included): allow what a zip import may unpack to.
-    app = web.Application(middlewares=[errors_as_json], client_max_size=8 * 1024 * 1024)
+    app = web.Application(middlewares=[request_ids, errors_as_json], client_max_size=8 * 1024 * 1024)
     app[HUB_KEY] = hub
     app.router.add_get("/healthz", healthz)
+    add_ops_routes(app, hub, getattr(hub, "metrics", None))  # /metrics, /readyz (docs/operations.md)
     add_trainer_routes(app, hub, trainer=trainer)
     add_plugin_routes(app, hub.settings, hub.store, clock=hub.clock)
     return app

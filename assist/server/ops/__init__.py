@@ -1,0 +1,1 @@
+"""The operator's shell: metrics, logs, backup and restore, retention, private file modes."""
