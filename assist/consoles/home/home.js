@@ -21,7 +21,9 @@ function apply() {
   document.documentElement.lang = lang;
   document.title = lang === 'en' ? 'Agent assist' : '坐席辅助 assist';
   for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = TEXTS[el.dataset.i18n][lang === 'en' ? 1 : 0];
-  document.getElementById('lang').textContent = lang === 'en' ? '中文' : 'English';
+  const button = document.getElementById('lang');
+  button.textContent = lang === 'en' ? '中文' : 'English';
+  button.lang = lang === 'en' ? 'zh-CN' : 'en';
 }
 
 document.getElementById('lang').addEventListener('click', () => {

@@ -142,7 +142,7 @@ const catName = (id) => { const n = names().names[id] || {}; return n[getLang()]
 function render() {
   applyStatic();
   showWho();
-  $('lang').textContent = getLang() === 'en' ? '中文' : 'English';
+  langButton();
   const { priority } = names();
   if (!state.section.id && state.section.kind === 'category') state.section.id = priority[0];
   const navButton = (kind, id, label) => h('li', {}, h('button', {
@@ -221,6 +221,7 @@ async function tryIt() {
   try {
     const r = await api('POST', path, { call: parseCall(text) });
     if (mine !== tryCounter) return;
+    $('sample-label').value = r.category;  // the sample's label starts at what the pack says; change it if wrong
     out.replaceChildren(...[
       h('div', { class: 'hint' }, t('category_is'), state.draft ? ` (${t('draft')} #${state.draft.id})` : ` (v${state.published.version})`),
       h('div', { class: 'category', 'data-testid': 'try-category', 'data-category': r.category }, catName(r.category)),
@@ -247,15 +248,22 @@ async function saveSample() {
   toast(t('sample_saved'));
 }
 
+// The switch names the other language in that language (lang= says so to the reader and the language test).
+function langButton() {
+  const other = getLang() === 'en' ? 'zh-CN' : 'en';
+  $('lang').textContent = other === 'en' ? 'English' : '中文';
+  $('lang').lang = other;
+}
+
 function boot() {
   setLang(getLang());
   applyStatic();
-  $('lang').addEventListener('click', () => { setLang(getLang() === 'en' ? 'zh-CN' : 'en'); if (state.me) render(); else applyStatic(); $('lang').textContent = getLang() === 'en' ? '中文' : 'English'; });
+  $('lang').addEventListener('click', () => { setLang(getLang() === 'en' ? 'zh-CN' : 'en'); if (state.me) render(); else applyStatic(); langButton(); });
   $('logout').addEventListener('click', () => { token.clear(); location.reload(); });
   $('login-form').addEventListener('submit', (ev) => { ev.preventDefault(); token.set($('token').value.trim()); signIn(); });
   $('try-input').addEventListener('input', debounce(tryIt, 300));
   $('save-sample').addEventListener('click', saveSample);
-  $('lang').textContent = getLang() === 'en' ? '中文' : 'English';
+  langButton();
   if (token.get()) signIn(); else denied('');
 }
 

@@ -22,7 +22,9 @@ export function parseWords(text, original = []) {
 }
 const id = (text) => h('code', { translate: 'no' }, text);
 const langName = (lang) => (has(`lang_${lang}`) ? t(`lang_${lang}`) : lang);
-const packLang = (ctx) => (ctx.view().structured['pack.yaml']?.languages || ['zh-CN'])[0];
+// A pack's free text (a rule's description) is in whatever language its author wrote: say which, so that a
+// reader (and the language test) knows it is the pack's words, not the console's.
+const textLang = (text) => (/[\u4e00-\u9fff]/.test(text) ? 'zh-CN' : 'en');
 const roleName = (role) => (has(`role_${role}`) ? t(`role_${role}`) : role);
 const fieldName = (key) => (has(`ctx_${key}`) ? t(`ctx_${key}`) : key);
 const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
@@ -43,7 +45,7 @@ export function categoryView(ctx, cat) {
 
 function rulesCard(ctx, cat, target) {
   const card = h('section', { class: 'card', 'data-testid': 'rules' }, h('h2', {}, t('rules')), h('p', { class: 'hint' }, t('rules_help')));
-  if (target?.description) card.append(h('p', { class: 'hint', lang: packLang(ctx) }, target.description));
+  if (target?.description) card.append(h('p', { class: 'hint', lang: textLang(target.description) }, target.description));
   (target?.rules || []).forEach((rule, i) => card.append(ruleItem(ctx, cat, rule, i)));
   const idInput = h('input', { placeholder: t('new_rule_id'), 'data-testid': 'new-rule-id' });
   card.append(h('div', { class: 'row' }, idInput, h('button', {
@@ -82,7 +84,7 @@ function ruleItem(ctx, cat, rule, i) {
   return h('div', { class: 'item', 'data-testid': `rule-${rule.id}` },
     h('div', { class: 'item-head' }, h('h4', {}, id(rule.id)),
       h('button', { type: 'button', class: 'danger', onclick: () => ctx.edit([{ file: 'rules.yaml', path, op: 'delete' }]) }, t('delete'))),
-    rule.description ? h('p', { class: 'hint', lang: packLang(ctx) }, rule.description) : null,
+    rule.description ? h('p', { class: 'hint', lang: textLang(rule.description) }, rule.description) : null,
     anyBox ? [h('label', {}, t('keywords')), anyBox] : null,
     advanced ? h('p', { class: 'hint' }, t('advanced_words', { n: advanced })) : null,
     groups.length ? [h('label', {}, t('all_groups')), ...groups.flatMap((g, n) => [h('div', { class: 'hint' }, t('group', { n: n + 1 })), g])] : null,
@@ -104,11 +106,12 @@ function talkingCard(ctx, cat, points) {
   showFields();
   const previews = [];
   const card = h('section', { class: 'card', 'data-testid': 'talking-points' }, h('h2', {}, t('talking_points')),
-    h('p', { class: 'hint' }, t('talking_help')), h('label', {}, t('preview_with')), pick, fields);
+    h('p', { class: 'hint' }, t('talking_help'), ' ', id('{{ customer_name }}'), ' ', t('talking_help_2')), h('label', {}, t('preview_with')), pick, fields);
   points.forEach((tp, i) => {
     const fields = langs.map((lang) => {
       const area = h('textarea', { rows: 2, value: tp[lang] || '', 'data-testid': `tp-${tp.id}-${lang}` });
-      const out = h('div', { class: 'preview', lang, 'data-testid': `tp-${tp.id}-${lang}-preview` });
+      // What the sidebar would show, with the call's data in it (a customer's name): content, not the console's words.
+      const out = h('div', { class: 'preview', lang, translate: 'no', 'data-testid': `tp-${tp.id}-${lang}-preview` });
       const render = async () => {
         const res = await api('POST', '/preview', { template: area.value, context: contexts[Number(pick.value)]?.context });
         out.className = res.error ? 'preview error' : 'preview';
@@ -130,7 +133,7 @@ function talkingCard(ctx, cat, points) {
       fields.map((f) => [h('label', {}, langName(f.lang)), f.area, f.out]),
       h('div', { class: 'row' }, h('button', { type: 'button', class: 'primary', onclick: save, 'data-testid': `save-tp-${tp.id}` }, t('save')))));
   });
-  const newId = h('input', { placeholder: 'id' });
+  const newId = h('input', { placeholder: t('new_id') });
   card.append(h('div', { class: 'row' }, newId, h('button', {
     type: 'button',
     onclick: () => newId.value.trim() && ctx.edit([{ file: 'scripts.yaml', path: ['categories', cat, 'talking_points'], op: 'append', value: Object.fromEntries([['id', newId.value.trim()], ...langs.map((l) => [l, '…'])]) }]),
@@ -174,7 +177,7 @@ function checklistCard(ctx, cat, fields) {
       : { file: 'scripts.yaml', path: ['categories', cat, 'checklist', i], op: 'set', value: v })).filter(Boolean);
     if (edits.length) ctx.edit(edits);
   };
-  const newId = h('input', { placeholder: 'id' });
+  const newId = h('input', { placeholder: t('new_id') });
   return h('section', { class: 'card', 'data-testid': 'checklist' }, h('h2', {}, t('checklist')),
     h('table', {}, h('tr', {}, ['field_id', 'field_label', '', 'field_kind', 'field_required', 'field_options', ''].map((k) => h('th', {}, k ? t(k) : ''))),
       rows.map((r, i) => h('tr', { 'data-testid': `field-${r.f.id}` }, h('td', {}, id(r.f.id)), h('td', {}, r.zh), h('td', {}, r.en), h('td', {}, r.kind), h('td', {}, r.req), h('td', {}, r.opts),
@@ -230,7 +233,7 @@ export function forbiddenView(ctx) {
       if (edits.length) ctx.edit(edits);
     };
     card.append(h('div', { class: 'item', 'data-testid': `forbidden-${rule.id}` }, h('h4', {}, `${text(rule.title)} · `, id(rule.id)),
-      h('label', {}, `${t('alternative')}（${langName('zh-CN')}）`), altZh, h('label', {}, `${t('alternative')}（${langName('en')}）`), altEn,
+      h('label', {}, `${t('alternative')}${t('paren', { x: langName('zh-CN') })}`), altZh, h('label', {}, `${t('alternative')}${t('paren', { x: langName('en') })}`), altEn,
       phrases ? [h('label', {}, t('phrases')), phrases] : null,
       unless ? [h('label', {}, t('exclusions')), unless] : null,
       rule.pairs ? h('p', { class: 'hint' }, t('advanced_words', { n: rule.pairs.length })) : null,

@@ -207,7 +207,7 @@ export function auditView(ctx) {
 export function filesView(ctx) {
   const files = ctx.view().files;
   const names = Object.keys(files).sort();
-  const pick = h('select', { 'data-testid': 'file-pick' }, names.map((n) => h('option', { value: n }, n)));
+  const pick = h('select', { 'data-testid': 'file-pick', translate: 'no' }, names.map((n) => h('option', { value: n }, n)));
   const area = h('textarea', { class: 'code', rows: 28, spellcheck: 'false', 'data-testid': 'file-text' });
   const show = () => { area.value = files[pick.value] || ''; };
   pick.addEventListener('change', show);
