@@ -124,7 +124,7 @@ async def test_a_days_work_from_an_edit_to_the_agents_call_and_back(
     assert not re.search(r"[A-Za-z]{4,}", await blockers.inner_text()), await blockers.inner_text()
     await page.get_by_test_id("run-samples").click()
     result = page.get_by_test_id("samples-result")
-    await expect(result).to_contain_text("样例通过", timeout=120_000)
+    await expect(result).to_contain_text("样例通过", timeout=300_000)
     await expect(page.get_by_test_id("headline")).to_contain_text(re.compile(r"宏F1 \d+\.\d% · 主类别准确率"))
     table = page.get_by_test_id("per-category")
     await expect(table.locator("tr[data-category=system_outage] td").first).to_have_text("系统故障")
@@ -138,7 +138,7 @@ async def test_a_days_work_from_an_edit_to_the_agents_call_and_back(
 
     # 4. Submit (runs every sample first); the author cannot approve.
     await page.get_by_test_id("action-submit").click()
-    await expect(page.get_by_test_id("draft-status")).to_have_text("待审批", timeout=120_000)
+    await expect(page.get_by_test_id("draft-status")).to_have_text("待审批", timeout=300_000)
     await expect(page.get_by_test_id("action-approve")).to_have_count(0)
 
     # 5. Another trainer opens the draft and approves it.
@@ -146,8 +146,8 @@ async def test_a_days_work_from_an_edit_to_the_agents_call_and_back(
     await second.get_by_test_id("draft-pick").select_option(str(draft_id))
     await second.get_by_test_id("go-review").click()
     await second.get_by_test_id("action-approve").click()
-    await expect(second.get_by_test_id("approvals")).to_contain_text("1/1", timeout=120_000)
-    await expect(second.get_by_test_id("blockers")).to_contain_text("可以发布", timeout=120_000)
+    await expect(second.get_by_test_id("approvals")).to_contain_text("1/1", timeout=300_000)
+    await expect(second.get_by_test_id("blockers")).to_contain_text("可以发布", timeout=300_000)
     await shoot(second, "trainer", "5-approved")
 
     # 6. Publish: the agent's call gets the new version, category and texts, with no reconnect.
