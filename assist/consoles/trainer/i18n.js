@@ -150,5 +150,6 @@ export function t(key, vars = {}) {
 }
 
 export function applyStatic(root = document) {
+  document.title = t('title');
   root.querySelectorAll('[data-i18n]').forEach((el) => { el.textContent = t(el.dataset.i18n); });
 }
