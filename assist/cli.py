@@ -17,7 +17,8 @@ from assist.config import DEFAULT_PACK, load_settings
 from assist.live.whole_call import classify_call
 from assist.problems import PackError
 from assist.protocol import ROLES
-from assist.scripts.pack import Pack, load_pack, load_pack_dir, train_pack_models
+from assist.scripts.category_scripts import template_warnings
+from assist.scripts.pack import Pack, load_pack, load_pack_dir, read_pack_dir, train_pack_models
 from assist.scripts.pack_model import training_digest
 
 
@@ -275,6 +276,10 @@ def _pack_check(path: Path) -> int:
             print(problem)
         print(f"{len(exc.problems)} problem(s) in {path}", file=sys.stderr)
         return 1
+    warnings = template_warnings(read_pack_dir(path).get("scripts.yaml", ""))
+    for warning in warnings:
+        print(f"warning: {warning}")
     print(f"{path}: pack {pack.id} {pack.version} is valid "
-          f"({len(pack.scripts)} categories, {len(pack.samples)} samples)")
+          f"({len(pack.scripts)} categories, {len(pack.samples)} samples"
+          f"{f', {len(warnings)} warning(s)' if warnings else ''})")
     return 0

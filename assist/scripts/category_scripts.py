@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from assist.problems import PackError, PathPart, Problem
-from assist.scripts.render import Template, compile_template
+from assist.scripts.render import CALL_CONTEXT, Template, compile_template, unknown_variables
+from assist.scripts.yamlfile import locate, parse_yaml, plain
 
 FIELD_KINDS = ("text", "phone", "account", "datetime", "number", "choice")
 ROLES = (
@@ -193,3 +194,31 @@ def _seq(c: _Collector, value: Any, path: tuple[PathPart, ...]) -> Sequence[Any]
         c.add(path, "expected a list")
         return []
     return value
+
+
+SCRIPTS_FILE = "scripts.yaml"
+
+
+def template_warnings(text: str, known: Sequence[str] = CALL_CONTEXT) -> list[Problem]:
+    """Warnings (not problems: the pack stays valid) for talking points that read a value the call context never
+    provides, located by file and line in scripts.yaml's `text`. A file that does not parse gives none (its
+    problems are reported by the pack check)."""
+    try:
+        doc = parse_yaml(text, SCRIPTS_FILE)
+    except PackError:
+        return []
+    raw = plain(doc)
+    cats = raw.get("categories") if isinstance(raw, Mapping) else None
+    found: list[Problem] = []
+    for cat, body in (cats.items() if isinstance(cats, Mapping) else ()):
+        points = body.get("talking_points") if isinstance(body, Mapping) else None
+        for i, tp in enumerate(points if isinstance(points, list) else ()):
+            for lang, src in (tp.items() if isinstance(tp, Mapping) else ()):
+                if lang == "id" or not isinstance(src, str):
+                    continue
+                names = unknown_variables(src, known)
+                if names:
+                    found.append(Problem(("categories", cat, "talking_points", i, lang),
+                                         f"the call context never provides {', '.join(names)} (it renders empty); "
+                                         f"known: {', '.join(known)}"))
+    return locate(found, doc, SCRIPTS_FILE)

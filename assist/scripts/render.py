@@ -6,10 +6,10 @@ and a missing context value renders empty instead of failing mid-call.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
-from jinja2 import TemplateSyntaxError, nodes
+from jinja2 import TemplateSyntaxError, meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
 _ENV = SandboxedEnvironment(autoescape=False, trim_blocks=True, lstrip_blocks=True)
@@ -55,3 +55,19 @@ def compile_template(source: str) -> Template:
     if any(True for _ in tree.find_all(NO_LOOPS)):
         raise ValueError("template error: talking points may use {{ values }} and {% if %}, not loops or macros")
     return Template(source)
+
+
+CALL_CONTEXT = ("call_id", "caller_number", "customer_name", "queue", "caller_type", "ivr_path", "channel")
+"""The values a talking point can count on: the call's id and what a softphone's `call.start` context holds
+(docs/protocol.md). A center whose softphone sends more may use more; a name outside this list is warned about,
+since a misspelt one (`customer_nmae`) renders empty on every call without any error."""
+
+
+def unknown_variables(source: str, known: Collection[str] = CALL_CONTEXT) -> list[str]:
+    """The variables `source` reads that are neither in `known` nor Jinja's own (sorted; [] when it does not
+    parse: compile_template reports that)."""
+    try:
+        tree = _ENV.parse(source)
+    except TemplateSyntaxError:
+        return []
+    return sorted(meta.find_undeclared_variables(tree) - set(known) - set(_ENV.globals))

@@ -3,11 +3,12 @@ import { api, ApiError, debounce, token } from './api.js';
 import { h } from '../shared/dom.js';
 import { categoryView, forbiddenView } from './editor.js';
 import { feedbackView } from './feedback.js';
-import { applyStatic, getLang, setLang, t } from './i18n.js';
+import { applyStatic, getLang, has, setLang, t } from './i18n.js';
+import { serverText } from './messages.js';
 import { auditView, filesView, reviewView, samplesCard, versionsView } from './review.js';
 
 const $ = (id) => document.getElementById(id);
-const state = { me: null, published: null, draft: null, section: { kind: 'category', id: null } };
+const state = { me: null, published: null, draft: null, section: { kind: 'category', id: null }, saving: 0, saveState: null };
 
 const ctx = {
   state,
@@ -19,6 +20,8 @@ const ctx = {
   edit,
   putFiles,
   ensureDraft,
+  catName: (id) => catName(id),
+  zone: () => state.me?.timezone,
 };
 
 function toast(message, bad = false) {
@@ -36,8 +39,9 @@ async function run(fn) {
     return await fn();
   } catch (e) {
     if (e instanceof ApiError && (e.status === 401 || e.status === 403) && e.code !== 'unauthorized') return denied(t('bad_token'));
-    const more = e.details?.blockers || e.details?.problems?.map((p) => p.text) || [];
-    toast([e.message, ...more.slice(0, 3)].join('\n'), true);
+    const more = e.details?.blockers?.map(serverText) || e.details?.problems?.map((p) => p.text) || [];
+    const message = serverText(e.message);
+    toast([message, ...more.slice(0, 3).filter((m) => !message.includes(m))].join('\n'), true);
     return null;
   }
 }
@@ -60,10 +64,16 @@ async function signIn() {
   $('login').hidden = true;
   $('app').hidden = false;
   $('logout').hidden = false;
-  $('who').textContent = `${state.me.user} · ${state.me.role}`;
+  showWho();
   const drafts = await api('GET', '/drafts');
   await reload(drafts.drafts[0]?.id ?? null);
   return state.me;
+}
+
+function showWho() {
+  if (!state.me) return;
+  const role = has(`role_${state.me.role}_user`) ? t(`role_${state.me.role}_user`) : state.me.role;
+  $('who').textContent = `${state.me.user} · ${role}`;
 }
 
 async function reload(draftId) {
@@ -79,24 +89,40 @@ async function ensureDraft() {
   return state.draft;
 }
 
-async function edit(edits) {
-  const res = await run(async () => {
-    const draft = await ensureDraft();
-    return api('PATCH', `/drafts/${draft.id}`, { edits });
-  });
+// An edit answers at once: the form keeps what the trainer typed and the status card says 正在保存… until the
+// server has the draft; then the page is drawn again from the saved draft (or says the save failed).
+async function saving(send) {
+  state.saving += 1;
+  showSaveState('saving');
+  const res = await run(async () => send(await ensureDraft()));
+  state.saving -= 1;
   if (res) afterSave(res);
+  else showSaveState(state.saving ? 'saving' : 'save_failed');
 }
 
-async function putFiles(files) {
-  const res = await run(async () => {
-    const draft = await ensureDraft();
-    return api('PUT', `/drafts/${draft.id}/files`, { files });
-  });
-  if (res) afterSave(res);
+function edit(edits) {
+  return saving((draft) => api('PATCH', `/drafts/${draft.id}`, { edits }));
+}
+
+function putFiles(files) {
+  return saving((draft) => api('PUT', `/drafts/${draft.id}/files`, { files }));
+}
+
+function showSaveState(kind) {
+  state.saveState = kind;
+  const el = $('save-state');
+  if (!el) return;
+  el.hidden = !kind;
+  el.className = `badge ${kind === 'saving' ? 'warn' : kind === 'save_failed' ? 'bad' : 'ok'}`;
+  el.dataset.state = kind || '';
+  el.textContent = kind ? t(kind) : '';
+  const none = $('no-draft');
+  if (none) none.textContent = t(kind === 'saving' ? 'creating_draft' : 'no_draft');
 }
 
 function afterSave(draft) {
   state.draft = draft;
+  state.saveState = state.saving ? 'saving' : 'saved_short';
   toast(draft.problems.length ? `${t('saved', { id: draft.id })} · ${t('problems')}: ${draft.problems.length}` : t('saved', { id: draft.id }),
     draft.problems.length > 0);
   render();
@@ -108,11 +134,15 @@ function names() {
   return { priority: pack.priority || [], names: pack.categories || {} };
 }
 
+// What the calls and the pack's texts are written in (the try box's words are the caller's, not the UI's).
+const packLang = () => (ctx.view()?.structured?.['pack.yaml']?.languages || ['zh-CN'])[0];
+
 const catName = (id) => { const n = names().names[id] || {}; return n[getLang()] || n['zh-CN'] || id; };
 
 function render() {
   applyStatic();
-  $('lang').textContent = getLang() === 'en' ? '中文' : 'English';
+  showWho();
+  langButton();
   const { priority } = names();
   if (!state.section.id && state.section.kind === 'category') state.section.id = priority[0];
   const navButton = (kind, id, label) => h('li', {}, h('button', {
@@ -127,7 +157,7 @@ function render() {
   const s = state.section;
   const head = h('div', { class: 'hint' }, state.draft ? '' : t('readonly_published'));
   const views = {
-    category: () => [h('h2', {}, `${catName(s.id)} · ${s.id}`), categoryView(ctx, s.id)],
+    category: () => [h('h2', {}, `${catName(s.id)} · `, h('code', { translate: 'no' }, s.id)), categoryView(ctx, s.id)],
     forbidden: () => forbiddenView(ctx),
     samples: () => samplesCard(ctx),
     feedback: () => feedbackView(ctx),
@@ -147,7 +177,9 @@ function statusCard() {
       p.in_force === `v${p.version}` ? h('span', { class: 'badge ok' }, t('in_force')) : null),
     d ? h('p', {}, `${t('draft')} #${d.id} `, h('span', { class: 'badge info', 'data-testid': 'draft-status' }, t(`status_${d.status}`)),
       d.problems.length ? h('span', { class: 'badge bad' }, ` ${d.problems.length}`) : null)
-      : h('p', { class: 'hint' }, t('no_draft')),
+      : h('p', { class: 'hint', id: 'no-draft' }, t(state.saving ? 'creating_draft' : 'no_draft')),
+    h('p', {}, h('span', { id: 'save-state', 'data-testid': 'save-state', hidden: !state.saveState, 'data-state': state.saveState || '',
+      class: `badge ${state.saveState === 'saving' ? 'warn' : state.saveState === 'save_failed' ? 'bad' : 'ok'}` }, state.saveState ? t(state.saveState) : '')),
     h('div', { class: 'row' },
       d ? h('button', { type: 'button', class: 'primary', 'data-testid': 'go-review', onclick: () => { state.section = { kind: 'review', id: 'review' }; render(); } }, t('review')) : null,
       h('button', { type: 'button', 'data-testid': 'new-draft', onclick: async () => { const r = await run(() => api('POST', '/drafts', {})); if (r) await reload(r.id); } }, t('new_draft'))),
@@ -158,6 +190,7 @@ function openDrafts() {
   const sel = h('select', { 'data-testid': 'draft-pick', 'aria-label': t('open_drafts') }, h('option', { value: '' }, `${t('open_drafts')}…`));
   api('GET', '/drafts').then(({ drafts }) => {
     for (const d of drafts) sel.append(h('option', { value: d.id, selected: state.draft?.id === d.id }, `#${d.id} ${d.author} · ${t(`status_${d.status}`)}`));
+    if (state.draft) sel.value = String(state.draft.id);
   }).catch(() => {});
   sel.addEventListener('change', () => sel.value && reload(Number(sel.value)));
   return h('div', { class: 'row' }, sel);
@@ -188,16 +221,17 @@ async function tryIt() {
   try {
     const r = await api('POST', path, { call: parseCall(text) });
     if (mine !== tryCounter) return;
+    $('sample-label').value = r.category;  // the sample's label starts at what the pack says; change it if wrong
     out.replaceChildren(...[
       h('div', { class: 'hint' }, t('category_is'), state.draft ? ` (${t('draft')} #${state.draft.id})` : ` (v${state.published.version})`),
-      h('div', { class: 'category', 'data-testid': 'try-category', 'data-category': r.category }, `${r.category_name} · ${r.category}`),
-      r.labels.length > 1 ? h('div', {}, r.label_names.join(' + ')) : null,
+      h('div', { class: 'category', 'data-testid': 'try-category', 'data-category': r.category }, catName(r.category)),
+      r.labels.length > 1 ? h('div', {}, r.labels.map(catName).join(' + ')) : null,
       r.decided_by && r.decided_by !== 'none' ? h('div', { class: 'hint', 'data-testid': 'try-decided-by', 'data-by': r.decided_by }, t(`decided_${r.decided_by}`)) : null,
-      r.evidence.length ? [h('h4', {}, t('evidence')), h('ul', { class: 'evidence' }, r.evidence.slice(0, 8).map((e) => h('li', {}, `${e.rule === 'model' ? t('by_model') : e.rule}: `, h('mark', {}, e.words.join(' '))))) ] : null,
-      r.warnings.length ? [h('h4', {}, t('warnings')), h('ul', { class: 'warnings' }, r.warnings.map((w) => h('li', {}, `“${w.phrase}” → ${w.alternative}`)))] : null,
+      r.evidence.length ? [h('h4', {}, t('evidence')), h('ul', { class: 'evidence' }, r.evidence.slice(0, 8).map((e) => h('li', {}, e.rule === 'model' ? t('by_model') : h('code', { translate: 'no' }, e.rule), ': ', h('mark', { lang: packLang() }, e.words.join(' '))))) ] : null,
+      r.warnings.length ? [h('h4', {}, t('warnings')), h('ul', { class: 'warnings' }, r.warnings.map((w) => h('li', { lang: packLang() }, `“${w.phrase}” → ${w.alternative}`)))] : null,
     ].flat().filter(Boolean));
   } catch (e) {
-    if (mine === tryCounter) out.replaceChildren(h('p', { class: 'error' }, e.message));
+    if (mine === tryCounter) out.replaceChildren(h('p', { class: 'error' }, serverText(e.message)));
   }
 }
 
@@ -214,15 +248,22 @@ async function saveSample() {
   toast(t('sample_saved'));
 }
 
+// The switch names the other language in that language (lang= says so to the reader and the language test).
+function langButton() {
+  const other = getLang() === 'en' ? 'zh-CN' : 'en';
+  $('lang').textContent = other === 'en' ? 'English' : '中文';
+  $('lang').lang = other;
+}
+
 function boot() {
   setLang(getLang());
   applyStatic();
-  $('lang').addEventListener('click', () => { setLang(getLang() === 'en' ? 'zh-CN' : 'en'); if (state.me) render(); else applyStatic(); $('lang').textContent = getLang() === 'en' ? '中文' : 'English'; });
+  $('lang').addEventListener('click', () => { setLang(getLang() === 'en' ? 'zh-CN' : 'en'); if (state.me) render(); else applyStatic(); langButton(); });
   $('logout').addEventListener('click', () => { token.clear(); location.reload(); });
   $('login-form').addEventListener('submit', (ev) => { ev.preventDefault(); token.set($('token').value.trim()); signIn(); });
   $('try-input').addEventListener('input', debounce(tryIt, 300));
   $('save-sample').addEventListener('click', saveSample);
-  $('lang').textContent = getLang() === 'en' ? '中文' : 'English';
+  langButton();
   if (token.get()) signIn(); else denied('');
 }
 

@@ -2,7 +2,7 @@
 // Each form sends structured edits {file, path, op, value}; the server changes only that part of the file.
 import { api, debounce } from './api.js';
 import { h } from '../shared/dom.js';
-import { getLang, t } from './i18n.js';
+import { getLang, has, t } from './i18n.js';
 
 const SCOPES = ['customer', 'agent', 'note', 'context'];
 const KINDS = ['text', 'phone', 'account', 'datetime', 'number', 'choice'];
@@ -20,6 +20,13 @@ export function parseWords(text, original = []) {
     .map((w) => (numbers.has(w) ? Number(w) : w));
   return [...advanced, ...words];
 }
+const id = (text) => h('code', { translate: 'no' }, text);
+const langName = (lang) => (has(`lang_${lang}`) ? t(`lang_${lang}`) : lang);
+// A pack's free text (a rule's description) is in whatever language its author wrote: say which, so that a
+// reader (and the language test) knows it is the pack's words, not the console's.
+const textLang = (text) => (/[\u4e00-\u9fff]/.test(text) ? 'zh-CN' : 'en');
+const roleName = (role) => (has(`role_${role}`) ? t(`role_${role}`) : role);
+const fieldName = (key) => (has(`ctx_${key}`) ? t(`ctx_${key}`) : key);
 const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 const words = (value, attrs = {}) => h('textarea', { rows: 3, ...attrs, value: wordsText(value) });
 
@@ -38,7 +45,7 @@ export function categoryView(ctx, cat) {
 
 function rulesCard(ctx, cat, target) {
   const card = h('section', { class: 'card', 'data-testid': 'rules' }, h('h2', {}, t('rules')), h('p', { class: 'hint' }, t('rules_help')));
-  if (target?.description) card.append(h('p', { class: 'hint' }, target.description));
+  if (target?.description) card.append(h('p', { class: 'hint', lang: textLang(target.description) }, target.description));
   (target?.rules || []).forEach((rule, i) => card.append(ruleItem(ctx, cat, rule, i)));
   const idInput = h('input', { placeholder: t('new_rule_id'), 'data-testid': 'new-rule-id' });
   card.append(h('div', { class: 'row' }, idInput, h('button', {
@@ -75,9 +82,9 @@ function ruleItem(ctx, cat, rule, i) {
     if (edits.length) ctx.edit(edits);
   };
   return h('div', { class: 'item', 'data-testid': `rule-${rule.id}` },
-    h('div', { class: 'item-head' }, h('h4', {}, rule.id),
+    h('div', { class: 'item-head' }, h('h4', {}, id(rule.id)),
       h('button', { type: 'button', class: 'danger', onclick: () => ctx.edit([{ file: 'rules.yaml', path, op: 'delete' }]) }, t('delete'))),
-    rule.description ? h('p', { class: 'hint' }, rule.description) : null,
+    rule.description ? h('p', { class: 'hint', lang: textLang(rule.description) }, rule.description) : null,
     anyBox ? [h('label', {}, t('keywords')), anyBox] : null,
     advanced ? h('p', { class: 'hint' }, t('advanced_words', { n: advanced })) : null,
     groups.length ? [h('label', {}, t('all_groups')), ...groups.flatMap((g, n) => [h('div', { class: 'hint' }, t('group', { n: n + 1 })), g])] : null,
@@ -90,17 +97,25 @@ function ruleItem(ctx, cat, rule, i) {
 function talkingCard(ctx, cat, points) {
   const langs = ctx.view().structured['pack.yaml']?.languages || ['zh-CN', 'en'];
   const contexts = ctx.contexts();
-  const pick = h('select', {}, contexts.map((c, n) => h('option', { value: n }, c.id === 'default' ? JSON.stringify(c.context) : `${c.id}: ${JSON.stringify(c.context)}`)));
+  // The call context to preview with: the example call or a sample's; its fields by name, the values as data.
+  const pick = h('select', { 'data-testid': 'preview-context' }, contexts.map((c, n) => h('option', { value: n },
+    c.id === 'default' ? t('context_default') : `${t('sample_id')} ${c.id}`)));
+  const fields = h('p', { class: 'hint context-fields', 'data-testid': 'preview-context-fields' });
+  const showFields = () => fields.replaceChildren(...Object.entries(contexts[Number(pick.value)]?.context || {})
+    .filter(([k]) => k !== 'call_id').flatMap(([k, v], n) => [n ? ' · ' : '', `${fieldName(k)} `, id(String(v))]));
+  showFields();
   const previews = [];
   const card = h('section', { class: 'card', 'data-testid': 'talking-points' }, h('h2', {}, t('talking_points')),
-    h('p', { class: 'hint' }, t('talking_help')), h('label', {}, t('preview_with')), pick);
+    h('p', { class: 'hint' }, t('talking_help'), ' ', id('{{ customer_name }}'), ' ', t('talking_help_2')), h('label', {}, t('preview_with')), pick, fields);
   points.forEach((tp, i) => {
     const fields = langs.map((lang) => {
       const area = h('textarea', { rows: 2, value: tp[lang] || '', 'data-testid': `tp-${tp.id}-${lang}` });
-      const out = h('div', { class: 'preview', 'data-testid': `tp-${tp.id}-${lang}-preview` });
+      // What the sidebar would show, with the call's data in it (a customer's name): content, not the console's words.
+      const out = h('div', { class: 'preview', lang, translate: 'no', 'data-testid': `tp-${tp.id}-${lang}-preview` });
       const render = async () => {
         const res = await api('POST', '/preview', { template: area.value, context: contexts[Number(pick.value)]?.context });
         out.className = res.error ? 'preview error' : 'preview';
+        out.lang = res.error ? 'en' : lang;
         out.textContent = res.error || res.text || '—';
       };
       previews.push(render);
@@ -113,17 +128,17 @@ function talkingCard(ctx, cat, points) {
       if (edits.length) ctx.edit(edits);
     };
     card.append(h('div', { class: 'item', 'data-testid': `tp-${tp.id}` },
-      h('div', { class: 'item-head' }, h('h4', {}, tp.id),
+      h('div', { class: 'item-head' }, h('h4', {}, id(tp.id)),
         h('button', { type: 'button', class: 'danger', onclick: () => ctx.edit([{ file: 'scripts.yaml', path: ['categories', cat, 'talking_points', i], op: 'delete' }]) }, t('delete'))),
-      fields.map((f) => [h('label', {}, f.lang), f.area, f.out]),
+      fields.map((f) => [h('label', {}, langName(f.lang)), f.area, f.out]),
       h('div', { class: 'row' }, h('button', { type: 'button', class: 'primary', onclick: save, 'data-testid': `save-tp-${tp.id}` }, t('save')))));
   });
-  const newId = h('input', { placeholder: 'id' });
+  const newId = h('input', { placeholder: t('new_id') });
   card.append(h('div', { class: 'row' }, newId, h('button', {
     type: 'button',
     onclick: () => newId.value.trim() && ctx.edit([{ file: 'scripts.yaml', path: ['categories', cat, 'talking_points'], op: 'append', value: Object.fromEntries([['id', newId.value.trim()], ...langs.map((l) => [l, '…'])]) }]),
   }, t('add_point'))));
-  pick.addEventListener('change', () => previews.forEach((p) => p()));
+  pick.addEventListener('change', () => { showFields(); previews.forEach((p) => p()); });
   queueMicrotask(() => previews.forEach((p) => p()));
   return card;
 }
@@ -136,7 +151,7 @@ function stepsCard(ctx, cat, steps) {
     if (!same(value, steps)) ctx.edit([{ file: 'scripts.yaml', path: ['categories', cat, 'steps'], op: 'set', value }]);
   };
   return h('section', { class: 'card', 'data-testid': 'steps' }, h('h2', {}, t('steps')),
-    areas.map((a) => [h('label', {}, a.lang), a.area]),
+    areas.map((a) => [h('label', {}, langName(a.lang)), a.area]),
     h('div', { class: 'row' }, h('button', { type: 'button', class: 'primary', onclick: save, 'data-testid': 'save-steps' }, t('save'))));
 }
 
@@ -145,7 +160,7 @@ function checklistCard(ctx, cat, fields) {
     f,
     zh: h('input', { value: f.label?.['zh-CN'] || '' }),
     en: h('input', { value: f.label?.en || '' }),
-    kind: h('select', {}, KINDS.map((k) => h('option', { value: k, selected: k === f.kind }, k))),
+    kind: h('select', {}, KINDS.map((k) => h('option', { value: k, selected: k === f.kind }, t(`kind_${k}`)))),
     req: h('input', { type: 'checkbox', checked: f.required }),
     opts: h('input', { value: (f.options || []).join(', ') }),
   }));
@@ -162,12 +177,12 @@ function checklistCard(ctx, cat, fields) {
       : { file: 'scripts.yaml', path: ['categories', cat, 'checklist', i], op: 'set', value: v })).filter(Boolean);
     if (edits.length) ctx.edit(edits);
   };
-  const newId = h('input', { placeholder: 'id' });
-  return h('section', { class: 'card' }, h('h2', {}, t('checklist')),
+  const newId = h('input', { placeholder: t('new_id') });
+  return h('section', { class: 'card', 'data-testid': 'checklist' }, h('h2', {}, t('checklist')),
     h('table', {}, h('tr', {}, ['field_id', 'field_label', '', 'field_kind', 'field_required', 'field_options', ''].map((k) => h('th', {}, k ? t(k) : ''))),
-      rows.map((r, i) => h('tr', {}, h('td', {}, r.f.id), h('td', {}, r.zh), h('td', {}, r.en), h('td', {}, r.kind), h('td', {}, r.req), h('td', {}, r.opts),
+      rows.map((r, i) => h('tr', { 'data-testid': `field-${r.f.id}` }, h('td', {}, id(r.f.id)), h('td', {}, r.zh), h('td', {}, r.en), h('td', {}, r.kind), h('td', {}, r.req), h('td', {}, r.opts),
         h('td', {}, h('button', { type: 'button', class: 'danger', onclick: () => ctx.edit([{ file: 'scripts.yaml', path: ['categories', cat, 'checklist', i], op: 'delete' }]) }, '×'))))),
-    h('div', { class: 'row' }, h('button', { type: 'button', class: 'primary', onclick: save }, t('save')), newId,
+    h('div', { class: 'row' }, h('button', { type: 'button', class: 'primary', onclick: save, 'data-testid': 'save-checklist' }, t('save')), newId,
       h('button', {
         type: 'button',
         onclick: () => newId.value.trim() && ctx.edit([{ file: 'scripts.yaml', path: ['categories', cat, 'checklist'], op: 'append', value: { id: newId.value.trim(), label: { 'zh-CN': newId.value.trim() }, kind: 'text', required: false } }]),
@@ -175,14 +190,18 @@ function checklistCard(ctx, cat, fields) {
 }
 
 function routeCard(ctx, cat, route) {
-  const area = h('input', { value: route.join(', ') });
-  const hint = h('p', { class: 'hint' }, ROLES.join(' · '));
+  const area = h('input', { value: route.join(', '), 'data-testid': 'route-input', 'aria-label': t('route') });
+  const now = h('p', { 'data-testid': 'route-names' });
+  const showNow = () => now.replaceChildren(t('route_now'), area.value.split(/[,，\s]+/).filter(Boolean).map(roleName).join(' → '));
+  area.addEventListener('input', showNow);
+  showNow();
+  const hint = h('p', { class: 'hint' }, t('route_help'), ' ', ROLES.flatMap((r, n) => [n ? ' · ' : '', `${roleName(r)} `, id(r)]));
   const save = () => {
     const value = area.value.split(/[,，\s]+/).map((s) => s.trim()).filter(Boolean);
     if (!same(value, route)) ctx.edit([{ file: 'scripts.yaml', path: ['categories', cat, 'route'], op: 'set', value }]);
   };
-  return h('section', { class: 'card' }, h('h2', {}, t('route')), area, hint,
-    h('div', { class: 'row' }, h('button', { type: 'button', class: 'primary', onclick: save }, t('save'))));
+  return h('section', { class: 'card', 'data-testid': 'route' }, h('h2', {}, t('route')), now, area, hint,
+    h('div', { class: 'row' }, h('button', { type: 'button', class: 'primary', onclick: save, 'data-testid': 'save-route' }, t('save'))));
 }
 
 const text = (v) => (typeof v === 'string' ? v : v?.[getLang()] || v?.['zh-CN'] || '');
@@ -213,8 +232,8 @@ export function forbiddenView(ctx) {
       }
       if (edits.length) ctx.edit(edits);
     };
-    card.append(h('div', { class: 'item' }, h('h4', {}, `${text(rule.title)} · ${rule.id}`),
-      h('label', {}, `${t('alternative')} (zh-CN)`), altZh, h('label', {}, `${t('alternative')} (en)`), altEn,
+    card.append(h('div', { class: 'item', 'data-testid': `forbidden-${rule.id}` }, h('h4', {}, `${text(rule.title)} · `, id(rule.id)),
+      h('label', {}, `${t('alternative')}${t('paren', { x: langName('zh-CN') })}`), altZh, h('label', {}, `${t('alternative')}${t('paren', { x: langName('en') })}`), altEn,
       phrases ? [h('label', {}, t('phrases')), phrases] : null,
       unless ? [h('label', {}, t('exclusions')), unless] : null,
       rule.pairs ? h('p', { class: 'hint' }, t('advanced_words', { n: rule.pairs.length })) : null,

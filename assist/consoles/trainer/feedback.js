@@ -5,6 +5,7 @@ import { ApiError, token } from './api.js';
 import { h } from '../shared/dom.js';
 import { agreementChart, pct } from './agreement.js';
 import { getLang } from './i18n.js';
+import { centerTime } from '../shared/time.js';
 
 const TEXTS = {
   feedback_title: ['反馈队列', 'Feedback queue'],
@@ -65,7 +66,8 @@ export async function fapi(method, path, body) {
   return data;
 }
 
-const time = (s) => (s ? new Date(s * 1000).toLocaleString() : '');
+let zone;
+const time = (s) => (s ? centerTime(s, zone) : '');
 
 function catNames(ctx) {
   const pack = ctx.view()?.structured?.['pack.yaml'] || {};
@@ -78,6 +80,7 @@ function categories(ctx) {
 }
 
 export function feedbackView(ctx) {
+  zone = ctx.zone();
   const st = ctx.state.feedbackTab || (ctx.state.feedbackTab = { status: 'open', selected: null, days: 30 });
   const name = catNames(ctx);
   const list = h('div', { 'data-testid': 'feedback-queue' }, ft('pick_one'));

@@ -1,6 +1,7 @@
 // Interface texts in zh-CN (default) and English; t(key) picks the chosen language.
 const TEXTS = {
   title: ['话术包培训台', 'Trainer console'],
+  home: ['首页', 'Home'],
   logout: ['退出', 'Sign out'],
   login_title: ['请登录', 'Sign in'],
   login_help: ['请输入管理员发给您的访问令牌（token）。', 'Enter the access token your administrator gave you.'],
@@ -44,7 +45,8 @@ const TEXTS = {
   new_rule_id: ['新规则的名称（小写英文、数字、下划线）', 'New rule name (lower case, digits, _)'],
   delete: ['删除', 'Delete'],
   talking_points: ['话术', 'Talking points'],
-  talking_help: ['坐席对客户说的话。{{ customer_name }} 等会用来电信息填入。', 'What the agent says. {{ customer_name }} etc. are filled from the call.'],
+  talking_help: ['坐席对客户说的话。', 'What the agent says.'], talking_help_2: ['等会用来电信息填入。', 'and the like are filled from the call.'],
+  new_id: ['名称（小写英文、数字、下划线）', 'Name (lower case, digits, _)'], paren: ['（{x}）', ' ({x})'],
   preview_with: ['预览使用的来电信息', 'Preview with call context'],
   add_point: ['添加话术', 'Add a talking point'],
   steps: ['处理步骤（每行一步，不对客户说）', 'Steps (one per line; not said to the customer)'],
@@ -99,6 +101,33 @@ const TEXTS = {
   action_pack_publish: ['发布', 'published'], action_pack_rollback: ['回滚', 'rolled back'],
   action_draft_discard: ['放弃草稿', 'discarded'], action_draft_rebase: ['更新草稿', 'updated from published'],
   sample_saved: ['已加入样例', 'Added to samples'],
+  saving: ['正在保存…', 'Saving…'], creating_draft: ['正在创建草稿…', 'Creating a draft…'], saved_short: ['已保存', 'Saved'], save_failed: ['保存失败', 'Not saved'],
+  from_disk: ['系统（从话术包目录导入）', 'System (imported from the pack folder)'],
+  label_of: ['{label} · 第 {n} 次发布', '{label} · release {n}'],
+  content: ['内容指纹', 'Content'],
+  f1: ['F1', 'F1'], headline: ['宏F1 {f1} · 主类别准确率 {acc}（发布版 {before}）· 共 {n} 条样例',
+    'Macro-F1 {f1} · primary-category accuracy {acc} (published {before}) · {n} samples'],
+  counts: ['命中/误报/漏报', 'TP/FP/FN'],
+  sample_id: ['样例', 'Sample'],
+  file_added: ['新增', 'added'], file_removed: ['删除', 'removed'], file_changed: ['修改', 'changed'],
+  change_added: ['新增', 'added'], change_removed: ['删除', 'removed'], change_changed: ['修改', 'changed'],
+  submitted_ok: ['已提交审批，等待另一位培训师批准', 'Submitted; waiting for another trainer'],
+  approved_ok: ['已批准', 'Approved'],
+  'lang_zh-CN': ['中文', 'Chinese'], lang_en: ['英文', 'English'],
+  route_now: ['当前顺序：', 'Now: '], route_help: ['按顺序填写角色代码，用逗号分隔。可用的角色：', 'Role codes in order, comma between. Roles:'],
+  context_default: ['示例来电', 'Example call'],
+  role_agent: ['座席员', 'Agent'], role_seat_admin: ['座席管理员', 'Seat admin'], role_shift_leader: ['座席班长', 'Shift leader'],
+  role_acting_shift_leader: ['代班班长', 'Acting shift leader'], role_back_office_duty: ['后台值班人员', 'Back-office duty'],
+  role_center_manager: ['中心经理', 'Center manager'], role_department_leader: ['部门领导', 'Department leaders'],
+  role_it_support: ['信息技术部', 'IT support'], role_ebanking_dept: ['电子银行部', 'E-banking dept'],
+  role_provincial_dept: ['省分行主管部门', 'Provincial dept'], role_branch: ['网点', 'Branch'],
+  role_emergency_contact: ['应急联系人', 'Emergency contact'], role_trainer: ['培训师', 'Trainer'],
+  kind_text: ['文字', 'Text'], kind_phone: ['电话', 'Phone'], kind_account: ['账号', 'Account'],
+  kind_datetime: ['日期时间', 'Date & time'], kind_number: ['数字', 'Number'], kind_choice: ['选项', 'Choice'],
+  ctx_customer_name: ['客户姓名', 'Customer name'], ctx_caller_number: ['来电号码', 'Caller number'],
+  ctx_queue: ['队列', 'Queue'], ctx_caller_type: ['客户类型', 'Caller type'], ctx_ivr_path: ['语音导航路径', 'IVR path'],
+  ctx_channel: ['渠道', 'Channel'], ctx_call_id: ['通话编号', 'Call id'],
+  role_trainer_user: ['培训师', 'trainer'], role_admin_user: ['管理员', 'admin'],
 };
 
 let lang = localStorage.getItem('trainer.lang') || 'zh-CN';
@@ -111,6 +140,8 @@ export function setLang(value) {
   document.documentElement.lang = value;
 }
 
+export function has(key) { return key in TEXTS; }
+
 export function t(key, vars = {}) {
   const pair = TEXTS[key];
   let s = pair ? pair[lang === 'en' ? 1 : 0] : key;
@@ -119,5 +150,6 @@ export function t(key, vars = {}) {
 }
 
 export function applyStatic(root = document) {
+  document.title = t('title');
   root.querySelectorAll('[data-i18n]').forEach((el) => { el.textContent = t(el.dataset.i18n); });
 }

@@ -22,12 +22,15 @@ from assist.scripts.pack_edit import Edit, EditError
 from assist.scripts.render import compile_template
 from assist.server.packs.service import ALLOWED_FILES, PackService, check_files
 from assist.server.packs.training import ModelTrainer
+from assist.server.routing.http import SERVICE_KEY as ROUTING_KEY
 from assist.server.web.auth import json_body, require_role
 from assist.server.web.console_pages import add_console_page, json_response
 from assist.session import Principal
 
 SERVICE_KEY: web.AppKey[PackService] = web.AppKey("pack_service", PackService)
 ROLES = ("trainer",)
+CENTER_ZONE = "Asia/Shanghai"
+"""The center's time zone when no routing file says otherwise (routing `schedule.timezone`)."""
 PREVIEW_CONTEXT = {"customer_name": "张先生", "caller_number": "13800001234", "queue": "retail",
                    "call_id": "preview-1"}
 
@@ -100,7 +103,9 @@ async def _draft_json(service: PackService, draft: lc.Draft) -> dict[str, Any]:
 async def me(request: web.Request) -> web.Response:
     service, who = await _auth(request)
     p = service.policy
-    return json_response({"user": who.user, "role": who.role, "lang": who.lang,
+    routing = request.app.get(ROUTING_KEY)
+    zone = routing.config.schedule.timezone if routing is not None else CENTER_ZONE
+    return json_response({"user": who.user, "role": who.role, "lang": who.lang, "timezone": zone,
                   "policy": {"approvals_required": p.approvals_required, "min_accuracy": p.min_accuracy,
                              "allow_regressions": p.allow_regressions}})
 
