@@ -375,6 +375,7 @@ button.small { font-size: 12px; padding: 2px 8px; min-height: 26px; white-space:
 .empty { color: var(--muted); margin: 0; }
 
 .category { display: flex; flex-direction: column; gap: 6px; }
+.badge.alert-new { animation: pulse 1.2s ease-out 2; } /* a category new on the call (assist.update alert) */
 .badge-row { display: flex; flex-wrap: wrap; gap: 6px; align-items: center; min-width: 0; }
 .badge { display: inline-block; font-weight: 700; font-size: 15px; color: #fff; border-radius: 999px;
          padding: 3px 12px; background: #475467; max-width: 100%; overflow-wrap: anywhere; }
@@ -641,6 +642,7 @@ export class AssistSidebar extends HTMLElement {
     // The reply lists every forbidden phrase of the line; the assist.warning push that follows names the
     // same warning again (its first phrase per rule): both are merged by line, rule and span.
     for (const w of reply.warnings || []) {
+      if (w.held) continue; // the pack's firing controls held it back: listed, not shown again (docs/protocol.md)
       this._onWarning({ type: "assist.warning", call_id: this.callId, index: reply.index, ...w });
     }
     return reply;
@@ -927,7 +929,8 @@ export class AssistSidebar extends HTMLElement {
     }
     const row = h("div", { class: "badge-row" },
       h("span", { class: "sr" }, this.t("category") + this._colon()),
-      h("span", { class: `badge ${SEVERITY[u.category] || "sev-none"}`, part: "badge", "data-category": u.category },
+      h("span", { class: `badge ${SEVERITY[u.category] || "sev-none"}${u.alert ? " alert-new" : ""}`, part: "badge",
+                  "data-category": u.category, "data-alert": u.alert ? "true" : "false" },
         u.category_name || u.category));
     const others = (u.labels || []).slice(1);
     if (others.length) {

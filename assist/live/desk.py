@@ -13,7 +13,7 @@ from types import MappingProxyType
 from typing import Any
 
 from assist import messages, protocol
-from assist.classifier.model import Classification
+from assist.classifier.model import NONE, Classification
 from assist.effects import Outcome, Push, Write
 from assist.errors import Conflict, NotFound
 from assist.live.calls import CallState
@@ -32,6 +32,9 @@ class Desk:
     pack: Pack
     pack_version: str
     calls: dict[str, CallState] = field(default_factory=dict)
+    fired: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    """Per live call, when each warning (`warn:<rule>`) and category prompt (`prompt:<category>`) last drew the
+    agent's attention: what the pack's firing controls (`firing.yaml`) are checked against."""
 
     # -- commands ---------------------------------------------------------------------------------
 
@@ -98,7 +101,7 @@ class Desk:
                                                "context": call.context, "started_at": now}))
         call.classify(self.pack.classifier, self.pack.priority)
         self._record_classification(call, now, out)
-        update = self.update_message(call, who.lang)
+        update = self.update_message(call, who.lang, alert=self._prompt(call, (), now))
         out.reply = {"call_id": call.call_id, "resumed": False, "update": update}
         out.pushes.append(Push(call.call_id, update))
         return out
@@ -145,8 +148,12 @@ class Desk:
             out.pushes.append(Push(call.call_id, self.update_message(call, lang_of.get(call.user, ""))))
         return out
 
-    def update_message(self, call: CallState, lang: str) -> dict[str, Any]:
-        return assist_update(self.pack, self.pack_version, call.call_id, call.context, call.result, lang)
+    def update_message(self, call: CallState, lang: str, *, alert: bool = False) -> dict[str, Any]:
+        """The sidebar's view of the call; `alert` says whether it should draw the agent's eye (a category
+        newly on the call, within the pack's firing controls) or update quietly."""
+        update = assist_update(self.pack, self.pack_version, call.call_id, call.context, call.result, lang)
+        update["alert"] = alert
+        return update
 
     # -- internals --------------------------------------------------------------------------------
 
@@ -154,6 +161,7 @@ class Desk:
         call.ended = True
         call.disposition = disposition
         del self.calls[call.call_id]
+        self.fired.pop(call.call_id, None)
         return Outcome(
             writes=[Write("call_end", {"call_id": call.call_id, "ended_at": now, "disposition": disposition,
                                        "category": call.result.category, "labels": list(call.result.labels)})],
@@ -174,7 +182,22 @@ class Desk:
         call.classify(self.pack.classifier, self.pack.priority)
         if call.result.labels != before:
             self._record_classification(call, now, out)
-            out.pushes.append(Push(call.call_id, self.update_message(call, lang)))
+            alert = self._prompt(call, before, now)
+            out.pushes.append(Push(call.call_id, self.update_message(call, lang, alert=alert)))
+
+    def _prompt(self, call: CallState, before: tuple[str, ...], now: float) -> bool:
+        """Whether a change of labels draws the agent's eye: a category new on the call whose prompt the
+        firing controls allow now (each such category's prompt counts as fired)."""
+        fired = self.fired.setdefault(call.call_id, {})
+        alert = False
+        for label in call.result.labels:
+            if label == NONE or label in before:
+                continue
+            times = fired.setdefault(f"prompt:{label}", [])
+            if self.pack.firing.for_category(label).allows(times, now):
+                times.append(now)
+                alert = True
+        return alert
 
     def _record_classification(self, call: CallState, now: float, out: Outcome) -> None:
         r = call.result
@@ -185,17 +208,30 @@ class Desk:
 
     def _check_agent_line(self, call: CallState, index: int, lang: str, now: float,
                           out: Outcome) -> list[dict[str, Any]]:
+        """Every forbidden phrase of the agent's line is stored and listed in the reply; each rule found warns
+        with one `assist.warning` listing all its phrases in the line, unless the pack's firing controls hold
+        it back (then the reply marks its phrases `held`)."""
         media = any(lb.startswith("media.") for lb in call.result.labels)
-        found = []
+        by_rule: dict[str, list[dict[str, Any]]] = {}
         for hit in self.pack.forbidden.check(call.transcript[index].text, media=media, lang=lang):
-            key = (index, hit.rule)
-            warning = messages.assist_warning(call.call_id, index, hit.to_json())
-            found.append(hit.to_json())
-            if key in call.warned:
+            by_rule.setdefault(hit.rule, []).append(hit.to_json())
+        found: list[dict[str, Any]] = []
+        fired = self.fired.setdefault(call.call_id, {})
+        for rule, hits in by_rule.items():
+            key = (index, rule)
+            if key in call.warned:  # this line already warned for this rule (an interim line made final)
+                found.extend(hits)
                 continue
             call.warned.add(key)
-            out.pushes.append(Push(call.call_id, warning))
-            out.writes.append(self._event(call, "warning", {"index": index, **hit.to_json()}, now))
-            out.writes.append(Write("warning", {"call_id": call.call_id, "index": index, **hit.to_json(),
-                                                "at": now}))
+            times = fired.setdefault(f"warn:{rule}", [])
+            held = not self.pack.firing.for_rule(rule).allows(times, now)
+            if not held:
+                times.append(now)
+                phrases = [{"phrase": h["phrase"], "span": h["span"]} for h in hits]
+                out.pushes.append(Push(call.call_id, messages.assist_warning(
+                    call.call_id, index, {**hits[0], "phrases": phrases})))
+            for h in hits:
+                out.writes.append(self._event(call, "warning", {"index": index, **h}, now))
+                out.writes.append(Write("warning", {"call_id": call.call_id, "index": index, **h, "at": now}))
+                found.append({**h, "held": held})
         return found

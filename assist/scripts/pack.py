@@ -24,6 +24,7 @@ from assist.classifier.rules import compile_rules
 from assist.classifier.training import TooFewExamples, cross_validate
 from assist.problems import PackError, Problem
 from assist.scripts.category_scripts import CategoryScript, compile_scripts
+from assist.scripts.firing import FIRING_FILE, FiringPolicy, compile_firing
 from assist.scripts.pack_model import (
     LINES_FILE,
     SAMPLES_FILE,
@@ -38,7 +39,7 @@ from assist.scripts.yamlfile import locate, parse_yaml, plain
 
 PACK_FILES = ("pack.yaml", "rules.yaml", "forbidden.yaml", "scripts.yaml")
 MODEL_FILE = "model.yaml"
-OPTIONAL_FILES = (MODEL_FILE, SAMPLES_FILE, LINES_FILE, SYNONYMS_FILE)
+OPTIONAL_FILES = (MODEL_FILE, SAMPLES_FILE, LINES_FILE, SYNONYMS_FILE, FIRING_FILE)
 ALL_FILES = (*PACK_FILES, *OPTIONAL_FILES)
 
 
@@ -64,6 +65,8 @@ class Pack:
     samples: tuple[Mapping[str, Any], ...] = field(default=(), repr=False)
     agent_lines: tuple[Mapping[str, Any], ...] = field(default=(), repr=False)
     model_config: ModelConfig = field(default_factory=ModelConfig, repr=False)
+    firing: FiringPolicy = field(default_factory=FiringPolicy, repr=False)
+    """How often a warning or a category's prompt may draw the agent's attention (`firing.yaml`)."""
     synonyms: Groups = ()
     """Synonym/abbreviation groups (`synonyms.txt`): expand a keyword list with `scripts.synonyms.expand_keywords`."""
     model_problem: str | None = None
@@ -122,7 +125,7 @@ def load_pack(files: Mapping[str, str], *, extra_internal_numbers: Sequence[str]
         raise PackError(problems)
 
     docs: dict[str, Any] = {}
-    for name in (*PACK_FILES, MODEL_FILE):
+    for name in (*PACK_FILES, MODEL_FILE, FIRING_FILE):
         if name not in files:
             continue
         try:
@@ -151,6 +154,10 @@ def load_pack(files: Mapping[str, str], *, extra_internal_numbers: Sequence[str]
     if MODEL_FILE in docs:
         config = compile_file(MODEL_FILE, compile_model_config, priority=priority,
                               rule_ids=forbidden.rule_ids() if forbidden is not None else ()) or config
+    firing = FiringPolicy()
+    if FIRING_FILE in docs:
+        firing = compile_file(FIRING_FILE, compile_firing, categories=priority,
+                              rule_ids=forbidden.rule_ids() if forbidden is not None else ()) or firing
     samples = _samples(files.get(SAMPLES_FILE, ""), problems)
     lines = _lines(files.get(LINES_FILE, ""), problems)
     synonyms, synonym_problems = parse_synonyms(files.get(SYNONYMS_FILE, ""))
@@ -174,6 +181,7 @@ def load_pack(files: Mapping[str, str], *, extra_internal_numbers: Sequence[str]
         samples=tuple(samples),
         agent_lines=tuple(lines),
         model_config=config,
+        firing=firing,
         synonyms=synonyms,
     )
     return with_models(pack, models)
