@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from assist.classifier.forbidden import ForbiddenChecker, compile_forbidden
+from assist.classifier.forbidden_check import ForbiddenChecker
+from assist.classifier.forbidden_compile import compile_forbidden
 from assist.classifier.model import ForbiddenHit
 from assist.classifier.phone_numbers import digit_runs, digits_of, same_number
 from assist.problems import PackError
