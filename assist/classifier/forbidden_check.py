@@ -16,6 +16,7 @@ Phone numbers are found on the original text (see `phone_numbers`). Pure: no I/O
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,8 +30,8 @@ DEFAULT_LANG = "zh-CN"
 
 # Where sentences and clauses end in the original text. Pairs of words and a number with
 # its department must be in the same sentence; reported speech ("客户称…") covers a clause.
-_SENTENCE_END = re.compile(r"[。！？!?；;\n]|\.(?:\s|$)")
-_CLAUSE_END = re.compile(r"[，,。！？!?；;\n]|\.(?:\s|$)")
+_SENTENCE_MARKS = "。！？!?；;\n"
+_CLAUSE_MARKS = "，,。！？!?；;\n"
 _QUESTION_MARKS = "？?"
 _QUOTE_PAIRS = {"“": "”", "‘": "’", "「": "」", "『": "』", "＂": "＂", '"': '"'}
 _QUOTE_OPENERS = frozenset(_QUOTE_PAIRS)
@@ -126,7 +127,7 @@ def is_ascii_word_char(ch: str) -> bool:
 class ForbiddenChecker:
     """Finds forbidden phrases in one agent line. Immutable; build with `compile_forbidden`."""
 
-    __slots__ = ("_automaton", "_internal", "_rules", "_terms_empty")
+    __slots__ = ("_automaton", "_internal", "_rules", "_terms_empty", "operations")
 
     def __init__(
         self,
@@ -139,6 +140,9 @@ class ForbiddenChecker:
         self._automaton = automaton
         self._internal = internal
         self._terms_empty = terms_empty
+        self.operations = 0
+        """Inner steps taken by `check` so far (words found, candidates weighed): a work counter for
+        tests and benchmarks, so that bounds on the work are asserted without a clock."""
 
     # -- public API
 
@@ -191,10 +195,14 @@ class ForbiddenChecker:
         return out
 
     def check(self, text: str, *, media: bool = False, lang: str = DEFAULT_LANG) -> list[ForbiddenHit]:
-        """Every forbidden phrase in `text`, left to right, with spans into `text`.
+        """The forbidden phrases in `text`, left to right, with spans into `text`.
 
         `media` says the call is a media call (interview or live broadcast); without it the
-        media rule applies only to lines that show media context themselves.
+        media rule applies only to lines that show media context themselves. At most
+        `MAX_HITS_PER_RULE` warnings per rule and `MAX_HITS_PER_LINE` in all, the leftmost: the
+        agent needs to know which phrases to drop, not every repetition of one. The cost is
+        linear in the length of the line (one pass per rule over its candidates, each checked
+        with binary searches over positions found once per line).
         """
         if not text or not text.strip():
             return []
@@ -209,9 +217,13 @@ class ForbiddenChecker:
             f = f or _Found()
             if rule.media_only and not media and not f.get(ROLE_MEDIA):
                 continue
-            for a, b in self._rule_hits(rule, f, ctx):
-                hits.append((a, b, ri))
-        return self._merge(hits, text, lang)
+            hits.extend((a, b, ri) for a, b in self._rule_hits(rule, f, ctx))
+        hits.sort()
+        out: list[ForbiddenHit] = []
+        for a, b, ri in hits[:MAX_HITS_PER_LINE]:
+            rule = self._rules[ri]
+            out.append(ForbiddenHit(rule.id, text[a:b], (a, b), _lang_text(rule.alternative, lang)))
+        return out
 
     # -- internals
 
@@ -222,6 +234,7 @@ class ForbiddenChecker:
         nt = norm.text
         original = norm.original
         for end, term in self._automaton.iter(nt):
+            self.operations += 1
             start = end - term.length + 1
             if term.ascii_start or term.ascii_end:
                 a, b = norm.span(start, end + 1)
@@ -229,23 +242,34 @@ class ForbiddenChecker:
                     continue
                 if term.ascii_end and b < len(original) and is_ascii_word_char(original[b]):
                     continue
+            span = (start, end + 1)
             for ri, role, k in term.uses:
-                out.setdefault(ri, _Found()).by_role.setdefault((role, k), []).append((start, end + 1))
+                f = out.get(ri)
+                if f is None:
+                    f = out[ri] = _Found()
+                spans = f.by_role.get((role, k))
+                if spans is None:
+                    f.by_role[(role, k)] = [span]
+                else:
+                    spans.append(span)
         # Drop occurrences that sit inside an `unless` phrase of the same rule.
         for f in out.values():
             unless = f.by_role.get((ROLE_UNLESS, 0))
             if not unless:
                 continue
+            cover = _Cover(unless)
             for key, spans in f.by_role.items():
                 if key[0] in (ROLE_UNLESS, ROLE_MEDIA, ROLE_UNLESS_CLAUSE):
                     continue
-                f.by_role[key] = [s for s in spans if not _inside_any(s, unless)]
+                self.operations += len(spans)
+                f.by_role[key] = [s for s in spans if not cover.covers(s)]
         return out
 
     def _rule_hits(self, rule: RuleSpec, f: _Found, ctx: _Line) -> list[Span]:
-        """Original-text spans where `rule` matches, after its exclusions."""
+        """The first `MAX_HITS_PER_RULE` original-text stretches where `rule` matches, after its
+        exclusions; overlapping matches of the rule are one stretch."""
         norm = ctx.norm
-        unless = f.get(ROLE_UNLESS)
+        unless = _Cover(f.get(ROLE_UNLESS)) if rule.patterns and f.get(ROLE_UNLESS) else None
         negations = f.get(ROLE_NEGATION)
         candidates: list[Span] = list(f.get(ROLE_PHRASE))
         if f.get(ROLE_MEDIA):
@@ -253,71 +277,86 @@ class ForbiddenChecker:
             candidates.extend(f.get(ROLE_ASSERTION))
         for pat in rule.patterns:
             for m in pat.finditer(norm.text):
-                if m.end() > m.start() and not _inside_any((m.start(), m.end()), unless):
+                self.operations += 1
+                if m.end() > m.start() and not (unless is not None and unless.covers((m.start(), m.end()))):
                     candidates.append((m.start(), m.end()))
         for k, pair in enumerate(rule.pairs):
             candidates.extend(self._pair_hits(pair, f.get(ROLE_FIRST, k), f.get(ROLE_THEN, k), negations, ctx))
-        out: list[Span] = []
-        for s, e in candidates:
-            a, b = norm.span(s, e)
-            if negations and _negated_before(s, a, negations, rule.negation_reach, ctx):
-                continue
-            if self._excluded(rule, a, b, s, f, ctx):
-                continue
-            out.append((a, b))
+        # (original start, original end, normalised start or -1 for a number, which is already checked)
+        todo = [(*norm.span(s, e), s) for s, e in candidates]
         if rule.numbers is not None:
-            out.extend(self._number_hits(rule.numbers, f, ctx))
-        return out
+            todo.extend((a, b, -1) for a, b in self._number_hits(rule.numbers, f, ctx))
+        if not todo:
+            return []
+        todo.sort()
+        excluder = _Exclusions(rule, f, ctx)
+        neg_ends = [e for _, e in negations]
+        merged: list[list[int]] = []  # [start, end], in order of start
+        first_open = 0  # merged[:first_open] end before every later candidate starts
+        for a, b, s in todo:
+            self.operations += 1
+            if s >= 0:
+                if negations and _negated_before(s, a, negations, neg_ends, rule.negation_reach, ctx):
+                    continue
+                if excluder.excluded(a, b, s):
+                    continue
+            # Candidates come by start, so the first stretch this one overlaps is the first
+            # that ends after it starts; stretches before that never overlap a later one.
+            while first_open < len(merged) and merged[first_open][1] <= a:
+                first_open += 1
+            if first_open < len(merged):
+                stretch = merged[first_open]
+                stretch[1] = max(stretch[1], b)
+                continue
+            if len(merged) == MAX_HITS_PER_RULE:
+                break  # every later candidate starts after the stretches kept: they are final
+            merged.append([a, b])
+        return [(a, b) for a, b in merged]
 
-    @staticmethod
-    def _pair_hits(pair: PairSpec, firsts: list[Span], thens: list[Span], negations: list[Span],
+    def _pair_hits(self, pair: PairSpec, firsts: list[Span], thens: list[Span], negations: list[Span],
                    ctx: _Line) -> list[Span]:
+        """`first` words followed, in the same sentence and without a negation between, by a `then`
+        word at most `within` tokens later: for each first word, only the nearest then word counts."""
         if not firsts or not thens:
             return []
         out: list[Span] = []
-        norm, text = ctx.norm, ctx.text
+        norm = ctx.norm
+        then_ends = [e for _, e in thens]  # thens come in order of their end
+        longest: dict[int, int] = {}  # the longest then word starting at each place: 宕机 rather than 宕
+        for ts, te in thens:
+            longest[ts] = max(te, longest.get(ts, te))
+        neg_starts = sorted(ns for ns, _ in negations)
         for fs, fe in firsts:
-            for ts, _ in thens:
-                if ts < fe:
-                    continue
-                a = norm.offsets[fe - 1] + 1
-                b = norm.offsets[ts]
-                if len(_TOKEN.findall(text, a, b)) > pair.within:
-                    break  # thens are in order: later ones are further away
-                if _SENTENCE_END.search(text, a, b):
-                    break
-                if any(fe <= ns < ts for ns, _ in negations):
-                    break
-                # the longest failure word starting there: 宕机 rather than 宕, so the whole phrase is marked
-                out.append((fs, max(e for s, e in thens if s == ts)))
-                break
+            self.operations += 1
+            # the first then word (in their order) that starts at or after the first word's end
+            j = bisect_right(then_ends, fe)
+            while j < len(thens) and thens[j][0] < fe:
+                self.operations += 1
+                j += 1
+            if j == len(thens):
+                continue
+            ts = thens[j][0]
+            a = norm.offsets[fe - 1] + 1
+            b = norm.offsets[ts]
+            if ctx.tokens_between(a, b) > pair.within:
+                continue
+            if ctx.sentence_ends.any_in(a, b):
+                continue
+            k = bisect_left(neg_starts, fe)
+            if k < len(neg_starts) and neg_starts[k] < ts:
+                continue
+            out.append((fs, longest[ts]))
         return out
-
-    def _excluded(self, rule: RuleSpec, a: int, b: int, s: int, f: _Found, ctx: _Line) -> bool:
-        if rule.skip_quoted and ctx.quoted(a, b):
-            return True
-        if rule.skip_questions and ctx.in_question(b):
-            return True
-        for _rs, re_ in f.get(ROLE_REPORTED):
-            if re_ <= s:
-                end_of_cue = ctx.norm.offsets[re_ - 1] + 1
-                if not _CLAUSE_END.search(ctx.text, end_of_cue, a):
-                    return True
-        for us, ue in f.get(ROLE_UNLESS_CLAUSE):
-            ua, ub = ctx.norm.span(us, ue)
-            lo, hi = (ub, a) if ub <= a else (b, ua) if ua >= b else (a, a)
-            if not _CLAUSE_END.search(ctx.text, lo, hi):
-                return True
-        return False
 
     def _number_hits(self, spec: NumberSpec, f: _Found, ctx: _Line) -> list[Span]:
         runs = ctx.runs()
         if not runs:
             return []
         out: list[Span] = []
-        near = f.get(ROLE_NEAR)
+        near = _Near(f.get(ROLE_NEAR), ctx) if f.get(ROLE_NEAR) else None
         internal = self._internal if spec.directory else ()
         for run in runs:
+            self.operations += 1
             before = ctx.norm_before(run.start, _LOOKBEHIND)
             after = ctx.text[run.end : run.end + 4].lstrip()
             skipped = any(w in before for w in spec.skip_after) or any(after.startswith(w) for w in spec.skip_before)
@@ -328,74 +367,238 @@ class ForbiddenChecker:
                 if not (short and skipped):
                     out.append((run.start, run.end))
                 continue
-            if not near or len(run.digits) < SHORT_MIN_DIGITS or skipped:
+            if near is None or len(run.digits) < SHORT_MIN_DIGITS or skipped:
                 continue
             if spec.public and any(p.fullmatch(run.digits) for p in spec.public):
                 continue
             if short and not any(w in before[-_SHORT_LOOKBEHIND:] for w in spec.short_after):
                 continue
-            if self._department_near(run.start, run.end, near, spec.within, ctx):
+            if near.department_near(run.start, run.end, spec.within):
                 out.append((run.start, run.end))
         return out
 
-    @staticmethod
-    def _department_near(a: int, b: int, near: list[Span], within: int, ctx: _Line) -> bool:
-        text, norm = ctx.text, ctx.norm
-        for s, e in near:
-            da, db = norm.span(s, e)
-            lo, hi = (db, a) if db <= a else (b, da)
-            if da < b and db > a:
-                return True  # the word overlaps the number (can't really happen; be safe)
-            if hi < lo:
-                continue
-            if len(_TOKEN.findall(text, lo, hi)) > within:
-                continue
-            if _SENTENCE_END.search(text, lo, hi):
-                continue
-            return True
-        return False
 
-    def _merge(self, hits: list[tuple[int, int, int]], text: str, lang: str) -> list[ForbiddenHit]:
-        """One hit per overlapping stretch of the same rule, left to right."""
-        if not hits:
-            return []
-        hits.sort()
-        merged: list[list[int]] = []
-        for a, b, ri in hits:
-            for m in merged:
-                if m[2] == ri and a < m[1] and b > m[0]:
-                    m[0], m[1] = min(m[0], a), max(m[1], b)
-                    break
-            else:
-                merged.append([a, b, ri])
-        merged.sort()
-        out: list[ForbiddenHit] = []
-        for a, b, ri in merged:
-            rule = self._rules[ri]
-            out.append(ForbiddenHit(rule.id, text[a:b], (a, b), _lang_text(rule.alternative, lang)))
-        return out
+MAX_HITS_PER_RULE = 8
+"""At most this many warnings per rule on one line (the leftmost): a phrase said once or fifty
+times needs the same correction. The default pack's samples never have more than 6."""
+MAX_HITS_PER_LINE = 20
+"""At most this many warnings on one line, all rules together (the leftmost)."""
+
+
+class _Breaks:
+    """Where sentences (or clauses) end in a text, found once, so any stretch is asked in O(log n).
+
+    Answers exactly what `pattern.search(text, lo, hi)` would for a pattern of the shape
+    `[marks]|\\.(?:\\s|$)`: a mark, or a full stop before white space or at the end of the stretch.
+    """
+
+    __slots__ = ("_at", "_text")
+
+    def __init__(self, text: str, marks: str) -> None:
+        self._text = text
+        self._at = [m.start() for m in re.finditer(f"[{re.escape(marks)}]|\\.(?=\\s)", text)]
+
+    def any_in(self, lo: int, hi: int) -> bool:
+        """A sentence end starts in text[lo:hi] (read as a whole text: a final full stop counts)."""
+        return self.marks_in(lo, hi) or _dot_before_end(self._text, lo, hi)
+
+    def marks_in(self, lo: int, hi: int) -> bool:
+        """A mark, or a full stop before white space, in text[lo:hi] (no final full stop)."""
+        k = bisect_left(self._at, lo)
+        return k < len(self._at) and self._at[k] < hi
+
+    def first_from(self, pos: int) -> int:
+        """Where the first sentence end at or after `pos` starts, or -1."""
+        k = bisect_left(self._at, pos)
+        if k < len(self._at):
+            return self._at[k]
+        last = len(self._text) - 1
+        return last if last >= pos and self._text[last] == "." else -1
+
+    def first_mark_from(self, pos: int) -> int:
+        """Where the first mark (or full stop before white space) at or after `pos` is, or -1."""
+        k = bisect_left(self._at, pos)
+        return self._at[k] if k < len(self._at) else -1
+
+
+class _Cover:
+    """Spans, asked whether one of them contains a given span, in O(log n)."""
+
+    __slots__ = ("_reach", "_starts")
+
+    def __init__(self, spans: list[Span]) -> None:
+        ordered = sorted(spans)
+        self._starts = [s for s, _ in ordered]
+        self._reach: list[int] = []  # the furthest end among spans starting up to here
+        best = -1
+        for _, e in ordered:
+            best = max(best, e)
+            self._reach.append(best)
+
+    def covers(self, span: Span) -> bool:
+        s, e = span
+        k = bisect_right(self._starts, s)
+        return k > 0 and self._reach[k - 1] >= e
+
+
+class _Exclusions:
+    """One rule's exclusions on one line (quotes, questions, reported speech, clause-wide vetoes)."""
+
+    __slots__ = ("_ctx", "_rep_cuts", "_rep_ends", "_rule", "_uc", "_uc_after", "_uc_by_end", "_uc_reach")
+
+    def __init__(self, rule: RuleSpec, f: _Found, ctx: _Line) -> None:
+        self._rule = rule
+        self._ctx = ctx
+        reported = f.get(ROLE_REPORTED)
+        self._rep_ends = sorted(e for _, e in reported) if reported else []
+        self._rep_cuts = [ctx.norm.offsets[e - 1] + 1 for e in self._rep_ends]
+        # unless_clause words in the original text: by start (with the furthest end so far), by end
+        clause_words = f.get(ROLE_UNLESS_CLAUSE)
+        uc = sorted(ctx.norm.span(s, e) for s, e in clause_words) if clause_words else []
+        self._uc = [a for a, _ in uc]
+        self._uc_reach: list[int] = []
+        best = -1
+        for _, b in uc:
+            best = max(best, b)
+            self._uc_reach.append(best)
+        self._uc_by_end = sorted(b for _, b in uc)
+        # those after which a clause break may still start right before them (not after a full stop)
+        self._uc_after = [a for a in self._uc if a == 0 or ctx.text[a - 1] != "."]
+
+    def excluded(self, a: int, b: int, s: int) -> bool:
+        rule, ctx = self._rule, self._ctx
+        if rule.skip_quoted and ctx.quoted(a, b):
+            return True
+        if rule.skip_questions and ctx.in_question(b):
+            return True
+        if self._rep_ends:
+            # reported speech ("客户称…") before the phrase, in the same clause: the nearest cue decides,
+            # as the stretch from any earlier cue holds the nearest one's
+            k = bisect_right(self._rep_ends, s)
+            if k and not ctx.clause_ends.any_in(self._rep_cuts[k - 1], a):
+                return True
+        return bool(self._uc) and self._clause_vetoed(a, b)
+
+    def _clause_vetoed(self, a: int, b: int) -> bool:
+        """An `unless_clause` word in the same clause as the phrase at [a, b) (or overlapping it)."""
+        breaks = self._ctx.clause_ends
+        k = bisect_left(self._uc, b)  # words starting before the phrase ends...
+        if k and self._uc_reach[k - 1] > a:  # ...one of which ends after it starts: they overlap
+            return True
+        # before: the nearest word decides (the stretch from an earlier one holds the nearest one's)
+        k = bisect_right(self._uc_by_end, a)
+        if k:
+            ub = self._uc_by_end[k - 1]
+            if ub == a or not breaks.any_in(ub, a):
+                return True
+        # after: a word starting at b, or one no break separates (a full stop right before a word
+        # ends the stretch there, so counts as a break, but not for words further on)
+        k = bisect_left(self._uc, b)
+        if k < len(self._uc) and self._uc[k] == b:
+            return True
+        first_break = breaks.first_mark_from(b)
+        k = bisect_right(self._uc_after, b)
+        return k < len(self._uc_after) and (first_break < 0 or self._uc_after[k] <= first_break)
+
+
+def _dot_before_end(text: str, lo: int, hi: int) -> bool:
+    return hi > lo and text[hi - 1] == "."
+
+
+class _Near:
+    """Department words (技术部, 开发) near a number: the nearest before and after decide."""
+
+    __slots__ = ("_ctx", "_ends", "_reach", "_starts")
+
+    def __init__(self, spans: list[Span], ctx: _Line) -> None:
+        self._ctx = ctx
+        words = sorted(ctx.norm.span(s, e) for s, e in spans)
+        self._starts = [a for a, _ in words]
+        self._reach: list[int] = []
+        best = -1
+        for _, b in words:
+            best = max(best, b)
+            self._reach.append(best)
+        self._ends = sorted(b for _, b in words)
+
+    def department_near(self, a: int, b: int, within: int) -> bool:
+        """A department word overlaps the number at [a, b), or is at most `within` tokens before or
+        after it in the same sentence."""
+        ctx = self._ctx
+        k = bisect_left(self._starts, b)
+        if k and self._reach[k - 1] > a:
+            return True  # the word overlaps the number (can't really happen; be safe)
+        k = bisect_right(self._ends, a)
+        if k:  # the nearest word ending before the number: an earlier one is further away
+            db = self._ends[k - 1]
+            if ctx.tokens_between(db, a) <= within and not ctx.sentence_ends.any_in(db, a):
+                return True
+        # after: nearest first; stop at the first too far or past a sentence end. A full stop right
+        # before a word ends the stretch there (a break for that word only).
+        k = bisect_left(self._starts, b)
+        while k < len(self._starts):
+            da = self._starts[k]
+            if ctx.tokens_between(b, da) > within or ctx.sentence_ends.marks_in(b, da):
+                return False
+            if not _dot_before_end(ctx.text, b, da):
+                return True
+            k += 1
+        return False
 
 
 class _Line:
-    """Lazily computed facts about one line (quotes, numbers), shared by all rules."""
+    """Lazily computed facts about one line (quotes, numbers, sentence ends), shared by all rules."""
 
-    __slots__ = ("_quotes", "_runs", "norm", "text")
+    __slots__ = ("_clauses", "_quotes", "_runs", "_sentences", "_token_ends", "_token_starts", "norm", "text")
 
     def __init__(self, text: str, norm: Normalized) -> None:
         self.text = text
         self.norm = norm
         self._quotes: list[Span] | None = None
         self._runs: list[DigitRun] | None = None
+        self._sentences: _Breaks | None = None
+        self._clauses: _Breaks | None = None
+        self._token_starts: list[int] = []
+        self._token_ends: list[int] | None = None
+
+    @property
+    def sentence_ends(self) -> _Breaks:
+        if self._sentences is None:
+            self._sentences = _Breaks(self.text, _SENTENCE_MARKS)
+        return self._sentences
+
+    @property
+    def clause_ends(self) -> _Breaks:
+        if self._clauses is None:
+            self._clauses = _Breaks(self.text, _CLAUSE_MARKS)
+        return self._clauses
+
+    def tokens_between(self, a: int, b: int) -> int:
+        """`len(_TOKEN.findall(text, a, b))`: the tokens that overlap [a, b), counted in O(log n)."""
+        if b <= a:
+            return 0
+        if self._token_ends is None:
+            tokens = [m.span() for m in _TOKEN.finditer(self.text)]
+            self._token_starts = [s for s, _ in tokens]
+            self._token_ends = [e for _, e in tokens]
+        return bisect_left(self._token_starts, b) - bisect_right(self._token_ends, a)
 
     def quoted(self, a: int, b: int) -> bool:
         """Whether the span starts or ends inside quotation marks (someone else's words)."""
         if self._quotes is None:
             self._quotes = _quoted_ranges(self.text)
-        return any(qa <= a < qb or qa < b <= qb for qa, qb in self._quotes)
+        quotes = self._quotes
+        if not quotes:
+            return False
+        k = bisect_right(quotes, (a, _INFINITY)) - 1  # the last range opening at or before a
+        if k >= 0 and quotes[k][0] <= a < quotes[k][1]:
+            return True
+        k = bisect_left(quotes, (b, -1)) - 1  # the last range opening before b
+        return k >= 0 and quotes[k][0] < b <= quotes[k][1]
 
     def in_question(self, b: int) -> bool:
-        m = _SENTENCE_END.search(self.text, b)
-        return m is not None and m.group()[0] in _QUESTION_MARKS
+        at = self.sentence_ends.first_from(b)
+        return at >= 0 and self.text[at] in _QUESTION_MARKS
 
     def runs(self) -> list[DigitRun]:
         if self._runs is None:
@@ -404,15 +607,11 @@ class _Line:
 
     def norm_before(self, a: int, n: int) -> str:
         """Up to `n` normalised characters that come from the original text before index `a`."""
-        offs = self.norm.offsets
-        lo, hi = 0, len(offs)
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if offs[mid] < a:
-                lo = mid + 1
-            else:
-                hi = mid
+        lo = bisect_left(self.norm.offsets, a)
         return self.norm.text[max(0, lo - n) : lo]
+
+
+_INFINITY = 1 << 62
 
 
 def _quoted_ranges(text: str) -> list[Span]:
@@ -434,18 +633,18 @@ def _quoted_ranges(text: str) -> list[Span]:
     return out
 
 
-def _inside_any(span: Span, others: list[Span]) -> bool:
-    s, e = span
-    return any(os <= s and e <= oe for os, oe in others)
+def _negated_before(s: int, a: int, negations: list[Span], ends: list[int], reach: int, ctx: _Line) -> bool:
+    """A negation ending at most `reach` characters before normalised index `s`, same clause.
 
-
-def _negated_before(s: int, a: int, negations: list[Span], reach: int, ctx: _Line) -> bool:
-    """A negation ending at most `reach` characters before normalised index `s`, same clause."""
-    for _ns, ne in negations:
-        if ne <= s and s - ne <= reach:
-            cut = ctx.norm.offsets[ne - 1] + 1
-            if not _CLAUSE_END.search(ctx.text, cut, a):
-                return True
+    `negations` come in order of their end (`ends`), so only those ending in [s - reach, s] are read.
+    """
+    k = bisect_left(ends, s - reach)
+    while k < len(ends) and ends[k] <= s:
+        ne = ends[k]
+        cut = ctx.norm.offsets[ne - 1] + 1
+        if not ctx.clause_ends.any_in(cut, a):
+            return True
+        k += 1
     return False
 
 
