@@ -425,3 +425,27 @@ def test_exclusions_still_hold_on_long_lines(checker: ForbiddenChecker) -> None:
     assert checker.check(_repeat("客户说“系统崩了”，", 20_000)) == []
     assert checker.check(_repeat("不是系统故障，", 20_000)) == []
     assert rules_of(checker.check(_repeat("客户说“系统崩了”，", 20_000) + "我们系统崩了。")) == [SYSTEM]
+
+
+def test_positions_found_once_answer_as_the_regular_expressions_did() -> None:
+    """The line's sentence ends and tokens, asked by binary search, give what a regex search over
+    the same stretch gives (a full stop counts before white space or at the end of the stretch)."""
+    import random
+    import re
+
+    from assist.classifier.forbidden_check import _SENTENCE_MARKS, _Breaks, _Line
+    from assist.classifier.normalize import normalize
+
+    sentence_end = re.compile(r"[。！？!?；;\n]|\.(?:\s|$)")
+    token = re.compile(r"[A-Za-z0-9]+|[^\W_]")
+    rng = random.Random(7)
+    for _ in range(300):
+        text = "".join(rng.choice("ab1 .。？!\n系统，_") for _ in range(rng.randint(1, 14)))
+        breaks = _Breaks(text, _SENTENCE_MARKS)
+        line = _Line(text, normalize(text))
+        for lo in range(len(text) + 1):
+            m = sentence_end.search(text, lo)
+            assert breaks.first_from(lo) == (m.start() if m else -1), (text, lo)
+            for hi in range(lo, len(text) + 1):
+                assert breaks.any_in(lo, hi) == bool(sentence_end.search(text, lo, hi)), (text, lo, hi)
+                assert line.tokens_between(lo, hi) == len(token.findall(text, lo, hi)), (text, lo, hi)
