@@ -20,7 +20,8 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from assist.classifier.forbidden import ForbiddenChecker, compile_forbidden
+from assist.classifier.forbidden_check import ForbiddenChecker
+from assist.classifier.forbidden_compile import compile_forbidden
 
 ROOT = Path(__file__).resolve().parent.parent
 PACK = ROOT / "assist" / "scripts" / "packs" / "default" / "forbidden.yaml"

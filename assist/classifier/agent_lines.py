@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from assist.classifier.forbidden import DEFAULT_LANG, ForbiddenChecker
+from assist.classifier.forbidden_check import DEFAULT_LANG, ForbiddenChecker
 from assist.classifier.learned import TextModel
 from assist.classifier.model import ForbiddenHit
 from assist.classifier.model_config import LineModelSettings

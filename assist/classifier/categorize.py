@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain
 
 from assist.classifier.combine import ModelSettings, combine, model_labels
 from assist.classifier.decide import decide
@@ -41,14 +42,17 @@ class Classifier:
         self.settings = settings or ModelSettings()
         self.model = model if self.settings.enabled else None
         self._matcher = Matcher(rules)
-        by_term: dict[int, set[int]] = defaultdict(set)
+        # keyword -> the (rule, group) pairs that list it; group -1 for a rule's `unless` keywords
+        uses: dict[int, dict[tuple[int, int], None]] = defaultdict(dict)
         for ri, rule in enumerate(rules.rules):
-            for group in rule.groups:
+            for gi, group in enumerate(rule.groups):
                 for t in group:
-                    by_term[t].add(ri)
-        self._rules_by_term = {t: tuple(sorted(rs)) for t, rs in by_term.items()}
-        self._group_sets = [tuple(frozenset(g) for g in rule.groups) for rule in rules.rules]
-        self._unless_sets = [frozenset(rule.unless) for rule in rules.rules]
+                    uses[t][(ri, gi)] = None
+            for t in rule.unless:
+                uses[t][(ri, -1)] = None
+        self._uses = {t: tuple(pairs) for t, pairs in uses.items()}
+        self._sizes = tuple(len(rule.groups) for rule in rules.rules)
+        self._negation = tuple(rule.negation for rule in rules.rules)
 
     def scan(self, segment: Segment) -> SegmentScan:
         """Match every rule against one segment."""
@@ -60,22 +64,32 @@ class Classifier:
         term_hits = self._matcher.find(n)
         if not term_hits:
             return SegmentScan(segment, (), features)
+        # The hits each rule sees, per keyword group: ordered by position, ties in the order the
+        # keywords were first found.
         by_term: dict[int, list[TermHit]] = defaultdict(list)
         for h in term_hits:
             by_term[h.term].append(h)
-        candidates: set[int] = set()
-        for t in by_term:
-            candidates.update(self._rules_by_term.get(t, ()))
+        ordered = sorted(chain.from_iterable(by_term.values()), key=_position) if len(term_hits) > 1 else term_hits
+        uses, sizes, negation = self._uses, self._sizes, self._negation
+        seen: dict[int, list[list[TermHit]]] = {}  # rule -> its hits per group
+        cancelled: set[int] = set()
+        for h in ordered:
+            for ri, gi in uses.get(h.term, ()):
+                if gi < 0:
+                    if not h.negated:  # a negated exception ("不是开玩笑") does not cancel the rule
+                        cancelled.add(ri)
+                    continue
+                groups = seen.get(ri)
+                if groups is None:
+                    groups = seen[ri] = [[] for _ in range(sizes[ri])]
+                if not (h.negated and negation[ri]):
+                    groups[gi].append(h)
         out: list[RuleHit] = []
-        for ri in sorted(candidates):
+        for ri in sorted(seen):
             rule = self.rules.rules[ri]
-            if not rule.applies_to(segment.source, segment.field):
+            if ri in cancelled or not rule.applies_to(segment.source, segment.field):
                 continue
-            unless = self._unless_sets[ri]
-            if unless and any(not h.negated for t, hs in by_term.items() if t in unless for h in hs):
-                continue  # a negated exception ("不是开玩笑") does not cancel the rule
-            chosen = _satisfy(rule, self._group_sets[ri], by_term)
-            for gi, h in chosen:
+            for gi, h in _satisfy(rule, seen[ri]):
                 a, b = n.span(h.start, h.end)
                 out.append(RuleHit(ri, gi, segment.text[a:b], (a, b), h.how))
         return SegmentScan(segment, tuple(out), features)
@@ -114,17 +128,15 @@ class Classifier:
         return self.decide([self.scan(s) for s in segments])
 
 
-def _satisfy(rule: Rule, groups: tuple[frozenset[int], ...],
-             by_term: dict[int, list[TermHit]]) -> list[tuple[int, TermHit]]:
+def _position(h: TermHit) -> tuple[int, int]:
+    return (h.start, -h.end)
+
+
+def _satisfy(rule: Rule, per_group: list[list[TermHit]]) -> list[tuple[int, TermHit]]:
     """The hit chosen for each satisfied group; [] when a segment rule is not satisfied.
 
-    Walks the segment's few hits rather than a group's many keywords.
+    `per_group` holds the segment's hits of each group's keywords, ordered by position.
     """
-    per_group: list[list[TermHit]] = []
-    for group in groups:
-        hits = [h for t, hs in by_term.items() if t in group for h in hs if not (rule.negation and h.negated)]
-        hits.sort(key=lambda h: (h.start, -h.end))
-        per_group.append(hits)
     if rule.within == "call":
         return [(gi, hits[0]) for gi, hits in enumerate(per_group) if hits]
     if not all(per_group):

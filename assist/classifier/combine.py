@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from assist.classifier.learned import TextModel
 from assist.classifier.model import NONE, Classification, Evidence, SegmentScan
-from assist.classifier.normalize import normalize
+from assist.classifier.normalize import Normalized, normalize
 
 MODEL_RULE = "model"
 """The `rule` of evidence that the learned model gave."""
@@ -132,11 +132,14 @@ def model_evidence(model: TextModel, scans: Sequence[SegmentScan], category: str
     """
     words = model.strongest((s.features for s in scans), category, n=8)
     found: dict[int, list[tuple[int, int, int]]] = {}  # scan index -> (start, end, rank) in the original
-    texts = [normalize(s.segment.text) if s.features else None for s in scans]
+    texts: dict[int, Normalized] = {}  # normalised when first searched: the strongest words are usually early
     for rank, word in enumerate(words):
-        for k, n in enumerate(texts):
-            if n is None:
+        for k, scan in enumerate(scans):
+            if not scan.features:
                 continue
+            n = texts.get(k)
+            if n is None:
+                n = texts[k] = normalize(scan.segment.text)
             at = n.text.find(word)
             if at >= 0:
                 a, b = n.span(at, at + len(word))

@@ -1,8 +1,9 @@
 """Find every keyword of a rule set in one normalised text: exact, by sound, and fuzzy.
 
 Cheap by construction, since every line of every live call is scanned:
-- one Aho-Corasick automaton holds all keywords, look-alikes, excluded idioms,
-  negation cues and the character bigrams of the fuzzy keywords (one C pass);
+- one Aho-Corasick automaton holds all keywords, look-alikes, excluded idioms and
+  negation cues (one C pass); a second one the character bigrams of the fuzzy keywords,
+  counted in C;
 - a second automaton over sound codes (pinyin.py) finds homophone typos (头诉 -> 投诉);
 - rapidfuzz only scores keywords a bigram or first-letters prefilter proposed.
 Exclusions (急死, 投资, 记着呢) veto any keyword hit they overlap.
@@ -12,8 +13,10 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator
+from itertools import chain
+from operator import itemgetter
 from typing import Generic, NamedTuple, TypeVar
 
 import ahocorasick
@@ -27,10 +30,11 @@ from assist.classifier.ruleset import RuleSet
 
 V = TypeVar("V")
 
-_TERM, _NOT, _EXCLUDE, _CUE_BEFORE, _CUE_AFTER, _GRAM, _CORRECTION = range(7)
+_TERM, _NOT, _EXCLUDE, _CUE_BEFORE, _CUE_AFTER, _CORRECTION = range(6)
 _LATIN_TOKEN = re.compile(r"[A-Za-z]{5,}")
 _MIN_FUZZY_CJK = 6
 _MIN_FUZZY_LATIN = 6
+_second = itemgetter(1)
 
 
 class TermHit(NamedTuple):
@@ -53,6 +57,8 @@ class Matcher:
         entries: dict[str, list[tuple[int, int]]] = defaultdict(list)
         sounds: dict[str, list[tuple[int, int]]] = defaultdict(list)
         self._fuzzy_cjk: set[int] = set()
+        grams: dict[str, list[int]] = defaultdict(list)
+        self._grams_needed: dict[int, int] = {}
         self._latin_buckets: dict[str, list[int]] = defaultdict(list)
         for i, t in enumerate(rules.terms):
             entries[t.norm].append((_TERM, i))
@@ -65,8 +71,10 @@ class Matcher:
                         sounds[sound_key(w)].append((_NOT, i))
             if t.fuzzy and len(t.norm) >= _MIN_FUZZY_CJK and is_cjk_word(t.norm):
                 self._fuzzy_cjk.add(i)
+                # one wrong character spoils at most two of a keyword's bigrams
+                self._grams_needed[i] = len(t.norm) - 3
                 for k in range(len(t.norm) - 1):
-                    entries[t.norm[k : k + 2]].append((_GRAM, i))
+                    grams[t.norm[k : k + 2]].append(i)
             if t.fuzzy and t.word and len(t.norm) >= _MIN_FUZZY_LATIN and t.norm.isalpha():
                 self._latin_buckets["^" + t.norm[:2]].append(i)
                 self._latin_buckets["$" + t.norm[-2:]].append(i)
@@ -80,29 +88,30 @@ class Matcher:
             entries[w].append((_CORRECTION, -1))
         self._exact = _Automaton({k: tuple(v) for k, v in entries.items()})
         self._sound = _Automaton({k: tuple(v) for k, v in sounds.items()}) if sounds else None
+        # The bigrams of long keywords only propose fuzzy candidates; they are counted in C.
+        self._grams = _GramCounter({k: tuple(v) for k, v in grams.items()})
+        self._lengths = tuple(len(t.norm) for t in rules.terms)
+        self._plain = tuple(not t.word for t in rules.terms)
 
     def find(self, n: Normalized) -> list[TermHit]:
         """Every keyword hit in `n`, vetoed by look-alikes and flagged when negated."""
         text = n.text
         if not text:
             return []
+        lengths = self._lengths
         raw: list[tuple[int, int, int, Match]] = []  # term, start, end, how
         nots: list[tuple[int, int, int]] = []
         excl: list[tuple[int, int]] = []
         before: list[tuple[int, int]] = []
         after: list[tuple[int, int]] = []
         corrections: list[tuple[int, int]] = []
-        grams: dict[int, int] = defaultdict(int)
         exact_terms: set[int] = set()
         for end_idx, (key, values) in self._exact.iter(text):
             end = end_idx + 1
             for kind, ref in values:
                 if kind == _TERM:
-                    start = end - len(self._terms[ref].norm)
-                    raw.append((ref, start, end, "exact"))
+                    raw.append((ref, end - lengths[ref], end, "exact"))
                     exact_terms.add(ref)
-                elif kind == _GRAM:
-                    grams[ref] += 1
                 else:
                     span = (end - len(key), end)
                     if kind == _NOT:
@@ -117,16 +126,23 @@ class Matcher:
                         after.append(span)
         if self._sound is not None:
             raw.extend(self._sound_hits(text, nots))
-        for ref, count in grams.items():
-            # one wrong character spoils at most two of a keyword's bigrams
-            if ref not in exact_terms and count >= len(self._terms[ref].norm) - 3:
-                raw.extend(self._fuzzy_cjk_hits(ref, text))
-        if self._latin_buckets:
+        if self._grams_needed:
+            counts = self._grams.count(text)
+            needed = self._grams_needed
+            for ref, count in counts.items():
+                if count >= needed[ref] and ref not in exact_terms:
+                    raw.extend(self._fuzzy_cjk_hits(ref, text))
+        if self._latin_buckets and _LATIN_TOKEN.search(n.original) is not None:
             raw.extend(self._fuzzy_latin_hits(n, exact_terms))
+        if not raw:
+            return []
         if before or after:  # a cue inside a keyword (不想 in 不想活) negates nothing
             spans = [(s, e) for _, s, e, how in raw if how == "exact"]
             before = [c for c in before if not _inside_any(c, spans) and not _a_not_a(text, c)]
             after = [c for c in after if not _inside_any(c, spans)]
+        cues = bool(before or after)
+        window = self._window
+        plain = self._plain
         out: list[TermHit] = []
         seen: set[tuple[int, int, int]] = set()
         for ref, start, end, how in raw:
@@ -134,15 +150,14 @@ class Matcher:
             if where in seen:
                 continue
             seen.add(where)
-            term = self._terms[ref]
-            if term.word and not _whole_word(n, start, end, term.prefix):
+            if not plain[ref] and not _whole_word(n, start, end, self._terms[ref].prefix):
                 continue
-            if any(s < end and start < e for s, e in excl):
+            if excl and any(s < end and start < e for s, e in excl):
                 continue
-            if any(r == ref and s < end and start < e for r, s, e in nots):
+            if nots and any(r == ref and s < end and start < e for r, s, e in nots):
                 continue
-            negated = (is_negated(n, start, end, before, after, self._window) if (before or after) else False) or \
-                any(0 <= c_start - end <= self._window for c_start, _ in corrections)
+            negated = (cues and is_negated(n, start, end, before, after, window)) or \
+                (bool(corrections) and any(0 <= c_start - end <= window for c_start, _ in corrections))
             out.append(TermHit(ref, start, end, how, negated))
         return _chain_negation(n, out) if any(h.negated for h in out) else out
 
@@ -224,6 +239,21 @@ class _Automaton(Generic[V]):
         if self._empty:
             return iter(())
         return self._a.iter(text)  # type: ignore[no-any-return]
+
+
+class _GramCounter:
+    """Aho-Corasick over bigrams; `count` says how many bigram occurrences each keyword has, in C."""
+
+    def __init__(self, entries: dict[str, tuple[int, ...]]) -> None:
+        self._a = ahocorasick.Automaton()
+        for key, refs in entries.items():
+            self._a.add_word(key, refs)
+        if entries:
+            self._a.make_automaton()
+
+    def count(self, text: str) -> Counter[int]:
+        """keyword -> occurrences of its bigrams in `text` (a bigram the keyword has twice counts twice)."""
+        return Counter(chain.from_iterable(map(_second, self._a.iter(text))))
 
 
 def _a_not_a(text: str, cue: tuple[int, int]) -> bool:

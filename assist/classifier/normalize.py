@@ -9,8 +9,10 @@ the person actually typed.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import lru_cache
+from itertools import compress
 
 import opencc
 
@@ -48,15 +50,14 @@ class Normalized:
     @property
     def offsets(self) -> tuple[int, ...]:
         if self._offsets is None:
-            table = _TABLE
-            out: list[int] = []
-            for i, ch in enumerate(self.original):
-                k = len(table[ord(ch)])
-                if k == 1:
-                    out.append(i)
-                elif k:
-                    out.extend([i] * k)
-            self._offsets = tuple(out)
+            original = self.original
+            # Usually every character folds to one character or to none; then the map is the indices of
+            # the kept ones, picked in C with a mask of one byte per character (1 kept, 0 dropped, 2 more).
+            mask = original.translate(_KEPT).encode("ascii")
+            if b"\x02" in mask:
+                self._offsets = _offsets_slow(original)
+            else:
+                self._offsets = tuple(compress(range(len(original)), mask))
         return self._offsets
 
     def span(self, start: int, end: int) -> tuple[int, int]:
@@ -104,11 +105,36 @@ class _FoldTable(dict[int, str]):
         return folded
 
 
+class _KeptTable(dict[int, str]):
+    """`str.translate` table: how many characters each character folds to (\x00, \x01, or \x02 for more)."""
+
+    def __missing__(self, code: int) -> str:
+        value = self[code] = chr(min(2, len(_TABLE[code])))
+        return value
+
+
 _TABLE = _FoldTable()
+_KEPT = _KeptTable()
+
+
+_ANY_VARIANT = re.compile("|".join(map(re.escape, VARIANTS)))
+
+
+def _offsets_slow(original: str) -> tuple[int, ...]:
+    """The offset map when some character folds to several (NFKC: ㍿ -> 株式会社)."""
+    table = _TABLE
+    out: list[int] = []
+    for i, ch in enumerate(original):
+        k = len(table[ord(ch)])
+        if k == 1:
+            out.append(i)
+        elif k:
+            out.extend([i] * k)
+    return tuple(out)
 
 
 def _apply_variants(text: str) -> str:
-    if not any(k[0] in text for k in VARIANTS):
+    if _ANY_VARIANT.search(text) is None:
         return text
     for src, dst in VARIANTS.items():
         if src in text:

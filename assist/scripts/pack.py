@@ -17,7 +17,7 @@ from typing import Any
 
 from assist.classifier.agent_lines import LineChecker
 from assist.classifier.categorize import Classifier
-from assist.classifier.forbidden import compile_forbidden
+from assist.classifier.forbidden_compile import compile_forbidden
 from assist.classifier.model import CATEGORY_IDS, NONE
 from assist.classifier.model_config import ModelConfig, compile_model_config
 from assist.classifier.rules import compile_rules

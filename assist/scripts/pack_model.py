@@ -22,7 +22,7 @@ from typing import Any
 import msgspec
 
 from assist.classifier.agent_lines import OK_LABEL
-from assist.classifier.forbidden import ForbiddenChecker
+from assist.classifier.forbidden_check import ForbiddenChecker
 from assist.classifier.learned import FORMAT, TextModel
 from assist.classifier.segments import sample_segments
 from assist.classifier.training import C, Example, check_counts, train

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from assist.classifier.forbidden import ForbiddenChecker, compile_forbidden
+from assist.classifier.forbidden_check import MAX_HITS_PER_LINE, MAX_HITS_PER_RULE, ForbiddenChecker
+from assist.classifier.forbidden_compile import compile_forbidden
 from assist.classifier.model import ForbiddenHit
 from assist.classifier.phone_numbers import digit_runs, digits_of, same_number
 from assist.problems import PackError
@@ -370,3 +371,81 @@ def test_the_highlight_covers_the_whole_failure_word(checker: ForbiddenChecker) 
     """宕 and 宕机 are both failure words: the warning marks 服务器也宕机, not 服务器也宕."""
     hits = checker.check("服务器也宕机了")
     assert [h.phrase for h in hits] == ["服务器也宕机"]
+
+
+# --------------------------------------------------------------------------- long lines: bounded work and output
+
+LONG_CASES = {
+    "blame": "这是我们系统的问题，服务器宕机了，后台挂掉了。",
+    "pairs": "我们行那个系统今天又有点坏，",
+    "quoted": "客户说“系统崩了”，",
+    "reported": "客户称系统故障后台挂了",
+    "negated": "不是系统故障，",
+    "numbers": "技术部电话13700008412，",
+    "media": "记者您好，我行的规定是存款利率下调，",
+}
+
+
+def _repeat(sentence: str, chars: int) -> str:
+    return (sentence * (chars // len(sentence) + 1))[:chars]
+
+
+@pytest.mark.parametrize("name", sorted(LONG_CASES))
+def test_a_long_line_gives_a_bounded_number_of_warnings(checker: ForbiddenChecker, name: str) -> None:
+    sentence = LONG_CASES[name]
+    hits = checker.check(_repeat(sentence, 60_000), media=True)
+    assert len(hits) <= MAX_HITS_PER_LINE
+    for rule in set(rules_of(hits)):
+        assert rules_of(hits).count(rule) <= MAX_HITS_PER_RULE
+    # the warnings kept are the leftmost: the first sentence's own warnings come first, unchanged
+    first = checker.check(sentence, media=True)
+    assert hits[: len(first)] == first
+
+
+@pytest.mark.parametrize("name", sorted(LONG_CASES))
+def test_the_work_on_a_line_grows_linearly_with_its_length(checker: ForbiddenChecker, name: str) -> None:
+    def work(chars: int) -> int:
+        c = compile_forbidden(load_pack())
+        c.check(_repeat(LONG_CASES[name], chars), media=True)
+        return c.operations
+
+    small, large = work(6_000), work(24_000)
+    assert small > 0
+    assert large <= 4.4 * small  # four times the text: about four times the steps, not sixteen
+
+
+def test_a_repeated_phrase_is_one_warning_per_stretch_not_per_repetition(checker: ForbiddenChecker) -> None:
+    line = "我们系统坏了。" * 3
+    hits = checker.check(line)
+    assert rules_of(hits) == [SYSTEM] * 3  # three sentences: three warnings (at most MAX_HITS_PER_RULE)
+    assert len(checker.check("我们系统坏了。" * 500)) == MAX_HITS_PER_RULE
+
+
+def test_exclusions_still_hold_on_long_lines(checker: ForbiddenChecker) -> None:
+    assert checker.check(_repeat("客户说“系统崩了”，", 20_000)) == []
+    assert checker.check(_repeat("不是系统故障，", 20_000)) == []
+    assert rules_of(checker.check(_repeat("客户说“系统崩了”，", 20_000) + "我们系统崩了。")) == [SYSTEM]
+
+
+def test_positions_found_once_answer_as_the_regular_expressions_did() -> None:
+    """The line's sentence ends and tokens, asked by binary search, give what a regex search over
+    the same stretch gives (a full stop counts before white space or at the end of the stretch)."""
+    import random
+    import re
+
+    from assist.classifier.forbidden_check import _SENTENCE_MARKS, _Breaks, _Line
+    from assist.classifier.normalize import normalize
+
+    sentence_end = re.compile(r"[。！？!?；;\n]|\.(?:\s|$)")
+    token = re.compile(r"[A-Za-z0-9]+|[^\W_]")
+    rng = random.Random(7)
+    for _ in range(300):
+        text = "".join(rng.choice("ab1 .。？!\n系统，_") for _ in range(rng.randint(1, 14)))
+        breaks = _Breaks(text, _SENTENCE_MARKS)
+        line = _Line(text, normalize(text))
+        for lo in range(len(text) + 1):
+            m = sentence_end.search(text, lo)
+            assert breaks.first_from(lo) == (m.start() if m else -1), (text, lo)
+            for hi in range(lo, len(text) + 1):
+                assert breaks.any_in(lo, hi) == bool(sentence_end.search(text, lo, hi)), (text, lo, hi)
+                assert line.tokens_between(lo, hi) == len(token.findall(text, lo, hi)), (text, lo, hi)

@@ -26,3 +26,12 @@ def test_empty_span() -> None:
     n = normalize("，。")
     assert n.text == ""
     assert n.span(0, 0) == (0, 0)
+
+
+def test_offset_map_of_characters_that_fold_to_several_or_none() -> None:
+    from assist.classifier.normalize import _offsets_slow
+
+    for text in ("㍿ab，c", "½x", "ＡＢ　c", "喂，我要 投訴你們！", "ǅx", "", "，。", "ﬁle ㎏ 帳戶"):
+        n = normalize(text)
+        assert n.offsets == _offsets_slow(text)
+        assert len(n.offsets) == len(n.text)
