@@ -34,7 +34,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-b
 
 
 _compile_pack = assist.scripts.pack.load_pack
-_compiled: dict[tuple[str, tuple[str, ...]], Pack] = {}
+_compiled: dict[tuple[str, tuple[str, ...], str], Pack] = {}
 
 
 def load_pack_once(files: Mapping[str, str], *, extra_internal_numbers: Sequence[str] = (),

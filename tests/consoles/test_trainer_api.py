@@ -11,8 +11,8 @@ import aiohttp
 import pytest
 
 from assist.app import Running
-from tests.conftest import open_client
-from tests.consoles.conftest import Http, as_user
+from tests.conftest import Http, open_client
+from tests.consoles.conftest import as_user
 
 OUTAGE = ("categories", "system_outage", "rules", 0, "any")
 CALL = {"transcript": [{"speaker": "customer", "text": "我的手机银行页面全是火星文"}]}

@@ -25,8 +25,8 @@ def test_abandoned_calls_are_ended_after_the_idle_timeout() -> None:
     assert set(desk.calls) == {"busy"}
 
 
-def _said(desk: Desk, who: Principal, n: int, text: str, now: float) -> tuple[list[dict[str, object]],
-                                                                               list[dict[str, object]]]:
+def _said(desk: Desk, who: Principal, n: int, text: str, now: float) -> tuple[list[dict[str, Any]],
+                                                                               list[dict[str, Any]]]:
     """An agent line: the reply's warnings and the assist.warning pushes it caused."""
     out = desk.handle(who, protocol.CallTranscript(id=n, call_id="c", speaker="agent", text=text), now=now)
     pushes = [p.message for p in out.pushes if p.message["type"] == "assist.warning"]
@@ -38,7 +38,7 @@ def test_every_phrase_of_a_rule_in_one_line_reaches_the_sidebar_in_one_warning(d
     desk.handle(who, protocol.CallStart(id=1, call_id="c", context={}), now=0.0)
     found, pushes = _said(desk, who, 2, "这是我们系统的问题，我们系统坏了", 1.0)
     assert len(pushes) == 1, "one warning for the rule"
-    assert [p["phrase"] for p in pushes[0]["phrases"]] == [w["phrase"] for w in found]  # type: ignore[index]
+    assert [p["phrase"] for p in pushes[0]["phrases"]] == [w["phrase"] for w in found]
     assert len(found) >= 2 and not any(w["held"] for w in found)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -74,7 +75,7 @@ def test_bad_corrections_are_refused() -> None:
 
 
 def test_a_warning_report_needs_the_warning_to_have_been_given() -> None:
-    args = {"call_id": "c1", "user": "a1", "role": "agent", "index": 1, "rule": "system_blame",
+    args: dict[str, Any] = {"call_id": "c1", "user": "a1", "role": "agent", "index": 1, "rule": "system_blame",
             "predicted": ("system_outage",), "call": text(), "pack_version": "v1", "comment": "", "now": 5.0}
     with pytest.raises(NotFound):
         fi.report_warning(None, pushed=None, **args)

@@ -118,7 +118,8 @@ async def test_retention_purges_old_words_and_keeps_the_record(service: Running)
     new = await service.store.call_history("new")
     assert new is not None and new["context"] == context
     async with db.execute("SELECT COUNT(*) FROM classifications WHERE call_id='old'") as cur:
-        assert (await cur.fetchone())[0] >= 1, "classifications are kept"
+        row = await cur.fetchone()
+        assert row is not None and row[0] >= 1, "classifications are kept"
     assert (await purge(service.store, now, 180)).events == 0, "a second purge finds nothing"
 
 

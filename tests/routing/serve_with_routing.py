@@ -44,8 +44,8 @@ class Passes:
         self.scheduler = 0
         self.outbox = 0
         self.changed = asyncio.Event()
-        routing.run_due = self._counted(routing.run_due, "scheduler")  # type: ignore[method-assign]
-        routing.deliver_due = self._counted(routing.deliver_due, "outbox")  # type: ignore[method-assign]
+        routing.run_due = self._counted(routing.run_due, "scheduler")  # type: ignore[method-assign,assignment]
+        routing.deliver_due = self._counted(routing.deliver_due, "outbox")  # type: ignore[method-assign,assignment]
 
     def _counted(self, run: Callable[[float], Awaitable[None]], loop: str) -> Callable[[float], Awaitable[None]]:
         async def counted(now: float) -> None:

@@ -132,7 +132,8 @@ async def test_email_is_delivered_over_smtp_retried_when_refused_and_sent_once(
         assert mail["X-Envelope-To"] == "zhou@bank.example" and mail["From"] == "assist@bank.example"
         assert mail["Idempotency-Key"] == key and mail["Message-ID"].endswith("@assist.notify>")
         assert mail["Subject"] == f"【重大恶性事件】{eid}"
-        assert "重大、恶性事件" in mail.get_payload(decode=True).decode("utf-8")
+        payload = mail.get_payload(decode=True)
+        assert isinstance(payload, bytes) and "重大、恶性事件" in payload.decode("utf-8")
 
         async def recorded() -> bool:
             return bool((await outbox(running, key))[0]["delivered_at"])

@@ -19,8 +19,9 @@ from tests.conftest import Client, open_client
 async def _error(client: Client, cid: int | None) -> dict[str, str]:
     msg = await client.reply(cid)
     assert msg["success"] is False, msg
-    assert set(msg["error"]) >= {"code", "message"}
-    return msg["error"]
+    error: dict[str, str] = msg["error"]
+    assert set(error) >= {"code", "message"}
+    return error
 
 
 async def test_malformed_json(agent: Client) -> None:
