@@ -8,14 +8,21 @@ import msgspec
 
 from assist.protocol import AGENT_ROLES, Command, CommandSpec
 
+SNAPSHOT_LIMIT = 500
+"""Open escalations in a subscription's snapshot, newest first (a bigger backlog is paged with escalation.list)."""
+LIST_LIMIT = 200
+"""Escalations in one escalation.list reply."""
+
 
 class EscalationSubscribe(Command):
-    pass
+    limit: int = SNAPSHOT_LIMIT
 
 
 class EscalationList(Command):
     status: Literal["open", "all"] = "open"
     limit: int = 100
+    after: str | None = None
+    """The next page: escalations listed after this one (the last reply's last `escalation_id`)."""
 
 
 class EscalationAck(Command):

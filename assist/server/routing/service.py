@@ -466,12 +466,16 @@ class RoutingService:
 
     async def _subscribe(self, conn: Connection, cmd: c.EscalationSubscribe, now: float) -> None:
         self.subscribers[conn] = cmd.id
-        open_ = await rs.list_escalations(self.db, "open", 5000)
-        conn.send(messages.result(cmd.id, {"subscription": cmd.id, "escalations": [e.to_json() for e in open_]}))
+        limit = max(1, min(cmd.limit, c.SNAPSHOT_LIMIT))
+        open_ = await rs.list_escalations(self.db, "open", limit + 1)
+        conn.send(messages.result(cmd.id, {"subscription": cmd.id, "escalations": [e.to_json() for e in open_[:limit]],
+                                           "more": len(open_) > limit}))
 
     async def _list(self, conn: Connection, cmd: c.EscalationList, now: float) -> None:
-        found = await rs.list_escalations(self.db, cmd.status, max(1, min(cmd.limit, 1000)))
-        conn.send(messages.result(cmd.id, {"escalations": [e.to_json() for e in found]}))
+        limit = max(1, min(cmd.limit, c.LIST_LIMIT))
+        found = await rs.list_escalations(self.db, cmd.status, limit + 1, after=cmd.after)
+        conn.send(messages.result(cmd.id, {"escalations": [e.to_json() for e in found[:limit]],
+                                           "more": len(found) > limit}))
 
     async def _change(self, conn: Connection, cid: int, esc_id: str,
                       change: Callable[[Escalation, str], Effects]) -> None:

@@ -172,15 +172,21 @@ async def load_escalation(db: aiosqlite.Connection, esc_id: str) -> Escalation |
 
 
 async def list_escalations(db: aiosqlite.Connection, status: str, limit: int,
-                           since: float | None = None, until: float | None = None) -> list[Escalation]:
-    where, params = [], []
+                           since: float | None = None, until: float | None = None,
+                           after: str | None = None) -> list[Escalation]:
+    where: list[str] = []
+    params: list[Any] = []
     if status == "open":
         where.append("status IN ('open', 'unresolvable')")
+    if after is not None:  # newest first, ties in time broken by id: the page after `after`
+        where.append("(opened_at < (SELECT opened_at FROM routing_escalations WHERE id = ?) OR (opened_at = "
+                     "(SELECT opened_at FROM routing_escalations WHERE id = ?) AND id < ?))")
+        params += [after, after, after]
     if since is not None and until is not None:
         where.append("opened_at >= ? AND opened_at < ?")
         params += [since, until]
     sql = "SELECT id FROM routing_escalations" + (" WHERE " + " AND ".join(where) if where else "")
-    ids = [r["id"] for r in await _all(db, sql + " ORDER BY opened_at DESC LIMIT ?", (*params, limit))]
+    ids = [r["id"] for r in await _all(db, sql + " ORDER BY opened_at DESC, id DESC LIMIT ?", (*params, limit))]
     return [e for e in [await load_escalation(db, i) for i in ids] if e is not None]
 
 
