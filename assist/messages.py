@@ -12,7 +12,8 @@ import msgspec
 
 Message = dict[str, Any]
 
-PUSH_TYPES: tuple[str, ...] = ("assist.update", "assist.warning", "call.ended", "escalation.event", "assist.notice")
+PUSH_TYPES: tuple[str, ...] = ("assist.update", "assist.warning", "call.ended", "escalation.event", "fault.event",
+                               "assist.notice")
 
 
 def result(cid: int, payload: dict[str, Any] | None = None) -> Message:
@@ -48,6 +49,17 @@ def call_ended(call_id: str) -> Message:
 def escalation_event(event: str, at: float, by: str, **fields: Any) -> Message:
     """A change a shift leader's board shows (a new escalation, a step fired, a report, a notification)."""
     return {"type": "escalation.event", "event": event, "at": at, "by": by, **fields}
+
+
+def escalation_notify(key: str, escalation_id: str, step: str, text: str) -> Message:
+    """A notification for a person whose channel is the console (the outbox's `console` notifier)."""
+    return {"type": "escalation.event", "event": "notify", "key": key, "escalation_id": escalation_id, "step": step,
+            "text": text}
+
+
+def fault_event(event: str, at: float, by: str, **fields: Any) -> Message:
+    """A declared fault changed (opened, recovered, linked, …): to the leaders' consoles."""
+    return {"type": "fault.event", "event": event, "at": at, "by": by, **fields}
 
 
 def assist_notice(notice: str, **fields: Any) -> Message:

@@ -20,6 +20,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from assist import messages
 from assist.effects import Write
 from assist.errors import Conflict
 from assist.routing.config import RoutingConfig
@@ -301,8 +302,7 @@ class Escalations:
             raise Conflict(f"escalation {esc.id} is {esc.status}")
 
     def _event(self, event: str, esc: Escalation, now: float, who: str, **extra: Any) -> dict[str, Any]:
-        return {"type": "escalation.event", "event": event, "at": now, "by": who, **extra,
-                "escalation": esc.to_json()}
+        return messages.escalation_event(event, now, who, **extra, escalation=esc.to_json())
 
 
 def _rechain(esc: Escalation) -> None:

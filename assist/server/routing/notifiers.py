@@ -21,6 +21,8 @@ from typing import Any, Protocol
 import aiohttp
 import aiosmtplib
 
+from assist import messages
+
 
 class DeliveryFailed(Exception):
     """This attempt failed; the outbox retries later (unless `permanent`: no retry can succeed)."""
@@ -69,8 +71,7 @@ class ConsoleNotifier:
         self.send_to_user = send_to_user
 
     async def deliver(self, message: Message) -> None:
-        push = {"type": "escalation.event", "event": "notify", "key": message.key,
-                "escalation_id": message.source, "step": message.step, "text": message.text}
+        push = messages.escalation_notify(message.key, message.source, message.step, message.text)
         if self.send_to_user(message.address, push) == 0:
             raise NotConnected(f"{message.address} has no open console")
 

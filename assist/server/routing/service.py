@@ -69,6 +69,9 @@ from assist.session import Principal
 
 log = logging.getLogger(__name__)
 
+MAX_FAULT_NOTICES = 10
+"""Declared faults one agent connection is told of at once (the most severe and newest)."""
+
 CategoryCorrection = Callable[[Escalation, str, Principal, float], Awaitable[tuple[list[Write], dict[str, Any] | None]]]
 """Checks a leader's category correction of an escalation's call; gives the rows to store with the resolution
 and the reply's `feedback` (installed by the feedback service)."""
@@ -585,7 +588,7 @@ class RoutingService:
             await self.commit(eff)
             self.active_faults.pop(fault.id, None)
         for conn_ in self.noticed.pop(fault.id, weakref.WeakSet()):
-            conn_.send({"type": "assist.notice", "notice": "fault", "fault_id": fault.id, "active": False})
+            conn_.send(messages.assist_notice("fault", fault_id=fault.id, active=False))
         conn.send(messages.result(cmd.id, {"fault": fault.to_json()}))
 
     async def _fault_unresolvable(self, conn: Connection, cmd: c.FaultUnresolvable, now: float) -> None:
@@ -671,18 +674,30 @@ class RoutingService:
         return [*(points or DEFAULT_TALKING_POINTS[:1]), *DEFAULT_TALKING_POINTS[1:]]
 
     def _send_notices(self) -> None:
-        """Every live agent connection learns of every active fault, once per connection."""
-        for fault in self.active_faults.values():
+        """Every live agent connection learns of the active faults, once per connection and fault — at most
+        `MAX_FAULT_NOTICES` of them, most severe and newest first (a day of many declared faults must not fill
+        an agent's queue and cut the sidebar off)."""
+        counts: dict[Connection, int] = {}
+        for seen in self.noticed.values():
+            for conn in seen:
+                counts[conn] = counts.get(conn, 0) + 1
+        points: dict[str, list[str]] = {}
+        for fault in sorted(self.active_faults.values(), key=lambda f: (f.level, -f.opened_at)):
             seen = self.noticed.setdefault(fault.id, weakref.WeakSet())
             for conn in list(self.hub.connections):
                 p = conn.session.principal
                 if p is None or p.role not in ("agent", "admin") or conn in seen or conn.closed:
                     continue
+                if counts.get(conn, 0) >= MAX_FAULT_NOTICES:
+                    continue
+                counts[conn] = counts.get(conn, 0) + 1
                 seen.add(conn)
-                conn.send({"type": "assist.notice", "notice": "fault", "fault_id": fault.id, "active": True,
-                           "level": fault.level, "system": fault.system,
-                           "talking_points": self.talking_points(p.lang),
-                           "text": f"已确认系统故障（{fault.system}），请按维护口径答复客户，不要说“系统坏了”。"})
+                if p.lang not in points:
+                    points[p.lang] = self.talking_points(p.lang)
+                conn.send(messages.assist_notice(
+                    "fault", fault_id=fault.id, active=True, level=fault.level, system=fault.system,
+                    talking_points=points[p.lang],
+                    text=f"已确认系统故障（{fault.system}），请按维护口径答复客户，不要说“系统坏了”。"))
 
     # -- commands: agents -------------------------------------------------------------------------
 
@@ -783,7 +798,7 @@ class RoutingService:
 
 def _fault_event(event: str, fault: Fault, now: float, who: str, **extra: Any) -> dict[str, Any]:
     """A `fault.event` push to the leaders' consoles (subscribers): the fault as it now is."""
-    return {"type": "fault.event", "event": event, "at": now, "by": who, **extra, "fault": fault.to_json()}
+    return messages.fault_event(event, now, who, **extra, fault=fault.to_json())
 
 
 def _who(conn: Connection) -> str:
