@@ -14,10 +14,10 @@ from itertools import chain
 
 from assist.classifier.combine import ModelSettings, combine, model_labels
 from assist.classifier.decide import decide
-from assist.classifier.learned import TextModel
+from assist.classifier.learned import SEPARATOR, FeatureIds, TextModel
 from assist.classifier.matching import Matcher, TermHit
 from assist.classifier.model import NONE, Classification, RuleHit, Segment, SegmentScan
-from assist.classifier.normalize import normalize
+from assist.classifier.normalize import Normalized, normalize
 from assist.classifier.ruleset import Rule, RuleSet
 
 __all__ = ["Classifier", "Parts", "RuleHit", "SegmentScan"]
@@ -55,13 +55,30 @@ class Classifier:
         self._negation = tuple(rule.negation for rule in rules.rules)
 
     def scan(self, segment: Segment) -> SegmentScan:
-        """Match every rule against one segment."""
+        """Match every rule against one segment (the live path: a call's scans are cached per line)."""
         n = normalize(segment.text)
+        return self._scan(segment, n, self._matcher.find(n), self._features(segment, n))
+
+    def scan_all(self, segments: Sequence[Segment]) -> list[SegmentScan]:
+        """`[self.scan(s) for s in segments]`, with the keyword search done once for the whole call.
+
+        For a cold call (`classify`, back-tests, `assist classify`): each automaton passes over the
+        call once instead of once per segment. The scans are the same, hit for hit.
+        """
+        ns = [normalize(s.text) for s in segments]
+        return [self._scan(seg, n, hits, self._features(seg, n))
+                for seg, n, hits in zip(segments, ns, self._matcher.find_all(ns), strict=True)]
+
+    def _features(self, segment: Segment, n: Normalized) -> FeatureIds:
+        """The model's feature ids of one segment."""
         # The model reads what was said and written, not the context: a queue name is no evidence of a category
         # (the samples put every category in every queue), and a model would learn it as a shortcut.
-        features = self.model.encode_normalized(n.text) \
-            if self.model is not None and segment.source != "context" else ()
-        term_hits = self._matcher.find(n)
+        if self.model is None or segment.source == "context":
+            return ()
+        return self.model.encode_normalized(n.text)
+
+    def _scan(self, segment: Segment, n: Normalized, term_hits: list[TermHit], features: FeatureIds) -> SegmentScan:
+        """One segment's scan from its normalised text, keyword hits and model features."""
         if not term_hits:
             return SegmentScan(segment, (), features)
         # The hits each rule sees, per keyword group: ordered by position, ties in the order the
@@ -113,7 +130,7 @@ class Classifier:
         `scores` replaces the model's own scores: the back-test passes held-out (cross-validated)
         scores, so that the combined decision is judged on calls its model did not learn.
         """
-        scans = [self.scan(s) for s in segments]
+        scans = self.scan_all(segments)
         by_rules = decide(self.rules, scans)
         if self.model is None:
             return Parts(by_rules, None, by_rules)
@@ -124,8 +141,22 @@ class Classifier:
         return Parts(by_rules, alone or (NONE,), combined)
 
     def classify(self, segments: Sequence[Segment]) -> Classification:
-        """Scan every segment and decide."""
-        return self.decide([self.scan(s) for s in segments])
+        """Scan every segment and decide: `decide([scan(s) for s in segments])`, done once per call.
+
+        A cold call is not cached per segment, so the keyword search (`Matcher.find_all`) and the
+        model's features run once over the whole call: the model reads the union of its segments'
+        features, which one pass over the call's text finds.
+        """
+        ns = [normalize(s.text) for s in segments]
+        scans = [self._scan(seg, n, hits, ())
+                 for seg, n, hits in zip(segments, ns, self._matcher.find_all(ns), strict=True)]
+        by_rules = decide(self.rules, scans)
+        if self.model is None:
+            return by_rules
+        ids = self.model.encode_normalized(
+            SEPARATOR.join(n.text for seg, n in zip(segments, ns, strict=True) if seg.source != "context"))
+        scores = self.model.scores([ids]) if ids else None
+        return combine(by_rules, scores, self.model, scans, self.settings, self.rules.priority, ids)
 
 
 def _position(h: TermHit) -> tuple[int, int]:
