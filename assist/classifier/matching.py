@@ -14,8 +14,8 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Sequence
-from itertools import chain, groupby, repeat
+from collections.abc import Iterator
+from itertools import chain
 from operator import itemgetter
 from typing import Generic, NamedTuple, TypeVar
 
@@ -34,10 +34,7 @@ _TERM, _NOT, _EXCLUDE, _CUE_BEFORE, _CUE_AFTER, _CORRECTION = range(6)
 _LATIN_TOKEN = re.compile(r"[A-Za-z]{5,}")
 _MIN_FUZZY_CJK = 6
 _MIN_FUZZY_LATIN = 6
-_first = itemgetter(0)
 _second = itemgetter(1)
-_SEP = "\x00"
-"""Joins the texts of a call for one automaton pass: dropped by normalisation, so in no key."""
 
 
 class TermHit(NamedTuple):
@@ -101,64 +98,44 @@ class Matcher:
         text = n.text
         if not text:
             return []
-        found = _Found()
-        found.add_exact(self._exact.iter(text), self._lengths, 0)
-        if self._sound is not None:
-            found.raw.extend(self._sound_hits(text, found.nots))
-        if self._grams_needed:
-            needed = self._grams_needed
-            for ref, count in self._grams.count(text).items():
-                if count >= needed[ref] and ref not in found.exact_terms:
-                    found.raw.extend(self._fuzzy_cjk_hits(ref, text))
-        if self._latin_buckets and _LATIN_TOKEN.search(n.original) is not None:
-            found.raw.extend(self._fuzzy_latin_hits(n, found.exact_terms))
-        return self._finish(n, found)
-
-    def find_all(self, ns: Sequence[Normalized]) -> list[list[TermHit]]:
-        """`find` of each text, with one pass of each automaton over all of them (a cold call).
-
-        The texts are joined by a separator no key contains, so no match crosses two texts and
-        each automaton restarts at every text as `find` does; a hit is given back to its text
-        by offset. The result equals `[self.find(n) for n in ns]`, hit for hit and in order.
-        """
-        texts = [n.text for n in ns]
-        joined = _SEP.join(texts)
-        starts: list[int] = []
-        owner: list[int] = []  # the text each character of `joined` (and the separator after it) belongs to
-        for k, t in enumerate(texts):
-            starts.append(len(owner))
-            owner.extend(repeat(k, len(t) + 1))
-        text_of = owner.__getitem__
-        found = [_Found() for _ in ns]
         lengths = self._lengths
-        for k, group in groupby(self._exact.iter(joined), key=lambda o: text_of(o[0])):
-            found[k].add_exact(group, lengths, starts[k])
+        raw: list[tuple[int, int, int, Match]] = []  # term, start, end, how
+        nots: list[tuple[int, int, int]] = []
+        excl: list[tuple[int, int]] = []
+        before: list[tuple[int, int]] = []
+        after: list[tuple[int, int]] = []
+        corrections: list[tuple[int, int]] = []
+        exact_terms: set[int] = set()
+        for end_idx, (key, values) in self._exact.iter(text):
+            end = end_idx + 1
+            for kind, ref in values:
+                if kind == _TERM:
+                    raw.append((ref, end - lengths[ref], end, "exact"))
+                    exact_terms.add(ref)
+                else:
+                    span = (end - len(key), end)
+                    if kind == _NOT:
+                        nots.append((ref, *span))
+                    elif kind == _EXCLUDE:
+                        excl.append(span)
+                    elif kind == _CUE_BEFORE:
+                        before.append(span)
+                    elif kind == _CORRECTION:
+                        corrections.append(span)
+                    else:
+                        after.append(span)
         if self._sound is not None:
-            for k, group in groupby(self._sound.iter(sound_key(joined)), key=lambda o: text_of(o[0])):
-                f = found[k]
-                f.raw.extend(self._sound_hit_list(texts[k], group, f.nots, starts[k]))
+            raw.extend(self._sound_hits(text, nots))
         if self._grams_needed:
-            # (text, keyword) -> occurrences of the keyword's bigrams in that text, counted in C; for each
-            # text, the keywords come in the order `Matcher.find` counts them.
-            outputs = list(self._grams.iter(joined))
-            pairs = map(zip, map(repeat, map(text_of, map(_first, outputs))), map(_second, outputs))
+            counts = self._grams.count(text)
             needed = self._grams_needed
-            for (k, ref), count in Counter(chain.from_iterable(pairs)).items():
-                if count >= needed[ref] and ref not in found[k].exact_terms:
-                    found[k].raw.extend(self._fuzzy_cjk_hits(ref, texts[k]))
-        if self._latin_buckets and _LATIN_TOKEN.search(_SEP.join(n.original for n in ns)) is not None:
-            for f, n in zip(found, ns, strict=True):
-                if n.text and _LATIN_TOKEN.search(n.original) is not None:
-                    f.raw.extend(self._fuzzy_latin_hits(n, f.exact_terms))
-        return [self._finish(n, f) if f.raw else [] for n, f in zip(ns, found, strict=True)]
-
-    def _finish(self, n: Normalized, found: _Found) -> list[TermHit]:
-        """The hits that survive look-alikes and whole-word checks, flagged when negated."""
-        raw = found.raw
+            for ref, count in counts.items():
+                if count >= needed[ref] and ref not in exact_terms:
+                    raw.extend(self._fuzzy_cjk_hits(ref, text))
+        if self._latin_buckets and _LATIN_TOKEN.search(n.original) is not None:
+            raw.extend(self._fuzzy_latin_hits(n, exact_terms))
         if not raw:
             return []
-        text = n.text
-        before, after, excl, nots, corrections = found.before, found.after, found.excl, found.nots, found.corrections
         if before or after:  # a cue inside a keyword (不想 in 不想活) negates nothing
             spans = [(s, e) for _, s, e, how in raw if how == "exact"]
             before = [c for c in before if not _inside_any(c, spans) and not _a_not_a(text, c)]
@@ -187,14 +164,10 @@ class Matcher:
     def _sound_hits(self, text: str, nots: list[tuple[int, int, int]]) -> list[tuple[int, int, int, Match]]:
         """Keywords that sound like a piece of text which shares at least half their characters."""
         assert self._sound is not None
-        return self._sound_hit_list(text, self._sound.iter(sound_key(text)), nots, 0)
-
-    def _sound_hit_list(self, text: str, outputs: Iterable[tuple[int, tuple[str, tuple[tuple[int, int], ...]]]],
-                        nots: list[tuple[int, int, int]], offset: int) -> list[tuple[int, int, int, Match]]:
-        """The sound automaton's `outputs` for `text` (end indices shifted by `offset`) as hits."""
+        key = sound_key(text)
         hits: list[tuple[int, int, int, Match]] = []
-        for end_idx, (code, refs) in outputs:
-            end = end_idx + 1 - offset
+        for end_idx, (code, refs) in self._sound.iter(key):
+            end = end_idx + 1
             for kind, ref in refs:
                 if kind == _NOT:
                     nots.append((ref, end - len(code), end))
@@ -250,44 +223,6 @@ class Matcher:
         return hits
 
 
-class _Found:
-    """What the automata found in one text, before the per-hit checks of `Matcher._finish`."""
-
-    __slots__ = ("after", "before", "corrections", "exact_terms", "excl", "nots", "raw")
-
-    def __init__(self) -> None:
-        self.raw: list[tuple[int, int, int, Match]] = []  # term, start, end, how
-        self.nots: list[tuple[int, int, int]] = []
-        self.excl: list[tuple[int, int]] = []
-        self.before: list[tuple[int, int]] = []
-        self.after: list[tuple[int, int]] = []
-        self.corrections: list[tuple[int, int]] = []
-        self.exact_terms: set[int] = set()
-
-    def add_exact(self, outputs: Iterable[tuple[int, tuple[str, tuple[tuple[int, int], ...]]]],
-                  lengths: tuple[int, ...], offset: int) -> None:
-        """The exact automaton's outputs for one text, end indices shifted by `offset`."""
-        raw, exact_terms = self.raw, self.exact_terms
-        for end_idx, (key, values) in outputs:
-            end = end_idx + 1 - offset
-            for kind, ref in values:
-                if kind == _TERM:
-                    raw.append((ref, end - lengths[ref], end, "exact"))
-                    exact_terms.add(ref)
-                else:
-                    span = (end - len(key), end)
-                    if kind == _NOT:
-                        self.nots.append((ref, *span))
-                    elif kind == _EXCLUDE:
-                        self.excl.append(span)
-                    elif kind == _CUE_BEFORE:
-                        self.before.append(span)
-                    elif kind == _CORRECTION:
-                        self.corrections.append(span)
-                    else:
-                        self.after.append(span)
-
-
 class _Automaton(Generic[V]):
     """Aho-Corasick over many keys; `iter` yields (end_index, key, values) for every occurrence."""
 
@@ -315,10 +250,6 @@ class _GramCounter:
             self._a.add_word(key, refs)
         if entries:
             self._a.make_automaton()
-
-    def iter(self, text: str) -> Iterator[tuple[int, tuple[int, ...]]]:
-        """(end_index, keywords) for every bigram occurrence."""
-        return self._a.iter(text)  # type: ignore[no-any-return]
 
     def count(self, text: str) -> Counter[int]:
         """keyword -> occurrences of its bigrams in `text` (a bigram the keyword has twice counts twice)."""

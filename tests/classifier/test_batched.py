@@ -1,5 +1,6 @@
-"""A cold call is classified in one pass over all its segments (`Classifier.classify`, `scan_all`);
-the live desk scans one line at a time (`scan`, cached per line). Both must say the same thing."""
+"""A cold call is classified with the model's features of the whole call found at once
+(`Classifier.classify`); the live desk scans one line at a time (`scan`, cached per line) and
+decides on the scans. Both must say the same thing."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ def _calls(pack: Pack) -> list[list[Segment]]:
     return [*calls, *(_cut(ss, 300) for ss in calls)]
 
 
-def test_every_sample_call_scans_and_classifies_the_same_in_one_pass(default_pack_with_models: Pack) -> None:
+def test_every_sample_call_classifies_the_same_cold_and_line_by_line(default_pack_with_models: Pack) -> None:
     clf = default_pack_with_models.classifier
     assert clf.model is not None
     calls = _calls(default_pack_with_models)
@@ -38,7 +39,6 @@ def test_every_sample_call_scans_and_classifies_the_same_in_one_pass(default_pac
     results = []
     for segments in calls:
         per_line = [clf.scan(s) for s in segments]
-        assert clf.scan_all(segments) == per_line, segments
         results.append(clf.classify(segments))
         assert results[-1] == clf.decide(per_line), segments
     # the comparison is not vacuous: the samples have rule hits, model decisions and model evidence
@@ -46,7 +46,7 @@ def test_every_sample_call_scans_and_classifies_the_same_in_one_pass(default_pac
     assert any(e.rule == "model" for r in results for e in r.evidence)
 
 
-def test_rules_alone_classify_the_same_in_one_pass(default_pack_with_models: Pack) -> None:
+def test_rules_alone_classify_the_same_cold_and_line_by_line(default_pack_with_models: Pack) -> None:
     clf = Classifier(default_pack_with_models.classifier.rules)
     for segments in _calls(default_pack_with_models)[::3]:
         assert clf.classify(segments) == clf.decide([clf.scan(s) for s in segments]), segments
@@ -57,13 +57,11 @@ def test_rules_alone_classify_the_same_in_one_pass(default_pack_with_models: Pac
     ("", "我要投诉", "，。"),  # empty and punctuation-only lines keep their place
     ("不是", "投诉"),  # a cue on one line does not negate a keyword on the next
     ("系统烦忙中请稍后", "我要头诉", "I am a jounalist"),  # fuzzy, sound and English typos, each on its own line
+    ("我不给我解", "决我就去网点闹"),  # the model's pairs across two lines are not features of the call
 ])
-def test_lines_stay_apart_in_one_pass(default_pack_with_models: Pack, texts: tuple[str, ...]) -> None:
+def test_lines_stay_apart_when_the_call_is_read_at_once(default_pack_with_models: Pack,
+                                                        texts: tuple[str, ...]) -> None:
     clf = default_pack_with_models.classifier
-    segments = [Segment("customer", i, t) for i, t in enumerate(texts)]
+    segments = [Segment("context", 0, "投诉专线", "queue"), *(Segment("customer", i, t) for i, t in enumerate(texts))]
     per_line = [clf.scan(s) for s in segments]
-    assert clf.scan_all(segments) == per_line
     assert clf.classify(segments) == clf.decide(per_line)
-    joined = clf.scan(Segment("customer", 0, "".join(texts)))
-    if texts[0] == "我要投":  # the same words on one line do match: the test would see a leak
-        assert joined.hits and not any(s.hits for s in per_line)
