@@ -14,10 +14,10 @@ from itertools import chain
 
 from assist.classifier.combine import ModelSettings, combine, model_labels
 from assist.classifier.decide import decide
-from assist.classifier.learned import TextModel
+from assist.classifier.learned import SEPARATOR, FeatureIds, TextModel
 from assist.classifier.matching import Matcher, TermHit
 from assist.classifier.model import NONE, Classification, RuleHit, Segment, SegmentScan
-from assist.classifier.normalize import normalize
+from assist.classifier.normalize import Normalized, normalize
 from assist.classifier.ruleset import Rule, RuleSet
 
 __all__ = ["Classifier", "Parts", "RuleHit", "SegmentScan"]
@@ -55,13 +55,20 @@ class Classifier:
         self._negation = tuple(rule.negation for rule in rules.rules)
 
     def scan(self, segment: Segment) -> SegmentScan:
-        """Match every rule against one segment."""
+        """Match every rule against one segment (the live path: a call's scans are cached per line)."""
         n = normalize(segment.text)
+        return self._scan(segment, n, self._matcher.find(n), self._features(segment, n))
+
+    def _features(self, segment: Segment, n: Normalized) -> FeatureIds:
+        """The model's feature ids of one segment."""
         # The model reads what was said and written, not the context: a queue name is no evidence of a category
         # (the samples put every category in every queue), and a model would learn it as a shortcut.
-        features = self.model.encode_normalized(n.text) \
-            if self.model is not None and segment.source != "context" else ()
-        term_hits = self._matcher.find(n)
+        if self.model is None or segment.source == "context":
+            return ()
+        return self.model.encode_normalized(n.text)
+
+    def _scan(self, segment: Segment, n: Normalized, term_hits: list[TermHit], features: FeatureIds) -> SegmentScan:
+        """One segment's scan from its normalised text, keyword hits and model features."""
         if not term_hits:
             return SegmentScan(segment, (), features)
         # The hits each rule sees, per keyword group: ordered by position, ties in the order the
@@ -124,8 +131,23 @@ class Classifier:
         return Parts(by_rules, alone or (NONE,), combined)
 
     def classify(self, segments: Sequence[Segment]) -> Classification:
-        """Scan every segment and decide."""
-        return self.decide([self.scan(s) for s in segments])
+        """Scan every segment and decide: `decide([scan(s) for s in segments])` for a cold call.
+
+        Nothing is cached per segment here, so the model's features are found once for the whole
+        call (the model reads the union of its segments' features: one automaton pass over the
+        call's text) rather than once per segment; the keyword search stays per segment (searching
+        the joined call once measured no faster, docs/performance.md).
+        """
+        ns = [normalize(s.text) for s in segments]
+        find = self._matcher.find
+        scans = [self._scan(seg, n, find(n), ()) for seg, n in zip(segments, ns, strict=True)]
+        by_rules = decide(self.rules, scans)
+        if self.model is None:
+            return by_rules
+        ids = self.model.encode_normalized(
+            SEPARATOR.join(n.text for seg, n in zip(segments, ns, strict=True) if seg.source != "context"))
+        scores = self.model.scores([ids]) if ids else None
+        return combine(by_rules, scores, self.model, scans, self.settings, self.rules.priority, ids)
 
 
 def _position(h: TermHit) -> tuple[int, int]:

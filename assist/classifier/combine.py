@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from assist.classifier.learned import TextModel
+from assist.classifier.learned import FeatureIds, TextModel
 from assist.classifier.model import NONE, Classification, Evidence, SegmentScan
 from assist.classifier.normalize import Normalized, normalize
 
@@ -76,16 +76,20 @@ def _ordered(labels: set[str] | Sequence[str], priority: Sequence[str]) -> list[
 
 
 def combine(rules: Classification, scores: Mapping[str, float] | None, model: TextModel,
-            scans: Sequence[SegmentScan], settings: ModelSettings, priority: Sequence[str]) -> Classification:
+            scans: Sequence[SegmentScan], settings: ModelSettings, priority: Sequence[str],
+            features: FeatureIds | None = None) -> Classification:
     """The rules' decision, completed (and, for weak rule labels, corrected) by the model's `scores`
-    for this call (None: nothing said or written yet that the model knows)."""
+    for this call (None: nothing said or written yet that the model knows).
+
+    `features`: the call's feature ids when the scans do not carry them (a cold call, `Classifier.classify`).
+    """
     if scores is None:
         return rules
     if rules.category == NONE:
         labels = model_labels(scores, settings, priority)
         if not labels:
             return rules
-        evidence = tuple(ev for c in labels for ev in model_evidence(model, scans, c))
+        evidence = tuple(ev for c in labels for ev in model_evidence(model, scans, c, features))
         return Classification(labels[0], tuple(labels), evidence, "model")
     kept = [c for c in rules.labels if not _vetoed(c, rules, model, scores, settings)]
     added = _beside(scores, settings, kept or [NONE])
@@ -95,7 +99,7 @@ def combine(rules: Classification, scores: Mapping[str, float] | None, model: Te
         return Classification(NONE, (NONE,), (), "rules+model")
     labels = _ordered({*kept, *added}, priority)
     evidence = (*(e for e in rules.evidence if e.category in kept),
-                *(ev for c in added for ev in model_evidence(model, scans, c)))
+                *(ev for c in added for ev in model_evidence(model, scans, c, features)))
     return Classification(labels[0], tuple(labels), tuple(evidence), "rules+model")
 
 
@@ -123,19 +127,21 @@ def _subsumed(category: str, labels: Sequence[str]) -> bool:
     return category == "complaint.general" and "complaint.urgent" in labels
 
 
-def model_evidence(model: TextModel, scans: Sequence[SegmentScan], category: str) -> list[Evidence]:
+def model_evidence(model: TextModel, scans: Sequence[SegmentScan], category: str,
+                   features: FeatureIds | None = None) -> list[Evidence]:
     """Where the words that weighed most for `category` stand in the call.
 
     The strongest character pairs are found in the segments and those that touch or overlap are
     joined, so an agent reads "不给我解决我就" rather than three fragments of it. At most three
-    stretches, strongest first.
+    stretches, strongest first. `features`, when given, are the call's (the scans then carry none):
+    the same words are found, since a segment holds a word only if it has that word as a feature.
     """
-    words = model.strongest((s.features for s in scans), category, n=8)
+    words = model.strongest([features] if features is not None else (s.features for s in scans), category, n=8)
     found: dict[int, list[tuple[int, int, int]]] = {}  # scan index -> (start, end, rank) in the original
     texts: dict[int, Normalized] = {}  # normalised when first searched: the strongest words are usually early
     for rank, word in enumerate(words):
         for k, scan in enumerate(scans):
-            if not scan.features:
+            if (scan.segment.source == "context") if features is not None else not scan.features:
                 continue
             n = texts.get(k)
             if n is None:

@@ -108,6 +108,7 @@ class TextModel:
         if not ids:
             return {lb: float(b) for lb, b in zip(self.labels, self.bias, strict=True)}
         idx = np.fromiter(ids, dtype=np.intp, count=len(ids))
+        idx.sort()  # sums in one order however the call's segments were encoded (per line, or all at once)
         norm = float(np.sqrt(self.idf2[idx].sum()))
         raw = self.weights[idx].sum(axis=0) / norm + self.bias
         return {lb: float(v) for lb, v in zip(self.labels, raw, strict=True)}
