@@ -20,7 +20,7 @@ from websockets.asyncio.server import Server
 
 from assist.errors import InvalidFormat, InvalidJSON, NotFound
 from assist.live.calls import CallState
-from assist.routing.commands import FAULT_ROLES
+from assist.routing.commands import FAULT_CAUSE_ROLES, FAULT_ROLES
 from assist.routing.escalation import local_day
 from assist.routing.report import DayFacts, report_figures, report_text
 from assist.server.leader import data, emergency
@@ -137,6 +137,7 @@ async def config(request: web.Request) -> web.Response:
         "now": routing.hub.clock(),
         "user": who.user, "role": who.role,
         "can_open_faults": who.role in FAULT_ROLES,
+        "can_edit_faults": who.role in FAULT_CAUSE_ROLES,
         "timezone": leader.tz,
         "report_at": routing.config.schedule.daily_report_at,
         "next_report_at": sched.get("daily_report"),
