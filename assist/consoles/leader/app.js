@@ -7,7 +7,7 @@ import { callDetail, updateCalls } from './calls.js';
 import { clockText, escalationCard } from './cards.js';
 import { ask, show } from './dialog.js';
 import { faultForm, faultItem } from './faults.js';
-import { applyStatic, errorText, getLang, has, setLang, t } from './i18n.js';
+import { applyStatic, code, errorText, getLang, has, ROUTING_DOC, setLang, t, tNodes } from './i18n.js';
 import { reportView } from './report.js';
 import { LeaderSocket } from './socket.js';
 import { clock, dayTime, fromZonedInput, isoDay, zonedInput } from './zone.js';
@@ -346,7 +346,8 @@ async function showCall(callId) {
 function renderUnstaffed() {
   const roles = state.config?.unstaffed || [];
   $('unstaffed').hidden = !roles.length;
-  $('unstaffed').textContent = roles.length ? t('unstaffed', { roles: roles.map((r) => t(`role_${r}`)).join(t('sep')) }) : '';
+  $('unstaffed').replaceChildren(...(roles.length ? tNodes('unstaffed', { roles: roles.map((r) => t(`role_${r}`)).join(t('sep')),
+    doc: code(ROUTING_DOC), contacts: code('[[contacts]]'), api: code('PUT /api/directory') }) : []));
 }
 
 // -- faults ---------------------------------------------------------------------------------------
@@ -436,7 +437,10 @@ function setTab(tab) {
 
 function renderAll() {
   applyStatic();
+  // The switch names the other language in that language, and says so (lang=), so it is read right.
   $('lang').textContent = getLang() === 'en' ? '中文' : 'English';
+  $('lang').setAttribute('lang', getLang() === 'en' ? 'zh-CN' : 'en');
+  $('report-day').placeholder = t('day_placeholder');
   $('sound').textContent = t(soundOn() ? 'sound_on' : 'sound_off');
   if (!state.config) return;
   renderConn();

@@ -59,7 +59,7 @@ const TEXTS = {
   affected: ['影响客户', 'Customers affected'], linked_calls: ['关联来电', 'Linked calls'], all_faults: ['故障记录', 'Fault records'],
   fault_open: ['未恢复', 'Not recovered'], fault_recovered: ['已恢复', 'Recovered'], fault_unresolvable: ['无法解决', 'Unresolvable'],
   elapsed: ['已持续', 'Ongoing for'], cannot_open_faults: ['只有座席管理员和班长可以登记故障。', 'Only seat admins and shift leaders record faults.'],
-  report_day: ['日期', 'Day'], prev_day: ['前一天', 'Previous day'], next_day: ['后一天', 'Next day'],
+  report_day: ['日期', 'Day'], day_placeholder: ['年-月-日', 'YYYY-MM-DD'], prev_day: ['前一天', 'Previous day'], next_day: ['后一天', 'Next day'],
   day_format: ['日期请按 2026-12-06 的格式填写', 'Write the day as 2026-12-06'],
   datetime_placeholder: ['年-月-日 时:分', 'YYYY-MM-DD HH:MM'],
   datetime_format: ['时间请按 2026-12-06 09:30 的格式填写（24小时制，中心时间）', "Write the time as 2026-12-06 09:30 (24-hour, the center's clock)"],
@@ -95,11 +95,11 @@ const TEXTS = {
   login_role_back_office: ['后台值班', 'Back office'], login_role_manager: ['经理', 'Manager'], login_role_admin: ['管理员', 'Admin'],
   record_kind_suggestion: ['当场解决，转为建议', 'settled on the call (suggestion)'], record_kind_escalation: ['已上报', 'escalated'],
   record_kind_fault_link: ['关联到故障', 'linked to a fault'],
-  unstaffed: ['通讯录中没有人担任：{roles}。这些角色的升级步骤无人接收（卡片上显示“无人”），只记入审计。请管理员按 docs/routing.md「The routing file」一节配置通讯录（routing 文件的 [[contacts]]，或 PUT /api/directory）。',
-    'Nobody in the contact directory holds: {roles}. Escalation steps for these roles reach nobody (cards say "nobody"); they are only audited. An admin sets up the directory as docs/routing.md, section "The routing file", says ([[contacts]] in the routing file, or PUT /api/directory).'],
+  unstaffed: ['通讯录中没有人担任：{roles}。这些角色的升级步骤无人接收（卡片上显示“无人”），只记入审计。请管理员按 {doc}一节配置通讯录（路由配置文件的 {contacts}，或 {api}）。',
+    'Nobody in the contact directory holds: {roles}. Escalation steps for these roles reach nobody (cards say "nobody"); they are only audited. An admin sets up the directory as {doc} says ({contacts} in the routing file, or {api}).'],
   emergency_contact: ['应急联系人', 'Emergency contact'], emergency_notify: ['一键通知应急联系人', 'Notify the emergency contact'],
   emergency_phoned: ['已电话联系，记录', 'Phoned: record it'], emergency_told: ['已联系应急联系人', 'Emergency contact told'],
-  emergency_none: ['通讯录中没有应急联系人（emergency_contact），无法一键通知：见 docs/routing.md「The routing file」。', 'The directory has no emergency contact (emergency_contact): see docs/routing.md, "The routing file".'],
+  emergency_none: ['通讯录中没有应急联系人（{role}），无法一键通知：见 {doc}。', 'The directory has no emergency contact ({role}): see {doc}.'],
   emergency_sent: ['已通知应急联系人：{names}', 'Emergency contact told: {names}'],
   channel_console: ['值班台', 'console'], channel_sms: ['短信', 'SMS'], channel_webhook: ['即时通讯', 'webhook'],
   channel_email: ['邮件', 'email'], channel_phone: ['电话', 'phone'], no_number: ['无号码', 'no number'],
@@ -156,6 +156,27 @@ export function stepName(name) {
   const key = `step_${base}`;
   return (has(key) ? t(key) : base) + (rem ? t('reminder') : '');
 }
+
+// A text with some of its {vars} as nodes (a doc path or a config name marked translate="no"): an array of
+// strings and nodes, for h().
+export function tNodes(key, vars = {}) {
+  const pair = TEXTS[key];
+  const s = pair ? pair[lang === 'en' ? 1 : 0] : key;
+  return s.split(/(\{\w+\})/).filter(Boolean).map((part) => {
+    const m = /^\{(\w+)\}$/.exec(part);
+    return m && m[1] in vars ? vars[m[1]] : part;
+  });
+}
+
+// Names of the routing docs and config that stay as they are in either language (they are what an admin types).
+export function code(text) {
+  const el = document.createElement('code');
+  el.setAttribute('translate', 'no');
+  el.textContent = text;
+  return el;
+}
+
+export const ROUTING_DOC = 'docs/routing.md「The routing file」';
 
 export function applyStatic(root = document) {
   root.querySelectorAll('[data-i18n]').forEach((el) => { el.textContent = t(el.dataset.i18n); });
