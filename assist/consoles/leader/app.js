@@ -168,7 +168,6 @@ async function signIn() {
   $('login').hidden = true;
   $('app').hidden = false;
   $('logout').hidden = false;
-  $('who').textContent = `${state.me.user} · ${t(`login_role_${state.me.role}`)}`;
   // ?ws= may only point at this page's own host: the console sends the leader's token to it.
   const asked = new URLSearchParams(location.search).get('ws');
   const url = asked && sameHost(asked) ? asked : state.config.ws_url;
@@ -443,6 +442,8 @@ function renderAll() {
   $('report-day').placeholder = t('day_placeholder');
   $('sound').textContent = t(soundOn() ? 'sound_on' : 'sound_off');
   if (!state.config) return;
+  // who is signed in, with the role in words of the page's language (the id stays as it is)
+  $('who').replaceChildren(h('span', { translate: 'no' }, state.me.user), ` · ${t(`login_role_${state.me.role}`)}`);
   renderConn();
   renderBoard();
   renderFaults();
