@@ -878,6 +878,7 @@ export class AssistSidebar extends HTMLElement {
     this.$.title.textContent = this.t("title");
     this.$.lang.textContent = this.t("switchLang");
     this.$.lang.setAttribute("aria-label", this.t("switchLangLabel"));
+    this.$.lang.setAttribute("lang", this.lang === "zh-CN" ? "en" : "zh-CN"); // names the other language in it
     this.$.root.setAttribute("lang", this.lang);
     this.$.root.classList.toggle("ended", this.ended);
     this._renderConn();
@@ -909,7 +910,7 @@ export class AssistSidebar extends HTMLElement {
     if (!this._changed("callline", [this.callId, this.ended])) return;
     el.replaceChildren();
     if (!this.callId) return;
-    el.append(h("span", {}, this.t("call")), h("span", { class: "id" }, this.callId),
+    el.append(h("span", {}, this.t("call")), h("span", { class: "id", translate: "no" }, this.callId),
               this.ended ? h("span", { class: "ended-tag" }, "· " + this.t("ended")) : h("span", {}, "· " + this.t("live")));
   }
 
@@ -960,7 +961,7 @@ export class AssistSidebar extends HTMLElement {
       const p = h("p", { class: "reason", part: "reason", "data-by": allModel ? "model" : "rules" },
                   h("span", {}, this.t(allModel ? "reasonModel" : "reason") + (this.lang === "en" ? ":" : "：")));
       for (const [w, { where, model }] of words) {
-        p.append(h("q", { title: where, class: model ? "by-model" : "" }, w, h("span", { class: "sr" }, ` (${where})`)));
+        p.append(h("q", { title: where, class: model ? "by-model" : "", lang: "zh-CN" }, w, h("span", { class: "sr" }, ` (${where})`)));
       }
       el.append(p);
     }
@@ -1280,7 +1281,7 @@ export class AssistSidebar extends HTMLElement {
     const said = markedLine(h, line, sameLine) || sameLine.map((x, i) => [i ? " " : null, h("mark", {}, x.phrase)]);
     const box = h("div", { class: "warning", "data-rule": w.rule, "data-index": w.index },
       h("div", { class: "warning-head" }, h("strong", {}, title), dismiss),
-      h("p", { class: "said" }, this.t("youSaid") + this._colon(), said),
+      h("p", { class: "said" }, this.t("youSaid") + this._colon(), h("span", { lang: "zh-CN" }, said)),
       alternative
         ? h("div", { class: "instead" }, h("div", {}, h("b", {}, this.t("insteadSay")), alternative), copyBtn)
         : null,

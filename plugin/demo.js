@@ -2,7 +2,8 @@
 //
 // Query parameters: speed=N (play N times faster), autoplay=0 (wait for the button), escalate=0 (stop before
 // the escalation and wait for you to tap 上报 in the sidebar), server=ws://… (the websocket; by default this
-// host on the port the service reports), lang=en.
+// host on the port the service reports), lang=en (the page and its sidebar in English; the page follows the
+// sidebar's own language switch).
 // The token comes from POST /demo/token, which the service grants only to a browser on its own machine
 // (see assist/server/plugin_routes.py); a fresh one is fetched on every (re)connection.
 import "./assist-sidebar.js";
@@ -33,18 +34,94 @@ export const SCRIPT = [
   [3000, "end", "escalated"],
 ];
 
-function item(cls, text, sub) {
-  const li = document.createElement("li");
-  li.className = cls;
-  if (sub) {
-    const s = document.createElement("small");
-    s.textContent = sub;
-    li.append(s);
-  }
-  li.append(document.createTextNode(text));
+// The page's own words; the call itself (what the customer and the agent say, the customer's name, the queue)
+// is in Chinese whatever the page's language, and is marked lang="zh-CN".
+const TEXTS = {
+  title: ["座席助手 · 演示软电话", "Agent assist · demo softphone"],
+  heading: ["演示软电话", "Demo softphone"],
+  hint: ["示例通话会自动播放到右侧的座席助手中", "A sample call plays into the agent assist sidebar on the right"],
+  phone: ["软电话", "Softphone"],
+  current_call: ["当前来电", "Current call"],
+  play: ["▶ 播放示例通话", "▶ Play the sample call"],
+  replay: ["↻ 重新播放", "↻ Play again"],
+  note_label: ["座席备注（实时发送）", "Agent's notes (sent as you type)"],
+  note_placeholder: ["在这里记录，助手会同步分析", "Write here: the assistant reads it as you type"],
+  customer: ["客户", "Customer"], caller_number: ["来电号码", "Caller number"], queue: ["队列", "Queue"],
+  speaker_customer: ["客户", "Customer"], speaker_agent: ["座席", "Agent"],
+  in_call: ["通话中", "On a call"], call_over: ["通话已结束", "Call over"],
+  connected: ["来电接通 · {id}", "Call connected · {id}"],
+  start_failed: ["无法开始通话：{msg}", "The call could not start: {msg}"],
+  note_written: ["座席填写备注", "The agent writes a note"],
+  tap_escalate: ["请在右侧助手中点击「{button}」，填写原因后确认上报", "Tap “{button}” in the assistant on the right, give the reason and confirm"],
+  escalating: ["座席点击「{button}」：{reason}", "The agent taps “{button}”: {reason}"],
+  escalated: ["已上报：{kind}", "Escalated: {kind}"],
+  escalate_unsupported: ["上报功能暂未开放（服务端尚未支持）", "Escalation is not available (the service does not support it yet)"],
+  escalate_failed: ["上报失败：{msg}", "Escalation failed: {msg}"],
+  call_ended: ["通话结束", "Call ended"],
+  step_failed: ["{step} 失败：{msg}", "{step} failed: {msg}"],
+  no_token: ["无法获取演示令牌：{msg}。演示页只能在运行服务的本机打开（{url}）。",
+             "No demo token: {msg}. The demo opens only on the machine that runs the service ({url})."],
+  ephemeral: ["服务使用了临时端口：请在地址后加 {param}", "The service uses an ephemeral port: add {param} to the address"],
+};
+
+let lang = params.get("lang") === "en" ? "en" : "zh-CN";
+
+// A text in the page's language; {vars} may be strings or nodes (ids and the call's own words keep their marks).
+function tr(key, vars = {}) {
+  const s = TEXTS[key][lang === "en" ? 1 : 0];
+  return s.split(/(\{\w+\})/).filter(Boolean).map((part) => {
+    const m = /^\{(\w+)\}$/.exec(part);
+    return m && m[1] in vars ? vars[m[1]] : part;
+  });
+}
+const t = (key, vars) => tr(key, vars).map((x) => (x instanceof Node ? x.textContent : String(x))).join("");
+
+function el(tag, attrs, ...children) {
+  const e = Object.assign(document.createElement(tag), attrs || {});
+  for (const [k, v] of Object.entries(attrs || {})) if (k === "lang" || k === "translate") e.setAttribute(k, v);
+  e.append(...children.flat());
+  return e;
+}
+const zh = (text) => el("span", { lang: "zh-CN" }, text);
+const id = (text) => el("span", { translate: "no" }, text);
+
+// Each log entry keeps how it is written, so a language switch rewrites the whole log.
+const entries = [];
+function item(cls, render) {
+  const li = el("li", { className: cls });
+  const entry = { li, render };
+  entries.push(entry);
+  li.replaceChildren(...render());
   log.append(li);
   log.scrollTop = log.scrollHeight;
   return li;
+}
+const event = (key, vars, cls = "event") => item(cls, () => tr(key, vars && vars()));
+const line = (kind, text) => item(kind, () => [el("small", {}, t(`speaker_${kind}`)), zh(text)]);
+
+let stateKey = "";
+function setState(key) {
+  stateKey = key;
+  stateEl.textContent = key ? t(key) : "";
+}
+
+function applyLang(value) {
+  lang = value === "en" ? "en" : "zh-CN";
+  document.documentElement.lang = lang;
+  document.title = t("title");
+  for (const e of document.querySelectorAll("[data-i18n]")) e.textContent = t(e.dataset.i18n);
+  for (const e of document.querySelectorAll("[data-i18n-label]")) e.setAttribute("aria-label", t(e.dataset.i18nLabel));
+  for (const e of document.querySelectorAll("[data-i18n-placeholder]")) e.placeholder = t(e.dataset.i18nPlaceholder);
+  if (played) playBtn.textContent = t("replay");
+  if (stateKey) setState(stateKey);
+  renderCaller();
+  for (const { li, render } of entries) li.replaceChildren(...render());
+}
+
+function renderCaller() {
+  const caller = document.getElementById("caller");
+  caller.replaceChildren(...[["customer", zh(CONTEXT.customer_name)], ["caller_number", CONTEXT.caller_number],
+    ["queue", zh(CONTEXT.queue)]].map(([k, v]) => el("span", {}, `${t(k)}${lang === "en" ? ": " : "："}`, el("b", {}, v))));
 }
 
 async function demoToken() {
@@ -56,78 +133,78 @@ async function demoToken() {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms / speed));
 let run = 0;
+let played = false;
 
 async function play() {
   const mine = ++run;
   log.replaceChildren();
+  entries.length = 0;
   noteEl.value = "";
   const callId = `demo-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
-  stateEl.textContent = "通话中";
-  item("event", `来电接通 · ${callId}`);
+  setState("in_call");
+  event("connected", () => ({ id: id(callId) }));
   try {
     await sidebar.startCall(callId, CONTEXT);
   } catch (err) {
-    item("event err", `startCall 失败：${err.message}`);
+    event("start_failed", () => ({ msg: err.message }), "event err");
     return;
   }
-  const lines = new Map();
+  const button = () => sidebar.t("escalate");
   for (const [delay, kind, ...rest] of SCRIPT) {
     await sleep(delay);
     if (mine !== run) return;
     try {
       if (kind === "customer" || kind === "agent") {
-        const li = item(kind, rest[0], kind === "customer" ? "客户" : "座席");
+        const li = line(kind, rest[0]);
         const reply = await sidebar.addTranscript(kind, rest[0], true);
-        lines.set(reply.index, li);
         if (reply.warnings && reply.warnings.length) li.classList.add("warned");
       } else if (kind === "note") {
         noteEl.value = rest[0];
-        item("event", "座席填写备注");
+        event("note_written");
         await sidebar.setNote(rest[0]);
       } else if (kind === "escalate" && params.get("escalate") === "0") {
         if (!sidebar.escalation.status?.kind) {
-          item("event", "请在右侧助手中点击「上报」，填写原因后确认上报");
+          event("tap_escalate", () => ({ button: button() }));
           await new Promise((resolve) => sidebar.addEventListener("assist-escalated", resolve, { once: true }));
           if (mine !== run) return;
         }
-        item("event", `已上报：${sidebar.t(`kind_${sidebar.escalation.status.kind}`)}`);
+        const filed = sidebar.escalation.status.kind;
+        event("escalated", () => ({ kind: sidebar.t(`kind_${filed}`) }));
       } else if (kind === "escalate") {
-        item("event", `座席点击「上报」：${rest[1]}`);
+        event("escalating", () => ({ button: button(), reason: zh(rest[1]) }));
         try {
           await sidebar.escalate(rest[0], rest[1]);
-          item("event", `已上报：${sidebar.t(`kind_${sidebar.escalation.status.kind}`)}`);
+          const filed = sidebar.escalation.status.kind;
+          event("escalated", () => ({ kind: sidebar.t(`kind_${filed}`) }));
         } catch (err) {
-          item("event", err.code === "unknown_command" ? "上报功能暂未开放（服务端尚未支持）" : `上报失败：${err.message}`);
+          if (err.code === "unknown_command") event("escalate_unsupported");
+          else event("escalate_failed", () => ({ msg: err.message }));
         }
       } else if (kind === "end") {
         await sidebar.endCall(rest[0]);
-        item("event", "通话结束");
-        stateEl.textContent = "通话已结束";
+        event("call_ended");
+        setState("call_over");
       }
     } catch (err) {
-      item("event err", `${kind} 失败：${err.code || ""} ${err.message}`);
+      event("step_failed", () => ({ step: id(kind), msg: `${err.code || ""} ${err.message}` }), "event err");
     }
   }
-  playBtn.textContent = "↻ 重新播放";
+  played = true;
+  playBtn.textContent = t("replay");
 }
 
 async function main() {
-  const caller = document.getElementById("caller");
-  for (const [k, v] of [["客户", CONTEXT.customer_name], ["来电号码", CONTEXT.caller_number], ["队列", CONTEXT.queue]]) {
-    const span = document.createElement("span");
-    span.append(`${k}：`, Object.assign(document.createElement("b"), { textContent: v }));
-    caller.append(span);
-  }
   if (params.get("lang")) sidebar.setAttribute("lang", params.get("lang"));
+  applyLang(lang);
+  // The sidebar's own language switch switches the whole page.
+  new MutationObserver(() => { if (sidebar.lang !== lang) applyLang(sidebar.lang); })
+    .observe(sidebar, { attributes: true, attributeFilter: ["lang"] });
   let first;
   try {
     first = await demoToken();
   } catch (err) {
-    stateEl.innerHTML = "";
-    stateEl.append(Object.assign(document.createElement("span"), {
-      className: "err",
-      textContent: `无法获取演示令牌：${err.message}。演示页只能在运行服务的本机打开（http://127.0.0.1:端口/demo）。`,
-    }));
+    stateEl.replaceChildren(el("span", { className: "err" },
+      tr("no_token", { msg: err.message, url: id("http://127.0.0.1:PORT/demo") })));
     playBtn.disabled = true;
     return;
   }
@@ -139,7 +216,7 @@ async function main() {
   let server = params.get("server");
   if (!server) {
     if (!first.ws_port) {
-      stateEl.textContent = "服务使用了临时端口：请在地址后加 ?server=ws://127.0.0.1:端口/ws";
+      stateEl.replaceChildren(...tr("ephemeral", { param: id("?server=ws://127.0.0.1:PORT/ws") }));
       playBtn.disabled = true;
       return;
     }
@@ -151,7 +228,7 @@ async function main() {
     noteEl._t = setTimeout(() => sidebar.setNote(noteEl.value).catch(() => {}), 400);
   });
   sidebar.addEventListener("assist-state", (e) => { document.body.dataset.assistState = e.detail.state; });
-  playBtn.addEventListener("click", () => { playBtn.textContent = "↻ 重新播放"; play(); });
+  playBtn.addEventListener("click", () => { played = true; playBtn.textContent = t("replay"); play(); });
   window.assistDemo = { play, sidebar };
   if (params.get("autoplay") !== "0") play();
 }

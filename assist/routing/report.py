@@ -216,7 +216,7 @@ def _fault_text(f: Mapping[str, Any], day: date, tz: str) -> str:
     blame = f"（原因：{f['cause'] or '未记录'}；责任人：{f['responsible'] or '未记录'}）"
     if f["state"] == "recovered":
         body = f"{_clock(f['recovered_at'], day, tz)}恢复，历时{_duration(f['minutes'])}"
-        if f["cause"]:
+        if f["cause"] or f["responsible"]:  # either may be recorded on recovery or after it, the other later
             body += blame
     elif f["state"] == "unresolvable":
         body = f"无法解决/确认{blame}，至今未恢复（已持续{_duration(f['minutes'])}）"

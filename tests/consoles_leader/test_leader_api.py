@@ -6,6 +6,7 @@ import aiohttp
 import pytest
 
 from assist.app import Running
+from assist.effects import Write
 from tests.conftest import open_client
 from tests.consoles_leader.conftest import as_user
 
@@ -101,3 +102,26 @@ async def test_report_preview_and_send(center: Running, http_session: aiohttp.Cl
     async with center.store.db.execute("SELECT step FROM routing_outbox WHERE source LIKE 'report:%'") as cur:
         steps = [r["step"] async for r in cur]
     assert len(steps) == 2 * len(set(steps)), "a second click in the same minute sends nothing more"
+
+
+async def test_the_scheduled_report_says_what_the_preview_says(center: Running,
+                                                               http_session: aiohttp.ClientSession) -> None:
+    """The 17:00 report is built from the same facts as the preview: a call in progress counts under its
+    current category (not as 通话中), hour by hour."""
+    leader = await as_user(center, http_session, "s1", "shift_leader")
+    agent = await open_client(center, user="a1001", role="agent")
+    await agent.call("call.start", call_id="c-1", context={})
+    await agent.call("call.transcript", call_id="c-1", speaker="customer", text="手机银行一直提示系统繁忙")
+    manager = await open_client(center, user="m1", role="manager")
+    await manager.call("escalation.subscribe")
+    preview = await leader.call("GET", "/api/leader/report")
+    assert "来电 1 通（系统故障 1）" in preview["text"]
+
+    # 17:00 has come: the scheduler sends the day's report by itself.
+    now = center.hub.clock()
+    await center.store.write([Write("routing_schedule", {"name": "daily_report", "next_at": now - 1})])
+    center.routing.wake.set()
+    sent = await manager.push("escalation.event", event="report")
+    assert sent["by"] == "system"
+    assert sent["text"] == preview["text"], "the scheduled report and the preview disagree"
+    assert "通话中" not in sent["text"]

@@ -106,3 +106,16 @@ def test_a_quiet_day_says_none_for_each_part() -> None:
 def test_a_recovery_on_another_day_shows_its_date() -> None:
     late = DayFacts(DAY, faults=[fault("核心系统", 1, at(23, 30), "recovered", at(0, 30, date(2026, 11, 3)))])
     assert "23:30发生，11-03 00:30恢复，历时1小时" in report_text(report_figures(late, TZ, at(23, 59)), TZ)
+
+
+def test_a_recovered_faults_cause_and_responsible_person_as_far_as_recorded() -> None:
+    """Recorded on recovery or after it (fault.update), one may come before the other: the text says which."""
+    def text(**blame: str) -> str:
+        facts = DayFacts(DAY, faults=[fault("手机银行", 3, at(9, 0), "recovered", at(9, 40), affected=2, **blame)])
+        return report_text(report_figures(facts, TZ, at(17)), TZ)
+
+    assert "09:40恢复，历时40分钟，影响客户2人" in text()
+    assert "历时40分钟（原因：网关证书过期；责任人：未记录），影响客户2人" in text(cause="网关证书过期")
+    assert "历时40分钟（原因：未记录；责任人：李工），影响客户2人" in text(responsible="李工")
+    both = text(cause="网关证书过期", responsible="李工")
+    assert "历时40分钟（原因：网关证书过期；责任人：李工），影响客户2人" in both

@@ -3,8 +3,6 @@
 In Chinese: no English words (ids, codes and brand names are marked translate="no" by the page, or are on the
 small allow-list below). In English: no Chinese characters. Text the page marks with another lang= (the
 caller's words, the name of the other language on the switch) is the page being explicit, and is skipped.
-The leader console and the demo/sidebar belong to other files; their checks are xfail (not strict) until
-those pages are fixed, and the report of what was found is in the failure message.
 """
 
 from __future__ import annotations
@@ -79,12 +77,11 @@ async def landing_page(browser: Browser, running: Running, lang: str) -> dict[st
     return {"/": await visible_text(page)}
 
 
-OTHERS = pytest.mark.xfail(strict=False, reason="page owned by another branch; what it shows is in the message")
 PAGES = [
     pytest.param(trainer_pages, id="trainer"),
     pytest.param(landing_page, id="landing"),
-    pytest.param(leader_pages, id="leader", marks=OTHERS),
-    pytest.param(demo_page, id="demo", marks=OTHERS),
+    pytest.param(leader_pages, id="leader"),
+    pytest.param(demo_page, id="demo"),
 ]
 
 

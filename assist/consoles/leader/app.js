@@ -7,7 +7,7 @@ import { callDetail, updateCalls } from './calls.js';
 import { clockText, escalationCard } from './cards.js';
 import { ask, show } from './dialog.js';
 import { faultForm, faultItem } from './faults.js';
-import { applyStatic, errorText, getLang, has, setLang, t } from './i18n.js';
+import { applyStatic, code, errorText, getLang, has, ROUTING_DOC, setLang, t, tNodes } from './i18n.js';
 import { reportView } from './report.js';
 import { LeaderSocket } from './socket.js';
 import { clock, dayTime, fromZonedInput, isoDay, zonedInput } from './zone.js';
@@ -61,17 +61,55 @@ const ctx = {
     state.faultPrefill = { report_id: esc.escalation_id, reported_by: esc.subject.agent, symptoms: esc.subject.reason || '', occurred_at: esc.opened_at };
     setTab('faults');
   },
+  // 记录恢复: the recovery time, and the cause and responsible person if already known (they may come later).
   recover: async (faultId) => {
-    const v = await ask(t('recover'), [{ name: 'recovered_at', label: `${t('recovered_at')}${t('lp')}${t('datetime_placeholder')}${t('rp')}`, value: ctx.zonedInput(ctx.now()), required: true }]);
+    const f = faultById(faultId);
+    const v = await ask(t('recover'), [
+      { name: 'recovered_at', label: `${t('recovered_at')}${t('lp')}${t('datetime_placeholder')}${t('rp')}`, value: ctx.zonedInput(ctx.now()), required: true },
+      { name: 'cause', label: t('cause_later'), type: 'textarea', value: f?.cause || '' },
+      { name: 'responsible', label: t('responsible_later'), value: f?.responsible || '' }]);
     if (!v) return;
     const at = ctx.fromZonedInput(v.recovered_at);
     if (!Number.isFinite(at)) { toast(t('datetime_format'), true); return; }
-    if (await act('fault.recover', { fault_id: faultId, recovered_at: at })) faultsChanged();
+    const res = await act('fault.recover', { fault_id: faultId, recovered_at: at, cause: v.cause, responsible: v.responsible });
+    if (res) { faultReplied(res.fault); faultsChanged(); }
   },
   unresolvable: async (faultId) => {
-    const v = await ask(t('unresolvable'), [{ name: 'cause', label: t('cause'), type: 'textarea', required: true },
-      { name: 'responsible', label: t('responsible'), required: true }]);
+    const f = faultById(faultId);
+    const v = await ask(t('unresolvable'), [{ name: 'cause', label: t('cause'), type: 'textarea', required: true, value: f?.cause || '' },
+      { name: 'responsible', label: t('responsible'), required: true, value: f?.responsible || '' }]);
     if (v && await act('fault.unresolvable', { fault_id: faultId, cause: v.cause, responsible: v.responsible })) faultsChanged();
+  },
+  // Record or correct the cause and responsible person, whatever the fault's status (fault.update): only
+  // what changed is sent; an unresolvable fault keeps both.
+  editCause: async (f) => {
+    const keep = f.status === 'unresolvable';
+    const v = await ask(t('edit_cause'), [
+      { name: 'cause', label: t('cause'), type: 'textarea', required: keep, value: f.cause || '' },
+      { name: 'responsible', label: t('responsible'), required: keep, value: f.responsible || '' }]);
+    if (!v) return;
+    const changed = Object.fromEntries(['cause', 'responsible'].filter((k) => v[k] !== (f[k] || '')).map((k) => [k, v[k]]));
+    if (!Object.keys(changed).length) { toast(t('nothing_changed')); return; }
+    const res = await act('fault.update', { fault_id: f.fault_id, ...changed });
+    if (res) { faultReplied(res.fault); toast(t('fault_updated')); }
+  },
+  // A call that was not affected: it stops counting and is never linked to this fault again automatically.
+  unlink: async (f, callId) => {
+    const v = await ask(`${t('unlink')} · ${callId}`, [{ name: 'reason', label: t('link_reason'), type: 'textarea', required: true }],
+      t('unlink'), t('unlink_help'));
+    if (!v) return;
+    const res = await act('fault.unlink', { fault_id: f.fault_id, call_id: callId, reason: v.reason });
+    if (res) { faultReplied(res.fault); toast(t('call_unlinked', { call: callId })); }
+  },
+  // Count a call against this fault (one it was unlinked from, or any call: it moves from another fault).
+  link: async (f, callId) => {
+    const fields = [{ name: 'reason', label: t('link_reason'), type: 'textarea', required: true }];
+    if (!callId) fields.unshift({ name: 'call_id', label: t('call_id'), required: true, list: 'live-call-ids' });
+    const v = await ask(callId ? `${t('relink')} · ${callId}` : t('link_call'), fields, t('link'), t('link_help'));
+    if (!v) return;
+    const call = callId || v.call_id;
+    const res = await act('fault.link', { fault_id: f.fault_id, call_id: call, reason: v.reason });
+    if (res) { faultReplied(res.fault); toast(t('call_linked', { call })); }
   },
   faultsChanged: () => faultsChanged(true),
   // Tell the urgent complaint's emergency contacts through their channels; the server records it on the escalation.
@@ -130,7 +168,6 @@ async function signIn() {
   $('login').hidden = true;
   $('app').hidden = false;
   $('logout').hidden = false;
-  $('who').textContent = `${state.me.user} · ${t(`login_role_${state.me.role}`)}`;
   // ?ws= may only point at this page's own host: the console sends the leader's token to it.
   const asked = new URLSearchParams(location.search).get('ws');
   const url = asked && sameHost(asked) ? asked : state.config.ws_url;
@@ -138,7 +175,6 @@ async function signIn() {
   state.sock.connect();
   setInterval(tick, 1000);
   setInterval(loadCalls, 3000);
-  setInterval(() => faultsChanged(false), 10000);
   loadCalls();
   renderAll();
 }
@@ -159,13 +195,15 @@ function onSnapshot(escalations) {
 }
 
 function onEvent(ev) {
+  if (ev.type === 'fault.event') { faultReplied(ev.fault); return; }
   if (ev.event === 'notify') {
     // The board already shows its own escalations; a notification about anything else is worth a toast.
     if (!state.board.has(ev.escalation_id)) toast(ev.text);
     if (/\.r\d+$/.test(ev.step || '')) beep('reminder');
     return;
   }
-  if (ev.event === 'report') { toast(t('report_sent_event')); return; }
+  // The leader who sent it already reads whom it went to: the push must not replace that toast.
+  if (ev.event === 'report') { if (ev.by !== state.me.user) toast(t('report_sent_event')); return; }
   const esc = ev.escalation;
   applyEvent(state.board, ev);
   if (!esc) return;
@@ -281,6 +319,7 @@ async function loadCalls() {
     return;
   }
   updateCalls(ctx, $('calls'), state.calls);
+  $('live-call-ids').replaceChildren(...state.calls.map((c) => h('option', { value: c.call_id })));
   renderChips(sorted());
 }
 
@@ -306,7 +345,8 @@ async function showCall(callId) {
 function renderUnstaffed() {
   const roles = state.config?.unstaffed || [];
   $('unstaffed').hidden = !roles.length;
-  $('unstaffed').textContent = roles.length ? t('unstaffed', { roles: roles.map((r) => t(`role_${r}`)).join(t('sep')) }) : '';
+  $('unstaffed').replaceChildren(...(roles.length ? tNodes('unstaffed', { roles: roles.map((r) => t(`role_${r}`)).join(t('sep')),
+    doc: code(ROUTING_DOC), contacts: code('[[contacts]]'), api: code('PUT /api/directory') }) : []));
 }
 
 // -- faults ---------------------------------------------------------------------------------------
@@ -316,6 +356,24 @@ async function faultsChanged(resetForm) {
   try {
     state.faults = (await state.sock.call('fault.list', { status: 'all' })).faults;
   } catch { return; }
+  renderFaults();
+}
+
+function faultById(id) {
+  return state.faults.find((f) => f.fault_id === id) || null;
+}
+
+// A fault as the server now has it (a command's reply, or a fault.event push from any leader or the
+// linker): it replaces the one shown, and its escalation's card shows the same cause and responsible person.
+function faultReplied(fault) {
+  if (!fault) return;
+  const i = state.faults.findIndex((f) => f.fault_id === fault.fault_id);
+  if (i >= 0) state.faults[i] = fault; else state.faults.unshift(fault);
+  const esc = state.board.get(fault.escalation_id);
+  if (esc && (esc.subject.cause !== fault.cause || esc.subject.responsible !== fault.responsible)) {
+    state.board.set(esc.escalation_id, { ...esc, subject: { ...esc.subject, cause: fault.cause, responsible: fault.responsible } });
+    renderBoard();
+  }
   renderFaults();
 }
 
@@ -378,9 +436,14 @@ function setTab(tab) {
 
 function renderAll() {
   applyStatic();
+  // The switch names the other language in that language, and says so (lang=), so it is read right.
   $('lang').textContent = getLang() === 'en' ? '中文' : 'English';
+  $('lang').setAttribute('lang', getLang() === 'en' ? 'zh-CN' : 'en');
+  $('report-day').placeholder = t('day_placeholder');
   $('sound').textContent = t(soundOn() ? 'sound_on' : 'sound_off');
   if (!state.config) return;
+  // who is signed in, with the role in words of the page's language (the id stays as it is)
+  $('who').replaceChildren(h('span', { translate: 'no' }, state.me.user), ` · ${t(`login_role_${state.me.role}`)}`);
   renderConn();
   renderBoard();
   renderFaults();

@@ -2,7 +2,7 @@
 // the agent's record, who was told, notes, and the buttons that act through the websocket.
 import { h } from '../shared/dom.js';
 import { countdown, formatDuration } from './board.js';
-import { stepName, t } from './i18n.js';
+import { code, ROUTING_DOC, stepName, t, tNodes } from './i18n.js';
 
 const HIDDEN = new Set(['call_id', 'agent', 'record_id', 'labels', 'level']);
 
@@ -109,7 +109,7 @@ function emergencyBox(ctx, esc) {
   const id = esc.escalation_id;
   const people = ctx.state.config.emergency_contacts || [];
   const done = esc.notes.filter((n) => n.action === 'emergency_contact');
-  if (!people.length) return h('div', { class: 'emergency', 'data-testid': `emergency-${id}` }, h('strong', {}, `${t('emergency_contact')}${t('colon')}`), t('emergency_none'));
+  if (!people.length) return h('div', { class: 'emergency', 'data-testid': `emergency-${id}` }, h('strong', {}, `${t('emergency_contact')}${t('colon')}`), tNodes('emergency_none', { role: code('emergency_contact'), doc: code(ROUTING_DOC) }));
   const anyChannel = people.some((p) => p.channels.length);
   return h('div', { class: 'emergency', 'data-testid': `emergency-${id}` },
     h('div', { class: 'row' }, h('strong', {}, `${t('emergency_contact')}${t('colon')}`),

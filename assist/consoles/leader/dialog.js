@@ -4,12 +4,12 @@ import { h } from '../shared/dom.js';
 import { t } from './i18n.js';
 
 // fields: [{name, label, type: 'text'|'textarea'|'datetime-local'|'number'|'select', value, required,
-//           options (select): [{value, label}]}]
+//           options (select): [{value, label}], list (a datalist's id)}]
 export function ask(title, fields, submit = t('save'), intro = '') {
   const dlg = document.getElementById('dialog');
   return new Promise((resolve) => {
     const inputs = fields.map((f) => {
-      const attrs = { name: f.name, id: `dlg-${f.name}`, required: !!f.required, value: f.value ?? '', 'data-testid': `dlg-${f.name}` };
+      const attrs = { name: f.name, id: `dlg-${f.name}`, required: !!f.required, value: f.value ?? '', list: f.list, 'data-testid': `dlg-${f.name}` };
       if (f.type === 'select') return h('select', attrs, (f.options || []).map((o) => h('option', { value: o.value }, o.label)));
       return f.type === 'textarea' ? h('textarea', { ...attrs, rows: 3 }) : h('input', { ...attrs, type: f.type || 'text' });
     });

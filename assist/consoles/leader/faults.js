@@ -57,22 +57,50 @@ function statusBadge(f) {
 export function faultItem(ctx, f, compact = false) {
   const now = ctx.now();
   const ongoing = f.status !== 'recovered';
-  return h('div', { class: `fault ${ongoing ? 'ongoing' : ''}`, 'data-testid': `fault-${f.fault_id}` },
+  const id = f.fault_id;
+  const canLink = ctx.state.config.can_open_faults;
+  return h('div', { class: `fault ${ongoing ? 'ongoing' : ''}`, 'data-testid': `fault-${id}` },
     h('div', { class: 'item-head' },
       h('strong', {}, `${f.system} · ${t('level_n', { n: f.level })}`), statusBadge(f)),
     h('div', { class: 'kv' },
       h('span', {}, h('span', { class: 'muted' }, `${t('occurred_at')} `), ctx.fmtTime(f.occurred_at)),
       ongoing ? h('span', { class: 'strong' }, h('span', { class: 'muted' }, `${t('elapsed')} `), h('b', { 'data-since': f.occurred_at }, formatDuration(now - f.occurred_at)))
         : h('span', {}, h('span', { class: 'muted' }, `${t('recovered_at')} `), ctx.fmtTime(f.recovered_at)),
-      h('span', {}, h('span', { class: 'muted' }, `${t('affected')} `), h('strong', { 'data-testid': `affected-${f.fault_id}` }, String(f.affected_calls)))),
+      h('span', {}, h('span', { class: 'muted' }, `${t('affected')} `), h('strong', { 'data-testid': `affected-${id}` }, String(f.affected_calls)))),
     compact ? null : [
       h('p', { class: 'symptoms' }, f.symptoms),
-      h('div', { class: 'kv' }, h('span', { class: 'muted' }, `${t('reported_by')} ${f.reported_by} · ${f.fault_id}`)),
-      f.cause ? h('dl', { class: 'subject' }, h('dt', {}, t('cause')), h('dd', {}, f.cause), h('dt', {}, t('responsible')), h('dd', {}, f.responsible)) : null,
-      f.calls.length ? h('div', { class: 'linked' }, h('span', { class: 'muted' }, `${t('linked_calls')}${t('colon')}`),
-        f.calls.map((c) => h('button', { type: 'button', class: 'link', onclick: () => ctx.showCall(c) }, c))) : null,
+      h('div', { class: 'kv' }, h('span', { class: 'muted' }, `${t('reported_by')} ${f.reported_by} · `, h('span', { translate: 'no' }, id))),
+      blame(ctx, f),
+      linkedCalls(ctx, f, canLink),
     ],
-    ongoing && ctx.state.config.can_open_faults ? h('div', { class: 'row' },
-      h('button', { type: 'button', class: 'primary', 'data-testid': `f-recover-${f.fault_id}`, onclick: () => ctx.recover(f.fault_id) }, t('recover')),
-      f.status === 'open' ? h('button', { type: 'button', 'data-testid': `f-unresolvable-${f.fault_id}`, onclick: () => ctx.unresolvable(f.fault_id) }, t('unresolvable')) : null) : null);
+    h('div', { class: 'row' },
+      ongoing && canLink ? [
+        h('button', { type: 'button', class: 'primary', 'data-testid': `f-recover-${id}`, onclick: () => ctx.recover(id) }, t('recover')),
+        f.status === 'open' ? h('button', { type: 'button', 'data-testid': `f-unresolvable-${id}`, onclick: () => ctx.unresolvable(id) }, t('unresolvable')) : null] : null,
+      !compact && ctx.state.config.can_edit_faults ? h('button', { type: 'button', 'data-testid': `f-edit-${id}`, onclick: () => ctx.editCause(f) }, t('edit_cause')) : null,
+      !compact && canLink ? h('button', { type: 'button', 'data-testid': `f-link-${id}`, onclick: () => ctx.link(f) }, t('link_call')) : null));
+}
+
+// The form's cause (原因) and responsible person (责任人): recorded on recovery, on "unresolvable", or later.
+function blame(ctx, f) {
+  const value = (v, key) => (v ? h('dd', { 'data-testid': `${key}-${f.fault_id}` }, v)
+    : h('dd', { class: 'muted', 'data-testid': `${key}-${f.fault_id}` }, t('not_recorded')));
+  return h('dl', { class: 'subject' }, h('dt', {}, t('cause')), value(f.cause, 'cause'),
+    h('dt', {}, t('responsible')), value(f.responsible, 'responsible'));
+}
+
+// The calls counted against the fault (each opens its details; a leader unlinks one with a reason), and the
+// calls a leader unlinked (never linked again automatically; a leader may link one again).
+function linkedCalls(ctx, f, canLink) {
+  const id = f.fault_id;
+  const callButton = (c) => h('button', { type: 'button', class: 'link', translate: 'no', onclick: () => ctx.showCall(c) }, c);
+  return [
+    h('div', { class: 'linked', 'data-testid': `linked-${id}` }, h('span', { class: 'muted' }, `${t('linked_calls')}${t('colon')}`),
+      f.calls.length ? f.calls.map((c) => h('span', { class: 'call-chip', 'data-testid': `linked-${id}-${c}` }, callButton(c),
+        canLink ? h('button', { type: 'button', class: 'link small', 'data-testid': `f-unlink-${id}-${c}`, onclick: () => ctx.unlink(f, c) }, t('unlink')) : null))
+        : h('span', { class: 'muted' }, t('none'))),
+    f.unlinked.length ? h('div', { class: 'linked', 'data-testid': `unlinked-${id}` }, h('span', { class: 'muted' }, `${t('unlinked_calls')}${t('colon')}`),
+      f.unlinked.map((c) => h('span', { class: 'call-chip off', 'data-testid': `unlinked-${id}-${c}` }, callButton(c),
+        canLink ? h('button', { type: 'button', class: 'link small', 'data-testid': `f-relink-${id}-${c}`, onclick: () => ctx.link(f, c) }, t('relink')) : null))) : null,
+  ];
 }

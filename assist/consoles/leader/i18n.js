@@ -44,10 +44,22 @@ const TEXTS = {
   level34: ['三、四级：15分钟内恢复，超30分钟报部门领导', 'Levels 3–4: restore in 15 min; past 30 min the department leaders are told'],
   open_fault: ['登记故障', 'Record the fault'], fault_opened: ['故障已登记：{id}', 'Fault recorded: {id}'],
   recovered_at: ['恢复时间', 'Recovered at'], cause: ['原因', 'Cause'], responsible: ['责任人', 'Responsible'],
+  cause_later: ['原因（已查明时填写，也可稍后补记）', 'Cause (if known; it can be recorded later)'],
+  responsible_later: ['责任人（可稍后补记）', 'Responsible person (can be recorded later)'],
+  not_recorded: ['未记录', 'not recorded'], none: ['无', 'none'],
+  status: ['状态', 'Status'], minutes_n: ['历时{n}分钟', '{n} min'],
+  edit_cause: ['记录/修改原因和责任人', 'Record or edit cause and responsible'],
+  fault_updated: ['已保存原因和责任人', 'Cause and responsible person saved'], nothing_changed: ['没有改动', 'Nothing changed'],
+  unlink: ['取消关联', 'Unlink'], relink: ['重新关联', 'Link again'], link: ['关联', 'Link'], link_call: ['关联来电', 'Link a call'],
+  call_id: ['来电编号', 'Call id'], link_reason: ['理由（记入审计记录）', 'Reason (kept in the audit trail)'],
+  unlink_help: ['这通来电不受此故障影响：不再计入影响客户，也不会再被自动关联到此故障。', 'This call was not affected by this fault: it stops counting and is never linked to it again automatically.'],
+  link_help: ['这通来电计入此故障的影响客户；如已关联到其他故障，会从那里移过来。', 'The call counts against this fault; if it counted against another fault, it moves here.'],
+  unlinked_calls: ['已取消关联', 'Unlinked'],
+  call_unlinked: ['已取消关联：{call}', 'Unlinked: {call}'], call_linked: ['已关联：{call}', 'Linked: {call}'],
   affected: ['影响客户', 'Customers affected'], linked_calls: ['关联来电', 'Linked calls'], all_faults: ['故障记录', 'Fault records'],
   fault_open: ['未恢复', 'Not recovered'], fault_recovered: ['已恢复', 'Recovered'], fault_unresolvable: ['无法解决', 'Unresolvable'],
   elapsed: ['已持续', 'Ongoing for'], cannot_open_faults: ['只有座席管理员和班长可以登记故障。', 'Only seat admins and shift leaders record faults.'],
-  report_day: ['日期', 'Day'], prev_day: ['前一天', 'Previous day'], next_day: ['后一天', 'Next day'],
+  report_day: ['日期', 'Day'], day_placeholder: ['年-月-日', 'YYYY-MM-DD'], prev_day: ['前一天', 'Previous day'], next_day: ['后一天', 'Next day'],
   day_format: ['日期请按 2026-12-06 的格式填写', 'Write the day as 2026-12-06'],
   datetime_placeholder: ['年-月-日 时:分', 'YYYY-MM-DD HH:MM'],
   datetime_format: ['时间请按 2026-12-06 09:30 的格式填写（24小时制，中心时间）', "Write the time as 2026-12-06 09:30 (24-hour, the center's clock)"],
@@ -83,11 +95,11 @@ const TEXTS = {
   login_role_back_office: ['后台值班', 'Back office'], login_role_manager: ['经理', 'Manager'], login_role_admin: ['管理员', 'Admin'],
   record_kind_suggestion: ['当场解决，转为建议', 'settled on the call (suggestion)'], record_kind_escalation: ['已上报', 'escalated'],
   record_kind_fault_link: ['关联到故障', 'linked to a fault'],
-  unstaffed: ['通讯录中没有人担任：{roles}。这些角色的升级步骤无人接收（卡片上显示“无人”），只记入审计。请管理员按 docs/routing.md「The routing file」一节配置通讯录（routing 文件的 [[contacts]]，或 PUT /api/directory）。',
-    'Nobody in the contact directory holds: {roles}. Escalation steps for these roles reach nobody (cards say "nobody"); they are only audited. An admin sets up the directory as docs/routing.md, section "The routing file", says ([[contacts]] in the routing file, or PUT /api/directory).'],
+  unstaffed: ['通讯录中没有人担任：{roles}。这些角色的升级步骤无人接收（卡片上显示“无人”），只记入审计。请管理员按 {doc}一节配置通讯录（路由配置文件的 {contacts}，或 {api}）。',
+    'Nobody in the contact directory holds: {roles}. Escalation steps for these roles reach nobody (cards say "nobody"); they are only audited. An admin sets up the directory as {doc} says ({contacts} in the routing file, or {api}).'],
   emergency_contact: ['应急联系人', 'Emergency contact'], emergency_notify: ['一键通知应急联系人', 'Notify the emergency contact'],
   emergency_phoned: ['已电话联系，记录', 'Phoned: record it'], emergency_told: ['已联系应急联系人', 'Emergency contact told'],
-  emergency_none: ['通讯录中没有应急联系人（emergency_contact），无法一键通知：见 docs/routing.md「The routing file」。', 'The directory has no emergency contact (emergency_contact): see docs/routing.md, "The routing file".'],
+  emergency_none: ['通讯录中没有应急联系人（{role}），无法一键通知：见 {doc}。', 'The directory has no emergency contact ({role}): see {doc}.'],
   emergency_sent: ['已通知应急联系人：{names}', 'Emergency contact told: {names}'],
   channel_console: ['值班台', 'console'], channel_sms: ['短信', 'SMS'], channel_webhook: ['即时通讯', 'webhook'],
   channel_email: ['邮件', 'email'], channel_phone: ['电话', 'phone'], no_number: ['无号码', 'no number'],
@@ -144,6 +156,27 @@ export function stepName(name) {
   const key = `step_${base}`;
   return (has(key) ? t(key) : base) + (rem ? t('reminder') : '');
 }
+
+// A text with some of its {vars} as nodes (a doc path or a config name marked translate="no"): an array of
+// strings and nodes, for h().
+export function tNodes(key, vars = {}) {
+  const pair = TEXTS[key];
+  const s = pair ? pair[lang === 'en' ? 1 : 0] : key;
+  return s.split(/(\{\w+\})/).filter(Boolean).map((part) => {
+    const m = /^\{(\w+)\}$/.exec(part);
+    return m && m[1] in vars ? vars[m[1]] : part;
+  });
+}
+
+// Names of the routing docs and config that stay as they are in either language (they are what an admin types).
+export function code(text) {
+  const el = document.createElement('code');
+  el.setAttribute('translate', 'no');
+  el.textContent = text;
+  return el;
+}
+
+export const ROUTING_DOC = 'docs/routing.md「The routing file」';
 
 export function applyStatic(root = document) {
   root.querySelectorAll('[data-i18n]').forEach((el) => { el.textContent = t(el.dataset.i18n); });

@@ -27,6 +27,7 @@ export function reportView(ctx, r) {
           `${t('resolved_n')} ${r.escalations_resolved} · ${t('open_n')} ${r.escalations_open}`),
         tile('met', t('met_n'), `${r.deadlines_met}/${r.escalations_resolved}`, t('met_of_resolved', { met: r.deadlines_met, resolved: r.escalations_resolved })),
         tile('overdue', t('overdue_n'), r.escalations_overdue)),
+      r.fault_list.length ? faultTable(ctx, r.fault_list) : null,
       h('h3', {}, t('report_text_as_sent')),
       h('pre', { class: 'report-text', lang: 'zh-CN', 'data-testid': 'report-text' }, r.text),
       r.next_report_at ? h('p', { class: 'hint' }, `${t('next_auto')}${t('colon')}${ctx.fmtDateTime(r.next_report_at)}`) : null),
@@ -35,6 +36,21 @@ export function reportView(ctx, r) {
       barChart(r.hours, order, (c) => ctx.catName(c), { hourLabel }),
       h('ul', { class: 'legend', 'data-testid': 'report-legend' }, legend.map(([c, n], i) => h('li', { 'data-category': c },
         h('span', { class: 'swatch', style: `background:${colorOf(c, i)}` }), `${ctx.catName(c)} ${n}`)))));
+}
+
+// The day's faults from the same figures as the text: times, customers affected, cause and responsible person.
+function faultTable(ctx, faults) {
+  const dash = (v) => (v ? v : h('span', { class: 'muted' }, t('not_recorded')));
+  return [h('h3', {}, t('faults_n')),
+    h('table', { class: 'report-faults', 'data-testid': 'report-faults' },
+      h('thead', {}, h('tr', {}, [t('system'), t('status'), t('occurred_at'), t('recovered_at'), t('affected'), t('cause'), t('responsible')]
+        .map((x) => h('th', {}, x)))),
+      h('tbody', {}, faults.map((f) => h('tr', {},
+        h('td', {}, `${f.system} · ${t('level_n', { n: f.level })}`), h('td', {}, t(`fault_${f.state}`)),
+        h('td', {}, ctx.fmtTime(f.occurred_at)),
+        h('td', {}, f.state === 'recovered' ? `${ctx.fmtTime(f.recovered_at)}${t('lp')}${t('minutes_n', { n: f.minutes })}${t('rp')}` : ''),
+        h('td', { class: 'num' }, String(f.affected)), h('td', {}, dash(f.cause)), h('td', {}, dash(f.responsible)))))),
+  ];
 }
 
 function tile(id, label, value, detail = '') {

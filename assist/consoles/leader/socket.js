@@ -1,5 +1,5 @@
 // The leader's websocket (docs/protocol.md §6): auth, numbered commands answered by promises,
-// escalation.event pushes, and reconnecting with backoff (re-subscribing each time).
+// escalation.event and fault.event pushes, and reconnecting with backoff (re-subscribing each time).
 export class CommandError extends Error {
   constructor(error) {
     super(error?.message || 'error');
@@ -47,7 +47,7 @@ export class LeaderSocket {
       if (!p) return;
       this.pending.delete(msg.id);
       if (msg.success) p.resolve(msg); else p.reject(new CommandError(msg.error));
-    } else if (msg.type === 'escalation.event') {
+    } else if (msg.type === 'escalation.event' || msg.type === 'fault.event') {
       this.onEvent(msg);
     }
   }

@@ -7,10 +7,15 @@ so the console never needs a new method on the routing service.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from datetime import date
 from typing import Any
 
 import aiosqlite
+
+from assist.live.calls import CallState
+from assist.routing.report import DayFacts, day_bounds
+from assist.server.routing import store as rs
 
 
 async def _all(db: aiosqlite.Connection, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
@@ -81,3 +86,13 @@ async def calls_started(db: aiosqlite.Connection, since: float, until: float) ->
           'none') AS category
         FROM calls c WHERE c.started_at >= ? AND c.started_at < ? ORDER BY c.started_at""", (since, until))
     return [(r["call_id"], float(r["started_at"]), str(r["category"])) for r in rows]
+
+
+async def report_facts(db: aiosqlite.Connection, day: date, tz: str, live: Mapping[str, CallState]) -> DayFacts:
+    """The day's facts for its report, with every call's start and category (a live call's current one): the
+    one source of the preview, the report sent by hand and the scheduled one, so all three say the same."""
+    facts = await rs.day_facts(db, day, tz)
+    since, until = day_bounds(day, tz)
+    facts.calls = [(at, live[cid].result.category if cid in live else cat)
+                   for cid, at, cat in await calls_started(db, since, until)]
+    return facts

@@ -20,9 +20,9 @@ from websockets.asyncio.server import Server
 
 from assist.errors import InvalidFormat, InvalidJSON, NotFound
 from assist.live.calls import CallState
-from assist.routing.commands import FAULT_ROLES
+from assist.routing.commands import FAULT_CAUSE_ROLES, FAULT_ROLES
 from assist.routing.escalation import local_day
-from assist.routing.report import DayFacts, day_bounds, report_figures, report_text
+from assist.routing.report import DayFacts, report_figures, report_text
 from assist.server.leader import data, emergency
 from assist.server.leader.report import manual_report, recipients_of
 from assist.server.routing import store as rs
@@ -137,6 +137,7 @@ async def config(request: web.Request) -> web.Response:
         "now": routing.hub.clock(),
         "user": who.user, "role": who.role,
         "can_open_faults": who.role in FAULT_ROLES,
+        "can_edit_faults": who.role in FAULT_CAUSE_ROLES,
         "timezone": leader.tz,
         "report_at": routing.config.schedule.daily_report_at,
         "next_report_at": sched.get("daily_report"),
@@ -209,13 +210,7 @@ async def call_detail(request: web.Request) -> web.Response:
 
 async def _facts(leader: Leader, day: date) -> DayFacts:
     """The day's facts with every call's start and category (a live call's current one), for text and chart."""
-    routing = leader.routing
-    facts = await rs.day_facts(routing.db, day, leader.tz)
-    since, until = day_bounds(day, leader.tz)
-    live = routing.hub.desk.calls
-    facts.calls = [(at, live[cid].result.category if cid in live else cat)
-                   for cid, at, cat in await data.calls_started(routing.db, since, until)]
-    return facts
+    return await data.report_facts(leader.routing.db, day, leader.tz, leader.routing.hub.desk.calls)
 
 
 async def _report(leader: Leader, day: date) -> dict[str, Any]:

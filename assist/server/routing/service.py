@@ -51,6 +51,7 @@ from assist.routing.faults import (
 from assist.routing.plans import UNRESOLVABLE, escalation_kind, fault_plan, plan_for
 from assist.routing.records import check_record, settled_on_call
 from assist.routing.report import daily_report, next_daily, patrol
+from assist.server.leader.data import report_facts
 from assist.server.live.ws import Connection, Handler, Hub
 from assist.server.routing import store as rs
 from assist.server.routing.notifiers import (
@@ -269,7 +270,8 @@ class RoutingService:
         s = self.config.schedule
         if sched.get("daily_report", math.inf) <= now:
             due = sched["daily_report"]
-            facts = await rs.day_facts(self.db, local_day(due, s.timezone), s.timezone)
+            # the same facts as the console's preview and 'send now': the calls with their start times
+            facts = await report_facts(self.db, local_day(due, s.timezone), s.timezone, self.hub.desk.calls)
             eff = daily_report(self.config, self.directory, facts, now)
             eff.writes.append(_schedule_row("daily_report", next_daily(now, s.daily_report_at, s.timezone)))
             await self.commit(eff)

@@ -97,3 +97,21 @@ async def test_the_english_console_shows_no_chinese(center: Running, browser: Br
         assert not chinese, f"Chinese on an English screen: {chinese}\n{screen}"
     await console.shoot("english-report")
     assert console.errors == []
+
+
+async def test_switching_the_language_rewrites_the_whole_page(center: Running, browser: Browser) -> None:
+    """The switch (marked with the language it names) turns every part of the signed-in page, the top bar
+    with who is signed in included, into the other language, and back."""
+    console = await open_console(browser, center, "s1", "shift_leader")
+    page = console.page
+    switch = page.locator("#lang")
+    await expect(page.locator("#who")).to_have_text("s1 · 座席班长")
+    await expect(switch).to_have_attribute("lang", "en")
+    await switch.click()
+    await expect(page.locator("#who")).to_have_text("s1 · Shift leader")
+    await expect(page.get_by_test_id("tab-faults")).to_have_text("Faults")
+    await expect(switch).to_have_text("中文")
+    await expect(switch).to_have_attribute("lang", "zh-CN")
+    await switch.click()
+    await expect(page.locator("#who")).to_have_text("s1 · 座席班长")
+    assert console.errors == []
