@@ -12,9 +12,9 @@ database). A probe process, separate so that the abuser's own work does not slow
 For each item it prints the server's answer, `/healthz` p99 and max (and requests that failed),
 note -> result p99, RSS before / peak / after, tracebacks the server logged, and PASS or FAIL
 against the issue's targets: `/healthz` p99 <= 100 ms and max < 250 ms, peak RSS within +50 MB of
-the item's start, the answer in the documented error shape. An item whose quiet second before it
-already missed the latency target (the machine is shared) is run again, at most twice; the table
-says which attempt it shows.
+the item's start, the answer in the documented error shape. An item that missed the latency target
+while the quiet 1.5 s before it had missed it too (the machine is shared), and by less than 4x that
+noise, is run again, at most twice; the table says which attempt it shows.
 
 Bounded in count and time (about five minutes on 2 cores), loopback only.
 
@@ -378,8 +378,8 @@ class Bench:
             row.tracebacks = self.tracebacks() - tb0
             row.seconds = t1 - t0
             report(row)
-            if row.latency_ok or not row.quiet_p99 > P99_MS:
-                return row
+            if row.latency_ok or not row.quiet_p99 > P99_MS or row.h_p99 > 4 * row.quiet_p99:
+                return row  # passed, measured on a quiet machine, or far slower than the machine's own noise
             print(f"  (the quiet second before it had p99 {row.quiet_p99:.0f} ms: the machine was busy; again)")
         return row
 
@@ -703,15 +703,17 @@ ITEMS: list[tuple[str, str, Run]] = [
     ("1d", "`/api/pack/try` with one 240 KB agent line", lambda b, row, a: pack_try(b, row, 80_000)),
     ("2a", "`/api/pack/preview` of `{{ lipsum(n=20000) }}`",
      lambda b, row, a: preview(b, row, "{{ lipsum(n=20000) }}")),
-    ("3b", "`escalation.subscribe` with {escalations:,} open escalations",
-     lambda b, row, a: subscribe_snapshot(b, row)),
     ("4", "2,000 live calls of one agent, 16 KB contexts; `/api/leader/calls`", lambda b, row, a: live_calls(b, row)),
+    ("3b", "`escalation.subscribe` with {escalations} open escalations",
+     lambda b, row, a: subscribe_snapshot(b, row)),
     ("3a", "600 `escalation.list` (limit 1000) unread, then leave", lambda b, row, a: list_unread(b, row)),
     ("2b", f"`/api/pack/preview` of `{BOMB}`", lambda b, row, a: preview(b, row, BOMB)),
-    ("7", "{unfinished:,} unfinished HTTP requests (headers never finished), held 10 s",
+    ("7", "{unfinished} unfinished HTTP requests (headers never finished), held 10 s",
      lambda b, row, a: unfinished_http(b, row, a.unfinished)),
 ]
-"""In the order run: the heavier, the later (the service is restarted when an item leaves it bloated)."""
+"""In the order run: the heavier, the later (the service is restarted when an item leaves it bloated). The live
+calls come before the escalations are opened: with hundreds of faults open, an agent connection that starts a call
+is sent one `assist.notice` per fault and cut off as too slow (1013) before it can read them."""
 SETTLE = {"3a": 5.0}
 """Seconds an item's window runs on after it ends (the server may still be working off what it took on)."""
 
@@ -738,7 +740,8 @@ async def run(args: argparse.Namespace) -> list[Row]:
                     t0 = time.monotonic()
                     await seed_escalations(b, args.escalations)
                     print(f"  (seeded {b.escalations} open escalations in {time.monotonic() - t0:.0f} s)")
-                label = item.format(escalations=b.escalations, unfinished=args.unfinished)
+                label = item.replace("{escalations}", f"{b.escalations:,}").replace("{unfinished}",
+                                                                                    f"{args.unfinished:,}")
 
                 def go(row: Row, item_run: Run = item_run) -> Awaitable[None]:
                     return item_run(b, row, args)
@@ -763,7 +766,8 @@ def table(rows: list[Row]) -> str:
     for r in rows:
         failed = f" ({r.h_failed} failed)" if r.h_failed else ""
         again = f" (attempt {r.attempt})" if r.attempt > 1 else ""
-        lines.append(f"| {r.name} | {r.item} | {r.answer.replace('|', '/')} | {r.h_p99:.0f} / {r.h_max:.0f} ms{failed}"
+        item, answer = r.item.replace("|", "\\|"), r.answer.replace("|", "\\|")
+        lines.append(f"| {r.name} | {item} | {answer} | {r.h_p99:.0f} / {r.h_max:.0f} ms{failed}"
                      f" | {r.n_p99:.0f} ms | {r.rss_before:.0f} → {r.rss_peak:.0f} → {r.rss_after:.0f} MB"
                      f" | {r.verdict}{again} |")
     return "\n".join(lines)
