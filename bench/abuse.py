@@ -20,8 +20,8 @@ Bounded in count and time (about five minutes on 2 cores), loopback only.
 
     python -m bench.abuse [--only NAME[,NAME…]] [--unfinished 20000] [--escalations 2000]
 
-Opening the escalations is setup, not measured (fault.open slows as open faults grow: 5,000 take
-about 150 s here, so the default is 2,000).
+Opening the escalations (complaints escalated from calls) is setup, not measured; the default is
+2,000 to keep the run short.
 """
 
 from __future__ import annotations
@@ -574,22 +574,28 @@ async def preview(b: Bench, row: Row, template: str) -> None:
 
 
 async def seed_escalations(b: Bench, count: int) -> None:
-    """Open faults (each with its escalation) until `count` escalations are open: setup, not measured."""
-    ws = await b.ws("sa1", max_size=None)
-    now = time.time()
+    """Escalate calls as complaints (each call started, escalated, ended) until `count` escalations are open:
+    setup, not measured. Complaints, not faults: every open fault is announced to every agent connection,
+    one `assist.notice` each, which with hundreds open cuts the probe's agent off (see ITEMS)."""
+    ws = await b.ws("agent1", max_size=None)
     next_id = 1
     while b.escalations < count:
         t0 = time.monotonic()
-        n = min(500, count - b.escalations)
-        replies = await pipeline(ws, [{"type": "fault.open", "occurred_at": now, "symptoms": "转账失败", "level": 1,
-                                       "system": f"系统{b.escalations + i}", "reported_by": "agent1"}
-                                      for i in range(n)], next_id)
-        next_id += n
-        b.escalations += sum(1 for r in replies if r.get("success"))
+        n = min(100, count - b.escalations)
+        calls = [f"esc-{b.escalations + i}" for i in range(n)]
+        frames = [f for c in calls for f in (
+            {"type": "call.start", "call_id": c, "context": {"queue": "retail"}},
+            {"type": "call.escalate", "call_id": c, "kind": "complaint", "reason": "客户要求上级回电"},
+            {"type": "call.end", "call_id": c})]
+        replies = await pipeline(ws, frames, next_id)
+        next_id += len(frames)
+        escalated = replies[1::3]
+        b.escalations += sum(1 for r in escalated if r.get("success"))
         if not all(r.get("success") for r in replies):
-            raise RuntimeError(f"seeding: {replies[-1]}")
-        print(f"  (seeding: {b.escalations} open, the last {n} fault.open at"
-              f" {(time.monotonic() - t0) * 1000 / n:.0f} ms each)", flush=True)
+            raise RuntimeError(f"seeding: {next(r for r in replies if not r.get('success'))}")
+        if b.escalations % 500 == 0:
+            print(f"  (seeding: {b.escalations} open, the last {n} at {(time.monotonic() - t0) * 1000 / n:.0f} ms"
+                  " each)", flush=True)
     await ws.close()
 
 
