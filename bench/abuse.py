@@ -131,20 +131,21 @@ async def probe(http_port: int, ws_port: int, token: str, pid: int) -> None:
 
     async def agent() -> None:
         n = 0
+        sent: dict[int, float] = {}
         while True:
             try:
                 ws = await connect(f"ws://127.0.0.1:{ws_port}/ws", max_size=None, open_timeout=HEALTH_TIMEOUT)
                 await ws.send(json.dumps({"type": "auth", "token": token}))
                 await ws.recv()
                 await ws.send(json.dumps({"id": 1, "type": "call.start", "call_id": f"probe-{n}", "context": {}}))
-                sent: dict[int, float] = {}
 
                 async def read(ws: ClientConnection = ws, sent: dict[int, float] = sent) -> None:
-                    async for frame in ws:
-                        msg = json.loads(frame)
-                        t0 = sent.pop(msg.get("id", -1), None) if msg.get("type") == "result" else None
-                        if t0 is not None:
-                            emit("n", t0, (time.monotonic() - t0) * 1000, bool(msg.get("success")))
+                    with contextlib.suppress(ConnectionClosed):
+                        async for frame in ws:
+                            msg = json.loads(frame)
+                            t0 = sent.pop(msg.get("id", -1), None) if msg.get("type") == "result" else None
+                            if t0 is not None:
+                                emit("n", t0, (time.monotonic() - t0) * 1000, bool(msg.get("success")))
 
                 reading = asyncio.create_task(read())
                 cid, next_at = 1, time.monotonic()
@@ -158,6 +159,9 @@ async def probe(http_port: int, ws_port: int, token: str, pid: int) -> None:
                     await asyncio.sleep(max(0.0, next_at - time.monotonic()))
             except (OSError, TimeoutError, ConnectionClosed):
                 pass
+            for t0 in sent.values():  # never answered: the connection dropped (e.g. its ping timed out in a stall)
+                emit("n", t0, (time.monotonic() - t0) * 1000, False)
+            sent = {}
             n += 1
             await asyncio.sleep(0.5)
 
@@ -218,6 +222,7 @@ class Row:
     h_failed: int = 0
     n_p99: float = float("nan")
     n_n: int = 0
+    n_failed: int = 0
     rss_before: float = 0.0
     rss_peak: float = 0.0
     rss_after: float = 0.0
@@ -373,6 +378,7 @@ class Bench:
             row.h_p99, row.h_max = pct([s.v for s in h], 0.99), max((s.v for s in h), default=float("nan"))
             notes = self.window("n", t0, t1)
             row.n_p99, row.n_n = pct([s.v for s in notes], 0.99), len(notes)
+            row.n_failed = sum(1 for s in notes if not s.ok)
             row.rss_peak = max([s.v / 1024 for s in self.window("r", t0, t1)] + [row.rss_before])
             row.rss_after = self.rss_mb() if self.proc is not None and self.proc.poll() is None else 0.0
             row.tracebacks = self.tracebacks() - tb0
@@ -388,7 +394,7 @@ def report(row: Row) -> None:
     print(f"{row.name}: {row.item}\n  answer: {row.answer}\n"
           f"  /healthz p99 {row.h_p99:.0f} ms, max {row.h_max:.0f} ms, {row.h_n} requests, {row.h_failed} failed"
           f" (quiet before: p99 {row.quiet_p99:.0f} ms)\n"
-          f"  agent note->result p99 {row.n_p99:.0f} ms over {row.n_n} notes\n"
+          f"  agent note->result p99 {row.n_p99:.0f} ms over {row.n_n} notes, {row.n_failed} unanswered\n"
           f"  RSS {row.rss_before:.0f} MB before, {row.rss_peak:.0f} MB peak, {row.rss_after:.0f} MB after;"
           f" {row.tracebacks} tracebacks logged; {row.seconds:.1f} s\n  => {row.verdict}"
           + (f" (attempt {row.attempt})" if row.attempt > 1 else ""), flush=True)
@@ -771,10 +777,11 @@ def table(rows: list[Row]) -> str:
              " result |", "|---|---|---|---|---|---|---|"]
     for r in rows:
         failed = f" ({r.h_failed} failed)" if r.h_failed else ""
+        unanswered = f" ({r.n_failed} unanswered)" if r.n_failed else ""
         again = f" (attempt {r.attempt})" if r.attempt > 1 else ""
         item, answer = r.item.replace("|", "\\|"), r.answer.replace("|", "\\|")
         lines.append(f"| {r.name} | {item} | {answer} | {r.h_p99:.0f} / {r.h_max:.0f} ms{failed}"
-                     f" | {r.n_p99:.0f} ms | {r.rss_before:.0f} → {r.rss_peak:.0f} → {r.rss_after:.0f} MB"
+                     f" | {r.n_p99:.0f} ms{unanswered} | {r.rss_before:.0f} → {r.rss_peak:.0f} → {r.rss_after:.0f} MB"
                      f" | {r.verdict}{again} |")
     return "\n".join(lines)
 
