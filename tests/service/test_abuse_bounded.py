@@ -1,8 +1,9 @@
 """Each abusive input of issue 14 is refused or bounded, asserted by counts, sizes and shapes (never by time).
 
 One service (real websocket and HTTP servers, a real SQLite file) serves the module; it holds more open
-escalations than `escalation.list` may return at once. Inputs the service does not bound yet are strict xfails
-that name the defect: once it is fixed the test passes, and strict makes that an error until the mark goes.
+escalations (complaints) than `escalation.list` may return at once. Inputs the service does not bound yet are
+strict xfails that name the defect: once it is fixed the test passes, and strict makes that an error until the
+mark goes.
 
 Covered elsewhere and not repeated here: deep nesting and `message_too_large` with the id echoed
 (`test_bad_input.py`), `/plugin/%00.js` (`test_http_errors.py`), `token revoke --id ""` (`test_cli.py`),
@@ -52,12 +53,13 @@ async def served(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Runn
     running = await start(Settings(host="127.0.0.1", ws_port=0, http_port=0, db=Path(db), pack=DEFAULT_PACK),
                           trainer=TRAINER)
     try:
-        admin = await open_client(running, user="sa1", role="seat_admin")
-        replies = await pipeline(admin, [{"type": "fault.open", "occurred_at": time.time(), "symptoms": "转账失败",
-                                          "level": 1, "system": f"系统{i}", "reported_by": "a1"}
-                                         for i in range(OPEN_ESCALATIONS)])
-        assert all(r["success"] for r in replies), [r for r in replies if not r["success"]][:1]
-        await admin.ws.close()
+        # Complaints, not faults: every agent connection is sent one notice per open fault (a defect below).
+        seeder = await open_client(running, user="seed")
+        await seeder.call("call.start", call_id="seed-call", context={"queue": "retail"})
+        replies = await pipeline(seeder, [{"type": "call.escalate", "call_id": "seed-call", "kind": "complaint",
+                                           "reason": f"客户第{i}次要求回电"} for i in range(OPEN_ESCALATIONS)])
+        assert all(r["success"] for r in replies), next(r for r in replies if not r["success"])
+        await seeder.ws.close()
         yield running
     finally:
         await running.close()
@@ -207,20 +209,27 @@ async def test_a_leader_who_leaves_megabytes_unread_is_cut_off(served: Running) 
 
 
 @pytest.mark.xfail(strict=True, reason="issue 14 item 3 (found by bench/abuse.py): every agent connection is sent "
-                   "one assist.notice per open fault; with more open faults than max_queue (512) every agent is cut "
-                   "off as too slow (1013) at the next fault.open or scheduler pass: a seat admin can disconnect the "
-                   "floor")
-async def test_many_open_faults_do_not_cut_agents_off(served: Running) -> None:
-    agent = await open_client(served, user="a6")
-    assert (await agent.call("ping"))["success"]
-    admin = await open_client(served, user="sa2", role="seat_admin")
-    opened = await admin.call("fault.open", occurred_at=time.time(), symptoms="转账失败", level=1, system="网银",
-                              reported_by="a6")
-    assert opened["success"], opened  # its notices to every agent are queued before this reply
-    reply = await agent.call("ping")
-    assert reply["success"]
-    notices = [p for p in agent.pushes if p["type"] == "assist.notice"]
-    assert 1 <= len(notices) <= served.hub.settings.max_queue // 2, len(notices)
+                   "one assist.notice per open fault it has not seen, all at once; with more open faults than "
+                   "max_queue (512) a newly connected agent is cut off as too slow (1013) at the next fault.open or "
+                   "scheduler pass, and again after each reconnect: a seat admin can disconnect the floor")
+async def test_many_open_faults_do_not_cut_agents_off(settings: Settings) -> None:
+    running = await start(settings, trainer=TRAINER)
+    try:
+        admin = await open_client(running, user="sa2", role="seat_admin")
+        count = running.hub.settings.max_queue + 1
+        replies = await pipeline(admin, [{"type": "fault.open", "occurred_at": time.time(), "symptoms": "转账失败",
+                                          "level": 1, "system": f"系统{i}", "reported_by": "a6"} for i in range(count)])
+        assert all(r["success"] for r in replies)
+        agent = await open_client(running, user="a6")  # connected after the faults were opened
+        assert (await agent.call("ping"))["success"]
+        opened = await admin.call("fault.open", occurred_at=time.time(), symptoms="转账失败", level=1, system="网银",
+                                  reported_by="a6")
+        assert opened["success"], opened  # the notices to every agent connection are queued before this reply
+        assert (await agent.call("ping"))["success"], "the agent is still connected"
+        notices = [p for p in agent.pushes if p["type"] == "assist.notice"]
+        assert 1 <= len(notices) <= running.hub.settings.max_queue // 2, len(notices)
+    finally:
+        await running.close()
 
 
 # -- item 4: live calls and their contexts ---------------------------------------------------------------------
