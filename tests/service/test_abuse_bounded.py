@@ -283,8 +283,6 @@ async def test_unknown_paths_and_ids_are_404_in_the_error_shape(http: Http, path
     assert error_body(await http.call("GET", path, expect=404))["code"] == "not_found"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 14 item 8: ids of 2^63 and above reach SQLite (OverflowError): 500 "
-                   "internal_error with a logged traceback instead of 404")
 @pytest.mark.parametrize(("method", "path"), [
     ("GET", f"/api/pack/versions/{2**63}"), ("GET", f"/api/pack/versions/{BIG}"), ("GET", f"/api/pack/drafts/{BIG}"),
     ("POST", f"/api/pack/versions/v{BIG}/rollback"), ("GET", f"/api/pack/export?version={BIG}"),

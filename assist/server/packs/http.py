@@ -84,11 +84,20 @@ async def _auth(request: web.Request) -> tuple[PackService, Principal]:
     return service, await require_role(request, service.store, ROLES)
 
 
-def _int(request: web.Request, name: str) -> int:
-    raw = request.match_info[name].lstrip("v")
-    if not raw.isdigit():
-        raise NotFound(f"{name} must be a number")
+MAX_ID = 2**63 - 1
+"""The largest id SQLite stores; a bigger one names nothing."""
+
+
+def _id(raw: str, name: str) -> int:
+    """A version or draft id from a path or query: digits only, and within what the store can hold."""
+    raw = raw.lstrip("v")
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 19 or int(raw) > MAX_ID:
+        raise NotFound(f"no {name} {raw[:20]!r}")
     return int(raw)
+
+
+def _int(request: web.Request, name: str) -> int:
+    return _id(request.match_info[name], name)
 
 
 async def _draft_json(service: PackService, draft: lc.Draft) -> dict[str, Any]:
@@ -257,7 +266,7 @@ async def lifecycle_action(request: web.Request) -> web.Response:
 async def audit(request: web.Request) -> web.Response:
     service, _ = await _auth(request)
     raw = request.query.get("draft")
-    return json_response({"audit": await service.audit(draft_id=int(raw) if raw and raw.isdigit() else None)})
+    return json_response({"audit": await service.audit(draft_id=_id(raw, "draft") if raw else None)})
 
 
 async def import_pack(request: web.Request) -> web.Response:
@@ -304,10 +313,10 @@ async def export_pack(request: web.Request) -> web.StreamResponse:
     """Files of a version (default: the published one) or a draft, as JSON or a zip `assist pack check` reads."""
     service, _ = await _auth(request)
     q = request.query
-    if "draft" in q and q["draft"].isdigit():
-        files, name = dict((await service.draft(int(q["draft"]))).files), f"pack-draft-{q['draft']}"
-    elif "version" in q and q["version"].lstrip("v").isdigit():
-        v = int(q["version"].lstrip("v"))
+    if "draft" in q:
+        files, name = dict((await service.draft(_id(q["draft"], "draft"))).files), f"pack-draft-{q['draft']}"
+    elif "version" in q:
+        v = _id(q["version"], "version")
         files, name = await service.version_files(v), f"pack-v{v}"
     else:
         v, files = await service.published()
