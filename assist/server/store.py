@@ -3,9 +3,14 @@
 Every write goes through one writer task on one connection of its own (as datasette does).
 Acknowledged writes (`write`) are group-committed: the writer takes everything queued since
 its last commit, writes it in one transaction, commits, and only then releases the waiting
-replies — a crash loses nothing acknowledged. A console's unit of work (`unit`: a token, a pack
-version with its draft and audit) takes the writer's turn and runs as one transaction between
-two batches. Reads use a second connection and see only committed data.
+replies — a crash of the service (kill -9) loses nothing acknowledged. What a power loss may
+lose is decided per kind of write (docs/operations.md, "Durability"): a component's `relaxed`
+kinds (a live call's edits) are committed with `synchronous=NORMAL` and reach the disk within
+`sync_every` seconds; a batch with any other kind (records, escalations, faults, tokens, pack
+versions) is committed with `synchronous=FULL`, fsynced before anyone is answered. A console's
+unit of work (`unit`: a token, a pack version with its draft and audit) takes the writer's turn
+and runs as one transaction between two batches, fsynced. Reads use a second connection and see
+only committed data.
 
 The schema is the instance's: `Store.open(path, schema)` gets every component's migrations and
 row writers (`assist/server/schema.py` lists them); nothing is registered at import.
@@ -20,6 +25,7 @@ import json
 import logging
 import re
 import secrets
+import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,9 +107,13 @@ class Component:
     name: str
     migrations: tuple[str, ...]
     writers: Mapping[str, ToSql]
+    relaxed: frozenset[str] = frozenset()
+    """Kinds whose acknowledgement promises survival of a crash of the service, and of a power loss only
+    once the next sync has run (at most `Store.sync_every` later); every other kind is fsynced first."""
 
 
-CORE = Component("core", CORE_MIGRATIONS, CORE_WRITERS)
+CORE = Component("core", CORE_MIGRATIONS, CORE_WRITERS,
+                 relaxed=frozenset({"call_event", "classification"}))  # a note or line and the labels it caused
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +128,9 @@ class Schema:
             if found is not None:
                 return found
         return None
+
+    def relaxed(self, table: str) -> bool:
+        return any(table in c.relaxed for c in self.components)
 
 
 _TARGET = re.compile(
@@ -162,12 +175,19 @@ class Store:
     """`db` serves reads; every write runs on the writer's own connection, so nobody else's commit or
     rollback can ever cut a transaction in two."""
 
+    sync_every: float | None = 1.0
+    """Relaxed writes reach the disk at most this many seconds after their commit (None: every commit is
+    fsynced, `synchronous=FULL` throughout)."""
+
     def __init__(self, db: aiosqlite.Connection, writer_db: aiosqlite.Connection, path: Path,
                  schema: Schema) -> None:
         self.db = db
         self._wdb = writer_db
         self.path = path
         self.schema = schema
+        self._full = True  # the writer connection's `synchronous` setting (_connect sets FULL)
+        self._unsynced_since: float | None = None
+        """When the oldest commit not yet fsynced was made (None: everything committed is on disk)."""
         self._queue: asyncio.Queue[tuple[Sequence[Write], asyncio.Future[None]] | _Turn] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
         self._alone = asyncio.Lock()  # units before the writer task runs (start-up, the command line)
@@ -257,10 +277,31 @@ class Store:
         await self._queue.put((writes, fut))
         await fut
 
+    async def _next(self) -> tuple[Sequence[Write], asyncio.Future[None]] | _Turn:
+        """The next queued item; while relaxed commits wait for the disk, a quiet queue syncs them in time."""
+        while self._unsynced_since is not None and self._queue.empty():
+            assert self.sync_every is not None
+            wait = self._unsynced_since + self.sync_every - time.monotonic()
+            if wait > 0:
+                with contextlib.suppress(TimeoutError):
+                    return await asyncio.wait_for(self._queue.get(), wait)
+            try:
+                await self._wdb.execute("PRAGMA wal_checkpoint(PASSIVE)")  # fsyncs the WAL first
+                self._unsynced_since = None
+            except Exception:
+                log.exception("store: could not sync the log")
+                await asyncio.sleep(self.sync_every)
+        return await self._queue.get()
+
+    async def _sync_mode(self, full: bool) -> None:
+        if full != self._full:
+            await self._wdb.execute(f"PRAGMA synchronous={'FULL' if full else 'NORMAL'}")
+            self._full = full
+
     async def _write_loop(self) -> None:
         turn: _Turn | None = None
         while True:
-            first = turn or await self._queue.get()
+            first = turn or await self._next()
             turn = None
             if isinstance(first, _Turn):
                 await self._run_turn(first)
@@ -273,10 +314,19 @@ class Store:
                     turn = item  # after this batch's commit
                     break
                 batch.append(item)
+            writes = [w for ws, _ in batch for w in ws]
+            now = time.monotonic()
+            full = (self.sync_every is None or any(not self.schema.relaxed(w.table) for w in writes)
+                    or (self._unsynced_since is not None and now - self._unsynced_since >= self.sync_every))
             try:
-                await self._apply([w for writes, _ in batch for w in writes])
+                await self._sync_mode(full)
+                await self._apply(writes)
                 await self._wdb.commit()
                 error: BaseException | None = None
+                if full:
+                    self._unsynced_since = None  # the WAL is fsynced up to and with this commit
+                elif self._unsynced_since is None:
+                    self._unsynced_since = now
             except Exception as exc:  # the batch failed as a whole: nobody is acknowledged
                 log.exception("store: batch of %d failed", len(batch))
                 await self._wdb.rollback()
@@ -293,6 +343,7 @@ class Store:
         if turn.granted.cancelled():  # its caller gave up waiting
             return
         try:
+            await self._sync_mode(True)  # a unit (token, pack version) is fsynced before it is acknowledged
             await self._wdb.execute("BEGIN IMMEDIATE")
         except Exception as exc:
             turn.granted.set_exception(exc)
@@ -308,6 +359,8 @@ class Store:
             await self._wdb.rollback()
             turn.closed.set_exception(exc)
             return
+        if failed is None:
+            self._unsynced_since = None  # its fsync covered every commit before it
         turn.closed.set_result(None)
 
     async def _apply(self, writes: Iterable[Write]) -> None:
