@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import multiprocessing
 import os
 import random
 import resource
@@ -40,6 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
@@ -49,6 +51,10 @@ COMPLAINT = "客户对年费不满，要求退还，我要投诉"
 LINES = [("customer", "您好，我想问一下我的信用卡账单"), ("agent", "好的，请您提供一下卡号后四位"),
          ("customer", "尾号是八八六六，上个月的还款好像没有入账"), ("agent", "我帮您查询一下，请稍等"),
          ("customer", "我昨天在手机银行上转账一直失败"), ("agent", "非常抱歉给您带来不便")]
+
+
+def decode(frame: str | bytes) -> Any:
+    return msgspec.json.decode(frame)
 
 
 def raise_nofile() -> None:
@@ -141,7 +147,7 @@ class Echo(Target):
                        measure: bool, before: Any = None) -> dict[str, Any]:
         t0 = time.perf_counter()
         await ws.send(json.dumps(frame, ensure_ascii=False))
-        json.loads(await ws.recv())  # the client parses what it gets, as it does the service's answers
+        decode(await ws.recv())  # the client parses what it gets, as it does the service's answers
         if measure and kind == "note":
             ms = (time.perf_counter() - t0) * 1000
             s.update_ms.append(ms)  # the echo stands for both the push and the reply
@@ -205,7 +211,7 @@ class Assist(Target):
         while True:
             try:
                 async with asyncio.timeout(30):
-                    msg = json.loads(await ws.recv())
+                    msg = decode(await ws.recv())
             except TimeoutError:
                 s.errors += 1  # an awaited reply or push never came
                 return reply or {}
@@ -264,7 +270,7 @@ async def agent(target: Target, ws: ClientConnection, i: int, s: Samples, t_meas
                                                    "text": note_text(n, outage_at, complaint_at)},
                                               "note", s, measure, labels)
                 labels = reply.get("labels")
-                s.messages += 1
+                s.messages += measure  # messages sent in the measured window (for CPU per message)
                 if line_every and n % line_every == 0:
                     await asyncio.sleep(max(0.0, next_at + 0.5 - time.perf_counter()))
                     speaker, text = LINES[(n // line_every) % len(LINES)]
@@ -273,23 +279,21 @@ async def agent(target: Target, ws: ClientConnection, i: int, s: Samples, t_meas
                                                        "speaker": speaker, "text": text, "final": True},
                                                   "line", s, False, labels)
                     labels = reply.get("labels", labels)
-                    s.messages += 1
+                    s.messages += measure
                 next_at += 1.0
                 await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
             cid += 1
             await target.exchange(ws, {"id": cid, "type": "call.end", "call_id": call_id, "disposition": "resolved"},
                                   "end", s, False)
-            s.messages += 1
+            s.messages += t_measure <= time.perf_counter() < stop_at
     except ConnectionClosed:
         s.dropped += 1
 
 
-async def run_target(target: Target, conns: int, seconds: float, warmup: float, call_seconds: int,
-                     line_every: int, profile: Callable[[int, float], None] | None) -> Result:
-    pid = target.proc.pid
-    sem = asyncio.Semaphore(50)
-    await asyncio.sleep(0.5)
-    rss0 = proc_rss_kib(pid)
+async def client_part(target: Target, first: int, count: int, ready: Any, start_at: Any, warmup: float,
+                      seconds: float, call_seconds: int, line_every: int) -> Samples:
+    """One client process's share of the agents: connect, wait for the others, then run the agents."""
+    sem = asyncio.Semaphore(25)
 
     async def opened() -> ClientConnection:
         async with sem:
@@ -297,32 +301,76 @@ async def run_target(target: Target, conns: int, seconds: float, warmup: float, 
             await target.login(ws)
             return ws
 
-    sockets = await asyncio.gather(*(opened() for _ in range(conns)))
-    await asyncio.sleep(2.0)
-    rss1 = proc_rss_kib(pid)
-    s = Samples()
-    start = time.perf_counter()
-    t_measure = start + warmup
+    sockets = await asyncio.gather(*(opened() for _ in range(count)))
+    ready.wait()  # every process is connected (the server's idle memory is read now)
+    ready.wait()  # the start time is set
+    t_measure = start_at.value + warmup - time.time() + time.perf_counter()
     stop_at = t_measure + seconds
-    async def measured() -> tuple[float, float, int]:
-        await asyncio.sleep(max(0.0, t_measure - time.perf_counter()))
-        cpu0, m0 = proc_cpu_seconds(pid), s.messages
-        if profile is not None:
-            profile(pid, seconds)
-        await asyncio.sleep(max(0.0, stop_at - time.perf_counter()))
-        rss = proc_rss_kib(pid)
-        return proc_cpu_seconds(pid) - cpu0, rss, s.messages - m0
-
-    watcher = asyncio.create_task(measured())
-    agents = asyncio.gather(*(agent(target, ws, i, s, t_measure, stop_at, call_seconds, line_every)
-                              for i, ws in enumerate(sockets)))
+    s = Samples()
+    agents = asyncio.gather(*(agent(target, ws, first + k, s, t_measure, stop_at, call_seconds, line_every)
+                              for k, ws in enumerate(sockets)))
     try:
         await asyncio.wait_for(agents, warmup + seconds + 120)  # bounded, even if the server stalls
     except TimeoutError:
         s.errors += 1
-    cpu, rss_live, msgs = await watcher
     await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
-    return Result(target.name, s, cpu * 1e6 / max(1, msgs), (rss1 - rss0) / conns, (rss_live - rss1) / conns)
+    return s
+
+
+def client_process(target: Target, first: int, count: int, ready: Any, start_at: Any, out: Any,
+                   args: tuple[float, float, int, int]) -> None:
+    use_uvloop()
+    s = asyncio.run(client_part(target, first, count, ready, start_at, *args))
+    out.put((s.update_ms, s.result_ms, s.messages, s.errors, s.dropped))
+
+
+def use_uvloop() -> None:
+    with contextlib.suppress(ImportError):
+        import uvloop  # the client's own overhead is part of every latency: keep it low for both servers
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+
+def run_target(target: Target, conns: int, seconds: float, warmup: float, call_seconds: int,
+               line_every: int, procs: int, profile: Callable[[int, float], None] | None) -> Result:
+    """Drive `conns` agents from `procs` client processes (one Python process cannot keep up with
+    thousands of sockets at once without becoming the bottleneck it is meant to measure)."""
+    pid = target.proc.pid
+    time.sleep(0.5)
+    rss0 = proc_rss_kib(pid)
+    ctx = multiprocessing.get_context("fork")
+    ready = ctx.Barrier(procs + 1)
+    start_at = ctx.Value("d", 0.0)
+    out = ctx.Queue()
+    shares = [(conns * k // procs, conns * (k + 1) // procs - conns * k // procs) for k in range(procs)]
+    workers = [ctx.Process(target=client_process, args=(target, first, count, ready, start_at, out,
+                                                          (warmup, seconds, call_seconds, line_every)))
+               for first, count in shares]
+    for w in workers:
+        w.start()
+    ready.wait(timeout=300)
+    time.sleep(2.0)
+    rss1 = proc_rss_kib(pid)
+    start_at.value = time.time() + 0.2
+    ready.wait(timeout=30)
+    time.sleep(max(0.0, start_at.value + warmup - time.time()))
+    cpu0 = proc_cpu_seconds(pid)
+    if profile is not None:
+        profile(pid, seconds)
+    time.sleep(max(0.0, start_at.value + warmup + seconds - time.time()))
+    cpu = proc_cpu_seconds(pid) - cpu0
+    rss_live = proc_rss_kib(pid)
+    s = Samples()
+    for _ in workers:
+        update_ms, result_ms, messages, errors, dropped = out.get(timeout=warmup + seconds + 300)
+        s.update_ms += update_ms
+        s.result_ms += result_ms
+        s.messages += messages
+        s.errors += errors
+        s.dropped += dropped
+    for w in workers:
+        w.join(30)
+    return Result(target.name, s, cpu * 1e6 / max(1, s.messages), (rss1 - rss0) / conns,
+                  (rss_live - rss1) / conns)
 
 
 def py_spy(out: Path) -> Callable[[int, float], None]:
@@ -345,14 +393,12 @@ def main() -> None:
     ap.add_argument("--py-spy", type=Path, help="write a py-spy profile (raw) of the assist server here")
     ap.add_argument("--only", choices=("echo", "assist"), help="run one server only (no ratios)")
     ap.add_argument("--uvloop", action="store_true", help="also run the service on uvloop (a third row)")
+    ap.add_argument("--client-processes", type=int, default=2, help="client processes sharing the agents")
     args = ap.parse_args()
     conns = max(1, min(args.connections, 5000))
     seconds = max(1.0, min(args.seconds, 120.0))
     call_seconds = max(4, args.call_seconds)
     raise_nofile()
-    with contextlib.suppress(ImportError):
-        import uvloop  # the client's own overhead is part of every latency: keep it low for both servers
-        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     results: list[Result] = []
     with tempfile.TemporaryDirectory() as tmp:
         makers: list[tuple[str, Callable[[], Target]]] = [("echo", Echo), ("assist", lambda: Assist(Path(tmp)))]
@@ -364,8 +410,8 @@ def main() -> None:
             target = make()
             prof = py_spy(args.py_spy) if args.py_spy and name == "assist" else None
             try:
-                results.append(asyncio.run(run_target(target, conns, seconds, args.warmup, call_seconds,
-                                                      args.line_every, prof)))
+                results.append(run_target(target, conns, seconds, args.warmup, call_seconds, args.line_every,
+                                          max(1, min(args.client_processes, 8)), prof))
             finally:
                 target.stop()
     report(results, conns, seconds, call_seconds, args.line_every)

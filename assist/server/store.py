@@ -25,6 +25,7 @@ import json
 import logging
 import re
 import secrets
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -319,17 +320,14 @@ class Store:
             full = (self.sync_every is None or any(not self.schema.relaxed(w.table) for w in writes)
                     or (self._unsynced_since is not None and now - self._unsynced_since >= self.sync_every))
             try:
-                await self._sync_mode(full)
-                await self._apply(writes)
-                await self._wdb.commit()
+                await self._commit_batch(self._runs(writes), full)
                 error: BaseException | None = None
                 if full:
                     self._unsynced_since = None  # the WAL is fsynced up to and with this commit
                 elif self._unsynced_since is None:
                     self._unsynced_since = now
-            except Exception as exc:  # the batch failed as a whole: nobody is acknowledged
+            except Exception as exc:  # the batch failed as a whole (rolled back): nobody is acknowledged
                 log.exception("store: batch of %d failed", len(batch))
-                await self._wdb.rollback()
                 error = exc
             for _, fut in batch:
                 if not fut.done():
@@ -363,12 +361,12 @@ class Store:
             self._unsynced_since = None  # its fsync covered every commit before it
         turn.closed.set_result(None)
 
-    async def _apply(self, writes: Iterable[Write]) -> None:
-        """Execute a batch in as few thread hops as its order allows.
+    def _runs(self, writes: Iterable[Write]) -> list[tuple[str, list[tuple[Any, ...]]]]:
+        """A batch as few `executemany` runs as its order allows.
 
         Statements keep their order within each table; tables are independent (no statement reads
         another table), so each table's statements go together and consecutive ones with the same
-        SQL become one executemany. A batch of 2,000 notes is then three hops, not 6,000.
+        SQL become one executemany. A batch of 2,000 notes is then three runs, not 6,000 statements.
         """
         by_table: dict[str, list[tuple[str, list[tuple[Any, ...]]]]] = {}
         for w in writes:
@@ -381,9 +379,32 @@ class Store:
                     runs[-1][1].append(params)
                 else:
                     runs.append((sql, [params]))
-        for runs in by_table.values():
-            for sql, many in runs:
-                await self._wdb.executemany(sql, many)
+        return [run for runs in by_table.values() for run in runs]
+
+    async def _apply(self, writes: Iterable[Write]) -> None:
+        for sql, many in self._runs(writes):
+            await self._wdb.executemany(sql, many)
+
+    async def _commit_batch(self, runs: list[tuple[str, list[tuple[Any, ...]]]], full: bool) -> None:
+        """Write and commit a batch in one trip to the writer's thread (rolled back if any of it fails).
+
+        One trip, not one per statement: under load every trip waits for a turn of the busy event
+        loop, and the acknowledgements of the whole batch wait for the last trip."""
+        pragma = None if full == self._full else f"PRAGMA synchronous={'FULL' if full else 'NORMAL'}"
+
+        def commit(conn: sqlite3.Connection) -> None:
+            if pragma is not None:
+                conn.execute(pragma)
+            try:
+                for sql, many in runs:
+                    conn.executemany(sql, many)
+                conn.commit()
+            except BaseException:
+                conn.rollback()
+                raise
+
+        self._full = full
+        await self._wdb._execute(commit, self._wdb._conn)  # type: ignore[no-untyped-call]  # aiosqlite's own thread
 
     # -- reads --------------------------------------------------------------------------------
 
