@@ -163,6 +163,12 @@ async def _connect(path: Path) -> aiosqlite.Connection:
     return db
 
 
+def _sync_log(conn: sqlite3.Connection) -> None:
+    """Put every commit so far on the disk: a passive checkpoint fsyncs the WAL first (its row is read,
+    so that no statement stays open on the writer's connection)."""
+    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
+
 class _Turn:
     """A unit of work waiting for the writer: granted the connection, then told how the block ended."""
 
@@ -287,7 +293,7 @@ class Store:
                 with contextlib.suppress(TimeoutError):
                     return await asyncio.wait_for(self._queue.get(), wait)
             try:
-                await self._wdb.execute("PRAGMA wal_checkpoint(PASSIVE)")  # fsyncs the WAL first
+                await self._wdb._execute(_sync_log, self._wdb._conn)  # type: ignore[no-untyped-call]
                 self._unsynced_since = None
             except Exception:
                 log.exception("store: could not sync the log")
