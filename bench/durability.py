@@ -18,6 +18,7 @@ import random
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from assist.effects import Write
 from assist.server.schema import SCHEMA
@@ -30,14 +31,14 @@ async def run(path: Path, sync_every: float | None, writers: int, seconds: float
     store.sync_every = sync_every
     store.start_writer()
     commits = 0
-    real_commit = store._wdb.commit
+    real_commit = store._commit_batch
 
-    async def counted() -> None:
+    async def counted(runs: list[tuple[str, list[tuple[Any, ...]]]], full: bool) -> None:
         nonlocal commits
         commits += 1
-        await real_commit()
+        await real_commit(runs, full)
 
-    store._wdb.commit = counted  # type: ignore[method-assign]
+    store._commit_batch = counted  # type: ignore[method-assign]
     latencies: list[float] = []
     stop_at = time.perf_counter() + seconds
 

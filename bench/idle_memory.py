@@ -4,9 +4,10 @@ The service is started in this process exactly as `assist serve` starts it (`app
 same gc tuning), then traced with tracemalloc; a client process opens N authenticated websocket
 connections (no call) and holds them. Prints the Python heap growth per connection (by the file
 that allocated it: websockets' buffers and state, asyncio's transport, our `Connection`/`Session`)
-and the RSS growth per connection. RSS alone misleads here: a process that has freed its
-start-up garbage reuses that memory first, so it is printed but the traced figure is the one to
-hold against the 32 KiB target. Loopback only; N ≤ 5,000.
+and the RSS growth per connection. RSS misleads both ways: a process that has freed its start-up
+garbage reuses that memory first (bench.connections' figure is low for that reason), and tracing
+doubles what each allocation costs (this one is high); the traced heap is the figure to hold
+against the 32 KiB target. Loopback only; N ≤ 5,000.
 
     python -m bench.idle_memory [--connections 2000]
 """
@@ -75,7 +76,8 @@ async def measure(n: int, tmp: Path) -> None:
         by_file[short] += stat.size_diff
     total = sum(by_file.values())
     print(f"{n} idle authenticated connections (no call), the service in this process")
-    print(f"Python heap: {total / n / 1024:.1f} KiB per connection; RSS: {(rss1 - rss0) / n:.1f} KiB per connection")
+    print(f"Python heap: {total / n / 1024:.1f} KiB per connection (RSS grew {(rss1 - rss0) / n:.1f} KiB per "
+          f"connection, tracemalloc's own bookkeeping included)")
     for name, size in by_file.most_common(8):
         print(f"  {size / n / 1024:6.2f} KiB  {name}")
     client.stdin.write(b"\n")
