@@ -1,7 +1,7 @@
 """Fan-out: one publish (a pack rollback) and one incident notice reaching N live sidebars.
 
 The service runs as `assist serve` does (a subprocess, loopback). N agent connections each start a
-call (so each is a sidebar showing it); then, while they sit idle:
+call (so each is a sidebar showing it) with their own context and note; then, while they sit idle:
 
 - incident notice: a shift leader opens a fault (`fault.open`); every agent connection gets an
   `assist.notice`. Timed from sending the command to each sidebar's notice;
@@ -85,8 +85,11 @@ async def run(target: Assist, n: int, rounds: int) -> list[str]:
             ws = await connect(target.url, compression=None, max_size=2**22, open_timeout=60, ping_interval=None)
             await target.login(ws)
             await ws.send(json.dumps({"id": 1, "type": "call.start", "call_id": f"f-{i}",
-                                      "context": {"queue": "retail"}}))
-            while json.loads(await ws.recv()).get("type") != "result":
+                                      "context": {"queue": "retail", "customer_name": f"客户{i}"}},
+                                     ensure_ascii=False))
+            await ws.send(json.dumps({"id": 2, "type": "call.note", "call_id": f"f-{i}",
+                                      "text": f"客户问信用卡额度怎么调整（{i}）"}, ensure_ascii=False))
+            while json.loads(await ws.recv()).get("id") != 2:
                 pass
             return Sidebar(ws)
 
@@ -107,7 +110,7 @@ async def run(target: Assist, n: int, rounds: int) -> list[str]:
             msg = json.loads(await leader.recv())
             if msg.get("type") == "result" and msg.get("id") == 10 + r:
                 break
-        fault_id = msg.get("fault_id") or msg.get("fault", {}).get("id")
+        fault_id = (msg.get("fault") or {}).get("fault_id")
         got = await wait_all(bars, f"notice:{fault_id}", 30.0)
         lines.append(line(f"notice {r + 1}", t0, got, n))
         await asyncio.sleep(1.0)
