@@ -28,16 +28,17 @@ async def test_the_update_is_pushed_while_the_store_is_busy_and_the_result_follo
             await release.wait()
 
     holder = asyncio.create_task(hold_the_writer())
-    await held.wait()
-    await agent.ws.send(json.dumps({"id": 99, "type": "call.note", "call_id": "p1", "text": note},
-                                   ensure_ascii=False))
-    first = await agent.recv()
-    assert first["type"] == "assist.update" and first["category"] == "system_outage"
-    stored = await service.store.live_call("p1")
-    assert stored is not None and all(e["kind"] != "note" for e in stored[1])  # not committed yet
-
-    release.set()
-    await holder
+    try:
+        await held.wait()
+        await agent.ws.send(json.dumps({"id": 99, "type": "call.note", "call_id": "p1", "text": note},
+                                       ensure_ascii=False))
+        first = await agent.recv()
+        assert first["type"] == "assist.update" and first["category"] == "system_outage"
+        stored = await service.store.live_call("p1")
+        assert stored is not None and all(e["kind"] != "note" for e in stored[1])  # not committed yet
+    finally:
+        release.set()  # a failure must not leave the writer held (the service could not close)
+        await holder
     result = await agent.reply(99)
     assert result["success"] and result["category"] == "system_outage"
     stored = await service.store.live_call("p1")
