@@ -126,10 +126,12 @@ async def serve_forever(settings: Settings) -> None:
     running = await start(settings)
     # Live calls keep many small objects; with the default thresholds the cyclic collector's
     # passes over them stalled every connection for 100-300 ms at 2,000 calls (bench.connections:
-    # p99 385 ms -> 31 ms). Startup objects (the pack's automata) are frozen out of it entirely.
+    # p99 385 ms -> 31 ms). Startup objects (the pack's automata) are frozen out of it entirely,
+    # and so is each newly published pack (`Hub.freeze_after_publish`); docs/performance.md.
     gc.collect()
     gc.freeze()
     gc.set_threshold(100_000, 50, 1000)
+    running.hub.freeze_after_publish = True
     host = settings.host
     print(f"assist: pack {running.hub.desk.pack.id} {running.hub.desk.pack_version}, database {settings.db}",
           flush=True)

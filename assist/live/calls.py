@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from assist.classifier.categorize import Classifier
-from assist.classifier.model import NONE, Classification, Evidence, Segment
-from assist.classifier.segments import call_segments
+from assist.classifier.model import NONE, Classification, Evidence, Segment, SegmentScan
+from assist.classifier.segments import SPEAKERS, call_segments
 
 Speaker = Literal["customer", "agent"]
 
@@ -47,7 +47,15 @@ class CallState:
     """Per speaker, the index of their line that is still an interim speech-to-text result."""
     last_at: float = 0.0
     """When the agent last sent anything for this call (for expiring abandoned calls)."""
-    _scans: dict[Segment, Any] = field(default_factory=dict, repr=False)
+    # Per-part scan caches, so an edit costs a scan of what it changed and nothing per line of the call:
+    # the context's scans (with the context items they were made from), the note's, and one slot per
+    # transcript line (None: blank or not yet scanned; `_dirty` lists the lines to scan).
+    _by: Classifier | None = field(default=None, repr=False)
+    _context_items: tuple[tuple[str, Any], ...] | None = field(default=None, repr=False)
+    _context_scans: list[SegmentScan] = field(default_factory=list, repr=False)
+    _note_scans: list[SegmentScan] = field(default_factory=list, repr=False)
+    _line_scans: list[SegmentScan | None] = field(default_factory=list, repr=False)
+    _dirty: set[int] = field(default_factory=set, repr=False)
 
     def set_note(self, text: str) -> None:
         """The whole current note, replacing the previous one."""
@@ -62,6 +70,7 @@ class CallState:
             self.transcript.append(Line(speaker, text, final))
         else:
             self.transcript[index] = Line(speaker, text, final)
+        self._dirty.add(index)
         if not final:
             self.interim[speaker] = index
         return index
@@ -71,18 +80,34 @@ class CallState:
 
     def forget_scans(self) -> None:
         """A new pack matches differently: every segment is scanned again."""
-        self._scans.clear()
+        self._by = None
+
+    def scans(self, classifier: Classifier) -> list[SegmentScan]:
+        """Every segment's scan, in `segments()` order; only what changed since the last call is scanned."""
+        if self._by is not classifier:
+            self._by, self._context_items, self._note_scans = classifier, None, []
+            self._line_scans = []
+            self._dirty = set(range(len(self.transcript)))
+        items = tuple(self.context.items())
+        if items != self._context_items:
+            self._context_items = items
+            self._context_scans = [classifier.scan(seg) for seg in call_segments(self.context, (), ())]
+        if [s.segment.text for s in self._note_scans] != self.notes:
+            self._note_scans = [classifier.scan(seg) for seg in call_segments({}, self.notes, ())]
+        if self._dirty:
+            slots = self._line_scans
+            slots.extend([None] * (len(self.transcript) - len(slots)))
+            for i in sorted(self._dirty):
+                line = self.transcript[i]
+                # as `call_segments` cuts a transcript (a test holds the two together)
+                slots[i] = classifier.scan(Segment(line.speaker, i, line.text)) \
+                    if line.speaker in SPEAKERS and line.text else None
+            self._dirty.clear()
+        return [*self._context_scans, *self._note_scans, *(s for s in self._line_scans if s is not None)]
 
     def classify(self, classifier: Classifier, priority: Sequence[str]) -> Classification:
         """Re-decide the call from cached per-segment scans, then apply the no-flap rule."""
-        live: dict[Segment, Any] = {}
-        for seg in self.segments():
-            scan = self._scans.get(seg)
-            if scan is None:
-                scan = classifier.scan(seg)
-            live[seg] = scan
-        self._scans = live
-        current = classifier.decide(list(live.values()))
+        current = classifier.decide(self.scans(classifier))
         self.result = sticky(self.result, current, priority)
         return self.result
 

@@ -3,9 +3,14 @@
 Every write goes through one writer task on one connection of its own (as datasette does).
 Acknowledged writes (`write`) are group-committed: the writer takes everything queued since
 its last commit, writes it in one transaction, commits, and only then releases the waiting
-replies — a crash loses nothing acknowledged. A console's unit of work (`unit`: a token, a pack
-version with its draft and audit) takes the writer's turn and runs as one transaction between
-two batches. Reads use a second connection and see only committed data.
+replies — a crash of the service (kill -9) loses nothing acknowledged. What a power loss may
+lose is decided per kind of write (docs/operations.md, "Durability"): a component's `relaxed`
+kinds (a live call's edits) are committed with `synchronous=NORMAL` and reach the disk within
+`sync_every` seconds; a batch with any other kind (records, escalations, faults, tokens, pack
+versions) is committed with `synchronous=FULL`, fsynced before anyone is answered. A console's
+unit of work (`unit`: a token, a pack version with its draft and audit) takes the writer's turn
+and runs as one transaction between two batches, fsynced. Reads use a second connection and see
+only committed data.
 
 The schema is the instance's: `Store.open(path, schema)` gets every component's migrations and
 row writers (`assist/server/schema.py` lists them); nothing is registered at import.
@@ -20,6 +25,8 @@ import json
 import logging
 import re
 import secrets
+import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,9 +108,13 @@ class Component:
     name: str
     migrations: tuple[str, ...]
     writers: Mapping[str, ToSql]
+    relaxed: frozenset[str] = frozenset()
+    """Kinds whose acknowledgement promises survival of a crash of the service, and of a power loss only
+    once the next sync has run (at most `Store.sync_every` later); every other kind is fsynced first."""
 
 
-CORE = Component("core", CORE_MIGRATIONS, CORE_WRITERS)
+CORE = Component("core", CORE_MIGRATIONS, CORE_WRITERS,
+                 relaxed=frozenset({"call_event", "classification"}))  # a note or line and the labels it caused
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +129,9 @@ class Schema:
             if found is not None:
                 return found
         return None
+
+    def relaxed(self, table: str) -> bool:
+        return any(table in c.relaxed for c in self.components)
 
 
 _TARGET = re.compile(
@@ -149,6 +163,12 @@ async def _connect(path: Path) -> aiosqlite.Connection:
     return db
 
 
+def _sync_log(conn: sqlite3.Connection) -> None:
+    """Put every commit so far on the disk: a passive checkpoint fsyncs the WAL first (its row is read,
+    so that no statement stays open on the writer's connection)."""
+    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
+
 class _Turn:
     """A unit of work waiting for the writer: granted the connection, then told how the block ended."""
 
@@ -162,12 +182,19 @@ class Store:
     """`db` serves reads; every write runs on the writer's own connection, so nobody else's commit or
     rollback can ever cut a transaction in two."""
 
+    sync_every: float | None = 1.0
+    """Relaxed writes reach the disk at most this many seconds after their commit (None: every commit is
+    fsynced, `synchronous=FULL` throughout)."""
+
     def __init__(self, db: aiosqlite.Connection, writer_db: aiosqlite.Connection, path: Path,
                  schema: Schema) -> None:
         self.db = db
         self._wdb = writer_db
         self.path = path
         self.schema = schema
+        self._full = True  # the writer connection's `synchronous` setting (_connect sets FULL)
+        self._unsynced_since: float | None = None
+        """When the oldest commit not yet fsynced was made (None: everything committed is on disk)."""
         self._queue: asyncio.Queue[tuple[Sequence[Write], asyncio.Future[None]] | _Turn] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
         self._alone = asyncio.Lock()  # units before the writer task runs (start-up, the command line)
@@ -257,10 +284,31 @@ class Store:
         await self._queue.put((writes, fut))
         await fut
 
+    async def _next(self) -> tuple[Sequence[Write], asyncio.Future[None]] | _Turn:
+        """The next queued item; while relaxed commits wait for the disk, a quiet queue syncs them in time."""
+        while self._unsynced_since is not None and self._queue.empty():
+            assert self.sync_every is not None
+            wait = self._unsynced_since + self.sync_every - time.monotonic()
+            if wait > 0:
+                with contextlib.suppress(TimeoutError):
+                    return await asyncio.wait_for(self._queue.get(), wait)
+            try:
+                await self._wdb._execute(_sync_log, self._wdb._conn)  # type: ignore[no-untyped-call]
+                self._unsynced_since = None
+            except Exception:
+                log.exception("store: could not sync the log")
+                await asyncio.sleep(self.sync_every)
+        return await self._queue.get()
+
+    async def _sync_mode(self, full: bool) -> None:
+        if full != self._full:
+            await self._wdb.execute(f"PRAGMA synchronous={'FULL' if full else 'NORMAL'}")
+            self._full = full
+
     async def _write_loop(self) -> None:
         turn: _Turn | None = None
         while True:
-            first = turn or await self._queue.get()
+            first = turn or await self._next()
             turn = None
             if isinstance(first, _Turn):
                 await self._run_turn(first)
@@ -273,13 +321,19 @@ class Store:
                     turn = item  # after this batch's commit
                     break
                 batch.append(item)
+            writes = [w for ws, _ in batch for w in ws]
+            now = time.monotonic()
+            full = (self.sync_every is None or any(not self.schema.relaxed(w.table) for w in writes)
+                    or (self._unsynced_since is not None and now - self._unsynced_since >= self.sync_every))
             try:
-                await self._apply([w for writes, _ in batch for w in writes])
-                await self._wdb.commit()
+                await self._commit_batch(self._runs(writes), full)
                 error: BaseException | None = None
-            except Exception as exc:  # the batch failed as a whole: nobody is acknowledged
+                if full:
+                    self._unsynced_since = None  # the WAL is fsynced up to and with this commit
+                elif self._unsynced_since is None:
+                    self._unsynced_since = now
+            except Exception as exc:  # the batch failed as a whole (rolled back): nobody is acknowledged
                 log.exception("store: batch of %d failed", len(batch))
-                await self._wdb.rollback()
                 error = exc
             for _, fut in batch:
                 if not fut.done():
@@ -293,6 +347,7 @@ class Store:
         if turn.granted.cancelled():  # its caller gave up waiting
             return
         try:
+            await self._sync_mode(True)  # a unit (token, pack version) is fsynced before it is acknowledged
             await self._wdb.execute("BEGIN IMMEDIATE")
         except Exception as exc:
             turn.granted.set_exception(exc)
@@ -308,14 +363,16 @@ class Store:
             await self._wdb.rollback()
             turn.closed.set_exception(exc)
             return
+        if failed is None:
+            self._unsynced_since = None  # its fsync covered every commit before it
         turn.closed.set_result(None)
 
-    async def _apply(self, writes: Iterable[Write]) -> None:
-        """Execute a batch in as few thread hops as its order allows.
+    def _runs(self, writes: Iterable[Write]) -> list[tuple[str, list[tuple[Any, ...]]]]:
+        """A batch as few `executemany` runs as its order allows.
 
         Statements keep their order within each table; tables are independent (no statement reads
         another table), so each table's statements go together and consecutive ones with the same
-        SQL become one executemany. A batch of 2,000 notes is then three hops, not 6,000.
+        SQL become one executemany. A batch of 2,000 notes is then three runs, not 6,000 statements.
         """
         by_table: dict[str, list[tuple[str, list[tuple[Any, ...]]]]] = {}
         for w in writes:
@@ -328,9 +385,32 @@ class Store:
                     runs[-1][1].append(params)
                 else:
                     runs.append((sql, [params]))
-        for runs in by_table.values():
-            for sql, many in runs:
-                await self._wdb.executemany(sql, many)
+        return [run for runs in by_table.values() for run in runs]
+
+    async def _apply(self, writes: Iterable[Write]) -> None:
+        for sql, many in self._runs(writes):
+            await self._wdb.executemany(sql, many)
+
+    async def _commit_batch(self, runs: list[tuple[str, list[tuple[Any, ...]]]], full: bool) -> None:
+        """Write and commit a batch in one trip to the writer's thread (rolled back if any of it fails).
+
+        One trip, not one per statement: under load every trip waits for a turn of the busy event
+        loop, and the acknowledgements of the whole batch wait for the last trip."""
+        pragma = None if full == self._full else f"PRAGMA synchronous={'FULL' if full else 'NORMAL'}"
+
+        def commit(conn: sqlite3.Connection) -> None:
+            if pragma is not None:
+                conn.execute(pragma)
+            try:
+                for sql, many in runs:
+                    conn.executemany(sql, many)
+                conn.commit()
+            except BaseException:
+                conn.rollback()
+                raise
+
+        self._full = full
+        await self._wdb._execute(commit, self._wdb._conn)  # type: ignore[no-untyped-call]  # aiosqlite's own thread
 
     # -- reads --------------------------------------------------------------------------------
 

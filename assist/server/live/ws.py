@@ -2,7 +2,7 @@
 
 It owns what the core must not: the auth deadline, frame sizes, the per-connection
 send queue (a slow client is cut off rather than slowing everyone), and the order
-"commit, then reply, then push".
+"push, then commit, then reply": the prompt never waits for the disk, the acknowledgement does.
 """
 
 from __future__ import annotations
@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
@@ -42,35 +44,72 @@ def frame_bytes(frame: str | bytes, limit: int) -> int:
     return len(frame.encode())
 
 
+def refreeze() -> None:
+    """Put the new pack's automata and model (long-lived, many objects) out of the collector's way.
+
+    Everything alive now is frozen with it, live connections and calls included; once they end, their
+    reference cycles could only be freed by a full collection over unfrozen objects, so the previous
+    freeze is undone and one full collection runs first — one pause per publish, after its pushes
+    are out, instead of a leak that grows with every publish."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+
+
 class Connection:
-    """One client: its session and its bounded outgoing queue."""
+    """One client: its session and its bounded outgoing queue.
+
+    The queue is a deque drained by a pump task that exists only while there is something to
+    send: an idle connection holds no task and no asyncio.Queue (idle memory per connection is a
+    target, docs/performance.md)."""
+
+    __slots__ = ("__weakref__", "_pump", "closed", "max_queue", "queue", "session", "token_hash", "ws")
 
     def __init__(self, ws: ServerConnection, max_queue: int, commands: protocol.CommandTable) -> None:
         self.ws = ws
         self.session = Session(commands)
-        self.queue: asyncio.Queue[str | None] = asyncio.Queue(max_queue)
+        self.max_queue = max_queue
+        self.queue: deque[str] = deque()
         self.closed = False
         self.token_hash = ""
+        self._pump: asyncio.Task[None] | None = None
 
     def send(self, message: dict[str, Any]) -> None:
+        if not self.closed:
+            self.send_text(messages.encode(message))
+
+    def send_text(self, text: str) -> None:
+        """Queue an encoded message (a push is encoded once for all its watchers)."""
         if self.closed:
             return
-        try:
-            self.queue.put_nowait(messages.encode(message))
-        except asyncio.QueueFull:
+        if len(self.queue) >= self.max_queue:
             log.warning("ws: client %s too slow, disconnecting", self.ws.remote_address)
-            self.closed = True
-            asyncio.get_running_loop().create_task(self.ws.close(1013, "client too slow"))
+            self.close_soon(1013, "client too slow")
+            return
+        self.queue.append(text)
+        if self._pump is None:
+            self._pump = asyncio.get_running_loop().create_task(self._drain())
 
-    async def pump(self) -> None:
-        while True:
-            text = await self.queue.get()
-            if text is None:
-                return
-            try:
-                await self.ws.send(text)
-            except ConnectionClosed:
-                return
+    def close_soon(self, code: int, reason: str) -> None:
+        self.closed = True
+        self.queue.clear()
+        asyncio.get_running_loop().create_task(self.ws.close(code, reason))
+
+    async def _drain(self) -> None:
+        try:
+            while self.queue and not self.closed:
+                await self.ws.send(self.queue.popleft())
+        except (ConnectionClosed, asyncio.CancelledError):
+            self.queue.clear()
+        finally:
+            self._pump = None
+
+    def stop(self) -> None:
+        """The connection is gone: drop what was queued and stop sending."""
+        self.closed = True
+        self.queue.clear()
+        if self._pump is not None:
+            self._pump.cancel()
 
 
 Handler = Callable[[Connection, Any, float], Awaitable[None]]
@@ -91,6 +130,8 @@ class Hub:
         """Per call, every connection that shows it: the agent's (call.start) and viewers (call.get)."""
         self.connections: set[Connection] = set()
         self.directory_numbers: tuple[str, ...] = ()
+        self.freeze_after_publish = False
+        """`gc.freeze()` once a new pack is in force (`assist serve` turns it on; see docs/performance.md)."""
         self.commands = protocol.CommandTable()
         self.handlers: dict[type[protocol.Command], Handler] = {}
         self.add_commands(protocol.LIVE_COMMANDS, {spec.cls: self._live for spec in protocol.LIVE_COMMANDS})
@@ -109,11 +150,14 @@ class Hub:
         """Put a (newly published or rolled-back) pack in force; live sidebars get an update at once,
         and what each call was re-decided to is recorded like any other classification."""
         outcome = self.desk.use_pack(self._with_numbers(pack), version, self.lang_by_user(), self.clock())
+        self.deliver(outcome.pushes)
         try:
             await self.commit(outcome)
         except Exception:
             log.exception("ws: could not record the re-classification under pack %s", version)
-        self.deliver(outcome.pushes)
+        if self.freeze_after_publish:
+            refreeze()
+
 
     def set_internal_numbers(self, numbers: Iterable[str]) -> None:
         """The contact directory's internal numbers, checked in agent lines besides the pack's own."""
@@ -129,9 +173,13 @@ class Hub:
                 for c in self.connections if c.session.principal is not None}
 
     def deliver(self, pushes: list[Push]) -> None:
+        """Send each push to every connection that shows its call, encoded once for all of them."""
         for push in pushes:
-            for conn in self.watchers.get(push.call_id, ()):
-                conn.send(push.message)
+            watching = self.watchers.get(push.call_id)
+            if watching:
+                text = messages.encode(push.message)
+                for conn in watching:
+                    conn.send_text(text)
             if push.message.get("type") == "call.ended":
                 self.watchers.pop(push.call_id, None)
 
@@ -140,7 +188,6 @@ class Hub:
         if not await self._authenticate(conn):
             return
         self.connections.add(conn)
-        pump = asyncio.create_task(self.pump_safe(conn))
         try:
             async for frame in ws:
                 await self.receive(conn, frame)
@@ -154,14 +201,7 @@ class Hub:
                     watching.discard(conn)
                     if not watching:
                         del self.watchers[call_id]
-            conn.closed = True
-            with contextlib.suppress(asyncio.QueueFull):
-                conn.queue.put_nowait(None)
-            pump.cancel()
-
-    async def pump_safe(self, conn: Connection) -> None:
-        with contextlib.suppress(asyncio.CancelledError):
-            await conn.pump()
+            conn.stop()
 
     async def _authenticate(self, conn: Connection) -> bool:
         ws = conn.ws
@@ -218,7 +258,8 @@ class Hub:
             conn.send(messages.error(cid, {"code": "internal_error", "message": "internal error; logged"}))
 
     async def _live(self, conn: Connection, cmd: protocol.Command, now: float) -> None:
-        """A live-call command: the desk decides, the store commits, then the reply, then the pushes."""
+        """A live-call command: the desk decides, the pushes go out at once (the prompt never waits for
+        the disk), the store commits, and only then the reply acknowledges the command."""
         principal = conn.session.principal
         assert principal is not None
         call_id = getattr(cmd, "call_id", None)
@@ -228,6 +269,7 @@ class Hub:
         if isinstance(cmd, (protocol.CallStart, protocol.CallGet)) and call_id:
             self.watchers.setdefault(call_id, set()).add(conn)
             conn.session.calls.add(call_id)
+        self.deliver(outcome.pushes)
         try:
             await self.commit(outcome)
         except Exception:
@@ -237,7 +279,6 @@ class Hub:
                 self.desk.calls.pop(call_id, None)
             raise
         conn.send(messages.result(cmd.id, outcome.reply))
-        self.deliver(outcome.pushes)
 
     async def commit(self, outcome: Outcome) -> None:
         await self.store.write(outcome.writes)
@@ -250,11 +291,11 @@ class Hub:
             await self.close_revoked()
             outcome = self.desk.expire(self.clock(), self.settings.call_idle_timeout)
             if outcome.writes:
+                self.deliver(outcome.pushes)
                 try:
                     await self.commit(outcome)
                 except Exception:
                     log.exception("ws: could not record abandoned calls")
-                self.deliver(outcome.pushes)
 
     async def restore_live_calls(self) -> int:
         """After a restart, take back every call that was live, so each is resumed or expires as

@@ -1,0 +1,159 @@
+"""Escalation deadlines at scale: N pending deadlines, how late each step fires.
+
+The service runs as `assist serve` does (a subprocess, loopback) with a routing file whose
+"complaint about the agent" plan has its back-office step `--after` seconds after the escalation
+opens (its center-manager step an hour later, so it stays pending). Agents open N such
+escalations through `call.escalate` as fast as the service takes them; each back-office step then
+comes due `--after` seconds after its escalation opened, so N deadlines are pending at once and
+fall due at the rate they were opened. A shift leader subscribed to escalations hears each step
+fire; lateness is the moment the leader hears it minus the step's `due_at` (both on this
+machine's clock), and the service's own `fired_at` minus `due_at`.
+
+    python -m bench.deadlines [--deadlines 10000] [--after 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+
+from bench.connections import free_port, pct, raise_nofile
+
+TARGET_S = 1.0
+
+
+class Service:
+    def __init__(self, tmp: Path, after: float) -> None:
+        routing = tmp / "routing.toml"
+        routing.write_text(f'[deadlines]\nabout_agent_back_office = {after}\nabout_agent_center_manager = "1h"\n'
+                           'renotify = 0\n', encoding="utf-8")
+        ws_port, http_port = free_port(), free_port()
+        self.db = tmp / "bench.db"
+        exe = [sys.executable, "-m", "assist"]
+        self.agent = self.issue("agent1", "agent")
+        self.leader = self.issue("lead", "shift_leader")
+        env = {**os.environ, "ASSIST_LOG_LEVEL": "WARNING", "ASSIST_ROUTING": str(routing)}
+        self.proc = subprocess.Popen([*exe, "serve", "--ws-port", str(ws_port), "--http-port", str(http_port),
+                                      "--db", str(self.db)], stdout=subprocess.DEVNULL, env=env,
+                                     preexec_fn=raise_nofile)
+        self.url = f"ws://127.0.0.1:{ws_port}/ws"
+        deadline = time.time() + 120
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{http_port}/healthz", timeout=1).read()
+                break
+            except OSError:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.2)
+
+    def issue(self, user: str, role: str) -> str:
+        return subprocess.run([sys.executable, "-m", "assist", "token", "issue", "--user", user, "--role", role,
+                               "--db", str(self.db)], check=True, capture_output=True, text=True).stdout.strip()
+
+    async def client(self, token: str) -> ClientConnection:
+        ws = await connect(self.url, compression=None, max_size=2**24, open_timeout=60, ping_interval=None)
+        await ws.send(json.dumps({"type": "auth", "token": token}))
+        await ws.recv()
+        return ws
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+async def call(ws: ClientConnection, cid: int, **fields: Any) -> dict[str, Any]:
+    await ws.send(json.dumps({"id": cid, **fields}, ensure_ascii=False))
+    while True:
+        msg: dict[str, Any] = json.loads(await ws.recv())
+        if msg.get("type") == "result" and msg.get("id") == cid:
+            if not msg.get("success"):
+                raise RuntimeError(msg)
+            return msg
+
+
+async def run(svc: Service, n: int, after: float, agents: int) -> list[str]:
+    leader = await svc.client(svc.leader)
+    heard: dict[str, tuple[float, float, float]] = {}  # escalation -> (heard at, due_at, fired_at)
+
+    async def listen() -> None:
+        await leader.send(json.dumps({"id": 1, "type": "escalation.subscribe"}))
+        async for frame in leader:
+            msg = json.loads(frame)
+            if msg.get("type") == "escalation.event" and msg.get("event") in ("step", "late"):
+                step = msg.get("step") or {}
+                if step.get("name") == "back_office":
+                    esc = msg.get("escalation") or {}
+                    key = str(esc.get("escalation_id"))
+                    heard.setdefault(key, (time.time(), float(step["due_at"]), float(step.get("fired_at") or 0)))
+
+    listener = asyncio.create_task(listen())
+    conns = [await svc.client(svc.agent) for _ in range(agents)]
+    t_open = time.time()
+
+    async def agent(k: int, ws: ClientConnection) -> None:
+        cid = 10
+        for j in range(k, n, agents):
+            cid += 2
+            await call(ws, cid, type="call.start", call_id=f"d-{j}", context={})
+            await call(ws, cid + 1, type="call.escalate", call_id=f"d-{j}", kind="complaint.about_agent")
+
+    await asyncio.gather(*(agent(k, ws) for k, ws in enumerate(conns)))
+    opened_in = time.time() - t_open
+    lines = [f"{n} escalations opened in {opened_in:.1f} s ({n / opened_in:.0f}/s); their back-office steps come "
+             f"due {after:.0f} s after each opened, so all {n} are pending at once "
+             f"(and {n} more an hour later)" if opened_in < after else
+             f"{n} escalations opened in {opened_in:.1f} s: longer than --after, not all pending at once"]
+    deadline = time.time() + after + opened_in + 60
+    while len(heard) < n and time.time() < deadline:
+        await asyncio.sleep(0.2)
+    listener.cancel()
+    heard_late = [h - due for h, due, _ in heard.values()]
+    fired_late = [f - due for _, due, f in heard.values() if f]
+    lines.append(f"steps heard by the leader: {len(heard)}/{n}")
+    for name, values in (("heard - due_at", heard_late), ("fired_at - due_at", fired_late)):
+        if values:
+            lines.append(f"{name:18} p50 {pct(values, .5):7.3f} s  p99 {pct(values, .99):7.3f} s  "
+                         f"max {max(values):7.3f} s   {'OK' if max(values) <= TARGET_S else 'OVER'} "
+                         f"(target: every step ≤ {TARGET_S:.0f} s late)")
+    for ws in [leader, *conns]:
+        with contextlib.suppress(Exception):
+            await ws.close()
+    return lines
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--deadlines", type=int, default=10000)
+    ap.add_argument("--after", type=float, default=60.0, help="seconds from opening to the step's deadline")
+    ap.add_argument("--agents", type=int, default=50, help="connections opening escalations in parallel")
+    args = ap.parse_args()
+    n = max(1, min(args.deadlines, 10000))
+    raise_nofile()
+    with tempfile.TemporaryDirectory() as tmp:
+        svc = Service(Path(tmp), args.after)
+        try:
+            lines = asyncio.run(run(svc, n, args.after, max(1, min(args.agents, 200))))
+        finally:
+            svc.stop()
+    for text in lines:
+        print(text)
+
+
+if __name__ == "__main__":
+    main()
