@@ -39,6 +39,9 @@ async def test_a_live_outage_call_shows_in_the_figures(service: Running, http_se
     assert value(after, "assist_connections", role="agent") == 1
     assert value(after, "assist_connections", role="shift_leader") == 1
     assert ("assist_push_queue_messages", frozenset({("which", "total")})) in after
+    # the hub's own instruments: every live command is classified, each note or line timed to its reply
+    assert value(after, "assist_classify_seconds_count") - value(before, "assist_classify_seconds_count") == 5
+    assert value(after, "assist_note_update_seconds_count") - value(before, "assist_note_update_seconds_count") == 3
 
     await agent.call("call.end", call_id="m-1", disposition="resolved")
     await leader.ws.close()

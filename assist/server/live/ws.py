@@ -28,6 +28,8 @@ from assist.effects import Outcome, Push
 from assist.errors import AssistError, Conflict, InvalidFormat, MessageTooLarge
 from assist.live.desk import Desk
 from assist.scripts.pack import Pack
+from assist.server.ops import logs
+from assist.server.ops.metrics import Metrics
 from assist.server.store import Store, token_hash
 from assist.session import Principal, Session
 
@@ -63,10 +65,13 @@ class Connection:
     send: an idle connection holds no task and no asyncio.Queue (idle memory per connection is a
     target, docs/performance.md)."""
 
-    __slots__ = ("__weakref__", "_pump", "closed", "max_queue", "queue", "session", "token_hash", "ws")
+    __slots__ = ("__weakref__", "_pump", "closed", "dropped", "max_queue", "queue", "session", "token_hash", "ws")
 
-    def __init__(self, ws: ServerConnection, max_queue: int, commands: protocol.CommandTable) -> None:
+    def __init__(self, ws: ServerConnection, max_queue: int, commands: protocol.CommandTable,
+                 dropped: Callable[[int], None] | None = None) -> None:
         self.ws = ws
+        self.dropped = dropped
+        """Told how many queued messages were dropped when the client is cut off as too slow (metrics)."""
         self.session = Session(commands)
         self.max_queue = max_queue
         self.queue: deque[str] = deque()
@@ -84,6 +89,8 @@ class Connection:
             return
         if len(self.queue) >= self.max_queue:
             log.warning("ws: client %s too slow, disconnecting", self.ws.remote_address)
+            if self.dropped is not None:
+                self.dropped(len(self.queue) + 1)
             self.close_soon(1013, "client too slow")
             return
         self.queue.append(text)
@@ -132,6 +139,8 @@ class Hub:
         self.directory_numbers: tuple[str, ...] = ()
         self.freeze_after_publish = False
         """`gc.freeze()` once a new pack is in force (`assist serve` turns it on; see docs/performance.md)."""
+        self.metrics = Metrics()
+        """This instance's instruments, read by `/metrics` (docs/operations.md)."""
         self.commands = protocol.CommandTable()
         self.handlers: dict[type[protocol.Command], Handler] = {}
         self.add_commands(protocol.LIVE_COMMANDS, {spec.cls: self._live for spec in protocol.LIVE_COMMANDS})
@@ -184,7 +193,7 @@ class Hub:
                 self.watchers.pop(push.call_id, None)
 
     async def handler(self, ws: ServerConnection) -> None:
-        conn = Connection(ws, self.settings.max_queue, self.commands)
+        conn = Connection(ws, self.settings.max_queue, self.commands, self.metrics.push_dropped)
         if not await self._authenticate(conn):
             return
         self.connections.add(conn)
@@ -245,6 +254,8 @@ class Hub:
                 raise MessageTooLarge(
                     f"message of {size} bytes is over the limit of {self.settings.max_message_bytes}")
             data = protocol.decode_frame(frame)
+            call_id = data.get("call_id")
+            logs.bind_call(call_id if isinstance(call_id, str) else None)
             raw_id = data.get("id")
             cid = raw_id if isinstance(raw_id, int) and not isinstance(raw_id, bool) else None
             if data.get("type") == "auth":
@@ -265,7 +276,9 @@ class Hub:
         call_id = getattr(cmd, "call_id", None)
         if isinstance(cmd, protocol.CallStart) and cmd.call_id not in self.desk.calls:
             await self._restore(cmd.call_id, principal)
+        started = time.perf_counter()
         outcome = self.desk.handle(principal, cmd, now)
+        self.metrics.classified(time.perf_counter() - started)
         if isinstance(cmd, (protocol.CallStart, protocol.CallGet)) and call_id:
             self.watchers.setdefault(call_id, set()).add(conn)
             conn.session.calls.add(call_id)
@@ -279,6 +292,8 @@ class Hub:
                 self.desk.calls.pop(call_id, None)
             raise
         conn.send(messages.result(cmd.id, outcome.reply))
+        if isinstance(cmd, (protocol.CallNote, protocol.CallTranscript)):
+            self.metrics.note_handled(time.perf_counter() - started)
 
     async def commit(self, outcome: Outcome) -> None:
         await self.store.write(outcome.writes)

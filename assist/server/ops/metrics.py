@@ -123,7 +123,7 @@ class Metrics:
             principal = conn.session.principal
             role = principal.role if principal is not None else "unauthenticated"
             roles[role] = roles.get(role, 0) + 1
-            depth = conn.queue.qsize()
+            depth = len(conn.queue)
             total += depth
             fullest = max(fullest, depth)
         self.connections.clear()
