@@ -26,7 +26,7 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from assist.problems import PathPart
-from assist.scripts.yamlfile import plain
+from assist.scripts.file_cache import FileCache
 
 Op = Literal["set", "delete", "append"]
 YAML_FILES = ("pack.yaml", "rules.yaml", "forbidden.yaml", "scripts.yaml")
@@ -59,46 +59,61 @@ class Edit:
         return Edit(str(file), tuple(path), op, raw.get("value"))
 
 
-def structured(files: Mapping[str, str]) -> dict[str, Any]:
-    """Each YAML file as plain data (None when it does not parse), and the samples as a list."""
+def structured(files: Mapping[str, str], cache: FileCache | None = None) -> dict[str, Any]:
+    """Each YAML file as plain data (None when it does not parse), and the samples as a list.
+
+    With a `cache`, only files whose text it has not seen are parsed; the values are shared
+    with the cache (read-only).
+    """
+    cache = cache if cache is not None else FileCache()
     out: dict[str, Any] = {}
     for name in YAML_FILES:
-        try:
-            out[name] = plain(_load(files[name])) if name in files else None
-        except EditError:
-            out[name] = None
+        parsed = cache.yaml(files[name]) if name in files else None
+        out[name] = parsed.data if parsed is not None and parsed.error is None else None
+    text = files.get("samples.jsonl", "")
+    out["samples.jsonl"] = cache.memo(("samples list", text), lambda: _samples(text))
+    return out
+
+
+def _samples(text: str) -> list[Any]:
     samples: list[Any] = []
-    for line in files.get("samples.jsonl", "").splitlines():
+    for line in text.splitlines():
         if line.strip():
             try:
                 samples.append(json.loads(line))
             except json.JSONDecodeError:
                 continue
-    out["samples.jsonl"] = samples
-    return out
+    return samples
 
 
-def apply_edits(files: Mapping[str, str], edits: Sequence[Edit]) -> dict[str, str]:
+def apply_edits(files: Mapping[str, str], edits: Sequence[Edit], cache: FileCache | None = None) -> dict[str, str]:
+    """The files with the edits applied; only the files they address are read (through `cache`, if given:
+    the edited file's new text is parsed once, to check it, and that parse stays in the cache)."""
+    cache = cache if cache is not None else FileCache()
     out = dict(files)
     for edit in edits:
         if edit.file not in out:
             raise EditError(f"{edit.file} is not in the pack")
-        out[edit.file] = apply_edit(out[edit.file], edit)
+        out[edit.file] = apply_edit(out[edit.file], edit, cache)
     return out
 
 
-def apply_edit(text: str, edit: Edit) -> str:
+def apply_edit(text: str, edit: Edit, cache: FileCache | None = None) -> str:
     """The file's new text; only the edited node's text changes when that is possible."""
-    before = plain(_load(text))
+    cache = cache if cache is not None else FileCache()
+    parsed = cache.yaml(text)
+    if parsed.error is not None:
+        raise EditError(f"the file has a YAML error; fix it in the file editor first ({parsed.error})")
+    before = parsed.data
     expected = _apply_plain(copy.deepcopy(before), edit)
     try:
-        spliced = _splice(text, edit, before)
+        spliced = _splice(text, edit, before, parsed.node)
     except (EditError, YAMLError, LookupError, TypeError, ValueError):
         spliced = None
-    if spliced is not None and _same(spliced, expected):
+    if spliced is not None and _same(spliced, expected, cache):
         return spliced
     dumped = _redump(text, edit)
-    if _same(dumped, expected):
+    if _same(dumped, expected, cache):
         return dumped
     raise EditError(f"{edit.file}: this change cannot be written safely; use the file editor")
 
@@ -142,26 +157,16 @@ def _where(edit: Edit) -> str:
     return f"{edit.file} {'.'.join(str(p) for p in edit.path)}"
 
 
-def _load(text: str) -> Any:
-    try:
-        return YAML(typ="rt").load(text)
-    except YAMLError as exc:
-        raise EditError(f"the file has a YAML error; fix it in the file editor first ({exc})") from None
-
-
-def _same(text: str, expected: Any) -> bool:
-    try:
-        return bool(plain(YAML(typ="rt").load(text)) == expected)
-    except YAMLError:
-        return False
+def _same(text: str, expected: Any, cache: FileCache) -> bool:
+    parsed = cache.yaml(text)
+    return parsed.error is None and bool(parsed.data == expected)
 
 
 # -- splicing ---------------------------------------------------------------------------------------
 
 
-def _splice(text: str, edit: Edit, data: Any) -> str | None:
-    """`data` is the file's current plain data, for the value being replaced."""
-    root = YAML(typ="rt").compose(text)
+def _splice(text: str, edit: Edit, data: Any, root: Node | None) -> str | None:
+    """`data` is the file's current plain data, for the value being replaced; `root` its composed nodes."""
     if root is None or not edit.path:
         return None
     parent: Node = root
