@@ -42,6 +42,20 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time of a process and its live children (the service's edit and training workers)."""
+    total = 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                total += tree_cpu_seconds(int(child))
+    except OSError:
+        pass
+    return total
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
@@ -131,8 +145,12 @@ async def measure(server: Server, saves: int, agents: int, idle: float) -> None:
         stop = asyncio.Event()
         lat: list[tuple[float, float]] = []
         tasks = [asyncio.create_task(agent(server.ws_url, server.agent_token, n, stop, lat)) for n in range(agents)]
-        await asyncio.sleep(1 + idle)
+        await asyncio.sleep(1)
+        idle_cpu = tree_cpu_seconds(server.proc.pid)
+        await asyncio.sleep(idle)
+        idle_cpu = tree_cpu_seconds(server.proc.pid) - idle_cpu  # the agents' own load on the server
         start = time.perf_counter()
+        cpu0 = tree_cpu_seconds(server.proc.pid)
         times: list[float] = []
         problems = 0
         for n in range(saves):
@@ -146,6 +164,7 @@ async def measure(server: Server, saves: int, agents: int, idle: float) -> None:
             problems = len(json.loads(body)["problems"])
             await asyncio.sleep(0.2)  # a trainer between two saves; agents' notes go on meanwhile
         end = time.perf_counter()
+        save_cpu = (tree_cpu_seconds(server.proc.pid) - cpu0 - idle_cpu * (end - start) / idle) / saves
         await asyncio.sleep(0.5)
         stop.set()
         await asyncio.gather(*tasks)
@@ -156,6 +175,8 @@ async def measure(server: Server, saves: int, agents: int, idle: float) -> None:
           f"{agents} agents (a note each every 100 ms); draft created in {create_ms:.0f} ms; problems: {problems}")
     print(f"keyword save: p50 {pct(times, 0.5):.0f} ms, p95 {p95:.0f} ms, max {max(times):.0f} ms "
           f"(target p95 ≤ {TARGET_P95_MS:.0f} ms): {'OK' if p95 <= TARGET_P95_MS else 'OVER'}")
+    print(f"server CPU per save (all its processes, the agents' share taken out): {save_cpu * 1000:.0f} ms; "
+          f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"{'agent note -> result':24}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'n':>7}")
     for name, values in (("without saves", quiet), ("during saves", busy)):
         print(f"{name:24}{pct(values, 0.5):9.1f}{pct(values, 0.99):9.1f}{max(values, default=0):9.1f}"

@@ -34,6 +34,7 @@ class YamlFile:
 
     node: Node | None
     doc: Any
+    """None when the data came from re-reading only the edited part (`FileCache.doc` parses it then)."""
     data: Any
     error: YAMLError | None = None
 
@@ -66,6 +67,36 @@ class FileCache:
     def yaml(self, text: str) -> YamlFile:
         """The text parsed once (composed and constructed from the same nodes)."""
         return self.memo(("yaml", text), lambda: parse(text))
+
+    def put(self, text: str, parsed: YamlFile) -> None:
+        """Remember a text's parse that was made without reading the whole text (an edit's local re-read)."""
+        self.memo(("yaml", text), lambda: parsed)
+
+    def doc(self, text: str) -> Any:
+        """The round-trip document (line numbers for problems); the whole text is parsed if need be."""
+        parsed = self.yaml(text)
+        if parsed.doc is not None or parsed.error is not None or parsed.node is None:
+            return parsed.doc
+        return self.memo(("doc", text), lambda: parse(text).doc)
+
+    def data(self, text: str) -> Any:
+        """The text's plain data (shared: read-only); raises the YAMLError when it does not parse.
+
+        Data learnt from elsewhere (`learn`: a worker process parsed the text) is used without parsing.
+        """
+        with self._lock:
+            if ("data", text) in self._items:
+                self._items.move_to_end(("data", text))
+                self.hits += 1
+                return self._items[("data", text)]
+        parsed = self.yaml(text)
+        if parsed.error is not None:
+            raise parsed.error
+        return parsed.data
+
+    def learn(self, text: str, data: Any) -> None:
+        """Remember the plain data of a YAML text that was parsed somewhere else (it must parse to it)."""
+        self.memo(("data", text), lambda: data)
 
 
 def parse(text: str) -> YamlFile:

@@ -118,7 +118,42 @@ def load_pack(files: Mapping[str, str], *, extra_internal_numbers: Sequence[str]
     and `model_problem` says why. With a `cache`, a file whose text it has seen is not parsed
     or compiled again (compiling is a pure function of the file's text and the pack's metadata).
     """
-    cache = cache if cache is not None else FileCache()
+    p = _compiled(files, extra_internal_numbers, cache if cache is not None else FileCache())
+    config: ModelConfig = p["config"]
+    found, model_problem = _models(config, models, files)
+    meta = p["meta"]
+    return Pack(
+        id=meta["id"],
+        version=meta["version"],
+        title=meta["title"],
+        languages=tuple(meta["languages"]),
+        priority=tuple(meta["priority"]),
+        category_names=meta["categories"],
+        internal_contacts=tuple(meta["internal_contacts"]),
+        scripts=p["scripts"],
+        classifier=Classifier(p["rules"], found.calls, config.calls),
+        forbidden=LineChecker(p["forbidden"], found.lines, config.lines),
+        files=dict(files),
+        samples=tuple(p["samples"]),
+        agent_lines=tuple(p["lines"]),
+        model_config=config,
+        synonyms=p["synonyms"],
+        model_problem=model_problem,
+    )
+
+
+def check_pack(files: Mapping[str, str], *, extra_internal_numbers: Sequence[str] = (),
+               cache: FileCache | None = None) -> list[Problem]:
+    """The problems `load_pack` would raise (empty: it loads), without building the matchers a live pack needs."""
+    try:
+        _compiled(files, extra_internal_numbers, cache if cache is not None else FileCache())
+    except PackError as exc:
+        return exc.problems
+    return []
+
+
+def _compiled(files: Mapping[str, str], extra_internal_numbers: Sequence[str], cache: FileCache) -> dict[str, Any]:
+    """Every file validated and compiled: the parts of a Pack; raise PackError listing all problems."""
     problems: list[Problem] = []
     for name in PACK_FILES:
         if name not in files:
@@ -126,32 +161,33 @@ def load_pack(files: Mapping[str, str], *, extra_internal_numbers: Sequence[str]
     if problems:
         raise PackError(problems)
 
-    docs: dict[str, Any] = {}
+    data: dict[str, Any] = {}
     for name in (*PACK_FILES, MODEL_FILE):
         if name not in files:
             continue
-        parsed = cache.yaml(files[name])
-        if parsed.error is None:
-            docs[name] = parsed.doc
-        elif isinstance(parsed.error, MarkedYAMLError):
-            mark = parsed.error.problem_mark or parsed.error.context_mark
-            problems.append(Problem((), f"YAML syntax error: {parsed.error.problem or parsed.error}", name,
+        try:
+            data[name] = cache.data(files[name])
+        except MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            problems.append(Problem((), f"YAML syntax error: {exc.problem or exc}", name,
                                     mark.line + 1 if mark is not None else None))
-        else:
-            raise parsed.error
     if problems:
         raise PackError(problems)
 
-    meta = _meta(docs["pack.yaml"], problems)
+    def doc(name: str) -> Any:
+        """The round-trip document, with line numbers: parsed only when a problem needs its line."""
+        return cache.doc(files[name])
+
+    meta = _meta(doc("pack.yaml"), problems)
     priority = meta["priority"]
     languages = meta["languages"]
 
     def compile_file(name: str, fn: Any, **kwargs: Any) -> Any:
         def make() -> tuple[Any, list[Problem]]:
             try:
-                return fn(plain(docs[name]), **kwargs), []
+                return fn(plain(data[name]), **kwargs), []  # plain(): a copy, the compiler owns its input
             except PackError as exc:
-                return None, locate(exc.problems, docs[name], name)
+                return None, locate(exc.problems, doc(name), name)
 
         key = ("compiled", name, files[name], fn.__module__, fn.__qualname__,
                tuple(sorted((k, _frozen(v)) for k, v in kwargs.items())))
@@ -164,7 +200,7 @@ def load_pack(files: Mapping[str, str], *, extra_internal_numbers: Sequence[str]
     forbidden = compile_file("forbidden.yaml", compile_forbidden, internal_numbers=numbers)
     scripts = compile_file("scripts.yaml", compile_scripts, categories=priority, languages=languages)
     config = ModelConfig()
-    if MODEL_FILE in docs:
+    if MODEL_FILE in data:
         config = compile_file(MODEL_FILE, compile_model_config, priority=priority,
                               rule_ids=forbidden.rule_ids() if forbidden is not None else ()) or config
     samples = _cached(cache, _samples, files.get(SAMPLES_FILE, ""), problems)
@@ -175,25 +211,8 @@ def load_pack(files: Mapping[str, str], *, extra_internal_numbers: Sequence[str]
         problems.extend(_too_few(samples, priority, config.calls.minimum_samples))
     if problems:
         raise PackError(problems)
-    found, model_problem = _models(config, models, files)
-    return Pack(
-        id=meta["id"],
-        version=meta["version"],
-        title=meta["title"],
-        languages=tuple(languages),
-        priority=tuple(priority),
-        category_names=meta["categories"],
-        internal_contacts=tuple(meta["internal_contacts"]),
-        scripts=scripts,
-        classifier=Classifier(rules, found.calls, config.calls),
-        forbidden=LineChecker(forbidden, found.lines, config.lines),
-        files=dict(files),
-        samples=tuple(samples),
-        agent_lines=tuple(lines),
-        model_config=config,
-        synonyms=synonyms,
-        model_problem=model_problem,
-    )
+    return {"meta": meta, "rules": rules, "forbidden": forbidden, "scripts": scripts, "config": config,
+            "samples": samples, "lines": lines, "synonyms": synonyms}
 
 
 def _frozen(value: Any) -> Any:

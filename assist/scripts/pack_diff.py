@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ruamel.yaml.error import YAMLError
+
 from assist.scripts.file_cache import FileCache
 
 Key = tuple[str, ...]
@@ -125,8 +127,10 @@ def _data(name: str, text: str | None, cache: FileCache) -> Any:
         return {}
     if name.endswith(".jsonl"):
         return cache.memo(("jsonl by id", text), lambda: _jsonl(text))
-    parsed = cache.yaml(text)
-    return _UNREADABLE if parsed.error is not None else parsed.data
+    try:
+        return cache.data(text)
+    except YAMLError:
+        return _UNREADABLE
 
 
 def _jsonl(text: str) -> Any:

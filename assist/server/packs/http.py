@@ -49,6 +49,11 @@ def add_trainer_routes(app: web.Application, hub: Any, policy: lc.Policy | None 
                        trainer: ModelTrainer | None = None) -> None:
     service = PackService(hub.store, hub, policy or policy_from(hub.settings), clock=hub.clock, trainer=trainer)
     app[SERVICE_KEY] = service
+
+    async def close_worker(_app: web.Application) -> None:
+        service.worker.close()
+
+    app.on_cleanup.append(close_worker)
     r = app.router
     add_console_page(app, "trainer")
     r.add_get("/api/pack/me", me)
@@ -111,21 +116,22 @@ async def _with_files(service: PackService, fields: Mapping[str, Any], files: Ma
     it for every save took ~100 ms of the event loop. Unchanged files reuse their encoded text, and
     the rest is joined in a worker thread.
     """
-    def body() -> str:
+    def body() -> bytes:
         memo = service.files.memo
-        parts = [f"{_dumps(k)}:{_dumps(v)}" for k, v in fields.items()]
-        parts.append('"files":{' + ",".join(
-            f"{_dumps(name)}:{memo(('json', text), partial(_dumps, text))}" for name, text in files.items()) + "}")
-        parts.append('"structured":{' + ",".join(
-            f"{_dumps(name)}:{memo(('json structured', name, files.get(name)), partial(_dumps, value))}"
-            for name, value in structured.items()) + "}")
-        return "{" + ",".join(parts) + "}"
+        parts = [_dumps(k) + b":" + _dumps(v) for k, v in fields.items()]
+        parts.append(b'"files":{' + b",".join(
+            _dumps(name) + b":" + memo(("json", text), partial(_dumps, text)) for name, text in files.items()) + b"}")
+        parts.append(b'"structured":{' + b",".join(
+            _dumps(name) + b":" + memo(("json structured", name, files.get(name)), partial(_dumps, value))
+            for name, value in structured.items()) + b"}")
+        return b"{" + b",".join(parts) + b"}"
 
-    return web.Response(text=await asyncio.to_thread(body), status=status, content_type="application/json")
+    return web.Response(body=await asyncio.to_thread(body), status=status, content_type="application/json",
+                        charset="utf-8")
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False).encode()
 
 
 # -- handlers ---------------------------------------------------------------------------------------
@@ -209,7 +215,9 @@ async def create_draft(request: web.Request) -> web.Response:
 
 async def get_draft(request: web.Request) -> web.Response:
     service, _ = await _auth(request)
-    return await _draft_json(service, await service.draft(_int(request, "id")))
+    draft = await service.draft(_int(request, "id"))
+    service.worker.start()  # the console opens a draft to edit it: the edit worker starts meanwhile
+    return await _draft_json(service, draft)
 
 
 async def put_files(request: web.Request) -> web.Response:

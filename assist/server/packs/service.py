@@ -28,8 +28,9 @@ from assist.scripts import lifecycle as lc
 from assist.scripts.file_cache import FileCache
 from assist.scripts.pack import ALL_FILES, Pack, load_pack, with_models
 from assist.scripts.pack_diff import FileDiff, diff_packs, summary
-from assist.scripts.pack_edit import Edit, EditError, apply_edits, structured
+from assist.scripts.pack_edit import Edit, EditError, structured
 from assist.server.packs import store as ps
+from assist.server.packs.edit_worker import EditWorker, edit_and_check
 from assist.server.packs.training import ModelTrainer
 from assist.server.store import Store
 
@@ -98,11 +99,19 @@ class PackService:
         self._views: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self.files = FileCache()
         """Each pack file parsed and compiled once per text: a save re-reads only the file it changed."""
+        self.worker = EditWorker()
+        self._checked: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
+        """Problems of files the edit worker compiled, by files digest (a form's reload needs no compile)."""
 
     # -- compiled packs ----------------------------------------------------------------------------
 
+    def digest(self, files: Mapping[str, str]) -> str:
+        """`files_digest`, remembered: hashing the ~2 MB of a pack several times a save held the loop."""
+        key = ("digest", tuple(sorted(files.items())))
+        return self.files.memo(key, lambda: files_digest(files))
+
     async def compile(self, files: Mapping[str, str]) -> Pack | PackError:
-        digest = files_digest(files)
+        digest = self.digest(files)
         found = self._packs.get(digest)
         if found is None:
             found = await asyncio.to_thread(_load, dict(files), self.files)
@@ -142,7 +151,7 @@ class PackService:
 
     async def view(self, files: Mapping[str, str]) -> dict[str, Any]:
         """The files as data for the console's forms, with their problems (cached: forms reload often)."""
-        digest = files_digest(files)
+        digest = self.digest(files)
         found = self._views.get(digest)
         if found is None:
             data = await asyncio.to_thread(structured, dict(files), self.files)
@@ -162,6 +171,9 @@ class PackService:
         return await asyncio.to_thread(diff_packs, dict(before), dict(after), self.files)
 
     async def problems(self, files: Mapping[str, str]) -> list[dict[str, Any]]:
+        checked = self._checked.get(self.digest(files))
+        if checked is not None:
+            return checked
         pack = await self.compile(files)
         return [problem_json(p) for p in pack.problems] if isinstance(pack, PackError) else []
 
@@ -213,6 +225,7 @@ class PackService:
                 changes = await self.changes(published, files)
                 audit = dataclasses.replace(audit, detail={**audit.detail, "changes": changes})
             await self._save(draft, audit, insert=True)
+            self.worker.start()  # saves follow: the worker imports the pack compiler meanwhile
             return draft
 
     async def edit(self, draft_id: int, user: str, *, files: Mapping[str, str] | None = None,
@@ -224,7 +237,7 @@ class PackService:
                 new_files.update(files)
             if edits:
                 try:
-                    new_files = await asyncio.to_thread(apply_edits, new_files, list(edits), self.files)
+                    new_files = await self._edited(new_files, edits)
                 except EditError as exc:
                     raise InvalidFormat(str(exc)) from None
             if new_files == dict(draft.files):
@@ -233,6 +246,22 @@ class PackService:
             new, audit = lc.edit(draft, new_files, user, self.clock(), changes)
             await self._save(new, audit)
             return new
+
+    async def _edited(self, files: dict[str, str], edits: Sequence[Edit]) -> dict[str, str]:
+        """Edits applied and the result checked in the edit worker (in a thread if the worker cannot run);
+        what it parsed is learnt here, so the answer's forms, diff and problems parse nothing again."""
+        try:
+            edited = await self.worker.edit(files, edits)
+        except RuntimeError as exc:  # the worker died: this save is done here, the next starts a new worker
+            log.error("packs: %s", exc)
+            edited = await asyncio.to_thread(edit_and_check, self.files, files, list(edits))
+        for name, data in edited.data.items():
+            self.files.learn(edited.changed[name], data)
+        new = {**files, **edited.changed}
+        self._checked[self.digest(new)] = [problem_json(p) for p in edited.problems]
+        while len(self._checked) > 6:
+            self._checked.popitem(last=False)
+        return new
 
     async def submit(self, draft_id: int, user: str) -> lc.Draft:
         checked = await self.draft(draft_id)
