@@ -208,7 +208,9 @@ def _compiled(files: Mapping[str, str], extra_internal_numbers: Sequence[str], c
     synonyms, synonym_problems = parse_synonyms(files.get(SYNONYMS_FILE, ""))
     problems.extend(synonym_problems)
     if config.calls.enabled:
-        problems.extend(_too_few(samples, priority, config.calls.minimum_samples))
+        minimum = config.calls.minimum_samples
+        problems.extend(cache.memo(("too few", files.get(SAMPLES_FILE, ""), tuple(priority), minimum),
+                                   lambda: _too_few(samples, priority, minimum)))
     if problems:
         raise PackError(problems)
     return {"meta": meta, "rules": rules, "forbidden": forbidden, "scripts": scripts, "config": config,
