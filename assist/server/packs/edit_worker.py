@@ -75,6 +75,7 @@ class EditWorker:
         self._conn: Connection | None = None
         self._lock = asyncio.Lock()
         self._io = threading.Lock()
+        self._warming: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         """Start the process now (it takes a second or two to import the pack compiler)."""
@@ -86,6 +87,20 @@ class EditWorker:
             proc.start()
             theirs.close()
             self._proc, self._conn = proc, ours
+
+    def warm(self, files: Mapping[str, str]) -> None:
+        """Start the process and have it read these files (a draft about to be edited) in the background,
+        so the first save finds them parsed: reading a whole pack takes the worker about a second."""
+        if self._warming is not None and not self._warming.done():
+            return
+
+        async def read() -> None:
+            try:
+                await self.edit(files, ())
+            except Exception as exc:  # the save that follows says what is wrong
+                log.info("packs: the edit worker could not read the draft ahead: %s", exc)
+
+        self._warming = asyncio.get_running_loop().create_task(read(), name="pack-edit-worker-warm")
 
     async def edit(self, files: Mapping[str, str], edits: Sequence[Edit]) -> Edited:
         async with self._lock:  # one save at a time (the service's lock already orders them)
@@ -100,7 +115,8 @@ class EditWorker:
         """Send and wait (in a thread: waiting on the pipe does not hold the GIL)."""
         with self._io:
             conn = self._conn
-            assert conn is not None
+            if conn is None:
+                raise RuntimeError("the pack edit worker was closed")
             try:
                 conn.send(request)
                 reply: tuple[str, Any] = conn.recv()
@@ -110,12 +126,11 @@ class EditWorker:
                 raise RuntimeError("the pack edit worker stopped unexpectedly") from None
 
     def close(self) -> None:
+        """Stop the process (it holds nothing but what it parsed); a save waiting on it gets RuntimeError."""
         conn, proc = self._conn, self._proc
         self._conn = self._proc = None
-        if conn is not None:
-            conn.close()  # the worker's recv ends: it returns
         if proc is not None:
-            proc.join(2)
-            if proc.is_alive():
-                proc.kill()
-                proc.join(2)
+            proc.kill()  # first: a thread waiting on the pipe then reads its end, not a closed descriptor
+            proc.join(5)
+        if conn is not None:
+            conn.close()

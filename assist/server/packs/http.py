@@ -216,7 +216,7 @@ async def create_draft(request: web.Request) -> web.Response:
 async def get_draft(request: web.Request) -> web.Response:
     service, _ = await _auth(request)
     draft = await service.draft(_int(request, "id"))
-    service.worker.start()  # the console opens a draft to edit it: the edit worker starts meanwhile
+    service.worker.warm(draft.files)  # the console opens a draft to edit it: the edit worker reads it meanwhile
     return await _draft_json(service, draft)
 
 

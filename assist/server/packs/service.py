@@ -225,7 +225,7 @@ class PackService:
                 changes = await self.changes(published, files)
                 audit = dataclasses.replace(audit, detail={**audit.detail, "changes": changes})
             await self._save(draft, audit, insert=True)
-            self.worker.start()  # saves follow: the worker imports the pack compiler meanwhile
+            self.worker.warm(draft.files)  # saves follow: the worker reads the files meanwhile
             return draft
 
     async def edit(self, draft_id: int, user: str, *, files: Mapping[str, str] | None = None,
