@@ -71,6 +71,11 @@ def test_edits_checked_by_rereading_their_entry_give_the_text_and_data_of_a_whol
         files = {**files, edit.file: new}
     assert structured(files, cache) == structured(files)
     load_pack(files, cache=cache)
+    # a rule card saves several keys at once
+    card = [Edit("rules.yaml", (*OUTAGE, "any"), "set", ["甲", "乙"]),
+            Edit("rules.yaml", (*OUTAGE, "in"), "set", ["customer"]),
+            Edit("rules.yaml", (*OUTAGE, "unless"), "delete")]
+    assert apply_edits(files, card, cache) == apply_edits(files, card)
 
 
 def test_a_problem_found_after_an_edit_names_its_file_and_line() -> None:
