@@ -19,6 +19,7 @@ from websockets.asyncio.client import ClientConnection, connect
 import assist.scripts.pack
 from assist.app import Running, start
 from assist.config import DEFAULT_PACK, Settings
+from assist.scripts.file_cache import FileCache
 from assist.scripts.pack import Pack, read_pack_dir
 from assist.server.packs.training import ModelTrainer
 
@@ -38,7 +39,7 @@ _compiled: dict[tuple[str, tuple[str, ...], str], Pack] = {}
 
 
 def load_pack_once(files: Mapping[str, str], *, extra_internal_numbers: Sequence[str] = (),
-                   models: bytes | None = None) -> Pack:
+                   models: bytes | None = None, cache: FileCache | None = None) -> Pack:
     """`load_pack`, memoised by the files' content and model artifact: a Pack is immutable, so every service
     start in a test run can share the one compiled from the same files (the default pack takes about a second)."""
     digest = hashlib.sha256()
@@ -47,7 +48,8 @@ def load_pack_once(files: Mapping[str, str], *, extra_internal_numbers: Sequence
     key = (digest.hexdigest(), tuple(extra_internal_numbers),
            hashlib.sha256(models).hexdigest() if models is not None else "")
     if key not in _compiled:
-        _compiled[key] = _compile_pack(files, extra_internal_numbers=extra_internal_numbers, models=models)
+        _compiled[key] = _compile_pack(files, extra_internal_numbers=extra_internal_numbers, models=models,
+                                       cache=cache)
     return _compiled[key]
 
 

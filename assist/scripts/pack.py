@@ -15,6 +15,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from ruamel.yaml.error import MarkedYAMLError
+
 from assist.classifier.agent_lines import LineChecker
 from assist.classifier.categorize import Classifier
 from assist.classifier.forbidden_compile import compile_forbidden
@@ -24,6 +26,7 @@ from assist.classifier.rules import compile_rules
 from assist.classifier.training import TooFewExamples, cross_validate
 from assist.problems import PackError, Problem
 from assist.scripts.category_scripts import CategoryScript, compile_scripts
+from assist.scripts.file_cache import FileCache
 from assist.scripts.firing import FIRING_FILE, FiringPolicy, compile_firing
 from assist.scripts.pack_model import (
     LINES_FILE,
@@ -35,7 +38,7 @@ from assist.scripts.pack_model import (
     train_models,
 )
 from assist.scripts.synonyms import SYNONYMS_FILE, Groups, parse_synonyms
-from assist.scripts.yamlfile import locate, parse_yaml, plain
+from assist.scripts.yamlfile import locate, plain
 
 PACK_FILES = ("pack.yaml", "rules.yaml", "forbidden.yaml", "scripts.yaml")
 MODEL_FILE = "model.yaml"
@@ -110,13 +113,51 @@ def load_pack_dir(path: Path) -> Pack:
 
 
 def load_pack(files: Mapping[str, str], *, extra_internal_numbers: Sequence[str] = (),
-              models: bytes | None = None) -> Pack:
+              models: bytes | None = None, cache: FileCache | None = None) -> Pack:
     """Validate every file and build the pack; raise PackError listing all problems.
 
     `models` is the artifact `train_pack_models` made for these files (stored with the pack
     version). Without it, or when it cannot be used, the pack classifies with its rules alone
-    and `model_problem` says why.
+    and `model_problem` says why. With a `cache`, a file whose text it has seen is not parsed
+    or compiled again (compiling is a pure function of the file's text and the pack's metadata).
     """
+    p = _compiled(files, extra_internal_numbers, cache if cache is not None else FileCache())
+    config: ModelConfig = p["config"]
+    found, model_problem = _models(config, models, files)
+    meta = p["meta"]
+    return Pack(
+        id=meta["id"],
+        version=meta["version"],
+        title=meta["title"],
+        languages=tuple(meta["languages"]),
+        priority=tuple(meta["priority"]),
+        category_names=meta["categories"],
+        internal_contacts=tuple(meta["internal_contacts"]),
+        scripts=p["scripts"],
+        classifier=Classifier(p["rules"], found.calls, config.calls),
+        forbidden=LineChecker(p["forbidden"], found.lines, config.lines),
+        files=dict(files),
+        samples=tuple(p["samples"]),
+        agent_lines=tuple(p["lines"]),
+        model_config=config,
+        firing=p["firing"],
+        synonyms=p["synonyms"],
+        model_problem=model_problem,
+    )
+
+
+def check_pack(files: Mapping[str, str], *, extra_internal_numbers: Sequence[str] = (),
+               cache: FileCache | None = None) -> list[Problem]:
+    """The problems `load_pack` would raise (empty: it loads), without building the matchers a live pack needs."""
+    try:
+        _compiled(files, extra_internal_numbers, cache if cache is not None else FileCache())
+    except PackError as exc:
+        return exc.problems
+    return []
+
+
+def _compiled(files: Mapping[str, str], extra_internal_numbers: Sequence[str], cache: FileCache) -> dict[str, Any]:
+    """Every file validated and compiled: the parts of a Pack; raise PackError listing all problems."""
     problems: list[Problem] = []
     for name in PACK_FILES:
         if name not in files:
@@ -124,83 +165,104 @@ def load_pack(files: Mapping[str, str], *, extra_internal_numbers: Sequence[str]
     if problems:
         raise PackError(problems)
 
-    docs: dict[str, Any] = {}
+    data: dict[str, Any] = {}
     for name in (*PACK_FILES, MODEL_FILE, FIRING_FILE):
         if name not in files:
             continue
         try:
-            docs[name] = parse_yaml(files[name], name)
-        except PackError as exc:
-            problems.extend(exc.problems)
+            data[name] = cache.data(files[name])
+        except MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            problems.append(Problem((), f"YAML syntax error: {exc.problem or exc}", name,
+                                    mark.line + 1 if mark is not None else None))
     if problems:
         raise PackError(problems)
 
-    meta = _meta(docs["pack.yaml"], problems)
+    def doc(name: str) -> Any:
+        """The round-trip document, with line numbers: parsed only when a problem needs its line."""
+        return cache.doc(files[name])
+
+    meta = _meta(doc("pack.yaml"), problems)
     priority = meta["priority"]
     languages = meta["languages"]
 
-    def compile_file(name: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(plain(docs[name]), *args, **kwargs)
-        except PackError as exc:
-            problems.extend(locate(exc.problems, docs[name], name))
-            return None
+    def compile_file(name: str, fn: Any, **kwargs: Any) -> Any:
+        def make() -> tuple[Any, list[Problem]]:
+            try:
+                return fn(plain(data[name]), **kwargs), []  # plain(): a copy, the compiler owns its input
+            except PackError as exc:
+                return None, locate(exc.problems, doc(name), name)
+
+        key = ("compiled", name, files[name], fn.__module__, fn.__qualname__,
+               tuple(sorted((k, _frozen(v)) for k, v in kwargs.items())))
+        result, found = cache.memo(key, make)
+        problems.extend(found)
+        return result
 
     numbers = [c.number for c in meta["internal_contacts"]] + list(extra_internal_numbers)
     rules = compile_file("rules.yaml", compile_rules, priority=priority)
     forbidden = compile_file("forbidden.yaml", compile_forbidden, internal_numbers=numbers)
     scripts = compile_file("scripts.yaml", compile_scripts, categories=priority, languages=languages)
     config = ModelConfig()
-    if MODEL_FILE in docs:
+    if MODEL_FILE in data:
         config = compile_file(MODEL_FILE, compile_model_config, priority=priority,
                               rule_ids=forbidden.rule_ids() if forbidden is not None else ()) or config
     firing = FiringPolicy()
-    if FIRING_FILE in docs:
+    if FIRING_FILE in data:
         firing = compile_file(FIRING_FILE, compile_firing, categories=priority,
                               rule_ids=forbidden.rule_ids() if forbidden is not None else ()) or firing
-    samples = _samples(files.get(SAMPLES_FILE, ""), problems)
-    lines = _lines(files.get(LINES_FILE, ""), problems)
+    samples = _cached(cache, _samples, files.get(SAMPLES_FILE, ""), problems)
+    lines = _cached(cache, _lines, files.get(LINES_FILE, ""), problems)
     synonyms, synonym_problems = parse_synonyms(files.get(SYNONYMS_FILE, ""))
     problems.extend(synonym_problems)
     if config.calls.enabled:
-        problems.extend(_too_few(samples, priority, config.calls.minimum_samples))
+        minimum = config.calls.minimum_samples
+        problems.extend(cache.memo(("too few", files.get(SAMPLES_FILE, ""), tuple(priority), minimum),
+                                   lambda: _too_few(samples, priority, minimum)))
     if problems:
         raise PackError(problems)
-    pack = Pack(
-        id=meta["id"],
-        version=meta["version"],
-        title=meta["title"],
-        languages=tuple(languages),
-        priority=tuple(priority),
-        category_names=meta["categories"],
-        internal_contacts=tuple(meta["internal_contacts"]),
-        scripts=scripts,
-        classifier=Classifier(rules),
-        forbidden=LineChecker(forbidden),
-        files=dict(files),
-        samples=tuple(samples),
-        agent_lines=tuple(lines),
-        model_config=config,
-        firing=firing,
-        synonyms=synonyms,
-    )
-    return with_models(pack, models)
+    return {"meta": meta, "rules": rules, "forbidden": forbidden, "scripts": scripts, "config": config,
+            "samples": samples, "lines": lines, "synonyms": synonyms, "firing": firing}
+
+
+def _frozen(value: Any) -> Any:
+    """A compile argument as part of a cache key (lists become tuples)."""
+    if isinstance(value, (list, tuple)):
+        return tuple(_frozen(v) for v in value)
+    if isinstance(value, Mapping):
+        return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
+    return value
+
+
+def _cached(cache: FileCache, read: Any, text: str, problems: list[Problem]) -> list[Mapping[str, Any]]:
+    """`read(text, problems)` once per text: its items and problems."""
+    def make() -> tuple[list[Mapping[str, Any]], list[Problem]]:
+        found: list[Problem] = []
+        return read(text, found), found
+
+    items, found = cache.memo(("read", read.__qualname__, text), make)
+    problems.extend(found)
+    return list(items)
 
 
 def with_models(pack: Pack, models: bytes | None) -> Pack:
     """The same compiled pack with these models (no recompiling of rules, phrases or scripts)."""
     config = pack.model_config
-    found, problem = Models(None, None), None
-    if config.calls.enabled or config.lines.enabled:
-        if models is None:
-            problem = "no trained model is stored with this pack version"
-        else:
-            try:
-                found = read_models(models, pack.files)
-            except ValueError as exc:
-                problem = str(exc)
+    found, problem = _models(config, models, pack.files)
     return replace(pack, classifier=Classifier(pack.classifier.rules, found.calls, config.calls),
                    forbidden=LineChecker(pack.forbidden.rules, found.lines, config.lines), model_problem=problem)
+
+
+def _models(config: ModelConfig, models: bytes | None, files: Mapping[str, str]) -> tuple[Models, str | None]:
+    """The models to use and, when the pack enables them but they cannot be used, why not."""
+    if not (config.calls.enabled or config.lines.enabled):
+        return Models(None, None), None
+    if models is None:
+        return Models(None, None), "no trained model is stored with this pack version"
+    try:
+        return read_models(models, files), None
+    except ValueError as exc:
+        return Models(None, None), str(exc)
 
 
 def train_pack_models(files: Mapping[str, str]) -> bytes:

@@ -14,10 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from assist.scripts.yamlfile import plain
+from assist.scripts.file_cache import FileCache
 
 Key = tuple[str, ...]
 
@@ -62,17 +61,21 @@ class FileDiff:
                 "items": [i.to_json() for i in self.items]}
 
 
-def diff_packs(before: Mapping[str, str], after: Mapping[str, str]) -> list[FileDiff]:
+def diff_packs(before: Mapping[str, str], after: Mapping[str, str], cache: FileCache | None = None, *,
+               unified: bool = True) -> list[FileDiff]:
+    """Only files whose text differs are read (each once per text with a `cache`); without `unified`
+    the text diff is left out (the audit trail needs only the items)."""
+    cache = cache if cache is not None else FileCache()
     out: list[FileDiff] = []
     for name in sorted(set(before) | set(after)):
         old, new = before.get(name), after.get(name)
         if old == new:
             continue
         status = "added" if old is None else "removed" if new is None else "changed"
-        unified = "".join(difflib.unified_diff((old or "").splitlines(keepends=True),
-                                               (new or "").splitlines(keepends=True),
-                                               f"a/{name}", f"b/{name}", n=2))
-        out.append(FileDiff(name, status, unified, tuple(item_changes(name, old, new))))
+        text = "".join(difflib.unified_diff((old or "").splitlines(keepends=True),
+                                            (new or "").splitlines(keepends=True),
+                                            f"a/{name}", f"b/{name}", n=2)) if unified else ""
+        out.append(FileDiff(name, status, text, tuple(item_changes(name, old, new, cache))))
     return out
 
 
@@ -84,8 +87,9 @@ def summary(diffs: list[FileDiff], limit: int = 20) -> list[str]:
     return lines[:limit] + ([f"… {len(lines) - limit} more"] if len(lines) > limit else [])
 
 
-def item_changes(name: str, old: str | None, new: str | None) -> list[ItemChange]:
-    a, b = _data(name, old), _data(name, new)
+def item_changes(name: str, old: str | None, new: str | None, cache: FileCache | None = None) -> list[ItemChange]:
+    cache = cache if cache is not None else FileCache()
+    a, b = _data(name, old, cache), _data(name, new, cache)
     if a is _UNREADABLE or b is _UNREADABLE:
         return []
     fa: dict[Key, Any]
@@ -118,23 +122,28 @@ _MISSING: Any = object()
 _UNREADABLE: Any = object()
 
 
-def _data(name: str, text: str | None) -> Any:
+def _data(name: str, text: str | None, cache: FileCache) -> Any:
     if text is None:
         return {}
     if name.endswith(".jsonl"):
-        items: dict[str, Any] = {}
-        for n, line in enumerate(text.splitlines(), start=1):
-            if line.strip():
-                try:
-                    item = json.loads(line)
-                except json.JSONDecodeError:
-                    return _UNREADABLE
-                items[str(item.get("id", f"line {n}")) if isinstance(item, dict) else f"line {n}"] = item
-        return items
+        return cache.memo(("jsonl by id", text), lambda: _jsonl(text))
     try:
-        return plain(YAML(typ="rt").load(text))
+        return cache.data(text)
     except YAMLError:
         return _UNREADABLE
+
+
+def _jsonl(text: str) -> Any:
+    """A JSONL file's objects by id (or line), or _UNREADABLE when a line is not JSON."""
+    items: dict[str, Any] = {}
+    for n, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            try:
+                item = json.loads(line)
+            except json.JSONDecodeError:
+                return _UNREADABLE
+            items[str(item.get("id", f"line {n}")) if isinstance(item, dict) else f"line {n}"] = item
+    return items
 
 
 def _flatten(data: Any, prefix: Key) -> dict[Key, Any]:

@@ -22,11 +22,11 @@ from typing import Any, Literal
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import YAMLError
+from ruamel.yaml.error import StreamMark, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from assist.problems import PathPart
-from assist.scripts.yamlfile import plain
+from assist.scripts.file_cache import FileCache, YamlFile, parse
 
 Op = Literal["set", "delete", "append"]
 YAML_FILES = ("pack.yaml", "rules.yaml", "forbidden.yaml", "scripts.yaml")
@@ -59,46 +59,68 @@ class Edit:
         return Edit(str(file), tuple(path), op, raw.get("value"))
 
 
-def structured(files: Mapping[str, str]) -> dict[str, Any]:
-    """Each YAML file as plain data (None when it does not parse), and the samples as a list."""
+def structured(files: Mapping[str, str], cache: FileCache | None = None) -> dict[str, Any]:
+    """Each YAML file as plain data (None when it does not parse), and the samples as a list.
+
+    With a `cache`, only files whose text it has not seen are parsed; the values are shared
+    with the cache (read-only).
+    """
+    cache = cache if cache is not None else FileCache()
     out: dict[str, Any] = {}
     for name in YAML_FILES:
         try:
-            out[name] = plain(_load(files[name])) if name in files else None
-        except EditError:
+            out[name] = cache.data(files[name]) if name in files else None
+        except YAMLError:
             out[name] = None
+    text = files.get("samples.jsonl", "")
+    out["samples.jsonl"] = cache.memo(("samples list", text), lambda: _samples(text))
+    return out
+
+
+def _samples(text: str) -> list[Any]:
     samples: list[Any] = []
-    for line in files.get("samples.jsonl", "").splitlines():
+    for line in text.splitlines():
         if line.strip():
             try:
                 samples.append(json.loads(line))
             except json.JSONDecodeError:
                 continue
-    out["samples.jsonl"] = samples
-    return out
+    return samples
 
 
-def apply_edits(files: Mapping[str, str], edits: Sequence[Edit]) -> dict[str, str]:
+def apply_edits(files: Mapping[str, str], edits: Sequence[Edit], cache: FileCache | None = None) -> dict[str, str]:
+    """The files with the edits applied; only the files they address are read (through `cache`, if given:
+    the edited file's new text is parsed once, to check it, and that parse stays in the cache)."""
+    cache = cache if cache is not None else FileCache()
     out = dict(files)
     for edit in edits:
         if edit.file not in out:
             raise EditError(f"{edit.file} is not in the pack")
-        out[edit.file] = apply_edit(out[edit.file], edit)
+        out[edit.file] = apply_edit(out[edit.file], edit, cache)
     return out
 
 
-def apply_edit(text: str, edit: Edit) -> str:
+def apply_edit(text: str, edit: Edit, cache: FileCache | None = None) -> str:
     """The file's new text; only the edited node's text changes when that is possible."""
-    before = plain(_load(text))
+    cache = cache if cache is not None else FileCache()
+    parsed = cache.yaml(text)
+    if parsed.error is not None:
+        raise EditError(f"the file has a YAML error; fix it in the file editor first ({parsed.error})")
+    before = parsed.data
     expected = _apply_plain(copy.deepcopy(before), edit)
     try:
-        spliced = _splice(text, edit, before)
+        spliced = _splice(text, edit, before, parsed.node)
     except (EditError, YAMLError, LookupError, TypeError, ValueError):
         spliced = None
-    if spliced is not None and _same(spliced, expected):
-        return spliced
+    if spliced is not None:
+        local = _reread(text, spliced, edit, parsed, cache)
+        if local is not None:
+            cache.put(spliced, local)
+            return spliced
+        if _same(spliced, expected, cache):
+            return spliced
     dumped = _redump(text, edit)
-    if _same(dumped, expected):
+    if _same(dumped, expected, cache):
         return dumped
     raise EditError(f"{edit.file}: this change cannot be written safely; use the file editor")
 
@@ -142,26 +164,219 @@ def _where(edit: Edit) -> str:
     return f"{edit.file} {'.'.join(str(p) for p in edit.path)}"
 
 
-def _load(text: str) -> Any:
-    try:
-        return YAML(typ="rt").load(text)
-    except YAMLError as exc:
-        raise EditError(f"the file has a YAML error; fix it in the file editor first ({exc})") from None
+def _same(text: str, expected: Any, cache: FileCache) -> bool:
+    parsed = cache.yaml(text)
+    return parsed.error is None and bool(parsed.data == expected)
 
 
-def _same(text: str, expected: Any) -> bool:
-    try:
-        return bool(plain(YAML(typ="rt").load(text)) == expected)
-    except YAMLError:
+# -- checking a splice by re-reading only its part -------------------------------------------------
+#
+# Re-parsing the whole file to check one spliced keyword costs ~150 ms of CPU for the default
+# rules.yaml. The splice changes text inside one block entry (a rule in its list, a key of a
+# block mapping) that starts at a line of its own and ends at a line's end; its indentation and
+# everything before and after it are unchanged. Such an entry parses the same on its own as in
+# the file, so it is parsed alone and must give exactly the intended data; the file's data is
+# the old data with that entry replaced. Its nodes, moved to their places in the file, and the
+# unchanged nodes (shifted past the new text) are the composed tree the next edit splices into.
+# Files with anchors or directives, flow containers and anything unexpected take the whole-file
+# check instead.
+
+
+def _reread(old: str, new: str, edit: Edit, parsed: YamlFile, cache: FileCache) -> YamlFile | None:
+    """The new text's parse, from re-reading only the edited entry; None when that is not certain."""
+    root = parsed.node
+    if root is None or len(edit.path) < 2 or _has_anchor(root, cache, old) or _has_directive(old):
+        return None
+    di = len(new) - len(old)
+    dl = new.count("\n") - old.count("\n")
+    for depth in range(len(edit.path) - 1, 0, -1):
+        found = _block_entry(old, root, edit.path[:depth])
+        if found is None:
+            continue
+        chain, start, end = found
+        new_end = end + di
+        if new_end < start or new[:start] != old[:start] or new[new_end:] != old[end:]:
+            continue
+        region = parse(new[start:new_end])
+        if region.error is not None or region.node is None or _has_anchor(region.node):
+            return None
+        container = chain[-1][0]
+        value = _single(region, container, old, start)
+        if value is _NOTHING:
+            continue
+        expected = _apply_plain(copy.deepcopy(_at(parsed.data, edit.path[:depth])), _relative(edit, depth))
+        if value != expected:
+            return None
+        line = old.count("\n", 0, start)
+        moved = _shifted(region.node, start, line)
+        node = _graft(root, chain, 0, moved.value[0], di, dl)
+        return YamlFile(node, None, _replaced(parsed.data, edit.path[:depth], value))
+    return None
+
+
+_NOTHING: Any = object()
+
+
+def _relative(edit: Edit, depth: int) -> Edit:
+    return Edit(edit.file, edit.path[depth:], edit.op, edit.value)
+
+
+def _block_entry(text: str, root: Node, path: Sequence[PathPart]) -> tuple[list[tuple[Node, int]], int, int] | None:
+    """The block entry holding the node at `path`: the containers down to it (with the index taken in
+    each) and the entry's text span, from its line's start to its last line's end."""
+    chain: list[tuple[Node, int]] = []
+    node = root
+    for part in path:
+        index = _index(node, part)
+        if index is None:
+            return None
+        chain.append((node, index))
+        node = node.value[index][1] if isinstance(node, MappingNode) else node.value[index]
+    container, index = chain[-1]
+    if _is_flow(container) or not isinstance(container, (MappingNode, SequenceNode)):
+        return None
+    if isinstance(container, MappingNode):
+        first = container.value[index][0].start_mark.index
+    else:
+        item_start = node.start_mark.index
+        first = text.rfind("-", 0, item_start)
+        if first < 0 or text[first + 1:item_start].strip():
+            return None
+    start = text.rfind("\n", 0, first) + 1
+    if text[start:first].strip(" "):
+        return None
+    end = _end(text, node)
+    line_end = text.find("\n", end)
+    line_end = len(text) if line_end < 0 else line_end
+    rest = text[end:line_end].strip()
+    if rest and not rest.startswith("#"):
+        return None
+    return chain, start, line_end
+
+
+def _index(node: Node, part: PathPart) -> int | None:
+    if isinstance(node, MappingNode):
+        for i, (k, _v) in enumerate(node.value):
+            if isinstance(k, ScalarNode) and (k.value == part or (isinstance(part, int) and k.value == str(part))):
+                return i
+        return None
+    if isinstance(node, SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+        return part
+    return None
+
+
+def _single(region: YamlFile, container: Node, old: str, start: int) -> Any:
+    """The value of the one entry the region holds, if it is one block entry of the container's kind
+    at the container's indentation; else _NOTHING."""
+    node, data = region.node, region.data
+    if node is None or _is_flow(node) or len(node.value) != 1 or type(node) is not type(container):
+        return _NOTHING
+    column = node.value[0][0].start_mark.column if isinstance(node, MappingNode) else node.start_mark.column
+    first = container.value[0][0] if isinstance(container, MappingNode) else container
+    want = first.start_mark.column
+    if isinstance(container, SequenceNode):
+        want = old.rfind("-", 0, container.value[0].start_mark.index)
+        want -= old.rfind("\n", 0, want) + 1
+    if column != want:
+        return _NOTHING
+    if isinstance(node, MappingNode):
+        return next(iter(data.values())) if isinstance(data, dict) and len(data) == 1 else _NOTHING
+    return data[0] if isinstance(data, list) and len(data) == 1 else _NOTHING
+
+
+def _has_anchor(root: Node, cache: FileCache | None = None, text: str | None = None) -> bool:
+    def walk() -> bool:
+        stack = [root]
+        while stack:
+            node = stack.pop()
+            if getattr(node, "anchor", None) or getattr(node, "merge", None):
+                return True
+            if isinstance(node, MappingNode):
+                for k, v in node.value:
+                    stack += (k, v)
+            elif isinstance(node, SequenceNode):
+                stack += node.value
         return False
+
+    return cache.memo(("anchors", text), walk) if cache is not None and text is not None else walk()
+
+
+def _has_directive(text: str) -> bool:
+    return text.startswith(("%", "---")) or "\n%" in text or "\n---" in text or "\n..." in text
+
+
+def _shifted(node: Node, index: int, line: int) -> Node:
+    """A copy of the node and everything under it, its marks moved by `index` characters and `line` lines
+    (columns stay: what moves is whole lines)."""
+    out = _clone(node)
+    out.start_mark = _mark(node.start_mark, index, line)
+    out.end_mark = _mark(node.end_mark, index, line)
+    if isinstance(node, MappingNode):
+        out.value = [(_shifted(k, index, line), _shifted(v, index, line)) for k, v in node.value]
+    elif isinstance(node, SequenceNode):
+        out.value = [_shifted(v, index, line) for v in node.value]
+    return out
+
+
+_SLOTS: dict[type, tuple[str, ...]] = {
+    cls: tuple(dict.fromkeys(s for c in cls.__mro__ for s in getattr(c, "__slots__", ())))
+    for cls in (ScalarNode, SequenceNode, MappingNode)}
+
+
+def _clone(node: Node) -> Node:
+    """A shallow copy (copy.copy of a slotted node is several times slower, and there are thousands)."""
+    slots = _SLOTS.get(type(node))
+    if slots is None:
+        return copy.copy(node)
+    out: Node = object.__new__(type(node))
+    for name in slots:
+        object.__setattr__(out, name, getattr(node, name))
+    return out
+
+
+def _mark(mark: Any, index: int, line: int) -> StreamMark:
+    return StreamMark(mark.name, mark.index + index, mark.line + line, mark.column)
+
+
+def _graft(node: Node, chain: list[tuple[Node, int]], level: int, replacement: Any, di: int, dl: int) -> Node:
+    """`node` (an ancestor of the edited entry) with the entry replaced: what comes before is shared, what
+    comes after is shifted by the new text's length, and the ancestors end later."""
+    container, index = chain[level]
+    assert container is node
+    out = _clone(node)
+    out.end_mark = _mark(node.end_mark, di, dl)
+    items: list[Any] = list(node.value[:index])
+    if level == len(chain) - 1:
+        items.append(replacement)
+    elif isinstance(node, MappingNode):
+        key, value = node.value[index]
+        items.append((key, _graft(value, chain, level + 1, replacement, di, dl)))
+    else:
+        items.append(_graft(node.value[index], chain, level + 1, replacement, di, dl))
+    for item in node.value[index + 1:]:
+        items.append((_shifted(item[0], di, dl), _shifted(item[1], di, dl)) if isinstance(item, tuple)
+                     else _shifted(item, di, dl))
+    out.value = items
+    return out
+
+
+def _replaced(data: Any, path: Sequence[PathPart], value: Any) -> Any:
+    """`data` with the value at `path` replaced, copying only the containers on the path."""
+    if not path:
+        return value
+    head, rest = path[0], path[1:]
+    if isinstance(data, dict):
+        return {**data, head: _replaced(data[head], rest, value)}
+    out = list(data)
+    out[head] = _replaced(data[head], rest, value)  # type: ignore[index]
+    return out
 
 
 # -- splicing ---------------------------------------------------------------------------------------
 
 
-def _splice(text: str, edit: Edit, data: Any) -> str | None:
-    """`data` is the file's current plain data, for the value being replaced."""
-    root = YAML(typ="rt").compose(text)
+def _splice(text: str, edit: Edit, data: Any, root: Node | None) -> str | None:
+    """`data` is the file's current plain data, for the value being replaced; `root` its composed nodes."""
     if root is None or not edit.path:
         return None
     parent: Node = root

@@ -8,8 +8,12 @@ sessionStorage. The API reference is docs/trainer.md.
 
 from __future__ import annotations
 
+import asyncio
 import io
+import json
 import zipfile
+from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +21,6 @@ from aiohttp import web
 
 from assist.errors import InvalidFormat, NotFound
 from assist.scripts import lifecycle as lc
-from assist.scripts.pack_diff import diff_packs
 from assist.scripts.pack_edit import Edit, EditError
 from assist.scripts.render import compile_template
 from assist.server.packs.service import ALLOWED_FILES, PackService, check_files
@@ -46,6 +49,11 @@ def add_trainer_routes(app: web.Application, hub: Any, policy: lc.Policy | None 
                        trainer: ModelTrainer | None = None) -> None:
     service = PackService(hub.store, hub, policy or policy_from(hub.settings), clock=hub.clock, trainer=trainer)
     app[SERVICE_KEY] = service
+
+    async def close_worker(_app: web.Application) -> None:
+        service.worker.close()
+
+    app.on_cleanup.append(close_worker)
     r = app.router
     add_console_page(app, "trainer")
     r.add_get("/api/pack/me", me)
@@ -100,10 +108,39 @@ def _int(request: web.Request, name: str) -> int:
     return _id(request.match_info[name], name)
 
 
-async def _draft_json(service: PackService, draft: lc.Draft) -> dict[str, Any]:
+async def _draft_json(service: PackService, draft: lc.Draft, status: int = 200,
+                      extra: Mapping[str, Any] | None = None) -> web.Response:
+    """The draft as the console redraws it: its fields, files, structured data and problems."""
     view = await service.view(draft.files)
-    return {**draft.to_json(), "files": dict(draft.files), **view,
-            "approvals_required": service.policy.approvals_required}
+    fields = {**draft.to_json(), "problems": view["problems"], "digest": view["digest"],
+              "approvals_required": service.policy.approvals_required, **(extra or {})}
+    return await _with_files(service, fields, draft.files, view["structured"], status)
+
+
+async def _with_files(service: PackService, fields: Mapping[str, Any], files: Mapping[str, str],
+                      structured: Mapping[str, Any], status: int = 200) -> web.Response:
+    """`fields` plus `files` and `structured` as one JSON object, each file's part encoded once per text.
+
+    The answer carries the whole pack twice (text and data, ~4 MB with the samples); encoding all of
+    it for every save took ~100 ms of the event loop. Unchanged files reuse their encoded text, and
+    the rest is joined in a worker thread.
+    """
+    def body() -> bytes:
+        memo = service.files.memo
+        parts = [_dumps(k) + b":" + _dumps(v) for k, v in fields.items()]
+        parts.append(b'"files":{' + b",".join(
+            _dumps(name) + b":" + memo(("json", text), partial(_dumps, text)) for name, text in files.items()) + b"}")
+        parts.append(b'"structured":{' + b",".join(
+            _dumps(name) + b":" + memo(("json structured", name, files.get(name)), partial(_dumps, value))
+            for name, value in structured.items()) + b"}")
+        return b"{" + b",".join(parts) + b"}"
+
+    return web.Response(body=await asyncio.to_thread(body), status=status, content_type="application/json",
+                        charset="utf-8")
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False).encode()
 
 
 # -- handlers ---------------------------------------------------------------------------------------
@@ -127,8 +164,9 @@ async def current(request: web.Request) -> web.Response:
     contexts = [{"id": "default", "context": PREVIEW_CONTEXT}] + [
         {"id": s.get("id"), "context": {**s["context"], "call_id": s.get("id")}}
         for s in samples[:30] if isinstance(s, dict) and isinstance(s.get("context"), dict)]
-    return json_response({"version": version, "in_force": service.hub.desk.pack_version, "files": files, **view,
-                  "contexts": contexts})
+    fields = {"version": version, "in_force": service.hub.desk.pack_version, "problems": view["problems"],
+              "digest": view["digest"], "contexts": contexts}
+    return await _with_files(service, fields, files, view["structured"])
 
 
 async def try_published(request: web.Request) -> web.Response:
@@ -181,19 +219,21 @@ async def create_draft(request: web.Request) -> web.Response:
     files = check_files(body["files"]) if "files" in body else None
     note = str(body.get("note", ""))[:500]
     draft = await service.create_draft(who.user, files, source="upload" if files else "published", note=note)
-    return json_response(await _draft_json(service, draft), status=201)
+    return await _draft_json(service, draft, 201)
 
 
 async def get_draft(request: web.Request) -> web.Response:
     service, _ = await _auth(request)
-    return json_response(await _draft_json(service, await service.draft(_int(request, "id"))))
+    draft = await service.draft(_int(request, "id"))
+    service.worker.warm(draft.files)  # the console opens a draft to edit it: the edit worker reads it meanwhile
+    return await _draft_json(service, draft)
 
 
 async def put_files(request: web.Request) -> web.Response:
     service, who = await _auth(request)
     files = check_files((await json_body(request)).get("files"))
     draft = await service.edit(_int(request, "id"), who.user, files=files)
-    return json_response(await _draft_json(service, draft))
+    return await _draft_json(service, draft)
 
 
 async def patch_draft(request: web.Request) -> web.Response:
@@ -206,7 +246,7 @@ async def patch_draft(request: web.Request) -> web.Response:
     except EditError as exc:
         raise InvalidFormat(str(exc)) from None
     draft = await service.edit(_int(request, "id"), who.user, edits=edits)
-    return json_response(await _draft_json(service, draft))
+    return await _draft_json(service, draft)
 
 
 async def validate(request: web.Request) -> web.Response:
@@ -238,7 +278,8 @@ async def diff(request: web.Request) -> web.Response:
     service, _ = await _auth(request)
     draft = await service.draft(_int(request, "id"))
     version, published = await service.published()
-    return json_response({"against": version, "files": [d.to_json() for d in diff_packs(published, draft.files)]})
+    diffs = await service.diff(published, draft.files)
+    return json_response({"against": version, "files": [d.to_json() for d in diffs]})
 
 
 async def readiness(request: web.Request) -> web.Response:
@@ -260,7 +301,7 @@ async def lifecycle_action(request: web.Request) -> web.Response:
         out = {"version": version, "pack_version": f"v{version}"}
     else:
         draft = await getattr(service, action)(draft_id, who.user)
-    return json_response({**(await _draft_json(service, draft)), **out})
+    return await _draft_json(service, draft, extra=out)
 
 
 async def audit(request: web.Request) -> web.Response:
@@ -291,7 +332,7 @@ async def import_pack(request: web.Request) -> web.Response:
     else:
         raise InvalidFormat("send JSON {files: {name: text}}, a multipart form of files, or a zip")
     draft = await service.create_draft(who.user, files, source="import", note="import")
-    return json_response(await _draft_json(service, draft), status=201)
+    return await _draft_json(service, draft, 201)
 
 
 MAX_UNZIPPED = 8 * 1024 * 1024

@@ -17,6 +17,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from assist.classifier.segments import call_segments
@@ -24,10 +25,12 @@ from assist.errors import Conflict, InvalidFormat, NotFound
 from assist.live.whole_call import classify_call, parse_call
 from assist.problems import PackError, Problem
 from assist.scripts import lifecycle as lc
+from assist.scripts.file_cache import FileCache
 from assist.scripts.pack import ALL_FILES, Pack, load_pack, with_models
-from assist.scripts.pack_diff import diff_packs, summary
-from assist.scripts.pack_edit import Edit, EditError, apply_edits, structured
+from assist.scripts.pack_diff import FileDiff, diff_packs, summary
+from assist.scripts.pack_edit import Edit, EditError, structured
 from assist.server.packs import store as ps
+from assist.server.packs.edit_worker import EditWorker, edit_and_check
 from assist.server.packs.training import ModelTrainer
 from assist.server.store import Store
 
@@ -94,14 +97,24 @@ class PackService:
         self._job_ids = itertools.count(1)
         self._tasks: set[asyncio.Task[None]] = set()
         self._views: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self.files = FileCache()
+        """Each pack file parsed and compiled once per text: a save re-reads only the file it changed."""
+        self.worker = EditWorker()
+        self._checked: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
+        """Problems of files the edit worker compiled, by files digest (a form's reload needs no compile)."""
 
     # -- compiled packs ----------------------------------------------------------------------------
 
+    def digest(self, files: Mapping[str, str]) -> str:
+        """`files_digest`, remembered: hashing the ~2 MB of a pack several times a save held the loop."""
+        key = ("digest", tuple(sorted(files.items())))
+        return self.files.memo(key, lambda: files_digest(files))
+
     async def compile(self, files: Mapping[str, str]) -> Pack | PackError:
-        digest = files_digest(files)
+        digest = self.digest(files)
         found = self._packs.get(digest)
         if found is None:
-            found = await asyncio.to_thread(_load, dict(files))
+            found = await asyncio.to_thread(_load, dict(files), self.files)
             self._packs[digest] = found
             while len(self._packs) > 6:
                 self._packs.popitem(last=False)
@@ -138,17 +151,29 @@ class PackService:
 
     async def view(self, files: Mapping[str, str]) -> dict[str, Any]:
         """The files as data for the console's forms, with their problems (cached: forms reload often)."""
-        digest = files_digest(files)
+        digest = self.digest(files)
         found = self._views.get(digest)
         if found is None:
-            data = await asyncio.to_thread(structured, dict(files))
+            data = await asyncio.to_thread(structured, dict(files), self.files)
             found = {"structured": data, "problems": await self.problems(files), "digest": digest}
             self._views[digest] = found
             while len(self._views) > 6:
                 self._views.popitem(last=False)
         return found
 
+    async def changes(self, before: Mapping[str, str], after: Mapping[str, str]) -> list[str]:
+        """The audit trail's lines for a change: only the files whose text differs are read."""
+        diffs = await asyncio.to_thread(partial(diff_packs, dict(before), dict(after), self.files, unified=False))
+        return summary(diffs)
+
+    async def diff(self, before: Mapping[str, str], after: Mapping[str, str]) -> list[FileDiff]:
+        """What changed, item by item and as a text diff, for a reviewer."""
+        return await asyncio.to_thread(diff_packs, dict(before), dict(after), self.files)
+
     async def problems(self, files: Mapping[str, str]) -> list[dict[str, Any]]:
+        checked = self._checked.get(self.digest(files))
+        if checked is not None:
+            return checked
         pack = await self.compile(files)
         return [problem_json(p) for p in pack.problems] if isinstance(pack, PackError) else []
 
@@ -197,9 +222,10 @@ class PackService:
             draft, audit = lc.new_draft(new_id, version, files if files is not None else published, user,
                                         self.clock(), note=note, source=source)
             if files is not None:
-                audit = dataclasses.replace(audit, detail={**audit.detail,
-                                                           "changes": summary(diff_packs(published, files))})
+                changes = await self.changes(published, files)
+                audit = dataclasses.replace(audit, detail={**audit.detail, "changes": changes})
             await self._save(draft, audit, insert=True)
+            self.worker.warm(draft.files)  # saves follow: the worker reads the files meanwhile
             return draft
 
     async def edit(self, draft_id: int, user: str, *, files: Mapping[str, str] | None = None,
@@ -211,15 +237,31 @@ class PackService:
                 new_files.update(files)
             if edits:
                 try:
-                    new_files = await asyncio.to_thread(apply_edits, new_files, list(edits))
+                    new_files = await self._edited(new_files, edits)
                 except EditError as exc:
                     raise InvalidFormat(str(exc)) from None
             if new_files == dict(draft.files):
                 return draft
-            changes = summary(diff_packs(draft.files, new_files))
+            changes = await self.changes(draft.files, new_files)
             new, audit = lc.edit(draft, new_files, user, self.clock(), changes)
             await self._save(new, audit)
             return new
+
+    async def _edited(self, files: dict[str, str], edits: Sequence[Edit]) -> dict[str, str]:
+        """Edits applied and the result checked in the edit worker (in a thread if the worker cannot run);
+        what it parsed is learnt here, so the answer's forms, diff and problems parse nothing again."""
+        try:
+            edited = await self.worker.edit(files, edits)
+        except RuntimeError as exc:  # the worker died: this save is done here, the next starts a new worker
+            log.error("packs: %s", exc)
+            edited = await asyncio.to_thread(edit_and_check, self.files, files, list(edits))
+        for name, data in edited.data.items():
+            self.files.learn(edited.changed[name], data)
+        new = {**files, **edited.changed}
+        self._checked[self.digest(new)] = [problem_json(p) for p in edited.problems]
+        while len(self._checked) > 6:
+            self._checked.popitem(last=False)
+        return new
 
     async def submit(self, draft_id: int, user: str) -> lc.Draft:
         checked = await self.draft(draft_id)
@@ -276,7 +318,7 @@ class PackService:
             pack, model = await self.built(draft.files)
             now = self.clock()
             # One transaction: the new version with its models, the draft marked published and the audit entry.
-            changes = summary(diff_packs(published, draft.files))
+            changes = await self.changes(published, draft.files)
             async with self.store.unit() as db:
                 version = await ps.save_version(db, pack.id, pack.version, pack.digest, draft.files,
                                                 "published", user, now, model=model)
@@ -294,7 +336,7 @@ class PackService:
                 raise Conflict(f"version {target} no longer loads: {checked}")
             # The version's own models come back with it: a rollback is fast and restores what ran then.
             model = await ps.model(self.store.db, target)
-            pack = await asyncio.to_thread(load_pack, files, models=model)
+            pack = await asyncio.to_thread(partial(load_pack, files, models=model, cache=self.files))
             if pack.model_problem:
                 log.warning("packs: v%d rolled back without its model: %s", target, pack.model_problem)
             now = self.clock()
@@ -365,9 +407,9 @@ class PackService:
         return found
 
 
-def _load(files: dict[str, str]) -> Pack | PackError:
+def _load(files: dict[str, str], cache: FileCache) -> Pack | PackError:
     try:
-        return load_pack(files)
+        return load_pack(files, cache=cache)
     except PackError as exc:
         return exc
 
