@@ -192,9 +192,10 @@ async def http_session() -> AsyncIterator[aiohttp.ClientSession]:
         yield session
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    """Headless Debian chromium through Playwright; skipped only where /usr/bin/chromium is absent."""
+@contextlib.asynccontextmanager
+async def launch_chromium() -> AsyncIterator[Any]:
+    """Headless Debian chromium through Playwright (for fixtures of any scope); skips the test where
+    /usr/bin/chromium is absent."""
     if not CHROMIUM.exists():
         pytest.skip("Debian chromium is not installed at /usr/bin/chromium")
     from playwright.async_api import async_playwright
@@ -206,6 +207,12 @@ async def browser() -> AsyncIterator[Any]:
         finally:
             with contextlib.suppress(Exception):
                 await b.close()
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    async with launch_chromium() as b:
+        yield b
 
 
 @pytest.fixture

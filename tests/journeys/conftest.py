@@ -18,7 +18,7 @@ from playwright.async_api import Browser, Page
 
 from assist.app import Running, start
 from assist.config import DEFAULT_PACK, Settings
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, TRAINER, Http, issue
+from tests.conftest import TRAINER, Http, issue, launch_chromium
 
 SCREENS = Path(os.environ.get("ASSIST_SCREENS", Path(__file__).resolve().parents[2] / "build" / "screens"))
 SIZES = ((1366, 768), (1920, 1080))
@@ -80,16 +80,8 @@ async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Runnin
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def chromium() -> AsyncIterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian chromium is not installed at /usr/bin/chromium")
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as pw:
-        b = await pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            await b.close()
+    async with launch_chromium() as b:
+        yield b
 
 
 def base(running: Running) -> str:

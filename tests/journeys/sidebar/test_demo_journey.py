@@ -17,12 +17,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import pytest_asyncio
-from playwright.async_api import async_playwright, expect
+from playwright.async_api import expect
 
 from assist.app import Running, start
 from assist.config import DEFAULT_PACK, Settings
 from tests.browser.conftest import PageErrors
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, TRAINER, open_client
+from tests.conftest import TRAINER, launch_chromium, open_client
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
@@ -51,14 +51,8 @@ async def service(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Run
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def browser() -> AsyncIterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian chromium is not installed at /usr/bin/chromium")
-    async with async_playwright() as pw:
-        b = await pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            await b.close()
+    async with launch_chromium() as b:
+        yield b
 
 
 async def open_demo(service: Running, browser: Any, errors: PageErrors, viewport: dict[str, int] = SCREEN,
