@@ -79,9 +79,6 @@ def add_leader_routes(app: web.Application, routing: RoutingService, ws_server: 
     r.add_post("/api/leader/escalations/{escalation_id}/emergency", emergency_contact)
 
 
-# -- the page ---------------------------------------------------------------------------------------
-
-
 # -- helpers ----------------------------------------------------------------------------------------
 
 

@@ -81,9 +81,6 @@ def add_trainer_routes(app: web.Application, hub: Any, policy: lc.Policy | None 
     r.add_get("/api/pack/export", export_pack)
 
 
-# -- the page ---------------------------------------------------------------------------------------
-
-
 # -- helpers ----------------------------------------------------------------------------------------
 
 
