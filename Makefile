@@ -19,7 +19,7 @@ lint: $(BIN)/assist
 	$(BIN)/mypy
 
 test: $(BIN)/assist lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto --maxprocesses 4 --dist loadfile
 
 bench: $(BIN)/assist
 	$(BIN)/python -m bench.classify
