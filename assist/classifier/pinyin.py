@@ -11,7 +11,9 @@ pypinyin's phrase-aware conversion costs ~5 µs a character, this costs ~0.1 µs
 
 from __future__ import annotations
 
+import zlib
 from functools import lru_cache
+from types import MappingProxyType
 
 from pypinyin.constants import PINYIN_DICT
 
@@ -25,7 +27,32 @@ _TONES = str.maketrans(
 _INITIALS = (("zh", "z"), ("ch", "c"), ("sh", "s"))
 _FINALS = (("ing", "in"), ("eng", "en"))
 _CODE_BASE = 0xE000  # Unicode private use area: one code point per folded syllable
-_syllables: dict[str, str] = {}
+_SPARE_BASE = 0xF0000  # supplementary private use area, for a syllable a newer pypinyin adds
+_SPARE_SPAN = 0xFFFE
+
+_KNOWN_SYLLABLES = (
+    "a ai an ang ao ba bai ban bang bao bei ben bi bian biang biao bie bin bo bong bu ca cai can cang cao "
+    "ce cei cen ci cong cou cu cua cuai cuan cuang cui cun cuo da dai dan dang dao de den di dian diao "
+    "die din diu dong dou du duan dui dun duo e ei en er fa fan fang fei fen fiao fo fou fu ga gai gan "
+    "gang gao ge gei gen gong gou gu gua guai guan guang gui gun guo ha hai han hang hao he hei hen hm "
+    "hong hou hu hua huai huan huang hui hun huo ji jia jian jiang jiao jie jin jiong jiu ju juan jue jun "
+    "ka kai kan kang kao ke ken kong kou ku kua kuai kuan kuang kui kun kuo la lai lan lang lao le lei "
+    "len li lia lian liang liao lie lin liu lo long lou lu luan lun luo lv lve m ma mai man mang mao me "
+    "mei men mi mian miao mie min miu mo mou mu n na nai nan nang nao ne nei nen ni nian niang niao nie "
+    "nin niu nong nou nu nuan nun nuo nv nve o ou pa pai pan pang pao pei pen pi pian piao pie pin po pou "
+    "pu qi qia qian qiang qiao qie qin qiong qiu qu quan que qun ran rang rao re ren ri rong rou ru rua "
+    "ruan rui run ruo sa sai san sang sao se sen si song sou su sua suai suan suang sui sun suo ta tai "
+    "tan tang tao te ten ti tian tiao tie tin tong tou tu tuan tui tun tuo wa wai wan wang wei wen wo "
+    "wong wu xi xia xian xiang xiao xie xin xiong xiu xu xuan xue xun ya yan yang yao ye yi yin yo yong "
+    "you yu yuan yue yun za zai zan zang zao ze zei zen zi zong zou zu zua zuai zuan zuang zui zun zuo"
+)
+"""Every folded first reading of pypinyin's dictionary, sorted: a syllable's code is its place here,
+so codes are the same in every process (the live loop, the edit and training workers) whatever
+order the characters are first met in."""
+
+_SYLLABLE_CODES = MappingProxyType(
+    {syllable: chr(_CODE_BASE + i) for i, syllable in enumerate(_KNOWN_SYLLABLES.split())}
+)
 
 
 def fold_syllable(syllable: str) -> str:
@@ -43,10 +70,9 @@ def fold_syllable(syllable: str) -> str:
 
 
 def _code_for(syllable: str) -> str:
-    code = _syllables.get(syllable)
-    if code is None:
-        code = chr(_CODE_BASE + len(_syllables))
-        _syllables[syllable] = code
+    code = _SYLLABLE_CODES.get(syllable)
+    if code is None:  # not in the table: a stable code from the syllable itself
+        code = chr(_SPARE_BASE + zlib.crc32(syllable.encode()) % _SPARE_SPAN)
     return code
 
 
