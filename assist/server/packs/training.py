@@ -4,6 +4,8 @@ Training is CPU-bound Python (seconds for thousands of samples). Run on the even
 thread pool it would hold the GIL against every live call, so a live service trains in one
 worker process. Models are deterministic functions of the pack's training files, so the
 artifacts are kept by training digest: trying a draft twice, then publishing it, trains once.
+Cross-validation depends on the same files, so it is kept the same way: a back-test after an edit
+of rules or scripts alone does not train the k fold models again.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ class ModelTrainer:
 
     def __init__(self) -> None:
         self._done: OrderedDict[str, bytes] = OrderedDict()
+        self._validated: OrderedDict[str, dict[str, dict[str, float]]] = OrderedDict()
         self._pool: ProcessPoolExecutor | None = None
         self._lock = asyncio.Lock()
 
@@ -54,7 +57,16 @@ class ModelTrainer:
 
     async def cross_validate(self, files: Mapping[str, str]) -> dict[str, dict[str, float]]:
         """Held-out model scores per sample id (k-fold), computed in the worker process."""
-        return await self._in_worker(cross_validate_pack, dict(files))
+        digest = training_digest(files)
+        found = self._validated.get(digest)
+        if found is None:
+            found = await self._in_worker(cross_validate_pack, dict(files))
+            self._validated[digest] = found
+            while len(self._validated) > KEEP:
+                self._validated.popitem(last=False)
+        else:
+            self._validated.move_to_end(digest)
+        return found
 
     def train_here(self, files: Mapping[str, str]) -> bytes:
         """Train in this thread, blocking (tools and tests; never on a live service's loop)."""
