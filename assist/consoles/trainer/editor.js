@@ -250,7 +250,7 @@ export function synonymsView(ctx) {
     'aria-label': t('synonyms'), value: view.files['synonyms.txt'] || '' });
   const problems = (view.problems || []).filter((p) => p.file === 'synonyms.txt');
   return h('section', { class: 'card', 'data-testid': 'synonyms' }, h('h2', {}, t('synonyms')),
-    h('p', { class: 'hint' }, t('synonyms_help')), area,
+    h('p', { class: 'hint' }, t('synonyms_help'), ' ', h('code', { lang: 'zh-CN', translate: 'no' }, '网银 = 网上银行 = 网上银行系统')), area,
     problems.length ? h('ul', { class: 'problems error', 'data-testid': 'synonyms-problems' },
       problems.map((p) => h('li', {}, h('code', {}, `${p.file}${p.line ? `:${p.line}` : ''}`), ' ', p.message))) : null,
     h('div', { class: 'row' }, h('button', { type: 'button', class: 'primary', 'data-testid': 'save-synonyms',

@@ -12,7 +12,7 @@ const TEXTS = {
   more: ['更多', 'More'],
   forbidden: ['禁语', 'Forbidden phrases'],
   synonyms: ['同义词与简称', 'Synonyms and abbreviations'],
-  synonyms_help: ['每行一组意思相同的词，用“=”隔开，例如：网银 = 网上银行 = 网上银行系统。类别规则的关键词和禁语里写了其中一个词，就同时匹配同组的其他词。“#”后是注释。', 'One group of words that mean the same per line, separated by "=", e.g. 网银 = 网上银行 = 网上银行系统. A category rule keyword or forbidden phrase that is one of them also matches the others of its group. "#" starts a comment.'],
+  synonyms_help: ['每行一组意思相同的词，用“=”隔开。类别规则的关键词和禁语里写了其中一个词，就同时匹配同组的其他词。“#”后是注释。例如：', 'One group of words that mean the same per line, separated by "=". A category rule keyword or forbidden phrase that is one of them also matches the others of its group; "#" starts a comment. For example:'],
   samples: ['样例', 'Samples'],
   feedback: ['反馈', 'Feedback'],
   review: ['检查与发布', 'Check & publish'],
