@@ -57,7 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("classify", help="classify calls read as JSON lines on stdin",
                        description='Each input line: {"id", "context", "notes": [..], "transcript": '
-                                   '[{"speaker": "customer"|"agent", "text"}]}. Each output line: '
+                                   '[{"speaker": "customer"|"agent"|"supervisor"|"third_party", "text"}]}. '
+                                   'Each output line: '
                                    '{"id", "category", "labels", "evidence", "warnings"}.')
     c.add_argument("--pack", type=Path, default=DEFAULT_PACK, help="script pack directory")
 

@@ -71,7 +71,7 @@ class CallNote(Command):
 
 class CallTranscript(Command):
     call_id: str
-    speaker: Literal["customer", "agent"]
+    speaker: Literal["customer", "agent", "supervisor", "third_party"]  # classifier.segments.SPEAKERS
     text: str
     final: bool = True
 

@@ -37,6 +37,7 @@ from assist.classifier.forbidden_check import (
 )
 from assist.classifier.model import CATEGORY_IDS
 from assist.classifier.normalize import normalize_text
+from assist.classifier.synonyms import Groups, expand_words, group_index
 from assist.problems import PackError, PathPart, Problem
 
 _RULE_KEYS = frozenset(
@@ -77,9 +78,15 @@ _DEFAULT_NEGATION_REACH = 3
 class _Compiler:
     """Validates the raw YAML data and collects every problem before giving up."""
 
-    def __init__(self) -> None:
+    def __init__(self, synonyms: Groups = ()) -> None:
         self.problems: list[Problem] = []
         self.terms: dict[str, list[tuple[int, int, int]]] = {}
+        self.synonyms = group_index(synonyms)
+
+    def vocabulary(self, raw: object, path: tuple[PathPart, ...], what: str) -> list[str]:
+        """`words`, each with the other terms of its synonym group (the lists that name things, not the
+        grammar cues, patterns or number formats: docs/forbidden.md)."""
+        return expand_words(self.words(raw, path, what), self.synonyms)
 
     def problem(self, path: tuple[PathPart, ...], message: str) -> None:
         self.problems.append(Problem(path, message))
@@ -229,13 +236,13 @@ class _Compiler:
         examples = self.examples(raw.get("examples"), (*path, "examples"))
         categories = self.categories(raw.get("categories"), (*path, "categories"))
         media_only = self.flag(raw, "media_only", path, False)
-        media_words = self.words(raw.get("media_words"), (*path, "media_words"), "media_words")
+        media_words = self.vocabulary(raw.get("media_words"), (*path, "media_words"), "media_words")
         if media_only and not media_words:
             self.problem(
                 (*path, "media_words"),
                 "a media_only rule needs media_words (记者, 直播间…) to spot media lines on other calls.",
             )
-        phrases = self.words(raw.get("phrases"), (*path, "phrases"), "phrases")
+        phrases = self.vocabulary(raw.get("phrases"), (*path, "phrases"), "phrases")
         patterns = self.regexes(raw.get("patterns"), (*path, "patterns"), "patterns")
         pairs_raw = raw.get("pairs")
         pairs: list[PairSpec] = []
@@ -247,10 +254,10 @@ class _Compiler:
                     pair = self.pair(p, (*path, "pairs", k), ri, len(pairs))
                     if pair is not None:
                         pairs.append(pair)
-        unless = self.words(raw.get("unless"), (*path, "unless"), "unless")
+        unless = self.vocabulary(raw.get("unless"), (*path, "unless"), "unless")
         negations = self.words(raw.get("negations"), (*path, "negations"), "negations")
         reported = self.words(raw.get("reported"), (*path, "reported"), "reported")
-        unless_clause = self.words(raw.get("unless_clause"), (*path, "unless_clause"), "unless_clause")
+        unless_clause = self.vocabulary(raw.get("unless_clause"), (*path, "unless_clause"), "unless_clause")
         assertions = self.words(raw.get("assertions"), (*path, "assertions"), "assertions")
         if assertions and not media_only:
             self.problem((*path, "assertions"), "assertions only work in a media_only rule (with media_words).")
@@ -290,8 +297,8 @@ class _Compiler:
             return None
         self.unknown_keys(raw, _PAIR_KEYS, path)
         before = len(self.problems)
-        first = self.words(raw.get("first"), (*path, "first"), "first")
-        then = self.words(raw.get("then"), (*path, "then"), "then")
+        first = self.vocabulary(raw.get("first"), (*path, "first"), "first")
+        then = self.vocabulary(raw.get("then"), (*path, "then"), "then")
         for key, words in (("first", first), ("then", then)):
             if not words and len(self.problems) == before:
                 self.problem((*path, key), f"'{key}:' needs at least one word.")
@@ -309,7 +316,7 @@ class _Compiler:
         self.unknown_keys(raw, _NUMBER_KEYS, path)
         before = len(self.problems)
         directory = self.flag(raw, "directory", path, True)
-        near = self.words(raw.get("near"), (*path, "near"), "near")
+        near = self.vocabulary(raw.get("near"), (*path, "near"), "near")
         public = self.regexes(raw.get("public"), (*path, "public"), "public")
         short_after = self.words(raw.get("short_after"), (*path, "short_after"), "short_after")
         skip_after = self.words(raw.get("skip_after"), (*path, "skip_after"), "skip_after")
@@ -387,9 +394,13 @@ class _Compiler:
         return frozenset(out)
 
 
-def compile_forbidden(raw: object, *, internal_numbers: Sequence[str] = ()) -> ForbiddenChecker:
-    """Build a checker from parsed forbidden.yaml data; PackError lists every problem found."""
-    comp = _Compiler()
+def compile_forbidden(raw: object, *, internal_numbers: Sequence[str] = (), synonyms: Groups = ()) -> ForbiddenChecker:
+    """Build a checker from parsed forbidden.yaml data; PackError lists every problem found.
+
+    `synonyms` are the pack's synonym groups: a phrase (or pair word, media word, exclusion, number's
+    department word) that is a term of a group also matches the group's other terms.
+    """
+    comp = _Compiler(synonyms)
     rules = comp.compile(raw)
     if comp.problems:
         raise PackError(comp.problems)

@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
-Source = Literal["customer", "agent", "note", "context"]
+Source = Literal["customer", "agent", "supervisor", "third_party", "note", "context"]
 Match = Literal["exact", "sound", "fuzzy"]
 DecidedBy = Literal["rules", "model", "rules+model", "none"]
-SOURCES: tuple[Source, ...] = ("customer", "agent", "note", "context")
+SOURCES: tuple[Source, ...] = ("customer", "agent", "supervisor", "third_party", "note", "context")
 
 CATEGORY_IDS: tuple[str, ...] = (
     "major_incident",

@@ -14,12 +14,17 @@ from dataclasses import dataclass, field
 from assist.classifier.normalize import normalize_text
 from assist.classifier.pinyin import is_cjk_word
 from assist.classifier.ruleset import Negation, Rule, RuleSet, Target, Term, Within
+from assist.classifier.segments import SPEAKERS
+from assist.classifier.synonyms import Groups, group_index
 from assist.problems import PackError, PathPart, Problem
 
 __all__ = ["RuleSet", "compile_rules"]
 
 NONE = "none"
-SOURCES = ("customer", "agent", "note", "context")
+SOURCES = (*SPEAKERS, "note", "context")
+DEFAULT_SCOPE = frozenset((*SPEAKERS, "note"))
+"""Where a rule without `in` looks: everything said on the call and the agent's note, not the context."""
+_PLACES = ", ".join(SOURCES) + " or context.<field>"
 _TOP_KEYS = {"version", "matching", "negation", "exclude", "lists", "signals", "categories"}
 _TARGET_KEYS = {"description", "threshold", "requires", "requires_any", "unless", "rules"}
 _RULE_KEYS = {"id", "any", "all", "unless", "in", "near", "within", "weight", "negation", "description"}
@@ -39,6 +44,8 @@ class _Builder:
     term_ids: dict[Term, int] = field(default_factory=dict)
     rules: list[Rule] = field(default_factory=list)
     lists: dict[str, list[int]] = field(default_factory=dict)
+    synonyms: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Normalised term -> its synonym group (`synonyms.group_index`): a keyword matches its whole group."""
 
     def problem(self, path: tuple[PathPart, ...], message: str) -> None:
         self.problems.append(Problem(path, message))
@@ -52,9 +59,13 @@ class _Builder:
         return found
 
 
-def compile_rules(raw: object, *, priority: Sequence[str]) -> RuleSet:
-    """Validate and compile parsed rules.yaml data; raise PackError listing every problem."""
-    b = _Builder()
+def compile_rules(raw: object, *, priority: Sequence[str], synonyms: Groups = ()) -> RuleSet:
+    """Validate and compile parsed rules.yaml data; raise PackError listing every problem.
+
+    `synonyms` are the pack's synonym groups: a keyword (in `any`, `all`, `unless` or a list) that is
+    a term of a group gets the group's other terms as alternatives, here rather than per call.
+    """
+    b = _Builder(synonyms=group_index(synonyms))
     if not isinstance(raw, Mapping):
         raise PackError([Problem((), "rules.yaml must be a mapping with a 'categories' section")])
     for key in raw:
@@ -223,13 +234,19 @@ def _words(
             else:
                 ids.extend(b.lists[name])
             continue
-        term = _term(b, item, here)
-        if term is not None:
-            ids.append(b.add_term(term))
+        for term in _terms(b, item, here):  # a synonym the list also names itself is listed once
+            tid = b.add_term(term)
+            if tid not in ids:
+                ids.append(tid)
     return ids
 
 
-def _term(b: _Builder, item: object, path: tuple[PathPart, ...]) -> Term | None:
+def _terms(b: _Builder, item: object, path: tuple[PathPart, ...]) -> list[Term]:
+    """The keyword, then one alternative per other term of its synonym group ([] when it is invalid).
+
+    An alternative is matched as the group writes it (no `*`), with the keyword's `sound` and `fuzzy`
+    options when given; `not` look-alikes stay with the spelling they were written for.
+    """
     options: Mapping[str, object] = {}
     if isinstance(item, Mapping):
         options = item
@@ -239,18 +256,17 @@ def _term(b: _Builder, item: object, path: tuple[PathPart, ...]) -> Term | None:
         item = item.get("word")
         if item is None:
             b.problem(path, "a keyword entry needs 'word', e.g. {word: 投诉你, not: [投诉你们]}")
-            return None
+            return []
     if isinstance(item, bool) or not isinstance(item, str | int):
         b.problem(path, "a keyword must be text")
-        return None
+        return []
     text = str(item).strip()
     prefix = text.endswith("*")
     norm = normalize_text(text.rstrip("*"))
     if not norm:
         b.problem(path, f"keyword '{text}' has no letters or digits left after normalising")
-        return None
-    is_word = bool(_ASCII_WORD.match(norm))
-    if prefix and not is_word:
+        return []
+    if prefix and not _ASCII_WORD.match(norm):
         b.problem(path, "'*' (any ending) only works on English words, e.g. complain*")
     not_words: tuple[str, ...] = ()
     if "not" in options:
@@ -263,6 +279,16 @@ def _term(b: _Builder, item: object, path: tuple[PathPart, ...]) -> Term | None:
                 b.problem((*path, key), "must be true or false")
             else:
                 flags[key] = value
+    out = [_term(text, norm, prefix, not_words, flags)]
+    for alt in b.synonyms.get(norm, ()):
+        alt_norm = normalize_text(alt)
+        if alt_norm and alt_norm != norm:
+            out.append(_term(alt.strip(), alt_norm, False, (), flags))
+    return out
+
+
+def _term(text: str, norm: str, prefix: bool, not_words: tuple[str, ...], flags: Mapping[str, bool]) -> Term:
+    is_word = bool(_ASCII_WORD.match(norm))
     # Two-character words have too many sound-alikes (上调/上吊, 去世/去死): they match by
     # sound only when the trainer says so; longer words do unless told not to.
     sound = flags.get("sound", len(norm) >= _MIN_SOUND_DEFAULT)
@@ -412,13 +438,13 @@ def _rule(b: _Builder, path: tuple[PathPart, ...], target: str, index: int, raw:
 
 
 def _scope(b: _Builder, raw: object, path: tuple[PathPart, ...]) -> tuple[frozenset[str], frozenset[str]]:
-    default = (frozenset(("customer", "agent", "note")), frozenset[str]())
+    default = (DEFAULT_SCOPE, frozenset[str]())
     if raw is None:
         return default
     if isinstance(raw, str):
         raw = [raw]
     if not isinstance(raw, Sequence) or not raw:
-        b.problem(path, "must list where to look: customer, agent, note, context or context.<field>")
+        b.problem(path, f"must list where to look: {_PLACES}")
         return default
     sources: set[str] = set()
     fields: set[str] = set()
@@ -429,7 +455,7 @@ def _scope(b: _Builder, raw: object, path: tuple[PathPart, ...]) -> tuple[frozen
         elif s.startswith("context.") and len(s) > len("context."):
             fields.add(s[len("context.") :])
         else:
-            b.problem((*path, i), f"unknown place '{s}'; use customer, agent, note, context or context.<field>")
+            b.problem((*path, i), f"unknown place '{s}'; use {_PLACES}")
     return frozenset(sources), frozenset(fields)
 
 

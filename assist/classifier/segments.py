@@ -7,11 +7,18 @@ a call here, so they cannot score the same call differently.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal, TypeGuard, get_args
 
 from assist.classifier.model import Segment
 
-SPEAKERS = ("customer", "agent")
+Speaker = Literal["customer", "agent", "supervisor", "third_party"]
+"""Who said a transcript line: the customer, the agent, a supervisor who joined the call, or a third party
+(an interpreter, a relative, a transferred colleague). Only the agent's lines are checked for forbidden phrases."""
+SPEAKERS: tuple[Speaker, ...] = get_args(Speaker)
+
+
+def is_speaker(value: object) -> TypeGuard[Speaker]:
+    return value in SPEAKERS
 
 
 def call_segments(context: Mapping[str, Any], notes: Iterable[str],
@@ -23,10 +30,8 @@ def call_segments(context: Mapping[str, Any], notes: Iterable[str],
             segs.append(Segment("context", 0, value, field=str(key)))
     segs.extend(Segment("note", i, text) for i, text in enumerate(notes) if text)
     for i, (speaker, text) in enumerate(transcript):
-        if speaker == "customer" and text:
-            segs.append(Segment("customer", i, text))
-        elif speaker == "agent" and text:
-            segs.append(Segment("agent", i, text))
+        if text and is_speaker(speaker):
+            segs.append(Segment(speaker, i, text))
     return segs
 
 

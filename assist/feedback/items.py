@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from assist.classifier.segments import SPEAKERS
 from assist.effects import Write
 from assist.errors import Conflict, NotFound, ValidationFailed
 from assist.feedback.mask import mask_context, mask_text
@@ -73,7 +74,7 @@ def replay(call_id: str, user: str, context: Mapping[str, Any], events: Iterable
         kind, data = ev["kind"], ev["payload"]
         if kind == "note":
             call.set_note(str(data.get("text", "")))
-        elif kind == "transcript" and data.get("speaker") in ("customer", "agent"):
+        elif kind == "transcript" and data.get("speaker") in SPEAKERS:
             call.add_line(data["speaker"], str(data.get("text", "")), bool(data.get("final", True)))
         elif kind == "context":
             call.context = dict(data.get("context", {}))

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from assist.classifier.categorize import Classifier
 from assist.classifier.model import NONE, Classification, Evidence, Segment, SegmentScan
-from assist.classifier.segments import SPEAKERS, call_segments
-
-Speaker = Literal["customer", "agent"]
+from assist.classifier.segments import SPEAKERS, Speaker, call_segments
 
 SUBSUMED_BY: Mapping[str, str] = {"complaint.general": "complaint.urgent"}
 """A sticky label that is dropped once the label it maps to is present."""

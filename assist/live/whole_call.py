@@ -11,6 +11,8 @@ from typing import Any
 from assist.classifier.segments import SPEAKERS, call_segments
 from assist.scripts.pack import Pack
 
+_SPEAKERS = "|".join(f'"{s}"' for s in SPEAKERS)
+
 
 def parse_call(call: Any) -> tuple[dict[str, Any], list[str], list[tuple[str, str]]]:
     """Context, notes and transcript of a call object; ValueError says what is malformed."""
@@ -24,11 +26,11 @@ def parse_call(call: Any) -> tuple[dict[str, Any], list[str], list[tuple[str, st
     if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
         raise ValueError("notes must be a list of strings")
     if not isinstance(transcript, list):
-        raise ValueError('transcript must be a list of {"speaker": "customer"|"agent", "text": str}')
+        raise ValueError(f'transcript must be a list of {{"speaker": {_SPEAKERS}, "text": str}}')
     lines: list[tuple[str, str]] = []
     for i, t in enumerate(transcript):
         if not isinstance(t, dict) or t.get("speaker") not in SPEAKERS or not isinstance(t.get("text"), str):
-            raise ValueError(f'transcript[{i}] must be {{"speaker": "customer"|"agent", "text": str}}')
+            raise ValueError(f'transcript[{i}] must be {{"speaker": {_SPEAKERS}, "text": str}}')
         lines.append((t["speaker"], t["text"]))
     return context, notes, lines
 

@@ -3,7 +3,8 @@
 Parsing the pack's YAML with line numbers is the slow part of every pack operation (ruamel's
 round-trip parser: ~150 ms of CPU for the default `rules.yaml` alone), and a trainer's save
 changes one file of eight. Everything kept here is a pure function of a file's text (and of the
-compile arguments in its key), so memoising by content is safe. The cache is an object its owner
+compile arguments in its key: the compiled rules and phrases are keyed on the pack's synonym groups
+too, so an edit of `synonyms.txt` recompiles them), so memoising by content is safe. The cache is an object its owner
 (the pack service, a tool) creates and passes in: two services share nothing. Values are shared
 between callers and must be treated as read-only.
 """

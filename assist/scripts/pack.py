@@ -71,7 +71,8 @@ class Pack:
     firing: FiringPolicy = field(default_factory=FiringPolicy, repr=False)
     """How often a warning or a category's prompt may draw the agent's attention (`firing.yaml`)."""
     synonyms: Groups = ()
-    """Synonym/abbreviation groups (`synonyms.txt`): expand a keyword list with `scripts.synonyms.expand_keywords`."""
+    """Synonym/abbreviation groups (`synonyms.txt`): compiled into the rules and phrases (a keyword matches its
+    group); fault linking expands a system name with `scripts.synonyms.expand_keywords`."""
     model_problem: str | None = None
     """Why the learned models are not in use although the pack enables them (None: in use, or disabled)."""
 
@@ -199,9 +200,13 @@ def _compiled(files: Mapping[str, str], extra_internal_numbers: Sequence[str], c
         problems.extend(found)
         return result
 
+    # The synonym groups are part of the rules' and phrases' compile key: editing synonyms.txt recompiles them.
+    synonyms, synonym_problems = cache.memo(("synonyms", files.get(SYNONYMS_FILE, "")),
+                                            lambda: parse_synonyms(files.get(SYNONYMS_FILE, "")))
+    problems.extend(synonym_problems)
     numbers = [c.number for c in meta["internal_contacts"]] + list(extra_internal_numbers)
-    rules = compile_file("rules.yaml", compile_rules, priority=priority)
-    forbidden = compile_file("forbidden.yaml", compile_forbidden, internal_numbers=numbers)
+    rules = compile_file("rules.yaml", compile_rules, priority=priority, synonyms=synonyms)
+    forbidden = compile_file("forbidden.yaml", compile_forbidden, internal_numbers=numbers, synonyms=synonyms)
     scripts = compile_file("scripts.yaml", compile_scripts, categories=priority, languages=languages)
     config = ModelConfig()
     if MODEL_FILE in data:
@@ -213,8 +218,6 @@ def _compiled(files: Mapping[str, str], extra_internal_numbers: Sequence[str], c
                               rule_ids=forbidden.rule_ids() if forbidden is not None else ()) or firing
     samples = _cached(cache, _samples, files.get(SAMPLES_FILE, ""), problems)
     lines = _cached(cache, _lines, files.get(LINES_FILE, ""), problems)
-    synonyms, synonym_problems = parse_synonyms(files.get(SYNONYMS_FILE, ""))
-    problems.extend(synonym_problems)
     if config.calls.enabled:
         minimum = config.calls.minimum_samples
         problems.extend(cache.memo(("too few", files.get(SAMPLES_FILE, ""), tuple(priority), minimum),

@@ -6,8 +6,9 @@ One group per line, its terms separated by `=`:
     网银 = 网上银行 = 网上银行系统
     手机银行 = 手机APP = 掌上银行
 
-A keyword of a rule (or a fault's system name) then matches any term of its group, so a trainer
-writes `网银` once instead of listing every spelling. Terms are compared after NFKC and case folding
+A keyword of a rule or a forbidden phrase (compiled into alternatives by the rule and phrase
+compilers, `classifier.synonyms`) or a fault's system name then matches any term of its group, so a
+trainer writes `网银` once instead of listing every spelling. Terms are compared after NFKC and case folding
 (`ＡＰＰ` = `app`). A term belongs to one group only: two groups sharing a term would silently merge,
 so that is reported, as is a group of one term. Pure: text in, groups and problems out.
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable, Sequence
 
+from assist.classifier.synonyms import group_index
 from assist.problems import Problem
 
 SYNONYMS_FILE = "synonyms.txt"
@@ -76,10 +78,7 @@ def expand_keywords(keywords: Iterable[str], groups: Sequence[Sequence[str]]) ->
 
     `expand_keywords(["网银", "转账"], [("网银", "网上银行")])` -> `["网银", "网上银行", "转账"]`.
     """
-    by_term: dict[str, Sequence[str]] = {}
-    for group in groups:
-        for t in group:
-            by_term.setdefault(fold(t), group)
+    by_term = group_index(groups, fold)
     out: dict[str, str] = {}
     for kw in keywords:
         for t in (kw, *by_term.get(fold(kw), ())):

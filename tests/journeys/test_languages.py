@@ -42,8 +42,8 @@ async def trainer_pages(browser: Browser, running: Running, lang: str) -> dict[s
     await expect(page.get_by_test_id("draft-status")).to_be_visible()
     await page.get_by_test_id("try-input").fill("客户：我的手机银行页面全是乱码\n坐席：这是我们系统的问题")
     await expect(page.get_by_test_id("try-category")).to_be_visible(timeout=30_000)
-    for section in ("system_outage", "complaint.urgent", "none", "forbidden", "samples", "feedback", "review",
-                    "versions", "audit", "files"):
+    for section in ("system_outage", "complaint.urgent", "none", "forbidden", "synonyms", "samples", "feedback",
+                    "review", "versions", "audit", "files"):
         await page.get_by_test_id(f"nav-{section}").click()
         await page.wait_for_load_state("networkidle")
         seen[section] = await visible_text(page)

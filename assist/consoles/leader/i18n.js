@@ -72,6 +72,7 @@ const TEXTS = {
   report_sent_event: ['每日报告已发送', 'The daily report was sent'],
   call_detail: ['来电详情', 'Call details'], close: ['关闭', 'Close'], ended: ['已结束', 'Ended'], in_progress: ['通话中', 'In progress'],
   speaker_customer: ['客户', 'Customer'], speaker_agent: ['座席', 'Agent'],
+  speaker_supervisor: ['主管', 'Supervisor'], speaker_third_party: ['第三方', 'Third party'],
   reason: ['原因', 'Reason'], labels: ['类别', 'Categories'],
   caller_number: ['来电号码', 'Caller number'], channel: ['渠道', 'Channel'], customer_name: ['客户姓名', 'Customer name'],
   customer_id: ['客户号', 'Customer id'], customer_level: ['客户等级', 'Customer level'], language: ['语言', 'Language'],

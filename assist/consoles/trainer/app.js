@@ -1,7 +1,7 @@
 // The trainer console: sign-in, navigation, the draft in hand, and the try-it box.
 import { api, ApiError, debounce, token } from './api.js';
 import { h } from '../shared/dom.js';
-import { categoryView, forbiddenView } from './editor.js';
+import { categoryView, forbiddenView, synonymsView } from './editor.js';
 import { feedbackView } from './feedback.js';
 import { applyStatic, getLang, has, setLang, t } from './i18n.js';
 import { serverText } from './messages.js';
@@ -150,7 +150,7 @@ function render() {
     onclick: () => { state.section = { kind, id }; render(); },
   }, label));
   $('nav-categories').replaceChildren(...priority.map((c) => navButton('category', c, catName(c))));
-  $('nav-more').replaceChildren(...['forbidden', 'samples', 'feedback', 'review', 'versions', 'audit', 'files'].map((k) => navButton(k, k, t(k))));
+  $('nav-more').replaceChildren(...['forbidden', 'synonyms', 'samples', 'feedback', 'review', 'versions', 'audit', 'files'].map((k) => navButton(k, k, t(k))));
   $('status').replaceChildren(statusCard());
   $('sample-label').replaceChildren(...priority.map((c) => h('option', { value: c }, catName(c))));
   const main = $('main');
@@ -159,6 +159,7 @@ function render() {
   const views = {
     category: () => [h('h2', {}, `${catName(s.id)} · `, h('code', { translate: 'no' }, s.id)), categoryView(ctx, s.id)],
     forbidden: () => forbiddenView(ctx),
+    synonyms: () => synonymsView(ctx),
     samples: () => samplesCard(ctx),
     feedback: () => feedbackView(ctx),
     review: () => reviewView(ctx),
@@ -196,17 +197,19 @@ function openDrafts() {
   return h('div', { class: 'row' }, sel);
 }
 
-// "客户：…" / "坐席：…" / "备注：…" (or C:/A:/N:) lines -> a call as `assist classify` reads it.
+// "客户：…" / "坐席：…" / "主管：…" / "第三方：…" / "备注：…" (or C:/A:/S:/T:/N:) lines -> a call as `assist classify` reads it.
+const SPEAKER_OF = { 坐席: 'agent', agent: 'agent', a: 'agent', 主管: 'supervisor', supervisor: 'supervisor', s: 'supervisor',
+  第三方: 'third_party', third_party: 'third_party', t: 'third_party' };
 export function parseCall(text) {
   const call = { id: 'try', context: {}, notes: [], transcript: [] };
   for (const raw of text.split('\n')) {
     const line = raw.trim();
     if (!line) continue;
-    const m = line.match(/^(客户|坐席|备注|customer|agent|note|c|a|n)\s*[:：]\s*(.*)$/i);
+    const m = line.match(/^(客户|坐席|主管|第三方|备注|customer|agent|supervisor|third_party|note|c|a|s|t|n)\s*[:：]\s*(.*)$/i);
     const who = (m ? m[1] : '客户').toLowerCase();
     const body = m ? m[2] : line;
     if (['备注', 'note', 'n'].includes(who)) call.notes.push(body);
-    else call.transcript.push({ speaker: ['坐席', 'agent', 'a'].includes(who) ? 'agent' : 'customer', text: body });
+    else call.transcript.push({ speaker: SPEAKER_OF[who] || 'customer', text: body });
   }
   return call;
 }

@@ -4,7 +4,7 @@ import { api, debounce } from './api.js';
 import { h } from '../shared/dom.js';
 import { getLang, has, t } from './i18n.js';
 
-const SCOPES = ['customer', 'agent', 'note', 'context'];
+const SCOPES = ['customer', 'agent', 'supervisor', 'third_party', 'note', 'context'];
 const KINDS = ['text', 'phone', 'account', 'datetime', 'number', 'choice'];
 const ROLES = ['agent', 'seat_admin', 'shift_leader', 'acting_shift_leader', 'back_office_duty', 'center_manager',
   'department_leader', 'it_support', 'ebanking_dept', 'provincial_dept', 'branch', 'emergency_contact', 'trainer'];
@@ -240,4 +240,19 @@ export function forbiddenView(ctx) {
       h('div', { class: 'row' }, h('button', { type: 'button', class: 'primary', onclick: save }, t('save')))));
   });
   return card;
+}
+
+// synonyms.txt: one group of words that mean the same per line (网银 = 网上银行); a rule keyword or forbidden
+// phrase then matches every word of its group. Plain text like the file, saved whole; its problems shown here.
+export function synonymsView(ctx) {
+  const view = ctx.view();
+  const area = h('textarea', { class: 'code', rows: 14, spellcheck: 'false', lang: 'zh-CN', 'data-testid': 'synonyms-text',
+    'aria-label': t('synonyms'), value: view.files['synonyms.txt'] || '' });
+  const problems = (view.problems || []).filter((p) => p.file === 'synonyms.txt');
+  return h('section', { class: 'card', 'data-testid': 'synonyms' }, h('h2', {}, t('synonyms')),
+    h('p', { class: 'hint' }, t('synonyms_help'), ' ', h('code', { lang: 'zh-CN', translate: 'no' }, '网银 = 网上银行 = 网上银行系统')), area,
+    problems.length ? h('ul', { class: 'problems error', 'data-testid': 'synonyms-problems' },
+      problems.map((p) => h('li', {}, h('code', {}, `${p.file}${p.line ? `:${p.line}` : ''}`), ' ', p.message))) : null,
+    h('div', { class: 'row' }, h('button', { type: 'button', class: 'primary', 'data-testid': 'save-synonyms',
+      onclick: () => ctx.putFiles({ 'synonyms.txt': area.value }) }, t('save'))));
 }

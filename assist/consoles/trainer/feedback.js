@@ -24,7 +24,7 @@ const TEXTS = {
   comment: ['说明', 'Comment'], pack_version: ['话术包版本', 'Pack version'], escalation: ['升级事项', 'Escalation'],
   call_text: ['通话内容（号码等已脱敏）', 'The call (numbers and names masked)'],
   context: ['来电信息', 'Call context'], notes: ['备注', 'Notes'], transcript: ['通话记录', 'Transcript'],
-  customer: ['客户', 'Customer'], agent: ['坐席', 'Agent'],
+  customer: ['客户', 'Customer'], agent: ['坐席', 'Agent'], supervisor: ['主管', 'Supervisor'], third_party: ['第三方', 'Third party'],
   label: ['加入样例时的类别（可修改）', 'Label of the sample (you may change it)'],
   note: ['备注（可选）', 'Note (optional)'],
   accept: ['接受并加入样例', 'Accept as a sample'],

@@ -212,7 +212,7 @@ export function filesView(ctx) {
   const show = () => { area.value = files[pick.value] || ''; };
   pick.addEventListener('change', show);
   show();
-  const input = h('input', { type: 'file', multiple: true, accept: '.yaml,.jsonl,.zip' });
+  const input = h('input', { type: 'file', multiple: true, accept: '.yaml,.jsonl,.txt,.zip' });
   input.addEventListener('change', async () => {
     const res = await ctx.run(() => upload([...input.files]));
     if (res) await ctx.reload(res.id);

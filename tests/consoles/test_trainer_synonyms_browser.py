@@ -1,0 +1,51 @@
+"""The trainer console in Debian chromium: a trainer writes a synonym group, sees a bad line's problem where
+they typed it, fixes it, and the try box classifies a call that says the other word."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.async_api import Browser, expect
+
+from assist.app import Running
+from tests.conftest import issue
+from tests.consoles.test_trainer_browser import SHOTS, sign_in
+
+pytestmark = pytest.mark.browser
+expect.set_options(timeout=60_000)  # an upper bound: a save takes seconds on a busy machine
+
+
+async def test_a_trainer_adds_a_synonym_group_and_a_call_with_the_other_word_gets_the_category(
+        trainer_service: Running, browser: Browser) -> None:
+    page = await sign_in(browser, trainer_service, await issue(trainer_service, "t1", "trainer"))
+    await page.get_by_test_id("try-input").fill("客户：转账的时候掉链子了")
+    category = page.get_by_test_id("try-category")
+    await expect(category).to_have_attribute("data-category", "none")
+
+    await page.get_by_test_id("nav-synonyms").click()
+    card = page.get_by_test_id("synonyms")
+    await expect(card.get_by_role("heading")).to_have_text("同义词与简称")
+    text = card.get_by_test_id("synonyms-text")
+    await expect(text).to_have_value(re.compile("网银 = 网上银行 = 网上银行系统"))  # the published pack's groups
+
+    before = await text.input_value()
+    await text.fill(before + "系统故障 掉链子\n")
+    await card.get_by_test_id("save-synonyms").click()
+    problems = page.get_by_test_id("synonyms").get_by_test_id("synonyms-problems")
+    await expect(problems).to_contain_text("synonyms.txt:")
+    await expect(problems).to_contain_text("系统故障 掉链子")
+    await expect(page.get_by_test_id("try-result")).to_contain_text("话术包有 1 个问题")  # the draft does not load
+
+    text = page.get_by_test_id("synonyms").get_by_test_id("synonyms-text")
+    await text.fill(before + "系统故障 = 掉链子\n")
+    await page.get_by_test_id("synonyms").get_by_test_id("save-synonyms").click()
+    await expect(page.get_by_test_id("synonyms").get_by_test_id("synonyms-problems")).to_have_count(0)
+    await expect(page.get_by_test_id("draft-status")).to_have_text("编辑中")
+    await expect(category).to_have_attribute("data-category", "system_outage")
+    await expect(category).to_have_text("系统故障")
+    await expect(page.get_by_test_id("try-result").locator("ul.evidence mark")).to_contain_text(["掉链子"])
+    await expect(page.get_by_test_id("synonyms").get_by_test_id("synonyms-text")).to_have_value(
+        before + "系统故障 = 掉链子\n")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SHOTS / "synonyms.png"))
