@@ -22,6 +22,7 @@ from assist.config import DEFAULT_PACK, Settings
 from assist.scripts.file_cache import FileCache
 from assist.scripts.pack import Pack, read_pack_dir
 from assist.server.packs.training import ModelTrainer
+from tests.pgcluster import Cluster, start_cluster
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
@@ -78,6 +79,29 @@ def default_pack_with_models(packs_compiled_once: None) -> Pack:
     """The default pack as a service publishes it: rules plus models trained from its samples."""
     files = read_pack_dir(DEFAULT_PACK)
     return assist.scripts.pack.load_pack(files, models=TRAINER.train_here(files))
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Cluster]:
+    """A throwaway PostgreSQL cluster for the whole run, started on first use. Without PostgreSQL's binaries
+    the tests that need it fail with what to install: they are never skipped."""
+    try:
+        cluster = start_cluster()
+    except RuntimeError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_target(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
+    """The store's `db` setting on each backend: a SQLite file, or a fresh schema of the suite's cluster."""
+    if request.param == "sqlite":
+        return tmp_path / "assist.db"
+    cluster: Cluster = request.getfixturevalue("pg_cluster")
+    return cluster.fresh_url()
 
 
 @pytest.fixture
