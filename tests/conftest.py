@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
@@ -105,8 +106,13 @@ def db_target(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(host="127.0.0.1", ws_port=0, http_port=0, db=tmp_path / "assist.db", pack=DEFAULT_PACK)
+def settings(tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
+    """The service's settings. `ASSIST_TEST_DB=postgresql` puts every service built on them on the suite's
+    PostgreSQL cluster (tests that open the SQLite file themselves then fail: they are SQLite's)."""
+    db: Path | str = tmp_path / "assist.db"
+    if os.environ.get("ASSIST_TEST_DB") == "postgresql":
+        db = request.getfixturevalue("pg_cluster").fresh_url()
+    return Settings(host="127.0.0.1", ws_port=0, http_port=0, db=db, pack=DEFAULT_PACK)
 
 
 @pytest.fixture

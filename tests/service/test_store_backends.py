@@ -210,3 +210,17 @@ async def test_metrics_marks_and_retention_purge(store: Store) -> None:
     assert done.events == 1
     left = await rows(store, "SELECT payload FROM call_events ORDER BY id")
     assert [json.loads(r["payload"])["text"] for r in left] == ["新"]
+
+
+def test_sqlite_loads_nothing_of_postgresql(tmp_path: Path) -> None:
+    """SQLite stays the zero-configuration default: serving from a file never imports psycopg."""
+    import subprocess
+    import sys
+
+    db = str(tmp_path / "a.db")
+    code = ("import sys; from assist.cli import main; import assist.app; "
+            f"assert main(['token', 'issue', '--user', 'a1', '--role', 'agent', '--db', {db!r}]) == 0; "
+            "loaded = sorted(m for m in sys.modules if m.startswith(('psycopg', 'assist.server.store_pg'))); "
+            "print(loaded); assert not loaded")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
