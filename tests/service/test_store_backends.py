@@ -212,6 +212,18 @@ async def test_metrics_marks_and_retention_purge(store: Store) -> None:
     assert [json.loads(r["payload"])["text"] for r in left] == ["新"]
 
 
+async def test_a_nul_in_a_value_never_fails_a_group_commit(store: Store) -> None:
+    """PostgreSQL's text cannot hold NUL (SQLite's can): the value is stored with U+FFFD instead, and the
+    other writes of the same batch commit with it."""
+    await store.write([Write("call_start", {"call_id": "c\x00", "user": "a1", "context": {}, "started_at": 1.0}),
+                       Write("warning", {"call_id": "c\x00", "index": 0, "rule": "r", "phrase": "保\x00证",
+                                         "span": [0, 2], "alternative": "", "at": 1.0}),
+                       Write("call_start", {"call_id": "c2", "user": "a1", "context": {}, "started_at": 1.0})])
+    assert await store.live_call("c\x00") is not None and await store.live_call("c2") is not None
+    history = await store.call_history("c\x00")
+    assert history is not None and history["warnings"][0]["phrase"] in ("保\x00证", "保\ufffd证")
+
+
 def test_sqlite_loads_nothing_of_postgresql(tmp_path: Path) -> None:
     """SQLite stays the zero-configuration default: serving from a file never imports psycopg."""
     import subprocess
