@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from aiohttp import web
 from websockets.asyncio.server import Server
 
-from assist.config import Settings
+from assist.config import Settings, describe_db
 from assist.live.desk import Desk
 from assist.problems import PackError, Problem
 from assist.scripts.pack import Pack, load_pack, read_pack_dir
@@ -133,8 +133,8 @@ async def serve_forever(settings: Settings) -> None:
     gc.set_threshold(100_000, 50, 1000)
     running.hub.freeze_after_publish = True
     host = settings.host
-    print(f"assist: pack {running.hub.desk.pack.id} {running.hub.desk.pack_version}, database {settings.db}",
-          flush=True)
+    print(f"assist: pack {running.hub.desk.pack.id} {running.hub.desk.pack_version}, "
+          f"database {describe_db(settings.db)}", flush=True)
     print(f"assist: websocket ws://{host}:{running.ws_port}/ws", flush=True)
     print(f"assist: http      http://{host}:{running.http_port}/  (health: /healthz, demo: /demo)", flush=True)
     stop = asyncio.Event()

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from assist import __version__
-from assist.config import DEFAULT_PACK, load_settings
+from assist.config import DEFAULT_PACK, load_settings, sqlite_file
 from assist.live.whole_call import classify_call
 from assist.problems import PackError
 from assist.protocol import ROLES
@@ -34,7 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--host", help="address to bind (default 127.0.0.1)")
     s.add_argument("--ws-port", type=int, help="websocket port (default 8765; 0 = any free port)")
     s.add_argument("--http-port", type=int, help="HTTP port (default 8080; 0 = any free port)")
-    s.add_argument("--db", type=Path, help="SQLite database file (default ~/.local/share/assist/assist.db)")
+    s.add_argument("--db", help="SQLite database file (default ~/.local/share/assist/assist.db), or a "
+                                "postgresql://user@host/dbname URL for a shared PostgreSQL store")
     s.add_argument("--pack", type=Path, help="script pack directory (default: the built-in pack)")
 
     t = sub.add_parser("token", help="manage access tokens")
@@ -42,17 +43,17 @@ def build_parser() -> argparse.ArgumentParser:
     ti = tsub.add_parser("issue", help="issue a bearer token and print it (only its hash is stored)")
     ti.add_argument("--user", required=True, help="user id, e.g. an agent's employee number")
     ti.add_argument("--role", required=True, choices=ROLES)
-    ti.add_argument("--db", type=Path, help="SQLite database file (default as for serve)")
+    ti.add_argument("--db", help="SQLite database file or postgresql:// URL (default as for serve)")
     ti.add_argument("--config", type=Path, help="TOML settings file")
 
     tr = tsub.add_parser("revoke", help="revoke tokens: all of a user's, or one by its id from `token list`")
     who = tr.add_mutually_exclusive_group(required=True)
     who.add_argument("--user", help="revoke every token of this user")
     who.add_argument("--id", help="revoke the token with this id (from `assist token list`)")
-    tr.add_argument("--db", type=Path, help="SQLite database file (default as for serve)")
+    tr.add_argument("--db", help="SQLite database file or postgresql:// URL (default as for serve)")
     tr.add_argument("--config", type=Path, help="TOML settings file")
     tl = tsub.add_parser("list", help="list tokens (ids, users, roles; never the secrets)")
-    tl.add_argument("--db", type=Path, help="SQLite database file (default as for serve)")
+    tl.add_argument("--db", help="SQLite database file or postgresql:// URL (default as for serve)")
     tl.add_argument("--config", type=Path, help="TOML settings file")
 
     c = sub.add_parser("classify", help="classify calls read as JSON lines on stdin",
@@ -72,21 +73,21 @@ def build_parser() -> argparse.ArgumentParser:
                                    "while the service keeps serving. An existing PATH is replaced only once "
                                    "the new copy is complete and checked.")
     b.add_argument("path", type=Path)
-    b.add_argument("--db", type=Path, help="SQLite database file (default as for serve)")
+    b.add_argument("--db", help="SQLite database file or postgresql:// URL (default as for serve)")
     b.add_argument("--config", type=Path, help="TOML settings file")
     r = sub.add_parser("restore", help="replace the database with a backup (the service must be stopped)",
                        description="Check the backup at PATH and put it in place of the database. Refuses "
                                    "while a service holds the database. The database it replaces is kept "
                                    "beside it as <db>.before-restore-<time>.")
     r.add_argument("path", type=Path)
-    r.add_argument("--db", type=Path, help="SQLite database file (default as for serve)")
+    r.add_argument("--db", help="SQLite database file or postgresql:// URL (default as for serve)")
     r.add_argument("--config", type=Path, help="TOML settings file")
     g = sub.add_parser("purge", help="purge notes and transcripts older than retention_days now",
                        description="What the service does daily: delete the note, transcript and context "
                                    "events of calls older than retention_days and mask their stored context; "
                                    "records, escalations, classifications and the audit trail are kept.")
     g.add_argument("--days", type=float, help="keep this many days (default: the retention_days setting)")
-    g.add_argument("--db", type=Path, help="SQLite database file (default as for serve)")
+    g.add_argument("--db", help="SQLite database file or postgresql:// URL (default as for serve)")
     g.add_argument("--config", type=Path, help="TOML settings file")
     return p
 
@@ -122,7 +123,8 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"assist: {exc}", file=sys.stderr)
         return 2
     try:
-        private_db(settings.db)
+        if (file := sqlite_file(settings.db)) is not None:
+            private_db(file)
         asyncio.run(serve_forever(settings))
     except PackError as exc:
         print(f"assist: the script pack is invalid:\n{exc}", file=sys.stderr)
@@ -141,7 +143,8 @@ def _token(args: argparse.Namespace) -> int:
     settings = load_settings(args.config, {"db": args.db})
 
     async def run() -> tuple[str, int]:
-        private_db(settings.db)
+        if (file := sqlite_file(settings.db)) is not None:
+            private_db(file)
         store = await Store.open(settings.db, SCHEMA)
         try:
             if args.token_command == "issue":
@@ -171,12 +174,17 @@ def _backup_restore(args: argparse.Namespace) -> int:
     from assist.server.ops.backup import BackupError, backup, restore
 
     settings = load_settings(args.config, {"db": args.db})
+    db = sqlite_file(settings.db)
+    if db is None:
+        print(f"assist: {args.command} copies a SQLite file; on PostgreSQL use pg_dump and pg_restore "
+              "(docs/operations.md, \"Backup and restore\")", file=sys.stderr)
+        return 1
     try:
         if args.command == "backup":
-            counts = backup(settings.db, args.path)
+            counts = backup(db, args.path)
             print(f"backed up {settings.db} to {args.path} ({_counts_text(counts)})")
             return 0
-        counts, kept = restore(args.path, settings.db)
+        counts, kept = restore(args.path, db)
     except (BackupError, OSError) as exc:
         print(f"assist: {args.command} failed: {exc}", file=sys.stderr)
         return 1
@@ -196,12 +204,14 @@ def _purge(args: argparse.Namespace) -> int:
     if days <= 0:
         print("assist: retention_days is 0: everything is kept; nothing purged")
         return 0
-    if not settings.db.exists():
+    file = sqlite_file(settings.db)
+    if file is not None and not file.exists():
         print(f"assist: no database at {settings.db}", file=sys.stderr)
         return 1
 
     async def run() -> str:
-        private_db(settings.db)
+        if file is not None:
+            private_db(file)
         store = await Store.open(settings.db, SCHEMA)
         try:
             done = await purge(store, time.time(), days)

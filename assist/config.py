@@ -6,11 +6,12 @@ docs/settings.md lists every setting; a test fails when one is missing there.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 DEFAULT_PACK = Path(__file__).parent / "scripts" / "packs" / "default"
 
@@ -28,8 +29,9 @@ class Settings:
     """Port of the real-time websocket channel (path /ws)."""
     http_port: int = 8080
     """Port of the HTTP side: /healthz, /plugin, /demo, consoles and APIs."""
-    db: Path = field(default_factory=lambda: default_data_dir() / "assist.db")
-    """SQLite database file (WAL mode). Created with its directory on first start."""
+    db: Path | str = field(default_factory=lambda: default_data_dir() / "assist.db")
+    """SQLite database file (WAL mode), created with its directory on first start; or a PostgreSQL URL
+    (`postgresql://user@host/dbname`, kept as a string) for a shared store."""
     pack: Path = DEFAULT_PACK
     """Script pack directory loaded on first start (later versions live in the store)."""
     public_ws_url: str = ""
@@ -75,9 +77,31 @@ class Settings:
 
 PATH_SETTINGS = frozenset({"db", "pack", "routing"})
 
+_POSTGRES_URL = re.compile(r"^postgres(?:ql)?://", re.IGNORECASE)
+
+
+def is_postgres(db: Path | str) -> TypeGuard[str]:
+    """Whether the `db` setting names a PostgreSQL database (a URL) rather than a SQLite file."""
+    return isinstance(db, str) and _POSTGRES_URL.match(db) is not None
+
+
+def sqlite_file(db: Path | str) -> Path | None:
+    """The `db` setting's SQLite file (None: it names a PostgreSQL database)."""
+    return None if is_postgres(db) else Path(db)
+
+
+def describe_db(db: Path | str) -> str:
+    """The `db` setting as it may be printed or logged: a URL's password is never shown."""
+    if not is_postgres(db):
+        return str(db)
+    shown = re.sub(r"^(\w+://[^:/@]*):[^@/]*@", r"\1:***@", db)
+    return re.sub(r"([?&]password=)[^&]*", r"\1***", shown, flags=re.IGNORECASE)
+
 
 def _cast(name: str, current: Any, value: Any) -> Any:
     try:
+        if name == "db" and isinstance(value, str) and _POSTGRES_URL.match(value):
+            return value
         if isinstance(current, bool):
             return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
         if isinstance(current, int):

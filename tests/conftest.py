@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
@@ -22,6 +23,7 @@ from assist.config import DEFAULT_PACK, Settings
 from assist.scripts.file_cache import FileCache
 from assist.scripts.pack import Pack, read_pack_dir
 from assist.server.packs.training import ModelTrainer
+from tests.pgcluster import Cluster, start_cluster
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
@@ -80,9 +82,37 @@ def default_pack_with_models(packs_compiled_once: None) -> Pack:
     return assist.scripts.pack.load_pack(files, models=TRAINER.train_here(files))
 
 
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Cluster]:
+    """A throwaway PostgreSQL cluster for the whole run, started on first use. Without PostgreSQL's binaries
+    the tests that need it fail with what to install: they are never skipped."""
+    try:
+        cluster = start_cluster()
+    except RuntimeError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_target(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
+    """The store's `db` setting on each backend: a SQLite file, or a fresh schema of the suite's cluster."""
+    if request.param == "sqlite":
+        return tmp_path / "assist.db"
+    cluster: Cluster = request.getfixturevalue("pg_cluster")
+    return cluster.fresh_url()
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(host="127.0.0.1", ws_port=0, http_port=0, db=tmp_path / "assist.db", pack=DEFAULT_PACK)
+def settings(tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
+    """The service's settings. `ASSIST_TEST_DB=postgresql` puts every service built on them on the suite's
+    PostgreSQL cluster (tests that open the SQLite file themselves then fail: they are SQLite's)."""
+    db: Path | str = tmp_path / "assist.db"
+    if os.environ.get("ASSIST_TEST_DB") == "postgresql":
+        db = request.getfixturevalue("pg_cluster").fresh_url()
+    return Settings(host="127.0.0.1", ws_port=0, http_port=0, db=db, pack=DEFAULT_PACK)
 
 
 @pytest.fixture

@@ -76,7 +76,7 @@ async def test_demo_plays_a_call_into_the_sidebar(plugin_service: Running, brows
     assert errors.errors == []
 
 
-def call_events(db: Path, call_id: str, kind: str) -> int:
+def call_events(db: Path | str, call_id: str, kind: str) -> int:
     with sqlite3.connect(db) as conn:
         row = conn.execute("SELECT count(*) FROM call_events WHERE call_id=? AND kind=?", (call_id, kind)).fetchone()
     return int(row[0])

@@ -19,7 +19,6 @@ import signal
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
 from assist.app import start
 from assist.config import Settings, load_settings
@@ -104,7 +103,7 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--ws-port", type=int)
     p.add_argument("--http-port", type=int)
-    p.add_argument("--db", type=Path)
+    p.add_argument("--db", help="SQLite file or postgresql:// URL")
     p.add_argument("--clock", type=float, help="stand the service's clock at this time (seconds since the epoch)")
     args = p.parse_args()
     settings = load_settings(None, {"ws_port": args.ws_port, "http_port": args.http_port, "db": args.db})

@@ -1,5 +1,6 @@
 """SIGKILL the real service while an escalation step waits; after the restart the step fires once,
-late-marked, nothing acknowledged is lost, and no notification reaches the receiver twice."""
+late-marked, nothing acknowledged is lost, and no notification reaches the receiver twice — on SQLite and on
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ pytestmark = pytest.mark.slow
 class Service:
     """The service in its own process, on a clock that stands still until the test moves it."""
 
-    def __init__(self, db: Path, routing: Path, log: Path) -> None:
+    def __init__(self, db: Path | str, routing: Path, log: Path) -> None:
         self.db, self.routing, self.log = db, routing, log
         self.proc: asyncio.subprocess.Process | None = None
         self.ws_port = 0
@@ -84,7 +85,7 @@ class Service:
         await asyncio.wait_for(self.proc.wait(), BOUND)
 
 
-async def tokens(db: Path, *users: tuple[str, str]) -> list[str]:
+async def tokens(db: Path | str, *users: tuple[str, str]) -> list[str]:
     store = await Store.open(db, SCHEMA)
     try:
         return [await store.issue_token(u, r, time.time()) for u, r in users]
@@ -92,7 +93,14 @@ async def tokens(db: Path, *users: tuple[str, str]) -> list[str]:
         await store.close()
 
 
-def query(db: Path, sql: str, *params: Any) -> list[sqlite3.Row]:
+def query(db: Path | str, sql: str, *params: Any) -> list[Any]:
+    """Rows by column name, read straight from the database the service used (SQLite's SQL)."""
+    if isinstance(db, str):
+        import psycopg
+        from psycopg.rows import dict_row
+
+        with psycopg.connect(db, row_factory=dict_row) as conn:
+            return conn.execute(sql.replace("?", "%s"), params).fetchall()
     con = sqlite3.connect(db)
     con.row_factory = sqlite3.Row
     try:
@@ -101,8 +109,9 @@ def query(db: Path, sql: str, *params: Any) -> list[sqlite3.Row]:
         con.close()
 
 
-async def test_step_waiting_at_sigkill_fires_once_late_after_restart(tmp_path: Path, receiver: Receiver) -> None:
-    db, routing = tmp_path / "assist.db", tmp_path / "routing.toml"
+async def test_step_waiting_at_sigkill_fires_once_late_after_restart(tmp_path: Path, receiver: Receiver,
+                                                                     db_target: Path | str) -> None:
+    db, routing = db_target, tmp_path / "routing.toml"
     routing.write_text(routing_toml(receiver, manager_sms=True, fault_level34_first=FIRST,
                                     fault_level34_second=SECOND), encoding="utf-8")
     agent_t, admin_t, leader_t = await tokens(db, ("a1001", "agent"), ("sa1", "seat_admin"), ("s1", "shift_leader"))

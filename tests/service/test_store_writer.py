@@ -1,5 +1,5 @@
 """Every write goes through the store's one writer: acknowledged writes group-committed, a console's unit of
-work as one transaction between two batches, all or nothing."""
+work as one transaction between two batches, all or nothing — on SQLite and on PostgreSQL (`db_target`)."""
 
 from __future__ import annotations
 
@@ -20,8 +20,9 @@ def start_row(call_id: str) -> Write:
 
 
 @pytest.mark.parametrize("writer", [False, True], ids=["before-the-writer-runs", "through-the-writer"])
-async def test_a_unit_that_fails_leaves_nothing_and_units_do_not_interleave(tmp_path: Path, writer: bool) -> None:
-    store = await Store.open(tmp_path / "s.db", SCHEMA)
+async def test_a_unit_that_fails_leaves_nothing_and_units_do_not_interleave(db_target: Path | str,
+                                                                           writer: bool) -> None:
+    store = await Store.open(db_target, SCHEMA)
     if writer:
         store.start_writer()
     try:
@@ -57,8 +58,8 @@ async def test_a_unit_that_fails_leaves_nothing_and_units_do_not_interleave(tmp_
         await store.close()
 
 
-async def test_a_failed_batch_acknowledges_nobody_and_the_next_unit_still_commits(tmp_path: Path) -> None:
-    store = await Store.open(tmp_path / "s.db", SCHEMA)
+async def test_a_failed_batch_acknowledges_nobody_and_the_next_unit_still_commits(db_target: Path | str) -> None:
+    store = await Store.open(db_target, SCHEMA)
     store.start_writer()
     try:
         with pytest.raises(ValueError, match="unknown table"):
@@ -70,8 +71,8 @@ async def test_a_failed_batch_acknowledges_nobody_and_the_next_unit_still_commit
         await store.close()
 
 
-async def test_a_unit_whose_caller_gives_up_waiting_never_blocks_the_writer(tmp_path: Path) -> None:
-    store = await Store.open(tmp_path / "s.db", SCHEMA)
+async def test_a_unit_whose_caller_gives_up_waiting_never_blocks_the_writer(db_target: Path | str) -> None:
+    store = await Store.open(db_target, SCHEMA)
     store.start_writer()
     try:
         inside = asyncio.Event()

@@ -49,7 +49,25 @@ def _item(r: Mapping[str, Any]) -> list[Statement]:
              f"ON CONFLICT(id) DO UPDATE SET {updates} WHERE feedback_items.status = 'open'", values)]
 
 
-COMPONENT = Component("feedback", MIGRATIONS, MappingProxyType({"feedback_item": _item}))
+PG_MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE feedback_items (
+        id TEXT PRIMARY KEY, key TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, source TEXT NOT NULL,
+        call_id TEXT NOT NULL, "user" TEXT NOT NULL, role TEXT NOT NULL, created_at DOUBLE PRECISION NOT NULL,
+        updated_at DOUBLE PRECISION NOT NULL, pack_version TEXT NOT NULL, call TEXT NOT NULL,
+        predicted TEXT NOT NULL, corrected TEXT NOT NULL, rule TEXT NOT NULL, line_index BIGINT,
+        line_text TEXT NOT NULL, phrase TEXT NOT NULL, comment TEXT NOT NULL, escalation_id TEXT NOT NULL,
+        status TEXT NOT NULL, decided_by TEXT NOT NULL, decided_at DOUBLE PRECISION, reason TEXT NOT NULL,
+        labels TEXT NOT NULL, draft_id BIGINT, sample_id TEXT NOT NULL,
+        rowid BIGINT GENERATED ALWAYS AS IDENTITY);
+    CREATE INDEX feedback_items_status ON feedback_items(status, created_at);
+    CREATE INDEX feedback_items_call ON feedback_items(call_id);
+    """,
+)
+"""`MIGRATIONS` for PostgreSQL."""
+
+COMPONENT = Component("feedback", MIGRATIONS, MappingProxyType({"feedback_item": _item}),
+                      pg_migrations=PG_MIGRATIONS)
 
 
 async def load_item(db: aiosqlite.Connection, item_id: str) -> FeedbackItem | None:

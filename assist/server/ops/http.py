@@ -84,8 +84,9 @@ def add_ops_routes(app: web.Application, hub: Any, metrics: Metrics | None = Non
 
     async def lifetime(app: web.Application) -> AsyncIterator[None]:
         store = hub.store
-        lock = await asyncio.to_thread(hold_serving_lock, store.path)
-        files.tighten(store.path)
+        lock = await asyncio.to_thread(hold_serving_lock, store.file) if store.file is not None else None
+        if store.file is not None:  # a SQLite file (PostgreSQL keeps its own files)
+            files.tighten(store.file)
         await ops.metrics.start(store.db)
         masks = logs.mask_filters()
         def contexts() -> Iterable[Mapping[str, Any]]:
@@ -105,7 +106,8 @@ def add_ops_routes(app: web.Application, hub: Any, metrics: Metrics | None = Non
                     await task
             for mask in masks:
                 mask.unwatch(contexts)
-            lock.close()
+            if lock is not None:
+                lock.close()
 
     app.cleanup_ctx.append(lifetime)
     return ops

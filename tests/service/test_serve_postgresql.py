@@ -1,0 +1,138 @@
+"""The whole service on PostgreSQL: a real `assist serve --db postgresql://...` process serves a live call,
+a publish and an escalation with its deadlines, and a restart keeps all three (state taken back from the
+store). Tokens are issued by the command line on the same database. (The deadline firing once after a
+kill -9 on PostgreSQL: tests/routing/test_restart.py, which runs on both backends.)"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import psycopg
+import pytest
+from psycopg.rows import dict_row
+from websockets.asyncio.client import connect
+
+from tests.conftest import Client, Http
+from tests.pgcluster import Cluster
+
+ROOT = Path(__file__).resolve().parents[2]
+BOUND = 60.0
+"""Seconds a start or a stop may take before the test fails instead of hanging."""
+OUTAGE = ("categories", "system_outage", "rules", 0, "any")
+CALL_LINE = "我的手机银行页面全是火星文"
+
+pytestmark = pytest.mark.slow
+
+
+async def cli(env: dict[str, str], *args: str) -> str:
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "assist", *args, cwd=ROOT, env=env,
+                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(), BOUND)
+    assert proc.returncode == 0, err.decode()
+    return out.decode().strip()
+
+
+class Serve:
+    """`assist serve` in its own process, on any free ports."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.env, self.log = env, log
+        self.proc: asyncio.subprocess.Process | None = None
+        self.ws_port = self.http_port = 0
+        self.banner = ""
+
+    async def start(self) -> None:
+        with open(self.log, "ab") as log:
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "assist", "serve", "--ws-port", "0", "--http-port", "0", cwd=ROOT,
+                env=self.env, stdout=asyncio.subprocess.PIPE, stderr=log)
+        assert self.proc.stdout is not None
+        lines = [(await asyncio.wait_for(self.proc.stdout.readline(), BOUND)).decode() for _ in range(3)]
+        self.banner = "".join(lines)
+        ws = re.search(r"ws://127\.0\.0\.1:(\d+)/ws", self.banner)
+        http = re.search(r"http://127\.0\.0\.1:(\d+)/", self.banner)
+        assert ws and http, f"no ports in {self.banner!r}; log: {self.log.read_text()[-2000:]}"
+        self.ws_port, self.http_port = int(ws.group(1)), int(http.group(1))
+
+    async def client(self, token: str) -> Client:
+        ws = await connect(f"ws://127.0.0.1:{self.ws_port}/ws")
+        await ws.send(json.dumps({"type": "auth", "token": token}))
+        client = Client(ws)
+        assert (await client.recv())["type"] == "auth_ok"
+        return client
+
+    async def stop(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(self.proc.wait(), BOUND) == 0, self.log.read_text()[-2000:]
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.kill()
+
+
+def query(url: str, sql: str, *params: Any) -> list[dict[str, Any]]:
+    with psycopg.connect(url, row_factory=dict_row) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+async def test_serve_on_postgresql_keeps_a_live_call_a_publish_and_an_escalation_across_a_restart(
+        pg_cluster: Cluster, tmp_path: Path) -> None:
+    url = pg_cluster.fresh_url()
+    env = {**os.environ, "ASSIST_DB": url, "ASSIST_PACK_APPROVALS": "0", "XDG_DATA_HOME": str(tmp_path / "xdg"),
+           "ASSIST_HOST": "127.0.0.1"}
+    agent_t = await cli(env, "token", "issue", "--user", "a1001", "--role", "agent")
+    trainer_t = await cli(env, "token", "issue", "--user", "t1", "--role", "trainer")
+    service = Serve(env, tmp_path / "serve.log")
+    await service.start()
+    try:
+        assert "database postgresql://assist@/postgres" in service.banner
+        assert not (tmp_path / "xdg").exists(), "no SQLite file anywhere"
+        agent = await service.client(agent_t)
+        await agent.call("call.start", call_id="c1", context={})
+        await agent.push("assist.update", call_id="c1")
+        await agent.call("call.transcript", call_id="c1", speaker="customer", text=CALL_LINE)
+
+        async with aiohttp.ClientSession() as session:
+            trainer = Http(session, f"http://127.0.0.1:{service.http_port}", trainer_t)
+            current = await trainer.call("GET", "/api/pack/current")
+            words = current["structured"]["rules.yaml"]["categories"]["system_outage"]["rules"][0]["any"]
+            did = (await trainer.call("POST", "/api/pack/drafts", {}, expect=201))["id"]
+            await trainer.call("PATCH", f"/api/pack/drafts/{did}",
+                               {"edits": [{"file": "rules.yaml", "path": list(OUTAGE), "value": [*words, "火星文"]}]})
+            await trainer.call("POST", f"/api/pack/drafts/{did}/submit")
+            published = (await trainer.call("POST", f"/api/pack/drafts/{did}/publish"))["pack_version"]
+        update = await agent.push("assist.update", call_id="c1", pack_version=published)
+        assert update["category"] == "system_outage", "the live call is re-decided by the published pack"
+
+        escalated = await agent.call("call.escalate", call_id="c1", kind="complaint.about_agent",
+                                     reason="客户投诉座席员")
+        eid = escalated["escalation_id"]
+        waiting = query(url, "SELECT name, due_at FROM routing_steps WHERE escalation_id=%s AND fired_at IS NULL "
+                             "AND cancelled=0 ORDER BY due_at", eid)
+        assert waiting, "the escalation has deadlines still to come"
+        await agent.ws.close()
+        await service.stop()
+
+        await service.start()
+        async with aiohttp.ClientSession() as session, \
+                session.get(f"http://127.0.0.1:{service.http_port}/healthz") as resp:
+            assert (await resp.json())["pack_version"] == published, "the published version is in force"
+        agent = await service.client(agent_t)
+        resumed = await agent.call("call.start", call_id="c1", context={})
+        assert resumed["resumed"] is True and resumed["update"]["category"] == "system_outage"
+        assert query(url, "SELECT status FROM routing_escalations WHERE id=%s", eid) == [{"status": "open"}]
+        assert query(url, "SELECT name, due_at FROM routing_steps WHERE escalation_id=%s AND fired_at IS NULL "
+                          "AND cancelled=0 ORDER BY due_at", eid) == waiting, "its deadlines still wait"
+        await agent.ws.close()
+        await service.stop()
+    finally:
+        service.kill()
