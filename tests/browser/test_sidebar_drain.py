@@ -25,17 +25,17 @@ BOUND_MS = 30_000
 
 
 async def test_sidebar_reconnects_after_a_drain_and_shows_the_call_again(settings: Settings, browser: Any) -> None:
-    running: Running | None = await start(settings, trainer=TRAINER)
-    assert running is not None
-    again = replace(settings, ws_port=running.ws_port, http_port=running.http_port)
+    first = await start(settings, trainer=TRAINER)
+    running: Running | None = first
+    again = replace(settings, ws_port=first.ws_port, http_port=first.http_port)
     try:
         errors = PageErrors()
         page = errors.watch(await browser.new_page())
         await page.add_init_script(RECORD_UPDATES + """
             window.__states = [];
             document.addEventListener("assist-state", (e) => window.__states.push(e.detail));""")
-        await page.goto(f"http://127.0.0.1:{running.http_port}/demo?autoplay=0"
-                        f"&server=ws://127.0.0.1:{running.ws_port}/ws")
+        await page.goto(f"http://127.0.0.1:{first.http_port}/demo?autoplay=0"
+                        f"&server=ws://127.0.0.1:{first.ws_port}/ws")
         sidebar = page.locator("assist-sidebar")
         await sidebar.locator(".conn[data-state=open]").wait_for(timeout=BOUND_MS)
         await page.evaluate("""async () => {
@@ -51,16 +51,16 @@ async def test_sidebar_reconnects_after_a_drain_and_shows_the_call_again(setting
 
         # The agent escalates; the escalation is under way (routing's lock is held here) when the drain begins,
         # and the customer's next line is sent while the instance drains.
-        async with running.routing.lock:
+        async with first.routing.lock:
             await page.evaluate("""() => { window.__escalated = document.querySelector("assist-sidebar")
                 .escalate("complaint", "客户要求投诉"); }""")
-            await until(lambda: bool(running.hub.in_command))
-            drain = asyncio.create_task(running.drain(30.0))
-            await until(lambda: running.hub.draining)
+            await until(lambda: bool(first.hub.in_command))
+            drain = asyncio.create_task(first.drain(30.0))
+            await until(lambda: first.hub.draining)
             await page.evaluate("""() => { window.__late = document.querySelector("assist-sidebar")
                 .addTranscript("customer", "今天不给我答复，我就打12378投诉到银保监会", true); }""")
         assert await drain is True
-        drained, running = running, None
+        running = None
         assert (await page.evaluate("window.__escalated"))["escalation_id"], "answered before the close"
         await sidebar.locator(".conn[data-state=reconnecting]").wait_for(timeout=BOUND_MS)
         states = await page.evaluate("window.__states")
@@ -82,7 +82,7 @@ async def test_sidebar_reconnects_after_a_drain_and_shows_the_call_again(setting
         assert await sidebar.locator(".chip[data-category=system_outage]").count() == 1
         assert "系统坏了" in await sidebar.locator(".alert .warning").inner_text()
         assert await sidebar.locator(".forbidden-list li[data-rule=system_blame].hit").count() == 1
-        with sqlite3.connect(drained.store.path) as conn:
+        with sqlite3.connect(settings.db) as conn:
             said = [r[0] for r in conn.execute(
                 "SELECT json_extract(payload, '$.text') FROM call_events WHERE call_id='d-1' AND kind='transcript'")]
         assert said.count("今天不给我答复，我就打12378投诉到银保监会") == 1, said
