@@ -104,6 +104,8 @@ class Running:
         except TimeoutError:
             clean = False
             log.warning("assist: the drain took over %g s; cutting off what is left", timeout)
+            await self.hub.cut_off()
+            self.ws_server.close()  # 1001 to the other connections left (a no-op once it closed with 1012)
         await deliveries  # bounded by its own grace; the routing loops end before the store closes
         await self.close()
         return clean

@@ -101,3 +101,18 @@ async def test_a_command_under_way_is_answered_then_1012_and_a_late_one_is_not_r
     with sqlite3.connect(settings.db) as conn:
         kinds = [r[0] for r in conn.execute("SELECT kind FROM routing_escalations")]
     assert kinds == ["complaint.general"], "the answered escalation is stored"
+
+
+async def test_a_drain_out_of_time_cuts_off_what_is_left_and_closes_with_1001(settings: Settings) -> None:
+    running = await start(settings, trainer=TRAINER)
+    agent = await open_client(running)
+    await agent.call("call.start", call_id="d-2", context={})
+    # the escalation waits for routing's lock for the whole drain: the drain runs out of time
+    async with running.routing.lock:
+        await agent.ws.send(json.dumps({"id": 10, "type": "call.escalate", "call_id": "d-2", "kind": "complaint",
+                                        "reason": "客户要求投诉"}))
+        await until(lambda: bool(running.hub.in_command))
+        assert await running.drain(0.2) is False
+    seen, code = await read_until_closed(agent)
+    assert code == 1001, "not 1012: the client cannot take the unanswered command as not run"
+    assert not [m for m in seen if m.get("type") == "result"]

@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 SERVICE_RESTART = 1012
 """Close code of a drain (RFC 6455 "service restart"): reconnect soon, to any instance."""
 RESTART_REASON = "service restart: reconnect"
+GOING_AWAY = 1001
 
 HARD_FRAME_FACTOR = 4
 """Frames up to this multiple of the limit get a `message_too_large` reply; bigger ones close the socket."""
@@ -150,8 +151,9 @@ class Hub:
         self.add_commands(protocol.LIVE_COMMANDS, {spec.cls: self._live for spec in protocol.LIVE_COMMANDS})
         self.draining = False
         """A drain has begun (`drain`): frames read from now on are not run."""
-        self.in_command: set[Connection] = set()
-        """Connections whose command is being run; a drain closes each once its reply is out."""
+        self.in_command: dict[Connection, asyncio.Task[Any]] = {}
+        """Connections whose command is being run, with the task running it; a drain closes each once its
+        reply is out."""
         self._command_done = asyncio.Event()
 
     def add_commands(self, specs: Sequence[protocol.CommandSpec],
@@ -206,15 +208,17 @@ class Hub:
         if not await self._authenticate(conn):
             return
         self.connections.add(conn)
+        task = asyncio.current_task()
+        assert task is not None
         try:
             async for frame in ws:
                 if self.draining:
                     continue  # never run, never answered: the client sends it again after reconnecting
-                self.in_command.add(conn)
+                self.in_command[conn] = task
                 try:
                     await self.receive(conn, frame)
                 finally:
-                    self.in_command.discard(conn)
+                    del self.in_command[conn]
                     if self.draining:
                         self._command_done.set()
         except ConnectionClosed:
@@ -361,6 +365,18 @@ class Hub:
         to before a 1012 close was not run, and it is safe to send it again (`plugin/assist-client.js`)."""
         self.draining = True
         await asyncio.gather(*(self._close_for_restart(conn, reason) for conn in list(self.connections)))
+
+    async def cut_off(self, reason: str = "service stopping") -> None:
+        """A drain out of time: close the connections whose command is still running with 1001 (going away:
+        it promises nothing about that command, which was not answered and whose writes may or may not be
+        committed), then stop those commands."""
+        stuck = list(self.in_command.items())
+        for conn, _ in stuck:
+            conn.closed = True
+            asyncio.get_running_loop().create_task(conn.ws.close(GOING_AWAY, reason))
+        await asyncio.sleep(0)  # each close task's first step sends its close frame (tasks start in order)
+        for _, task in stuck:
+            task.cancel()  # its connection closes itself with 1011 on the way out: too late to change the code
 
     async def _close_for_restart(self, conn: Connection, reason: str) -> None:
         while conn in self.in_command:
