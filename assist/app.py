@@ -1,6 +1,7 @@
 """Composition root: settings -> store -> pack -> desk -> websocket and HTTP servers.
 
-Also the orderly shutdown: stop accepting, let the store writer drain, close.
+Also the orderly shutdown (`Running.drain`, on SIGTERM): stop accepting, tell every client to reconnect
+elsewhere, let the work under way and the store writer finish, close.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from assist.scripts.pack_model import training_digest
 from assist.server.feedback.http import add_feedback_routes
 from assist.server.feedback.service import FeedbackService, start_feedback
 from assist.server.leader.http import add_leader_routes
-from assist.server.live.ws import Hub, start_ws
+from assist.server.live.ws import RESTART_REASON, SERVICE_RESTART, Hub, start_ws
+from assist.server.ops.http import OPS_KEY
 from assist.server.packs import store as ps
 from assist.server.packs.training import ModelTrainer
 from assist.server.routing.http import add_routing_routes
@@ -34,6 +36,9 @@ from assist.server.store import Store
 from assist.server.web.http import make_app
 
 log = logging.getLogger("assist")
+
+HTTP_SHUTDOWN_TIMEOUT = 1.0
+"""Seconds an HTTP request still running when the HTTP side closes may take (a drain has waited for it)."""
 
 
 async def pack_in_force(store: Store, settings: Settings, trainer: ModelTrainer, now: float) -> tuple[Pack, str]:
@@ -75,6 +80,36 @@ class Running:
     trainer: ModelTrainer
     feedback: FeedbackService | None = None
 
+    async def drain(self, timeout: float) -> bool:
+        """Take the instance out of service without cutting anyone off mid-command (docs/operations.md,
+        "Drain and restart"): `/readyz` says 503 and new HTTP requests get 503 at once, the websocket
+        listener closes, the timers stop (pending deadlines stay in the store for the next start), every
+        websocket is closed with 1012 once its command under way is answered, deliveries under way finish,
+        then everything closes and the store writer commits what it holds. What is still running after
+        `timeout` seconds is cut off. True when the drain finished in time."""
+        ops = self.http_runner.app[OPS_KEY]
+        ops.drain()
+        self.ws_server.server.close()  # the listening socket only; connections are closed below, with 1012
+        self.sweeper.cancel()
+        deliveries = asyncio.create_task(self.routing.close(grace=timeout), name="drain-routing")
+        clean = True
+        try:
+            async with asyncio.timeout(timeout):
+                await self.hub.drain()
+                # a connection that authenticated while the drain began, if any, runs nothing: 1012 too
+                self.ws_server.close(code=SERVICE_RESTART, reason=RESTART_REASON)
+                await self.ws_server.wait_closed()
+                await asyncio.shield(deliveries)
+                await ops.requests_done()
+        except TimeoutError:
+            clean = False
+            log.warning("assist: the drain took over %g s; cutting off what is left", timeout)
+            await self.hub.cut_off()
+            self.ws_server.close()  # 1001 to the other connections left (a no-op once it closed with 1012)
+        await deliveries  # bounded by its own grace; the routing loops end before the store closes
+        await self.close()
+        return clean
+
     async def close(self) -> None:
         self.sweeper.cancel()
         self.trainer.close()
@@ -112,7 +147,8 @@ async def start(settings: Settings, *, clock: Callable[[], float] = time.time,
     add_routing_routes(app, routing)
     add_leader_routes(app, routing, ws_server)
     add_feedback_routes(app, feedback)
-    runner = web.AppRunner(app, access_log=None)
+    # a request still running at the end of a drain (`Running.drain` waited drain_timeout for it) is cut off
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=HTTP_SHUTDOWN_TIMEOUT)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.http_port)
     await site.start()
@@ -142,5 +178,6 @@ async def serve_forever(settings: Settings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
-    log.info("assist: shutting down")
-    await running.close()
+    log.info("assist: draining (up to %g s): clients are told to reconnect", settings.drain_timeout)
+    clean = await running.drain(settings.drain_timeout)
+    log.info("assist: stopped%s", "" if clean else " (drain cut short)")

@@ -45,6 +45,8 @@ class Settings:
     """Seconds without any message for a call before it is ended as `abandoned` (a vanished softphone)."""
     max_queue: int = 512
     """Outgoing messages buffered per connection before a slow client is cut off."""
+    drain_timeout: float = 10.0
+    """Seconds a drain (SIGTERM) may take: commands and deliveries under way finish, then the process exits."""
     language: str = "zh-CN"
     """Default language of talking points and messages: zh-CN or en."""
     allowed_origins: tuple[str, ...] = ()

@@ -12,6 +12,10 @@
 // - Reconnects with exponential backoff and jitter. On every (re)connection it resumes the current call: it
 //   re-sends `call.start` with the same call_id and context, then the latest note, so the agent loses nothing.
 //   Commands made while disconnected wait and are sent, in order, after the call has been resumed.
+// - A close with code 1012 (service restart: the instance is draining, docs/operations.md) is not a failure:
+//   the first attempt comes after a short random delay (`restartDelay`, not the backoff), to whichever
+//   instance the proxy picks, and the commands that got no reply are sent again after the resume — the
+//   service answers every command it ran before it closes with 1012, so those were not run.
 // - `token` may be a string or a function returning a token (or a promise of one), called on every
 //   connection attempt; an `auth_invalid` stops reconnecting unless `token` is such a function.
 // - Connection state changes are `state` events: idle, connecting, open, reconnecting, auth_failed, closed.
@@ -29,6 +33,7 @@ const DEFAULTS = {
   lang: "zh-CN",
   initialDelay: 500, // ms before the first reconnection attempt
   maxDelay: 15000, // cap of the exponential backoff
+  restartDelay: 1000, // ms: after a 1012 close the first attempt waits a random 0..restartDelay (spreads a floor)
   requestTimeout: 15000, // a command without a reply by then is rejected with code "timeout"
   pingInterval: 25000, // application-level ping, to notice a dead network quickly
   maxQueued: 500, // commands waiting for a connection
@@ -142,24 +147,34 @@ export class AssistClient extends EventTarget {
     };
     ws.onclose = (ev) => {
       if (this.ws !== ws) return;
-      this._teardown(new AssistError("disconnected", "the connection was lost; the command may not have run"));
+      const restart = ev.code === 1012;
+      this._teardown(new AssistError("disconnected", "the connection was lost; the command may not have run"),
+                     restart);
       if (!this.wanted) return;
       if ((authFailed || ev.code === 4001) && typeof this.token !== "function") {
         this.wanted = false;
         this._setState("auth_failed", { message: this.authMessage || "authentication failed" });
         return;
       }
-      this._scheduleRetry(`closed ${ev.code}`);
+      this._scheduleRetry(`closed ${ev.code}`, restart);
     };
     ws.onerror = () => {}; // a close event always follows
   }
 
-  _scheduleRetry(reason) {
+  _scheduleRetry(reason, restart = false) {
     if (!this.wanted) return;
-    const base = Math.min(this.options.maxDelay, this.options.initialDelay * 2 ** this.attempt);
-    const delay = Math.round(base / 2 + Math.random() * (base / 2)); // exponential backoff, "equal jitter"
-    this.attempt += 1;
-    this._setState("reconnecting", { attempt: this.attempt, delay, reason });
+    let delay;
+    if (restart) {
+      // A drained instance closes all its sidebars at once: a random delay spreads them over the other
+      // instances without keeping agents waiting; should that attempt fail, the backoff goes on from there.
+      delay = Math.round(Math.random() * this.options.restartDelay);
+      this.attempt = 1;
+    } else {
+      const base = Math.min(this.options.maxDelay, this.options.initialDelay * 2 ** this.attempt);
+      delay = Math.round(base / 2 + Math.random() * (base / 2)); // exponential backoff, "equal jitter"
+      this.attempt += 1;
+    }
+    this._setState("reconnecting", { attempt: this.attempt, delay, reason, restart });
     clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => this._open(), delay);
   }
@@ -170,7 +185,9 @@ export class AssistClient extends EventTarget {
     this._open();
   }
 
-  _teardown(error) {
+  /** Drop the connection; its unanswered commands are rejected with `error`, or with `requeue` (a 1012 close:
+   *  the service did not run them) put back, in order, before the commands waiting for the connection. */
+  _teardown(error, requeue = false) {
     const ws = this.ws;
     this.ws = null;
     this.ready = false;
@@ -180,11 +197,14 @@ export class AssistClient extends EventTarget {
       ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
       try { ws.close(); } catch { /* already closed */ }
     }
+    const again = [];
     for (const [, p] of this.pending) {
       clearTimeout(p.timer);
-      p.reject(error);
+      if (requeue && p.fields) again.push({ type: p.type, fields: p.fields, resolve: p.resolve, reject: p.reject });
+      else p.reject(error);
     }
     this.pending.clear();
+    this.queue.unshift(...again);
   }
 
   async _resume() {
@@ -208,7 +228,7 @@ export class AssistClient extends EventTarget {
     this.ready = true;
     this._setState("open", { user: this.user });
     if (resumed) this.dispatchEvent(new CustomEvent("resumed", { detail: resumed }));
-    for (const q of this.queue.splice(0)) this._send(q.type, q.fields).then(q.resolve, q.reject);
+    for (const q of this.queue.splice(0)) this._send(q.type, q.fields, true).then(q.resolve, q.reject);
     this.pingTimer = setInterval(() => this._ping(), this.options.pingInterval);
   }
 
@@ -229,7 +249,9 @@ export class AssistClient extends EventTarget {
 
   // -- commands ----------------------------------------------------------------------------------
 
-  _send(type, fields) {
+  /** Send one command now. `resend`: the caller's own command (not the resume's or a ping), sent again after
+   *  a 1012 close when it got no reply. */
+  _send(type, fields, resend = false) {
     return new Promise((resolve, reject) => {
       const ws = this.ws;
       if (!ws || ws.readyState !== 1) {
@@ -241,7 +263,7 @@ export class AssistClient extends EventTarget {
         this.pending.delete(id);
         reject(new AssistError("timeout", `no reply to ${type} within ${this.options.requestTimeout} ms`));
       }, this.options.requestTimeout);
-      this.pending.set(id, { resolve, reject, timer, type });
+      this.pending.set(id, { resolve, reject, timer, type, fields: resend ? fields : null });
       ws.send(JSON.stringify({ id, type, ...fields }));
     });
   }
@@ -257,7 +279,7 @@ export class AssistClient extends EventTarget {
 
   /** Send a command; resolves with the `result` message. Waits for the connection if it is down. */
   request(type, fields = {}) {
-    if (this.ready && this.ws) return this._send(type, fields);
+    if (this.ready && this.ws) return this._send(type, fields, true);
     if (!this.wanted) return Promise.reject(new AssistError("closed", "call connect() first"));
     return new Promise((resolve, reject) => {
       if (this.queue.length >= this.options.maxQueued) {

@@ -35,6 +35,11 @@ from assist.session import Principal, Session
 
 log = logging.getLogger(__name__)
 
+SERVICE_RESTART = 1012
+"""Close code of a drain (RFC 6455 "service restart"): reconnect soon, to any instance."""
+RESTART_REASON = "service restart: reconnect"
+GOING_AWAY = 1001
+
 HARD_FRAME_FACTOR = 4
 """Frames up to this multiple of the limit get a `message_too_large` reply; bigger ones close the socket."""
 
@@ -144,6 +149,12 @@ class Hub:
         self.commands = protocol.CommandTable()
         self.handlers: dict[type[protocol.Command], Handler] = {}
         self.add_commands(protocol.LIVE_COMMANDS, {spec.cls: self._live for spec in protocol.LIVE_COMMANDS})
+        self.draining = False
+        """A drain has begun (`drain`): frames read from now on are not run."""
+        self.in_command: dict[Connection, asyncio.Task[Any]] = {}
+        """Connections whose command is being run, with the task running it; a drain closes each once its
+        reply is out."""
+        self._command_done = asyncio.Event()
 
     def add_commands(self, specs: Sequence[protocol.CommandSpec],
                      handlers: Mapping[type[protocol.Command], Handler]) -> None:
@@ -197,9 +208,19 @@ class Hub:
         if not await self._authenticate(conn):
             return
         self.connections.add(conn)
+        task = asyncio.current_task()
+        assert task is not None
         try:
             async for frame in ws:
-                await self.receive(conn, frame)
+                if self.draining:
+                    continue  # never run, never answered: the client sends it again after reconnecting
+                self.in_command[conn] = task
+                try:
+                    await self.receive(conn, frame)
+                finally:
+                    del self.in_command[conn]
+                    if self.draining:
+                        self._command_done.set()
         except ConnectionClosed:
             pass
         finally:
@@ -334,6 +355,38 @@ class Hub:
         for conn in [c for c in self.connections if c.token_hash in revoked]:
             conn.closed = True
             await conn.ws.close(4003, "token revoked")
+
+    async def drain(self, reason: str = RESTART_REASON) -> None:
+        """Close every connection with 1012 (service restart) so that its client reconnects, to any instance,
+        and resumes its call from the store.
+
+        From now on no frame is run; a command already running finishes and its reply (and every push queued
+        before it) is sent before the close frame. So a client may rely on this: a command it got no reply
+        to before a 1012 close was not run, and it is safe to send it again (`plugin/assist-client.js`)."""
+        self.draining = True
+        await asyncio.gather(*(self._close_for_restart(conn, reason) for conn in list(self.connections)))
+
+    async def cut_off(self, reason: str = "service stopping") -> None:
+        """A drain out of time: close the connections whose command is still running with 1001 (going away:
+        it promises nothing about that command, which was not answered and whose writes may or may not be
+        committed), then stop those commands."""
+        stuck = list(self.in_command.items())
+        for conn, _ in stuck:
+            conn.closed = True
+            asyncio.get_running_loop().create_task(conn.ws.close(GOING_AWAY, reason))
+        await asyncio.sleep(0)  # each close task's first step sends its close frame (tasks start in order)
+        for _, task in stuck:
+            task.cancel()  # its connection closes itself with 1011 on the way out: too late to change the code
+
+    async def _close_for_restart(self, conn: Connection, reason: str) -> None:
+        while conn in self.in_command:
+            self._command_done.clear()
+            await self._command_done.wait()
+        while (pump := conn._pump) is not None and not conn.closed:  # the queued replies and pushes go out first
+            await asyncio.wait([pump])
+        conn.closed = True
+        with contextlib.suppress(ConnectionClosed):
+            await conn.ws.close(SERVICE_RESTART, reason)
 
     async def _restore(self, call_id: str, principal: Principal) -> None:
         stored = await self.store.live_call(call_id)

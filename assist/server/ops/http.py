@@ -31,10 +31,25 @@ class Ops:
     metrics: Metrics
     draining: bool = False
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    in_flight: int = 0
+    """HTTP requests being answered (a drain waits for them)."""
+    _idle: asyncio.Event = field(default_factory=asyncio.Event)
 
     def drain(self) -> None:
-        """From now on `/readyz` says 503, so a load balancer sends new work elsewhere."""
+        """From now on `/readyz` says 503, so a load balancer sends new work elsewhere, and every other new
+        request is refused with 503 (`refuse_while_draining`)."""
         self.draining = True
+
+    def request_done(self) -> None:
+        self.in_flight -= 1
+        if not self.in_flight:
+            self._idle.set()
+
+    async def requests_done(self) -> None:
+        """Returns once no HTTP request is being answered (during a drain no new one starts)."""
+        while self.in_flight:
+            self._idle.clear()
+            await self._idle.wait()
 
     async def readiness(self) -> dict[str, str]:
         """Each check's problem (empty: ready)."""
@@ -54,6 +69,26 @@ class Ops:
 
 
 OPS_KEY: web.AppKey[Ops] = web.AppKey("ops", Ops)
+
+WHILE_DRAINING = frozenset({"/healthz", "/readyz", "/metrics"})
+"""What the HTTP side still answers during a drain: the operator's and the load balancer's questions."""
+
+
+@web.middleware
+async def refuse_while_draining(request: web.Request, handler: Any) -> web.StreamResponse:
+    """During a drain a new request gets 503 (nginx retries an idempotent one on another instance,
+    `deploy/nginx-two-instances.conf`); requests under way finish before the listener closes."""
+    ops = request.app[OPS_KEY]
+    if ops.draining and request.path not in WHILE_DRAINING:
+        return web.json_response(
+            {"error": {"code": "draining", "message": "this instance is shutting down; try again"}},
+            status=503, headers={"Retry-After": "1", "Connection": "close"})
+    ops.in_flight += 1
+    try:
+        response: web.StreamResponse = await handler(request)
+        return response
+    finally:
+        ops.request_done()
 
 
 async def metrics_handler(request: web.Request) -> web.Response:
@@ -79,6 +114,7 @@ def add_ops_routes(app: web.Application, hub: Any, metrics: Metrics | None = Non
     """`/metrics` and `/readyz`, and the instance's operator tasks started and stopped with the app."""
     ops = Ops(hub, metrics or Metrics())
     app[OPS_KEY] = ops
+    app.middlewares.append(refuse_while_draining)
     app.router.add_get("/metrics", metrics_handler)
     app.router.add_get("/readyz", readyz)
 

@@ -158,11 +158,18 @@ class RoutingService:
         self._tasks = [asyncio.create_task(self._scheduler(), name="routing-scheduler"),
                        asyncio.create_task(self._outbox(), name="routing-outbox")]
 
-    async def close(self) -> None:
-        """Stop the loops (pending rows stay in the store for the next start)."""
+    async def close(self, grace: float = 0.0) -> None:
+        """Stop the loops (pending rows stay in the store for the next start). With `grace` (a drain), the
+        deliveries under way may finish for that long first: a notification its receiver has taken is then
+        recorded as delivered instead of being sent again after the restart."""
         if self.closed:
             return
         self.closed = True
+        for task in self._tasks:
+            task.cancel()  # no new pass; a delivery worker stops after the notification it is sending
+        in_flight = [*self._passes, *self.workers.values()]
+        if grace > 0 and in_flight:
+            await asyncio.wait(in_flight, timeout=grace)
         tasks = [*self._tasks, *self._passes, *self.workers.values()]
         for task in tasks:
             task.cancel()
