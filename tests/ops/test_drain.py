@@ -19,7 +19,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from assist.app import start
-from assist.config import Settings
+from assist.config import Settings, sqlite_file
 from tests.conftest import TRAINER, Client, open_client
 
 BOUND = 30.0
@@ -97,8 +97,10 @@ async def test_a_command_under_way_is_answered_then_1012_and_a_late_one_is_not_r
         elif not drain.done():
             await drain
 
-    assert notes(settings.db, "d-1") == ["客户说手机银行转账失败"], "the unanswered note was not run"
-    with sqlite3.connect(settings.db) as conn:
+    db = sqlite_file(settings.db)
+    assert db is not None
+    assert notes(db, "d-1") == ["客户说手机银行转账失败"], "the unanswered note was not run"
+    with sqlite3.connect(db) as conn:
         kinds = [r[0] for r in conn.execute("SELECT kind FROM routing_escalations")]
     assert kinds == ["complaint.general"], "the answered escalation is stored"
 
