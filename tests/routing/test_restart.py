@@ -31,7 +31,7 @@ FIRST, SECOND = 2.0, 5.0
 T0 = datetime(2026, 3, 2, 10, 1, tzinfo=ZoneInfo("Asia/Shanghai")).timestamp()
 """When the fault occurs, on the service's clock: a Monday morning a minute past a half-hour patrol, so that
 nothing but the fault's deadlines falls due in the minute the test moves the clock through."""
-BOUND = 30.0
+BOUND = 120.0  # a bound on waiting for events, never a tolerance: generous for a busy machine
 """Seconds a start, a stop or a clock move may take before the test fails instead of hanging."""
 
 pytestmark = pytest.mark.slow
