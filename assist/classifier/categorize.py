@@ -10,13 +10,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from itertools import chain
 
 from assist.classifier.combine import ModelSettings, combine, model_labels
 from assist.classifier.decide import decide
 from assist.classifier.learned import SEPARATOR, FeatureIds, TextModel
 from assist.classifier.matching import Matcher, TermHit
-from assist.classifier.model import NONE, Classification, RuleHit, Segment, SegmentScan
+from assist.classifier.model import NONE, SOURCES, Classification, RuleHit, Segment, SegmentScan
 from assist.classifier.normalize import Normalized, normalize
 from assist.classifier.ruleset import Rule, RuleSet
 
@@ -42,22 +41,41 @@ class Classifier:
         self.settings = settings or ModelSettings()
         self.model = model if self.settings.enabled else None
         self._matcher = Matcher(rules)
-        # keyword -> the (rule, group) pairs that list it; group -1 for a rule's `unless` keywords
+        # Per place a segment can come from (its source, and for context the field when a rule names it):
+        # keyword -> the (rule, group) pairs of the rules that apply there; group -1 for a rule's `unless`
+        # keywords. None where no rule applies: such a segment is not searched at all.
+        fields = {f for rule in rules.rules for f in rule.fields}
+        self._fields = frozenset(fields)
+        self._uses: dict[tuple[str, str | None], dict[int, tuple[tuple[int, int], ...]] | None] = {
+            where: self._uses_at(*where)
+            for where in (*((src, None) for src in SOURCES), *(("context", f) for f in sorted(fields)))
+        }
+        self._sizes = tuple(len(rule.groups) for rule in rules.rules)
+        self._negation = tuple(rule.negation for rule in rules.rules)
+
+    def _uses_at(self, source: str, field_name: str | None) -> dict[int, tuple[tuple[int, int], ...]] | None:
         uses: dict[int, dict[tuple[int, int], None]] = defaultdict(dict)
-        for ri, rule in enumerate(rules.rules):
+        for ri, rule in enumerate(self.rules.rules):
+            if not rule.applies_to(source, field_name):
+                continue
             for gi, group in enumerate(rule.groups):
                 for t in group:
                     uses[t][(ri, gi)] = None
             for t in rule.unless:
                 uses[t][(ri, -1)] = None
-        self._uses = {t: tuple(pairs) for t, pairs in uses.items()}
-        self._sizes = tuple(len(rule.groups) for rule in rules.rules)
-        self._negation = tuple(rule.negation for rule in rules.rules)
+        if not any(rule.applies_to(source, field_name) for rule in self.rules.rules):
+            return None
+        return {t: tuple(pairs) for t, pairs in uses.items()}
+
+    def _uses_for(self, segment: Segment) -> dict[int, tuple[tuple[int, int], ...]] | None:
+        field_name = segment.field if segment.field in self._fields else None
+        return self._uses.get((segment.source, field_name))
 
     def scan(self, segment: Segment) -> SegmentScan:
         """Match every rule against one segment (the live path: a call's scans are cached per line)."""
         n = normalize(segment.text)
-        return self._scan(segment, n, self._matcher.find(n), self._features(segment, n))
+        hits = self._matcher.find(n) if self._uses_for(segment) is not None else []
+        return self._scan(segment, n, hits, self._features(segment, n))
 
     def _features(self, segment: Segment, n: Normalized) -> FeatureIds:
         """The model's feature ids of one segment."""
@@ -71,17 +89,24 @@ class Classifier:
         """One segment's scan from its normalised text, keyword hits and model features."""
         if not term_hits:
             return SegmentScan(segment, (), features)
+        uses = self._uses_for(segment)
+        if uses is None:
+            return SegmentScan(segment, (), features)
         # The hits each rule sees, per keyword group: ordered by position, ties in the order the
         # keywords were first found.
-        by_term: dict[int, list[TermHit]] = defaultdict(list)
-        for h in term_hits:
-            by_term[h.term].append(h)
-        ordered = sorted(chain.from_iterable(by_term.values()), key=_position) if len(term_hits) > 1 else term_hits
-        uses, sizes, negation = self._uses, self._sizes, self._negation
+        if len(term_hits) > 1:
+            first = {t: i for i, t in enumerate(dict.fromkeys([h.term for h in term_hits]))}
+            ordered = sorted(term_hits, key=lambda h: (h.start, -h.end, first[h.term]))
+        else:
+            ordered = term_hits
+        sizes, negation = self._sizes, self._negation
         seen: dict[int, list[list[TermHit]]] = {}  # rule -> its hits per group
         cancelled: set[int] = set()
         for h in ordered:
-            for ri, gi in uses.get(h.term, ()):
+            pairs = uses.get(h.term)
+            if pairs is None:
+                continue
+            for ri, gi in pairs:
                 if gi < 0:
                     if not h.negated:  # a negated exception ("不是开玩笑") does not cancel the rule
                         cancelled.add(ri)
@@ -92,13 +117,14 @@ class Classifier:
                 if not (h.negated and negation[ri]):
                     groups[gi].append(h)
         out: list[RuleHit] = []
+        rules = self.rules.rules
+        text = segment.text
         for ri in sorted(seen):
-            rule = self.rules.rules[ri]
-            if ri in cancelled or not rule.applies_to(segment.source, segment.field):
+            if ri in cancelled:
                 continue
-            for gi, h in _satisfy(rule, seen[ri]):
+            for gi, h in _satisfy(rules[ri], seen[ri]):
                 a, b = n.span(h.start, h.end)
-                out.append(RuleHit(ri, gi, segment.text[a:b], (a, b), h.how))
+                out.append(RuleHit(ri, gi, text[a:b], (a, b), h.how))
         return SegmentScan(segment, tuple(out), features)
 
     def decide(self, scans: Sequence[SegmentScan]) -> Classification:
@@ -139,19 +165,17 @@ class Classifier:
         the joined call once measured no faster, docs/performance.md).
         """
         ns = [normalize(s.text) for s in segments]
-        find = self._matcher.find
-        scans = [self._scan(seg, n, find(n), ()) for seg, n in zip(segments, ns, strict=True)]
+        found = self._matcher.find_call(ns, [self._uses_for(seg) is not None for seg in segments])
+        scans = [self._scan(seg, n, hits, ()) for seg, n, hits in zip(segments, ns, found, strict=True)]
         by_rules = decide(self.rules, scans)
         if self.model is None:
             return by_rules
-        ids = self.model.encode_normalized(
+        idx = self.model.encode_call(
             SEPARATOR.join(n.text for seg, n in zip(segments, ns, strict=True) if seg.source != "context"))
-        scores = self.model.scores([ids]) if ids else None
-        return combine(by_rules, scores, self.model, scans, self.settings, self.rules.priority, ids)
-
-
-def _position(h: TermHit) -> tuple[int, int]:
-    return (h.start, -h.end)
+        scores = self.model.scores_of(idx)
+        if scores is None:
+            return by_rules
+        return combine(by_rules, scores, self.model, scans, self.settings, self.rules.priority, idx)
 
 
 def _satisfy(rule: Rule, per_group: list[list[TermHit]]) -> list[tuple[int, TermHit]]:
