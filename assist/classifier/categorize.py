@@ -10,16 +10,20 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 
 from assist.classifier.combine import ModelSettings, combine, model_labels
-from assist.classifier.decide import decide
+from assist.classifier.decide import Decider
 from assist.classifier.learned import SEPARATOR, FeatureIds, TextModel
 from assist.classifier.matching import Matcher, TermHit
 from assist.classifier.model import NONE, SOURCES, Classification, RuleHit, Segment, SegmentScan
-from assist.classifier.normalize import Normalized, normalize
+from assist.classifier.normalize import Normalized, normalize, normalize_all
 from assist.classifier.ruleset import Rule, RuleSet
 
 __all__ = ["Classifier", "Parts", "RuleHit", "SegmentScan"]
+
+_START, _END, _SPAN = itemgetter(1), itemgetter(2), itemgetter(1, 2)
+"""A TermHit's start, end and both (hits are tuples: C-level sort keys)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +45,7 @@ class Classifier:
         self.settings = settings or ModelSettings()
         self.model = model if self.settings.enabled else None
         self._matcher = Matcher(rules)
+        self._decide = Decider(rules)
         # Per place a segment can come from (its source, and for context the field when a rule names it):
         # keyword -> the (rule, group) pairs of the rules that apply there; group -1 for a rule's `unless`
         # keywords. None where no rule applies: such a segment is not searched at all.
@@ -93,20 +98,19 @@ class Classifier:
         if uses is None:
             return SegmentScan(segment, (), features)
         # The hits each rule sees, per keyword group: ordered by position, ties in the order the
-        # keywords were first found.
-        if len(term_hits) > 1:
-            first = {t: i for i, t in enumerate(dict.fromkeys([h.term for h in term_hits]))}
-            ordered = sorted(term_hits, key=lambda h: (h.start, -h.end, first[h.term]))
-        else:
-            ordered = term_hits
+        # keywords were first found. Only keywords of rules that apply here matter.
+        ordered = [h for h in term_hits if h.term in uses]
+        if len(ordered) > 1:
+            ordered.sort(key=_END, reverse=True)  # stable both ways: by start, then longest first
+            ordered.sort(key=_START)
+            if len(set(map(_SPAN, ordered))) < len(ordered):  # two keywords found at one place: rare
+                first = {t: i for i, t in enumerate(dict.fromkeys([h.term for h in term_hits]))}
+                ordered.sort(key=lambda h: (h.start, -h.end, first[h.term]))
         sizes, negation = self._sizes, self._negation
         seen: dict[int, list[list[TermHit]]] = {}  # rule -> its hits per group
         cancelled: set[int] = set()
         for h in ordered:
-            pairs = uses.get(h.term)
-            if pairs is None:
-                continue
-            for ri, gi in pairs:
+            for ri, gi in uses[h.term]:
                 if gi < 0:
                     if not h.negated:  # a negated exception ("不是开玩笑") does not cancel the rule
                         cancelled.add(ri)
@@ -129,7 +133,7 @@ class Classifier:
 
     def decide(self, scans: Sequence[SegmentScan]) -> Classification:
         """Label the whole call so far from its segment scans."""
-        by_rules = decide(self.rules, scans)
+        by_rules = self._decide(scans)
         if self.model is None:
             return by_rules
         return combine(by_rules, self.scores(scans), self.model, scans, self.settings, self.rules.priority)
@@ -147,7 +151,7 @@ class Classifier:
         scores, so that the combined decision is judged on calls its model did not learn.
         """
         scans = [self.scan(s) for s in segments]
-        by_rules = decide(self.rules, scans)
+        by_rules = self._decide(scans)
         if self.model is None:
             return Parts(by_rules, None, by_rules)
         if scores is None:
@@ -164,10 +168,10 @@ class Classifier:
         call's text) rather than once per segment; the keyword search stays per segment (searching
         the joined call once measured no faster, docs/performance.md).
         """
-        ns = [normalize(s.text) for s in segments]
+        ns = normalize_all([s.text for s in segments])
         found = self._matcher.find_call(ns, [self._uses_for(seg) is not None for seg in segments])
         scans = [self._scan(seg, n, hits, ()) for seg, n, hits in zip(segments, ns, found, strict=True)]
-        by_rules = decide(self.rules, scans)
+        by_rules = self._decide(scans)
         if self.model is None:
             return by_rules
         idx = self.model.encode_call(

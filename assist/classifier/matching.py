@@ -105,6 +105,8 @@ k: tuple(v) for k, v in sounds.items()
         # The bigrams of long keywords only propose fuzzy candidates; they are counted in C.
         self._grams = _GramCounter({k: tuple(v) for k, v in grams.items()})
         self._least_needed = min(self._grams_needed.values(), default=0)
+        # a near miss is at most one character shorter than its keyword: no shorter text holds one
+        self._least_window = min((len(rules.terms[i].norm) - 1 for i in self._fuzzy_cjk), default=0)
         self._lengths = tuple(len(t.norm) for t in rules.terms)
         self._plain = tuple(not t.word for t in rules.terms)
 
@@ -118,7 +120,9 @@ k: tuple(v) for k, v in sounds.items()
             return [[] for _ in ns]
         sound = self._sound is not None and self._sounds_in(joined)
         fuzzy = bool(self._grams_needed) and self._near_misses_in(joined)
-        return [self._find(n, sound, fuzzy) if t else [] for n, t in zip(ns, texts, strict=True)]
+        latin = bool(self._latin_buckets) and _LATIN_TOKEN.search(
+            SEPARATOR.join(n.original for n, t in zip(ns, texts, strict=True) if t)) is not None
+        return [self._find(n, sound, fuzzy, latin) if t else [] for n, t in zip(ns, texts, strict=True)]
 
     def _sounds_in(self, text: str) -> bool:
         """Whether `text` holds anything that sounds like an entry without being written as it."""
@@ -145,10 +149,11 @@ k: tuple(v) for k, v in sounds.items()
 
     def find(self, n: Normalized) -> list[TermHit]:
         """Every keyword hit in `n`, vetoed by look-alikes and flagged when negated."""
-        return self._find(n, True, True)
+        return self._find(n, True, True, True)
 
-    def _find(self, n: Normalized, sound: bool, fuzzy: bool) -> list[TermHit]:
-        """`find`; `sound`/`fuzzy` False when the call has been seen to hold no sound-alike or near miss."""
+    def _find(self, n: Normalized, sound: bool, fuzzy: bool, latin: bool) -> list[TermHit]:
+        """`find`; `sound`, `fuzzy`, `latin` False when the call has been seen to hold no sound-alike,
+        no near miss of a long keyword, no word of Latin letters."""
         text = n.text
         if not text:
             return []
@@ -164,13 +169,13 @@ k: tuple(v) for k, v in sounds.items()
         nots: list[tuple[int, int, int]] = []
         if sound and self._sound is not None:
             raw.extend(self._sound_hits(text, nots))
-        if fuzzy and self._grams_needed:
+        if fuzzy and self._grams_needed and len(text) >= self._least_window:
             needed = self._grams_needed
             exact_terms = {h.term for h in raw[:exact]}
             for ref, count in self._grams.count(text, self._least_needed).items():
                 if count >= needed[ref] and ref not in exact_terms:
                     raw.extend(self._fuzzy_cjk_hits(ref, text))
-        if self._latin_buckets and _LATIN_TOKEN.search(n.original) is not None:
+        if latin and self._latin_buckets and _LATIN_TOKEN.search(n.original) is not None:
             raw.extend(self._fuzzy_latin_hits(n, {h.term for h in raw[:exact]}))
         if not raw:
             return []
