@@ -12,10 +12,10 @@ Exclusions (急死, 投资, 记着呢) veto any keyword hit they overlap.
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
-from itertools import chain
+from itertools import accumulate, chain
 from operator import itemgetter
 from typing import Generic, NamedTuple, TypeVar
 
@@ -118,20 +118,27 @@ k: tuple(v) for k, v in sounds.items()
         joined = SEPARATOR.join(texts)
         if not joined.strip(SEPARATOR):
             return [[] for _ in ns]
-        sound = self._sound is not None and self._sounds_in(joined)
+        sound = self._sounds_in(joined, texts) if self._sound is not None else set()
         fuzzy = bool(self._grams_needed) and self._near_misses_in(joined)
         latin = bool(self._latin_buckets) and _LATIN_TOKEN.search(
             SEPARATOR.join(n.original for n, t in zip(ns, texts, strict=True) if t)) is not None
-        return [self._find(n, sound, fuzzy, latin) if t else [] for n, t in zip(ns, texts, strict=True)]
+        return [self._find(n, k in sound, fuzzy, latin) if t else []
+                for k, (n, t) in enumerate(zip(ns, texts, strict=True))]
 
-    def _sounds_in(self, text: str) -> bool:
-        """Whether `text` holds anything that sounds like an entry without being written as it."""
+    def _sounds_in(self, text: str, parts: Sequence[str]) -> set[int]:
+        """The parts (joined in `text`) that hold something that sounds like an entry without being
+        written as it: only those are searched by sound."""
         assert self._sound is not None
+        found: set[int] = set()
+        starts: list[int] | None = None
         for end_idx, entries in self._sound.iter(sound_key(text)):
             for _, _, word in entries:
                 if text[end_idx + 1 - len(word) : end_idx + 1] != word:
-                    return True
-        return False
+                    if starts is None:
+                        starts = list(accumulate((len(p) + 1 for p in parts[:-1]), initial=0))
+                    found.add(bisect_right(starts, end_idx) - 1)
+                    break
+        return found
 
     def _near_misses_in(self, text: str) -> bool:
         """Whether some long keyword may be a fuzzy candidate in one of the segments joined in `text`.
@@ -205,13 +212,14 @@ k: tuple(v) for k, v in sounds.items()
         cues = bool(before or after)
         window = self._window
         out: list[TermHit] = []
-        seen: set[tuple[int, int, int]] = set()
+        seen: set[tuple[int, int, int]] | None = set() if len(raw) > exact else None  # exact hits never repeat
         for h in raw:
-            ref, start, end = h.term, h.start, h.end
-            where = (ref, start, end)
-            if where in seen:
-                continue
-            seen.add(where)
+            ref, start, end, _, _ = h
+            if seen is not None:
+                where = (ref, start, end)
+                if where in seen:
+                    continue
+                seen.add(where)
             if not plain[ref] and not _whole_word(n, start, end, self._terms[ref].prefix):
                 continue
             if excl and any(s < end and start < e for s, e in excl):
