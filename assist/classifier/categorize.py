@@ -163,10 +163,12 @@ class Classifier:
     def classify(self, segments: Sequence[Segment]) -> Classification:
         """Scan every segment and decide: `decide([scan(s) for s in segments])` for a cold call.
 
-        Nothing is cached per segment here, so the model's features are found once for the whole
-        call (the model reads the union of its segments' features: one automaton pass over the
-        call's text) rather than once per segment; the keyword search stays per segment (searching
-        the joined call once measured no faster, docs/performance.md).
+        Nothing is cached per segment here, so what can be done once for the whole call is: the
+        phrase conversion of normalising, the model's features (the model reads the union of its
+        segments' features: a few array operations over the call's code points), and the sound,
+        near-miss and Latin-word searches, which then run only on the segments that need them. The
+        exact keyword search stays per segment (searching the joined call once measured no faster,
+        docs/performance.md), and segments no rule applies to are not searched.
         """
         ns = normalize_all([s.text for s in segments])
         found = self._matcher.find_call(ns, [self._uses_for(seg) is not None for seg in segments])
