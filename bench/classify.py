@@ -14,15 +14,25 @@ processes on this 2-core machine take the CPU away) and in CPU time of this thre
 (`assist/app.py`: long-lived objects frozen, gen-0 threshold 100,000); `--default-gc` keeps
 Python's defaults.
 
-    python -m bench.classify [CALLS.jsonl] [--rounds N] [--default-gc]    (N even: each order as often)
+`--against REV` also times the classifier of git revision REV (its `assist/classifier`, imported
+under another name, on the same compiled rules and model) against this tree's, the two taking turns
+on each call: on a shared machine, where figures of separate runs differ by a third, the only
+before/after worth quoting.
+
+    python -m bench.classify [CALLS.jsonl] [--rounds N] [--default-gc] [--against REV]
+    (N even: each order as often)
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import importlib
 import json
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -116,6 +126,45 @@ def timed(pack: Pack, segs: list[list[Segment]], rounds: int) -> tuple[Timings, 
     return base, full, lines, live
 
 
+def classifier_at(rev: str, clf: Any, into: Path) -> Any:
+    """The classifier of git revision `rev` on `clf`'s rules and model (its package copied into `into`)."""
+    root = Path(__file__).resolve().parents[1]
+    pkg = into / "assist_at_rev" / "classifier"
+    pkg.mkdir(parents=True)
+    (pkg.parent / "__init__.py").write_text("")
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, text=True).stdout
+
+    for name in git("ls-tree", "--name-only", rev, "assist/classifier/").split():
+        if name.endswith(".py"):
+            text = git("show", f"{rev}:{name}").replace("assist.classifier", "assist_at_rev.classifier")
+            (pkg / Path(name).name).write_text(text, encoding="utf-8")
+    sys.path.insert(0, str(into))
+    module = importlib.import_module("assist_at_rev.classifier.categorize")
+    return module.Classifier(clf.rules, clf.model, clf.settings)
+
+
+def against(rev: str, clf: Any, segs: list[list[Segment]], rounds: int) -> None:
+    """Cold classification by `rev`'s classifier and this tree's, taking turns on each call (CPU time)."""
+    with tempfile.TemporaryDirectory(prefix="bench-classify-") as tmp:
+        old = classifier_at(rev, clf, Path(tmp))
+        differ = sum(repr(old.classify(ss)) != repr(clf.classify(ss)) for ss in segs)
+        times: dict[str, list[float]] = {rev: [], "this tree": []}
+        cpu = time.thread_time
+        for r in range(rounds):
+            turns = [(rev, old), ("this tree", clf)]
+            for ss in segs:
+                for name, c in turns if r % 2 == 0 else turns[::-1]:
+                    c0 = cpu()
+                    c.classify(ss)
+                    times[name].append((cpu() - c0) * 1000)
+    print(f"{'against ' + rev + ', CPU ms per call':34}{'median':>10}{'p99':>9}{'p99.9':>9}   (taking turns)")
+    for name, values in times.items():
+        print(row(f"  classify at {name}", values))
+    print(f"  results that differ (labels, decided_by, evidence): {differ} of {len(segs)}")
+
+
 def row(name: str, values: list[float]) -> str:
     return f"{name:34}{statistics.median(values):10.3f}{pct(values, 0.99):9.3f}{pct(values, 0.999):9.3f}"
 
@@ -125,6 +174,7 @@ def main() -> None:
     ap.add_argument("calls", nargs="?", type=Path)
     ap.add_argument("--rounds", type=int, default=6)
     ap.add_argument("--default-gc", action="store_true", help="keep Python's collector settings")
+    ap.add_argument("--against", metavar="REV", help="also time git revision REV's classifier, taking turns")
     args = ap.parse_args()
     calls = load_calls(args.calls)
     segs = [to_size(call_segments(c.get("context") or {}, c.get("notes") or [],
@@ -153,6 +203,8 @@ def main() -> None:
     print(row("  one more line, + model", live) + "   (scan the new line, decide the whole call)")
     print(f"ratio classify/baseline (median, CPU): {statistics.median(full[1]) / statistics.median(base[1]):.1f}x; "
           f"the model adds {statistics.median(full[1]) - statistics.median(rules_full[1]):.3f} ms (median, CPU)")
+    if args.against:
+        against(args.against, with_model.classifier, segs, args.rounds)
     for clock, k in (("wall clock", 0), ("CPU time", 1)):
         p99 = pct(full[k], 0.99)
         print(f"p99 for a {CALL_CHARS}-character call, model included, {clock}: {p99:.3f} ms "

@@ -10,17 +10,20 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from itertools import chain
+from operator import itemgetter
 
 from assist.classifier.combine import ModelSettings, combine, model_labels
-from assist.classifier.decide import decide
+from assist.classifier.decide import Decider
 from assist.classifier.learned import SEPARATOR, FeatureIds, TextModel
 from assist.classifier.matching import Matcher, TermHit
-from assist.classifier.model import NONE, Classification, RuleHit, Segment, SegmentScan
-from assist.classifier.normalize import Normalized, normalize
+from assist.classifier.model import NONE, SOURCES, Classification, RuleHit, Segment, SegmentScan
+from assist.classifier.normalize import Normalized, normalize, normalize_all
 from assist.classifier.ruleset import Rule, RuleSet
 
 __all__ = ["Classifier", "Parts", "RuleHit", "SegmentScan"]
+
+_START, _END, _SPAN = itemgetter(1), itemgetter(2), itemgetter(1, 2)
+"""A TermHit's start, end and both (hits are tuples: C-level sort keys)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,22 +45,42 @@ class Classifier:
         self.settings = settings or ModelSettings()
         self.model = model if self.settings.enabled else None
         self._matcher = Matcher(rules)
-        # keyword -> the (rule, group) pairs that list it; group -1 for a rule's `unless` keywords
+        self._decide = Decider(rules)
+        # Per place a segment can come from (its source, and for context the field when a rule names it):
+        # keyword -> the (rule, group) pairs of the rules that apply there; group -1 for a rule's `unless`
+        # keywords. None where no rule applies: such a segment is not searched at all.
+        fields = {f for rule in rules.rules for f in rule.fields}
+        self._fields = frozenset(fields)
+        self._uses: dict[tuple[str, str | None], dict[int, tuple[tuple[int, int], ...]] | None] = {
+            where: self._uses_at(*where)
+            for where in (*((src, None) for src in SOURCES), *(("context", f) for f in sorted(fields)))
+        }
+        self._sizes = tuple(len(rule.groups) for rule in rules.rules)
+        self._negation = tuple(rule.negation for rule in rules.rules)
+
+    def _uses_at(self, source: str, field_name: str | None) -> dict[int, tuple[tuple[int, int], ...]] | None:
         uses: dict[int, dict[tuple[int, int], None]] = defaultdict(dict)
-        for ri, rule in enumerate(rules.rules):
+        for ri, rule in enumerate(self.rules.rules):
+            if not rule.applies_to(source, field_name):
+                continue
             for gi, group in enumerate(rule.groups):
                 for t in group:
                     uses[t][(ri, gi)] = None
             for t in rule.unless:
                 uses[t][(ri, -1)] = None
-        self._uses = {t: tuple(pairs) for t, pairs in uses.items()}
-        self._sizes = tuple(len(rule.groups) for rule in rules.rules)
-        self._negation = tuple(rule.negation for rule in rules.rules)
+        if not any(rule.applies_to(source, field_name) for rule in self.rules.rules):
+            return None
+        return {t: tuple(pairs) for t, pairs in uses.items()}
+
+    def _uses_for(self, segment: Segment) -> dict[int, tuple[tuple[int, int], ...]] | None:
+        field_name = segment.field if segment.field in self._fields else None
+        return self._uses.get((segment.source, field_name))
 
     def scan(self, segment: Segment) -> SegmentScan:
         """Match every rule against one segment (the live path: a call's scans are cached per line)."""
         n = normalize(segment.text)
-        return self._scan(segment, n, self._matcher.find(n), self._features(segment, n))
+        hits = self._matcher.find(n) if self._uses_for(segment) is not None else []
+        return self._scan(segment, n, hits, self._features(segment, n))
 
     def _features(self, segment: Segment, n: Normalized) -> FeatureIds:
         """The model's feature ids of one segment."""
@@ -71,17 +94,23 @@ class Classifier:
         """One segment's scan from its normalised text, keyword hits and model features."""
         if not term_hits:
             return SegmentScan(segment, (), features)
+        uses = self._uses_for(segment)
+        if uses is None:
+            return SegmentScan(segment, (), features)
         # The hits each rule sees, per keyword group: ordered by position, ties in the order the
-        # keywords were first found.
-        by_term: dict[int, list[TermHit]] = defaultdict(list)
-        for h in term_hits:
-            by_term[h.term].append(h)
-        ordered = sorted(chain.from_iterable(by_term.values()), key=_position) if len(term_hits) > 1 else term_hits
-        uses, sizes, negation = self._uses, self._sizes, self._negation
+        # keywords were first found. Only keywords of rules that apply here matter.
+        ordered = [h for h in term_hits if h.term in uses]
+        if len(ordered) > 1:
+            ordered.sort(key=_END, reverse=True)  # stable both ways: by start, then longest first
+            ordered.sort(key=_START)
+            if len(set(map(_SPAN, ordered))) < len(ordered):  # two keywords found at one place: rare
+                first = {t: i for i, t in enumerate(dict.fromkeys([h.term for h in term_hits]))}
+                ordered.sort(key=lambda h: (h.start, -h.end, first[h.term]))
+        sizes, negation = self._sizes, self._negation
         seen: dict[int, list[list[TermHit]]] = {}  # rule -> its hits per group
         cancelled: set[int] = set()
         for h in ordered:
-            for ri, gi in uses.get(h.term, ()):
+            for ri, gi in uses[h.term]:
                 if gi < 0:
                     if not h.negated:  # a negated exception ("不是开玩笑") does not cancel the rule
                         cancelled.add(ri)
@@ -92,18 +121,19 @@ class Classifier:
                 if not (h.negated and negation[ri]):
                     groups[gi].append(h)
         out: list[RuleHit] = []
+        rules = self.rules.rules
+        text = segment.text
         for ri in sorted(seen):
-            rule = self.rules.rules[ri]
-            if ri in cancelled or not rule.applies_to(segment.source, segment.field):
+            if ri in cancelled:
                 continue
-            for gi, h in _satisfy(rule, seen[ri]):
+            for gi, h in _satisfy(rules[ri], seen[ri]):
                 a, b = n.span(h.start, h.end)
-                out.append(RuleHit(ri, gi, segment.text[a:b], (a, b), h.how))
+                out.append(RuleHit(ri, gi, text[a:b], (a, b), h.how))
         return SegmentScan(segment, tuple(out), features)
 
     def decide(self, scans: Sequence[SegmentScan]) -> Classification:
         """Label the whole call so far from its segment scans."""
-        by_rules = decide(self.rules, scans)
+        by_rules = self._decide(scans)
         if self.model is None:
             return by_rules
         return combine(by_rules, self.scores(scans), self.model, scans, self.settings, self.rules.priority)
@@ -121,7 +151,7 @@ class Classifier:
         scores, so that the combined decision is judged on calls its model did not learn.
         """
         scans = [self.scan(s) for s in segments]
-        by_rules = decide(self.rules, scans)
+        by_rules = self._decide(scans)
         if self.model is None:
             return Parts(by_rules, None, by_rules)
         if scores is None:
@@ -133,25 +163,25 @@ class Classifier:
     def classify(self, segments: Sequence[Segment]) -> Classification:
         """Scan every segment and decide: `decide([scan(s) for s in segments])` for a cold call.
 
-        Nothing is cached per segment here, so the model's features are found once for the whole
-        call (the model reads the union of its segments' features: one automaton pass over the
-        call's text) rather than once per segment; the keyword search stays per segment (searching
-        the joined call once measured no faster, docs/performance.md).
+        Nothing is cached per segment here, so what can be done once for the whole call is: the
+        phrase conversion of normalising, the model's features (the model reads the union of its
+        segments' features: a few array operations over the call's code points), and the sound,
+        near-miss and Latin-word searches, which then run only on the segments that need them. The
+        exact keyword search stays per segment (searching the joined call once measured no faster,
+        docs/performance.md), and segments no rule applies to are not searched.
         """
-        ns = [normalize(s.text) for s in segments]
-        find = self._matcher.find
-        scans = [self._scan(seg, n, find(n), ()) for seg, n in zip(segments, ns, strict=True)]
-        by_rules = decide(self.rules, scans)
+        ns = normalize_all([s.text for s in segments])
+        found = self._matcher.find_call(ns, [self._uses_for(seg) is not None for seg in segments])
+        scans = [self._scan(seg, n, hits, ()) for seg, n, hits in zip(segments, ns, found, strict=True)]
+        by_rules = self._decide(scans)
         if self.model is None:
             return by_rules
-        ids = self.model.encode_normalized(
+        idx = self.model.encode_call(
             SEPARATOR.join(n.text for seg, n in zip(segments, ns, strict=True) if seg.source != "context"))
-        scores = self.model.scores([ids]) if ids else None
-        return combine(by_rules, scores, self.model, scans, self.settings, self.rules.priority, ids)
-
-
-def _position(h: TermHit) -> tuple[int, int]:
-    return (h.start, -h.end)
+        scores = self.model.scores_of(idx)
+        if scores is None:
+            return by_rules
+        return combine(by_rules, scores, self.model, scans, self.settings, self.rules.priority, idx)
 
 
 def _satisfy(rule: Rule, per_group: list[list[TermHit]]) -> list[tuple[int, TermHit]]:

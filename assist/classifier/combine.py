@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from assist.classifier.learned import FeatureIds, TextModel
+from assist.classifier.learned import Ids, TextModel
 from assist.classifier.model import NONE, Classification, Evidence, SegmentScan
 from assist.classifier.normalize import Normalized, normalize
 
@@ -77,11 +77,12 @@ def _ordered(labels: set[str] | Sequence[str], priority: Sequence[str]) -> list[
 
 def combine(rules: Classification, scores: Mapping[str, float] | None, model: TextModel,
             scans: Sequence[SegmentScan], settings: ModelSettings, priority: Sequence[str],
-            features: FeatureIds | None = None) -> Classification:
+            features: Ids | None = None) -> Classification:
     """The rules' decision, completed (and, for weak rule labels, corrected) by the model's `scores`
     for this call (None: nothing said or written yet that the model knows).
 
-    `features`: the call's feature ids when the scans do not carry them (a cold call, `Classifier.classify`).
+    `features`: the call's sorted feature ids (`TextModel.encode_call`) when the scans do not carry them
+    (a cold call, `Classifier.classify`).
     """
     if scores is None:
         return rules
@@ -128,7 +129,7 @@ def _subsumed(category: str, labels: Sequence[str]) -> bool:
 
 
 def model_evidence(model: TextModel, scans: Sequence[SegmentScan], category: str,
-                   features: FeatureIds | None = None) -> list[Evidence]:
+                   features: Ids | None = None) -> list[Evidence]:
     """Where the words that weighed most for `category` stand in the call.
 
     The strongest character pairs are found in the segments and those that touch or overlap are
@@ -136,7 +137,8 @@ def model_evidence(model: TextModel, scans: Sequence[SegmentScan], category: str
     stretches, strongest first. `features`, when given, are the call's (the scans then carry none):
     the same words are found, since a segment holds a word only if it has that word as a feature.
     """
-    words = model.strongest([features] if features is not None else (s.features for s in scans), category, n=8)
+    words = model.strongest_of(features, category, n=8) if features is not None \
+        else model.strongest((s.features for s in scans), category, n=8)
     found: dict[int, list[tuple[int, int, int]]] = {}  # scan index -> (start, end, rank) in the original
     texts: dict[int, Normalized] = {}  # normalised when first searched: the strongest words are usually early
     for rank, word in enumerate(words):

@@ -10,7 +10,6 @@ labels in priority order; with none, the call is `none`.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 
 from assist.classifier.model import NONE, Classification, Evidence, RuleHit, SegmentScan
@@ -19,46 +18,61 @@ from assist.classifier.ruleset import RuleSet, Target
 
 def decide(rules: RuleSet, scans: Sequence[SegmentScan]) -> Classification:
     """Labels and evidence for the call whose segments produced `scans`."""
-    found: dict[int, list[tuple[SegmentScan, RuleHit]]] = defaultdict(list)
-    for scan in scans:
-        for hit in scan.hits:
-            found[hit.rule].append((scan, hit))
-    fired_rules: dict[int, list[tuple[SegmentScan, RuleHit]]] = {}
-    for ri, hits in found.items():
-        rule = rules.rules[ri]
-        if rule.within == "segment" or len({h.group for _, h in hits}) == len(rule.groups):
-            fired_rules[ri] = hits
+    return Decider(rules)(scans)
 
-    fired: dict[str, list[tuple[SegmentScan, RuleHit]]] = {}
-    for target in rules.targets:
-        ev = _fires(rules, target, fired_rules, fired)
-        if ev is not None:
-            fired[target.name] = ev
 
-    labels = [c for c in rules.priority if c != NONE and c in fired]
-    if not labels:
-        return Classification.empty()
-    evidence: list[Evidence] = []
-    for label in labels:
-        seen: set[tuple[int, int, str, int]] = set()
-        for scan, hit in fired[label]:
-            seg = scan.segment
-            key = (hit.rule, hit.group, seg.source, seg.index)
-            if key in seen:
-                continue
-            seen.add(key)
-            evidence.append(
-                Evidence(
-                    category=label,
-                    rule=rules.rules[hit.rule].id,
-                    words=(hit.word,),
-                    source=seg.source,
-                    index=seg.index,
-                    span=hit.span,
-                    field=seg.field,
-                )
-            )
-    return Classification(labels[0], tuple(labels), tuple(evidence))
+class Decider:
+    """`decide` for one RuleSet, with what it needs of the rules looked up once (it runs on every line)."""
+
+    def __init__(self, rules: RuleSet) -> None:
+        self.rules = rules
+        self._call_groups = {ri: len(rule.groups) for ri, rule in enumerate(rules.rules) if rule.within != "segment"}
+        self._ids = tuple(rule.id for rule in rules.rules)
+        self._labels = tuple(c for c in rules.priority if c != NONE)
+        self._silent = self._decide({})
+        """The decision when no rule hit anything (`none`, unless a target needs no rule)."""
+
+    def __call__(self, scans: Sequence[SegmentScan]) -> Classification:
+        found: dict[int, list[tuple[SegmentScan, RuleHit]]] = {}
+        for scan in scans:
+            for hit in scan.hits:
+                hits = found.get(hit.rule)
+                if hits is None:
+                    found[hit.rule] = [(scan, hit)]
+                else:
+                    hits.append((scan, hit))
+        if not found:
+            return self._silent
+        call_groups = self._call_groups
+        fired_rules: dict[int, list[tuple[SegmentScan, RuleHit]]] = {}
+        for ri, hits in found.items():
+            size = call_groups.get(ri)
+            if size is None or len({h.group for _, h in hits}) == size:
+                fired_rules[ri] = hits
+        return self._decide(fired_rules)
+
+    def _decide(self, fired_rules: dict[int, list[tuple[SegmentScan, RuleHit]]]) -> Classification:
+        rules = self.rules
+        fired: dict[str, list[tuple[SegmentScan, RuleHit]]] = {}
+        for target in rules.targets:
+            ev = _fires(rules, target, fired_rules, fired)
+            if ev is not None:
+                fired[target.name] = ev
+        labels = [c for c in self._labels if c in fired]
+        if not labels:
+            return Classification.empty()
+        ids = self._ids
+        evidence: list[Evidence] = []
+        for label in labels:
+            seen: set[tuple[int, int, str, int]] = set()
+            for scan, hit in fired[label]:
+                seg = scan.segment
+                key = (hit.rule, hit.group, seg.source, seg.index)
+                if key in seen:
+                    continue
+                seen.add(key)
+                evidence.append(Evidence(label, ids[hit.rule], (hit.word,), seg.source, seg.index, hit.span, seg.field))
+        return Classification(labels[0], tuple(labels), tuple(evidence))
 
 
 def _fires(

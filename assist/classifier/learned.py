@@ -36,6 +36,9 @@ SEPARATOR = "\n"
 FeatureIds = tuple[int, ...]
 _second = itemgetter(1)
 Floats = npt.NDArray[np.float32]
+Ids = npt.NDArray[np.int32]
+_PAIR_SHIFT = 21
+"""A character pair as one integer: the first code point above the second (code points fit in 21 bits)."""
 
 
 def text_features(text: str) -> list[str]:
@@ -82,6 +85,8 @@ class TextModel:
     meta: Mapping[str, Any]
     _grams: Any = field(init=False, repr=False, compare=False)
     """Aho-Corasick automaton over every feature (character and pair) -> its id, built once."""
+    _lookup: _CodeLookup | None = field(init=False, repr=False, compare=False)
+    """The same features as arrays over code points, for a whole call at once (None: not all 1-2 characters)."""
 
     def __post_init__(self) -> None:
         grams = ahocorasick.Automaton()
@@ -90,6 +95,7 @@ class TextModel:
         if self.index:
             grams.make_automaton()
         object.__setattr__(self, "_grams", grams)
+        object.__setattr__(self, "_lookup", _CodeLookup.build(self.index))
 
     def encode(self, text: str) -> FeatureIds:
         """The known feature ids of one segment (cache this per segment)."""
@@ -102,6 +108,22 @@ class TextModel:
             return ()
         return tuple(set(map(_second, self._grams.iter(n))))
 
+    def encode_call(self, n: str) -> Ids:
+        """The sorted, distinct feature ids of a whole call's normalised text (segments joined by
+        SEPARATOR), found with a few array operations instead of one automaton output per character
+        and pair: the cold path (`Classifier.classify`), where no per-line cache exists."""
+        lookup = self._lookup
+        if lookup is None or not n:
+            ids = self.encode_normalized(n)
+            return np.array(sorted(ids), dtype=np.int32)
+        return lookup.ids(n)
+
+    def scores_of(self, idx: Ids) -> dict[str, float] | None:
+        """`scores` for the sorted, distinct ids `encode_call` gives; None when there are none."""
+        if not idx.size:
+            return None
+        return self._score(idx)
+
     def scores(self, segments: Iterable[FeatureIds]) -> dict[str, float]:
         """label -> decision score for a call made of these encoded segments (0 is the boundary)."""
         ids: set[int] = set().union(*segments)  # one C call; the same set, filled in the same order
@@ -109,6 +131,9 @@ class TextModel:
             return {lb: float(b) for lb, b in zip(self.labels, self.bias, strict=True)}
         idx = np.fromiter(ids, dtype=np.intp, count=len(ids))
         idx.sort()  # sums in one order however the call's segments were encoded (per line, or all at once)
+        return self._score(idx)
+
+    def _score(self, idx: npt.NDArray[np.integer[Any]]) -> dict[str, float]:
         norm = float(np.sqrt(self.idf2[idx].sum()))
         raw = self.weights[idx].sum(axis=0) / norm + self.bias
         return {lb: float(v) for lb, v in zip(self.labels, raw, strict=True)}
@@ -125,8 +150,11 @@ class TextModel:
         ids: set[int] = set().union(*segments)  # one C call; the same set, filled in the same order
         if not ids:
             return []
+        return self.strongest_of(np.fromiter(sorted(ids), dtype=np.intp, count=len(ids)), label, n)
+
+    def strongest_of(self, idx: Ids, label: str, n: int = 3) -> list[str]:
+        """`strongest` for the sorted, distinct ids `encode_call` gives."""
         j = self.labels.index(label)
-        idx = np.fromiter(sorted(ids), dtype=np.intp, count=len(ids))
         w = self.weights[idx, j]
         order = np.argsort(-w, kind="stable")  # strongest first; ties by feature id, so it is deterministic
         out: list[str] = []
@@ -160,6 +188,55 @@ class TextModel:
         if weights.size != n * k or idf2.size != n or len(art.bias) != k:
             raise ValueError("model artifact is corrupt: sizes do not agree")
         return build_model(art.labels, art.features, weights.reshape(n, k), art.bias, idf2, art.meta)
+
+
+@dataclass(frozen=True)
+class _CodeLookup:
+    """Feature ids by code point: one table for single characters, sorted keys for pairs."""
+
+    chars: npt.NDArray[np.int32]
+    """code point -> id of that character's feature, -1 when it is none."""
+    pair_keys: npt.NDArray[np.uint64]
+    pair_ids: npt.NDArray[np.int32]
+
+    @staticmethod
+    def build(index: Mapping[str, int]) -> _CodeLookup | None:
+        if not index or any(not 1 <= len(f) <= 2 for f in index):
+            return None
+        singles = {ord(f): i for f, i in index.items() if len(f) == 1}
+        chars = np.full(max(singles, default=0) + 1, -1, dtype=np.int32)
+        for code, i in singles.items():
+            chars[code] = i
+        pairs = sorted(((ord(f[0]) << _PAIR_SHIFT) | ord(f[1]), i) for f, i in index.items() if len(f) == 2)
+        keys = np.array([k for k, _ in pairs], dtype=np.uint64)
+        ids = np.array([i for _, i in pairs], dtype=np.int32)
+        for a in (chars, keys, ids):
+            a.setflags(write=False)
+        return _CodeLookup(chars, keys, ids)
+
+    def ids(self, n: str) -> Ids:
+        """The sorted distinct ids of every feature (character or pair) that occurs in `n`."""
+        codes = np.frombuffer(n.encode("utf-32-le"), dtype=np.uint32)
+        chars = self.chars
+        known = codes[codes < chars.size]
+        single = chars[known]
+        single = single[single >= 0]
+        keys = self.pair_keys
+        if codes.size > 1 and keys.size:
+            wide = codes.astype(np.uint64)
+            pairs = (wide[:-1] << np.uint64(_PAIR_SHIFT)) | wide[1:]
+            at = np.searchsorted(keys, pairs)
+            at[at == keys.size] = 0
+            both = np.concatenate((single, self.pair_ids[at[keys[at] == pairs]]))
+        else:
+            both = single
+        if not both.size:
+            return both
+        both.sort()  # then drop repeats: np.unique, without its overhead (this runs once per cold call)
+        keep = np.empty(both.size, dtype=bool)
+        keep[0] = True
+        np.not_equal(both[1:], both[:-1], out=keep[1:])
+        return both[keep]
 
 
 def build_model(labels: Sequence[str], features: Sequence[str], weights: Any, bias: Sequence[float],

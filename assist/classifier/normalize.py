@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from functools import lru_cache
 from itertools import compress
 
@@ -152,6 +153,23 @@ def normalize(text: str) -> Normalized:
             joined = phrase
     joined = _apply_variants(joined)
     return Normalized(joined, None, text)
+
+
+def normalize_all(texts: Sequence[str]) -> list[Normalized]:
+    """`normalize` for each of a call's segments, with the phrase conversion and the variant spellings
+    done once over all of them joined by a line break (folding drops line breaks, and no phrase or
+    variant holds one, so each segment converts as it would alone)."""
+    folded = [t.translate(_TABLE) for t in texts]
+    joined = "\n".join(folded)
+    if not joined.isascii():
+        phrase = _T2S.convert(joined).split("\n")
+        if len(phrase) != len(folded):  # never seen; the segments one by one then
+            return [normalize(t) for t in texts]
+        folded = [p if len(p) == len(f) and not f.isascii() else f for p, f in zip(phrase, folded, strict=True)]
+        joined = "\n".join(folded)
+    if _ANY_VARIANT.search(joined) is not None:
+        folded = [_apply_variants(f) for f in folded]
+    return [Normalized(f, None, t) for f, t in zip(folded, texts, strict=True)]
 
 
 def normalize_text(text: str) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assist.classifier.normalize import normalize, normalize_text
+from assist.classifier.normalize import normalize, normalize_all, normalize_text
 
 
 def test_traditional_width_case_and_punctuation_fold() -> None:
@@ -35,3 +35,13 @@ def test_offset_map_of_characters_that_fold_to_several_or_none() -> None:
         n = normalize(text)
         assert n.offsets == _offsets_slow(text)
         assert len(n.offsets) == len(n.text)
+
+
+def test_a_call_normalised_at_once_is_each_segment_normalised_alone() -> None:
+    # phrase conversion (乾淨), variants (帳戶, 登陸) at a segment's edge, empty, ASCII-only and
+    # punctuation-only segments, a character that folds to several (㍿), line breaks inside a segment
+    texts = ["頭髮乾淨", "帳", "戶登", "陸不了", "", "APP crash", "，。", "㍿的\n帳戶", "我要投訴你們"]
+    together = normalize_all(texts)
+    alone = [normalize(t) for t in texts]
+    assert [(n.text, n.original, n.offsets) for n in together] == [(n.text, n.original, n.offsets) for n in alone]
+    assert together[0].text == "头发干净" and together[2].text == "户登"  # no variant spans two segments
