@@ -31,7 +31,7 @@ from assist.server.routing.http import add_routing_routes
 from assist.server.routing.service import RoutingService, start_routing
 from assist.server.schema import SCHEMA
 from assist.server.store import Store
-from assist.server.web.http import make_app
+from assist.server.web.http import make_app, start_http
 
 log = logging.getLogger("assist")
 
@@ -112,10 +112,7 @@ async def start(settings: Settings, *, clock: Callable[[], float] = time.time,
     add_routing_routes(app, routing)
     add_leader_routes(app, routing, ws_server)
     add_feedback_routes(app, feedback)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.http_port)
-    await site.start()
+    runner = await start_http(app, settings)
     ws_port = next(iter(ws_server.sockets)).getsockname()[1]
     assert runner.addresses
     http_port = runner.addresses[0][1]

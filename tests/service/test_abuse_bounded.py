@@ -306,8 +306,6 @@ async def test_the_leaders_live_call_list_stays_small(served: Running) -> None:
 HEADER_TIMEOUTS = [f.name for f in fields(Settings) if "header" in f.name and "timeout" in f.name]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 14 item 7: the HTTP side has no header-read timeout (no setting for "
-                   "one): requests that never finish their headers hold a file descriptor each for ever")
 async def test_an_unfinished_http_request_is_closed_by_the_header_timeout(settings: Settings) -> None:
     assert HEADER_TIMEOUTS, "no header-read timeout setting in assist.config.Settings"
     import dataclasses
@@ -321,6 +319,34 @@ async def test_an_unfinished_http_request_is_closed_by_the_header_timeout(settin
         assert await asyncio.wait_for(reader.read(), 30) is not None  # EOF: the server closed it
         assert reader.at_eof()
         writer.close()
+    finally:
+        await running.close()
+
+
+async def test_past_the_connection_cap_the_oldest_unfinished_requests_make_room(settings: Settings) -> None:
+    import dataclasses
+
+    cap = 5
+    running = await start(dataclasses.replace(settings, http_max_connections=cap, http_header_timeout=600.0),
+                          trainer=TRAINER)
+    try:
+        held = []
+        for _ in range(20):
+            reader, writer = await asyncio.open_connection("127.0.0.1", running.http_port)
+            writer.write(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+            await writer.drain()
+            held.append((reader, writer))
+        async with aiohttp.ClientSession() as session, session.get(
+                f"http://127.0.0.1:{running.http_port}/healthz") as resp:
+            assert resp.status == 200, "a new client is answered while unfinished requests fill the cap"
+        for reader, _ in held[:20 + 1 - cap]:
+            assert await asyncio.wait_for(reader.read(), 30) == b"", "the oldest unfinished requests were closed"
+        reader, writer = held[-1]
+        writer.write(b"1\r\nConnection: close\r\n\r\n")
+        answer = await asyncio.wait_for(reader.read(), 30)
+        assert answer.startswith(b"HTTP/1.1 200"), "the newest one still open finishes its request and is answered"
+        for _, writer in held:
+            writer.close()
     finally:
         await running.close()
 

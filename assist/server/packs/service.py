@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from assist.classifier.segments import call_segments
 from assist import protocol
+from assist.classifier.segments import call_segments
 from assist.errors import Conflict, InvalidFormat, NotFound, ValidationFailed
 from assist.live.whole_call import parse_call
 from assist.problems import PackError, Problem
