@@ -97,8 +97,8 @@ class Connection:
             return
         data = text.encode() if isinstance(text, str) else text
         if len(self.queue) >= self.max_queue or (self.queue and self.queued_bytes + len(data) > self.max_bytes):
-            log.warning("ws: client %s too slow (%d messages, %d bytes unsent), disconnecting",
-                        self.ws.remote_address, len(self.queue), self.queued_bytes)
+            log.warning("ws: client %s too slow (%d messages, %d KiB unsent), disconnecting",
+                        self.ws.remote_address, len(self.queue), self.queued_bytes // 1024)
             if self.dropped is not None:
                 self.dropped(len(self.queue) + 1)
             self.close_soon(1013, "client too slow")

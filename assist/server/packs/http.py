@@ -170,8 +170,7 @@ async def current(request: web.Request) -> web.Response:
 
 async def try_published(request: web.Request) -> web.Response:
     service, _ = await _auth(request)
-    _, files = await service.published()
-    return json_response(await service.try_call(files, (await json_body(request)).get("call")))
+    return json_response(await service.try_published((await json_body(request)).get("call")))
 
 
 async def preview(request: web.Request) -> web.Response:

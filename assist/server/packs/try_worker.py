@@ -11,8 +11,10 @@ line after line sends and compiles the pack once; a pack is sent only when the p
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import multiprocessing
+import os
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from multiprocessing.connection import Connection
@@ -39,6 +41,8 @@ class TryTimedOut(Exception):
 def serve(conn: Connection) -> None:
     """The worker's loop: ("load", key, source) builds and keeps a pack, ("classify", key, call) classifies
     with it (("missing", None) when it has no pack under that key), until the service closes the pipe."""
+    with contextlib.suppress(OSError):
+        os.nice(10)  # a try is a trainer waiting, a live call is a customer: the service comes first for the CPU
     packs: OrderedDict[str, Pack] = OrderedDict()
     while True:
         try:

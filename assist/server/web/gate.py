@@ -3,10 +3,12 @@
 Without them 20,000 requests that never finish their headers held 20,000 file descriptors for ever (issue
 14): every new connection to either port then failed, `/healthz` included. aiohttp closes a connection
 idle between requests after its keep-alive timeout (`http_header_timeout` as well); what it does not do in
-every version is close a new connection whose first request never completes, so each connection goes
-through a `Gate` protocol that watches for the end of its first request's headers, closes it when they do
-not come in time, and, with `http_max_connections` open, makes room for a new connection by closing the
-oldest one still waiting for its headers (a slow or hostile client; never one being answered).
+every version is close a new connection whose first request never completes. So each connection starts in
+a `Gate`: it holds what arrives until the first request's headers are complete and only then hands the
+connection to aiohttp (a connection that never gets that far costs a buffer and a timer, not a request
+handler and its task); it is closed when the headers do not come within `http_header_timeout`, and with
+`http_max_connections` open, a new connection closes the oldest one still waiting for its headers (a slow
+or hostile client; never one being answered).
 """
 
 from __future__ import annotations
@@ -22,18 +24,20 @@ from aiohttp import web
 log = logging.getLogger(__name__)
 
 HEADERS_END = (b"\r\n\r\n", b"\n\n")
+MAX_HEAD = 65536
+"""Bytes held before the headers end; past them aiohttp gets the connection (and refuses the request)."""
 
 
 class Gate(asyncio.Protocol):
-    """One connection: aiohttp's own protocol inside; until its first request's headers are complete it is
-    also on the `Gates`' list of connections waiting for headers, with a deadline."""
+    """One connection: held here until its first request's headers are complete, then aiohttp's own protocol
+    (made only then) gets the transport and every byte, and the gate just passes the calls on."""
 
-    __slots__ = ("_gates", "_inner", "_tail", "_timer", "counted", "transport")
+    __slots__ = ("_gates", "_head", "_inner", "_timer", "counted", "transport")
 
-    def __init__(self, gates: Gates, inner: asyncio.Protocol) -> None:
+    def __init__(self, gates: Gates) -> None:
         self._gates = gates
-        self._inner = inner
-        self._tail = b""
+        self._head = b""
+        self._inner: asyncio.Protocol | None = None
         self._timer: asyncio.TimerHandle | None = None
         self.counted = False
         self.transport: asyncio.Transport | None = None
@@ -44,7 +48,6 @@ class Gate(asyncio.Protocol):
         gates = self._gates
         if gates.open >= gates.limit:
             gates.make_room()
-        self._inner.connection_made(transport)
         if gates.open >= gates.limit:  # every open connection is being answered or kept alive: refused
             gates.refused()
             transport.close()
@@ -55,27 +58,39 @@ class Gate(asyncio.Protocol):
         self._timer = asyncio.get_running_loop().call_later(gates.header_timeout, self.shut)
 
     def data_received(self, data: bytes) -> None:
-        if self._timer is not None:
-            seen = self._tail + data
-            if any(end in seen for end in HEADERS_END):
-                self._headers_done()
-            else:
-                self._tail = seen[-3:]
-        self._inner.data_received(data)
+        if self._inner is not None:
+            self._inner.data_received(data)
+            return
+        if self.transport is None or not self.counted:
+            return
+        self._head += data
+        if len(self._head) > MAX_HEAD or any(end in self._head[-len(data) - 3:] for end in HEADERS_END):
+            self._hand_over()
+
+    def _hand_over(self) -> None:
+        self._waited()
+        inner = self._inner = self._gates.inner()
+        assert self.transport is not None
+        inner.connection_made(self.transport)
+        head, self._head = self._head, b""
+        inner.data_received(head)
 
     def eof_received(self) -> bool | None:
-        return self._inner.eof_received()
+        return self._inner.eof_received() if self._inner is not None else None
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._gone()
         self.transport = None
-        self._inner.connection_lost(exc)
+        if self._inner is not None:
+            self._inner.connection_lost(exc)
 
     def pause_writing(self) -> None:
-        self._inner.pause_writing()
+        if self._inner is not None:
+            self._inner.pause_writing()
 
     def resume_writing(self) -> None:
-        self._inner.resume_writing()
+        if self._inner is not None:
+            self._inner.resume_writing()
 
     def shut(self) -> None:
         """Close it now: it never sent a whole request, nothing is owed to it (nothing is waiting to be
@@ -84,7 +99,7 @@ class Gate(asyncio.Protocol):
         if self.transport is not None:
             self.transport.close()
 
-    def _headers_done(self) -> None:
+    def _waited(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -92,7 +107,7 @@ class Gate(asyncio.Protocol):
 
     def _gone(self) -> None:
         """No longer counted as open (its transport is closing; aiohttp hears of it in connection_lost)."""
-        self._headers_done()
+        self._waited()
         if self.counted:
             self.counted = False
             self._gates.open -= 1
@@ -111,7 +126,7 @@ class Gates:
         self._refused_at = -60.0
 
     def __call__(self) -> Gate:
-        return Gate(self, self.inner())
+        return Gate(self)
 
     def make_room(self) -> None:
         """Close the oldest connections still waiting for their headers until one more fits."""
