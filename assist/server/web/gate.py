@@ -148,7 +148,7 @@ class GatedSite(web.BaseSite):
 
     def __init__(self, runner: web.BaseRunner, host: str, port: int, *, header_timeout: float,
                  max_connections: int) -> None:
-        super().__init__(runner, backlog=128)  # aiohttp's; a longer queue made longer stalls under a flood (hardening.md)
+        super().__init__(runner, backlog=128)  # aiohttp's: a longer queue stalled longer under a flood
         self._host, self._port = host, port
         server = runner.server
         assert server is not None, "set the runner up first"
