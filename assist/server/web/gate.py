@@ -158,6 +158,13 @@ class GatedSite(web.BaseSite):
     def name(self) -> str:
         return f"http://{self._host}:{self._port}"
 
+    async def stop(self) -> None:
+        """Stop listening and close the connections still waiting for their headers (aiohttp's shutdown
+        sees only those handed to it)."""
+        await super().stop()
+        for gate in list(self._gates.waiting):
+            gate.shut()
+
     async def start(self) -> None:
         await super().start()
         self._server = await asyncio.get_running_loop().create_server(
