@@ -33,7 +33,7 @@ from assist.server.routing.http import add_routing_routes
 from assist.server.routing.service import RoutingService, start_routing
 from assist.server.schema import SCHEMA
 from assist.server.store import Store
-from assist.server.web.http import make_app
+from assist.server.web.http import make_app, start_http
 
 log = logging.getLogger("assist")
 
@@ -148,10 +148,7 @@ async def start(settings: Settings, *, clock: Callable[[], float] = time.time,
     add_leader_routes(app, routing, ws_server)
     add_feedback_routes(app, feedback)
     # a request still running at the end of a drain (`Running.drain` waited drain_timeout for it) is cut off
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=HTTP_SHUTDOWN_TIMEOUT)
-    await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.http_port)
-    await site.start()
+    runner = await start_http(app, settings, shutdown_timeout=HTTP_SHUTDOWN_TIMEOUT)
     ws_port = next(iter(ws_server.sockets)).getsockname()[1]
     assert runner.addresses
     http_port = runner.addresses[0][1]

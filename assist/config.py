@@ -47,6 +47,17 @@ class Settings:
     """Outgoing messages buffered per connection before a slow client is cut off."""
     drain_timeout: float = 10.0
     """Seconds a drain (SIGTERM) may take: commands and deliveries under way finish, then the process exits."""
+    max_queue_bytes: int = 4 * 2**20
+    """Bytes of outgoing messages a connection may leave unsent before it is cut off as too slow (1013)."""
+    max_calls_per_agent: int = 20
+    """Live calls one user may hold at once; the next `call.start` is refused with `too_many_calls`."""
+    try_timeout: float = 10.0
+    """Seconds a trainer's try (one call classified in the pack worker process) may run before it is stopped."""
+    http_header_timeout: float = 10.0
+    """Seconds an HTTP connection may go without a complete request (headers unfinished, or idle between
+    requests) before it is closed."""
+    http_max_connections: int = 2048
+    """Open HTTP connections; past it the oldest one waiting for a request is closed for each new one."""
     language: str = "zh-CN"
     """Default language of talking points and messages: zh-CN or en."""
     allowed_origins: tuple[str, ...] = ()

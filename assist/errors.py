@@ -12,6 +12,7 @@
     │   └── Unauthorized         "unauthorized"      the role may not use this command
     ├── NotFound                 "not_found"         unknown call / escalation / fault id
     ├── Conflict                 "conflict"          e.g. call already ended, already exists
+    ├── TooManyCalls             "too_many_calls"    the user holds the most live calls allowed
     └── ValidationFailed         "validation_failed" a record that the pack's checklist rejects
 
 One function in the shell maps these to replies; anything else is an internal error
@@ -82,6 +83,10 @@ class Conflict(AssistError):
     code = "conflict"
 
 
+class TooManyCalls(AssistError):
+    code = "too_many_calls"
+
+
 class ValidationFailed(AssistError):
     code = "validation_failed"
 
@@ -97,6 +102,7 @@ ERROR_CODES: tuple[str, ...] = (
     "unauthorized",
     "not_found",
     "conflict",
+    "too_many_calls",
     "validation_failed",
 )
 """Every code a client can see; docs/protocol.md documents each (a test keeps them in step)."""

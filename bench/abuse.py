@@ -130,14 +130,15 @@ async def probe(http_port: int, ws_port: int, token: str, pid: int) -> None:
             await asyncio.sleep(HEALTH_EVERY)
 
     async def agent() -> None:
-        n = 0
+        call_id = f"probe-{os.getpid()}"
         sent: dict[int, float] = {}
         while True:
             try:
                 ws = await connect(f"ws://127.0.0.1:{ws_port}/ws", max_size=None, open_timeout=HEALTH_TIMEOUT)
                 await ws.send(json.dumps({"type": "auth", "token": token}))
                 await ws.recv()
-                await ws.send(json.dumps({"id": 1, "type": "call.start", "call_id": f"probe-{n}", "context": {}}))
+                # one call per probe process, resumed on a reconnect (an agent holds at most 20 live calls)
+                await ws.send(json.dumps({"id": 1, "type": "call.start", "call_id": call_id, "context": {}}))
 
                 async def read(ws: ClientConnection = ws, sent: dict[int, float] = sent) -> None:
                     with contextlib.suppress(ConnectionClosed):
@@ -153,7 +154,7 @@ async def probe(http_port: int, ws_port: int, token: str, pid: int) -> None:
                     cid += 1
                     sent[cid] = time.monotonic()
                     note = "客户查询余额" if cid % 2 else "客户说手机银行转账提示系统繁忙"
-                    await ws.send(json.dumps({"id": cid, "type": "call.note", "call_id": f"probe-{n}",
+                    await ws.send(json.dumps({"id": cid, "type": "call.note", "call_id": call_id,
                                               "text": f"{note}（{cid}）"}, ensure_ascii=False))
                     next_at += NOTE_EVERY
                     await asyncio.sleep(max(0.0, next_at - time.monotonic()))
@@ -162,7 +163,6 @@ async def probe(http_port: int, ws_port: int, token: str, pid: int) -> None:
             for t0 in sent.values():  # never answered: the connection dropped (e.g. its ping timed out in a stall)
                 emit("n", t0, (time.monotonic() - t0) * 1000, False)
             sent = {}
-            n += 1
             await asyncio.sleep(0.5)
 
     await asyncio.gather(healths(), rss(), agent())
@@ -552,6 +552,29 @@ async def pack_try(b: Bench, row: Row, chars: int) -> None:
             row.answer = f"{said} in {took:.1f} s"
 
 
+async def pack_try_at_the_limits(b: Bench, row: Row) -> None:
+    """The heaviest try the limits allow: 200 agent lines of 2,000 characters of blame phrases. It is
+    classified in the try worker process (or stopped at `try_timeout`): either answer is in the documented
+    shape; what is measured is that the live loop does not wait for it."""
+    headers = {"Authorization": f"Bearer {b.tokens['t1']}"}
+    line = (BLAME * (2000 // len(BLAME) + 1))[:2000]
+    call = {"transcript": [{"speaker": "agent", "text": line}] * 200}
+    t0 = time.monotonic()
+    async with aiohttp.ClientSession() as http, http.post(
+            b.url("/api/pack/try"), json={"call": call}, headers=headers,
+            timeout=aiohttp.ClientTimeout(total=200)) as resp:
+        body = await resp.read()
+        took = time.monotonic() - t0
+        if resp.status == 200:
+            data = json.loads(body)
+            row.answer = (f"200: classified in the worker, {len(data.get('warnings', []))} warnings,"
+                          f" {len(body) // 1024} KB, in {took:.1f} s")
+        else:
+            ok, said = await http_error_shape(resp)
+            row.shape_ok = ok and said.startswith(f"{resp.status} validation_failed")
+            row.answer = f"{said} in {took:.1f} s"
+
+
 async def pack_try_huge_body(b: Bench, row: Row) -> None:
     headers = {"Authorization": f"Bearer {b.tokens['t1']}", "Content-Type": "application/json"}
     async with aiohttp.ClientSession() as http, http.post(
@@ -628,7 +651,7 @@ async def list_unread(b: Bench, row: Row) -> None:
     for i in range(600):
         await ws.send(json.dumps({"id": i + 1, "type": "escalation.list", "limit": 1000}))
     assert b.proc is not None
-    cut0 = b.log.read_text(errors="replace").count("too slow, disconnecting")
+    cut0 = b.log.read_text(errors="replace").count("too slow")
     waited, cpu = 0.0, proc_cpu_seconds(b.proc.pid)
     while waited < 45:
         await asyncio.sleep(1.0)
@@ -638,7 +661,7 @@ async def list_unread(b: Bench, row: Row) -> None:
             break
         cpu = now_cpu
     ws.transport.abort()
-    cut = b.log.read_text(errors="replace").count("too slow, disconnecting") > cut0
+    cut = b.log.read_text(errors="replace").count("too slow") > cut0
     row.answer = (f"600 lists of up to 1000 of {b.escalations} escalations sent unread; "
                   + ("the server cut the leader off (1013, too slow)" if cut else "never cut off")
                   + f"; the leader left after {waited:.0f} s")
@@ -713,6 +736,8 @@ ITEMS: list[tuple[str, str, Run]] = [
      lambda b, row, a: transcript_lines(b, row)),
     ("1c", "`/api/pack/try` with a 9 MiB body", lambda b, row, a: pack_try_huge_body(b, row)),
     ("1d", "`/api/pack/try` with one 240 KB agent line", lambda b, row, a: pack_try(b, row, 80_000)),
+    ("1e", "`/api/pack/try` at the limits: 200 agent lines of 2,000 chars of blame phrases",
+     lambda b, row, a: pack_try_at_the_limits(b, row)),
     ("2a", "`/api/pack/preview` of `{{ lipsum(n=20000) }}`",
      lambda b, row, a: preview(b, row, "{{ lipsum(n=20000) }}")),
     ("4", "2,000 live calls of one agent, 16 KB contexts; `/api/leader/calls`", lambda b, row, a: live_calls(b, row)),

@@ -25,7 +25,7 @@ from websockets.http11 import Request, Response
 from assist import messages, protocol
 from assist.config import Settings
 from assist.effects import Outcome, Push
-from assist.errors import AssistError, Conflict, InvalidFormat, MessageTooLarge
+from assist.errors import AssistError, Conflict, InvalidFormat, MessageTooLarge, TooManyCalls
 from assist.live.desk import Desk
 from assist.scripts.pack import Pack
 from assist.server.ops import logs
@@ -68,18 +68,23 @@ class Connection:
 
     The queue is a deque drained by a pump task that exists only while there is something to
     send: an idle connection holds no task and no asyncio.Queue (idle memory per connection is a
-    target, docs/performance.md)."""
+    target, docs/performance.md). It is bounded by count and by bytes: a few big replies left
+    unread (a leader's lists) cost as much memory as thousands of small pushes."""
 
-    __slots__ = ("__weakref__", "_pump", "closed", "dropped", "max_queue", "queue", "session", "token_hash", "ws")
+    __slots__ = ("__weakref__", "_pump", "closed", "dropped", "max_bytes", "max_queue", "queue", "queued_bytes",
+                 "session", "token_hash", "ws")
 
     def __init__(self, ws: ServerConnection, max_queue: int, commands: protocol.CommandTable,
-                 dropped: Callable[[int], None] | None = None) -> None:
+                 dropped: Callable[[int], None] | None = None, max_bytes: int = 4 * 2**20) -> None:
         self.ws = ws
         self.dropped = dropped
         """Told how many queued messages were dropped when the client is cut off as too slow (metrics)."""
         self.session = Session(commands)
         self.max_queue = max_queue
-        self.queue: deque[str] = deque()
+        self.max_bytes = max_bytes
+        self.queue: deque[bytes] = deque()
+        """Encoded messages not yet handed to the socket (sent as text frames)."""
+        self.queued_bytes = 0
         self.closed = False
         self.token_hash = ""
         self._pump: asyncio.Task[None] | None = None
@@ -88,38 +93,50 @@ class Connection:
         if not self.closed:
             self.send_text(messages.encode(message))
 
-    def send_text(self, text: str) -> None:
-        """Queue an encoded message (a push is encoded once for all its watchers)."""
+    def send_text(self, text: str | bytes) -> None:
+        """Queue an encoded message (a push is encoded once for all its watchers).
+
+        A client that leaves `max_queue` messages or `max_bytes` bytes unread is cut off (1013) and what
+        waited for it is dropped; one message over `max_bytes` still goes to a client with nothing waiting."""
         if self.closed:
             return
-        if len(self.queue) >= self.max_queue:
-            log.warning("ws: client %s too slow, disconnecting", self.ws.remote_address)
+        data = text.encode() if isinstance(text, str) else text
+        if len(self.queue) >= self.max_queue or (self.queue and self.queued_bytes + len(data) > self.max_bytes):
+            log.warning("ws: client %s too slow (%d messages, %d KiB unsent), disconnecting",
+                        self.ws.remote_address, len(self.queue), self.queued_bytes // 1024)
             if self.dropped is not None:
                 self.dropped(len(self.queue) + 1)
             self.close_soon(1013, "client too slow")
             return
-        self.queue.append(text)
+        self.queue.append(data)
+        self.queued_bytes += len(data)
         if self._pump is None:
             self._pump = asyncio.get_running_loop().create_task(self._drain())
 
     def close_soon(self, code: int, reason: str) -> None:
         self.closed = True
-        self.queue.clear()
+        self._clear()
         asyncio.get_running_loop().create_task(self.ws.close(code, reason))
+
+    def _clear(self) -> None:
+        self.queue.clear()
+        self.queued_bytes = 0
 
     async def _drain(self) -> None:
         try:
             while self.queue and not self.closed:
-                await self.ws.send(self.queue.popleft())
+                data = self.queue.popleft()
+                self.queued_bytes -= len(data)
+                await self.ws.send(data, text=True)
         except (ConnectionClosed, asyncio.CancelledError):
-            self.queue.clear()
+            self._clear()
         finally:
             self._pump = None
 
     def stop(self) -> None:
         """The connection is gone: drop what was queued and stop sending."""
         self.closed = True
-        self.queue.clear()
+        self._clear()
         if self._pump is not None:
             self._pump.cancel()
 
@@ -197,14 +214,15 @@ class Hub:
         for push in pushes:
             watching = self.watchers.get(push.call_id)
             if watching:
-                text = messages.encode(push.message)
+                text = messages.encode(push.message).encode()
                 for conn in watching:
                     conn.send_text(text)
             if push.message.get("type") == "call.ended":
                 self.watchers.pop(push.call_id, None)
 
     async def handler(self, ws: ServerConnection) -> None:
-        conn = Connection(ws, self.settings.max_queue, self.commands, self.metrics.push_dropped)
+        conn = Connection(ws, self.settings.max_queue, self.commands, self.metrics.push_dropped,
+                          self.settings.max_queue_bytes)
         if not await self._authenticate(conn):
             return
         self.connections.add(conn)
@@ -267,6 +285,8 @@ class Hub:
             await ws.close(4001, "auth failed")
 
     async def receive(self, conn: Connection, frame: str | bytes) -> None:
+        if conn.closed:  # cut off as too slow (1013 on its way): what it sent meanwhile is dropped, not worked on
+            return
         cid: int | None = None
         try:
             size = frame_bytes(frame, self.settings.max_message_bytes)
@@ -297,6 +317,8 @@ class Hub:
         call_id = getattr(cmd, "call_id", None)
         if isinstance(cmd, protocol.CallStart) and cmd.call_id not in self.desk.calls:
             await self._restore(cmd.call_id, principal)
+            if cmd.call_id not in self.desk.calls:
+                self._check_call_cap(principal)
         started = time.perf_counter()
         outcome = self.desk.handle(principal, cmd, now)
         self.metrics.classified(time.perf_counter() - started)
@@ -315,6 +337,15 @@ class Hub:
         conn.send(messages.result(cmd.id, outcome.reply))
         if isinstance(cmd, (protocol.CallNote, protocol.CallTranscript)):
             self.metrics.note_handled(time.perf_counter() - started)
+
+    def _check_call_cap(self, principal: Principal) -> None:
+        """A new call of a user who already holds `max_calls_per_agent` live calls is refused: one agent
+        (or a script with an agent's token) cannot fill the service with calls and their contexts."""
+        cap = self.settings.max_calls_per_agent
+        held = sum(1 for call in self.desk.calls.values() if call.user == principal.user)
+        if held >= cap:
+            raise TooManyCalls(f"{principal.user} already has {held} live calls (at most {cap}); "
+                               "end one (call.end) before starting another", limit=cap)
 
     async def commit(self, outcome: Outcome) -> None:
         await self.store.write(outcome.writes)

@@ -47,11 +47,13 @@ def policy_from(settings: Any) -> lc.Policy:
 
 def add_trainer_routes(app: web.Application, hub: Any, policy: lc.Policy | None = None,
                        trainer: ModelTrainer | None = None) -> None:
-    service = PackService(hub.store, hub, policy or policy_from(hub.settings), clock=hub.clock, trainer=trainer)
+    service = PackService(hub.store, hub, policy or policy_from(hub.settings), clock=hub.clock, trainer=trainer,
+                          try_timeout=hub.settings.try_timeout)
     app[SERVICE_KEY] = service
 
     async def close_worker(_app: web.Application) -> None:
         service.worker.close()
+        service.tries.close()
 
     app.on_cleanup.append(close_worker)
     r = app.router
@@ -168,8 +170,7 @@ async def current(request: web.Request) -> web.Response:
 
 async def try_published(request: web.Request) -> web.Response:
     service, _ = await _auth(request)
-    _, files = await service.published()
-    return json_response(await service.try_call(files, (await json_body(request)).get("call")))
+    return json_response(await service.try_published((await json_body(request)).get("call")))
 
 
 async def preview(request: web.Request) -> web.Response:

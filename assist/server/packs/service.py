@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from assist import protocol
 from assist.classifier.segments import call_segments
-from assist.errors import Conflict, InvalidFormat, NotFound
-from assist.live.whole_call import classify_call, parse_call
+from assist.errors import Conflict, InvalidFormat, NotFound, ValidationFailed
+from assist.live.whole_call import parse_call
 from assist.problems import PackError, Problem
 from assist.scripts import lifecycle as lc
 from assist.scripts.file_cache import FileCache
@@ -32,6 +33,7 @@ from assist.scripts.pack_edit import Edit, EditError, structured
 from assist.server.packs import store as ps
 from assist.server.packs.edit_worker import EditWorker, edit_and_check
 from assist.server.packs.training import ModelTrainer
+from assist.server.packs.try_worker import TryTimedOut, TryWorker
 from assist.server.store import Store
 
 log = logging.getLogger(__name__)
@@ -50,6 +52,34 @@ def files_digest(files: Mapping[str, str]) -> str:
 
 def problem_json(p: Problem) -> dict[str, Any]:
     return {"file": p.file, "line": p.line, "field": p.dotted, "message": p.message, "text": str(p)}
+
+
+MAX_TRY_NOTES = 20
+MAX_TRY_LINES = 200
+"""A try is one call: its notes and transcript lines each within the websocket's limits, and no more of them
+than a long call has (the default pack's samples have at most 5 notes and 14 lines)."""
+
+
+def check_call(call: Any) -> None:
+    """A try's call within the limits a live call has on the websocket (docs/protocol.md §5); raises
+    InvalidFormat for a malformed call and ValidationFailed (`details.field` names the part) for a big one."""
+    try:
+        context, notes, lines = parse_call(call)
+    except ValueError as exc:
+        raise InvalidFormat(str(exc)) from None
+    if len(notes) > MAX_TRY_NOTES:
+        raise ValidationFailed(f"notes: at most {MAX_TRY_NOTES}", field="notes")
+    if len(lines) > MAX_TRY_LINES:
+        raise ValidationFailed(f"transcript: at most {MAX_TRY_LINES} lines", field="transcript")
+    parts: list[tuple[str, protocol.Command]] = [("context", protocol.CallStart(call_id="try", context=context))]
+    parts += [(f"notes[{i}]", protocol.CallNote(call_id="try", text=note)) for i, note in enumerate(notes)]
+    parts += [(f"transcript[{i}].text", protocol.CallTranscript(call_id="try", speaker="agent", text=text))
+              for i, (_speaker, text) in enumerate(lines)]
+    for name, part in parts:
+        try:
+            part.check()
+        except ValidationFailed as exc:
+            raise ValidationFailed(f"{name}: {exc.message}", field=name) from None
 
 
 def check_files(files: Any) -> dict[str, str]:
@@ -84,7 +114,7 @@ class Job:
 
 class PackService:
     def __init__(self, store: Store, hub: Any, policy: lc.Policy, clock: Callable[[], float] = time.time,
-                 trainer: ModelTrainer | None = None) -> None:
+                 trainer: ModelTrainer | None = None, try_timeout: float = 10.0) -> None:
         self.store = store
         self.hub = hub
         self.policy = policy
@@ -100,6 +130,9 @@ class PackService:
         self.files = FileCache()
         """Each pack file parsed and compiled once per text: a save re-reads only the file it changed."""
         self.worker = EditWorker()
+        self.tries = TryWorker()
+        """Classifies a trainer's try in a process of its own, stopped after `try_timeout` seconds."""
+        self.try_timeout = try_timeout
         self._checked: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
         """Problems of files the edit worker compiled, by files digest (a form's reload needs no compile)."""
 
@@ -357,14 +390,40 @@ class PackService:
 
     # -- trying and samples ------------------------------------------------------------------------
 
+    async def try_published(self, call: Any) -> dict[str, Any]:
+        """`try_call` with the pack in force: the live desk has it compiled and the store has its model, so
+        nothing is compiled or trained in this process for it."""
+        check_call(call)
+        current = await ps.current(self.store.db)
+        if current is None:
+            raise NotFound("no pack has been published yet")
+        _version, files, model = current
+        in_force = getattr(self.hub.desk, "pack", None)
+        if isinstance(in_force, Pack) and in_force.digest == self.digest(files):
+            return await self._try(in_force, files, model, call)
+        return await self.try_call(files, call)
+
     async def try_call(self, files: Mapping[str, str], call: Any) -> dict[str, Any]:
-        pack = await self.valid(files)
-        numbers = [c.number for c in pack.internal_contacts] + list(getattr(self.hub, "directory_numbers", ()))
-        pack = dataclasses.replace(pack, forbidden=pack.forbidden.with_internal_numbers(numbers))
+        """Classify one call with these files' pack, as a live call would be: within the websocket's limits
+        (`check_call`), in the try worker process, stopped after `try_timeout` seconds."""
+        check_call(call)
+        pack, artifact = await self.built(files)
+        return await self._try(pack, files, artifact, call)
+
+    async def _try(self, pack: Pack, files: Mapping[str, str], artifact: bytes | None, call: Any) -> dict[str, Any]:
+        numbers = tuple(c.number for c in pack.internal_contacts) + tuple(getattr(self.hub, "directory_numbers", ()))
+        key = hashlib.sha256("\0".join((pack.digest, *numbers)).encode()).hexdigest()[:16]
         try:
-            result = classify_call(pack, call)
+            result: dict[str, Any] = await self.tries.classify(key, lambda: (dict(files), artifact, numbers), call,
+                                                               self.try_timeout)
         except ValueError as exc:
             raise InvalidFormat(str(exc)) from None
+        except TryTimedOut:
+            raise ValidationFailed(f"the call took more than {self.try_timeout:g} s to classify and was stopped; "
+                                   "try a shorter one", field="call") from None
+        except RuntimeError as exc:  # the worker died (out of memory, killed): the next try starts a new one
+            log.error("packs: %s", exc)
+            raise Conflict(str(exc)) from None
         lang = pack.default_language
         result["category_name"] = pack.category_name(result["category"], lang)
         result["label_names"] = [pack.category_name(x, lang) for x in result["labels"]]

@@ -42,6 +42,8 @@ async def json_body(request: web.Request) -> dict[str, Any]:
         data = await request.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise InvalidJSON("the request body is not JSON") from None
+    except RecursionError:  # thousands of nested brackets: refused like the websocket's, not a 500
+        raise InvalidJSON("the request body nests too deeply") from None
     if not isinstance(data, dict):
         raise InvalidFormat("the request body must be a JSON object")
     return data

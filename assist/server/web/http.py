@@ -11,11 +11,13 @@ from typing import Any
 from aiohttp import web
 
 from assist import __version__
+from assist.config import Settings
 from assist.errors import AssistError
 from assist.server.ops.http import add_ops_routes
 from assist.server.ops.logs import request_ids
 from assist.server.packs.http import add_trainer_routes
 from assist.server.packs.training import ModelTrainer
+from assist.server.web.gate import GatedSite
 from assist.server.web.plugin_routes import add_plugin_routes
 
 log = logging.getLogger(__name__)
@@ -54,6 +56,18 @@ async def healthz(request: web.Request) -> web.Response:
         "live_calls": len(hub.desk.calls),
         "connections": len(hub.connections),
     })
+
+
+async def start_http(app: web.Application, settings: Settings, *, shutdown_timeout: float = 60.0) -> web.AppRunner:
+    """Serve `app`: a connection gets `http_header_timeout` to send each request's headers (its first through
+    the `Gate`, later ones through aiohttp's keep-alive timeout) and at most `http_max_connections` are open.
+    A request still running `shutdown_timeout` after the runner is told to stop is cut off."""
+    runner = web.AppRunner(app, access_log=None, keepalive_timeout=settings.http_header_timeout,
+                           shutdown_timeout=shutdown_timeout)
+    await runner.setup()
+    await GatedSite(runner, settings.host, settings.http_port, header_timeout=settings.http_header_timeout,
+                    max_connections=settings.http_max_connections).start()
+    return runner
 
 
 def make_app(hub: Any, trainer: ModelTrainer | None = None) -> web.Application:
