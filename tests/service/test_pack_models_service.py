@@ -84,3 +84,24 @@ async def test_an_invalid_pack_at_start_fails_cleanly(settings: Settings, tmp_pa
     for t in left:
         t.join(timeout=5)
     assert not [t for t in left if t.is_alive()]
+
+
+async def test_a_rollback_to_the_same_rules_updates_sidebars_and_keeps_every_decision(
+        service: Running, http_session: aiohttp.ClientSession) -> None:
+    """Rolling back to the version in force (as a publish that changes only scripts or wording): every live
+    sidebar hears of the new version with its labels as they were, and no call is scanned or decided again."""
+    t1 = await as_user(service, http_session, "t1", "trainer")
+    agent = await open_client(service)
+    await agent.call("call.start", call_id="same-1", context={})
+    said = await agent.call("call.transcript", call_id="same-1", speaker="customer", text=OUTAGE)
+    assert said["category"] == "system_outage"
+    in_force = (await t1.call("GET", "/api/pack/current"))["version"]
+    rolled = await t1.call("POST", f"/api/pack/versions/{in_force}/rollback")
+    update = await agent.push("assist.update", call_id="same-1", pack_version=rolled["pack_version"])
+    assert update["labels"] == said["labels"] and update["alert"] is False
+    # a rollback after startup compiles the version once and finds it classifies as the one in force did
+    classifier = service.hub.desk.pack.classifier
+    again = await t1.call("POST", f"/api/pack/versions/{rolled['version']}/rollback")
+    await agent.push("assist.update", call_id="same-1", pack_version=again["pack_version"])
+    assert service.hub.desk.pack.classifier is classifier, "the classifier in force was kept"
+    await agent.ws.close()

@@ -24,7 +24,7 @@ from websockets.http11 import Request, Response
 
 from assist import messages, protocol
 from assist.config import Settings
-from assist.effects import Outcome, Push
+from assist.effects import Outcome, Push, Write
 from assist.errors import AssistError, Conflict, InvalidFormat, MessageTooLarge
 from assist.live.desk import Desk
 from assist.scripts.pack import Pack
@@ -35,6 +35,8 @@ from assist.session import Principal, Session
 
 log = logging.getLogger(__name__)
 
+PUBLISH_SLICE = 250
+"""Live calls re-decided between two turns of the event loop when a pack is put in force (`Hub.use_pack`)."""
 HARD_FRAME_FACTOR = 4
 """Frames up to this multiple of the limit get a `message_too_large` reply; bigger ones close the socket."""
 
@@ -157,11 +159,23 @@ class Hub:
 
     async def use_pack(self, pack: Pack, version: str) -> None:
         """Put a (newly published or rolled-back) pack in force; live sidebars get an update at once,
-        and what each call was re-decided to is recorded like any other classification."""
-        outcome = self.desk.use_pack(self._with_numbers(pack), version, self.lang_by_user(), self.clock())
-        self.deliver(outcome.pushes)
+        and what each call was re-decided to is recorded like any other classification.
+
+        Live calls are re-decided a slice at a time, each slice's updates handed to the send queues
+        before the next is decided, with a turn of the event loop between slices: the first sidebars
+        hear of the pack while later calls are still being decided, and notes keep being answered.
+        One commit records them all, after the pushes (the prompt never waits for the disk)."""
+        rescan = self.desk.switch_pack(self._with_numbers(pack), version)
+        lang_of = self.lang_by_user()
+        call_ids = list(self.desk.calls)
+        writes: list[Write] = []
+        for i in range(0, len(call_ids), PUBLISH_SLICE):
+            outcome = self.desk.redecide(call_ids[i:i + PUBLISH_SLICE], lang_of, self.clock(), rescan=rescan)
+            self.deliver(outcome.pushes)
+            writes.extend(outcome.writes)
+            await asyncio.sleep(0)
         try:
-            await self.commit(outcome)
+            await self.commit(Outcome(writes=writes))
         except Exception:
             log.exception("ws: could not record the re-classification under pack %s", version)
         if self.freeze_after_publish:

@@ -70,6 +70,8 @@ from assist.session import Principal
 
 log = logging.getLogger(__name__)
 
+FIRE_BATCH = 500
+"""Due escalations fired in one transaction by the scheduler (bounds a pass's lock hold and its commit)."""
 MAX_FAULT_NOTICES = 10
 """Declared faults one agent connection is told of at once (the most severe and newest)."""
 
@@ -260,12 +262,19 @@ class RoutingService:
             self.wake.clear()
 
     async def run_due(self, now: float) -> None:
-        """One pass: fire due steps, reports and patrols; link outage calls; tell agents of open faults."""
-        for esc_id in await rs.due_escalations(self.db, now):
+        """One pass: fire due steps, reports and patrols; link outage calls; tell agents of open faults.
+
+        Due escalations are fired `FIRE_BATCH` at a time: read together, fired under one hold of the lock
+        and committed in one transaction (one fsync), then their events pushed — so a pass costs a few
+        commits however many steps fell due (docs/performance.md, "Deadlines")."""
+        due = await rs.due_escalations(self.db, now)
+        for i in range(0, len(due), FIRE_BATCH):
             async with self.lock:
-                esc = await rs.load_escalation(self.db, esc_id)
-                if esc is not None:
-                    await self.commit(self.policy.fire_due(esc, now))
+                eff = Effects()
+                for esc in await rs.load_escalations(self.db, due[i:i + FIRE_BATCH]):
+                    eff.add(self.policy.fire_due(esc, now))
+                if eff.writes or eff.events:
+                    await self.commit(eff)
         sched = await rs.schedule(self.db)
         s = self.config.schedule
         if sched.get("daily_report", math.inf) <= now:
