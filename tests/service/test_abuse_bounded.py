@@ -233,8 +233,6 @@ async def test_one_agent_cannot_keep_hundreds_of_live_calls(served: Running) -> 
     assert refusals, "every one of 200 calls was accepted"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 14 item 4: /api/leader/calls is not paged: it answers every live call "
-                   "with its whole context (2,000 calls with 59 KB names: 118 MB)")
 async def test_the_leaders_live_call_list_stays_small(served: Running) -> None:
     agent = await open_client(served, user="a5")
     name = "张" * 5000  # within the 16 KiB context limit

@@ -141,6 +141,8 @@ class Hub:
         self.directory_numbers: tuple[str, ...] = ()
         self.freeze_after_publish = False
         """`gc.freeze()` once a new pack is in force (`assist serve` turns it on; see docs/performance.md)."""
+        self.call_observers: list[Callable[[str], None]] = []
+        """Told the call id of every push `deliver` hands out (the leader's live-call list, `server/leader/live.py`)."""
         self.metrics = Metrics()
         """This instance's instruments, read by `/metrics` (docs/operations.md)."""
         self.commands = protocol.CommandTable()
@@ -198,6 +200,8 @@ class Hub:
     def deliver(self, pushes: list[Push]) -> None:
         """Send each push to every connection that shows its call, encoded once for all of them."""
         for push in pushes:
+            for observe in self.call_observers:
+                observe(push.call_id)
             watching = self.watchers.get(push.call_id)
             if watching:
                 text = messages.encode(push.message)

@@ -120,6 +120,8 @@ class RoutingService:
         """Live calls -> the fault they are counted against (None: none), as last read or written."""
         self.call_started: dict[str, float] = {}
         self.correct_category: CategoryCorrection | None = None
+        self.observers: list[Callable[[dict[str, Any]], None]] = []
+        """Told every event `broadcast` sends (the leader's live-call list flags escalated and fault calls)."""
 
     @property
     def db(self) -> Any:
@@ -218,6 +220,8 @@ class RoutingService:
         self.outbox_wake.set()
 
     def broadcast(self, event: dict[str, Any]) -> None:
+        for observe in self.observers:
+            observe(event)
         for conn, sub in list(self.subscribers.items()):
             if conn.closed:
                 self.subscribers.pop(conn, None)
@@ -267,11 +271,11 @@ class RoutingService:
         Due escalations are fired `FIRE_BATCH` at a time: read together, fired under one hold of the lock
         and committed in one transaction (one fsync), then their events pushed — so a pass costs a few
         commits however many steps fell due (docs/performance.md, "Deadlines")."""
-        due = await rs.due_escalations(self.db, now)
-        for i in range(0, len(due), FIRE_BATCH):
+        due_ids = await rs.due_escalations(self.db, now)
+        for i in range(0, len(due_ids), FIRE_BATCH):
             async with self.lock:
                 eff = Effects()
-                for esc in await rs.load_escalations(self.db, due[i:i + FIRE_BATCH]):
+                for esc in await rs.load_escalations(self.db, due_ids[i:i + FIRE_BATCH]):
                     eff.add(self.policy.fire_due(esc, now))
                 if eff.writes or eff.events:
                     await self.commit(eff)
