@@ -28,7 +28,6 @@ import asyncio
 import contextlib
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -41,7 +40,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from bench.connections import Assist, pct, raise_nofile
+from bench.connections import Assist, free_port, pct, raise_nofile
 
 TARGET_S = 1.0
 
@@ -80,12 +79,11 @@ def two_versions(target: Assist, tmp: Path) -> None:
     assert "exclude: [" in text
     rules.write_text(text.replace("exclude: [", f"exclude: [{EXTRA_EXCLUDE}, ", 1), encoding="utf-8")
     target.stop()
-    ws_port = re.search(r":(\d+)/ws$", target.url)
-    http_port = target.http.rsplit(":", 1)[1]
-    assert ws_port is not None
+    ws_port, http_port = free_port(), free_port()  # fresh ports: the machine is shared, the old ones may be taken
+    target.url, target.http = f"ws://127.0.0.1:{ws_port}/ws", f"http://127.0.0.1:{http_port}"
     env = {**os.environ, "ASSIST_LOG_LEVEL": "WARNING"}
-    target.proc = subprocess.Popen([sys.executable, "-m", "assist", "serve", "--ws-port", ws_port.group(1),
-                                    "--http-port", http_port, "--db", str(target.db), "--pack", str(pack)],
+    target.proc = subprocess.Popen([sys.executable, "-m", "assist", "serve", "--ws-port", str(ws_port),
+                                    "--http-port", str(http_port), "--db", str(target.db), "--pack", str(pack)],
                                    stdout=subprocess.DEVNULL, env=env, preexec_fn=raise_nofile)
     target._wait_healthy()
 

@@ -150,18 +150,21 @@ class Desk:
         return redecide
 
     def redecide(self, call_ids: Iterable[str], lang_of: Mapping[str, str], now: float, *,
-                 rescan: bool) -> Outcome:
-        """After `switch_pack`: these live calls re-decided (when `rescan`) and recorded, each watcher updated.
+                 rescan: bool, push_all: bool = True) -> Outcome:
+        """After `switch_pack`: these live calls re-decided (when `rescan`) and recorded, and their watchers
+        updated — every call's, or with `push_all=False` only those whose labels the re-decision changed.
         Calls that ended meanwhile are skipped (the shell goes through live calls a slice at a time)."""
         out = Outcome()
         for call_id in call_ids:
             call = self.calls.get(call_id)
             if call is None:
                 continue
+            before = call.result.labels
             if rescan:
                 call.classify(self.pack.classifier, self.pack.priority)  # rescans: the classifier is new
                 self._record_classification(call, now, out)
-            out.pushes.append(Push(call.call_id, self.update_message(call, lang_of.get(call.user, ""))))
+            if push_all or call.result.labels != before:
+                out.pushes.append(Push(call.call_id, self.update_message(call, lang_of.get(call.user, ""))))
         return out
 
     def update_message(self, call: CallState, lang: str, *, alert: bool = False) -> dict[str, Any]:

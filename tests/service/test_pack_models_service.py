@@ -49,6 +49,10 @@ async def test_rollback_restores_the_versions_models(service: Running, http_sess
     t2 = await as_user(service, http_session, "t2", "trainer")
     call = {"context": {}, "notes": [], "transcript": [{"speaker": "customer", "text": GRIEVANCE}]}
     assert (await t1.call("POST", "/api/pack/try", {"call": call}))["category"] == "none"
+    agent = await open_client(service)
+    await agent.call("call.start", call_id="live-1", context={})
+    assert (await agent.call("call.transcript", call_id="live-1", speaker="customer", text=GRIEVANCE))[
+        "labels"] == ["none"]
 
     # v2 learns one more sample: its model labels the grievance
     did = (await t1.call("POST", "/api/pack/drafts", {}, expect=201))["id"]
@@ -60,6 +64,12 @@ async def test_rollback_restores_the_versions_models(service: Running, http_sess
     await t2.call("POST", f"/api/pack/drafts/{did}/approve")
     assert (await t2.call("POST", f"/api/pack/drafts/{did}/publish"))["version"] == 2
     assert (await t1.call("POST", "/api/pack/try", {"call": call}))["category"] == "complaint.general"
+    # the live call's sidebar hears of v2 at once, then of what v2 decides for it
+    first = await agent.push("assist.update", call_id="live-1", pack_version="v2")
+    assert first["labels"] == ["none"]
+    redecided = await agent.push("assist.update", call_id="live-1", pack_version="v2")
+    assert redecided["labels"] == ["complaint.general"] and redecided["alert"] is False
+    await agent.ws.close()
 
     # rolling back to v1 brings v1's rules and v1's models back together
     await t1.call("POST", "/api/pack/versions/1/rollback")

@@ -18,7 +18,6 @@ What changed is learnt from the hub (every push about a call: `Hub.call_observer
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import weakref
@@ -270,11 +269,3 @@ class LiveCalls:
                     conn.send(messages.calls_delta(sub, now, total, part, ended))
         except Exception:  # a delta that failed must not stop the next ones
             log.exception("leader: could not send the live-call changes")
-
-    async def close(self) -> None:
-        if self._flush is not None:
-            self._flush.cancel()
-        for task in list(self._tasks):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task

@@ -163,19 +163,24 @@ class Hub:
         """Put a (newly published or rolled-back) pack in force; live sidebars get an update at once,
         and what each call was re-decided to is recorded like any other classification.
 
-        Live calls are re-decided a slice at a time, each slice's updates handed to the send queues
-        before the next is decided, with a turn of the event loop between slices: the first sidebars
-        hear of the pack while later calls are still being decided, and notes keep being answered.
-        One commit records them all, after the pushes (the prompt never waits for the disk)."""
+        First every sidebar is told of the new pack with its call's labels as they stand (its guidance
+        from the new pack's scripts); then, when the pack classifies differently, every call is rescanned
+        and re-decided under it, and a call whose labels that changed is pushed again, as any change of
+        labels is. Labels are sticky (`calls.sticky`: a re-decision can add a label or make a general
+        complaint urgent, never drop one), so the first update shows nothing the second takes back. Both passes go a slice of calls
+        at a time with a turn of the event loop between slices, so notes keep being answered; one
+        commit records the re-decisions, after the pushes (the prompt never waits for the disk)."""
         rescan = self.desk.switch_pack(self._with_numbers(pack), version)
         lang_of = self.lang_by_user()
         call_ids = list(self.desk.calls)
         writes: list[Write] = []
-        for i in range(0, len(call_ids), PUBLISH_SLICE):
-            outcome = self.desk.redecide(call_ids[i:i + PUBLISH_SLICE], lang_of, self.clock(), rescan=rescan)
-            self.deliver(outcome.pushes)
-            writes.extend(outcome.writes)
-            await asyncio.sleep(0)
+        for redecide in (False, True) if rescan else (False,):
+            for i in range(0, len(call_ids), PUBLISH_SLICE):
+                outcome = self.desk.redecide(call_ids[i:i + PUBLISH_SLICE], lang_of, self.clock(),
+                                             rescan=redecide, push_all=not redecide)
+                self.deliver(outcome.pushes)
+                writes.extend(outcome.writes)
+                await asyncio.sleep(0)
         try:
             await self.commit(Outcome(writes=writes))
         except Exception:
