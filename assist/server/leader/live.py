@@ -167,6 +167,9 @@ class LiveCalls:
 
     async def _starts(self, call_ids: Iterable[str]) -> None:
         """Learn the start of calls not yet known (a call the store does not have yet stays unknown)."""
+        live = self.hub.desk.calls
+        for gone in [c for c in self.started if c not in live]:
+            del self.started[gone]  # ended: forget it (without subscribers, no delta does)
         missing = [c for c in call_ids if c not in self.started]
         for i in range(0, len(missing), 500):
             self.started.update(await rs.call_started(self.routing.db, missing[i:i + 500]))
@@ -240,8 +243,6 @@ class LiveCalls:
             live = self.hub.desk.calls
             await self._escalations()
             await self._starts([c for c in ids if c in live])
-            for cid in [c for c in self.started if c not in live]:
-                del self.started[cid]
             linked = self._linked()
             rows: list[dict[str, Any]] = []
             gone: list[str] = []
