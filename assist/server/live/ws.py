@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 
 PUBLISH_SLICE = 250
 """Live calls re-decided between two turns of the event loop when a pack is put in force (`Hub.use_pack`)."""
+PUBLISH_DRAIN_WAIT = 2.0
+"""Seconds a new pack's first updates are given to leave before every live call is re-decided under it."""
 HARD_FRAME_FACTOR = 4
 """Frames up to this multiple of the limit get a `message_too_large` reply; bigger ones close the socket."""
 
@@ -164,17 +166,20 @@ class Hub:
         and what each call was re-decided to is recorded like any other classification.
 
         First every sidebar is told of the new pack with its call's labels as they stand (its guidance
-        from the new pack's scripts); then, when the pack classifies differently, every call is rescanned
-        and re-decided under it, and a call whose labels that changed is pushed again, as any change of
-        labels is. Labels are sticky (`calls.sticky`: a re-decision can add a label or make a general
-        complaint urgent, never drop one), so the first update shows nothing the second takes back. Both passes go a slice of calls
-        at a time with a turn of the event loop between slices, so notes keep being answered; one
-        commit records the re-decisions, after the pushes (the prompt never waits for the disk)."""
+        from the new pack's scripts); then, when the pack classifies differently, the first updates are
+        given time to leave and every call is rescanned and re-decided under it, and a call whose labels
+        that changed is pushed again, as any change of labels is. Labels are sticky (`calls.sticky`: a
+        re-decision can add a label or make a general complaint urgent, never drop one), so the first
+        update shows nothing the second takes back. Both passes go a slice of calls at a time with a turn
+        of the event loop between slices, so notes keep being answered; one commit records the
+        re-decisions, after the pushes (the prompt never waits for the disk)."""
         rescan = self.desk.switch_pack(self._with_numbers(pack), version)
         lang_of = self.lang_by_user()
         call_ids = list(self.desk.calls)
         writes: list[Write] = []
         for redecide in (False, True) if rescan else (False,):
+            if redecide:
+                await self._sent(PUBLISH_DRAIN_WAIT)
             for i in range(0, len(call_ids), PUBLISH_SLICE):
                 outcome = self.desk.redecide(call_ids[i:i + PUBLISH_SLICE], lang_of, self.clock(),
                                              rescan=redecide, push_all=not redecide)
@@ -188,6 +193,13 @@ class Hub:
         if self.freeze_after_publish:
             refreeze()
 
+
+    async def _sent(self, limit: float) -> None:
+        """Wait until every connection's queue is empty, `limit` seconds at most: a new pack's first updates
+        leave before the re-decision takes the CPU (each send queue moves one message per loop turn)."""
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline and any(c.queue for c in self.connections):
+            await asyncio.sleep(0.005)
 
     def set_internal_numbers(self, numbers: Iterable[str]) -> None:
         """The contact directory's internal numbers, checked in agent lines besides the pack's own."""
