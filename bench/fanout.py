@@ -173,7 +173,7 @@ def line(name: str, t0: float, got: list[float], n: int) -> str:
     rel = [t - t0 for t in got]
     spread = max(got) - min(got)
     last = max(rel)
-    return (f"{name:30}{len(got):>7d}/{n}{pct(rel, .5):9.3f}{last:9.3f}{min(rel):12.3f}{spread:10.3f}"
+    return (f"{name:30}{len(got):>7d}/{n}{pct(rel, .5):9.3f}{last:9.3f}{min(rel):12.3f}{spread:11.3f}"
             f"   {'OK' if len(got) == n and last <= TARGET_S else 'OVER'}")
 
 
@@ -197,7 +197,7 @@ def main() -> None:
             target.stop()
     print(f"fan-out to {n} idle sidebars (loopback, client and server on this machine), seconds from the "
           f"command; target: the last sidebar within {TARGET_S:.0f} s")
-    print(f"{'':30}{'reached':>14}{'p50':>9}{'last':>9}{'first':>12}{'first→last':>10}")
+    print(f"{'':30}{'reached':>14}{'p50':>9}{'last':>9}{'first':>12}{'first→last':>11}")
     for text in lines:
         print(text)
 
