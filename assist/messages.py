@@ -13,7 +13,7 @@ import msgspec
 Message = dict[str, Any]
 
 PUSH_TYPES: tuple[str, ...] = ("assist.update", "assist.warning", "call.ended", "escalation.event", "fault.event",
-                               "assist.notice")
+                               "assist.notice", "calls.delta")
 
 
 def result(cid: int, payload: dict[str, Any] | None = None) -> Message:
@@ -60,6 +60,13 @@ def escalation_notify(key: str, escalation_id: str, step: str, text: str) -> Mes
 def fault_event(event: str, at: float, by: str, **fields: Any) -> Message:
     """A declared fault changed (opened, recovered, linked, …): to the leaders' consoles."""
     return {"type": "fault.event", "event": event, "at": at, "by": by, **fields}
+
+
+def calls_delta(subscription: int, now: float, total: int, calls: list[dict[str, Any]],
+                gone: list[str]) -> Message:
+    """Live calls that started or changed (`calls`: their rows) and ended (`gone`), to a leader's subscription."""
+    return {"type": "calls.delta", "subscription": subscription, "now": now, "total": total, "calls": calls,
+            "gone": gone}
 
 
 def assist_notice(notice: str, **fields: Any) -> Message:

@@ -5,10 +5,16 @@ call (so each is a sidebar showing it) with their own context and note; then, wh
 
 - incident notice: a shift leader opens a fault (`fault.open`); every agent connection gets an
   `assist.notice`. Timed from sending the command to each sidebar's notice;
-- publish: a trainer rolls the pack back (`POST /api/pack/versions/1/rollback`, the same path a
+- publish: a trainer rolls the pack back (`POST /api/pack/versions/N/rollback`, the same path a
   publish takes into force: compile, store the version, re-decide every live call, push); every
   sidebar gets an `assist.update` carrying the new pack version. Timed from the request to each
   sidebar's update, and from the first sidebar's update to the last (the fan-out itself).
+  Two kinds each round. The service holds two versions whose rules differ by one `exclude` word
+  (v1: the default pack; v2: the same with that word, imported by a second start with `--pack`):
+  "publish, rules changed" puts the other rules in force, so every live call is rescanned and
+  re-decided; "publish, same rules" rolls back to the version in force (a publish that changes
+  scripts, wording or firing only), so every call keeps its scans and decision and only its
+  sidebar is updated.
 
 Bounded: at most 5,000 sidebars, a few rounds, loopback only.
 
@@ -21,6 +27,8 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -32,7 +40,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from bench.connections import Assist, pct, raise_nofile
+from bench.connections import Assist, free_port, pct, raise_nofile
 
 TARGET_S = 1.0
 
@@ -53,6 +61,31 @@ class Sidebar:
                     self.seen.setdefault(f"notice:{msg.get('fault_id')}", now)
                 elif msg.get("type") == "assist.update":
                     self.seen.setdefault(f"pack:{msg.get('pack_version')}", now)
+
+
+EXTRA_EXCLUDE = "基准测试词"
+"""The one word v2's rules add (to `exclude`): a rules change that moves no sample's labels."""
+
+
+def two_versions(target: Assist, tmp: Path) -> None:
+    """Restart `target` on a copy of the default pack with one more `exclude` word: the service imports it
+    as v2 (training its model) and puts it in force; v1 (the default pack) stays in the store."""
+    import assist
+
+    pack = tmp / "pack-v2"
+    shutil.copytree(Path(assist.__file__).parent / "scripts" / "packs" / "default", pack)
+    rules = pack / "rules.yaml"
+    text = rules.read_text(encoding="utf-8")
+    assert "exclude: [" in text
+    rules.write_text(text.replace("exclude: [", f"exclude: [{EXTRA_EXCLUDE}, ", 1), encoding="utf-8")
+    target.stop()
+    ws_port, http_port = free_port(), free_port()  # fresh ports: the machine is shared, the old ones may be taken
+    target.url, target.http = f"ws://127.0.0.1:{ws_port}/ws", f"http://127.0.0.1:{http_port}"
+    env = {**os.environ, "ASSIST_LOG_LEVEL": "WARNING"}
+    target.proc = subprocess.Popen([sys.executable, "-m", "assist", "serve", "--ws-port", str(ws_port),
+                                    "--http-port", str(http_port), "--db", str(target.db), "--pack", str(pack)],
+                                   stdout=subprocess.DEVNULL, env=env, preexec_fn=raise_nofile)
+    target._wait_healthy()
 
 
 def issue(db: Path, user: str, role: str) -> str:
@@ -100,6 +133,8 @@ async def run(target: Assist, n: int, rounds: int) -> list[str]:
     await leader.recv()
     trainer = issue(target.db, "trainer", "trainer")
     lines = []
+    in_force = 2
+    rules_of = {1: 1, 2: 2}  # version -> the version whose rules it has (1: the default pack's, 2: v2's)
     await asyncio.sleep(1.0)
     for r in range(rounds):
         t0 = time.perf_counter()
@@ -113,11 +148,17 @@ async def run(target: Assist, n: int, rounds: int) -> list[str]:
         fault_id = (msg.get("fault") or {}).get("fault_id")
         got = await wait_all(bars, f"notice:{fault_id}", 30.0)
         lines.append(line(f"notice {r + 1}", t0, got, n))
-        await asyncio.sleep(1.0)
-        t0 = time.perf_counter()
-        reply = await asyncio.to_thread(post, f"{target.http}/api/pack/versions/1/rollback", trainer)
-        got = await wait_all(bars, f"pack:{reply['pack_version']}", 60.0)
-        lines.append(line(f"publish {r + 1}", t0, got, n))
+        for kind in ("changed", "same"):
+            await asyncio.sleep(1.0)
+            # rules changed: roll back to a version with the other rules; same: to the version in force
+            back_to = rules_of[in_force] if kind == "same" else 3 - rules_of[in_force]
+            t0 = time.perf_counter()
+            reply = await asyncio.to_thread(post, f"{target.http}/api/pack/versions/{back_to}/rollback", trainer)
+            got = await wait_all(bars, f"pack:{reply['pack_version']}", 60.0)
+            in_force = int(reply["version"])
+            rules_of[in_force] = back_to
+            lines.append(line(f"publish {r + 1}, {'rules changed' if kind == 'changed' else 'same rules'}",
+                              t0, got, n))
         await asyncio.sleep(1.0)
     for t in readers:
         t.cancel()
@@ -128,11 +169,11 @@ async def run(target: Assist, n: int, rounds: int) -> list[str]:
 
 def line(name: str, t0: float, got: list[float], n: int) -> str:
     if not got:
-        return f"{name:11}{0:>7d}/{n}  none arrived"
+        return f"{name:30}{0:>7d}/{n}  none arrived"
     rel = [t - t0 for t in got]
     spread = max(got) - min(got)
     last = max(rel)
-    return (f"{name:11}{len(got):>7d}/{n}{pct(rel, .5):9.3f}{last:9.3f}{min(rel):12.3f}{spread:10.3f}"
+    return (f"{name:30}{len(got):>7d}/{n}{pct(rel, .5):9.3f}{last:9.3f}{min(rel):12.3f}{spread:11.3f}"
             f"   {'OK' if len(got) == n and last <= TARGET_S else 'OVER'}")
 
 
@@ -150,12 +191,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         target = Assist(Path(tmp))
         try:
+            two_versions(target, Path(tmp))
             lines = asyncio.run(run(target, n, rounds))
         finally:
             target.stop()
     print(f"fan-out to {n} idle sidebars (loopback, client and server on this machine), seconds from the "
           f"command; target: the last sidebar within {TARGET_S:.0f} s")
-    print(f"{'':11}{'reached':>14}{'p50':>9}{'last':>9}{'first':>12}{'first→last':>10}")
+    print(f"{'':30}{'reached':>14}{'p50':>9}{'last':>9}{'first':>12}{'first→last':>11}")
     for text in lines:
         print(text)
 

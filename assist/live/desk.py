@@ -139,13 +139,32 @@ class Desk:
 
     def use_pack(self, pack: Pack, version: str, lang_of: Mapping[str, str], now: float) -> Outcome:
         """Switch to a new pack; every live call is re-decided, recorded, and its watchers get an update."""
+        redecide = self.switch_pack(pack, version)
+        return self.redecide(list(self.calls), lang_of, now, rescan=redecide)
+
+    def switch_pack(self, pack: Pack, version: str) -> bool:
+        """Put a new pack in force; whether live calls must be re-decided under it (False when it keeps the
+        classifier in force: every scan and decision stands, only the sidebars change)."""
+        redecide = pack.classifier is not self.pack.classifier
         self.pack, self.pack_version = pack, version
+        return redecide
+
+    def redecide(self, call_ids: Iterable[str], lang_of: Mapping[str, str], now: float, *,
+                 rescan: bool, push_all: bool = True) -> Outcome:
+        """After `switch_pack`: these live calls re-decided (when `rescan`) and recorded, and their watchers
+        updated — every call's, or with `push_all=False` only those whose labels the re-decision changed.
+        Calls that ended meanwhile are skipped (the shell goes through live calls a slice at a time)."""
         out = Outcome()
-        for call in self.calls.values():
-            call.forget_scans()
-            call.classify(pack.classifier, pack.priority)
-            self._record_classification(call, now, out)
-            out.pushes.append(Push(call.call_id, self.update_message(call, lang_of.get(call.user, ""))))
+        for call_id in call_ids:
+            call = self.calls.get(call_id)
+            if call is None:
+                continue
+            before = call.result.labels
+            if rescan:
+                call.classify(self.pack.classifier, self.pack.priority)  # rescans: the classifier is new
+                self._record_classification(call, now, out)
+            if push_all or call.result.labels != before:
+                out.pushes.append(Push(call.call_id, self.update_message(call, lang_of.get(call.user, ""))))
         return out
 
     def update_message(self, call: CallState, lang: str, *, alert: bool = False) -> dict[str, Any]:

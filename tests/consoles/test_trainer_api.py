@@ -87,6 +87,9 @@ async def test_edit_try_samples_approve_publish_reaches_a_live_agent_then_rollba
     assert approved["approvals"] == ["t2"]
     published = await t2.call("POST", f"/api/pack/drafts/{did}/publish")
     version = published["pack_version"]
+    # the sidebar hears of the new version at once (labels as they stood), then of the call re-decided under it
+    first = await agent.push("assist.update", call_id="c1", pack_version=version)
+    assert first["category"] == "none"
     update = await agent.push("assist.update", call_id="c1", pack_version=version)
     assert update["category"] == "system_outage"
 

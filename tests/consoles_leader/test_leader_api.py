@@ -67,6 +67,14 @@ async def test_live_calls_and_a_calls_details(center: Running, http_session: aio
     assert detail["transcript"] == [{"speaker": "customer", "text": "我是电视台的记者，我们正在直播"}]
     assert detail["records"][0]["fields"]["outlet"] == "城市电视台"
 
+    first = await leader.call("GET", "/api/leader/calls?limit=1")
+    assert [c["call_id"] for c in first["calls"]] == ["c-1"] and first["more"] and first["total"] == 2
+    rest = await leader.call("GET", f"/api/leader/calls?limit=1&after={first['next']}")
+    assert [c["call_id"] for c in rest["calls"]] == ["c-0"] and not rest["more"] and rest["next"] is None
+    bad = await leader.call("GET", "/api/leader/calls?after=nope", expect=400)
+    assert bad["error"]["code"] == "invalid_format"
+    await leader.call("GET", "/api/leader/calls?limit=-1", expect=400)
+
     await agent.call("call.end", call_id="c-1", disposition="done")
     assert [c["call_id"] for c in (await leader.call("GET", "/api/leader/calls"))["calls"]] == ["c-0"]
     ended = await leader.call("GET", "/api/leader/calls/c-1")
@@ -125,3 +133,35 @@ async def test_the_scheduled_report_says_what_the_preview_says(center: Running,
     assert sent["by"] == "system"
     assert sent["text"] == preview["text"], "the scheduled report and the preview disagree"
     assert "通话中" not in sent["text"]
+
+
+async def test_the_live_call_list_is_pushed_to_a_subscribed_leader(center: Running) -> None:
+    """calls.subscribe: the first page and a cursor, calls.list for the next; then every start, change of
+    category, escalation and end arrives as a calls.delta, without asking again."""
+    agent = await open_client(center, user="a1001", role="agent")
+    for i in range(3):
+        await agent.call("call.start", call_id=f"p-{i}", context={"queue": "零售", "customer_name": "张" * 500})
+    leader = await open_client(center, user="s1", role="shift_leader")
+    sub = await leader.call("calls.subscribe", limit=2)
+    assert sub["success"] and sub["total"] == 3 and len(sub["calls"]) == 2 and sub["more"]
+    assert sub["calls"][0]["customer"] == "张" * 40, "a row carries a short name, not the whole context"
+    rest = await leader.call("calls.list", after=sub["next"], limit=2)
+    assert len(rest["calls"]) == 1 and not rest["more"]
+    assert {c["call_id"] for c in [*sub["calls"], *rest["calls"]]} == {"p-0", "p-1", "p-2"}
+
+    await agent.call("call.start", call_id="p-new", context={"queue": "信用卡"})
+    delta = await leader.push("calls.delta", subscription=sub["subscription"])
+    assert [c["call_id"] for c in delta["calls"]] == ["p-new"] and delta["total"] == 4
+    assert delta["calls"][0]["started_at"] is not None
+    await agent.call("call.transcript", call_id="p-1", speaker="customer", text="我是电视台的记者，我们正在直播")
+    delta = await leader.push("calls.delta", subscription=sub["subscription"])
+    assert [(c["call_id"], c["category"]) for c in delta["calls"]] == [("p-1", "media.live")]
+    sent = await agent.call("call.escalate", call_id="p-1", kind="complaint.about_agent", reason="态度差")
+    delta = await leader.push("calls.delta", subscription=sub["subscription"])
+    assert delta["calls"][0]["escalations"] == [{"escalation_id": sent["escalation_id"],
+                                                 "kind": "complaint.about_agent"}]
+    await agent.call("call.end", call_id="p-0", disposition="done")
+    delta = await leader.push("calls.delta", subscription=sub["subscription"])
+    assert delta["gone"] == ["p-0"] and delta["calls"] == [] and delta["total"] == 3
+    refused = await (await open_client(center, user="a1002", role="agent")).call("calls.subscribe")
+    assert refused["error"]["code"] == "unauthorized"

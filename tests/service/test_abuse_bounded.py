@@ -311,8 +311,6 @@ async def test_an_agent_cannot_take_or_burn_another_agents_call_id(served: Runni
     assert (await rightful.call("call.start", call_id="pbx-1002", context={}))["success"]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 14 item 4: /api/leader/calls is not paged: it answers every live call "
-                   "with its whole context (2,000 calls with 59 KB names: 118 MB)")
 async def test_the_leaders_live_call_list_stays_small(served: Running) -> None:
     name = "张" * 5000  # within the 16 KiB context limit
     per_agent = served.hub.settings.max_calls_per_agent  # 100 calls of several agents (one may hold only this many)

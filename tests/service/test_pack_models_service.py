@@ -49,6 +49,10 @@ async def test_rollback_restores_the_versions_models(service: Running, http_sess
     t2 = await as_user(service, http_session, "t2", "trainer")
     call = {"context": {}, "notes": [], "transcript": [{"speaker": "customer", "text": GRIEVANCE}]}
     assert (await t1.call("POST", "/api/pack/try", {"call": call}))["category"] == "none"
+    agent = await open_client(service)
+    await agent.call("call.start", call_id="live-1", context={})
+    assert (await agent.call("call.transcript", call_id="live-1", speaker="customer", text=GRIEVANCE))[
+        "labels"] == ["none"]
 
     # v2 learns one more sample: its model labels the grievance
     did = (await t1.call("POST", "/api/pack/drafts", {}, expect=201))["id"]
@@ -60,6 +64,12 @@ async def test_rollback_restores_the_versions_models(service: Running, http_sess
     await t2.call("POST", f"/api/pack/drafts/{did}/approve")
     assert (await t2.call("POST", f"/api/pack/drafts/{did}/publish"))["version"] == 2
     assert (await t1.call("POST", "/api/pack/try", {"call": call}))["category"] == "complaint.general"
+    # the live call's sidebar hears of v2 at once, then of what v2 decides for it
+    first = await agent.push("assist.update", call_id="live-1", pack_version="v2")
+    assert first["labels"] == ["none"]
+    redecided = await agent.push("assist.update", call_id="live-1", pack_version="v2")
+    assert redecided["labels"] == ["complaint.general"] and redecided["alert"] is False
+    await agent.ws.close()
 
     # rolling back to v1 brings v1's rules and v1's models back together
     await t1.call("POST", "/api/pack/versions/1/rollback")
@@ -84,3 +94,24 @@ async def test_an_invalid_pack_at_start_fails_cleanly(settings: Settings, tmp_pa
     for t in left:
         t.join(timeout=5)
     assert not [t for t in left if t.is_alive()]
+
+
+async def test_a_rollback_to_the_same_rules_updates_sidebars_and_keeps_every_decision(
+        service: Running, http_session: aiohttp.ClientSession) -> None:
+    """Rolling back to the version in force (as a publish that changes only scripts or wording): every live
+    sidebar hears of the new version with its labels as they were, and no call is scanned or decided again."""
+    t1 = await as_user(service, http_session, "t1", "trainer")
+    agent = await open_client(service)
+    await agent.call("call.start", call_id="same-1", context={})
+    said = await agent.call("call.transcript", call_id="same-1", speaker="customer", text=OUTAGE)
+    assert said["category"] == "system_outage"
+    in_force = (await t1.call("GET", "/api/pack/current"))["version"]
+    rolled = await t1.call("POST", f"/api/pack/versions/{in_force}/rollback")
+    update = await agent.push("assist.update", call_id="same-1", pack_version=rolled["pack_version"])
+    assert update["labels"] == said["labels"] and update["alert"] is False
+    # a rollback after startup compiles the version once and finds it classifies as the one in force did
+    classifier = service.hub.desk.pack.classifier
+    again = await t1.call("POST", f"/api/pack/versions/{rolled['version']}/rollback")
+    await agent.push("assist.update", call_id="same-1", pack_version=again["pack_version"])
+    assert service.hub.desk.pack.classifier is classifier, "the classifier in force was kept"
+    await agent.ws.close()

@@ -3,7 +3,7 @@ import { api, ApiError, token } from './api.js';
 import { h } from '../shared/dom.js';
 import { beep, setSound, soundOn, unlock } from './beep.js';
 import { applyEvent, formatDuration, newlyOverdue, sortBoard } from './board.js';
-import { callDetail, updateCalls } from './calls.js';
+import { byLeaderOrder, callDetail, updateCalls } from './calls.js';
 import { clockText, escalationCard } from './cards.js';
 import { ask, show } from './dialog.js';
 import { faultForm, faultItem } from './faults.js';
@@ -15,11 +15,13 @@ import { clock, dayTime, fromZonedInput, isoDay, zonedInput } from './zone.js';
 const $ = (id) => document.getElementById(id);
 const FRESH_FOR = 120; // seconds a new escalation stays highlighted, unless someone acknowledges it
 const CALL_INFO_TTL = 20000;
+const CALLS_SHOWN = 200; // rows of the live-call list drawn: the most serious (the chip counts them all)
+const CALLS_EVERY = 250; // ms: pushes arriving faster are drawn together
 
 const state = {
   me: null, config: null, skew: 0, sock: null, conn: 'connecting', tab: 'board', loaded: false,
   board: new Map(), overdue: new Set(), fresh: new Map(), order: '',
-  calls: [], faults: [], callCache: new Map(), faultPrefill: null, report: null,
+  calls: new Map(), faults: [], callCache: new Map(), faultPrefill: null, report: null,
 };
 
 const ctx = {
@@ -171,11 +173,9 @@ async function signIn() {
   // ?ws= may only point at this page's own host: the console sends the leader's token to it.
   const asked = new URLSearchParams(location.search).get('ws');
   const url = asked && sameHost(asked) ? asked : state.config.ws_url;
-  state.sock = new LeaderSocket(url, token.get(), getLang(), { onState, onSnapshot, onEvent });
+  state.sock = new LeaderSocket(url, token.get(), getLang(), { onState, onSnapshot, onEvent, onCalls });
   state.sock.connect();
   setInterval(tick, 1000);
-  setInterval(loadCalls, 3000);
-  loadCalls();
   renderAll();
 }
 
@@ -296,7 +296,7 @@ function renderChips(list) {
   $('chips').replaceChildren(
     chip('chip_overdue', count('overdue'), 'bad', 'chip-overdue'), chip('chip_soon', count('soon'), 'warn', 'chip-soon'),
     chip('chip_waiting', count('waiting'), 'warn', 'chip-waiting'), chip('chip_faults', openFaults, 'bad', 'chip-faults'),
-    chip('chip_calls', state.calls.length, 'info', 'chip-calls'));
+    chip('chip_calls', state.calls.size, 'info', 'chip-calls'));
   const alarm = count('overdue') + count('waiting');
   document.title = `${alarm ? `(${alarm}) ` : ''}${t('title')}`;
 }
@@ -311,15 +311,20 @@ function renderConn() {
 
 // -- calls ----------------------------------------------------------------------------------------
 
-async function loadCalls() {
-  try {
-    state.calls = (await api('GET', '/calls')).calls;
-  } catch (e) {
-    if (e instanceof ApiError && (e.status === 401 || e.status === 403)) { token.clear(); denied(t('bad_token')); }
-    return;
-  }
-  updateCalls(ctx, $('calls'), state.calls);
-  $('live-call-ids').replaceChildren(...state.calls.map((c) => h('option', { value: c.call_id })));
+// The live-call list arrives by push (LeaderSocket.syncCalls, calls.delta): a page or a delta is applied
+// at once and drawn at most every CALLS_EVERY ms, however many calls change.
+function onCalls({ reset, rows, gone }) {
+  if (reset) state.calls = new Map();
+  for (const row of rows) state.calls.set(row.call_id, row);
+  for (const id of gone) state.calls.delete(id);
+  if (!onCalls.timer) onCalls.timer = setTimeout(() => { onCalls.timer = null; renderCalls(); }, CALLS_EVERY);
+}
+
+function renderCalls(fresh = false) {
+  if (!state.config) return;
+  const shown = [...state.calls.values()].sort(byLeaderOrder(state.config.priority)).slice(0, CALLS_SHOWN);
+  updateCalls(ctx, $('calls'), shown, fresh, state.calls.size - shown.length);
+  $('live-call-ids').replaceChildren(...shown.map((c) => h('option', { value: c.call_id })));
   renderChips(sorted());
 }
 
@@ -447,7 +452,7 @@ function renderAll() {
   renderConn();
   renderBoard();
   renderFaults();
-  updateCalls(ctx, $('calls'), state.calls, true);
+  renderCalls(true);
   setTab(state.tab);
   renderUnstaffed();
 }

@@ -12,13 +12,22 @@ function callRow(ctx, c, now) {
       c.fault_id ? h('span', { class: 'badge bad small' }, t('faults_n')) : null),
     h('td', {}, c.call_id),
     h('td', {}, c.agent),
-    h('td', {}, c.queue || c.context.customer_name || ''),
+    h('td', {}, c.queue || c.customer || ''),
     h('td', { class: 'num', 'data-since': c.started_at ?? '' }, c.started_at ? formatDuration(now - c.started_at) : ''));
+}
+
+// The leader's order: the most serious category first (the pack's priority), then the longest running.
+export function byLeaderOrder(priority) {
+  const rank = new Map(priority.map((c, i) => [c, i]));
+  const r = (c) => (rank.has(c.category) ? rank.get(c.category) : rank.size);
+  const s = (c) => (c.started_at == null ? Infinity : c.started_at);
+  return (a, b) => (r(a) - r(b)) || (s(a) === s(b) ? 0 : s(a) < s(b) ? -1 : 1) || (a.call_id < b.call_id ? -1 : a.call_id > b.call_id ? 1 : 0);
 }
 
 // The live-calls table, updated in place: a row is rebuilt only when what it shows changed, rows are moved
 // into order, and the durations tick by themselves (data-since). `fresh` rebuilds all (a language switch).
-export function updateCalls(ctx, slot, calls, fresh = false) {
+// `more`: live calls not listed (the table shows the most serious ones).
+export function updateCalls(ctx, slot, calls, fresh = false, more = 0) {
   if (!calls.length) {
     slot.replaceChildren(h('p', { class: 'hint', 'data-testid': 'no-calls' }, t('no_calls')));
     return;
@@ -28,14 +37,19 @@ export function updateCalls(ctx, slot, calls, fresh = false) {
     table = h('table', { class: 'calls', 'data-testid': 'live-calls' },
       h('thead', {}, h('tr', {}, [t('category'), t('call'), t('agent'), t('queue'), t('duration')].map((x) => h('th', {}, x)))),
       h('tbody'));
-    slot.replaceChildren(table);
+    slot.replaceChildren(table, h('p', { class: 'hint small', 'data-testid': 'calls-more', hidden: true }));
+  }
+  const note = slot.querySelector('[data-testid=calls-more]');
+  if (note) {
+    note.hidden = !more;
+    note.textContent = more ? t('calls_more', { n: more, shown: calls.length }) : '';
   }
   const body = table.tBodies[0];
   const rows = new Map([...body.rows].map((r) => [r.dataset.id, r]));
   const now = ctx.now();
   let prev = null;
   for (const c of calls) {
-    const key = JSON.stringify([c.category, c.labels, c.escalations, c.fault_id, c.agent, c.queue, c.started_at]);
+    const key = JSON.stringify([c.category, c.labels, c.escalations, c.fault_id, c.agent, c.queue, c.customer, c.started_at]);
     let row = rows.get(c.call_id);
     if (!row || row.dataset.key !== key) {
       const made = callRow(ctx, c, now);

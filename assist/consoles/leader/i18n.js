@@ -15,6 +15,7 @@ const TEXTS = {
   chip_calls: ['通话中', 'Live calls'], chip_faults: ['未恢复故障', 'Open faults'],
   escalations: ['升级事项', 'Escalations'], board_empty: ['目前没有待处理的升级事项。', 'Nothing to handle right now.'],
   live_calls: ['进行中的通话', 'Calls in progress'], no_calls: ['目前没有通话。', 'No calls right now.'],
+  calls_more: ['另有 {n} 个通话未列出（按严重程度显示前 {shown} 个）。', '{n} more calls not listed (the {shown} most serious are shown).'],
   active_faults: ['未恢复的系统故障', 'Faults not yet recovered'], no_faults: ['没有未恢复的故障。', 'No open faults.'],
   overdue_by: ['已超时', 'Overdue by'], due_in: ['距时限', 'Due in'], waiting_for: ['已等', 'Waiting'],
   open_for: ['已开启', 'Open for'], then_next: ['下一时限', 'next deadline in'],

@@ -1,5 +1,8 @@
 // The leader's websocket (docs/protocol.md §6): auth, numbered commands answered by promises,
-// escalation.event and fault.event pushes, and reconnecting with backoff (re-subscribing each time).
+// escalation.event and fault.event pushes, the live-call list (calls.subscribe: its pages, then
+// calls.delta pushes), and reconnecting with backoff (re-subscribing each time).
+const CALL_PAGE = 200;
+
 export class CommandError extends Error {
   constructor(error) {
     super(error?.message || 'error');
@@ -9,8 +12,8 @@ export class CommandError extends Error {
 }
 
 export class LeaderSocket {
-  constructor(url, token, lang, { onState, onSnapshot, onEvent }) {
-    Object.assign(this, { url, token, lang, onState, onSnapshot, onEvent });
+  constructor(url, token, lang, { onState, onSnapshot, onEvent, onCalls }) {
+    Object.assign(this, { url, token, lang, onState, onSnapshot, onEvent, onCalls });
     this.nextId = 0;
     this.pending = new Map();
     this.delay = 1000;
@@ -39,6 +42,7 @@ export class LeaderSocket {
       const sub = await this.call('escalation.subscribe');
       this.onSnapshot(sub.escalations);
       this.onState('up');
+      await this.syncCalls();
     } else if (msg.type === 'auth_invalid') {
       this.stopped = true;
       this.onState('denied');
@@ -49,6 +53,23 @@ export class LeaderSocket {
       if (msg.success) p.resolve(msg); else p.reject(new CommandError(msg.error));
     } else if (msg.type === 'escalation.event' || msg.type === 'fault.event') {
       this.onEvent(msg);
+    } else if (msg.type === 'calls.delta') {
+      this.onCalls({ rows: msg.calls, gone: msg.gone, total: msg.total });
+    }
+  }
+
+  // Every live call, page by page; the deltas that arrive meanwhile are applied in the order they come,
+  // so the list ends up as the server now has it (a page is never older than a delta before it).
+  async syncCalls() {
+    try {
+      let page = await this.call('calls.subscribe', { limit: CALL_PAGE });
+      this.onCalls({ reset: true, rows: page.calls, gone: [], total: page.total });
+      while (page.more) {
+        page = await this.call('calls.list', { after: page.next, limit: CALL_PAGE });
+        this.onCalls({ rows: page.calls, gone: [], total: page.total });
+      }
+    } catch {
+      // the connection dropped: the next one subscribes again
     }
   }
 

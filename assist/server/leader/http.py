@@ -24,6 +24,7 @@ from assist.routing.commands import FAULT_CAUSE_ROLES, FAULT_ROLES
 from assist.routing.escalation import local_day
 from assist.routing.report import DayFacts, report_figures, report_text
 from assist.server.leader import data, emergency
+from assist.server.leader.live import DEFAULT_PAGE, PAGE_LIMIT, LiveCalls
 from assist.server.leader.report import manual_report, recipients_of
 from assist.server.routing import store as rs
 from assist.server.routing.service import RoutingService
@@ -45,6 +46,8 @@ class Leader:
 
     routing: RoutingService
     ws_server: Server | None = None
+    live: LiveCalls | None = None
+    """The live-call list (pages here, pages and deltas over the websocket)."""
 
     @property
     def ws_port(self) -> int:
@@ -67,7 +70,9 @@ def add_leader_routes(app: web.Application, routing: RoutingService, ws_server: 
     """
     if LEADER_KEY in app:
         return
-    app[LEADER_KEY] = Leader(routing, ws_server)
+    live = LiveCalls(routing)
+    live.start()
+    app[LEADER_KEY] = Leader(routing, ws_server, live)
     r = app.router
     add_console_page(app, "leader")
     r.add_get("/api/leader/me", me)
@@ -163,22 +168,16 @@ def _live_json(call: CallState, stored: dict[str, Any] | None) -> dict[str, Any]
 
 
 async def live_calls(request: web.Request) -> web.Response:
-    """Every call in progress with its current category, most serious first, then longest first."""
+    """One page of the calls in progress with their current category, most serious first, then longest
+    first (`?limit=` up to 200, default 50; `?after=` the last page's `next`). The console itself
+    subscribes over the websocket (`calls.subscribe`) and is sent the changes."""
     leader, _ = await _auth(request)
-    routing = leader.routing
-    calls = list(routing.hub.desk.calls.values())
-    stored = await data.calls_by_id(routing.db, (c.call_id for c in calls))
-    escalated = await data.open_escalations_by_call(routing.db)
-    linked = {cid: f.id for f in routing.active_faults.values() for cid in f.calls}
-    rank = {c: i for i, c in enumerate(routing.hub.desk.pack.priority)}
-    out = []
-    for call in calls:
-        item = _live_json(call, stored.get(call.call_id))
-        item["escalations"] = escalated.get(call.call_id, [])
-        item["fault_id"] = linked.get(call.call_id)
-        out.append(item)
-    out.sort(key=lambda c: (rank.get(c["category"], len(rank)), c["started_at"] or 0.0))
-    return json_response({"now": routing.hub.clock(), "calls": out})
+    assert leader.live is not None
+    raw = request.query.get("limit", str(DEFAULT_PAGE))
+    if not raw.isdigit() or len(raw) > 6:
+        raise InvalidFormat(f"limit {raw[:20]!r} is not a whole number (1-{PAGE_LIMIT})")
+    await leader.live.prepare()
+    return json_response(leader.live.page(int(raw), request.query.get("after") or None))
 
 
 async def call_detail(request: web.Request) -> web.Response:

@@ -24,7 +24,7 @@ from websockets.http11 import Request, Response
 
 from assist import messages, protocol
 from assist.config import Settings
-from assist.effects import Outcome, Push
+from assist.effects import Outcome, Push, Write
 from assist.errors import AssistError, Conflict, InvalidFormat, MessageTooLarge, TooManyCalls
 from assist.live.desk import Desk
 from assist.scripts.pack import Pack
@@ -40,6 +40,10 @@ SERVICE_RESTART = 1012
 RESTART_REASON = "service restart: reconnect"
 GOING_AWAY = 1001
 
+PUBLISH_SLICE = 250
+"""Live calls re-decided between two turns of the event loop when a pack is put in force (`Hub.use_pack`)."""
+PUBLISH_DRAIN_WAIT = 2.0
+"""Seconds a new pack's first updates are given to leave before every live call is re-decided under it."""
 HARD_FRAME_FACTOR = 4
 """Frames up to this multiple of the limit get a `message_too_large` reply; bigger ones close the socket."""
 
@@ -161,6 +165,8 @@ class Hub:
         self.directory_numbers: tuple[str, ...] = ()
         self.freeze_after_publish = False
         """`gc.freeze()` once a new pack is in force (`assist serve` turns it on; see docs/performance.md)."""
+        self.call_observers: list[Callable[[str], None]] = []
+        """Told the call id of every push `deliver` hands out (the leader's live-call list, `server/leader/live.py`)."""
         self.metrics = Metrics()
         """This instance's instruments, read by `/metrics` (docs/operations.md)."""
         self.commands = protocol.CommandTable()
@@ -185,16 +191,43 @@ class Hub:
 
     async def use_pack(self, pack: Pack, version: str) -> None:
         """Put a (newly published or rolled-back) pack in force; live sidebars get an update at once,
-        and what each call was re-decided to is recorded like any other classification."""
-        outcome = self.desk.use_pack(self._with_numbers(pack), version, self.lang_by_user(), self.clock())
-        self.deliver(outcome.pushes)
+        and what each call was re-decided to is recorded like any other classification.
+
+        First every sidebar is told of the new pack with its call's labels as they stand (its guidance
+        from the new pack's scripts); then, when the pack classifies differently, the first updates are
+        given time to leave and every call is rescanned and re-decided under it, and a call whose labels
+        that changed is pushed again, as any change of labels is. Labels are sticky (`calls.sticky`: a
+        re-decision can add a label or make a general complaint urgent, never drop one), so the first
+        update shows nothing the second takes back. Both passes go a slice of calls at a time with a turn
+        of the event loop between slices, so notes keep being answered; one commit records the
+        re-decisions, after the pushes (the prompt never waits for the disk)."""
+        rescan = self.desk.switch_pack(self._with_numbers(pack), version)
+        lang_of = self.lang_by_user()
+        call_ids = list(self.desk.calls)
+        writes: list[Write] = []
+        for redecide in (False, True) if rescan else (False,):
+            if redecide:
+                await self._sent(PUBLISH_DRAIN_WAIT)
+            for i in range(0, len(call_ids), PUBLISH_SLICE):
+                outcome = self.desk.redecide(call_ids[i:i + PUBLISH_SLICE], lang_of, self.clock(),
+                                             rescan=redecide, push_all=not redecide)
+                self.deliver(outcome.pushes)
+                writes.extend(outcome.writes)
+                await asyncio.sleep(0)
         try:
-            await self.commit(outcome)
+            await self.commit(Outcome(writes=writes))
         except Exception:
             log.exception("ws: could not record the re-classification under pack %s", version)
         if self.freeze_after_publish:
             refreeze()
 
+
+    async def _sent(self, limit: float) -> None:
+        """Wait until every connection's queue is empty, `limit` seconds at most: a new pack's first updates
+        leave before the re-decision takes the CPU (each send queue moves one message per loop turn)."""
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline and any(c.queue for c in self.connections):
+            await asyncio.sleep(0.005)
 
     def set_internal_numbers(self, numbers: Iterable[str]) -> None:
         """The contact directory's internal numbers, checked in agent lines besides the pack's own."""
@@ -212,6 +245,8 @@ class Hub:
     def deliver(self, pushes: list[Push]) -> None:
         """Send each push to every connection that shows its call, encoded once for all of them."""
         for push in pushes:
+            for observe in self.call_observers:
+                observe(push.call_id)
             watching = self.watchers.get(push.call_id)
             if watching:
                 text = messages.encode(push.message).encode()

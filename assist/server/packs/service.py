@@ -135,6 +135,9 @@ class PackService:
         self.try_timeout = try_timeout
         self._checked: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
         """Problems of files the edit worker compiled, by files digest (a form's reload needs no compile)."""
+        self._with_models: OrderedDict[tuple[str, str], Pack] = OrderedDict()
+        self._model_of: tuple[str, bytes | None] = ("", None)
+        """(version in force, its stored model artifact), read from the store when the version changes."""
 
     # -- compiled packs ----------------------------------------------------------------------------
 
@@ -349,6 +352,7 @@ class PackService:
             if blockers:
                 raise Conflict("not ready to publish: " + "; ".join(blockers), blockers=blockers)
             pack, model = await self.built(draft.files)
+            pack = await self._classifying_as_now(pack, model)
             now = self.clock()
             # One transaction: the new version with its models, the draft marked published and the audit entry.
             changes = await self.changes(published, draft.files)
@@ -368,8 +372,9 @@ class PackService:
             if isinstance(checked, PackError):
                 raise Conflict(f"version {target} no longer loads: {checked}")
             # The version's own models come back with it: a rollback is fast and restores what ran then.
+            # The pack compiled above is the one put in force (only its models are added): compiled once.
             model = await ps.model(self.store.db, target)
-            pack = await asyncio.to_thread(partial(load_pack, files, models=model, cache=self.files))
+            pack = await self._classifying_as_now(await self._with_model(checked, model), model)
             if pack.model_problem:
                 log.warning("packs: v%d rolled back without its model: %s", target, pack.model_problem)
             now = self.clock()
@@ -379,6 +384,45 @@ class PackService:
                 await ps.add_audit(db, lc.rollback(target, version, user, now))
             await self.hub.use_pack(pack, f"v{version}")
             return version
+
+    async def _with_model(self, pack: Pack, model: bytes | None) -> Pack:
+        """`pack` with this model artifact (decoded once per pack and artifact: rolling back and forth is cheap)."""
+        key = (pack.digest, hashlib.sha256(model).hexdigest() if model is not None else "")
+        found = self._with_models.get(key)
+        if found is None:
+            found = await asyncio.to_thread(with_models, pack, model)
+            self._with_models[key] = found
+            while len(self._with_models) > 4:
+                self._with_models.popitem(last=False)
+        self._with_models.move_to_end(key)
+        return found
+
+    async def _classifying_as_now(self, pack: Pack, model: bytes | None) -> Pack:
+        """`pack` with the classifier in force when the two would classify every call alike (the same
+        compiled rules and priority, the same model artifact and settings): a publish that changes only
+        scripts, wording or firing then keeps every live call's scans and decisions, and only its
+        sidebar is updated (`Desk.switch_pack`). Otherwise `pack` as it is: every live call is re-decided."""
+        live: Pack = self.hub.desk.pack
+        new, old = pack.classifier, live.classifier
+        if new is old:
+            return pack
+        if (pack.priority != live.priority or new.settings != old.settings
+                or (new.model is None) != (old.model is None)):
+            return pack
+        if model != await self._model_in_force():
+            return pack
+        same_rules = new.rules is old.rules or await asyncio.to_thread(lambda: new.rules == old.rules)
+        return dataclasses.replace(pack, classifier=old) if same_rules else pack
+
+    async def _model_in_force(self) -> bytes | None:
+        """The stored model artifact of the version in force (remembered per version)."""
+        in_force = self.hub.desk.pack_version
+        if self._model_of[0] != in_force:
+            current = await ps.current(self.store.db)
+            self._model_of = (f"v{current[0]}", current[2]) if current is not None else ("", None)
+            if self._model_of[0] != in_force:
+                return b"\0unknown"  # never equal to a stored artifact: compare nothing
+        return self._model_of[1]
 
     async def audit(self, limit: int = 200, draft_id: int | None = None) -> list[dict[str, Any]]:
         return await ps.audit(self.store.db, limit, draft_id)

@@ -70,6 +70,8 @@ from assist.session import Principal
 
 log = logging.getLogger(__name__)
 
+FIRE_BATCH = 500
+"""Due escalations fired in one transaction by the scheduler (bounds a pass's lock hold and its commit)."""
 MAX_FAULT_NOTICES = 10
 """Declared faults one agent connection is told of at once (the most severe and newest)."""
 
@@ -118,6 +120,8 @@ class RoutingService:
         """Live calls -> the fault they are counted against (None: none), as last read or written."""
         self.call_started: dict[str, float] = {}
         self.correct_category: CategoryCorrection | None = None
+        self.observers: list[Callable[[dict[str, Any]], None]] = []
+        """Told every event `broadcast` sends (the leader's live-call list flags escalated and fault calls)."""
 
     @property
     def db(self) -> Any:
@@ -223,6 +227,8 @@ class RoutingService:
         self.outbox_wake.set()
 
     def broadcast(self, event: dict[str, Any]) -> None:
+        for observe in self.observers:
+            observe(event)
         for conn, sub in list(self.subscribers.items()):
             if conn.closed:
                 self.subscribers.pop(conn, None)
@@ -267,12 +273,19 @@ class RoutingService:
             self.wake.clear()
 
     async def run_due(self, now: float) -> None:
-        """One pass: fire due steps, reports and patrols; link outage calls; tell agents of open faults."""
-        for esc_id in await rs.due_escalations(self.db, now):
+        """One pass: fire due steps, reports and patrols; link outage calls; tell agents of open faults.
+
+        Due escalations are fired `FIRE_BATCH` at a time: read together, fired under one hold of the lock
+        and committed in one transaction (one fsync), then their events pushed — so a pass costs a few
+        commits however many steps fell due (docs/performance.md, "Deadlines")."""
+        due_ids = await rs.due_escalations(self.db, now)
+        for i in range(0, len(due_ids), FIRE_BATCH):
             async with self.lock:
-                esc = await rs.load_escalation(self.db, esc_id)
-                if esc is not None:
-                    await self.commit(self.policy.fire_due(esc, now))
+                eff = Effects()
+                for esc in await rs.load_escalations(self.db, due_ids[i:i + FIRE_BATCH]):
+                    eff.add(self.policy.fire_due(esc, now))
+                if eff.writes or eff.events:
+                    await self.commit(eff)
         sched = await rs.schedule(self.db)
         s = self.config.schedule
         if sched.get("daily_report", math.inf) <= now:

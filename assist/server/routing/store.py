@@ -232,6 +232,21 @@ async def load_escalation(db: aiosqlite.Connection, esc_id: str) -> Escalation |
     return Escalation.from_rows(rows[0], steps)
 
 
+async def load_escalations(db: aiosqlite.Connection, ids: list[str]) -> list[Escalation]:
+    """Several escalations with their steps in two queries (the scheduler fires a pass's due ones together),
+    in the order of `ids`; ids not found are left out."""
+    if not ids:
+        return []
+    marks = ",".join("?" * len(ids))
+    rows = {r["id"]: r for r in await _all(db, f"SELECT * FROM routing_escalations WHERE id IN ({marks})",
+                                           tuple(ids))}
+    steps: dict[str, list[dict[str, Any]]] = {}
+    for s in await _all(db, f"SELECT *, step_offset AS \"offset\" FROM routing_steps WHERE escalation_id IN "
+                            f"({marks}) ORDER BY rowid", tuple(ids)):
+        steps.setdefault(s["escalation_id"], []).append(s)
+    return [Escalation.from_rows(rows[i], steps.get(i, ())) for i in ids if i in rows]
+
+
 async def list_escalations(db: aiosqlite.Connection, status: str, limit: int,
                            since: float | None = None, until: float | None = None,
                            after: str | None = None) -> list[Escalation]:
