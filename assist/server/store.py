@@ -562,7 +562,9 @@ class Store:
         return set(wanted) - live
 
     async def lookup_token(self, token: str) -> tuple[str, str] | None:
-        async with self.db.execute("SELECT user, role FROM tokens WHERE hash=? AND revoked_at IS NULL",
-                                   (token_hash(token),)) as cur:
-            row = await cur.fetchone()
+        # One trip that steps and finishes the statement: a cursor left open across awaits keeps the read
+        # connection's snapshot, and under a crowd of logins a token issued meanwhile would read as unknown.
+        rows = await self.db.execute_fetchall("SELECT user, role FROM tokens WHERE hash=? AND revoked_at IS NULL",
+                                              (token_hash(token),))
+        row = next(iter(rows), None)
         return (row["user"], row["role"]) if row else None
