@@ -1,9 +1,13 @@
 """The pack lifecycle's shell: drafts and audit in the store, compiled packs cached, publish -> live agents.
 
 `assist.scripts.lifecycle` decides what is allowed; this class loads and saves, compiles
-packs off the event loop (a pack takes ~0.3 s to compile, and live calls share the loop),
-runs sample sets as pollable jobs, and on publish or rollback saves a new version and
+packs off the event loop (a whole pack takes ~0.5 s to parse and compile, and live calls share
+the loop), runs sample sets as pollable jobs, and on publish or rollback saves a new version and
 puts it in force through `Hub.use_pack`, which pushes `assist.update` to live sidebars.
+
+A trainer's save is the frequent case and must answer fast (docs/performance.md): the edit is
+applied and checked in the edit worker process, and every file is parsed and compiled once per
+text (`self.files`), so a save reads only the file it changed.
 """
 
 from __future__ import annotations
