@@ -254,11 +254,15 @@ class PackService:
     async def _edited(self, files: dict[str, str], edits: Sequence[Edit]) -> dict[str, str]:
         """Edits applied and the result checked in the edit worker (in a thread if the worker cannot run);
         what it parsed is learnt here, so the answer's forms, diff and problems parse nothing again."""
-        try:
-            edited = await self.worker.edit(files, edits)
-        except RuntimeError as exc:  # the worker died: this save is done here, the next starts a new worker
-            log.error("packs: %s", exc)
+        if not self.worker.ready:  # still starting (a second or two): this save is done here, as quick
+            self.worker.warm(files)
             edited = await asyncio.to_thread(edit_and_check, self.files, files, list(edits))
+        else:
+            try:
+                edited = await self.worker.edit(files, edits)
+            except RuntimeError as exc:  # the worker died: this save is done here, the next starts a new one
+                log.error("packs: %s", exc)
+                edited = await asyncio.to_thread(edit_and_check, self.files, files, list(edits))
         for name, data in edited.data.items():
             self.files.learn(edited.changed[name], data)
         new = {**files, **edited.changed}
