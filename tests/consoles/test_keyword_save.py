@@ -126,15 +126,22 @@ async def test_a_save_goes_on_when_the_edit_worker_dies(
 
     await save("火星文")
     worker = trainer_service.http_runner.app[SERVICE_KEY].worker
+    assert worker._warming is not None
+    await worker._warming  # the worker has read the draft: saves now go to it
     process = worker._proc
-    assert process is not None and process.is_alive()
+    assert worker.ready and process is not None and process.is_alive()
+    await save("转圈圈")
     process.kill()
     process.join()
-    await save("转圈圈")  # done in the service this once
-    await save("白屏")  # and by a new worker
-    assert worker._proc is not None and worker._proc is not process and worker._proc.is_alive()
+    await save("白屏")  # the dead worker's save is done in the service, and the next one starts a new worker
+    await save("闪退")
+    assert worker._warming is not None
+    await worker._warming
+    assert worker.ready and worker._proc is not None and worker._proc is not process
+    await save("卡顿")  # by the new worker
     bad = await t1.call("PATCH", f"/api/pack/drafts/{draft['id']}", {"edits": [
         {"file": "rules.yaml", "path": [*OUTAGE, "in"], "value": ["nowhere"]}]})
     assert [p["file"] for p in bad["problems"]] == ["rules.yaml"] and bad["problems"][0]["line"]
     audit = await t1.call("GET", f"/api/pack/audit?draft={draft['id']}")
-    assert any("+白屏" in line for a in audit["audit"] for line in (a.get("detail") or {}).get("changes", []))
+    changes = [line for a in audit["audit"] for line in (a.get("detail") or {}).get("changes", [])]
+    assert all(any(f"+{w}" in line for line in changes) for w in ("火星文", "转圈圈", "白屏", "闪退", "卡顿"))

@@ -1,9 +1,13 @@
 """The pack lifecycle's shell: drafts and audit in the store, compiled packs cached, publish -> live agents.
 
 `assist.scripts.lifecycle` decides what is allowed; this class loads and saves, compiles
-packs off the event loop (a pack takes ~0.3 s to compile, and live calls share the loop),
-runs sample sets as pollable jobs, and on publish or rollback saves a new version and
+packs off the event loop (a whole pack takes ~0.5 s to parse and compile, and live calls share
+the loop), runs sample sets as pollable jobs, and on publish or rollback saves a new version and
 puts it in force through `Hub.use_pack`, which pushes `assist.update` to live sidebars.
+
+A trainer's save is the frequent case and must answer fast (docs/performance.md): the edit is
+applied and checked in the edit worker process, and every file is parsed and compiled once per
+text (`self.files`), so a save reads only the file it changed.
 """
 
 from __future__ import annotations
@@ -250,11 +254,15 @@ class PackService:
     async def _edited(self, files: dict[str, str], edits: Sequence[Edit]) -> dict[str, str]:
         """Edits applied and the result checked in the edit worker (in a thread if the worker cannot run);
         what it parsed is learnt here, so the answer's forms, diff and problems parse nothing again."""
-        try:
-            edited = await self.worker.edit(files, edits)
-        except RuntimeError as exc:  # the worker died: this save is done here, the next starts a new worker
-            log.error("packs: %s", exc)
+        if not self.worker.ready:  # still starting (a second or two): this save is done here, as quick
+            self.worker.warm(files)
             edited = await asyncio.to_thread(edit_and_check, self.files, files, list(edits))
+        else:
+            try:
+                edited = await self.worker.edit(files, edits)
+            except RuntimeError as exc:  # the worker died: this save is done here, the next starts a new one
+                log.error("packs: %s", exc)
+                edited = await asyncio.to_thread(edit_and_check, self.files, files, list(edits))
         for name, data in edited.data.items():
             self.files.learn(edited.changed[name], data)
         new = {**files, **edited.changed}
