@@ -16,6 +16,7 @@ import asyncio
 import dataclasses
 import hashlib
 import itertools
+import json
 import logging
 import time
 from collections import OrderedDict
@@ -70,6 +71,28 @@ def check_files(files: Any) -> dict[str, str]:
     return out
 
 
+class DraftFiles:
+    """The files of the drafts last read or saved, by revision (`ps.KnownFiles`): a save neither decodes
+    nor re-reads the ~2 MB files column of the draft it edits."""
+
+    def __init__(self, keep: int = 4) -> None:
+        self.keep = keep
+        self._items: OrderedDict[int, tuple[int, Mapping[str, str]]] = OrderedDict()
+
+    def get(self, draft_id: int, revision: int) -> Mapping[str, str] | None:
+        found = self._items.get(draft_id)
+        if found is None or found[0] != revision:
+            return None
+        self._items.move_to_end(draft_id)
+        return found[1]
+
+    def put(self, draft_id: int, revision: int, files: Mapping[str, str]) -> None:
+        self._items[draft_id] = (revision, files)
+        self._items.move_to_end(draft_id)
+        while len(self._items) > self.keep:
+            self._items.popitem(last=False)
+
+
 @dataclass
 class Job:
     id: str
@@ -106,6 +129,7 @@ class PackService:
         self.worker = EditWorker()
         self._checked: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
         """Problems of files the edit worker compiled, by files digest (a form's reload needs no compile)."""
+        self.draft_files = DraftFiles()
 
     # -- compiled packs ----------------------------------------------------------------------------
 
@@ -210,13 +234,18 @@ class PackService:
     # -- drafts ------------------------------------------------------------------------------------
 
     async def drafts(self, open_only: bool = True) -> list[lc.Draft]:
-        return await ps.drafts(self.store.db, open_only)
+        found = await ps.drafts(self.store.db, open_only, self.draft_files)
+        for draft, revision in found:
+            self.draft_files.put(draft.id, revision, draft.files)
+        return [draft for draft, _ in found]
 
     async def draft(self, draft_id: int) -> lc.Draft:
-        found = await ps.draft(self.store.db, draft_id)
+        found = await ps.draft(self.store.db, draft_id, self.draft_files)
         if found is None:
             raise NotFound(f"no draft {draft_id}")
-        return found
+        draft, revision = found
+        self.draft_files.put(draft.id, revision, draft.files)
+        return draft
 
     async def create_draft(self, user: str, files: Mapping[str, str] | None = None, *, source: str = "published",
                            note: str = "") -> lc.Draft:
@@ -332,7 +361,8 @@ class PackService:
                                                 "published", user, now, model=model)
                 new, audit = lc.publish(draft, user, version, now)
                 audit = dataclasses.replace(audit, detail={**audit.detail, "changes": changes})
-                await ps.save_draft(db, new, audit)
+                revision = await ps.save_draft(db, new, audit, files=self._files_json(new.files))
+            self.draft_files.put(new.id, revision, new.files)
             await self.hub.use_pack(pack, f"v{version}")
             return new, version
 
@@ -360,8 +390,15 @@ class PackService:
 
     async def _save(self, draft: lc.Draft, audit: lc.Audit, *, insert: bool = False) -> None:
         """The draft's row and its audit entry, in one transaction."""
+        files = self._files_json(draft.files)
         async with self.store.unit() as db:
-            await ps.save_draft(db, draft, audit, insert=insert)
+            revision = await ps.save_draft(db, draft, audit, insert=insert, files=files)
+        self.draft_files.put(draft.id, revision, draft.files)
+
+    def _files_json(self, files: Mapping[str, str]) -> str:
+        """The files column, each file's text encoded once per text (a save changes one file of ~2 MB)."""
+        return ps.files_json(files, lambda text: self.files.memo(
+            ("json text", text), partial(json.dumps, text, ensure_ascii=False)))
 
     # -- trying and samples ------------------------------------------------------------------------
 
