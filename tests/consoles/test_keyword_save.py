@@ -145,3 +145,52 @@ async def test_a_save_goes_on_when_the_edit_worker_dies(
     audit = await t1.call("GET", f"/api/pack/audit?draft={draft['id']}")
     changes = [line for a in audit["audit"] for line in (a.get("detail") or {}).get("changes", [])]
     assert all(any(f"+{w}" in line for line in changes) for w in ("火星文", "转圈圈", "白屏", "闪退", "卡顿"))
+
+
+class CountingJson:
+    """`json` for the packs store module, counting what it decodes or encodes of a whole draft (~2 MB)."""
+
+    def __init__(self) -> None:
+        self.whole: list[str] = []
+
+    def loads(self, text: str) -> Any:
+        if len(text) > 500_000:
+            self.whole.append("decoded")
+        return json.loads(text)
+
+    def dumps(self, value: Any, **kw: Any) -> str:
+        text = json.dumps(value, **kw)
+        if len(text) > 500_000:
+            self.whole.append("encoded")
+        return text
+
+
+async def test_saves_neither_decode_nor_encode_the_whole_draft_yet_store_it_whole(
+        trainer_service: Running, http_session: aiohttp.ClientSession, monkeypatch: Any) -> None:
+    """The draft's files column is ~2 MB of JSON, ~15 ms of the event loop each way: a save reads the row without
+    it (the service holds the files of the revision it wrote) and writes it joined from per-file parts. What is
+    stored is still the whole draft, as a fresh read (a restarted service) decodes it."""
+    from assist.server.packs import store as ps
+
+    counting = CountingJson()
+    monkeypatch.setattr(ps, "json", counting)
+    service = trainer_service.http_runner.app[SERVICE_KEY]
+    t1 = await as_user(trainer_service, http_session, "t1", "trainer")
+    await t1.call("GET", "/api/pack/current")  # the console opens: the version in force is read once
+    assert counting.whole == ["decoded"]
+    counting.whole.clear()
+    # the first save makes the draft from that version, then the saves
+    draft = await t1.call("POST", "/api/pack/drafts", {}, expect=201)
+    words = draft["structured"]["rules.yaml"]["categories"]["system_outage"]["rules"][0]["any"]
+    answer = draft
+    for word in ("火星文", "转圈圈", "白屏"):
+        answer = await t1.call("PATCH", f"/api/pack/drafts/{draft['id']}", {"edits": [
+            {"file": "rules.yaml", "path": [*OUTAGE, "any"], "value": [*words, word]}]})
+        await t1.call("GET", f"/api/pack/drafts/{draft['id']}")  # the console reloads it
+    assert counting.whole == []
+    service.draft_files = type(service.draft_files)()  # as after a restart: nothing held
+    fresh = await t1.call("GET", f"/api/pack/drafts/{draft['id']}")
+    assert counting.whole == ["decoded"]
+    assert fresh["files"] == answer["files"] and "白屏]" in fresh["files"]["rules.yaml"]
+    assert json.loads(json.dumps(fresh["files"])) == dict(read_pack_dir(DEFAULT_PACK)) | {
+        "rules.yaml": fresh["files"]["rules.yaml"]}

@@ -56,6 +56,13 @@ async def current(db: aiosqlite.Connection) -> tuple[int, Mapping[str, str], byt
     return (int(row["version"]), json.loads(row["files"]), row["model"]) if row else None
 
 
+async def current_version(db: aiosqlite.Connection) -> int | None:
+    """The number of the version in force (its files are `version_files`: a version never changes)."""
+    async with db.execute("SELECT MAX(version) FROM pack_versions WHERE status='published'") as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row is not None and row[0] is not None else None
+
+
 async def model(db: aiosqlite.Connection, version: int) -> bytes | None:
     async with db.execute("SELECT model FROM pack_versions WHERE version=?", (version,)) as cur:
         row = await cur.fetchone()
