@@ -147,3 +147,15 @@ def test_token_revoke_and_list(tmp_path: Path) -> None:
     by_id = run("token", "revoke", "--id", listed[1].split()[0], "--db", str(db))
     assert by_id.returncode == 0 and "revoked 1 token" in by_id.stdout
     assert run("token", "revoke", "--user", "a1", "--db", str(db)).returncode == 1, "a1 has no active token left"
+
+
+def test_a_missing_or_malformed_settings_file_is_a_one_line_error_not_a_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("x = [\n")
+    unknown = tmp_path / "unknown.toml"
+    unknown.write_text("bogus = 1\n")
+    for args in (("serve", "--config", str(tmp_path / "missing.toml")), ("token", "list", "--config", str(bad)),
+                 ("purge", "--config", str(unknown))):
+        proc = run(*args)
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert proc.stderr.startswith("assist: settings: ") and "Traceback" not in proc.stderr, (args, proc.stderr)
