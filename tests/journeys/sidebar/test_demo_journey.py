@@ -101,13 +101,14 @@ SAYS = {
     "zh-CN": {"tap": "请在右侧助手中点击「上报」", "badge": "紧急/恶性投诉", "instead": "系统正在维护，建议您稍后再试",
               "more": "本通已提醒", "point": "非常理解您的心情，您反映的问题我已经完整记录。",
               "point2": "我马上向我们的班长汇报", "open": "上报", "send": "确认上报", "filed": "已上报：紧急/恶性投诉",
-              "waiting": "已上报：紧急/恶性投诉 · 待受理", "missing": "还差 5 项：客户姓名、联系电话、投诉内容",
+              "waiting": "已上报：紧急/恶性投诉 · 待确认", "missing": "还差 5 项：客户姓名、联系电话、投诉内容",
               "reason": "客户要求今天答复，否则向监管部门投诉"},
     "en": {"tap": "Tap “Escalate” in the assistant", "badge": "Urgent complaint",
            "instead": "The system is under maintenance", "more": "warnings on this call",
            "point": "I fully understand how you feel, and I have recorded your complaint in full.",
            "point2": "I am reporting this to my shift leader", "open": "Escalate", "send": "Escalate",
-           "filed": "Escalated: Urgent complaint", "waiting": "Escalated: Urgent complaint · waiting to be taken up",
+           "filed": "Escalated: Urgent complaint",
+           "waiting": "Escalated: Urgent complaint · waiting to be acknowledged",
            "missing": "5 still missing: Customer name, Phone number, Complaint",
            "reason": "The customer wants an answer today or goes to the regulator"},
 }
@@ -185,11 +186,11 @@ async def test_an_escalation_filed_by_the_softphone_and_taken_up_by_a_leader_sho
     try:
         reply = await phone.call("call.escalate", call_id=call, kind="complaint.urgent", reason="客户要求今天答复")
         assert reply["success"], reply
-        await expect(filed).to_have_text("已上报：紧急/恶性投诉 · 待受理")
+        await expect(filed).to_have_text("已上报：紧急/恶性投诉 · 待确认")
         await expect(filed).to_have_attribute("data-escalation", reply["escalation_id"])
         ack = await leader.call("escalation.ack", escalation_id=reply["escalation_id"])
         assert ack["success"], ack
-        await expect(filed).to_have_text("已上报：紧急/恶性投诉 · 已受理")
+        await expect(filed).to_have_text("已上报：紧急/恶性投诉 · 已确认，处理中")
         # the agent's connections are told what was filed and where it stands, not the leaders' notes or contacts
         told = await phone.push("call.escalation", event="acked")
         assert told["call_id"] == call and told["by"] == "L01", told
