@@ -227,6 +227,9 @@ async def test_the_demo_softphone_files_the_escalation_the_call_type_calls_for(
     assert esc["kind"] == "complaint.urgent", esc
     await expect(sidebar.locator(".alert .warning")).not_to_contain_text("本通已提醒")
     await shot(page, "3-demo-1366x768")
+    await page.set_viewport_size({"width": 1920, "height": 1080})
+    await expect(filed).to_be_in_viewport()
+    await shot(page, "3-demo-1920x1080")
     assert errors.errors == []
 
 
