@@ -168,12 +168,16 @@ class CountingJson:
 async def test_saves_neither_decode_nor_encode_the_whole_draft_yet_store_it_whole(
         trainer_service: Running, http_session: aiohttp.ClientSession, monkeypatch: Any) -> None:
     """The draft's files column is ~2 MB of JSON, ~15 ms of the event loop each way: a save reads the row without
-    it (the service holds the files of the revision it wrote) and writes it joined from per-file parts. What is
-    stored is still the whole draft, as a fresh read (a restarted service) decodes it."""
+    it (the service holds the files of the revision it wrote) and sends only the file it changed, which SQLite
+    splices into the stored JSON. What is stored is still the whole draft, as a fresh read (a restarted service)
+    decodes it."""
     from assist.server.packs import store as ps
 
     counting = CountingJson()
     monkeypatch.setattr(ps, "json", counting)
+    joined: list[int] = []  # the files column built whole in Python (~2 MB joined): on a new draft only
+    whole = ps.files_json
+    monkeypatch.setattr(ps, "files_json", lambda files, part: (joined.append(len(files)), whole(files, part))[1])
     service = trainer_service.http_runner.app[SERVICE_KEY]
     t1 = await as_user(trainer_service, http_session, "t1", "trainer")
     await t1.call("GET", "/api/pack/current")  # the console opens: the version in force is read once
@@ -187,7 +191,7 @@ async def test_saves_neither_decode_nor_encode_the_whole_draft_yet_store_it_whol
         answer = await t1.call("PATCH", f"/api/pack/drafts/{draft['id']}", {"edits": [
             {"file": "rules.yaml", "path": [*OUTAGE, "any"], "value": [*words, word]}]})
         await t1.call("GET", f"/api/pack/drafts/{draft['id']}")  # the console reloads it
-    assert counting.whole == []
+    assert counting.whole == [] and len(joined) == 1  # each save sent its one file, spliced in by SQLite
     service.draft_files = type(service.draft_files)()  # as after a restart: nothing held
     fresh = await t1.call("GET", f"/api/pack/drafts/{draft['id']}")
     assert counting.whole == ["decoded"]

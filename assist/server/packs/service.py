@@ -86,6 +86,10 @@ class DraftFiles:
         self._items.move_to_end(draft_id)
         return found[1]
 
+    def held(self, draft_id: int) -> tuple[int, Mapping[str, str]] | None:
+        """The revision of the draft last read or saved, and its files."""
+        return self._items.get(draft_id)
+
     def put(self, draft_id: int, revision: int, files: Mapping[str, str]) -> None:
         self._items[draft_id] = (revision, files)
         self._items.move_to_end(draft_id)
@@ -370,7 +374,8 @@ class PackService:
                                                 "published", user, now, model=model)
                 new, audit = lc.publish(draft, user, version, now)
                 audit = dataclasses.replace(audit, detail={**audit.detail, "changes": changes})
-                revision = await ps.save_draft(db, new, audit, files=self._files_json(new.files))
+                revision = await ps.save_draft(db, new, audit, part=self._json_part,
+                                               held=self.draft_files.held(new.id))
             self.draft_files.put(new.id, revision, new.files)
             await self.hub.use_pack(pack, f"v{version}")
             return new, version
@@ -399,15 +404,14 @@ class PackService:
 
     async def _save(self, draft: lc.Draft, audit: lc.Audit, *, insert: bool = False) -> None:
         """The draft's row and its audit entry, in one transaction."""
-        files = self._files_json(draft.files)
         async with self.store.unit() as db:
-            revision = await ps.save_draft(db, draft, audit, insert=insert, files=files)
+            revision = await ps.save_draft(db, draft, audit, insert=insert, part=self._json_part,
+                                           held=None if insert else self.draft_files.held(draft.id))
         self.draft_files.put(draft.id, revision, draft.files)
 
-    def _files_json(self, files: Mapping[str, str]) -> str:
-        """The files column, each file's text encoded once per text (a save changes one file of ~2 MB)."""
-        return ps.files_json(files, lambda text: self.files.memo(
-            ("json text", text), partial(json.dumps, text, ensure_ascii=False)))
+    def _json_part(self, text: str) -> str:
+        """A file's text as JSON, encoded once per text (a new draft's column reuses the parts of the last)."""
+        return self.files.memo(("json text", text), partial(json.dumps, text, ensure_ascii=False))
 
     # -- trying and samples ------------------------------------------------------------------------
 

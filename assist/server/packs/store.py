@@ -8,8 +8,8 @@ commit together or not at all. The `pack_versions` table itself was created by t
 A draft's files are one JSON object of ~2 MB (the default pack's samples). Encoding or decoding it
 holds the event loop ~15 ms each (the C codec does not let go of the GIL, so a thread does not help),
 and a trainer's save did both. So the row has a `revision`, bumped by every update: a caller that
-holds the files of a revision (`KnownFiles`) reads the row without them, and a save encodes only the
-file it changed (`files_json` with a remembering `part`).
+holds the files of a revision (`KnownFiles`) reads the row without them, and a save sends only the
+file it changed, which SQLite splices into the stored JSON (`save_draft`'s `held`).
 """
 
 from __future__ import annotations
@@ -164,21 +164,39 @@ async def next_draft_id(db: aiosqlite.Connection) -> int:
 
 
 async def save_draft(db: aiosqlite.Connection, draft: lc.Draft, audit: lc.Audit, *, insert: bool = False,
-                     files: str | None = None) -> int:
-    """The draft's row and its audit entry (inside the caller's unit); `files` is its `files_json` when the
-    caller has it. Returns the row's new revision."""
-    values = (draft.base_version, files if files is not None else files_json(draft.files), draft.author,
-              draft.status, _j(list(draft.editors)), _j(list(draft.approvals)), draft.note,
-              draft.published_version, draft.created_at, draft.updated_at, draft.id)
-    if insert:
-        sql = ("INSERT INTO pack_drafts(base_version, files, author, status, editors, approvals, note, "
-               "published_version, created_at, updated_at, id) VALUES (?,?,?,?,?,?,?,?,?,?,?) RETURNING revision")
-    else:
-        sql = ("UPDATE pack_drafts SET base_version=?, files=?, author=?, status=?, editors=?, approvals=?, "
-               "note=?, published_version=?, created_at=?, updated_at=?, revision=revision+1 WHERE id=? "
-               "RETURNING revision")
-    async with db.execute(sql, values) as cur:
-        row = await cur.fetchone()
+                     part: Callable[[str], str] = _j,
+                     held: tuple[int, Mapping[str, str]] | None = None) -> int:
+    """The draft's row and its audit entry (inside the caller's unit); returns the row's new revision.
+
+    `held`: the revision the caller last read or wrote and its files. While the row is still at it, only
+    the files that differ are sent and SQLite splices them into the stored JSON (`json_set`, in the
+    writer's thread, without the GIL); otherwise the whole column is written, each file encoded by `part`.
+    """
+    meta = (draft.base_version, draft.author, draft.status, _j(list(draft.editors)), _j(list(draft.approvals)),
+            draft.note, draft.published_version, draft.created_at, draft.updated_at)
+    row = None
+    if not insert and held is not None and set(held[1]) <= set(draft.files):
+        revision, before = held
+        changed = [(f'$."{name}"', text) for name, text in draft.files.items() if before.get(name) != text]
+        spliced = f"json_set(files, {', '.join('?, ?' for _ in changed)})" if changed else "files"
+        async with db.execute(
+                f"UPDATE pack_drafts SET files={spliced}, base_version=?, author=?, status=?, editors=?, approvals=?, "
+                "note=?, published_version=?, created_at=?, updated_at=?, revision=revision+1 "
+                "WHERE id=? AND revision=? RETURNING revision",
+                (*(x for pair in changed for x in pair), *meta, draft.id, revision)) as cur:
+            row = await cur.fetchone()
+    if row is None:
+        values = (files_json(draft.files, part), *meta, draft.id)
+        if insert:
+            sql = ("INSERT INTO pack_drafts(files, base_version, author, status, editors, approvals, note, "
+                   "published_version, created_at, updated_at, id) VALUES (?,?,?,?,?,?,?,?,?,?,?) "
+                   "RETURNING revision")
+        else:
+            sql = ("UPDATE pack_drafts SET files=?, base_version=?, author=?, status=?, editors=?, approvals=?, "
+                   "note=?, published_version=?, created_at=?, updated_at=?, revision=revision+1 WHERE id=? "
+                   "RETURNING revision")
+        async with db.execute(sql, values) as cur:
+            row = await cur.fetchone()
     await add_audit(db, audit)
     return int(row[0]) if row is not None else 0
 
