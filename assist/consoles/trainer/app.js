@@ -196,17 +196,17 @@ function openDrafts() {
   return h('div', { class: 'row' }, sel);
 }
 
-// "客户：…" / "坐席：…" / "备注：…" (or C:/A:/N:) lines -> a call as `assist classify` reads it.
+// "客户：…" / "座席：…" (or 坐席：…) / "备注：…" (or C:/A:/N:) lines -> a call as `assist classify` reads it.
 export function parseCall(text) {
   const call = { id: 'try', context: {}, notes: [], transcript: [] };
   for (const raw of text.split('\n')) {
     const line = raw.trim();
     if (!line) continue;
-    const m = line.match(/^(客户|坐席|备注|customer|agent|note|c|a|n)\s*[:：]\s*(.*)$/i);
+    const m = line.match(/^(客户|座席|坐席|备注|customer|agent|note|c|a|n)\s*[:：]\s*(.*)$/i);
     const who = (m ? m[1] : '客户').toLowerCase();
     const body = m ? m[2] : line;
     if (['备注', 'note', 'n'].includes(who)) call.notes.push(body);
-    else call.transcript.push({ speaker: ['坐席', 'agent', 'a'].includes(who) ? 'agent' : 'customer', text: body });
+    else call.transcript.push({ speaker: ['座席', '坐席', 'agent', 'a'].includes(who) ? 'agent' : 'customer', text: body });
   }
   return call;
 }
