@@ -177,7 +177,12 @@ async def test_saves_neither_decode_nor_encode_the_whole_draft_yet_store_it_whol
     monkeypatch.setattr(ps, "json", counting)
     joined: list[int] = []  # the files column built whole in Python (~2 MB joined): on a new draft only
     whole = ps.files_json
-    monkeypatch.setattr(ps, "files_json", lambda files, part: (joined.append(len(files)), whole(files, part))[1])
+
+    def files_json(files: Any, part: Any) -> str:
+        joined.append(len(files))
+        return whole(files, part)
+
+    monkeypatch.setattr(ps, "files_json", files_json)
     service = trainer_service.http_runner.app[SERVICE_KEY]
     t1 = await as_user(trainer_service, http_session, "t1", "trainer")
     await t1.call("GET", "/api/pack/current")  # the console opens: the version in force is read once
