@@ -24,7 +24,7 @@ from assist.scripts.pack import Pack, load_pack, read_pack_dir
 from assist.scripts.pack_model import training_digest
 from assist.server.feedback.http import add_feedback_routes
 from assist.server.feedback.service import FeedbackService, start_feedback
-from assist.server.leader.http import add_leader_routes
+from assist.server.leader.http import add_leader_routes, unstaffed
 from assist.server.live.ws import RESTART_REASON, SERVICE_RESTART, Hub, start_ws
 from assist.server.ops.http import OPS_KEY
 from assist.server.packs import store as ps
@@ -170,6 +170,11 @@ async def serve_forever(settings: Settings) -> None:
           f"database {describe_db(settings.db)}", flush=True)
     print(f"assist: websocket ws://{host}:{running.ws_port}/ws", flush=True)
     print(f"assist: http      http://{host}:{running.http_port}/  (health: /healthz, demo: /demo)", flush=True)
+    nobody = unstaffed(running.routing)
+    if nobody:  # out of the box (no routing file) that is every role: escalations would reach nobody unnoticed
+        print(f"assist: the contact directory has nobody for {len(nobody)} role(s): {', '.join(nobody)}; their "
+              "escalation steps reach nobody (only audited as unrouted). Fill it as docs/routing.md \"The routing "
+              "file\" says ([[contacts]] in the routing file, or PUT /api/directory).", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from assist import __version__
-from assist.config import DEFAULT_PACK, load_settings, sqlite_file
+from assist.config import DEFAULT_PACK, Settings, load_settings, sqlite_file
 from assist.live.whole_call import classify_call
 from assist.problems import PackError
 from assist.protocol import ROLES
@@ -109,10 +109,19 @@ def main(argv: list[str] | None = None) -> int:
     return 2
 
 
+def _settings(config: Path | None, overrides: dict[str, Any]) -> Settings:
+    """The settings, or a one-line error and exit status 2 (a missing or malformed settings file, a bad value)."""
+    try:
+        return load_settings(config, overrides)
+    except (OSError, ValueError) as exc:  # tomllib.TOMLDecodeError is a ValueError
+        print(f"assist: settings: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 def _serve(args: argparse.Namespace) -> int:
     from assist.app import serve_forever
 
-    settings = load_settings(args.config, {"host": args.host, "ws_port": args.ws_port,
+    settings = _settings(args.config, {"host": args.host, "ws_port": args.ws_port,
                                            "http_port": args.http_port, "db": args.db, "pack": args.pack})
     from assist.server.ops.files import private_db
     from assist.server.ops.logs import configure_logging
@@ -140,7 +149,7 @@ def _token(args: argparse.Namespace) -> int:
     from assist.server.schema import SCHEMA
     from assist.server.store import Store
 
-    settings = load_settings(args.config, {"db": args.db})
+    settings = _settings(args.config, {"db": args.db})
 
     async def run() -> tuple[str, int]:
         if (file := sqlite_file(settings.db)) is not None:
@@ -173,7 +182,7 @@ def _counts_text(counts: dict[str, int]) -> str:
 def _backup_restore(args: argparse.Namespace) -> int:
     from assist.server.ops.backup import BackupError, backup, restore
 
-    settings = load_settings(args.config, {"db": args.db})
+    settings = _settings(args.config, {"db": args.db})
     db = sqlite_file(settings.db)
     if db is None:
         print(f"assist: {args.command} copies a SQLite file; on PostgreSQL use pg_dump and pg_restore "
@@ -199,7 +208,7 @@ def _purge(args: argparse.Namespace) -> int:
     from assist.server.schema import SCHEMA
     from assist.server.store import Store
 
-    settings = load_settings(args.config, {"db": args.db})
+    settings = _settings(args.config, {"db": args.db})
     days = settings.retention_days if args.days is None else args.days
     if days <= 0:
         print("assist: retention_days is 0: everything is kept; nothing purged")

@@ -13,7 +13,7 @@ import msgspec
 Message = dict[str, Any]
 
 PUSH_TYPES: tuple[str, ...] = ("assist.update", "assist.warning", "call.ended", "escalation.event", "fault.event",
-                               "assist.notice", "calls.delta")
+                               "assist.notice", "calls.delta", "call.escalation")
 
 
 def result(cid: int, payload: dict[str, Any] | None = None) -> Message:
@@ -49,6 +49,17 @@ def call_ended(call_id: str) -> Message:
 def escalation_event(event: str, at: float, by: str, **fields: Any) -> Message:
     """A change a shift leader's board shows (a new escalation, a step fired, a report, a notification)."""
     return {"type": "escalation.event", "event": event, "at": at, "by": by, **fields}
+
+
+def call_escalation(call_id: str, event: str, at: float, by: str, escalation: dict[str, Any]) -> Message:
+    """An escalation of a call was filed or changed, by anyone (the agent's sidebar, the softphone, a leader):
+    to the call's watchers, so the sidebar shows 已上报 and where it stands. `escalation` is its
+    `to_json()`; the agent gets what it is and where it stands, not the leaders' notes or recipients."""
+    summary = {k: escalation.get(k) for k in ("escalation_id", "kind", "title", "status", "opened_at", "opened_by",
+                                              "resolved_at", "resolved_by")}
+    summary["acked_by"] = [a["user"] for a in escalation.get("acks") or ()]
+    return {"type": "call.escalation", "call_id": call_id, "event": event, "at": at, "by": by,
+            "escalation": summary}
 
 
 def escalation_notify(key: str, escalation_id: str, step: str, text: str) -> Message:

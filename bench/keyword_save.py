@@ -11,6 +11,8 @@ redraws from. Each save adds a different keyword, so no answer is a repeat.
 Meanwhile `--agents` agents each send a `call.note` every 100 ms; their note -> result latency
 is measured for `--idle` seconds without saves, then during the saves. Prints p50/p95 of the
 save (request sent -> whole answer read) and the agents' p50/p99/max with and without saves.
+Before that, the first save as the console makes it when there is no draft yet (POST /drafts,
+then the PATCH, right after GET /current) is timed on its own.
 
     python -m bench.keyword_save [--saves 30] [--agents 20] [--idle 5]
 """
@@ -136,12 +138,20 @@ async def measure(server: Server, saves: int, agents: int, idle: float) -> None:
     base = f"http://127.0.0.1:{server.http_port}/api/pack"
     headers = {"Authorization": f"Bearer {server.trainer_token}"}
     async with aiohttp.ClientSession(headers=headers) as http:
+        async with http.get(f"{base}/current") as r:  # the console opening, as a trainer signs in
+            assert r.status == 200, await r.text()
+            cat, index, words = keyword_rule((await r.json())["structured"]["rules.yaml"])
+        # The first save makes the draft: POST /drafts, then the PATCH, right away (the console's first 保存).
         t0 = time.perf_counter()
         async with http.post(f"{base}/drafts", json={}) as r:
             assert r.status == 201, await r.text()
             draft = await r.json()
+        first = {"file": "rules.yaml", "path": ["categories", cat, "rules", index, "any"], "op": "set",
+                 "value": [*words, "首次"]}
+        async with http.patch(f"{base}/drafts/{draft['id']}", json={"edits": [first]}) as r:
+            assert r.status == 200, await r.text()
+            await r.read()
         create_ms = (time.perf_counter() - t0) * 1000
-        cat, index, words = keyword_rule(draft["structured"]["rules.yaml"])
         stop = asyncio.Event()
         lat: list[tuple[float, float]] = []
         tasks = [asyncio.create_task(agent(server.ws_url, server.agent_token, n, stop, lat)) for n in range(agents)]
@@ -172,7 +182,9 @@ async def measure(server: Server, saves: int, agents: int, idle: float) -> None:
     busy = [ms for at, ms in lat if start <= at <= end]
     p95 = pct(times, 0.95)
     print(f"default pack, {saves} keyword saves (PATCH -> whole answer read, {len(body) // 1024} KiB), "
-          f"{agents} agents (a note each every 100 ms); draft created in {create_ms:.0f} ms; problems: {problems}")
+          f"{agents} agents (a note each every 100 ms); problems: {problems}")
+    print(f"first save, the draft made by it (POST /drafts + PATCH, right after the console opened): "
+          f"{create_ms:.0f} ms")
     print(f"keyword save: p50 {pct(times, 0.5):.0f} ms, p95 {p95:.0f} ms, max {max(times):.0f} ms "
           f"(target p95 ≤ {TARGET_P95_MS:.0f} ms): {'OK' if p95 <= TARGET_P95_MS else 'OVER'}")
     print(f"server CPU per save (all its processes, the agents' share taken out): {save_cpu * 1000:.0f} ms; "

@@ -16,7 +16,8 @@
 // addTranscript(speaker, text, final), endCall(disposition), escalate(kind, reason), submitRecord(form, fields),
 // feedbackOptions(), correctCategory(category, comment), reportWarning(index, rule, comment).
 // Events (bubbling, composed): assist-update (detail: the assist.update push), assist-warning (detail: the
-// assist.warning push), assist-state (detail: {state, …}), assist-ended (detail: {call_id}),
+// assist.warning push), assist-state (detail: {state, …}), assist-ended (detail: {call_id}), assist-escalation
+// (detail: the call.escalation push: an escalation of the call filed or changed, by anyone),
 // assist-feedback (detail: the stored feedback, as the service acknowledged it).
 
 import { AssistClient, AssistError } from "./assist-client.js";
@@ -115,6 +116,10 @@ const I18N = {
     datePlaceholder: "例如 2026-05-01 10:30",
     dateHelp: "年-月-日 时:分（中心时间）",
     escalatedAs: (kind) => `已上报：${kind}`,
+    esc_waiting: "待确认",
+    esc_acked: "已确认，处理中",
+    esc_resolved: "已办结",
+    esc_unresolvable: "无法解决，已报上级",
     showWarning: "查看禁用语提醒",
   },
   en: {
@@ -204,6 +209,10 @@ const I18N = {
     datePlaceholder: "e.g. 2026-05-01 10:30",
     dateHelp: "YYYY-MM-DD HH:MM (the center's time)",
     escalatedAs: (kind) => `Escalated: ${kind}`,
+    esc_waiting: "waiting to be acknowledged",
+    esc_acked: "acknowledged, in hand",
+    esc_resolved: "resolved",
+    esc_unresolvable: "cannot be resolved: reported up",
     showWarning: "Show the forbidden-phrase warning",
   },
 };
@@ -213,6 +222,10 @@ for (const l of Object.keys(FEEDBACK_TEXTS)) Object.assign(I18N[l], FEEDBACK_TEX
 export const LANGS = Object.keys(I18N);
 
 const ESCALATION_KINDS = ["fault", "complaint", "complaint.urgent", "complaint.about_agent", "media", "media.live", "incident"];
+
+/** The sidebar's name for an escalation kind as the service stores it (docs/protocol.md §6). */
+const FILED_KIND = { fault_report: "fault", "complaint.general": "complaint", "media.interview": "media",
+                     major_incident: "incident" };
 
 function kindFor(category) {
   const kinds = { system_outage: "fault", "complaint.general": "complaint", "complaint.urgent": "complaint.urgent",
@@ -305,7 +318,7 @@ const STYLE = `
 }
 :host([hidden]) { display: none; }
 * { box-sizing: border-box; }
-.root { display: flex; flex-direction: column; gap: 10px; padding: 0 10px 14px; min-width: 0; }
+.root { display: flex; flex-direction: column; gap: 8px; padding: 0 10px 14px; min-width: 0; }
 .root.ended .live-only { opacity: .6; }
 /* Only the header and, once the warning has scrolled away, a one-line reminder of it stay pinned: the pinned
    strip is short, and focused fields scroll clear of it (scroll-margin-top: --pinned is its height). */
@@ -337,7 +350,7 @@ button.primary { background: var(--accent); border-color: var(--accent); color: 
 button.primary:hover { background: #1e40af; }
 button.primary:disabled { background: #98a2b3; border-color: #98a2b3; cursor: default; }
 button.small { font-size: 12px; padding: 2px 8px; min-height: 26px; white-space: nowrap; flex: 0 0 auto; }
-.lang { flex: 0 0 auto; font-size: 12px; }
+.lang { flex: 0 0 auto; font-size: 12px; min-height: 26px; padding: 2px 8px; }
 
 .alert:empty { display: none; }
 .notices:empty { display: none; }
@@ -358,9 +371,10 @@ button.small { font-size: 12px; padding: 2px 8px; min-height: 26px; white-space:
 .warning .said { font-size: 13px; }
 .warning .said mark { background: #fecdca; color: #7a271a; padding: 0 2px; border-radius: 3px;
                       text-decoration: line-through; text-decoration-thickness: 2px; }
-.warning .instead { display: flex; gap: 8px; align-items: flex-start; margin-top: 4px; background: #fff;
+.warning .instead { display: flow-root; margin-top: 4px; background: #fff;
                     border: 1px solid #fda29b; border-radius: 6px; padding: 4px 8px; font-size: 13px; }
-.warning .instead div { flex: 1 1 auto; min-width: 0; overflow-wrap: anywhere; }
+.warning .instead p { margin: 0; overflow-wrap: anywhere; }
+.warning .instead button { float: right; margin: 0 0 2px 8px; }
 .warning .instead b { display: block; color: #027a48; font-size: 12px; }
 .warning .foot { display: flex; flex-wrap: wrap; gap: 4px 10px; align-items: center; margin-top: 4px; }
 .warning .foot .feedback { margin-top: 0; }
@@ -370,16 +384,16 @@ button.small { font-size: 12px; padding: 2px 8px; min-height: 26px; white-space:
 .callline .id { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; overflow-wrap: anywhere; }
 .callline .ended-tag { color: #344054; font-weight: 600; }
 
-.card { background: #fff; border: 1px solid var(--line); border-radius: 10px; padding: 8px 10px; min-width: 0; }
-.card h2, .card summary { font-size: 13px; font-weight: 650; color: #344054; margin: 0 0 6px; }
+.card { background: #fff; border: 1px solid var(--line); border-radius: 10px; padding: 7px 10px; min-width: 0; }
+.card h2, .card summary { font-size: 13px; font-weight: 650; color: #344054; margin: 0 0 4px; }
 .empty { color: var(--muted); margin: 0; }
 
 .category { display: flex; flex-direction: column; gap: 6px; }
 .badge.alert-new { animation: pulse 1.2s ease-out 2; } /* a category new on the call (assist.update alert) */
 .badge-row { display: flex; flex-wrap: wrap; gap: 6px; align-items: center; min-width: 0; }
-.badge { display: inline-block; font-weight: 700; font-size: 15px; color: #fff; border-radius: 999px;
-         padding: 3px 12px; background: #475467; max-width: 100%; overflow-wrap: anywhere; }
-.chip { display: inline-block; font-size: 12px; border-radius: 999px; padding: 1px 8px; border: 1px solid;
+.badge { display: inline-block; font-weight: 700; font-size: 14px; color: #fff; border-radius: 999px;
+         padding: 2px 11px; background: #475467; max-width: 100%; overflow-wrap: anywhere; }
+.chip { display: inline-block; font-size: 12px; border-radius: 999px; padding: 0 7px; border: 1px solid;
         max-width: 100%; overflow-wrap: anywhere; }
 .sev-critical { background: #7a271a; } .chip.sev-critical { color: #7a271a; border-color: #7a271a; background: #fff; }
 .sev-media { background: #6941c6; } .chip.sev-media { color: #6941c6; border-color: #6941c6; background: #fff; }
@@ -388,22 +402,24 @@ button.small { font-size: 12px; padding: 2px 8px; min-height: 26px; white-space:
 .sev-outage { background: #b54708; } .chip.sev-outage { color: #b54708; border-color: #b54708; background: #fff; }
 .sev-info { background: #175cd3; } .chip.sev-info { color: #175cd3; border-color: #175cd3; background: #fff; }
 .sev-none { background: #475467; } .chip.sev-none { color: #475467; border-color: #98a2b3; background: #fff; }
-.badge-row > .feedback { margin-left: auto; }
-.badge-row > .feedback:has(.fb-pick) { flex-basis: 100%; margin-left: 0; }
+.badge-row > .feedback, .reason > .feedback { margin-left: auto; }
+.badge-row > .feedback:has(.fb-pick), .reason > .feedback:has(.fb-pick) { flex-basis: 100%; margin-left: 0; }
 .reason { margin: 0; font-size: 13px; color: #475467; overflow-wrap: anywhere; display: flex; flex-wrap: wrap;
           gap: 4px 6px; align-items: baseline; }
 .reason q.by-model { border-style: dashed; background: #f9fafb; }
 .reason q { quotes: none; color: #1d2939; font-weight: 600; background: #f2f4f7; border: 1px solid #e4e7ec;
-            border-radius: 4px; padding: 0 5px; }
+            border-radius: 4px; padding: 0 4px; font-size: 12px; line-height: 1.45; }
 
 ol.points { list-style: none; margin: 0; padding: 0; display: flex; flex-direction: column; gap: 6px; }
-ol.points li { display: flex; gap: 8px; align-items: flex-start; padding: 4px 8px; border-radius: 6px;
+/* The copy button floats at a point's top right: the text wraps under it, not in a narrow column beside it. */
+ol.points li { display: flow-root; padding: 4px 8px; border-radius: 6px;
                background: #f8fafc; border: 1px solid #eef2f6; }
 details.more { margin-top: 6px; }
 details.more > summary, details.form-group > summary { cursor: pointer; font-size: 13px; color: #344054;
                                                         overflow-wrap: anywhere; }
 details.more[open] > summary { margin-bottom: 6px; }
-ol.points li p { margin: 0; flex: 1 1 auto; min-width: 0; overflow-wrap: anywhere; font-size: 15px; }
+ol.points li p { margin: 0; overflow-wrap: anywhere; font-size: 14.5px; line-height: 1.45; }
+ol.points li .copy { float: right; margin: 0 0 2px 8px; }
 ol.steps { margin: 0; padding-left: 20px; } ol.steps li { overflow-wrap: anywhere; }
 ol.steps li + li { margin-top: 2px; }
 
@@ -417,6 +433,7 @@ details.form-group[open] > summary { margin-bottom: 8px; }
 .date-row input { flex: 1 1 auto; }
 .hint { font-size: 12px; color: var(--muted); }
 .escalate .filed { font-weight: 650; }
+.escalate .filed .esc-state { font-weight: 400; }
 fieldset { border: 0; padding: 0; margin: 0; min-width: 0; display: flex; flex-direction: column; gap: 8px; }
 legend { font-size: 12px; color: var(--muted); padding: 0; margin-bottom: 4px; }
 label { display: flex; flex-direction: column; gap: 2px; font-size: 13px; color: #344054; min-width: 0; }
@@ -494,6 +511,7 @@ export class AssistSidebar extends HTMLElement {
     this.values = {}; // checklist values by field id (kept across updates)
     this.formStatus = {}; // category -> {cls, text}
     this.escalation = { open: false, status: null, kind: null, reason: "" };
+    this.filed = new Map(); // escalation_id -> the call's escalation as call.escalation told (whoever filed it)
     this.lines = new Map(); // transcript index -> the text this sidebar sent (to show a warning in its sentence)
     this.formOpen = {}; // category -> the agent opened that checklist form
     this.moreOpen = new Set(); // categories whose further talking points the agent opened
@@ -585,6 +603,7 @@ export class AssistSidebar extends HTMLElement {
       else this.notices.delete(n.fault_id);
       this._renderNotices();
     });
+    client.addEventListener("call.escalation", (e) => this._onEscalation(e.detail));
     client.addEventListener("call.ended", (e) => {
       if (e.detail.call_id !== this.callId) return;
       this.ended = true;
@@ -619,6 +638,7 @@ export class AssistSidebar extends HTMLElement {
     this.values = {};
     this.formStatus = {};
     this.escalation = { open: false, status: null, kind: null, reason: "" };
+    this.filed = new Map();
     this.lines = new Map();
     this.formOpen = {};
     this.moreOpen = new Set();
@@ -678,8 +698,10 @@ export class AssistSidebar extends HTMLElement {
       throw err;
     }
     if (callId === this.callId) {
+      const id = reply && reply.escalation_id;
       this.escalation = { open: false, kind: k, reason: "",
-                          status: { cls: "ok", key: "escalatedAs", kind: k, extra: this._wording(reply) } };
+                          status: { cls: "ok", key: "escalatedAs", kind: k, id, extra: this._wording(reply) } };
+      if (id && reply.escalation && !this.filed.has(id)) this._onEscalation({ call_id: callId, escalation: reply.escalation });
       this._renderEscalate();
       this._emit("assist-escalated", { call_id: callId, kind: k, reply });
     }
@@ -803,6 +825,17 @@ export class AssistSidebar extends HTMLElement {
     this._emit("assist-update", update);
   }
 
+  /** An escalation of this call, filed or changed by anyone (call.escalation, or this sidebar's own reply). */
+  _onEscalation(msg) {
+    const e = msg && msg.escalation;
+    if (!e || msg.call_id !== this.callId || !e.escalation_id) return;
+    const acked = e.acked_by || (e.acks || []).map((a) => a.user);
+    this.filed.set(e.escalation_id, { id: e.escalation_id, kind: FILED_KIND[e.kind] || e.kind, status: e.status,
+                                      acked: acked.length > 0 });
+    this._renderEscalate();
+    if (msg.type === "call.escalation") this._emit("assist-escalation", msg);
+  }
+
   _onWarning(w) {
     if (!w || w.call_id !== this.callId) return;
     const key = `${w.index}|${w.rule}|${(w.span || []).join(",")}`;
@@ -843,9 +876,10 @@ export class AssistSidebar extends HTMLElement {
     this.$.copyStatus = h("div", { class: "sr", "aria-live": "polite" });
     // What the agent needs first comes first (one 768 px screen at 320 px wide): the warning, the call type,
     // what to say, 上报; then the steps, what is still to record (collapsed), the call's forbidden phrases.
-    this.$.root.append(this.$.sticky, this.$.alert, this.$.notices, this.$.callline, this.$.category, this.$.points,
-                       this.$.escalate, this.$.steps, this.$.checklist, this.$.forbidden, this.$.footer,
-                       this.$.copyStatus);
+    // The call's id and whether it is live come after 上报 (an ended call also greys its live-only cards).
+    this.$.root.append(this.$.sticky, this.$.alert, this.$.notices, this.$.category, this.$.points,
+                       this.$.escalate, this.$.callline, this.$.steps, this.$.checklist, this.$.forbidden,
+                       this.$.footer, this.$.copyStatus);
     root.append(this.$.root);
     // a field reached with the keyboard from below would sit under the pinned header: bring it clear of it
     root.addEventListener("focusin", (ev) => {
@@ -942,8 +976,8 @@ export class AssistSidebar extends HTMLElement {
       });
     }
     el.append(row);
+    // "wrong type?" ends the reason line when there is one (it has room there; the badge row has not, in English)
     const feedback = renderCategoryFeedback(this, h);
-    row.append(feedback);
     const evidence = (u.evidence || []).filter((e) => (u.labels || []).includes(e.category));
     if (evidence.length) {
       // the words that made the call this category, each with where it was heard (as a tooltip)
@@ -958,12 +992,15 @@ export class AssistSidebar extends HTMLElement {
         for (const w of e.words || []) if (!words.has(w) && words.size < 5) words.set(w, { where, model });
       }
       const allModel = [...words.values()].every((x) => x.model);
-      const p = h("p", { class: "reason", part: "reason", "data-by": allModel ? "model" : "rules" },
+      const p = h("div", { class: "reason", part: "reason", "data-by": allModel ? "model" : "rules" },
                   h("span", {}, this.t(allModel ? "reasonModel" : "reason") + (this.lang === "en" ? ":" : "：")));
       for (const [w, { where, model }] of words) {
         p.append(h("q", { title: where, class: model ? "by-model" : "", lang: "zh-CN" }, w, h("span", { class: "sr" }, ` (${where})`)));
       }
+      p.append(feedback);
       el.append(p);
+    } else {
+      row.append(feedback);
     }
   }
 
@@ -1008,7 +1045,7 @@ export class AssistSidebar extends HTMLElement {
       const btn = h("button", { type: "button", class: "small copy", "aria-label": `${this.t("copyLabel")}${this._colon()}${tp.text}` },
                     this.t("copy"));
       btn.addEventListener("click", () => this._copy(btn, tp.text));
-      ol.append(h("li", { "data-id": tp.id, "data-category": tp.category }, h("p", {}, tp.text), btn));
+      ol.append(h("li", { "data-id": tp.id, "data-category": tp.category }, btn, h("p", {}, tp.text)));
     }
     return ol;
   }
@@ -1283,7 +1320,7 @@ export class AssistSidebar extends HTMLElement {
       h("div", { class: "warning-head" }, h("strong", {}, title), dismiss),
       h("p", { class: "said" }, this.t("youSaid") + this._colon(), h("span", { lang: "zh-CN" }, said)),
       alternative
-        ? h("div", { class: "instead" }, h("div", {}, h("b", {}, this.t("insteadSay")), alternative), copyBtn)
+        ? h("div", { class: "instead" }, copyBtn, h("b", {}, this.t("insteadSay")), h("p", {}, alternative))
         : null,
       h("div", { class: "foot" }, renderWarningFeedback(this, h, w),
         events > 1 ? h("p", { class: "count" }, this.t("moreWarnings", events)) : null));
@@ -1319,7 +1356,9 @@ export class AssistSidebar extends HTMLElement {
   _renderEscalate() {
     const u = this.update;
     const esc = this.escalation;
-    if (!this._changed("escalate", [this.callId, this.ended, u && u.route, u && u.category, esc.open, esc.status])) return;
+    const filed = [...this.filed.values()];
+    if (!this._changed("escalate", [this.callId, this.ended, u && u.route, u && u.category, esc.open, esc.status,
+                                    filed])) return;
     const el = this.$.escalate;
     el.replaceChildren();
     el.hidden = !this.callId;
@@ -1329,10 +1368,20 @@ export class AssistSidebar extends HTMLElement {
       ? h("p", { class: "route" }, this.t("notify") + this._colon(),
           route.map((r) => this.t(`role_${r}`) === `role_${r}` ? r : this.t(`role_${r}`)).join(" → "))
       : null;
-    const status = esc.status
+    // Every escalation of the call, whoever filed it, with where it stands; this sidebar's own result only
+    // when it is not one of them (a failure, or an outage report counted against a declared fault).
+    const own = esc.status && !(esc.status.id && this.filed.has(esc.status.id))
       ? h("p", { class: `status ${esc.status.cls}${esc.status.kind ? " filed" : ""}`, role: "status",
                  "data-kind": esc.status.kind || null }, this._statusText(esc.status))
       : null;
+    const status = [own, ...filed.map((f) => {
+      const state = f.status === "resolved" ? "resolved" : f.status === "unresolvable" ? "unresolvable"
+        : f.acked ? "acked" : "waiting";
+      const kind = this.t(`kind_${f.kind}`) === `kind_${f.kind}` ? f.kind : this.t(`kind_${f.kind}`);
+      return h("p", { class: "status ok filed", role: "status", "data-kind": f.kind, "data-state": state,
+                      "data-escalation": f.id },
+               this.t("escalatedAs", kind), h("span", { class: "esc-state" }, ` · ${this.t(`esc_${state}`)}`));
+    })];
     if (!esc.open) {
       const btn = h("button", { type: "button", class: "primary escalate-open", "aria-expanded": "false" }, this.t("escalate"));
       btn.addEventListener("click", () => {
@@ -1340,7 +1389,8 @@ export class AssistSidebar extends HTMLElement {
         this._renderEscalate();
         this.shadowRoot.querySelector("#esc-reason")?.focus();
       });
-      el.append(h("div", { class: "actions" }, btn), status, routeLine);
+      // who is told shows in the form a tap opens: the first screen keeps room for what the agent needs first
+      el.append(h("div", { class: "actions" }, btn), ...status.filter(Boolean));
       return;
     }
     const kind = h("select", { id: "esc-kind", name: "kind" },

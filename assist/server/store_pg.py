@@ -3,9 +3,9 @@
 Chosen by a `postgresql://` URL as the `db` setting; imported only then, so a SQLite service never loads
 psycopg. The service's SQL is SQLite's; `PgConnection` speaks the part of aiosqlite's API the service uses
 and translates each statement once (`translate`): `?` placeholders, `INSERT OR IGNORE`, the reserved column
-names `user` and `by`, `json_extract(x, '$.k')`, and an INSERT into a table with an identity key returns
-that key (`lastrowid`). The tables are each component's `pg_migrations`; a `rowid` column there is
-SQLite's implicit insertion order and, as in SQLite, `SELECT *` does not show it.
+names `user` and `by`, `json_extract(x, '$.k')`, `json_patch(x, ?)` (jsonb `||`), and an INSERT into a
+table with an identity key returns that key (`lastrowid`). The tables are each component's `pg_migrations`;
+a `rowid` column there is SQLite's implicit insertion order and, as in SQLite, `SELECT *` does not show it.
 
 Durability is the SQLite store's (docs/operations.md, "Durability"): a batch of acknowledged writes is one
 transaction, committed (the WAL flushed, `synchronous_commit=on`) before anyone is answered; a batch of only
@@ -34,6 +34,7 @@ MIGRATION_LOCK = 0x61737369  # "assi": one instance at a time migrates a shared 
 
 _QUOTED = re.compile(r"('(?:[^']|'')*'|\"[^\"]*\")")
 _JSON_EXTRACT = re.compile(r"json_extract\(\s*([\w.]+)\s*,\s*'\$\.(\w+)'\s*\)")
+_JSON_PATCH = re.compile(r"json_patch\(\s*(\w+)\s*,\s*\?\s*\)")
 _RESERVED = re.compile(r"(?<![\w.\"])user(?![\w\"(])|(?<!ORDER )(?<!GROUP )(?<!PARTITION )(?<![\w.\"])by(?![\w\"])",
                        re.IGNORECASE)
 _IGNORE = re.compile(r"^\s*INSERT\s+OR\s+IGNORE\s+INTO\b", re.IGNORECASE)
@@ -65,6 +66,7 @@ def translate(sql: str, identities: Mapping[str, str] = {}) -> tuple[str | None,
     if _BEGIN.match(sql):
         return None, False
     sql = _JSON_EXTRACT.sub(r"(\1::jsonb ->> '\2')", sql)
+    sql = _JSON_PATCH.sub(r"(\1::jsonb || ?::jsonb)::text", sql)  # a patch of string values: a merge
     ignore = _IGNORE.match(sql) is not None
     if ignore:
         sql = _IGNORE.sub("INSERT INTO", sql, count=1)

@@ -126,15 +126,80 @@ async def test_a_save_goes_on_when_the_edit_worker_dies(
 
     await save("火星文")
     worker = trainer_service.http_runner.app[SERVICE_KEY].worker
+    assert worker._warming is not None
+    await worker._warming  # the worker has read the draft: saves now go to it
     process = worker._proc
-    assert process is not None and process.is_alive()
+    assert worker.ready and process is not None and process.is_alive()
+    await save("转圈圈")
     process.kill()
     process.join()
-    await save("转圈圈")  # done in the service this once
-    await save("白屏")  # and by a new worker
-    assert worker._proc is not None and worker._proc is not process and worker._proc.is_alive()
+    await save("白屏")  # the dead worker's save is done in the service, and the next one starts a new worker
+    await save("闪退")
+    assert worker._warming is not None
+    await worker._warming
+    assert worker.ready and worker._proc is not None and worker._proc is not process
+    await save("卡顿")  # by the new worker
     bad = await t1.call("PATCH", f"/api/pack/drafts/{draft['id']}", {"edits": [
         {"file": "rules.yaml", "path": [*OUTAGE, "in"], "value": ["nowhere"]}]})
     assert [p["file"] for p in bad["problems"]] == ["rules.yaml"] and bad["problems"][0]["line"]
     audit = await t1.call("GET", f"/api/pack/audit?draft={draft['id']}")
-    assert any("+白屏" in line for a in audit["audit"] for line in (a.get("detail") or {}).get("changes", []))
+    changes = [line for a in audit["audit"] for line in (a.get("detail") or {}).get("changes", [])]
+    assert all(any(f"+{w}" in line for line in changes) for w in ("火星文", "转圈圈", "白屏", "闪退", "卡顿"))
+
+
+class CountingJson:
+    """`json` for the packs store module, counting what it decodes or encodes of a whole draft (~2 MB)."""
+
+    def __init__(self) -> None:
+        self.whole: list[str] = []
+
+    def loads(self, text: str) -> Any:
+        if len(text) > 500_000:
+            self.whole.append("decoded")
+        return json.loads(text)
+
+    def dumps(self, value: Any, **kw: Any) -> str:
+        text = json.dumps(value, **kw)
+        if len(text) > 500_000:
+            self.whole.append("encoded")
+        return text
+
+
+async def test_saves_neither_decode_nor_encode_the_whole_draft_yet_store_it_whole(
+        trainer_service: Running, http_session: aiohttp.ClientSession, monkeypatch: Any) -> None:
+    """The draft's files column is ~2 MB of JSON, ~15 ms of the event loop each way: a save reads the row without
+    it (the service holds the files of the revision it wrote) and sends only the file it changed, which SQLite
+    splices into the stored JSON. What is stored is still the whole draft, as a fresh read (a restarted service)
+    decodes it."""
+    from assist.server.packs import store as ps
+
+    counting = CountingJson()
+    monkeypatch.setattr(ps, "json", counting)
+    joined: list[int] = []  # the files column built whole in Python (~2 MB joined): on a new draft only
+    whole = ps.files_json
+
+    def files_json(files: Any, part: Any) -> str:
+        joined.append(len(files))
+        return whole(files, part)
+
+    monkeypatch.setattr(ps, "files_json", files_json)
+    service = trainer_service.http_runner.app[SERVICE_KEY]
+    t1 = await as_user(trainer_service, http_session, "t1", "trainer")
+    await t1.call("GET", "/api/pack/current")  # the console opens: the version in force is read once
+    assert counting.whole == ["decoded"]
+    counting.whole.clear()
+    # the first save makes the draft from that version, then the saves
+    draft = await t1.call("POST", "/api/pack/drafts", {}, expect=201)
+    words = draft["structured"]["rules.yaml"]["categories"]["system_outage"]["rules"][0]["any"]
+    answer = draft
+    for word in ("火星文", "转圈圈", "白屏"):
+        answer = await t1.call("PATCH", f"/api/pack/drafts/{draft['id']}", {"edits": [
+            {"file": "rules.yaml", "path": [*OUTAGE, "any"], "value": [*words, word]}]})
+        await t1.call("GET", f"/api/pack/drafts/{draft['id']}")  # the console reloads it
+    assert counting.whole == [] and len(joined) == 1  # each save sent its one file, spliced in by SQLite
+    service.draft_files = type(service.draft_files)()  # as after a restart: nothing held
+    fresh = await t1.call("GET", f"/api/pack/drafts/{draft['id']}")
+    assert counting.whole == ["decoded"]
+    assert fresh["files"] == answer["files"] and "白屏]" in fresh["files"]["rules.yaml"]
+    assert json.loads(json.dumps(fresh["files"])) == dict(read_pack_dir(DEFAULT_PACK)) | {
+        "rules.yaml": fresh["files"]["rules.yaml"]}

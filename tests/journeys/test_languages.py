@@ -92,3 +92,6 @@ async def test_a_page_speaks_one_language(site: Running, chromium: Browser, walk
     found = {where: foreign(texts, lang) for where, texts in seen.items()}
     found = {where: texts for where, texts in found.items() if texts}
     assert not found, f"text of the other language on the {lang} page: {found}"
+    # one word for the agent's seat on every page (座席, as in 座席班长 and the sidebar's 座席助手), not 坐席 on some
+    mixed = {where: [t for t in texts if "坐席" in t] for where, texts in seen.items()}
+    assert not any(mixed.values()), f"坐席 beside 座席: {mixed}"

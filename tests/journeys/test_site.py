@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
 async def test_the_landing_page_links_the_consoles_the_demo_and_the_docs(site: Running, chromium: Browser) -> None:
     page = await new_page(chromium, site, "/")
-    await expect(page.locator("h1")).to_contain_text("坐席辅助")
+    await expect(page.locator("h1")).to_contain_text("座席助手")
     await shoot(page, "site", "landing-zh")
     await page.get_by_test_id("lang").click()
     await expect(page.get_by_test_id("link-trainer")).to_have_text("Trainer console")

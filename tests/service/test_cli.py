@@ -8,7 +8,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -90,25 +89,32 @@ def _free_port() -> int:
 def test_serve_starts_answers_health_and_stops_on_sigterm(tmp_path: Path) -> None:
     http_port, ws_port = _free_port(), _free_port()
     env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "xdg")}
+    errors = (tmp_path / "stderr").open("w+")  # a file: a full stderr pipe would stall the service
     proc = subprocess.Popen([*ASSIST, "serve", "--http-port", str(http_port), "--ws-port", str(ws_port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                            stdout=subprocess.PIPE, stderr=errors, text=True, env=env)
+    out = ""
     try:
-        deadline = time.time() + 30
-        while True:
-            try:
-                body = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{http_port}/healthz", timeout=1).read())
+        # ready once it prints its addresses (importing the pack trains its model first: no deadline to guess)
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            out += line
+            if "http://" in line:
                 break
-            except OSError:
-                assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-                assert time.time() < deadline
-                time.sleep(0.1)
+        assert proc.poll() is None, (tmp_path / "stderr").read_text()
+        body = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{http_port}/healthz", timeout=10).read())
         assert body["status"] == "ok" and body["pack_version"] == "v1"
         assert (tmp_path / "xdg" / "assist" / "assist.db").exists(), "default database in the data directory"
     finally:
         proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=20)
+        out += proc.stdout.read() if proc.stdout else ""  # the rest, through the same buffered reader
+        proc.wait(60)
+        errors.close()
+    err = (tmp_path / "stderr").read_text()
     assert proc.returncode == 0, err
     assert f"ws://127.0.0.1:{ws_port}/ws" in out
+    # out of the box there is no contact directory: serve says so plainly, with the doc to read
+    nobody = next((line for line in out.splitlines() if "contact directory has nobody" in line), out)
+    assert "shift_leader" in nobody and "emergency_contact" in nobody and "docs/routing.md" in nobody, nobody
 
 
 def test_pack_check_reports_file_and_line(tmp_path: Path) -> None:
@@ -141,3 +147,15 @@ def test_token_revoke_and_list(tmp_path: Path) -> None:
     by_id = run("token", "revoke", "--id", listed[1].split()[0], "--db", str(db))
     assert by_id.returncode == 0 and "revoked 1 token" in by_id.stdout
     assert run("token", "revoke", "--user", "a1", "--db", str(db)).returncode == 1, "a1 has no active token left"
+
+
+def test_a_missing_or_malformed_settings_file_is_a_one_line_error_not_a_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("x = [\n")
+    unknown = tmp_path / "unknown.toml"
+    unknown.write_text("bogus = 1\n")
+    for args in (("serve", "--config", str(tmp_path / "missing.toml")), ("token", "list", "--config", str(bad)),
+                 ("purge", "--config", str(unknown))):
+        proc = run(*args)
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert proc.stderr.startswith("assist: settings: ") and "Traceback" not in proc.stderr, (args, proc.stderr)

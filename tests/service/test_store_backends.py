@@ -98,15 +98,23 @@ async def test_pack_versions_drafts_and_audit(store: Store) -> None:
     draft = lc.Draft(id=await ps.next_draft_id(store.db), base_version=2, files={"a.yaml": "x: 3"}, author="t1",
                      created_at=3.0, updated_at=3.0)
     async with store.unit() as db:
-        await ps.save_draft(db, draft, lc.Audit(3.0, "t1", "create", draft.id, None, {"note": "新"}), insert=True)
+        first = await ps.save_draft(db, draft, lc.Audit(3.0, "t1", "create", draft.id, None, {"note": "新"}),
+                                    insert=True)
         await ps.save_draft(db, replace(draft, status="submitted", approvals=("t2",)),
                             lc.Audit(4.0, "t2", "approve", draft.id))
+        # a save of one changed file merges it into the stored files (json_patch; jsonb || on PostgreSQL)
+        await ps.save_draft(db, replace(draft, status="submitted", approvals=("t2",),
+                                        files={"a.yaml": "x: 3", "b.yaml": "y: 1"}),
+                            lc.Audit(5.0, "t1", "edit", draft.id), held=(first + 1, {"a.yaml": "x: 3"}))
     found = await ps.draft(store.db, draft.id)
-    assert found is not None and found.status == "submitted" and found.approvals == ("t2",)
-    assert [d.id for d in await ps.drafts(store.db)] == [1]
+    assert found is not None
+    got, revision = found
+    assert got.status == "submitted" and got.approvals == ("t2",) and revision == first + 2
+    assert got.files == {"a.yaml": "x: 3", "b.yaml": "y: 1"}
+    assert [d.id for d, _ in await ps.drafts(store.db)] == [1]
     assert await ps.next_draft_id(store.db) == 2
     trail = await ps.audit(store.db, draft_id=1)
-    assert [(a["user"], a["action"], a["detail"]) for a in trail] == [("t2", "approve", {}),
+    assert [(a["user"], a["action"], a["detail"]) for a in trail] == [("t1", "edit", {}), ("t2", "approve", {}),
                                                                        ("t1", "create", {"note": "新"})]
 
 

@@ -1,6 +1,6 @@
 // The landing page at `/`: what each page is for, in Chinese (default) or English.
 const TEXTS = {
-  title: ['坐席辅助', 'Agent assist'],
+  title: ['座席助手', 'Agent assist'],
   lead: ['通话进行中，按应急预案识别来电类型，推送话术、记录清单和禁语提醒。',
     'While a call runs, it tells the call type by the emergency plan and shows the agent what to say, what to record and what never to say.'],
   demo: ['演示', 'Demo'],
@@ -19,7 +19,7 @@ let lang = localStorage.getItem(KEY) || 'zh-CN';
 
 function apply() {
   document.documentElement.lang = lang;
-  document.title = lang === 'en' ? 'Agent assist' : '坐席辅助 assist';
+  document.title = lang === 'en' ? 'Agent assist' : '座席助手 assist';
   for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = TEXTS[el.dataset.i18n][lang === 'en' ? 1 : 0];
   const button = document.getElementById('lang');
   button.textContent = lang === 'en' ? '中文' : 'English';

@@ -197,15 +197,15 @@ function openDrafts() {
   return h('div', { class: 'row' }, sel);
 }
 
-// "客户：…" / "坐席：…" / "主管：…" / "第三方：…" / "备注：…" (or C:/A:/S:/T:/N:) lines -> a call as `assist classify` reads it.
-const SPEAKER_OF = { 坐席: 'agent', agent: 'agent', a: 'agent', 主管: 'supervisor', supervisor: 'supervisor', s: 'supervisor',
+// "客户：…" / "座席：…" (or 坐席：…) / "主管：…" / "第三方：…" / "备注：…" (or C:/A:/S:/T:/N:) lines -> a call as `assist classify` reads it.
+const SPEAKER_OF = { 座席: 'agent', 坐席: 'agent', agent: 'agent', a: 'agent', 主管: 'supervisor', supervisor: 'supervisor', s: 'supervisor',
   第三方: 'third_party', third_party: 'third_party', t: 'third_party' };
 export function parseCall(text) {
   const call = { id: 'try', context: {}, notes: [], transcript: [] };
   for (const raw of text.split('\n')) {
     const line = raw.trim();
     if (!line) continue;
-    const m = line.match(/^(客户|坐席|主管|第三方|备注|customer|agent|supervisor|third_party|note|c|a|s|t|n)\s*[:：]\s*(.*)$/i);
+    const m = line.match(/^(客户|座席|坐席|主管|第三方|备注|customer|agent|supervisor|third_party|note|c|a|s|t|n)\s*[:：]\s*(.*)$/i);
     const who = (m ? m[1] : '客户').toLowerCase();
     const body = m ? m[2] : line;
     if (['备注', 'note', 'n'].includes(who)) call.notes.push(body);

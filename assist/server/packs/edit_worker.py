@@ -76,6 +76,8 @@ class EditWorker:
         self._lock = asyncio.Lock()
         self._io = threading.Lock()
         self._warming: asyncio.Task[None] | None = None
+        self.ready = False
+        """The process has answered since it started (until then a save is quicker done in the service)."""
 
     def start(self) -> None:
         """Start the process now (it takes a second or two to import the pack compiler)."""
@@ -86,7 +88,7 @@ class EditWorker:
             proc = ctx.Process(target=serve, args=(theirs,), name="assist-pack-edits", daemon=True)
             proc.start()
             theirs.close()
-            self._proc, self._conn = proc, ours
+            self._proc, self._conn, self.ready = proc, ours, False
 
     def warm(self, files: Mapping[str, str]) -> None:
         """Start the process and have it read these files (a draft about to be edited) in the background,
@@ -106,6 +108,7 @@ class EditWorker:
         async with self._lock:  # one save at a time (the service's lock already orders them)
             self.start()
             status, value = await asyncio.to_thread(self._call, (dict(files), list(edits)))
+            self.ready = True
         if status == "error":
             raise value
         assert isinstance(value, Edited)
@@ -129,6 +132,7 @@ class EditWorker:
         """Stop the process (it holds nothing but what it parsed); a save waiting on it gets RuntimeError."""
         conn, proc = self._conn, self._proc
         self._conn = self._proc = None
+        self.ready = False
         if proc is not None:
             proc.kill()  # first: a thread waiting on the pipe then reads its end, not a closed descriptor
             proc.join(5)

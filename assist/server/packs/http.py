@@ -159,6 +159,7 @@ async def current(request: web.Request) -> web.Response:
     service, _ = await _auth(request)
     version, files = await service.published()
     view = await service.view(files)
+    service.worker.warm(files)  # the console opens: drafts start from these files, edits follow
     samples = view["structured"].get("samples.jsonl", [])
     contexts = [{"id": "default", "context": PREVIEW_CONTEXT}] + [
         {"id": s.get("id"), "context": {**s["context"], "call_id": s.get("id")}}

@@ -1,9 +1,13 @@
 """The pack lifecycle's shell: drafts and audit in the store, compiled packs cached, publish -> live agents.
 
 `assist.scripts.lifecycle` decides what is allowed; this class loads and saves, compiles
-packs off the event loop (a pack takes ~0.3 s to compile, and live calls share the loop),
-runs sample sets as pollable jobs, and on publish or rollback saves a new version and
+packs off the event loop (a whole pack takes ~0.5 s to parse and compile, and live calls share
+the loop), runs sample sets as pollable jobs, and on publish or rollback saves a new version and
 puts it in force through `Hub.use_pack`, which pushes `assist.update` to live sidebars.
+
+A trainer's save is the frequent case and must answer fast (docs/performance.md): the edit is
+applied and checked in the edit worker process, and every file is parsed and compiled once per
+text (`self.files`), so a save reads only the file it changed.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import asyncio
 import dataclasses
 import hashlib
 import itertools
+import json
 import logging
 import time
 from collections import OrderedDict
@@ -96,6 +101,32 @@ def check_files(files: Any) -> dict[str, str]:
     return out
 
 
+class DraftFiles:
+    """The files of the drafts last read or saved, by revision (`ps.KnownFiles`): a save neither decodes
+    nor re-reads the ~2 MB files column of the draft it edits."""
+
+    def __init__(self, keep: int = 4) -> None:
+        self.keep = keep
+        self._items: OrderedDict[int, tuple[int, Mapping[str, str]]] = OrderedDict()
+
+    def get(self, draft_id: int, revision: int) -> Mapping[str, str] | None:
+        found = self._items.get(draft_id)
+        if found is None or found[0] != revision:
+            return None
+        self._items.move_to_end(draft_id)
+        return found[1]
+
+    def held(self, draft_id: int) -> tuple[int, Mapping[str, str]] | None:
+        """The revision of the draft last read or saved, and its files."""
+        return self._items.get(draft_id)
+
+    def put(self, draft_id: int, revision: int, files: Mapping[str, str]) -> None:
+        self._items[draft_id] = (revision, files)
+        self._items.move_to_end(draft_id)
+        while len(self._items) > self.keep:
+            self._items.popitem(last=False)
+
+
 @dataclass
 class Job:
     id: str
@@ -138,6 +169,8 @@ class PackService:
         self._with_models: OrderedDict[tuple[str, str], Pack] = OrderedDict()
         self._model_of: tuple[str, bytes | None] = ("", None)
         """(version in force, its stored model artifact), read from the store when the version changes."""
+        self.draft_files = DraftFiles()
+        self._versions: OrderedDict[int, dict[str, str]] = OrderedDict()
 
     # -- compiled packs ----------------------------------------------------------------------------
 
@@ -216,10 +249,10 @@ class PackService:
     # -- versions ----------------------------------------------------------------------------------
 
     async def published(self) -> tuple[int, dict[str, str]]:
-        current = await ps.current(self.store.db)
-        if current is None:
+        version = await ps.current_version(self.store.db)
+        if version is None:
             raise NotFound("no pack has been published yet")
-        return current[0], dict(current[1])
+        return version, await self.version_files(version)
 
     async def published_pack(self) -> Pack | None:
         """The pack in force, as live calls use it (models included), for comparisons in back-tests."""
@@ -234,21 +267,34 @@ class PackService:
         return rows
 
     async def version_files(self, version: int) -> dict[str, str]:
-        files = await ps.version_files(self.store.db, version)
+        """A version's files (a copy), decoded once: a version never changes, and decoding its ~2 MB of JSON
+        holds the loop ~15 ms (a draft is made from the version in force)."""
+        files = self._versions.get(version)
         if files is None:
-            raise NotFound(f"no pack version {version}")
-        return files
+            files = await ps.version_files(self.store.db, version)
+            if files is None:
+                raise NotFound(f"no pack version {version}")
+            self._versions[version] = files
+            while len(self._versions) > 4:
+                self._versions.popitem(last=False)
+        self._versions.move_to_end(version)
+        return dict(files)
 
     # -- drafts ------------------------------------------------------------------------------------
 
     async def drafts(self, open_only: bool = True) -> list[lc.Draft]:
-        return await ps.drafts(self.store.db, open_only)
+        found = await ps.drafts(self.store.db, open_only, self.draft_files)
+        for draft, revision in found:
+            self.draft_files.put(draft.id, revision, draft.files)
+        return [draft for draft, _ in found]
 
     async def draft(self, draft_id: int) -> lc.Draft:
-        found = await ps.draft(self.store.db, draft_id)
+        found = await ps.draft(self.store.db, draft_id, self.draft_files)
         if found is None:
             raise NotFound(f"no draft {draft_id}")
-        return found
+        draft, revision = found
+        self.draft_files.put(draft.id, revision, draft.files)
+        return draft
 
     async def create_draft(self, user: str, files: Mapping[str, str] | None = None, *, source: str = "published",
                            note: str = "") -> lc.Draft:
@@ -286,11 +332,15 @@ class PackService:
     async def _edited(self, files: dict[str, str], edits: Sequence[Edit]) -> dict[str, str]:
         """Edits applied and the result checked in the edit worker (in a thread if the worker cannot run);
         what it parsed is learnt here, so the answer's forms, diff and problems parse nothing again."""
-        try:
-            edited = await self.worker.edit(files, edits)
-        except RuntimeError as exc:  # the worker died: this save is done here, the next starts a new worker
-            log.error("packs: %s", exc)
+        if not self.worker.ready:  # still starting (a second or two): this save is done here, as quick
+            self.worker.warm(files)
             edited = await asyncio.to_thread(edit_and_check, self.files, files, list(edits))
+        else:
+            try:
+                edited = await self.worker.edit(files, edits)
+            except RuntimeError as exc:  # the worker died: this save is done here, the next starts a new one
+                log.error("packs: %s", exc)
+                edited = await asyncio.to_thread(edit_and_check, self.files, files, list(edits))
         for name, data in edited.data.items():
             self.files.learn(edited.changed[name], data)
         new = {**files, **edited.changed}
@@ -361,7 +411,9 @@ class PackService:
                                                 "published", user, now, model=model)
                 new, audit = lc.publish(draft, user, version, now)
                 audit = dataclasses.replace(audit, detail={**audit.detail, "changes": changes})
-                await ps.save_draft(db, new, audit)
+                revision = await ps.save_draft(db, new, audit, part=self._json_part,
+                                               held=self.draft_files.held(new.id))
+            self.draft_files.put(new.id, revision, new.files)
             await self.hub.use_pack(pack, f"v{version}")
             return new, version
 
@@ -430,7 +482,13 @@ class PackService:
     async def _save(self, draft: lc.Draft, audit: lc.Audit, *, insert: bool = False) -> None:
         """The draft's row and its audit entry, in one transaction."""
         async with self.store.unit() as db:
-            await ps.save_draft(db, draft, audit, insert=insert)
+            revision = await ps.save_draft(db, draft, audit, insert=insert, part=self._json_part,
+                                           held=None if insert else self.draft_files.held(draft.id))
+        self.draft_files.put(draft.id, revision, draft.files)
+
+    def _json_part(self, text: str) -> str:
+        """A file's text as JSON, encoded once per text (a new draft's column reuses the parts of the last)."""
+        return self.files.memo(("json text", text), partial(json.dumps, text, ensure_ascii=False))
 
     # -- trying and samples ------------------------------------------------------------------------
 

@@ -223,6 +223,7 @@ class RoutingService:
         await self.hub.store.write(eff.writes)
         for event in eff.events:
             self.broadcast(event)
+            self._tell_call(event)
         self.wake.set()
         self.outbox_wake.set()
 
@@ -234,6 +235,26 @@ class RoutingService:
                 self.subscribers.pop(conn, None)
             else:
                 conn.send({**event, "subscription": sub})
+
+    def _tell_call(self, event: dict[str, Any]) -> None:
+        """An escalation of a call, filed or changed by anyone: `call.escalation` to every connection that shows
+        the call and to its agent's (whose sidebar still shows it after the call ended, when watchers are gone)."""
+        esc = event.get("escalation")
+        if not isinstance(esc, dict) or not isinstance(esc.get("subject"), dict):
+            return
+        subject = esc["subject"]
+        call_id = subject.get("call_id")
+        if not isinstance(call_id, str) or not call_id:
+            return
+        live = self.hub.desk.calls.get(call_id)
+        agent = live.user if live is not None else subject.get("agent")
+        targets = set(self.hub.watchers.get(call_id, ()))
+        targets.update(conn for conn in self.hub.connections
+                       if conn.session.principal is not None and conn.session.principal.user == agent)
+        if targets:
+            text = messages.encode(messages.call_escalation(call_id, event["event"], event["at"], event["by"], esc))
+            for conn in targets:
+                conn.send_text(text)
 
     def send_to_user(self, user: str, message: dict[str, Any]) -> int:
         sent = 0

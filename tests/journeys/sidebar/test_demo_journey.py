@@ -97,14 +97,36 @@ async def within_first_screen(page: Any, locator: Any, what: str) -> None:
     assert box["y"] >= 0 and box["y"] + box["height"] <= SCREEN["height"] + 0.5, (what, box)
 
 
-async def test_agent_reads_the_call_and_taps_escalate_within_one_screen(service: Running, browser: Any) -> None:
-    """docs/plugin.md "Try it first" at 320 x 768, with escalate=0 so the agent taps 上报 themself."""
+SAYS = {
+    "zh-CN": {"tap": "请在右侧助手中点击「上报」", "badge": "紧急/恶性投诉", "instead": "系统正在维护，建议您稍后再试",
+              "more": "本通已提醒", "point": "非常理解您的心情，您反映的问题我已经完整记录。",
+              "point2": "我马上向我们的班长汇报", "open": "上报", "send": "确认上报", "filed": "已上报：紧急/恶性投诉",
+              "waiting": "已上报：紧急/恶性投诉 · 待确认", "missing": "还差 5 项：客户姓名、联系电话、投诉内容",
+              "reason": "客户要求今天答复，否则向监管部门投诉"},
+    "en": {"tap": "Tap “Escalate” in the assistant", "badge": "Urgent complaint",
+           "instead": "The system is under maintenance", "more": "warnings on this call",
+           "point": "I fully understand how you feel, and I have recorded your complaint in full.",
+           "point2": "I am reporting this to my shift leader", "open": "Escalate", "send": "Escalate",
+           "filed": "Escalated: Urgent complaint",
+           "waiting": "Escalated: Urgent complaint · waiting to be acknowledged",
+           "missing": "5 still missing: Customer name, Phone number, Complaint",
+           "reason": "The customer wants an answer today or goes to the regulator"},
+}
+"""What the agent reads in each language of the sidebar (the caller's and agent's words stay Chinese)."""
+
+
+@pytest.mark.parametrize("lang", SAYS)
+async def test_agent_reads_the_call_and_taps_escalate_within_one_screen(
+        service: Running, browser: Any, lang: str) -> None:
+    """docs/plugin.md "Try it first" at 320 x 768, with escalate=0 so the agent taps 上报 themself: the category,
+    the current warning, the talking points and 上报 are all on the first screen, in either language."""
+    says = SAYS[lang]
     errors = PageErrors()
-    page, sidebar = await open_demo(service, browser, errors, escalate="0")
+    page, sidebar = await open_demo(service, browser, errors, escalate="0", lang=lang)
     # the demo stops before its escalation: the call is an urgent complaint by then
-    await page.locator("#log li", has_text="请在右侧助手中点击「上报」").wait_for(timeout=30_000)
+    await page.locator("#log li", has_text=says["tap"]).wait_for(timeout=30_000)
     badge = sidebar.locator(".badge")
-    await expect(badge).to_have_text("紧急/恶性投诉")
+    await expect(badge).to_have_text(says["badge"])
     # the forbidden line: the warning shows the sentence said, each forbidden phrase wholly marked
     warning = sidebar.locator(".alert .warning")
     said = await warning.locator(".said").inner_text()
@@ -112,35 +134,80 @@ async def test_agent_reads_the_call_and_taps_escalate_within_one_screen(service:
     phrases = {w["phrase"] for w in await page.evaluate("window.__warnings")}
     marks = await warning.locator(".said mark").all_inner_texts()
     assert sorted(marks) == sorted(phrases | {"系统的问题", "系统坏了"}), (marks, phrases)
-    await expect(warning).to_contain_text("系统正在维护，建议您稍后再试")
+    await expect(warning).to_contain_text(says["instead"])
     # one warning the agent got (one line, one rule): no "warned N times" yet
-    await expect(warning).not_to_contain_text("本通已提醒")
+    await expect(warning).not_to_contain_text(says["more"])
     points = sidebar.locator("[part=talking-points]")
-    await expect(points.locator("ol.points li p").first).to_have_text("非常理解您的心情，您反映的问题我已经完整记录。")
-    await expect(points).to_contain_text("我马上向我们的班长汇报")
-    escalate = sidebar.locator("button.escalate-open")
+    await expect(points.locator("ol.points li p").first).to_have_text(says["point"])
+    await expect(points).to_contain_text(says["point2"])
+    escalate = sidebar.get_by_role("button", name=says["open"], exact=True)
     # what the agent needs first is all on the first screen, without scrolling
     assert await page.evaluate("scrollY") == 0
     for locator, what in ((badge, "category"), (warning, "current warning"), (points, "talking points"),
                           (escalate, "上报")):
         await within_first_screen(page, locator, what)
-    await shot(page, "1-urgent-complaint-320x768")
-    await shot(page, "1-urgent-complaint-320-full", full=True)
+    # the checklists are folded to what is still missing: no field shows until the agent opens a form
+    checklist = sidebar.locator("[part=checklist]")
+    await expect(checklist.locator("details.form-group[data-form='complaint.urgent'] summary")).to_contain_text(
+        says["missing"])
+    await expect(checklist.locator("input:visible, select:visible, textarea:visible")).to_have_count(0)
+    await shot(page, f"1-urgent-complaint-{lang}-320x768")
+    await shot(page, f"1-urgent-complaint-{lang}-320-full", full=True)
 
     # 上报: the form pre-selects the call's kind; the agent types a reason and sends
     await escalate.click()
     await expect(sidebar.locator("#esc-kind")).to_have_value("complaint.urgent")
-    await sidebar.locator("#esc-reason").fill("客户要求今天答复，否则向监管部门投诉")
-    await sidebar.get_by_role("button", name="确认上报").click()
+    await sidebar.locator("#esc-reason").fill(says["reason"])
+    await sidebar.locator(".escalate-form").get_by_role("button", name=says["send"], exact=True).click()
     filed = sidebar.locator(".escalate .status.filed")
-    await expect(filed).to_contain_text("已上报：紧急/恶性投诉")
+    await expect(filed).to_have_text(says["waiting"])
     await within_first_screen(page, filed, "已上报")
     # the demo goes on once the agent has escalated, and the call ends
-    await page.locator("#log li", has_text="已上报：紧急/恶性投诉").wait_for(timeout=10_000)
+    await page.locator("#log li", has_text=says["filed"]).wait_for(timeout=10_000)
     await sidebar.locator(".callline .ended-tag").wait_for(timeout=30_000)
-    await shot(page, "2-escalated-320x768")
+    await shot(page, f"2-escalated-{lang}-320x768")
     (esc,) = await board(service, await call_id(page))
     assert esc["kind"] == "complaint.urgent", esc
+    assert errors.errors == []
+
+
+async def test_an_escalation_filed_by_the_softphone_and_taken_up_by_a_leader_shows_in_the_sidebar(
+        service: Running, browser: Any) -> None:
+    """The softphone files the escalation on its own connection (not through the sidebar), a shift leader takes it
+    up and resolves it: the sidebar says 已上报 and where it stands each time, also after the call ended."""
+    errors = PageErrors()
+    page, sidebar = await open_demo(service, browser, errors, escalate="0")
+    await page.locator("#log li", has_text="请在右侧助手中点击「上报」").wait_for(timeout=30_000)
+    call = await call_id(page)
+    filed = sidebar.locator(".escalate .status.filed")
+    await expect(filed).to_have_count(0)
+    phone = await open_client(service, user="demo")  # the softphone's own websocket, as the demo's agent
+    leader = await open_client(service, user="L01", role="shift_leader")
+    try:
+        reply = await phone.call("call.escalate", call_id=call, kind="complaint.urgent", reason="客户要求今天答复")
+        assert reply["success"], reply
+        await expect(filed).to_have_text("已上报：紧急/恶性投诉 · 待确认")
+        await expect(filed).to_have_attribute("data-escalation", reply["escalation_id"])
+        ack = await leader.call("escalation.ack", escalation_id=reply["escalation_id"])
+        assert ack["success"], ack
+        await expect(filed).to_have_text("已上报：紧急/恶性投诉 · 已确认，处理中")
+        # the agent's connections are told what was filed and where it stands, not the leaders' notes or contacts
+        told = await phone.push("call.escalation", event="acked")
+        assert told["call_id"] == call and told["by"] == "L01", told
+        assert told["escalation"]["acked_by"] == ["L01"] and told["escalation"]["status"] == "open", told
+        assert not {"notes", "steps", "subject"} & set(told["escalation"]), told
+        await shot(page, "6-filed-by-the-softphone-320x768")
+        # the call ends (the softphone hangs up): a leader's resolution still reaches the sidebar showing it
+        ended = await phone.call("call.end", call_id=call, disposition="escalated")
+        assert ended["success"], ended
+        await sidebar.locator(".callline .ended-tag").wait_for(timeout=10_000)
+        done = await leader.call("escalation.resolve", escalation_id=reply["escalation_id"], resolution="已回电客户")
+        assert done["success"], done
+        await expect(filed).to_have_text("已上报：紧急/恶性投诉 · 已办结")
+    finally:
+        await phone.ws.close()
+        await leader.ws.close()
+    await expect(filed).to_have_count(1)
     assert errors.errors == []
 
 
@@ -160,6 +227,9 @@ async def test_the_demo_softphone_files_the_escalation_the_call_type_calls_for(
     assert esc["kind"] == "complaint.urgent", esc
     await expect(sidebar.locator(".alert .warning")).not_to_contain_text("本通已提醒")
     await shot(page, "3-demo-1366x768")
+    await page.set_viewport_size({"width": 1920, "height": 1080})
+    await expect(filed).to_be_in_viewport()
+    await shot(page, "3-demo-1920x1080")
     assert errors.errors == []
 
 
