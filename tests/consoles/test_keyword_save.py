@@ -168,8 +168,8 @@ class CountingJson:
 async def test_saves_neither_decode_nor_encode_the_whole_draft_yet_store_it_whole(
         trainer_service: Running, http_session: aiohttp.ClientSession, monkeypatch: Any) -> None:
     """The draft's files column is ~2 MB of JSON, ~15 ms of the event loop each way: a save reads the row without
-    it (the service holds the files of the revision it wrote) and sends only the file it changed, which SQLite
-    splices into the stored JSON. What is stored is still the whole draft, as a fresh read (a restarted service)
+    it (the service holds the files of the revision it wrote) and sends only the file it changed, which the
+    database merges into the stored JSON. What is stored is still the whole draft, as a fresh read (a restarted service)
     decodes it."""
     from assist.server.packs import store as ps
 
@@ -196,7 +196,8 @@ async def test_saves_neither_decode_nor_encode_the_whole_draft_yet_store_it_whol
         answer = await t1.call("PATCH", f"/api/pack/drafts/{draft['id']}", {"edits": [
             {"file": "rules.yaml", "path": [*OUTAGE, "any"], "value": [*words, word]}]})
         await t1.call("GET", f"/api/pack/drafts/{draft['id']}")  # the console reloads it
-    assert counting.whole == [] and len(joined) == 1  # each save sent its one file, spliced in by SQLite
+    # the whole column was built once (the new draft); each save sent a patch of its one file, merged in by the database
+    assert counting.whole == [] and joined == [len(draft["files"]), 1, 1, 1]
     service.draft_files = type(service.draft_files)()  # as after a restart: nothing held
     fresh = await t1.call("GET", f"/api/pack/drafts/{draft['id']}")
     assert counting.whole == ["decoded"]
