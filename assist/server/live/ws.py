@@ -167,6 +167,9 @@ class Hub:
         """`gc.freeze()` once a new pack is in force (`assist serve` turns it on; see docs/performance.md)."""
         self.call_observers: list[Callable[[str], None]] = []
         """Told the call id of every push `deliver` hands out (the leader's live-call list, `server/leader/live.py`)."""
+        self.resume_observers: list[Callable[[Connection, str], None]] = []
+        """Told when a connection resumes a live call (a reloaded sidebar, a reconnect): routing tells it the
+        call's escalations, which that page has not seen."""
         self.metrics = Metrics()
         """This instance's instruments, read by `/metrics` (docs/operations.md)."""
         self.commands = protocol.CommandTable()
@@ -370,6 +373,9 @@ class Hub:
                 self.desk.calls.pop(call_id, None)
             raise
         conn.send(messages.result(cmd.id, outcome.reply))
+        if isinstance(cmd, protocol.CallStart) and outcome.reply.get("resumed"):
+            for told in self.resume_observers:
+                told(conn, cmd.call_id)
         if isinstance(cmd, (protocol.CallNote, protocol.CallTranscript)):
             self.metrics.note_handled(time.perf_counter() - started)
 

@@ -114,6 +114,8 @@ class RoutingService:
         self.workers: dict[tuple[str, str], asyncio.Task[None]] = {}
         """One delivery worker per target (channel, address) while it has something to send."""
         self._passes: set[asyncio.Task[None]] = set()
+        self._tells: set[asyncio.Task[None]] = set()
+        """Resumed calls being told their escalations."""
         self._fallback_lock = asyncio.Lock()
         """Passes overlap (a slow target does not hold up the next one); only one falls back at a time."""
         self.call_fault: dict[str, str | None] = {}
@@ -141,6 +143,7 @@ class RoutingService:
             directory = parse_directory(stored)
         self.policy.directory = directory
         self.refresh_pack()
+        self.hub.resume_observers.append(self._resumed)
         await self._init_schedule(now)
         for fault in await rs.list_faults(self.db, "open"):
             self.active_faults[fault.id] = fault
@@ -255,6 +258,21 @@ class RoutingService:
             text = messages.encode(messages.call_escalation(call_id, event["event"], event["at"], event["by"], esc))
             for conn in targets:
                 conn.send_text(text)
+
+    def _resumed(self, conn: Connection, call_id: str) -> None:
+        """A softphone resumed a call (a reloaded sidebar, a reconnect): tell that connection the call's
+        escalations as they stand (`call.escalation`, event `state`), so it shows 已上报 without waiting for
+        the next change."""
+        task = asyncio.get_running_loop().create_task(self._tell_escalations(conn, call_id))
+        self._tells.add(task)
+        task.add_done_callback(self._tells.discard)
+
+    async def _tell_escalations(self, conn: Connection, call_id: str) -> None:
+        started = (await rs.call_started(self.db, [call_id])).get(call_id)
+        if started is None:
+            return
+        for esc in await rs.escalations_of_call(self.db, call_id, started):
+            conn.send(messages.call_escalation(call_id, "state", self.hub.clock(), "", esc.to_json()))
 
     def send_to_user(self, user: str, message: dict[str, Any]) -> int:
         sent = 0

@@ -232,6 +232,24 @@ async def load_escalation(db: aiosqlite.Connection, esc_id: str) -> Escalation |
     return Escalation.from_rows(rows[0], steps)
 
 
+async def escalations_of_call(db: aiosqlite.Connection, call_id: str, since: float) -> list[Escalation]:
+    """The escalations filed about a call, opened since it started, oldest first. The subject is matched
+    here, not in SQL: it is customer data, which the store may keep encrypted."""
+    rows = await _all(db, "SELECT id, subject FROM routing_escalations WHERE opened_at >= ? ORDER BY opened_at",
+                      (since,))
+    ids = [str(r["id"]) for r in rows if _subject_call(r["subject"]) == call_id]
+    return await load_escalations(db, ids)
+
+
+def _subject_call(subject: Any) -> str | None:
+    try:
+        found = json.loads(subject) if isinstance(subject, str) else subject
+    except ValueError:
+        return None
+    call_id = found.get("call_id") if isinstance(found, dict) else None
+    return call_id if isinstance(call_id, str) else None
+
+
 async def load_escalations(db: aiosqlite.Connection, ids: list[str]) -> list[Escalation]:
     """Several escalations with their steps in two queries (the scheduler fires a pass's due ones together),
     in the order of `ids`; ids not found are left out."""
