@@ -25,6 +25,7 @@ from assist.server.feedback.http import add_feedback_routes
 from assist.server.feedback.service import FeedbackService, start_feedback
 from assist.server.leader.http import add_leader_routes
 from assist.server.live.ws import Hub, start_ws
+from assist.server.ops.crypto import load_cipher
 from assist.server.packs import store as ps
 from assist.server.packs.training import ModelTrainer
 from assist.server.routing.http import add_routing_routes
@@ -93,7 +94,8 @@ async def start(settings: Settings, *, clock: Callable[[], float] = time.time,
     stamped and scheduled by it (a test may make it stand still). `trainer` may be shared (tests start many
     services on the same pack)."""
     trainer = trainer or ModelTrainer()
-    store = await Store.open(settings.db, SCHEMA)
+    store = await Store.open(settings.db, SCHEMA,
+                             load_cipher(settings.db, settings.data_key, settings.data_key_file))
     try:
         pack, version = await pack_in_force(store, settings, trainer, clock())
     except BaseException:

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from assist.server.ops.crypto import load_cipher
 from assist.server.schema import SCHEMA
 from assist.server.store import Store
 from tests.conftest import Client
@@ -94,7 +95,7 @@ async def tokens(db: Path, *users: tuple[str, str]) -> list[str]:
 
 def query(db: Path, sql: str, *params: Any) -> list[sqlite3.Row]:
     con = sqlite3.connect(db)
-    con.row_factory = sqlite3.Row
+    con.row_factory = load_cipher(db).row_factory()  # rows with the sealed customer fields opened
     try:
         return con.execute(sql, params).fetchall()
     finally:
