@@ -56,7 +56,7 @@ async def _more(running: Running, tokens: dict[str, str]) -> tuple[str, str]:
         "customer_name": "欧阳娜娜", "phone": "13566667777", "complaint": "服务差，账户6228480099998888777",
         "demand": "道歉", "settled_on_call": "no"})
     assert record["kind"] == "escalation", record
-    fb = await agent.call("feedback.category", call_id="day-4", category="complaint.general",
+    fb = await agent.call("feedback.category", call_id="day-4", category="none",
                           comment="欧阳娜娜其实是咨询 13566667777")
     assert fb["success"], fb
     eid = record["escalation_id"]
