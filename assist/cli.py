@@ -183,20 +183,28 @@ def _counts_text(counts: dict[str, int]) -> str:
 
 def _backup_restore(args: argparse.Namespace) -> int:
     from assist.server.ops.backup import BackupError, backup, restore
+    from assist.server.ops.crypto import sealed_with
 
     settings = load_settings(args.config, {"db": args.db})
     try:
         if args.command == "backup":
             counts = backup(settings.db, args.path)
-            print(f"backed up {settings.db} to {args.path} ({_counts_text(counts)})")
+            print(f"backed up {settings.db} to {args.path} ({_counts_text(counts)})"
+                  + _key_note(sealed_with(args.path)))
             return 0
         counts, kept = restore(args.path, settings.db)
     except (BackupError, OSError) as exc:
         print(f"assist: {args.command} failed: {exc}", file=sys.stderr)
         return 1
     print(f"restored {args.path} into {settings.db} ({_counts_text(counts)})"
-          + (f"; the database it replaced is kept as {kept}" if kept else ""))
+          + (f"; the database it replaced is kept as {kept}" if kept else "") + _key_note(sealed_with(settings.db)))
     return 0
+
+
+def _key_note(key_id: str | None) -> str:
+    """Which data key a copy needs (docs/operations.md, 'Customer data at rest')."""
+    return (f"; its customer fields are sealed with data key {key_id}: it is read only with that key"
+            if key_id else "")
 
 
 def _purge(args: argparse.Namespace) -> int:

@@ -20,8 +20,7 @@ import pytest
 from assist.app import Running, start
 from assist.cli import main
 from assist.config import Settings
-from assist.server.ops.backup import backup, restore
-from assist.server.ops.crypto import DataKeyError, key_file_for
+from assist.server.ops.crypto import DataKeyError, key_file_for, key_id
 from assist.server.routing import store as routing_store
 from tests.conftest import TRAINER, Http, open_client
 from tests.ops.test_logs import PEOPLE, RAW, _day
@@ -154,16 +153,20 @@ async def test_a_wrong_or_missing_key_stops_the_service_at_start_and_no_new_key_
         await running.close()
 
 
-async def test_backup_restored_elsewhere_reads_only_with_its_key(settings: Settings, tmp_path: Path) -> None:
+async def test_backup_restored_elsewhere_reads_only_with_its_key(
+        settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     running = await start(settings, trainer=TRAINER)
     await _one_call(running)
     await running.close()
+    sealed_by = key_id(base64.b64decode(key_file_for(settings.db).read_text()))
     copy = tmp_path / "backup.db"
-    backup(settings.db, copy)
+    assert await asyncio.to_thread(main, ["backup", str(copy), "--db", str(settings.db)]) == 0
+    assert f"sealed with data key {sealed_by}: it is read only with that key" in capsys.readouterr().out
     assert _found([copy], MORE) == {}, "a backup holds the sealed values as they are"
 
     moved = dataclasses.replace(settings, db=tmp_path / "other" / "assist.db")
-    restore(copy, moved.db)
+    assert await asyncio.to_thread(main, ["restore", str(copy), "--db", str(moved.db)]) == 0
+    assert f"sealed with data key {sealed_by}" in capsys.readouterr().out
     with pytest.raises(DataKeyError, match="no key file"):
         await start(moved, trainer=TRAINER)
     running = await start(dataclasses.replace(moved, data_key=key_file_for(settings.db).read_text().strip()),
