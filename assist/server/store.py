@@ -267,27 +267,29 @@ class Store:
 
     async def check_key(self) -> None:
         """Refuse a key that did not seal this database; on a database with no key yet, record this one (after
-        checking that whatever is already sealed in it opens)."""
-        db = self._wdb
-        rows = list(await db.execute_fetchall("SELECT key_id, probe FROM data_keys"))
-        if rows:
-            key_id, probe = rows[0][0], rows[0][1]  # the row factory opened the probe if the key is right
-            if probe != PROBE:
-                raise DataKeyError(
-                    f"the data key {self.cipher.key_id} from {self.cipher.source} does not open {self.path}, "
-                    f"which is sealed with key {key_id}: use the key it was sealed with (the key file kept with "
-                    "it, or the ASSIST_DATA_KEY it ran with). docs/operations.md, 'Customer data at rest'.")
-            return
-        for table, column in self.schema.sealed():
-            found = list(await db.execute_fetchall(
-                f"SELECT {column} FROM {table} WHERE substr({column}, 1, {len(PREFIX)}) = ? LIMIT 1", (PREFIX,)))
-            if found and str(found[0][0]).startswith(PREFIX):  # the row factory could not open it
-                raise DataKeyError(
-                    f"{self.path} holds values sealed with another data key than {self.cipher.key_id} "
-                    f"({self.cipher.source}), and no record of which: use the key it was sealed with.")
-        await db.execute("INSERT INTO data_keys(key_id, probe, created_at) VALUES (?,?,?)",
-                         (self.cipher.key_id, self.cipher.seal(PROBE), time.time()))
-        await db.commit()
+        checking that whatever is already sealed in it opens). One transaction: two services starting on a new
+        database at once cannot both record theirs."""
+        async with self.unit() as db:
+            rows = list(await db.execute_fetchall("SELECT key_id, probe FROM data_keys"))
+            if not rows:
+                for table, column in self.schema.sealed():
+                    found = list(await db.execute_fetchall(
+                        f"SELECT {column} FROM {table} WHERE substr({column}, 1, {len(PREFIX)}) = ? LIMIT 1",
+                        (PREFIX,)))
+                    if found and str(found[0][0]).startswith(PREFIX):  # the row factory could not open it
+                        raise DataKeyError(
+                            f"{self.path} holds values sealed with another data key than {self.cipher.key_id} "
+                            f"({self.cipher.source}), and no record of which: use the key it was sealed with.")
+                await db.execute("INSERT INTO data_keys(key_id, probe, created_at) VALUES (?,?,?)",
+                                 (self.cipher.key_id, self.cipher.seal(PROBE), time.time()))
+                return
+        key_id, probe = rows[0][0], rows[0][1]  # the row factory opened the probe if the key is right
+        if probe != PROBE:
+            raise DataKeyError(
+                f"the data key {self.cipher.key_id} from {self.cipher.source} does not open {self.path}, "
+                f"which is sealed with key {key_id}: use the key it was sealed with (the key file kept with "
+                "it, or the ASSIST_DATA_KEY it ran with; after an interrupted `assist rekey`, the key file's "
+                "`.new` sibling). docs/operations.md, 'Customer data at rest'.")
 
     async def migrate(self) -> None:
         """Bring every component's schema up to date (idempotent), on the writer's connection."""
