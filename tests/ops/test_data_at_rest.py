@@ -284,3 +284,14 @@ async def test_rekey_moves_every_value_to_a_new_key_and_seals_values_from_before
         await running.close()
     with sqlite3.connect(_file(settings)) as con, pytest.raises(sqlite3.IntegrityError, match="append-only"):
         con.execute("UPDATE routing_audit SET who='x'")
+
+
+@pytest.mark.parametrize("command", ["rekey", "backup", "restore"])
+def test_file_commands_refuse_postgresql_and_point_to_the_docs(
+        command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = "postgresql://assist:secret@db.example/assist"  # never connected to: refused before
+    args = [command] if command == "rekey" else [command, str(tmp_path / "copy.db")]
+    assert main([*args, "--db", url]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"assist: {command} ") and "docs/operations.md" in err and len(err.splitlines()) == 1
+    assert "secret" not in err and not (tmp_path / "copy.db").exists()
