@@ -312,12 +312,10 @@ class Store:
         imported only then). `cipher` seals its customer fields; None: `crypto.load_cipher` (on SQLite the key
         file beside the database, made on a new database; on PostgreSQL a key must be configured). Raises
         `DataKeyError` if the key is missing or not the one the database was sealed with."""
-        if cipher is None:
-            cipher = load_cipher(target)
         if is_postgres(target):
             from assist.server.store_pg import PgStore
 
-            return await PgStore.connect(str(target), schema, cipher)
+            return await PgStore.connect(target, schema, cipher or load_cipher(target))
         path = Path(target)
         path.parent.mkdir(parents=True, exist_ok=True)
         if cipher is None:
