@@ -26,6 +26,7 @@ from assist.server.feedback.http import add_feedback_routes
 from assist.server.feedback.service import FeedbackService, start_feedback
 from assist.server.leader.http import add_leader_routes, unstaffed
 from assist.server.live.ws import RESTART_REASON, SERVICE_RESTART, Hub, start_ws
+from assist.server.ops.crypto import load_cipher
 from assist.server.ops.http import OPS_KEY
 from assist.server.packs import store as ps
 from assist.server.packs.training import ModelTrainer
@@ -128,7 +129,8 @@ async def start(settings: Settings, *, clock: Callable[[], float] = time.time,
     stamped and scheduled by it (a test may make it stand still). `trainer` may be shared (tests start many
     services on the same pack)."""
     trainer = trainer or ModelTrainer()
-    store = await Store.open(settings.db, SCHEMA)
+    store = await Store.open(settings.db, SCHEMA,
+                             load_cipher(settings.db, settings.data_key, settings.data_key_file))
     try:
         pack, version = await pack_in_force(store, settings, trainer, clock())
     except BaseException:

@@ -1,5 +1,5 @@
-"""Command line: serve, token, classify, pack check, backup, restore, purge (each documented in --help, the README
-and docs/operations.md)."""
+"""Command line: serve, token, classify, pack check, backup, restore, purge, rekey (each documented in --help, the
+README and docs/operations.md)."""
 
 from __future__ import annotations
 
@@ -89,23 +89,36 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--days", type=float, help="keep this many days (default: the retention_days setting)")
     g.add_argument("--db", help="SQLite database file or postgresql:// URL (default as for serve)")
     g.add_argument("--config", type=Path, help="TOML settings file")
+    y = sub.add_parser("rekey", help="re-encrypt the customer fields under a new data key (the service stopped)",
+                       description="Re-encrypt every sealed customer field under a new data key, in one "
+                                   "transaction, and seal values stored before encryption. The current key "
+                                   "comes from ASSIST_DATA_KEY or the key file as for serve. Without "
+                                   "--new-key-env, a new key is generated into the key file (the old one is "
+                                   "kept beside it as <key file>.retired-<key id>: backups made before "
+                                   "need it). With --new-key-env NAME, the new key is read from that "
+                                   "environment variable; set ASSIST_DATA_KEY to it before the next start.")
+    y.add_argument("--new-key-env", metavar="NAME", help="environment variable holding the new key (base64)")
+    y.add_argument("--db", help="SQLite database file (default as for serve; not on PostgreSQL)")
+    y.add_argument("--config", type=Path, help="TOML settings file")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "serve":
-        return _serve(args)
-    if args.command == "token":
-        return _token(args)
+    if args.command in ("serve", "token", "purge", "rekey"):
+        from assist.server.ops.crypto import DataKeyError
+
+        try:
+            return {"serve": _serve, "token": _token, "purge": _purge, "rekey": _rekey}[args.command](args)
+        except DataKeyError as exc:
+            print(f"assist: cannot open the database: {exc}", file=sys.stderr)
+            return 1
     if args.command == "classify":
         return _classify(args.pack, sys.stdin, sys.stdout)
     if args.command == "pack":
         return _pack_check(args.dir)
     if args.command in ("backup", "restore"):
         return _backup_restore(args)
-    if args.command == "purge":
-        return _purge(args)
     return 2
 
 
@@ -145,6 +158,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _token(args: argparse.Namespace) -> int:
+    from assist.server.ops.crypto import load_cipher
     from assist.server.ops.files import private_db
     from assist.server.schema import SCHEMA
     from assist.server.store import Store
@@ -154,7 +168,8 @@ def _token(args: argparse.Namespace) -> int:
     async def run() -> tuple[str, int]:
         if (file := sqlite_file(settings.db)) is not None:
             private_db(file)
-        store = await Store.open(settings.db, SCHEMA)
+        store = await Store.open(settings.db, SCHEMA,
+                                 load_cipher(settings.db, settings.data_key, settings.data_key_file))
         try:
             if args.token_command == "issue":
                 return await store.issue_token(args.user, args.role, time.time()), 0
@@ -181,6 +196,7 @@ def _counts_text(counts: dict[str, int]) -> str:
 
 def _backup_restore(args: argparse.Namespace) -> int:
     from assist.server.ops.backup import BackupError, backup, restore
+    from assist.server.ops.crypto import sealed_with
 
     settings = _settings(args.config, {"db": args.db})
     db = sqlite_file(settings.db)
@@ -191,18 +207,26 @@ def _backup_restore(args: argparse.Namespace) -> int:
     try:
         if args.command == "backup":
             counts = backup(db, args.path)
-            print(f"backed up {settings.db} to {args.path} ({_counts_text(counts)})")
+            print(f"backed up {settings.db} to {args.path} ({_counts_text(counts)})"
+                  + _key_note(sealed_with(args.path)))
             return 0
         counts, kept = restore(args.path, db)
     except (BackupError, OSError) as exc:
         print(f"assist: {args.command} failed: {exc}", file=sys.stderr)
         return 1
     print(f"restored {args.path} into {settings.db} ({_counts_text(counts)})"
-          + (f"; the database it replaced is kept as {kept}" if kept else ""))
+          + (f"; the database it replaced is kept as {kept}" if kept else "") + _key_note(sealed_with(db)))
     return 0
 
 
+def _key_note(key_id: str | None) -> str:
+    """Which data key a copy needs (docs/operations.md, 'Customer data at rest')."""
+    return (f"; its customer fields are sealed with data key {key_id}: it is read only with that key"
+            if key_id else "")
+
+
 def _purge(args: argparse.Namespace) -> int:
+    from assist.server.ops.crypto import load_cipher
     from assist.server.ops.files import private_db
     from assist.server.ops.retention import purge
     from assist.server.schema import SCHEMA
@@ -221,7 +245,8 @@ def _purge(args: argparse.Namespace) -> int:
     async def run() -> str:
         if file is not None:
             private_db(file)
-        store = await Store.open(settings.db, SCHEMA)
+        store = await Store.open(settings.db, SCHEMA,
+                                 load_cipher(settings.db, settings.data_key, settings.data_key_file))
         try:
             done = await purge(store, time.time(), days)
         finally:
@@ -230,6 +255,70 @@ def _purge(args: argparse.Namespace) -> int:
                 f"context(s) older than {days:g} days")
 
     print(asyncio.run(run()))
+    return 0
+
+
+def _rekey(args: argparse.Namespace) -> int:
+    from assist.server.ops.crypto import Cipher, decode_key, key_file_for, load_cipher, new_key, write_key_file
+    from assist.server.ops.rekey import ServiceRunning, rekey
+    from assist.server.schema import SCHEMA
+
+    settings = load_settings(args.config, {"db": args.db})
+    db = sqlite_file(settings.db)
+    if db is None:
+        print("assist: rekey re-encrypts a SQLite file; on PostgreSQL it is not available yet: keep the data key "
+              "(docs/operations.md, \"Customer data at rest\")", file=sys.stderr)
+        return 1
+    if not db.is_file():
+        print(f"assist: no database at {settings.db}", file=sys.stderr)
+        return 1
+    key_file = settings.data_key_file or key_file_for(db)
+    if args.new_key_env is None and settings.data_key:
+        print("assist: the key comes from ASSIST_DATA_KEY: put the new key in another variable and pass its name "
+              "with --new-key-env", file=sys.stderr)
+        return 2
+    if not settings.data_key and not key_file.exists():
+        print(f"assist: no data key: ASSIST_DATA_KEY is not set and there is no key file {key_file}", file=sys.stderr)
+        return 1
+    old = load_cipher(db, settings.data_key, settings.data_key_file)
+    pending = key_file.with_name(key_file.name + ".new")
+    if args.new_key_env is not None:
+        if args.new_key_env not in os.environ:
+            print(f"assist: the environment variable {args.new_key_env} is not set", file=sys.stderr)
+            return 2
+        new = Cipher(decode_key(os.environ[args.new_key_env], args.new_key_env), args.new_key_env)
+    else:
+        if pending.exists():
+            print(f"assist: {pending} is left from an interrupted rekey: if the service does not start with "
+                  f"{key_file}, it needs that one; move it away before rekeying again", file=sys.stderr)
+            return 1
+        fresh = new_key()
+        write_key_file(pending, fresh)  # on the disk before the database depends on it
+        new = Cipher(fresh, f"the key file {key_file}")
+    if new.key_id == old.key_id:
+        print("assist: the new key is the current key; nothing to do", file=sys.stderr)
+        return 2
+    try:
+        done = asyncio.run(rekey(db, SCHEMA, old, new, time.time()))
+    except ServiceRunning as exc:
+        pending.unlink(missing_ok=True)
+        print(f"assist: {exc}", file=sys.stderr)
+        return 1
+    except BaseException:
+        pending.unlink(missing_ok=True)  # the database is still under the old key
+        raise
+    retired = key_file.with_name(f"{key_file.name}.retired-{old.key_id}")
+    if not settings.data_key:
+        os.replace(key_file, retired)
+    if args.new_key_env is None:
+        os.replace(pending, key_file)
+        print(f"re-encrypted {done.values} value(s) of {settings.db} under the new data key {new.key_id} in "
+              f"{key_file}; the old key {old.key_id} is kept as {retired}: keep it as long as backups made before "
+              "now, and back up the new key file")
+    else:
+        print(f"re-encrypted {done.values} value(s) of {settings.db} under the data key {new.key_id} from "
+              f"{args.new_key_env}: set ASSIST_DATA_KEY to it before the next start"
+              + (f"; the old key file is kept as {retired}" if not settings.data_key else ""))
     return 0
 
 

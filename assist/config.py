@@ -78,6 +78,11 @@ class Settings:
     """Log line format: "text" (one human-readable line) or "json" (one JSON object per line, for collectors)."""
     retention_days: float = 180.0
     """Days a call's notes and transcript are kept; older ones are purged daily (0 = keep for ever)."""
+    data_key: str = field(default="", repr=False)
+    """Key that seals customer fields in the database (base64 of 32 bytes; set ASSIST_DATA_KEY); empty = the
+    key file `data_key_file`."""
+    data_key_file: Path | None = None
+    """File holding the data key when `data_key` is empty; default `<db>.key`, made (0600) with a new database."""
 
     def with_overrides(self, values: Mapping[str, Any]) -> Settings:
         """Apply non-None overrides, casting strings to each field's type."""
@@ -88,7 +93,7 @@ class Settings:
         return replace(self, **changes)
 
 
-PATH_SETTINGS = frozenset({"db", "pack", "routing"})
+PATH_SETTINGS = frozenset({"db", "pack", "routing", "data_key_file"})
 
 _POSTGRES_URL = re.compile(r"^postgres(?:ql)?://", re.IGNORECASE)
 

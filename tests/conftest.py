@@ -23,7 +23,7 @@ from assist.config import DEFAULT_PACK, Settings
 from assist.scripts.file_cache import FileCache
 from assist.scripts.pack import Pack, read_pack_dir
 from assist.server.packs.training import ModelTrainer
-from tests.pgcluster import Cluster, start_cluster
+from tests.pgcluster import DATA_KEY, Cluster, start_cluster
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
@@ -109,10 +109,10 @@ def db_target(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
 def settings(tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
     """The service's settings. `ASSIST_TEST_DB=postgresql` puts every service built on them on the suite's
     PostgreSQL cluster (tests that open the SQLite file themselves then fail: they are SQLite's)."""
-    db: Path | str = tmp_path / "assist.db"
-    if os.environ.get("ASSIST_TEST_DB") == "postgresql":
-        db = request.getfixturevalue("pg_cluster").fresh_url()
-    return Settings(host="127.0.0.1", ws_port=0, http_port=0, db=db, pack=DEFAULT_PACK)
+    if os.environ.get("ASSIST_TEST_DB") == "postgresql":  # with the suite's data key: no key file beside a URL
+        return Settings(host="127.0.0.1", ws_port=0, http_port=0, db=request.getfixturevalue("pg_cluster").fresh_url(),
+                        pack=DEFAULT_PACK, data_key=DATA_KEY)
+    return Settings(host="127.0.0.1", ws_port=0, http_port=0, db=tmp_path / "assist.db", pack=DEFAULT_PACK)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ It listens on a unix socket in its own directory only (no TCP port to collide wi
 
 from __future__ import annotations
 
+import base64
 import glob
 import itertools
 import os
@@ -17,11 +18,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
+from assist.config import is_postgres
+from assist.server.ops.crypto import Cipher, decode_key
+
 PORT = 5432
 """Only names the socket file (`.s.PGSQL.5432` in the cluster's own directory): no TCP listener."""
 
 MISSING = ("PostgreSQL's initdb and pg_ctl were not found on PATH or under /usr/lib/postgresql/*/bin; "
            "the store tests run on both backends: install Debian's `postgresql` package (.ci/run does)")
+
+
+DATA_KEY = base64.b64encode(bytes(range(32))).decode("ascii")
+"""The data key of every store the suite puts on PostgreSQL (there is no key file beside a URL, and a service
+on PostgreSQL without a key does not start)."""
+
+
+def cipher_for(db: Path | str) -> Cipher | None:
+    """The cipher a test opens the store at `db` with: the suite's key on PostgreSQL; None on SQLite (the
+    store's own: the key file beside the database, made with it)."""
+    return Cipher(decode_key(DATA_KEY, "the suite's DATA_KEY"), "the suite's DATA_KEY") if is_postgres(db) else None
 
 
 def find_bindir() -> Path | None:

@@ -13,12 +13,17 @@ unit of work (`unit`: a token, a pack version with its draft and audit) takes th
 and runs as one transaction between two batches, fsynced. Reads use a second connection and see
 only committed data.
 
-The schema is the instance's: `Store.open(path, schema)` gets every component's migrations and
+The schema is the instance's: `Store.open(path, schema, cipher)` gets every component's migrations and
 row writers (`assist/server/schema.py` lists them); nothing is registered at import.
 
 SQL is written once, in SQLite's dialect, for both backends: PostgreSQL's connection translates the few
 differences as it runs a statement (`store_pg.translate`). What cannot be translated is written side by side:
 each component's `pg_migrations` beside its `migrations`.
+
+Customer text is sealed at rest (`assist/server/ops/crypto.py`): a row writer wraps such a value in
+`Sealed`, the store encrypts it with the cipher it was opened with just before the statement runs, and
+both connections decrypt sealed values as rows are read. Each component lists its sealed columns
+(`Component.sealed`) for `assist rekey`; ids, times, kinds, categories and states stay in clear for queries.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ import aiosqlite
 
 from assist.config import is_postgres
 from assist.effects import Write
+from assist.server.ops.crypto import PREFIX, PROBE, Cipher, DataKeyError, Sealed, load_cipher
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +79,10 @@ CORE_MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE pack_versions ADD COLUMN model BLOB;
     """,
+    # 3: which data key seals the customer fields (one row: the key's id and a probe sealed with it)
+    """
+    CREATE TABLE data_keys (key_id TEXT PRIMARY KEY, probe TEXT NOT NULL, created_at REAL NOT NULL);
+    """,
 )
 """Append only: migration N of a component brings it from version N-1 to N."""
 
@@ -89,20 +99,20 @@ ToSql = Callable[[Mapping[str, Any]], list[Statement]]
 CORE_WRITERS: Mapping[str, ToSql] = MappingProxyType({
     "call_event": lambda r: [(
         "INSERT INTO call_events(call_id, kind, payload, at) VALUES (?,?,?,?)",
-        (r["call_id"], r["kind"], _j(r["payload"]), r["at"]))],
+        (r["call_id"], r["kind"], Sealed(_j(r["payload"])), r["at"]))],
     "call_start": lambda r: [(
         "INSERT INTO calls(call_id, user, context, started_at) VALUES (?,?,?,?) "
         "ON CONFLICT(call_id) DO UPDATE SET user=excluded.user, context=excluded.context, ended_at=NULL",
-        (r["call_id"], r["user"], _j(r["context"]), r["started_at"]))],
+        (r["call_id"], r["user"], Sealed(_j(r["context"])), r["started_at"]))],
     "call_end": lambda r: [(
         "UPDATE calls SET ended_at=?, disposition=?, category=?, labels=? WHERE call_id=?",
         (r["ended_at"], r["disposition"], r["category"], _j(r["labels"]), r["call_id"]))],
     "classification": lambda r: [(
         "INSERT INTO classifications(call_id, category, labels, evidence, pack_version, at) VALUES (?,?,?,?,?,?)",
-        (r["call_id"], r["category"], _j(r["labels"]), _j(r["evidence"]), r["pack_version"], r["at"]))],
+        (r["call_id"], r["category"], _j(r["labels"]), Sealed(_j(r["evidence"])), r["pack_version"], r["at"]))],
     "warning": lambda r: [(
         "INSERT INTO warnings(call_id, line, rule, phrase, span, alternative, at) VALUES (?,?,?,?,?,?,?)",
-        (r["call_id"], r["index"], r["rule"], r["phrase"], _j(r["span"]), r["alternative"], r["at"]))],
+        (r["call_id"], r["index"], r["rule"], Sealed(r["phrase"]), _j(r["span"]), r["alternative"], r["at"]))],
 })
 
 
@@ -120,6 +130,9 @@ class Component:
     pg_migrations: tuple[str, ...] = ()
     """The same migrations in PostgreSQL's DDL, one for one (migration N of both brings version N-1 to N):
     its types, identity columns, a `rowid` column where SQLite's implicit one is read, triggers."""
+    sealed: tuple[tuple[str, str], ...] = ()
+    """(table, column) pairs that hold customer text, which the writers wrap in `Sealed`: what `assist rekey`
+    re-encrypts. Everything else stays in clear, for queries."""
 
 
 CORE_PG_MIGRATIONS: tuple[str, ...] = (
@@ -152,12 +165,17 @@ CORE_PG_MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE pack_versions ADD COLUMN model BYTEA;
     """,
+    """
+    CREATE TABLE data_keys (key_id TEXT PRIMARY KEY, probe TEXT NOT NULL, created_at DOUBLE PRECISION NOT NULL);
+    """,
 )
 """`CORE_MIGRATIONS` for PostgreSQL (docs/operations.md, "PostgreSQL")."""
 
 CORE = Component("core", CORE_MIGRATIONS, CORE_WRITERS,
                  relaxed=frozenset({"call_event", "classification"}),  # a note or line and the labels it caused
-                 pg_migrations=CORE_PG_MIGRATIONS)
+                 pg_migrations=CORE_PG_MIGRATIONS,
+                 sealed=(("calls", "context"), ("call_events", "payload"), ("classifications", "evidence"),
+                         ("warnings", "phrase")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +193,10 @@ class Schema:
 
     def relaxed(self, table: str) -> bool:
         return any(table in c.relaxed for c in self.components)
+
+    def sealed(self) -> tuple[tuple[str, str], ...]:
+        """Every (table, column) that holds sealed customer text."""
+        return tuple(tc for c in self.components for tc in c.sealed)
 
 
 _TARGET = re.compile(
@@ -197,9 +219,9 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def _connect(path: Path) -> aiosqlite.Connection:
+async def _connect(path: Path, cipher: Cipher) -> aiosqlite.Connection:
     db = await aiosqlite.connect(path)
-    db.row_factory = aiosqlite.Row
+    db.row_factory = cipher.row_factory()  # type: ignore[assignment]  # sqlite3.Rows, sealed values opened
     await db.execute("PRAGMA journal_mode=WAL")
     await db.execute("PRAGMA synchronous=FULL")
     await db.execute("PRAGMA busy_timeout=5000")  # only another process (the command line) can hold the lock
@@ -230,12 +252,14 @@ class Store:
     fsynced, `synchronous=FULL` throughout)."""
 
     def __init__(self, db: aiosqlite.Connection, writer_db: aiosqlite.Connection, path: Path | None,
-                 schema: Schema) -> None:
+                 schema: Schema, cipher: Cipher) -> None:
         self.db = db
         self._wdb = writer_db
         self.file = path
         """The SQLite file (None on PostgreSQL)."""
         self.schema = schema
+        self.cipher = cipher
+        """Seals customer values; a unit of work that writes one itself calls `cipher.seal`."""
         self._full = True  # the writer connection's `synchronous` setting (_connect sets FULL)
         self._unsynced_since: float | None = None
         """When the oldest commit not yet fsynced was made (None: everything committed is on disk)."""
@@ -249,6 +273,11 @@ class Store:
         if self.file is None:
             raise RuntimeError("the store is on PostgreSQL: it has no database file")
         return self.file
+
+    @property
+    def where(self) -> str:
+        """The database as a message may name it (a PostgreSQL URL without its password)."""
+        return str(self.file)
 
     @contextlib.asynccontextmanager
     async def unit(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -278,18 +307,58 @@ class Store:
         await asyncio.shield(turn.closed)
 
     @classmethod
-    async def open(cls, target: Path | str, schema: Schema) -> Store:
-        """The store at `target`: a SQLite file, or a `postgresql://` URL (psycopg is imported only then)."""
+    async def open(cls, target: Path | str, schema: Schema, cipher: Cipher | None = None) -> Store:
+        """Open (and migrate) the store at `target`: a SQLite file, or a `postgresql://` URL (psycopg is
+        imported only then). `cipher` seals its customer fields; None: `crypto.load_cipher` (on SQLite the key
+        file beside the database, made on a new database; on PostgreSQL a key must be configured). Raises
+        `DataKeyError` if the key is missing or not the one the database was sealed with."""
         if is_postgres(target):
             from assist.server.store_pg import PgStore
 
-            return await PgStore.connect(target, schema)
+            return await PgStore.connect(target, schema, cipher or load_cipher(target))
         path = Path(target)
         path.parent.mkdir(parents=True, exist_ok=True)
-        db = await _connect(path)
-        store = cls(db, await _connect(path), path, schema)
-        await store.migrate()
+        if cipher is None:
+            cipher = load_cipher(path)
+        db = await _connect(path, cipher)
+        store = cls(db, await _connect(path, cipher), path, schema, cipher)
+        try:
+            await store.migrate()
+            await store.check_key()
+        except BaseException:
+            await store.close()
+            raise
         return store
+
+    async def check_key(self) -> None:
+        """Refuse a key that did not seal this database; on a database with no key yet, record this one (after
+        checking that whatever is already sealed in it opens). One transaction: two services starting on a new
+        database at once cannot both record theirs."""
+        async with self.unit() as db:
+            await self._lock_keys(db)
+            rows = list(await db.execute_fetchall("SELECT key_id, probe FROM data_keys"))
+            if not rows:
+                for table, column in self.schema.sealed():
+                    found = list(await db.execute_fetchall(
+                        f"SELECT {column} FROM {table} WHERE substr({column}, 1, {len(PREFIX)}) = ? LIMIT 1",
+                        (PREFIX,)))
+                    if found and str(found[0][0]).startswith(PREFIX):  # the row factory could not open it
+                        raise DataKeyError(
+                            f"{self.where} holds values sealed with another data key than {self.cipher.key_id} "
+                            f"({self.cipher.source}), and no record of which: use the key it was sealed with.")
+                await db.execute("INSERT INTO data_keys(key_id, probe, created_at) VALUES (?,?,?)",
+                                 (self.cipher.key_id, self.cipher.seal(PROBE), time.time()))
+                return
+        key_id, probe = rows[0][0], rows[0][1]  # the row factory opened the probe if the key is right
+        if probe != PROBE:
+            raise DataKeyError(
+                f"the data key {self.cipher.key_id} from {self.cipher.source} does not open {self.where}, "
+                f"which is sealed with key {key_id}: use the key it was sealed with (the key file kept with "
+                "it, or the ASSIST_DATA_KEY it ran with; after an interrupted `assist rekey`, the key file's "
+                "`.new` sibling). docs/operations.md, 'Customer data at rest'.")
+
+    async def _lock_keys(self, db: aiosqlite.Connection) -> None:
+        """Nothing to do on SQLite: `unit` began the transaction IMMEDIATE, which locks the file."""
 
     async def migrate(self) -> None:
         """Bring every component's schema up to date (idempotent), on the writer's connection."""
@@ -449,8 +518,9 @@ class Store:
         return [run for runs in by_table.values() for run in runs]
 
     async def _apply(self, writes: Iterable[Write]) -> None:
+        seal = self.cipher.seal_params
         for sql, many in self._runs(writes):
-            await self._wdb.executemany(sql, many)
+            await self._wdb.executemany(sql, [seal(p) for p in many])
 
     async def _commit_batch(self, runs: list[tuple[str, list[tuple[Any, ...]]]], full: bool) -> None:
         """Write and commit a batch in one trip to the writer's thread (rolled back if any of it fails).
@@ -458,13 +528,14 @@ class Store:
         One trip, not one per statement: under load every trip waits for a turn of the busy event
         loop, and the acknowledgements of the whole batch wait for the last trip."""
         pragma = None if full == self._full else f"PRAGMA synchronous={'FULL' if full else 'NORMAL'}"
+        seal = self.cipher.seal_params
 
         def commit(conn: sqlite3.Connection) -> None:
             if pragma is not None:
                 conn.execute(pragma)
             try:
                 for sql, many in runs:
-                    conn.executemany(sql, many)
+                    conn.executemany(sql, [seal(p) for p in many])  # customer values sealed here, off the loop
                 conn.commit()
             except BaseException:
                 conn.rollback()

@@ -23,6 +23,7 @@ from typing import Any, cast
 import aiosqlite
 
 from assist.config import describe_db
+from assist.server.ops.crypto import Cipher
 from assist.server.store import Schema, Store, log
 
 try:
@@ -170,11 +171,15 @@ class _Result:
 
 
 class PgConnection:
-    """One psycopg connection speaking the subset of aiosqlite's `Connection` the service uses."""
+    """One psycopg connection speaking the subset of aiosqlite's `Connection` the service uses. As the SQLite
+    store's row factory does, it returns sealed values opened (`Cipher.opened`); `Sealed` parameters are
+    encrypted by the store's writer before they get here."""
 
-    def __init__(self, conn: psycopg.AsyncConnection[tuple[Any, ...]], identities: Mapping[str, str]) -> None:
+    def __init__(self, conn: psycopg.AsyncConnection[tuple[Any, ...]], identities: Mapping[str, str],
+                 cipher: Cipher) -> None:
         self.raw = conn
         self._identities = identities
+        self._cipher = cipher
         self._sql: dict[str, tuple[str | None, bool]] = {}
 
     def sql(self, sql: str) -> tuple[str | None, bool]:
@@ -206,7 +211,8 @@ class PgConnection:
                 names = [names[i] for i in keep]
                 values = [tuple(v[i] for i in keep) for v in values]
             index = {n: i for i, n in enumerate(names)}
-            return PgCursor([Row(v, index) for v in values], cur.rowcount, None)
+            opened = self._cipher.opened
+            return PgCursor([Row([opened(x) for x in v], index) for v in values], cur.rowcount, None)
 
     async def execute_fetchall(self, sql: str, parameters: Iterable[Any] | None = None) -> list[Row]:
         cursor = await self._execute(sql, parameters)
@@ -236,7 +242,8 @@ class PgStore(Store):
     url: str = ""
 
     @classmethod
-    async def connect(cls, url: str, schema: Schema) -> PgStore:
+    async def connect(cls, url: str, schema: Schema, cipher: Cipher) -> PgStore:
+        """Connect, migrate and check `cipher` against the database's data key (`Store.check_key`)."""
         if psycopg is None:
             raise OSError("a postgresql:// database needs psycopg: pip install 'psycopg[binary]'")
         identities = identity_keys(schema)
@@ -245,15 +252,24 @@ class PgStore(Store):
             write = await psycopg.AsyncConnection.connect(url, autocommit=False)
         except psycopg.Error as exc:
             raise OSError(f"cannot connect to {describe_db(url)}: {exc}".strip()) from None
-        store = cls(cast(aiosqlite.Connection, PgConnection(read, identities)),
-                    cast(aiosqlite.Connection, PgConnection(write, identities)), None, schema)
+        store = cls(cast(aiosqlite.Connection, PgConnection(read, identities, cipher)),
+                    cast(aiosqlite.Connection, PgConnection(write, identities, cipher)), None, schema, cipher)
         store.url = url
         try:
             await store.migrate()
+            await store.check_key()
         except BaseException:
             await store.close()
             raise
         return store
+
+    @property
+    def where(self) -> str:
+        return describe_db(self.url)
+
+    async def _lock_keys(self, db: aiosqlite.Connection) -> None:
+        """Instances starting together on a new database take turns, so only one records its key."""
+        await db.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))
 
     @property
     def _pg(self) -> PgConnection:
@@ -292,6 +308,7 @@ class PgStore(Store):
         """A batch in one transaction, each run one pipelined `executemany`; relaxed: `synchronous_commit=off`
         for this transaction alone."""
         conn = self._pg
+        seal = self.cipher.seal_params
         try:
             async with conn.raw.cursor() as cur:
                 if not full:
@@ -299,7 +316,7 @@ class PgStore(Store):
                 for sql, many in runs:
                     pg, _ = conn.sql(sql)
                     if pg is not None:
-                        await cur.executemany(pg, [params(p) for p in many])
+                        await cur.executemany(pg, [params(seal(p)) for p in many])  # as SQLite's writer
             await conn.raw.commit()
         except BaseException:
             await conn.raw.rollback()

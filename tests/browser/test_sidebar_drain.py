@@ -5,6 +5,7 @@ is not lost: the service did not run it, and the sidebar sends it again to the n
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from dataclasses import replace
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 
 from assist.app import Running, start
 from assist.config import Settings
+from assist.server.ops.crypto import load_cipher
 from tests.browser.conftest import PageErrors
 from tests.browser.test_sidebar import RECORD_UPDATES
 from tests.conftest import TRAINER
@@ -82,9 +84,10 @@ async def test_sidebar_reconnects_after_a_drain_and_shows_the_call_again(setting
         assert await sidebar.locator(".chip[data-category=system_outage]").count() == 1
         assert "系统坏了" in await sidebar.locator(".alert .warning").inner_text()
         assert await sidebar.locator(".forbidden-list li[data-rule=system_blame].hit").count() == 1
-        with sqlite3.connect(settings.db) as conn:
-            said = [r[0] for r in conn.execute(
-                "SELECT json_extract(payload, '$.text') FROM call_events WHERE call_id='d-1' AND kind='transcript'")]
+        with sqlite3.connect(settings.db) as conn:  # the payloads are sealed: opened with the database's key
+            conn.row_factory = load_cipher(settings.db).row_factory()
+            said = [json.loads(r[0])["text"] for r in conn.execute(
+                "SELECT payload FROM call_events WHERE call_id='d-1' AND kind='transcript'")]
         assert said.count("今天不给我答复，我就打12378投诉到银保监会") == 1, said
         assert errors.errors == []
     finally:

@@ -10,6 +10,7 @@ import pytest
 
 from assist.app import Running
 from assist.feedback.commands import COMMANDS
+from assist.server.ops.crypto import load_cipher
 from tests.conftest import Client, open_client
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "protocol.md").read_text()
@@ -20,7 +21,8 @@ BLAME = "不好意思，这是我们系统的问题，我们系统坏了"
 
 def rows(db: Path, sql: str, *args: object) -> list[tuple[object, ...]]:
     with sqlite3.connect(db) as conn:
-        return conn.execute(sql, args).fetchall()
+        conn.row_factory = load_cipher(db).row_factory()  # the sealed customer fields opened
+        return [tuple(r) for r in conn.execute(sql, args).fetchall()]
 
 
 @pytest.mark.parametrize("name", [s.name for s in COMMANDS])

@@ -16,6 +16,7 @@ import pytest
 from assist.app import Running, start
 from assist.config import DEFAULT_PACK, Settings
 from assist.server.ops.backup import BackupError, backup, restore
+from assist.server.ops.crypto import key_file_for
 from assist.server.ops.retention import DAY, purge
 from tests.conftest import TRAINER, Http, open_client
 
@@ -60,7 +61,8 @@ async def test_backup_while_serving_then_restore_and_serve_it(service: Running, 
     assert restored.returncode == 0, restored.stderr
     assert mode(new_db) == 0o600 and mode(new_db.parent) == 0o700
 
-    settings = Settings(ws_port=0, http_port=0, db=new_db, pack=DEFAULT_PACK)
+    # The restored database is elsewhere: it reads with the key it was sealed with (docs/operations.md).
+    settings = Settings(ws_port=0, http_port=0, db=new_db, pack=DEFAULT_PACK, data_key_file=key_file_for(db))
     again = await start(settings, trainer=TRAINER)
     try:
         assert again.hub.desk.pack_version == "v1", "the pack version came back; nothing was re-imported"

@@ -20,6 +20,7 @@ from websockets.exceptions import ConnectionClosed
 
 from assist.app import start
 from assist.config import Settings, sqlite_file
+from assist.server.ops.crypto import load_cipher
 from tests.conftest import TRAINER, Client, open_client
 
 BOUND = 30.0
@@ -44,10 +45,12 @@ async def read_until_closed(client: Client) -> tuple[list[dict[str, Any]], int |
 
 
 def notes(db: Path, call_id: str) -> list[str]:
+    """A call's stored notes, read from the file (the payloads are sealed: opened with the database's key)."""
+    opened = load_cipher(db).opened
     with sqlite3.connect(db) as conn:
         rows = conn.execute("SELECT payload FROM call_events WHERE call_id=? AND kind='note' ORDER BY id",
                             (call_id,)).fetchall()
-    return [json.loads(r[0])["text"] for r in rows]
+    return [json.loads(opened(r[0]))["text"] for r in rows]
 
 
 async def test_a_command_under_way_is_answered_then_1012_and_a_late_one_is_not_run(

@@ -19,9 +19,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from assist.server.ops.crypto import load_cipher
 from assist.server.schema import SCHEMA
 from assist.server.store import Store
 from tests.conftest import Client
+from tests.pgcluster import DATA_KEY, cipher_for
 from tests.routing.conftest import SECRET, routing_toml
 from tests.routing.receiver import Receiver
 
@@ -47,7 +49,7 @@ class Service:
 
     async def start(self, clock: float) -> None:
         env = {**os.environ, "ASSIST_ROUTING": str(self.routing), "ASSIST_NOTIFY_SECRET": SECRET,
-               "ASSIST_HOST": "127.0.0.1"}
+               "ASSIST_HOST": "127.0.0.1", "ASSIST_DATA_KEY": DATA_KEY if cipher_for(self.db) else ""}
         with open(self.log, "ab") as log:
             self.proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "tests.routing.serve_with_routing", "--ws-port", "0", "--http-port", "0",
@@ -86,7 +88,7 @@ class Service:
 
 
 async def tokens(db: Path | str, *users: tuple[str, str]) -> list[str]:
-    store = await Store.open(db, SCHEMA)
+    store = await Store.open(db, SCHEMA, cipher_for(db))
     try:
         return [await store.issue_token(u, r, time.time()) for u, r in users]
     finally:
@@ -99,10 +101,13 @@ def query(db: Path | str, sql: str, *params: Any) -> list[Any]:
         import psycopg
         from psycopg.rows import dict_row
 
-        with psycopg.connect(db, row_factory=dict_row) as conn:
-            return conn.execute(sql.replace("?", "%s"), params).fetchall()
+        cipher = cipher_for(db)
+        assert cipher is not None
+        with psycopg.connect(db, row_factory=dict_row) as conn:  # the sealed customer fields opened
+            return [{k: cipher.opened(v) for k, v in row.items()}
+                    for row in conn.execute(sql.replace("?", "%s"), params).fetchall()]
     con = sqlite3.connect(db)
-    con.row_factory = sqlite3.Row
+    con.row_factory = load_cipher(db).row_factory()  # rows with the sealed customer fields opened
     try:
         return con.execute(sql, params).fetchall()
     finally:

@@ -30,9 +30,9 @@ async def test_an_ended_call_id_cannot_be_started_again(service: Running) -> Non
     b = await open_client(service, user="a2")
     reply = await b.call("call.start", call_id="r1", context={})
     assert reply["success"] is False and reply["error"]["code"] == "conflict"
-    with sqlite3.connect(service.store.path) as db:
-        assert db.execute("SELECT user, context FROM calls WHERE call_id='r1'").fetchone() == \
-            ("a1", '{"customer_name":"张三"}'), "the first agent's call record is untouched"
+    async with service.store.db.execute("SELECT user, context FROM calls WHERE call_id='r1'") as cur:
+        row = await cur.fetchone()  # the store's connection opens the sealed context
+    assert row is not None and tuple(row) == ("a1", '{"customer_name":"张三"}'), "the first agent's call is untouched"
 
 
 async def test_a_write_that_fails_is_not_acknowledged_and_leaves_no_state(

@@ -21,7 +21,7 @@ from psycopg.rows import dict_row
 from websockets.asyncio.client import connect
 
 from tests.conftest import Client, Http
-from tests.pgcluster import Cluster
+from tests.pgcluster import DATA_KEY, Cluster
 
 ROOT = Path(__file__).resolve().parents[2]
 BOUND = 60.0
@@ -88,7 +88,7 @@ async def test_serve_on_postgresql_keeps_a_live_call_a_publish_and_an_escalation
         pg_cluster: Cluster, tmp_path: Path) -> None:
     url = pg_cluster.fresh_url()
     env = {**os.environ, "ASSIST_DB": url, "ASSIST_PACK_APPROVALS": "0", "XDG_DATA_HOME": str(tmp_path / "xdg"),
-           "ASSIST_HOST": "127.0.0.1"}
+           "ASSIST_HOST": "127.0.0.1", "ASSIST_DATA_KEY": DATA_KEY}
     agent_t = await cli(env, "token", "issue", "--user", "a1001", "--role", "agent")
     trainer_t = await cli(env, "token", "issue", "--user", "t1", "--role", "trainer")
     service = Serve(env, tmp_path / "serve.log")
@@ -137,3 +137,30 @@ async def test_serve_on_postgresql_keeps_a_live_call_a_publish_and_an_escalation
         await service.stop()
     finally:
         service.kill()
+
+
+async def test_serve_on_postgresql_without_a_data_key_stops_at_start_with_one_line(
+        pg_cluster: Cluster, tmp_path: Path) -> None:
+    url = pg_cluster.fresh_url()
+    env = {k: v for k, v in os.environ.items() if k not in ("ASSIST_DATA_KEY", "ASSIST_DATA_KEY_FILE")}
+    env.update({"ASSIST_DB": url, "XDG_DATA_HOME": str(tmp_path / "xdg"), "ASSIST_HOST": "127.0.0.1"})
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "assist", "serve", "--ws-port", "0", "--http-port", "0", cwd=ROOT, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(), BOUND)
+    assert proc.returncode == 1, (out, err)
+    lines = err.decode().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("assist: cannot open the database: no data key for "), lines
+    assert "ASSIST_DATA_KEY" in lines[0] and "data_key_file" in lines[0] and "docs/operations.md" in lines[0]
+    assert query(url, "SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = current_schema()") \
+        == [{"n": 0}], "nothing was created: the service stopped before touching the database"
+
+    missing = tmp_path / "absent.key"
+    env["ASSIST_DATA_KEY_FILE"] = str(missing)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "assist", "serve", "--ws-port", "0", "--http-port", "0", cwd=ROOT, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(), BOUND)
+    assert proc.returncode == 1 and len(err.decode().splitlines()) == 1, (out, err)
+    assert f"the data key file {missing} (data_key_file) does not exist" in err.decode()
+    assert not missing.exists(), "on PostgreSQL a key file is never made up by one instance"

@@ -21,11 +21,12 @@ from assist.server.packs import store as ps
 from assist.server.routing import store as rs
 from assist.server.schema import SCHEMA
 from assist.server.store import Store
+from tests.pgcluster import cipher_for
 
 
 @pytest.fixture
 async def store(db_target: Path | str) -> AsyncIterator[Store]:
-    opened = await Store.open(db_target, SCHEMA)
+    opened = await Store.open(db_target, SCHEMA, cipher_for(db_target))
     opened.start_writer()
     try:
         yield opened
@@ -39,9 +40,9 @@ async def rows(store: Store, sql: str, *params: Any) -> list[dict[str, Any]]:
 
 
 async def test_migrations_are_versioned_and_a_second_start_applies_none(db_target: Path | str) -> None:
-    first = await Store.open(db_target, SCHEMA)
+    first = await Store.open(db_target, SCHEMA, cipher_for(db_target))
     await first.close()
-    again = await Store.open(db_target, SCHEMA)
+    again = await Store.open(db_target, SCHEMA, cipher_for(db_target))
     try:
         versions = {r["component"]: r["version"] for r in await rows(again, "SELECT * FROM schema_versions")}
         assert versions == {c.name: len(c.migrations) for c in SCHEMA.components}

@@ -11,6 +11,7 @@ import pytest
 from assist.effects import Write
 from assist.server.schema import SCHEMA
 from assist.server.store import Store
+from tests.pgcluster import cipher_for
 
 TOKEN = "INSERT INTO tokens(hash, user, role, created_at) VALUES (?,?,?,0)"
 
@@ -22,7 +23,7 @@ def start_row(call_id: str) -> Write:
 @pytest.mark.parametrize("writer", [False, True], ids=["before-the-writer-runs", "through-the-writer"])
 async def test_a_unit_that_fails_leaves_nothing_and_units_do_not_interleave(db_target: Path | str,
                                                                            writer: bool) -> None:
-    store = await Store.open(db_target, SCHEMA)
+    store = await Store.open(db_target, SCHEMA, cipher_for(db_target))
     if writer:
         store.start_writer()
     try:
@@ -59,7 +60,7 @@ async def test_a_unit_that_fails_leaves_nothing_and_units_do_not_interleave(db_t
 
 
 async def test_a_failed_batch_acknowledges_nobody_and_the_next_unit_still_commits(db_target: Path | str) -> None:
-    store = await Store.open(db_target, SCHEMA)
+    store = await Store.open(db_target, SCHEMA, cipher_for(db_target))
     store.start_writer()
     try:
         with pytest.raises(ValueError, match="unknown table"):
@@ -72,7 +73,7 @@ async def test_a_failed_batch_acknowledges_nobody_and_the_next_unit_still_commit
 
 
 async def test_a_unit_whose_caller_gives_up_waiting_never_blocks_the_writer(db_target: Path | str) -> None:
-    store = await Store.open(db_target, SCHEMA)
+    store = await Store.open(db_target, SCHEMA, cipher_for(db_target))
     store.start_writer()
     try:
         inside = asyncio.Event()

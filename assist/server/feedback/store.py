@@ -15,6 +15,7 @@ from typing import Any
 import aiosqlite
 
 from assist.feedback.items import FeedbackItem
+from assist.server.ops.crypto import Sealed
 from assist.server.store import Component, Statement
 
 MIGRATIONS: tuple[str, ...] = (
@@ -36,6 +37,8 @@ COLUMNS = ("id", "key", "kind", "source", "call_id", "user", "role", "created_at
            "call", "predicted", "corrected", "rule", "line_index", "line_text", "phrase", "comment",
            "escalation_id", "status", "decided_by", "decided_at", "reason", "labels", "draft_id", "sample_id")
 _JSON = frozenset({"call", "predicted", "labels"})
+_SEALED = ("call", "line_text", "phrase", "comment", "reason")
+"""What the caller and agent said and what people wrote about it; categories, rules and states stay in clear."""
 
 
 def _j(value: Any) -> str:
@@ -43,7 +46,7 @@ def _j(value: Any) -> str:
 
 
 def _item(r: Mapping[str, Any]) -> list[Statement]:
-    values = tuple(_j(r[c]) if c in _JSON else r[c] for c in COLUMNS)
+    values = tuple(_sealed(c, _j(r[c]) if c in _JSON else r[c]) for c in COLUMNS)
     updates = ", ".join(f"{c}=excluded.{c}" for c in COLUMNS[1:] if c != "created_at")
     return [(f"INSERT INTO feedback_items({', '.join(COLUMNS)}) VALUES ({','.join('?' * len(COLUMNS))}) "
              f"ON CONFLICT(id) DO UPDATE SET {updates} WHERE feedback_items.status = 'open'", values)]
@@ -66,8 +69,13 @@ PG_MIGRATIONS: tuple[str, ...] = (
 )
 """`MIGRATIONS` for PostgreSQL."""
 
+
+def _sealed(column: str, value: Any) -> Any:
+    return Sealed(value) if column in _SEALED else value
+
+
 COMPONENT = Component("feedback", MIGRATIONS, MappingProxyType({"feedback_item": _item}),
-                      pg_migrations=PG_MIGRATIONS)
+                      pg_migrations=PG_MIGRATIONS, sealed=tuple(("feedback_items", c) for c in _SEALED))
 
 
 async def load_item(db: aiosqlite.Connection, item_id: str) -> FeedbackItem | None:

@@ -1,7 +1,8 @@
 """What the shift-leader console reads from the store: calls, their records and transcript tail, a day's calls.
 
 Read-only SQL on the service's one aiosqlite connection (writes stay with the store's writer),
-so the console never needs a new method on the routing service.
+so the console never needs a new method on the routing service. Customer fields arrive decrypted (the
+connection's row factory opens sealed values); SQL never looks inside them.
 """
 
 from __future__ import annotations
@@ -68,12 +69,13 @@ async def last_category(db: aiosqlite.Connection, call_id: str) -> tuple[str, li
 
 async def open_escalations_by_call(db: aiosqlite.Connection) -> dict[str, list[dict[str, str]]]:
     """Open escalations keyed by the call they came from (the live-calls view flags those calls)."""
-    rows = await _all(db, "SELECT id, kind, json_extract(subject, '$.call_id') AS call_id FROM routing_escalations "
+    rows = await _all(db, "SELECT id, kind, subject FROM routing_escalations "
                           "WHERE status IN ('open', 'unresolvable') ORDER BY opened_at")
     out: dict[str, list[dict[str, str]]] = {}
-    for r in rows:
-        if isinstance(r["call_id"], str):
-            out.setdefault(r["call_id"], []).append({"escalation_id": r["id"], "kind": r["kind"]})
+    for r in rows:  # the subject is sealed: its call id is read here, not by SQL
+        call_id = _load(r["subject"], {}).get("call_id")
+        if isinstance(call_id, str):
+            out.setdefault(call_id, []).append({"escalation_id": r["id"], "kind": r["kind"]})
     return out
 
 

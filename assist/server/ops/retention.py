@@ -69,7 +69,8 @@ async def purge(store: Store, now: float, days: float, *, since: float | None = 
             context = json.loads(raw)
             masked = mask_context(context)
             if masked != context:
-                changed.append((json.dumps(masked, ensure_ascii=False, separators=(",", ":")), call_id))
+                changed.append((store.cipher.seal(json.dumps(masked, ensure_ascii=False, separators=(",", ":"))),
+                                call_id))
         if changed:
             async with store.unit() as db:
                 await db.executemany("UPDATE calls SET context=? WHERE call_id=?", changed)

@@ -20,6 +20,7 @@ import aiosqlite
 from assist.routing.escalation import Escalation
 from assist.routing.faults import Fault
 from assist.routing.report import DayFacts, day_bounds
+from assist.server.ops.crypto import Sealed
 from assist.server.store import Component, Statement, ToSql
 
 MIGRATIONS: tuple[str, ...] = (
@@ -87,7 +88,8 @@ def _j(value: Any) -> str:
 def _escalation(r: Mapping[str, Any]) -> list[Statement]:
     cols = ("id", "kind", "subject", "opened_at", "opened_by", "status", "acks", "notes", "resolved_at",
             "resolved_by", "resolution", "forwarded_to", "fault_id")
-    values = tuple(_j(r[c]) if c in ("subject", "acks", "notes") else r[c] for c in cols)
+    values = tuple(Sealed(_j(r[c])) if c in ("subject", "notes") else _j(r[c]) if c == "acks"
+                   else Sealed(r[c]) if c == "resolution" else r[c] for c in cols)
     updates = ", ".join(f"{c}=excluded.{c}" for c in cols[1:])
     return [(f"INSERT INTO routing_escalations({', '.join(cols)}) VALUES ({','.join('?' * len(cols))}) "
              f"ON CONFLICT(id) DO UPDATE SET {updates}", values)]
@@ -112,21 +114,21 @@ WRITERS: Mapping[str, ToSql] = MappingProxyType({
     "routing_outbox": lambda r: [(
         "INSERT OR IGNORE INTO routing_outbox(key, source, step, recipient, channel, address, text, created_at, "
         "next_at) VALUES (?,?,?,?,?,?,?,?,?)",
-        (r["key"], r["source"], r["step"], r["recipient"], r["channel"], r["address"], r["text"], r["created_at"],
-         r["created_at"]))],
+        (r["key"], r["source"], r["step"], r["recipient"], r["channel"], r["address"], Sealed(r["text"]),
+         r["created_at"], r["created_at"]))],
     "routing_delivery": lambda r: [(
         "UPDATE routing_outbox SET attempts=?, next_at=?, delivered_at=?, failed_at=?, last_error=? WHERE key=?",
         (r["attempts"], r["next_at"], r.get("delivered_at"), r.get("failed_at"), r.get("error", ""), r["key"]))],
     "routing_audit": lambda r: [(
         "INSERT INTO routing_audit(at, who, action, subject, detail) VALUES (?,?,?,?,?)",
-        (r["at"], r["who"], r["action"], r["subject"], _j(r["detail"])))],
+        (r["at"], r["who"], r["action"], r["subject"], Sealed(_j(r["detail"]))))],
     "routing_fault": lambda r: [(
         "INSERT INTO routing_faults(id, occurred_at, symptoms, level, system, reported_by, opened_by, opened_at, "
         "escalation_id, status, recovered_at, cause, responsible) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) "
         "ON CONFLICT(id) DO UPDATE SET status=excluded.status, recovered_at=excluded.recovered_at, "
         "cause=excluded.cause, responsible=excluded.responsible",
-        (r["id"], r["occurred_at"], r["symptoms"], r["level"], r["system"], r["reported_by"], r["opened_by"],
-         r["opened_at"], r["escalation_id"], r["status"], r["recovered_at"], r["cause"], r["responsible"]))],
+        (r["id"], r["occurred_at"], Sealed(r["symptoms"]), r["level"], r["system"], r["reported_by"], r["opened_by"],
+         r["opened_at"], r["escalation_id"], r["status"], r["recovered_at"], Sealed(r["cause"]), r["responsible"]))],
     "routing_fault_call": lambda r: [(
         "INSERT INTO routing_fault_calls(fault_id, call_id, how, at, by) VALUES (?,?,?,?,?) "
         "ON CONFLICT(fault_id, call_id) DO UPDATE SET how=excluded.how, at=excluded.at, by=excluded.by, "
@@ -140,7 +142,7 @@ WRITERS: Mapping[str, ToSql] = MappingProxyType({
     "routing_record": lambda r: [(
         "INSERT INTO routing_records(id, call_id, form, kind, fields, escalation_id, fault_id, submitted_by, at) "
         "VALUES (?,?,?,?,?,?,?,?,?)",
-        (r["id"], r["call_id"], r["form"], r["kind"], _j(r["fields"]), r["escalation_id"], r["fault_id"],
+        (r["id"], r["call_id"], r["form"], r["kind"], Sealed(_j(r["fields"])), r["escalation_id"], r["fault_id"],
          r["submitted_by"], r["at"]))],
     "routing_directory": lambda r: [(
         "INSERT INTO routing_directory(data, updated_by, updated_at) VALUES (?,?,?)",
@@ -212,7 +214,13 @@ PG_MIGRATIONS: tuple[str, ...] = (
 )
 """`MIGRATIONS` for PostgreSQL: `rowid` is SQLite's insertion order (read by the outbox queue and step order)."""
 
-COMPONENT = Component("routing", MIGRATIONS, WRITERS, pg_migrations=PG_MIGRATIONS)
+COMPONENT = Component("routing", MIGRATIONS, WRITERS, pg_migrations=PG_MIGRATIONS, sealed=(
+    ("routing_escalations", "subject"), ("routing_escalations", "notes"), ("routing_escalations", "resolution"),
+    ("routing_outbox", "text"), ("routing_audit", "detail"), ("routing_faults", "symptoms"),
+    ("routing_faults", "cause"), ("routing_records", "fields")))
+"""Sealed: what callers said or typed (an escalation's subject, notes and resolution, a notification's text,
+audit details, a fault's symptoms and cause, a record's fields). In clear: ids, times, kinds, states, staff ids
+and addresses, step plans and the directory (staff, not customers)."""
 
 
 # -- reads ----------------------------------------------------------------------------------------
