@@ -16,6 +16,7 @@ serve: $(BIN)/assist
 
 lint: $(BIN)/assist
 	$(BIN)/ruff check assist tests bench
+	$(BIN)/ruff format --check assist tests bench
 	$(BIN)/mypy
 
 test: $(BIN)/assist lint

@@ -51,15 +51,25 @@ async def pack_in_force(store: Store, settings: Settings, trainer: ModelTrainer,
     disk = await asyncio.to_thread(load_pack, files)  # validates before anything is trained or stored
     current = await ps.current(store.db)
     if current is None or await ps.disk_digest(store.db) != disk.digest:
-        log.info("assist: importing pack %s from %s: training its model on %d samples (a few seconds)",
-                 disk.id, settings.pack, len(disk.samples))
+        log.info(
+            "assist: importing pack %s from %s: training its model on %d samples (a few seconds)",
+            disk.id,
+            settings.pack,
+            len(disk.samples),
+        )
         model = await trainer.train(files, in_process=True)
         pack = await asyncio.to_thread(load_pack, files, models=model)
         async with store.unit() as db:
-            version = await ps.save_version(db, pack.id, pack.version, pack.digest, files, "published",
-                                            f"disk:{settings.pack}", now, model=model)
-        log.info("assist: pack %s imported as v%d, model trained from %d samples (%s)", pack.id, version,
-                 len(pack.samples), training_digest(files))
+            version = await ps.save_version(
+                db, pack.id, pack.version, pack.digest, files, "published", f"disk:{settings.pack}", now, model=model
+            )
+        log.info(
+            "assist: pack %s imported as v%d, model trained from %d samples (%s)",
+            pack.id,
+            version,
+            len(pack.samples),
+            training_digest(files),
+        )
         return pack, f"v{version}"
     version, stored, stored_model = current
     pack = await asyncio.to_thread(load_pack, stored, models=stored_model)
@@ -123,14 +133,14 @@ class Running:
         await self.store.close()
 
 
-async def start(settings: Settings, *, clock: Callable[[], float] = time.time,
-                trainer: ModelTrainer | None = None) -> Running:
+async def start(
+    settings: Settings, *, clock: Callable[[], float] = time.time, trainer: ModelTrainer | None = None
+) -> Running:
     """Start the service. `clock` is its time: calls, deadlines, deliveries, demo tokens and pack versions are
     stamped and scheduled by it (a test may make it stand still). `trainer` may be shared (tests start many
     services on the same pack)."""
     trainer = trainer or ModelTrainer()
-    store = await Store.open(settings.db, SCHEMA,
-                             load_cipher(settings.db, settings.data_key, settings.data_key_file))
+    store = await Store.open(settings.db, SCHEMA, load_cipher(settings.db, settings.data_key, settings.data_key_file))
     try:
         pack, version = await pack_in_force(store, settings, trainer, clock())
     except BaseException:
@@ -168,15 +178,20 @@ async def serve_forever(settings: Settings) -> None:
     gc.set_threshold(100_000, 50, 1000)
     running.hub.freeze_after_publish = True
     host = settings.host
-    print(f"assist: pack {running.hub.desk.pack.id} {running.hub.desk.pack_version}, "
-          f"database {describe_db(settings.db)}", flush=True)
+    print(
+        f"assist: pack {running.hub.desk.pack.id} {running.hub.desk.pack_version}, database {describe_db(settings.db)}",
+        flush=True,
+    )
     print(f"assist: websocket ws://{host}:{running.ws_port}/ws", flush=True)
     print(f"assist: http      http://{host}:{running.http_port}/  (health: /healthz, demo: /demo)", flush=True)
     nobody = unstaffed(running.routing)
     if nobody:  # out of the box (no routing file) that is every role: escalations would reach nobody unnoticed
-        print(f"assist: the contact directory has nobody for {len(nobody)} role(s): {', '.join(nobody)}; their "
-              "escalation steps reach nobody (only audited as unrouted). Fill it as docs/routing.md \"The routing "
-              "file\" says ([[contacts]] in the routing file, or PUT /api/directory).", flush=True)
+        print(
+            f"assist: the contact directory has nobody for {len(nobody)} role(s): {', '.join(nobody)}; their "
+            'escalation steps reach nobody (only audited as unrouted). Fill it as docs/routing.md "The routing '
+            'file" says ([[contacts]] in the routing file, or PUT /api/directory).',
+            flush=True,
+        )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

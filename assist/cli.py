@@ -27,15 +27,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"assist {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
-    s = sub.add_parser("serve", help="start the websocket and HTTP servers",
-                       description="Start the service. No flag is needed: it binds 127.0.0.1, keeps its data "
-                                   "in SQLite under the data directory and loads the default script pack.")
+    s = sub.add_parser(
+        "serve",
+        help="start the websocket and HTTP servers",
+        description="Start the service. No flag is needed: it binds 127.0.0.1, keeps its data "
+        "in SQLite under the data directory and loads the default script pack.",
+    )
     s.add_argument("--config", type=Path, help="TOML settings file (see docs/settings.md)")
     s.add_argument("--host", help="address to bind (default 127.0.0.1)")
     s.add_argument("--ws-port", type=int, help="websocket port (default 8765; 0 = any free port)")
     s.add_argument("--http-port", type=int, help="HTTP port (default 8080; 0 = any free port)")
-    s.add_argument("--db", help="SQLite database file (default ~/.local/share/assist/assist.db), or a "
-                                "postgresql://user@host/dbname URL for a shared PostgreSQL store")
+    s.add_argument(
+        "--db",
+        help="SQLite database file (default ~/.local/share/assist/assist.db), or a "
+        "postgresql://user@host/dbname URL for a shared PostgreSQL store",
+    )
     s.add_argument("--pack", type=Path, help="script pack directory (default: the built-in pack)")
 
     t = sub.add_parser("token", help="manage access tokens")
@@ -56,11 +62,14 @@ def build_parser() -> argparse.ArgumentParser:
     tl.add_argument("--db", help="SQLite database file or postgresql:// URL (default as for serve)")
     tl.add_argument("--config", type=Path, help="TOML settings file")
 
-    c = sub.add_parser("classify", help="classify calls read as JSON lines on stdin",
-                       description='Each input line: {"id", "context", "notes": [..], "transcript": '
-                                   '[{"speaker": "customer"|"agent"|"supervisor"|"third_party", "text"}]}. '
-                                   'Each output line: '
-                                   '{"id", "category", "labels", "evidence", "warnings"}.')
+    c = sub.add_parser(
+        "classify",
+        help="classify calls read as JSON lines on stdin",
+        description='Each input line: {"id", "context", "notes": [..], "transcript": '
+        '[{"speaker": "customer"|"agent"|"supervisor"|"third_party", "text"}]}. '
+        "Each output line: "
+        '{"id", "category", "labels", "evidence", "warnings"}.',
+    )
     c.add_argument("--pack", type=Path, default=DEFAULT_PACK, help="script pack directory")
 
     k = sub.add_parser("pack", help="script pack tools")
@@ -68,35 +77,47 @@ def build_parser() -> argparse.ArgumentParser:
     kc = ksub.add_parser("check", help="validate a pack; print every problem with file and line")
     kc.add_argument("dir", type=Path)
 
-    b = sub.add_parser("backup", help="copy the database to PATH while the service serves (SQLite online backup)",
-                       description="Copy one consistent snapshot of the database to PATH (mode 0600), "
-                                   "while the service keeps serving. An existing PATH is replaced only once "
-                                   "the new copy is complete and checked.")
+    b = sub.add_parser(
+        "backup",
+        help="copy the database to PATH while the service serves (SQLite online backup)",
+        description="Copy one consistent snapshot of the database to PATH (mode 0600), "
+        "while the service keeps serving. An existing PATH is replaced only once "
+        "the new copy is complete and checked.",
+    )
     b.add_argument("path", type=Path)
     b.add_argument("--db", help="SQLite database file or postgresql:// URL (default as for serve)")
     b.add_argument("--config", type=Path, help="TOML settings file")
-    r = sub.add_parser("restore", help="replace the database with a backup (the service must be stopped)",
-                       description="Check the backup at PATH and put it in place of the database. Refuses "
-                                   "while a service holds the database. The database it replaces is kept "
-                                   "beside it as <db>.before-restore-<time>.")
+    r = sub.add_parser(
+        "restore",
+        help="replace the database with a backup (the service must be stopped)",
+        description="Check the backup at PATH and put it in place of the database. Refuses "
+        "while a service holds the database. The database it replaces is kept "
+        "beside it as <db>.before-restore-<time>.",
+    )
     r.add_argument("path", type=Path)
     r.add_argument("--db", help="SQLite database file or postgresql:// URL (default as for serve)")
     r.add_argument("--config", type=Path, help="TOML settings file")
-    g = sub.add_parser("purge", help="purge notes and transcripts older than retention_days now",
-                       description="What the service does daily: delete the note, transcript and context "
-                                   "events of calls older than retention_days and mask their stored context; "
-                                   "records, escalations, classifications and the audit trail are kept.")
+    g = sub.add_parser(
+        "purge",
+        help="purge notes and transcripts older than retention_days now",
+        description="What the service does daily: delete the note, transcript and context "
+        "events of calls older than retention_days and mask their stored context; "
+        "records, escalations, classifications and the audit trail are kept.",
+    )
     g.add_argument("--days", type=float, help="keep this many days (default: the retention_days setting)")
     g.add_argument("--db", help="SQLite database file or postgresql:// URL (default as for serve)")
     g.add_argument("--config", type=Path, help="TOML settings file")
-    y = sub.add_parser("rekey", help="re-encrypt the customer fields under a new data key (the service stopped)",
-                       description="Re-encrypt every sealed customer field under a new data key, in one "
-                                   "transaction, and seal values stored before encryption. The current key "
-                                   "comes from ASSIST_DATA_KEY or the key file as for serve. Without "
-                                   "--new-key-env, a new key is generated into the key file (the old one is "
-                                   "kept beside it as <key file>.retired-<key id>: backups made before "
-                                   "need it). With --new-key-env NAME, the new key is read from that "
-                                   "environment variable; set ASSIST_DATA_KEY to it before the next start.")
+    y = sub.add_parser(
+        "rekey",
+        help="re-encrypt the customer fields under a new data key (the service stopped)",
+        description="Re-encrypt every sealed customer field under a new data key, in one "
+        "transaction, and seal values stored before encryption. The current key "
+        "comes from ASSIST_DATA_KEY or the key file as for serve. Without "
+        "--new-key-env, a new key is generated into the key file (the old one is "
+        "kept beside it as <key file>.retired-<key id>: backups made before "
+        "need it). With --new-key-env NAME, the new key is read from that "
+        "environment variable; set ASSIST_DATA_KEY to it before the next start.",
+    )
     y.add_argument("--new-key-env", metavar="NAME", help="environment variable holding the new key (base64)")
     y.add_argument("--db", help="SQLite database file (default as for serve; not on PostgreSQL)")
     y.add_argument("--config", type=Path, help="TOML settings file")
@@ -134,8 +155,10 @@ def _settings(config: Path | None, overrides: dict[str, Any]) -> Settings:
 def _serve(args: argparse.Namespace) -> int:
     from assist.app import serve_forever
 
-    settings = _settings(args.config, {"host": args.host, "ws_port": args.ws_port,
-                                           "http_port": args.http_port, "db": args.db, "pack": args.pack})
+    settings = _settings(
+        args.config,
+        {"host": args.host, "ws_port": args.ws_port, "http_port": args.http_port, "db": args.db, "pack": args.pack},
+    )
     from assist.server.ops.files import private_db
     from assist.server.ops.logs import configure_logging
 
@@ -168,8 +191,9 @@ def _token(args: argparse.Namespace) -> int:
     async def run() -> tuple[str, int]:
         if (file := sqlite_file(settings.db)) is not None:
             private_db(file)
-        store = await Store.open(settings.db, SCHEMA,
-                                 load_cipher(settings.db, settings.data_key, settings.data_key_file))
+        store = await Store.open(
+            settings.db, SCHEMA, load_cipher(settings.db, settings.data_key, settings.data_key_file)
+        )
         try:
             if args.token_command == "issue":
                 return await store.issue_token(args.user, args.role, time.time()), 0
@@ -180,8 +204,9 @@ def _token(args: argparse.Namespace) -> int:
                     return f"assist: no active token for {who}; nothing revoked", 1
                 return f"revoked {n} token(s); open connections with them close within a minute", 0
             rows = await store.list_tokens()
-            return "\n".join(f"{r['id']}  {r['user']:<16} {r['role']:<13} "
-                             f"{'revoked' if r['revoked_at'] else 'active'}" for r in rows) or "no tokens", 0
+            return "\n".join(
+                f"{r['id']}  {r['user']:<16} {r['role']:<13} {'revoked' if r['revoked_at'] else 'active'}" for r in rows
+            ) or "no tokens", 0
         finally:
             await store.close()
 
@@ -201,28 +226,34 @@ def _backup_restore(args: argparse.Namespace) -> int:
     settings = _settings(args.config, {"db": args.db})
     db = sqlite_file(settings.db)
     if db is None:
-        print(f"assist: {args.command} copies a SQLite file; on PostgreSQL use pg_dump and pg_restore "
-              "(docs/operations.md, \"Backup and restore\")", file=sys.stderr)
+        print(
+            f"assist: {args.command} copies a SQLite file; on PostgreSQL use pg_dump and pg_restore "
+            '(docs/operations.md, "Backup and restore")',
+            file=sys.stderr,
+        )
         return 1
     try:
         if args.command == "backup":
             counts = backup(db, args.path)
-            print(f"backed up {settings.db} to {args.path} ({_counts_text(counts)})"
-                  + _key_note(sealed_with(args.path)))
+            print(
+                f"backed up {settings.db} to {args.path} ({_counts_text(counts)})" + _key_note(sealed_with(args.path))
+            )
             return 0
         counts, kept = restore(args.path, db)
     except (BackupError, OSError) as exc:
         print(f"assist: {args.command} failed: {exc}", file=sys.stderr)
         return 1
-    print(f"restored {args.path} into {settings.db} ({_counts_text(counts)})"
-          + (f"; the database it replaced is kept as {kept}" if kept else "") + _key_note(sealed_with(db)))
+    print(
+        f"restored {args.path} into {settings.db} ({_counts_text(counts)})"
+        + (f"; the database it replaced is kept as {kept}" if kept else "")
+        + _key_note(sealed_with(db))
+    )
     return 0
 
 
 def _key_note(key_id: str | None) -> str:
     """Which data key a copy needs (docs/operations.md, 'Customer data at rest')."""
-    return (f"; its customer fields are sealed with data key {key_id}: it is read only with that key"
-            if key_id else "")
+    return f"; its customer fields are sealed with data key {key_id}: it is read only with that key" if key_id else ""
 
 
 def _purge(args: argparse.Namespace) -> int:
@@ -245,14 +276,17 @@ def _purge(args: argparse.Namespace) -> int:
     async def run() -> str:
         if file is not None:
             private_db(file)
-        store = await Store.open(settings.db, SCHEMA,
-                                 load_cipher(settings.db, settings.data_key, settings.data_key_file))
+        store = await Store.open(
+            settings.db, SCHEMA, load_cipher(settings.db, settings.data_key, settings.data_key_file)
+        )
         try:
             done = await purge(store, time.time(), days)
         finally:
             await store.close()
-        return (f"purged {done.events} note/transcript/context event(s) and masked {done.contexts} call "
-                f"context(s) older than {days:g} days")
+        return (
+            f"purged {done.events} note/transcript/context event(s) and masked {done.contexts} call "
+            f"context(s) older than {days:g} days"
+        )
 
     print(asyncio.run(run()))
     return 0
@@ -266,16 +300,22 @@ def _rekey(args: argparse.Namespace) -> int:
     settings = load_settings(args.config, {"db": args.db})
     db = sqlite_file(settings.db)
     if db is None:
-        print("assist: rekey re-encrypts a SQLite file; on PostgreSQL it is not available yet: keep the data key "
-              "(docs/operations.md, \"Customer data at rest\")", file=sys.stderr)
+        print(
+            "assist: rekey re-encrypts a SQLite file; on PostgreSQL it is not available yet: keep the data key "
+            '(docs/operations.md, "Customer data at rest")',
+            file=sys.stderr,
+        )
         return 1
     if not db.is_file():
         print(f"assist: no database at {settings.db}", file=sys.stderr)
         return 1
     key_file = settings.data_key_file or key_file_for(db)
     if args.new_key_env is None and settings.data_key:
-        print("assist: the key comes from ASSIST_DATA_KEY: put the new key in another variable and pass its name "
-              "with --new-key-env", file=sys.stderr)
+        print(
+            "assist: the key comes from ASSIST_DATA_KEY: put the new key in another variable and pass its name "
+            "with --new-key-env",
+            file=sys.stderr,
+        )
         return 2
     if not settings.data_key and not key_file.exists():
         print(f"assist: no data key: ASSIST_DATA_KEY is not set and there is no key file {key_file}", file=sys.stderr)
@@ -289,8 +329,11 @@ def _rekey(args: argparse.Namespace) -> int:
         new = Cipher(decode_key(os.environ[args.new_key_env], args.new_key_env), args.new_key_env)
     else:
         if pending.exists():
-            print(f"assist: {pending} is left from an interrupted rekey: if the service does not start with "
-                  f"{key_file}, it needs that one; move it away before rekeying again", file=sys.stderr)
+            print(
+                f"assist: {pending} is left from an interrupted rekey: if the service does not start with "
+                f"{key_file}, it needs that one; move it away before rekeying again",
+                file=sys.stderr,
+            )
             return 1
         fresh = new_key()
         write_key_file(pending, fresh)  # on the disk before the database depends on it
@@ -312,13 +355,17 @@ def _rekey(args: argparse.Namespace) -> int:
         os.replace(key_file, retired)
     if args.new_key_env is None:
         os.replace(pending, key_file)
-        print(f"re-encrypted {done.values} value(s) of {settings.db} under the new data key {new.key_id} in "
-              f"{key_file}; the old key {old.key_id} is kept as {retired}: keep it as long as backups made before "
-              "now, and back up the new key file")
+        print(
+            f"re-encrypted {done.values} value(s) of {settings.db} under the new data key {new.key_id} in "
+            f"{key_file}; the old key {old.key_id} is kept as {retired}: keep it as long as backups made before "
+            "now, and back up the new key file"
+        )
     else:
-        print(f"re-encrypted {done.values} value(s) of {settings.db} under the data key {new.key_id} from "
-              f"{args.new_key_env}: set ASSIST_DATA_KEY to it before the next start"
-              + (f"; the old key file is kept as {retired}" if not settings.data_key else ""))
+        print(
+            f"re-encrypted {done.values} value(s) of {settings.db} under the data key {new.key_id} from "
+            f"{args.new_key_env}: set ASSIST_DATA_KEY to it before the next start"
+            + (f"; the old key file is kept as {retired}" if not settings.data_key else "")
+        )
     return 0
 
 
@@ -388,7 +435,9 @@ def _pack_check(path: Path) -> int:
     warnings = template_warnings(read_pack_dir(path).get("scripts.yaml", ""))
     for warning in warnings:
         print(f"warning: {warning}")
-    print(f"{path}: pack {pack.id} {pack.version} is valid "
-          f"({len(pack.scripts)} categories, {len(pack.samples)} samples"
-          f"{f', {len(warnings)} warning(s)' if warnings else ''})")
+    print(
+        f"{path}: pack {pack.id} {pack.version} is valid "
+        f"({len(pack.scripts)} categories, {len(pack.samples)} samples"
+        f"{f', {len(warnings)} warning(s)' if warnings else ''})"
+    )
     return 0

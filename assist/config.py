@@ -140,8 +140,11 @@ def _cast(name: str, current: Any, value: Any) -> Any:
 SETTING_NAMES: tuple[str, ...] = tuple(f.name for f in fields(Settings))
 
 
-def load_settings(config_file: Path | None = None, overrides: Mapping[str, Any] | None = None,
-                  environ: Mapping[str, str] | None = None) -> Settings:
+def load_settings(
+    config_file: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
     """Build Settings from the config file, then ASSIST_<NAME> variables, then explicit overrides."""
     settings = Settings()
     if config_file is not None:

@@ -12,8 +12,16 @@ import msgspec
 
 Message = dict[str, Any]
 
-PUSH_TYPES: tuple[str, ...] = ("assist.update", "assist.warning", "call.ended", "escalation.event", "fault.event",
-                               "assist.notice", "calls.delta", "call.escalation")
+PUSH_TYPES: tuple[str, ...] = (
+    "assist.update",
+    "assist.warning",
+    "call.ended",
+    "escalation.event",
+    "fault.event",
+    "assist.notice",
+    "calls.delta",
+    "call.escalation",
+)
 
 
 def result(cid: int, payload: dict[str, Any] | None = None) -> Message:
@@ -55,17 +63,24 @@ def call_escalation(call_id: str, event: str, at: float, by: str, escalation: di
     """An escalation of a call was filed or changed, by anyone (the agent's sidebar, the softphone, a leader):
     to the call's watchers, so the sidebar shows 已上报 and where it stands. `escalation` is its
     `to_json()`; the agent gets what it is and where it stands, not the leaders' notes or recipients."""
-    summary = {k: escalation.get(k) for k in ("escalation_id", "kind", "title", "status", "opened_at", "opened_by",
-                                              "resolved_at", "resolved_by")}
+    summary = {
+        k: escalation.get(k)
+        for k in ("escalation_id", "kind", "title", "status", "opened_at", "opened_by", "resolved_at", "resolved_by")
+    }
     summary["acked_by"] = [a["user"] for a in escalation.get("acks") or ()]
-    return {"type": "call.escalation", "call_id": call_id, "event": event, "at": at, "by": by,
-            "escalation": summary}
+    return {"type": "call.escalation", "call_id": call_id, "event": event, "at": at, "by": by, "escalation": summary}
 
 
 def escalation_notify(key: str, escalation_id: str, step: str, text: str) -> Message:
     """A notification for a person whose channel is the console (the outbox's `console` notifier)."""
-    return {"type": "escalation.event", "event": "notify", "key": key, "escalation_id": escalation_id, "step": step,
-            "text": text}
+    return {
+        "type": "escalation.event",
+        "event": "notify",
+        "key": key,
+        "escalation_id": escalation_id,
+        "step": step,
+        "text": text,
+    }
 
 
 def fault_event(event: str, at: float, by: str, **fields: Any) -> Message:
@@ -73,11 +88,16 @@ def fault_event(event: str, at: float, by: str, **fields: Any) -> Message:
     return {"type": "fault.event", "event": event, "at": at, "by": by, **fields}
 
 
-def calls_delta(subscription: int, now: float, total: int, calls: list[dict[str, Any]],
-                gone: list[str]) -> Message:
+def calls_delta(subscription: int, now: float, total: int, calls: list[dict[str, Any]], gone: list[str]) -> Message:
     """Live calls that started or changed (`calls`: their rows) and ended (`gone`), to a leader's subscription."""
-    return {"type": "calls.delta", "subscription": subscription, "now": now, "total": total, "calls": calls,
-            "gone": gone}
+    return {
+        "type": "calls.delta",
+        "subscription": subscription,
+        "now": now,
+        "total": total,
+        "calls": calls,
+        "gone": gone,
+    }
 
 
 def assist_notice(notice: str, **fields: Any) -> Message:

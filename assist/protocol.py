@@ -31,6 +31,7 @@ MAX_CONTEXT_BYTES = 16_384
 MAX_DEPTH = 8
 """How deeply a command's JSON may nest (a call's context is the only nested part)."""
 
+
 class Command(msgspec.Struct, kw_only=True):
     """Base of every command; `id` is set from the envelope."""
 
@@ -210,7 +211,7 @@ def frame_id(frame: str | bytes) -> int | None:
 
 def parse_auth(data: dict[str, Any]) -> Auth:
     if data.get("type") != "auth":
-        raise InvalidFormat("the first message must be {\"type\": \"auth\", \"token\": ...}")
+        raise InvalidFormat('the first message must be {"type": "auth", "token": ...}')
     return _convert({k: v for k, v in data.items() if k != "type"}, Auth)
 
 

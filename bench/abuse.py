@@ -154,8 +154,12 @@ async def probe(http_port: int, ws_port: int, token: str, pid: int) -> None:
                     cid += 1
                     sent[cid] = time.monotonic()
                     note = "客户查询余额" if cid % 2 else "客户说手机银行转账提示系统繁忙"
-                    await ws.send(json.dumps({"id": cid, "type": "call.note", "call_id": call_id,
-                                              "text": f"{note}（{cid}）"}, ensure_ascii=False))
+                    await ws.send(
+                        json.dumps(
+                            {"id": cid, "type": "call.note", "call_id": call_id, "text": f"{note}（{cid}）"},
+                            ensure_ascii=False,
+                        )
+                    )
                     next_at += NOTE_EVERY
                     await asyncio.sleep(max(0.0, next_at - time.monotonic()))
             except (OSError, TimeoutError, ConnectionClosed):
@@ -240,8 +244,16 @@ class Row:
 
     @property
     def verdict(self) -> str:
-        failed = [w for w, ok in (("latency", self.latency_ok), ("RSS", self.rss_ok), ("answer", self.shape_ok),
-                                  ("traceback", self.tracebacks == 0)) if not ok]
+        failed = [
+            w
+            for w, ok in (
+                ("latency", self.latency_ok),
+                ("RSS", self.rss_ok),
+                ("answer", self.shape_ok),
+                ("traceback", self.tracebacks == 0),
+            )
+            if not ok
+        ]
         return "PASS" if not failed else "FAIL (" + ", ".join(failed) + ")"
 
 
@@ -260,18 +272,32 @@ class Bench:
     # -- the service
 
     def token(self, user: str, role: str) -> str:
-        return subprocess.run([*EXE, "token", "issue", "--user", user, "--role", role, "--db", str(self.db)],
-                              check=True, capture_output=True, text=True).stdout.strip()
+        return subprocess.run(
+            [*EXE, "token", "issue", "--user", user, "--role", role, "--db", str(self.db)],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
 
     def start(self) -> None:
-        for user, role in (("agent1", "agent"), ("probe", "agent"), ("L1", "shift_leader"), ("sa1", "seat_admin"),
-                           ("t1", "trainer")):
+        for user, role in (
+            ("agent1", "agent"),
+            ("probe", "agent"),
+            ("L1", "shift_leader"),
+            ("sa1", "seat_admin"),
+            ("t1", "trainer"),
+        ):
             self.tokens.setdefault(user, self.token(user, role))
         env = {**os.environ, "ASSIST_LOG_LEVEL": "WARNING"}
         with open(self.log, "a") as log:
-            self.proc = subprocess.Popen([*EXE, "serve", "--ws-port", "0", "--http-port", "0", "--db", str(self.db)],
-                                         stdout=subprocess.PIPE, stderr=log, env=env, text=True,
-                                         preexec_fn=raise_nofile)
+            self.proc = subprocess.Popen(
+                [*EXE, "serve", "--ws-port", "0", "--http-port", "0", "--db", str(self.db)],
+                stdout=subprocess.PIPE,
+                stderr=log,
+                env=env,
+                text=True,
+                preexec_fn=raise_nofile,
+            )
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
             if m := re.search(r"websocket ws://127\.0\.0\.1:(\d+)/ws", line):
@@ -294,8 +320,17 @@ class Bench:
     async def start_probe(self) -> None:
         assert self.proc is not None
         self.probe = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bench.abuse", "--probe", str(self.http_port), str(self.ws_port),
-            self.tokens["probe"], str(self.proc.pid), stdout=asyncio.subprocess.PIPE, limit=2**20)
+            sys.executable,
+            "-m",
+            "bench.abuse",
+            "--probe",
+            str(self.http_port),
+            str(self.ws_port),
+            self.tokens["probe"],
+            str(self.proc.pid),
+            stdout=asyncio.subprocess.PIPE,
+            limit=2**20,
+        )
         asyncio.get_running_loop().create_task(self._read_probe(self.probe))
 
     async def _read_probe(self, proc: asyncio.subprocess.Process) -> None:
@@ -338,10 +373,16 @@ class Bench:
     def tracebacks(self) -> int:
         return self.log.read_text(errors="replace").count("Traceback")
 
-    async def ws(self, user: str, *, max_size: int | None = None, auth: bool = True,
-                 max_queue: int = 16) -> ClientConnection:
-        ws = await connect(f"ws://127.0.0.1:{self.ws_port}/ws", max_size=max_size, open_timeout=60,
-                           close_timeout=5, max_queue=max_queue)
+    async def ws(
+        self, user: str, *, max_size: int | None = None, auth: bool = True, max_queue: int = 16
+    ) -> ClientConnection:
+        ws = await connect(
+            f"ws://127.0.0.1:{self.ws_port}/ws",
+            max_size=max_size,
+            open_timeout=60,
+            close_timeout=5,
+            max_queue=max_queue,
+        )
         if auth:
             await ws.send(json.dumps({"type": "auth", "token": self.tokens[user]}))
             assert json.loads(await ws.recv())["type"] == "auth_ok"
@@ -352,8 +393,7 @@ class Bench:
     def window(self, kind: str, t0: float, t1: float) -> list[Sample]:
         return [s for s in self.samples[kind] if t0 <= s.t <= t1]
 
-    async def measure(self, name: str, item: str, run: Callable[[Row], Awaitable[None]],
-                      settle: float = 1.0) -> Row:
+    async def measure(self, name: str, item: str, run: Callable[[Row], Awaitable[None]], settle: float = 1.0) -> Row:
         for attempt in (1, 2, 3):
             if self.proc is None or self.proc.poll() is not None:
                 await self.restart("it had stopped")
@@ -391,13 +431,16 @@ class Bench:
 
 
 def report(row: Row) -> None:
-    print(f"{row.name}: {row.item}\n  answer: {row.answer}\n"
-          f"  /healthz p99 {row.h_p99:.0f} ms, max {row.h_max:.0f} ms, {row.h_n} requests, {row.h_failed} failed"
-          f" (quiet before: p99 {row.quiet_p99:.0f} ms)\n"
-          f"  agent note->result p99 {row.n_p99:.0f} ms over {row.n_n} notes, {row.n_failed} unanswered\n"
-          f"  RSS {row.rss_before:.0f} MB before, {row.rss_peak:.0f} MB peak, {row.rss_after:.0f} MB after;"
-          f" {row.tracebacks} tracebacks logged; {row.seconds:.1f} s\n  => {row.verdict}"
-          + (f" (attempt {row.attempt})" if row.attempt > 1 else ""), flush=True)
+    print(
+        f"{row.name}: {row.item}\n  answer: {row.answer}\n"
+        f"  /healthz p99 {row.h_p99:.0f} ms, max {row.h_max:.0f} ms, {row.h_n} requests, {row.h_failed} failed"
+        f" (quiet before: p99 {row.quiet_p99:.0f} ms)\n"
+        f"  agent note->result p99 {row.n_p99:.0f} ms over {row.n_n} notes, {row.n_failed} unanswered\n"
+        f"  RSS {row.rss_before:.0f} MB before, {row.rss_peak:.0f} MB peak, {row.rss_after:.0f} MB after;"
+        f" {row.tracebacks} tracebacks logged; {row.seconds:.1f} s\n  => {row.verdict}"
+        + (f" (attempt {row.attempt})" if row.attempt > 1 else ""),
+        flush=True,
+    )
 
 
 def error_code(msg: dict[str, Any]) -> str:
@@ -407,8 +450,12 @@ def error_code(msg: dict[str, Any]) -> str:
 
 def ws_error_shape(msg: dict[str, Any]) -> bool:
     err = msg.get("error")
-    return (msg.get("type") == "result" and msg.get("success") is False and isinstance(err, dict)
-            and {"code", "message"} <= set(err))
+    return (
+        msg.get("type") == "result"
+        and msg.get("success") is False
+        and isinstance(err, dict)
+        and {"code", "message"} <= set(err)
+    )
 
 
 async def http_error_shape(resp: aiohttp.ClientResponse) -> tuple[bool, str]:
@@ -441,8 +488,9 @@ async def pipeline(ws: ClientConnection, frames: list[dict[str, Any]], first_id:
 
 async def revoke_empty_id(b: Bench, row: Row) -> None:
     before = subprocess.run([*EXE, "token", "list", "--db", str(b.db)], capture_output=True, text=True).stdout
-    done = await asyncio.to_thread(subprocess.run, [*EXE, "token", "revoke", "--id", "", "--db", str(b.db)],
-                                   capture_output=True, text=True)
+    done = await asyncio.to_thread(
+        subprocess.run, [*EXE, "token", "revoke", "--id", "", "--db", str(b.db)], capture_output=True, text=True
+    )
     after = subprocess.run([*EXE, "token", "list", "--db", str(b.db)], capture_output=True, text=True).stdout
     revoked = after.count(" revoked") - before.count(" revoked")
     row.answer = f"exit {done.returncode}: {done.stderr.strip()[:80]!r}; tokens revoked: {revoked}"
@@ -451,8 +499,14 @@ async def revoke_empty_id(b: Bench, row: Row) -> None:
 
 async def bad_paths(b: Bench, row: Row) -> None:
     headers = {"Authorization": f"Bearer {b.tokens['t1']}"}
-    paths = ["/plugin/%00.js", f"/api/pack/versions/{2**63}", f"/api/pack/versions/{BIG}",
-             f"/api/pack/drafts/{BIG}", f"/api/pack/export?version={BIG}", f"/api/pack/export?draft={BIG}"]
+    paths = [
+        "/plugin/%00.js",
+        f"/api/pack/versions/{2**63}",
+        f"/api/pack/versions/{BIG}",
+        f"/api/pack/drafts/{BIG}",
+        f"/api/pack/export?version={BIG}",
+        f"/api/pack/export?draft={BIG}",
+    ]
     answers = []
     async with aiohttp.ClientSession() as http:
         for path in paths:
@@ -473,8 +527,9 @@ async def deep_nesting(b: Bench, row: Row) -> None:
     ws = await b.ws("agent1")
     codes: dict[str, int] = {}
     for i in range(100):
-        await ws.send('{"id": ' + str(i + 1) + ', "type": "call.start", "call_id": "deep", "context": {"x": '
-                      + nested + "}}")
+        await ws.send(
+            '{"id": ' + str(i + 1) + ', "type": "call.start", "call_id": "deep", "context": {"x": ' + nested + "}}"
+        )
         msg = json.loads(await ws.recv())
         codes[error_code(msg)] = codes.get(error_code(msg), 0) + 1
         row.shape_ok &= ws_error_shape(msg) and error_code(msg) != "internal_error"
@@ -484,8 +539,9 @@ async def deep_nesting(b: Bench, row: Row) -> None:
 
 async def oversized_frames(b: Bench, row: Row) -> None:
     ws = await b.ws("agent1")
-    await ws.send(json.dumps({"id": 7, "type": "call.note", "call_id": "x", "text": "投诉" * 40000},
-                             ensure_ascii=False))  # 240 KB: under 4 x the limit, answered
+    await ws.send(
+        json.dumps({"id": 7, "type": "call.note", "call_id": "x", "text": "投诉" * 40000}, ensure_ascii=False)
+    )  # 240 KB: under 4 x the limit, answered
     msg = json.loads(await ws.recv())
     row.shape_ok = ws_error_shape(msg) and error_code(msg) == "message_too_large" and msg.get("id") == 7
     answers = [f"240 KB: {error_code(msg)} id={msg.get('id')}"]
@@ -510,8 +566,9 @@ async def transcript_60k(b: Bench, row: Row) -> None:
     ws = await b.ws("agent1")
     await pipeline(ws, [{"type": "call.start", "call_id": "big-line", "context": {}}], 1)
     text = (BLAME * 4000)[:20000]  # 60 KB of UTF-8, the issue's line
-    [msg] = await pipeline(ws, [{"type": "call.transcript", "call_id": "big-line", "speaker": "agent",
-                                 "text": text}], 2)
+    [msg] = await pipeline(
+        ws, [{"type": "call.transcript", "call_id": "big-line", "speaker": "agent", "text": text}], 2
+    )
     await ws.close()
     row.shape_ok = ws_error_shape(msg) and error_code(msg) in ("validation_failed", "message_too_large")
     row.answer = f"{error_code(msg)} id={msg.get('id')} ({len(json.dumps(msg).encode())} bytes)"
@@ -522,30 +579,37 @@ async def transcript_lines(b: Bench, row: Row) -> None:
     await pipeline(ws, [{"type": "call.start", "call_id": "blame-lines", "context": {}}], 1)
     text = (BLAME * 400)[:2000]
     t0 = time.monotonic()
-    replies = await pipeline(ws, [{"type": "call.transcript", "call_id": "blame-lines", "speaker": "agent",
-                                   "text": text}] * 20, 2)
+    replies = await pipeline(
+        ws, [{"type": "call.transcript", "call_id": "blame-lines", "speaker": "agent", "text": text}] * 20, 2
+    )
     took = time.monotonic() - t0
     await ws.close()
     warnings = [len(r.get("warnings", [])) for r in replies]
     size = max(len(json.dumps(r, ensure_ascii=False).encode()) for r in replies)
-    row.answer = (f"20 lines of 2,000 chars: {sum(r['success'] for r in replies)} accepted, {warnings[0]} warnings"
-                  f" and {size // 1024} KB per reply, all 20 answered in {took:.1f} s")
+    row.answer = (
+        f"20 lines of 2,000 chars: {sum(r['success'] for r in replies)} accepted, {warnings[0]} warnings"
+        f" and {size // 1024} KB per reply, all 20 answered in {took:.1f} s"
+    )
 
 
 async def pack_try(b: Bench, row: Row, chars: int) -> None:
     headers = {"Authorization": f"Bearer {b.tokens['t1']}"}
     call = {"transcript": [{"speaker": "agent", "text": (BLAME * (chars // len(BLAME) + 1))[:chars]}]}
     t0 = time.monotonic()
-    async with aiohttp.ClientSession() as http, http.post(
-            b.url("/api/pack/try"), json={"call": call}, headers=headers,
-            timeout=aiohttp.ClientTimeout(total=200)) as resp:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            b.url("/api/pack/try"), json={"call": call}, headers=headers, timeout=aiohttp.ClientTimeout(total=200)
+        ) as resp,
+    ):
         body = await resp.read()
         took = time.monotonic() - t0
         if resp.status == 200:
             row.shape_ok = False
             data = json.loads(body)
-            row.answer = (f"200: classified, {len(data.get('warnings', []))} warnings, {len(body) // 1024} KB,"
-                          f" in {took:.1f} s")
+            row.answer = (
+                f"200: classified, {len(data.get('warnings', []))} warnings, {len(body) // 1024} KB, in {took:.1f} s"
+            )
         else:
             ok, said = await http_error_shape(resp)
             row.shape_ok = ok
@@ -560,15 +624,20 @@ async def pack_try_at_the_limits(b: Bench, row: Row) -> None:
     line = (BLAME * (2000 // len(BLAME) + 1))[:2000]
     call = {"transcript": [{"speaker": "agent", "text": line}] * 200}
     t0 = time.monotonic()
-    async with aiohttp.ClientSession() as http, http.post(
-            b.url("/api/pack/try"), json={"call": call}, headers=headers,
-            timeout=aiohttp.ClientTimeout(total=200)) as resp:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            b.url("/api/pack/try"), json={"call": call}, headers=headers, timeout=aiohttp.ClientTimeout(total=200)
+        ) as resp,
+    ):
         body = await resp.read()
         took = time.monotonic() - t0
         if resp.status == 200:
             data = json.loads(body)
-            row.answer = (f"200: classified in the worker, {len(data.get('warnings', []))} warnings,"
-                          f" {len(body) // 1024} KB, in {took:.1f} s")
+            row.answer = (
+                f"200: classified in the worker, {len(data.get('warnings', []))} warnings,"
+                f" {len(body) // 1024} KB, in {took:.1f} s"
+            )
         else:
             ok, said = await http_error_shape(resp)
             row.shape_ok = ok and said.startswith(f"{resp.status} validation_failed")
@@ -577,8 +646,10 @@ async def pack_try_at_the_limits(b: Bench, row: Row) -> None:
 
 async def pack_try_huge_body(b: Bench, row: Row) -> None:
     headers = {"Authorization": f"Bearer {b.tokens['t1']}", "Content-Type": "application/json"}
-    async with aiohttp.ClientSession() as http, http.post(
-            b.url("/api/pack/try"), data=b" " * (9 * 2**20), headers=headers) as resp:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(b.url("/api/pack/try"), data=b" " * (9 * 2**20), headers=headers) as resp,
+    ):
         row.shape_ok, said = await http_error_shape(resp)
         row.answer = f"9 MiB body: {said}"
 
@@ -586,17 +657,26 @@ async def pack_try_huge_body(b: Bench, row: Row) -> None:
 async def preview(b: Bench, row: Row, template: str) -> None:
     headers = {"Authorization": f"Bearer {b.tokens['t1']}"}
     t0 = time.monotonic()
-    async with aiohttp.ClientSession() as http, http.post(
-            b.url("/api/pack/preview"), json={"template": template}, headers=headers,
-            timeout=aiohttp.ClientTimeout(total=200)) as resp:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            b.url("/api/pack/preview"),
+            json={"template": template},
+            headers=headers,
+            timeout=aiohttp.ClientTimeout(total=200),
+        ) as resp,
+    ):
         body = await resp.read()
         took = time.monotonic() - t0
         if resp.status == 200:
             data = json.loads(body)
             rendered = data.get("text")
             row.shape_ok = rendered is None and isinstance(data.get("error"), str)
-            row.answer = (f"200 {{text: {len(rendered)} chars}}" if isinstance(rendered, str)
-                          else f"200 {{error: {str(data.get('error'))[:70]!r}}}") + f" in {took:.1f} s"
+            row.answer = (
+                f"200 {{text: {len(rendered)} chars}}"
+                if isinstance(rendered, str)
+                else f"200 {{error: {str(data.get('error'))[:70]!r}}}"
+            ) + f" in {took:.1f} s"
         else:
             row.shape_ok, said = await http_error_shape(resp)
             row.answer = f"{said} in {took:.1f} s"
@@ -612,10 +692,15 @@ async def seed_escalations(b: Bench, count: int) -> None:
         t0 = time.monotonic()
         n = min(100, count - b.escalations)
         calls = [f"esc-{b.escalations + i}" for i in range(n)]
-        frames = [f for c in calls for f in (
-            {"type": "call.start", "call_id": c, "context": {"queue": "retail"}},
-            {"type": "call.escalate", "call_id": c, "kind": "complaint", "reason": "客户要求上级回电"},
-            {"type": "call.end", "call_id": c})]
+        frames = [
+            f
+            for c in calls
+            for f in (
+                {"type": "call.start", "call_id": c, "context": {"queue": "retail"}},
+                {"type": "call.escalate", "call_id": c, "kind": "complaint", "reason": "客户要求上级回电"},
+                {"type": "call.end", "call_id": c},
+            )
+        ]
         replies = await pipeline(ws, frames, next_id)
         next_id += len(frames)
         escalated = replies[1::3]
@@ -623,8 +708,10 @@ async def seed_escalations(b: Bench, count: int) -> None:
         if not all(r.get("success") for r in replies):
             raise RuntimeError(f"seeding: {next(r for r in replies if not r.get('success'))}")
         if b.escalations % 500 == 0:
-            print(f"  (seeding: {b.escalations} open, the last {n} at {(time.monotonic() - t0) * 1000 / n:.0f} ms"
-                  " each)", flush=True)
+            print(
+                f"  (seeding: {b.escalations} open, the last {n} at {(time.monotonic() - t0) * 1000 / n:.0f} ms each)",
+                flush=True,
+            )
     await ws.close()
 
 
@@ -662,9 +749,11 @@ async def list_unread(b: Bench, row: Row) -> None:
         cpu = now_cpu
     ws.transport.abort()
     cut = b.log.read_text(errors="replace").count("too slow") > cut0
-    row.answer = (f"600 lists of up to 1000 of {b.escalations} escalations sent unread; "
-                  + ("the server cut the leader off (1013, too slow)" if cut else "never cut off")
-                  + f"; the leader left after {waited:.0f} s")
+    row.answer = (
+        f"600 lists of up to 1000 of {b.escalations} escalations sent unread; "
+        + ("the server cut the leader off (1013, too slow)" if cut else "never cut off")
+        + f"; the leader left after {waited:.0f} s"
+    )
     row.shape_ok = cut
 
 
@@ -674,16 +763,23 @@ async def live_calls(b: Bench, row: Row) -> None:
     name = "张" * 5300
     results: list[dict[str, Any]] = []
     for start in range(0, 2000, 100):  # each start also pushes an update: stay under the 512-message queue
-        results += await pipeline(ws, [{"type": "call.start", "call_id": f"big-{i}",
-                                        "context": {"customer_name": name, "queue": "retail"}}
-                                       for i in range(start, start + 100)], start + 1)
+        results += await pipeline(
+            ws,
+            [
+                {"type": "call.start", "call_id": f"big-{i}", "context": {"customer_name": name, "queue": "retail"}}
+                for i in range(start, start + 100)
+            ],
+            start + 1,
+        )
     accepted = sum(1 for r in results if r.get("success"))
     refused = {error_code(r) for r in results if not r.get("success")}
     headers = {"Authorization": f"Bearer {b.tokens['L1']}"}
     async with aiohttp.ClientSession() as http, http.get(b.url("/api/leader/calls"), headers=headers) as resp:
         body = await resp.read()
-    row.answer = (f"{accepted} of 2000 calls accepted{' (refused: ' + ', '.join(refused) + ')' if refused else ''};"
-                  f" /api/leader/calls {resp.status}, {len(body) / 2**20:.1f} MB")
+    row.answer = (
+        f"{accepted} of 2000 calls accepted{' (refused: ' + ', '.join(refused) + ')' if refused else ''};"
+        f" /api/leader/calls {resp.status}, {len(body) / 2**20:.1f} MB"
+    )
     row.shape_ok = len(body) < 2**20
     b.live_calls_ws = ws  # type: ignore[attr-defined]
 
@@ -694,8 +790,9 @@ async def end_live_calls(b: Bench) -> None:
         return
     with contextlib.suppress(Exception):
         for start in range(0, 2000, 100):
-            await pipeline(ws, [{"type": "call.end", "call_id": f"big-{i}"} for i in range(start, start + 100)],
-                           3000 + start)
+            await pipeline(
+                ws, [{"type": "call.end", "call_id": f"big-{i}"} for i in range(start, start + 100)], 3000 + start
+            )
         await ws.close()
 
 
@@ -705,9 +802,18 @@ async def unfinished_http(b: Bench, row: Row, count: int) -> None:
     helpers = []
     per = 10_000
     for start in range(0, count, per):
-        helpers.append(await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bench.abuse", "--hold", str(b.http_port), str(min(per, count - start)),
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE))
+        helpers.append(
+            await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "bench.abuse",
+                "--hold",
+                str(b.http_port),
+                str(min(per, count - start)),
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+            )
+        )
     opened = 0
     for h in helpers:
         assert h.stdout is not None
@@ -725,28 +831,45 @@ async def unfinished_http(b: Bench, row: Row, count: int) -> None:
 BOMB = "{{ (('a'*10**9)|replace('a','aa'))|length }}"
 Run = Callable[["Bench", Row, argparse.Namespace], Awaitable[None]]
 ITEMS: list[tuple[str, str, Run]] = [
-    ("9", "`token revoke --id \"\"` while serving", lambda b, row, a: revoke_empty_id(b, row)),
-    ("8", "`/plugin/%00.js`; ids above 2^63 in /api/pack/versions, drafts, export",
-     lambda b, row, a: bad_paths(b, row)),
+    ("9", '`token revoke --id ""` while serving', lambda b, row, a: revoke_empty_id(b, row)),
+    (
+        "8",
+        "`/plugin/%00.js`; ids above 2^63 in /api/pack/versions, drafts, export",
+        lambda b, row, a: bad_paths(b, row),
+    ),
     ("5", "deep JSON nesting (5,000 levels) before auth, then x100 after auth", lambda b, row, a: deep_nesting(b, row)),
-    ("6", "oversized frames: 240 KB (answered), 1 MiB x5, 8 MiB x5 (closed)",
-     lambda b, row, a: oversized_frames(b, row)),
+    (
+        "6",
+        "oversized frames: 240 KB (answered), 1 MiB x5, 8 MiB x5 (closed)",
+        lambda b, row, a: oversized_frames(b, row),
+    ),
     ("1a", "one `call.transcript` line of 60 KB of blame phrases", lambda b, row, a: transcript_60k(b, row)),
-    ("1b", "20 `call.transcript` lines of 2,000 chars of blame phrases, pipelined",
-     lambda b, row, a: transcript_lines(b, row)),
+    (
+        "1b",
+        "20 `call.transcript` lines of 2,000 chars of blame phrases, pipelined",
+        lambda b, row, a: transcript_lines(b, row),
+    ),
     ("1c", "`/api/pack/try` with a 9 MiB body", lambda b, row, a: pack_try_huge_body(b, row)),
     ("1d", "`/api/pack/try` with one 240 KB agent line", lambda b, row, a: pack_try(b, row, 80_000)),
-    ("1e", "`/api/pack/try` at the limits: 200 agent lines of 2,000 chars of blame phrases",
-     lambda b, row, a: pack_try_at_the_limits(b, row)),
-    ("2a", "`/api/pack/preview` of `{{ lipsum(n=20000) }}`",
-     lambda b, row, a: preview(b, row, "{{ lipsum(n=20000) }}")),
+    (
+        "1e",
+        "`/api/pack/try` at the limits: 200 agent lines of 2,000 chars of blame phrases",
+        lambda b, row, a: pack_try_at_the_limits(b, row),
+    ),
+    (
+        "2a",
+        "`/api/pack/preview` of `{{ lipsum(n=20000) }}`",
+        lambda b, row, a: preview(b, row, "{{ lipsum(n=20000) }}"),
+    ),
     ("4", "2,000 live calls of one agent, 16 KB contexts; `/api/leader/calls`", lambda b, row, a: live_calls(b, row)),
-    ("3b", "`escalation.subscribe` with {escalations} open escalations",
-     lambda b, row, a: subscribe_snapshot(b, row)),
+    ("3b", "`escalation.subscribe` with {escalations} open escalations", lambda b, row, a: subscribe_snapshot(b, row)),
     ("3a", "600 `escalation.list` (limit 1000) unread, then leave", lambda b, row, a: list_unread(b, row)),
     ("2b", f"`/api/pack/preview` of `{BOMB}`", lambda b, row, a: preview(b, row, BOMB)),
-    ("7", "{unfinished} unfinished HTTP requests (headers never finished), held 10 s",
-     lambda b, row, a: unfinished_http(b, row, a.unfinished)),
+    (
+        "7",
+        "{unfinished} unfinished HTTP requests (headers never finished), held 10 s",
+        lambda b, row, a: unfinished_http(b, row, a.unfinished),
+    ),
 ]
 """In the order run: the heavier, the later (the service is restarted when an item leaves it bloated). The live
 calls come before the escalations are opened: with hundreds of faults open, an agent connection that starts a call
@@ -777,8 +900,9 @@ async def run(args: argparse.Namespace) -> list[Row]:
                     t0 = time.monotonic()
                     await seed_escalations(b, args.escalations)
                     print(f"  (seeded {b.escalations} open escalations in {time.monotonic() - t0:.0f} s)")
-                label = item.replace("{escalations}", f"{b.escalations:,}").replace("{unfinished}",
-                                                                                    f"{args.unfinished:,}")
+                label = item.replace("{escalations}", f"{b.escalations:,}").replace(
+                    "{unfinished}", f"{args.unfinished:,}"
+                )
 
                 def go(row: Row, item_run: Run = item_run) -> Awaitable[None]:
                     return item_run(b, row, args)
@@ -798,16 +922,20 @@ async def run(args: argparse.Namespace) -> list[Row]:
 
 
 def table(rows: list[Row]) -> str:
-    lines = ["| # | input | server's answer | /healthz p99 / max (failed) | note p99 | RSS before → peak → after |"
-             " result |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| # | input | server's answer | /healthz p99 / max (failed) | note p99 | RSS before → peak → after | result |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         failed = f" ({r.h_failed} failed)" if r.h_failed else ""
         unanswered = f" ({r.n_failed} unanswered)" if r.n_failed else ""
         again = f" (attempt {r.attempt})" if r.attempt > 1 else ""
         item, answer = r.item.replace("|", "\\|"), r.answer.replace("|", "\\|")
-        lines.append(f"| {r.name} | {item} | {answer} | {r.h_p99:.0f} / {r.h_max:.0f} ms{failed}"
-                     f" | {r.n_p99:.0f} ms{unanswered} | {r.rss_before:.0f} → {r.rss_peak:.0f} → {r.rss_after:.0f} MB"
-                     f" | {r.verdict}{again} |")
+        lines.append(
+            f"| {r.name} | {item} | {answer} | {r.h_p99:.0f} / {r.h_max:.0f} ms{failed}"
+            f" | {r.n_p99:.0f} ms{unanswered} | {r.rss_before:.0f} → {r.rss_peak:.0f} → {r.rss_after:.0f} MB"
+            f" | {r.verdict}{again} |"
+        )
     return "\n".join(lines)
 
 
@@ -829,8 +957,10 @@ def main() -> None:
     raise_nofile()
     started = time.monotonic()
     rows = asyncio.run(run(args))
-    print(f"\n{len(rows)} rows in {time.monotonic() - started:.0f} s; load average now "
-          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores\n")
+    print(
+        f"\n{len(rows)} rows in {time.monotonic() - started:.0f} s; load average now "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores\n"
+    )
     print(table(rows))
 
 

@@ -63,13 +63,15 @@ def score_calls(pack: Pack, calls: Sequence[Mapping[str, Any]]) -> dict[str, Any
         out[part] = {
             "macro_f1": round(sum(f1.values()) / len(f1), 4),
             "accuracy": round(sum(g == p for g, p in zip(gold, primary, strict=True)) / len(gold), 4),
-            "exact": round(sum(set(lb) == set(c["labels"]) for lb, c in zip(labels, calls, strict=True))
-                           / len(calls), 4),
+            "exact": round(
+                sum(set(lb) == set(c["labels"]) for lb, c in zip(labels, calls, strict=True)) / len(calls), 4
+            ),
             "decoys": round(sum(primary[i] == gold[i] for i in decoys) / len(decoys), 4) if decoys else None,
             "f1": {k: round(v, 4) for k, v in f1.items()},
         }
-    out["misses"] = [(c["id"], c["labels"], list(p)) for c, p in zip(calls, preds["combined"], strict=True)
-                     if p[0] != c["labels"][0]]
+    out["misses"] = [
+        (c["id"], c["labels"], list(p)) for c, p in zip(calls, preds["combined"], strict=True) if p[0] != c["labels"][0]
+    ]
     return out
 
 
@@ -84,8 +86,10 @@ def score_lines(pack: Pack, lines: Sequence[Mapping[str, Any]]) -> dict[str, Any
             tp += found and ln["forbidden"]
             fp += found and not ln["forbidden"]
             fn += (not found) and ln["forbidden"]
-        out[part] = {"precision": round(tp / (tp + fp), 4) if tp + fp else 1.0,
-                     "recall": round(tp / (tp + fn), 4) if tp + fn else 1.0}
+        out[part] = {
+            "precision": round(tp / (tp + fp), 4) if tp + fp else 1.0,
+            "recall": round(tp / (tp + fn), 4) if tp + fn else 1.0,
+        }
     return out
 
 
@@ -100,8 +104,11 @@ def main(argv: list[str]) -> int:
         print(f"{args.ledger!r} is already in the ledger: only a set's first score goes there", file=sys.stderr)
         return 1
     pack = default_pack()
-    entry: dict[str, Any] = {"set": args.ledger or args.dir.name,
-                             "date": datetime.date.today().isoformat(), "pack_samples": len(pack.samples)}
+    entry: dict[str, Any] = {
+        "set": args.ledger or args.dir.name,
+        "date": datetime.date.today().isoformat(),
+        "pack_samples": len(pack.samples),
+    }
     calls_file, lines_file = args.dir / "calls.jsonl", args.dir / "agent_lines.jsonl"
     if calls_file.exists():
         entry["calls"] = score_calls(pack, load_jsonl(calls_file))

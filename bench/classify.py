@@ -177,9 +177,17 @@ def main() -> None:
     ap.add_argument("--against", metavar="REV", help="also time git revision REV's classifier, taking turns")
     args = ap.parse_args()
     calls = load_calls(args.calls)
-    segs = [to_size(call_segments(c.get("context") or {}, c.get("notes") or [],
-                                  [(t["speaker"], t["text"]) for t in c.get("transcript") or []]), CALL_CHARS)
-            for c in calls]
+    segs = [
+        to_size(
+            call_segments(
+                c.get("context") or {},
+                c.get("notes") or [],
+                [(t["speaker"], t["text"]) for t in c.get("transcript") or []],
+            ),
+            CALL_CHARS,
+        )
+        for c in calls
+    ]
     sizes = [sum(len(s.text) for s in ss) for ss in segs]
     rules_only = load_pack_dir(DEFAULT_PACK)
     with_model = pack_with_models(DEFAULT_PACK)
@@ -187,8 +195,10 @@ def main() -> None:
         gc.collect()
         gc.freeze()
         gc.set_threshold(100_000, 50, 1000)
-    print(f"calls: {len(calls)} (mean {statistics.mean(sizes):.0f} chars), rounds: {args.rounds}, "
-          f"gc: {'Python defaults' if args.default_gc else 'as the service (frozen, threshold 100,000)'}")
+    print(
+        f"calls: {len(calls)} (mean {statistics.mean(sizes):.0f} chars), rounds: {args.rounds}, "
+        f"gc: {'Python defaults' if args.default_gc else 'as the service (frozen, threshold 100,000)'}"
+    )
     base, rules_full, rules_lines, rules_live = timed(rules_only, segs, args.rounds)
     _, full, lines, live = timed(with_model, segs, args.rounds)
     for clock, k in (("wall clock", 0), ("CPU time of this thread", 1)):
@@ -201,14 +211,18 @@ def main() -> None:
     print(f"{'live, ms per line (wall clock)':34}{'median':>10}{'p99':>9}{'p99.9':>9}")
     print(row("  one more line, rules only", rules_live))
     print(row("  one more line, + model", live) + "   (scan the new line, decide the whole call)")
-    print(f"ratio classify/baseline (median, CPU): {statistics.median(full[1]) / statistics.median(base[1]):.1f}x; "
-          f"the model adds {statistics.median(full[1]) - statistics.median(rules_full[1]):.3f} ms (median, CPU)")
+    print(
+        f"ratio classify/baseline (median, CPU): {statistics.median(full[1]) / statistics.median(base[1]):.1f}x; "
+        f"the model adds {statistics.median(full[1]) - statistics.median(rules_full[1]):.3f} ms (median, CPU)"
+    )
     if args.against:
         against(args.against, with_model.classifier, segs, args.rounds)
     for clock, k in (("wall clock", 0), ("CPU time", 1)):
         p99 = pct(full[k], 0.99)
-        print(f"p99 for a {CALL_CHARS}-character call, model included, {clock}: {p99:.3f} ms "
-              f"(target ≤ {TARGET_P99_MS} ms): {'OK' if p99 <= TARGET_P99_MS else 'OVER'}")
+        print(
+            f"p99 for a {CALL_CHARS}-character call, model included, {clock}: {p99:.3f} ms "
+            f"(target ≤ {TARGET_P99_MS} ms): {'OK' if p99 <= TARGET_P99_MS else 'OVER'}"
+        )
 
 
 if __name__ == "__main__":

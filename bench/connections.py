@@ -48,9 +48,14 @@ from websockets.exceptions import ConnectionClosed
 NEUTRAL = ["客户问信用卡额度怎么调整", "客户查询网点营业时间", "客户咨询定期存款利率"]
 OUTAGE = "客户说手机银行转账提示系统繁忙，多次失败"
 COMPLAINT = "客户对年费不满，要求退还，我要投诉"
-LINES = [("customer", "您好，我想问一下我的信用卡账单"), ("agent", "好的，请您提供一下卡号后四位"),
-         ("customer", "尾号是八八六六，上个月的还款好像没有入账"), ("agent", "我帮您查询一下，请稍等"),
-         ("customer", "我昨天在手机银行上转账一直失败"), ("agent", "非常抱歉给您带来不便")]
+LINES = [
+    ("customer", "您好，我想问一下我的信用卡账单"),
+    ("agent", "好的，请您提供一下卡号后四位"),
+    ("customer", "尾号是八八六六，上个月的还款好像没有入账"),
+    ("agent", "我帮您查询一下，请稍等"),
+    ("customer", "我昨天在手机银行上转账一直失败"),
+    ("agent", "非常抱歉给您带来不便"),
+]
 
 
 def decode(frame: str | bytes) -> Any:
@@ -119,8 +124,9 @@ class Target:
     async def login(self, ws: ClientConnection) -> None:
         return None
 
-    async def exchange(self, ws: ClientConnection, frame: dict[str, Any], kind: str, s: Samples,
-                       measure: bool, before: Any = None) -> dict[str, Any]:
+    async def exchange(
+        self, ws: ClientConnection, frame: dict[str, Any], kind: str, s: Samples, measure: bool, before: Any = None
+    ) -> dict[str, Any]:
         """Send one command and read its answer; `before`: the call's labels before a note."""
         raise NotImplementedError
 
@@ -138,13 +144,15 @@ class Echo(Target):
     def __init__(self) -> None:
         port = free_port()
         self.url = f"ws://127.0.0.1:{port}/ws"
-        self.proc = subprocess.Popen([sys.executable, "-m", "bench.echo_server", str(port)],
-                                     stdout=subprocess.PIPE, preexec_fn=raise_nofile)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.echo_server", str(port)], stdout=subprocess.PIPE, preexec_fn=raise_nofile
+        )
         assert self.proc.stdout is not None
         self.proc.stdout.readline()
 
-    async def exchange(self, ws: ClientConnection, frame: dict[str, Any], kind: str, s: Samples,
-                       measure: bool, before: Any = None) -> dict[str, Any]:
+    async def exchange(
+        self, ws: ClientConnection, frame: dict[str, Any], kind: str, s: Samples, measure: bool, before: Any = None
+    ) -> dict[str, Any]:
         t0 = time.perf_counter()
         await ws.send(json.dumps(frame, ensure_ascii=False))
         decode(await ws.recv())  # the client parses what it gets, as it does the service's answers
@@ -168,8 +176,12 @@ class Assist(Target):
         self.db = db = tmp / "bench.db"
         self.http = f"http://127.0.0.1:{http_port}"
         exe = [sys.executable, "-m", "assist"]
-        self.token = subprocess.run([*exe, "token", "issue", "--user", "bench", "--role", "agent", "--db", str(db)],
-                                    check=True, capture_output=True, text=True).stdout.strip()
+        self.token = subprocess.run(
+            [*exe, "token", "issue", "--user", "bench", "--role", "agent", "--db", str(db)],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
         env = {**os.environ, "ASSIST_LOG_LEVEL": "WARNING"}
         serve = [sys.executable, "-c", UVLOOP_SERVE] if uvloop else exe
         if uvloop:
@@ -201,8 +213,9 @@ class Assist(Target):
         if reply.get("type") != "auth_ok":
             raise RuntimeError(f"auth refused: {reply}")
 
-    async def exchange(self, ws: ClientConnection, frame: dict[str, Any], kind: str, s: Samples,
-                       measure: bool, before: Any = None) -> dict[str, Any]:
+    async def exchange(
+        self, ws: ClientConnection, frame: dict[str, Any], kind: str, s: Samples, measure: bool, before: Any = None
+    ) -> dict[str, Any]:
         """Send one command; read until its reply and, when a note changed the labels, the call's push."""
         t0 = time.perf_counter()
         await ws.send(json.dumps(frame, ensure_ascii=False))
@@ -245,8 +258,16 @@ def note_text(n: int, outage_at: int, complaint_at: int) -> str:
     return "；".join(parts) + f"（第{n}次更新）"
 
 
-async def agent(target: Target, ws: ClientConnection, i: int, s: Samples, t_measure: float, stop_at: float,
-                call_seconds: int, line_every: int) -> None:
+async def agent(
+    target: Target,
+    ws: ClientConnection,
+    i: int,
+    s: Samples,
+    t_measure: float,
+    stop_at: float,
+    call_seconds: int,
+    line_every: int,
+) -> None:
     """One agent: calls back to back, a note edit a second and a transcript line every `line_every` s."""
     await asyncio.sleep(random.random())
     cid = 1
@@ -258,40 +279,72 @@ async def agent(target: Target, ws: ClientConnection, i: int, s: Samples, t_meas
             k += 1
             outage_at, complaint_at = random.randint(1, call_seconds - 2), random.randint(2, call_seconds - 1)
             cid += 1
-            started = await target.exchange(ws, {"id": cid, "type": "call.start", "call_id": call_id,
-                                                 "context": {"queue": "retail"}}, "start", s, False)
+            started = await target.exchange(
+                ws,
+                {"id": cid, "type": "call.start", "call_id": call_id, "context": {"queue": "retail"}},
+                "start",
+                s,
+                False,
+            )
             labels: Any = (started.get("update") or {}).get("labels")
             for n in range(call_seconds):
                 if next_at >= stop_at:
                     break
                 measure = time.perf_counter() >= t_measure
                 cid += 1
-                reply = await target.exchange(ws, {"id": cid, "type": "call.note", "call_id": call_id,
-                                                   "text": note_text(n, outage_at, complaint_at)},
-                                              "note", s, measure, labels)
+                reply = await target.exchange(
+                    ws,
+                    {"id": cid, "type": "call.note", "call_id": call_id, "text": note_text(n, outage_at, complaint_at)},
+                    "note",
+                    s,
+                    measure,
+                    labels,
+                )
                 labels = reply.get("labels")
                 s.messages += measure  # messages sent in the measured window (for CPU per message)
                 if line_every and n % line_every == 0:
                     await asyncio.sleep(max(0.0, next_at + 0.5 - time.perf_counter()))
                     speaker, text = LINES[(n // line_every) % len(LINES)]
                     cid += 1
-                    reply = await target.exchange(ws, {"id": cid, "type": "call.transcript", "call_id": call_id,
-                                                       "speaker": speaker, "text": text, "final": True},
-                                                  "line", s, False, labels)
+                    reply = await target.exchange(
+                        ws,
+                        {
+                            "id": cid,
+                            "type": "call.transcript",
+                            "call_id": call_id,
+                            "speaker": speaker,
+                            "text": text,
+                            "final": True,
+                        },
+                        "line",
+                        s,
+                        False,
+                        labels,
+                    )
                     labels = reply.get("labels", labels)
                     s.messages += measure
                 next_at += 1.0
                 await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
             cid += 1
-            await target.exchange(ws, {"id": cid, "type": "call.end", "call_id": call_id, "disposition": "resolved"},
-                                  "end", s, False)
+            await target.exchange(
+                ws, {"id": cid, "type": "call.end", "call_id": call_id, "disposition": "resolved"}, "end", s, False
+            )
             s.messages += t_measure <= time.perf_counter() < stop_at
     except ConnectionClosed:
         s.dropped += 1
 
 
-async def client_part(target: Target, first: int, count: int, ready: Any, start_at: Any, warmup: float,
-                      seconds: float, call_seconds: int, line_every: int) -> Samples:
+async def client_part(
+    target: Target,
+    first: int,
+    count: int,
+    ready: Any,
+    start_at: Any,
+    warmup: float,
+    seconds: float,
+    call_seconds: int,
+    line_every: int,
+) -> Samples:
     """One client process's share of the agents: connect, wait for the others, then run the agents."""
     sem = asyncio.Semaphore(25)
 
@@ -307,8 +360,9 @@ async def client_part(target: Target, first: int, count: int, ready: Any, start_
     t_measure = start_at.value + warmup - time.time() + time.perf_counter()
     stop_at = t_measure + seconds
     s = Samples()
-    agents = asyncio.gather(*(agent(target, ws, first + k, s, t_measure, stop_at, call_seconds, line_every)
-                              for k, ws in enumerate(sockets)))
+    agents = asyncio.gather(
+        *(agent(target, ws, first + k, s, t_measure, stop_at, call_seconds, line_every) for k, ws in enumerate(sockets))
+    )
     try:
         await asyncio.wait_for(agents, warmup + seconds + 120)  # bounded, even if the server stalls
     except TimeoutError:
@@ -317,8 +371,9 @@ async def client_part(target: Target, first: int, count: int, ready: Any, start_
     return s
 
 
-def client_process(target: Target, first: int, count: int, ready: Any, start_at: Any, out: Any,
-                   args: tuple[float, float, int, int]) -> None:
+def client_process(
+    target: Target, first: int, count: int, ready: Any, start_at: Any, out: Any, args: tuple[float, float, int, int]
+) -> None:
     use_uvloop()
     s = asyncio.run(client_part(target, first, count, ready, start_at, *args))
     out.put((s.update_ms, s.result_ms, s.messages, s.errors, s.dropped))
@@ -327,11 +382,20 @@ def client_process(target: Target, first: int, count: int, ready: Any, start_at:
 def use_uvloop() -> None:
     with contextlib.suppress(ImportError):
         import uvloop  # type: ignore[import-not-found,unused-ignore]  # the client's own overhead is part of every latency: keep it low for both servers
+
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
-def run_target(target: Target, conns: int, seconds: float, warmup: float, call_seconds: int,
-               line_every: int, procs: int, profile: Callable[[int, float], None] | None) -> Result:
+def run_target(
+    target: Target,
+    conns: int,
+    seconds: float,
+    warmup: float,
+    call_seconds: int,
+    line_every: int,
+    procs: int,
+    profile: Callable[[int, float], None] | None,
+) -> Result:
     """Drive `conns` agents from `procs` client processes (one Python process cannot keep up with
     thousands of sockets at once without becoming the bottleneck it is meant to measure)."""
     pid = target.proc.pid
@@ -342,9 +406,13 @@ def run_target(target: Target, conns: int, seconds: float, warmup: float, call_s
     start_at = ctx.Value("d", 0.0)
     out = ctx.Queue()
     shares = [(conns * k // procs, conns * (k + 1) // procs - conns * k // procs) for k in range(procs)]
-    workers = [ctx.Process(target=client_process, args=(target, first, count, ready, start_at, out,
-                                                          (warmup, seconds, call_seconds, line_every)))
-               for first, count in shares]
+    workers = [
+        ctx.Process(
+            target=client_process,
+            args=(target, first, count, ready, start_at, out, (warmup, seconds, call_seconds, line_every)),
+        )
+        for first, count in shares
+    ]
     for w in workers:
         w.start()
     ready.wait(timeout=300)
@@ -369,8 +437,7 @@ def run_target(target: Target, conns: int, seconds: float, warmup: float, call_s
         s.dropped += dropped
     for w in workers:
         w.join(30)
-    return Result(target.name, s, cpu * 1e6 / max(1, s.messages), (rss1 - rss0) / conns,
-                  (rss_live - rss1) / conns)
+    return Result(target.name, s, cpu * 1e6 / max(1, s.messages), (rss1 - rss0) / conns, (rss_live - rss1) / conns)
 
 
 def py_spy(out: Path) -> Callable[[int, float], None]:
@@ -378,8 +445,12 @@ def py_spy(out: Path) -> Callable[[int, float], None]:
     exe = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
 
     def start(pid: int, seconds: float) -> None:
-        subprocess.Popen([exe, "record", "-p", str(pid), "-d", str(int(seconds)), "-f", "raw", "-o", str(out),
-                          "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.Popen(
+            [exe, "record", "-p", str(pid), "-d", str(int(seconds)), "-f", "raw", "-o", str(out), "--nonblocking"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
     return start
 
 
@@ -410,41 +481,70 @@ def main() -> None:
             target = make()
             prof = py_spy(args.py_spy) if args.py_spy and name == "assist" else None
             try:
-                results.append(run_target(target, conns, seconds, args.warmup, call_seconds, args.line_every,
-                                          max(1, min(args.client_processes, 8)), prof))
+                results.append(
+                    run_target(
+                        target,
+                        conns,
+                        seconds,
+                        args.warmup,
+                        call_seconds,
+                        args.line_every,
+                        max(1, min(args.client_processes, 8)),
+                        prof,
+                    )
+                )
             finally:
                 target.stop()
     report(results, conns, seconds, call_seconds, args.line_every)
 
 
 def report(results: list[Result], conns: int, seconds: float, call_seconds: int, line_every: int) -> None:
-    print(f"{conns} agents x 1 note/s (+ a transcript line every {line_every} s, calls of {call_seconds} s), "
-          f"{seconds:.0f} s measured, loopback, client and server on this machine ({os.cpu_count()} cores)")
-    head = (f"{'':7}{'update p50':>11}{'p99':>8}{'p99.9':>8}{'result p50':>11}{'p99':>8}{'p99.9':>8}"
-            f"{'notes':>7}{'upd':>6}{'err':>5}{'drop':>5}{'CPU µs/msg':>11}{'idle KiB/conn':>14}{'KiB/call':>9}")
+    print(
+        f"{conns} agents x 1 note/s (+ a transcript line every {line_every} s, calls of {call_seconds} s), "
+        f"{seconds:.0f} s measured, loopback, client and server on this machine ({os.cpu_count()} cores)"
+    )
+    head = (
+        f"{'':7}{'update p50':>11}{'p99':>8}{'p99.9':>8}{'result p50':>11}{'p99':>8}{'p99.9':>8}"
+        f"{'notes':>7}{'upd':>6}{'err':>5}{'drop':>5}{'CPU µs/msg':>11}{'idle KiB/conn':>14}{'KiB/call':>9}"
+    )
     print(head)
     for r in results:
-        print(f"{r.name:7}{r.q('update_ms', .5):11.2f}{r.q('update_ms', .99):8.2f}{r.q('update_ms', .999):8.2f}"
-              f"{r.q('result_ms', .5):11.2f}{r.q('result_ms', .99):8.2f}{r.q('result_ms', .999):8.2f}"
-              f"{len(r.samples.result_ms):7d}{len(r.samples.update_ms):6d}{r.samples.errors:5d}{r.samples.dropped:5d}"
-              f"{r.cpu_us_per_msg:11.0f}"
-              f"{r.idle_kib_per_conn:14.1f}{r.live_kib_per_call:9.1f}")
+        print(
+            f"{r.name:7}{r.q('update_ms', 0.5):11.2f}{r.q('update_ms', 0.99):8.2f}{r.q('update_ms', 0.999):8.2f}"
+            f"{r.q('result_ms', 0.5):11.2f}{r.q('result_ms', 0.99):8.2f}{r.q('result_ms', 0.999):8.2f}"
+            f"{len(r.samples.result_ms):7d}{len(r.samples.update_ms):6d}{r.samples.errors:5d}{r.samples.dropped:5d}"
+            f"{r.cpu_us_per_msg:11.0f}"
+            f"{r.idle_kib_per_conn:14.1f}{r.live_kib_per_call:9.1f}"
+        )
     if len(results) < 2 or results[0].name != "echo":
         return
     echo = results[0]
     limit = 1.5 if conns <= 2000 else 3.0
     for other in results[1:]:
-        print(f"{other.name + '/echo':13}" + "".join(
-            f"{other.q(w, p) / echo.q(w, p):{width}.2f}" for w, p, width in (
-                ("update_ms", .5, 5), ("update_ms", .99, 8), ("update_ms", .999, 8),
-                ("result_ms", .5, 11), ("result_ms", .99, 8), ("result_ms", .999, 8)))
-              + f"{'':23}{other.cpu_us_per_msg / max(1e-9, echo.cpu_us_per_msg):11.2f}")
+        print(
+            f"{other.name + '/echo':13}"
+            + "".join(
+                f"{other.q(w, p) / echo.q(w, p):{width}.2f}"
+                for w, p, width in (
+                    ("update_ms", 0.5, 5),
+                    ("update_ms", 0.99, 8),
+                    ("update_ms", 0.999, 8),
+                    ("result_ms", 0.5, 11),
+                    ("result_ms", 0.99, 8),
+                    ("result_ms", 0.999, 8),
+                )
+            )
+            + f"{'':23}{other.cpu_us_per_msg / max(1e-9, echo.cpu_us_per_msg):11.2f}"
+        )
     for other in results[1:]:
-        ratio = other.q("update_ms", .99) / echo.q("update_ms", .99)
-        print(f"{other.name}: note -> assist.update p99 {ratio:.2f}x echo (target <= {limit}x): "
-              f"{'OK' if ratio <= limit else 'OVER'}; idle memory {other.idle_kib_per_conn:.1f} KiB/connection "
-              f"(target <= 32): {'OK' if other.idle_kib_per_conn <= 32 else 'OVER'}; errors {other.samples.errors}, "
-              f"dropped connections {other.samples.dropped}")
+        ratio = other.q("update_ms", 0.99) / echo.q("update_ms", 0.99)
+        print(
+            f"{other.name}: note -> assist.update p99 {ratio:.2f}x echo (target <= {limit}x): "
+            f"{'OK' if ratio <= limit else 'OVER'}; idle memory {other.idle_kib_per_conn:.1f} KiB/connection "
+            f"(target <= 32): {'OK' if other.idle_kib_per_conn <= 32 else 'OVER'}; errors {other.samples.errors}, "
+            f"dropped connections {other.samples.dropped}"
+        )
+
 
 if __name__ == "__main__":
     main()

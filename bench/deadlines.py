@@ -37,17 +37,22 @@ TARGET_S = 1.0
 class Service:
     def __init__(self, tmp: Path, after: float) -> None:
         routing = tmp / "routing.toml"
-        routing.write_text(f'[deadlines]\nabout_agent_back_office = {after}\nabout_agent_center_manager = "1h"\n'
-                           'renotify = 0\n', encoding="utf-8")
+        routing.write_text(
+            f'[deadlines]\nabout_agent_back_office = {after}\nabout_agent_center_manager = "1h"\nrenotify = 0\n',
+            encoding="utf-8",
+        )
         ws_port, http_port = free_port(), free_port()
         self.db = tmp / "bench.db"
         exe = [sys.executable, "-m", "assist"]
         self.agent = self.issue("agent1", "agent")
         self.leader = self.issue("lead", "shift_leader")
         env = {**os.environ, "ASSIST_LOG_LEVEL": "WARNING", "ASSIST_ROUTING": str(routing)}
-        self.proc = subprocess.Popen([*exe, "serve", "--ws-port", str(ws_port), "--http-port", str(http_port),
-                                      "--db", str(self.db)], stdout=subprocess.DEVNULL, env=env,
-                                     preexec_fn=raise_nofile)
+        self.proc = subprocess.Popen(
+            [*exe, "serve", "--ws-port", str(ws_port), "--http-port", str(http_port), "--db", str(self.db)],
+            stdout=subprocess.DEVNULL,
+            env=env,
+            preexec_fn=raise_nofile,
+        )
         self.url = f"ws://127.0.0.1:{ws_port}/ws"
         deadline = time.time() + 120
         while True:
@@ -60,8 +65,12 @@ class Service:
                 time.sleep(0.2)
 
     def issue(self, user: str, role: str) -> str:
-        return subprocess.run([sys.executable, "-m", "assist", "token", "issue", "--user", user, "--role", role,
-                               "--db", str(self.db)], check=True, capture_output=True, text=True).stdout.strip()
+        return subprocess.run(
+            [sys.executable, "-m", "assist", "token", "issue", "--user", user, "--role", role, "--db", str(self.db)],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
 
     async def client(self, token: str) -> ClientConnection:
         ws = await connect(self.url, compression=None, max_size=2**24, open_timeout=60, ping_interval=None)
@@ -115,10 +124,13 @@ async def run(svc: Service, n: int, after: float, agents: int) -> list[str]:
 
     await asyncio.gather(*(agent(k, ws) for k, ws in enumerate(conns)))
     opened_in = time.time() - t_open
-    lines = [f"{n} escalations opened in {opened_in:.1f} s ({n / opened_in:.0f}/s); their back-office steps come "
-             f"due {after:.0f} s after each opened, so all {n} are pending at once "
-             f"(and {n} more an hour later)" if opened_in < after else
-             f"{n} escalations opened in {opened_in:.1f} s: longer than --after, not all pending at once"]
+    lines = [
+        f"{n} escalations opened in {opened_in:.1f} s ({n / opened_in:.0f}/s); their back-office steps come "
+        f"due {after:.0f} s after each opened, so all {n} are pending at once "
+        f"(and {n} more an hour later)"
+        if opened_in < after
+        else f"{n} escalations opened in {opened_in:.1f} s: longer than --after, not all pending at once"
+    ]
     deadline = time.time() + after + opened_in + 60
     while len(heard) < n and time.time() < deadline:
         await asyncio.sleep(0.2)
@@ -128,9 +140,11 @@ async def run(svc: Service, n: int, after: float, agents: int) -> list[str]:
     lines.append(f"steps heard by the leader: {len(heard)}/{n}")
     for name, values in (("heard - due_at", heard_late), ("fired_at - due_at", fired_late)):
         if values:
-            lines.append(f"{name:18} p50 {pct(values, .5):7.3f} s  p99 {pct(values, .99):7.3f} s  "
-                         f"max {max(values):7.3f} s   {'OK' if max(values) <= TARGET_S else 'OVER'} "
-                         f"(target: every step ≤ {TARGET_S:.0f} s late)")
+            lines.append(
+                f"{name:18} p50 {pct(values, 0.5):7.3f} s  p99 {pct(values, 0.99):7.3f} s  "
+                f"max {max(values):7.3f} s   {'OK' if max(values) <= TARGET_S else 'OVER'} "
+                f"(target: every step ≤ {TARGET_S:.0f} s late)"
+            )
     for ws in [leader, *conns]:
         with contextlib.suppress(Exception):
             await ws.close()

@@ -47,12 +47,31 @@ async def run(path: Path, sync_every: float | None, writers: int, seconds: float
         n = 0
         next_at = time.perf_counter()
         while next_at < stop_at:
-            writes = [Write("call_event", {"call_id": f"c-{i}", "kind": "note", "at": time.time(),
-                                           "payload": {"text": "客户说手机银行转账提示系统繁忙，多次失败" * 3}})]
+            writes = [
+                Write(
+                    "call_event",
+                    {
+                        "call_id": f"c-{i}",
+                        "kind": "note",
+                        "at": time.time(),
+                        "payload": {"text": "客户说手机银行转账提示系统繁忙，多次失败" * 3},
+                    },
+                )
+            ]
             if n % 5 == 0:
-                writes.append(Write("classification", {"call_id": f"c-{i}", "category": "system_outage",
-                                                       "labels": ["system_outage"], "evidence": [],
-                                                       "pack_version": "v1", "at": time.time()}))
+                writes.append(
+                    Write(
+                        "classification",
+                        {
+                            "call_id": f"c-{i}",
+                            "category": "system_outage",
+                            "labels": ["system_outage"],
+                            "evidence": [],
+                            "pack_version": "v1",
+                            "at": time.time(),
+                        },
+                    )
+                )
             t0 = time.perf_counter()
             await store.write(writes)
             latencies.append((time.perf_counter() - t0) * 1000)
@@ -77,7 +96,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for name, sync_every in (("FULL (fsync every commit)", None), ("relaxed (NORMAL, fsync ≤ 1 s)", 1.0)):
             lat, commits = asyncio.run(run(Path(tmp) / f"{sync_every}.db", sync_every, writers, seconds))
-            print(f"{name:34}{pct(lat, .5):8.2f}{pct(lat, .99):8.2f}{pct(lat, .999):9.2f}{commits:9d}")
+            print(f"{name:34}{pct(lat, 0.5):8.2f}{pct(lat, 0.99):8.2f}{pct(lat, 0.999):9.2f}{commits:9d}")
 
 
 if __name__ == "__main__":

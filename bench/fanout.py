@@ -82,15 +82,35 @@ def two_versions(target: Assist, tmp: Path) -> None:
     ws_port, http_port = free_port(), free_port()  # fresh ports: the machine is shared, the old ones may be taken
     target.url, target.http = f"ws://127.0.0.1:{ws_port}/ws", f"http://127.0.0.1:{http_port}"
     env = {**os.environ, "ASSIST_LOG_LEVEL": "WARNING"}
-    target.proc = subprocess.Popen([sys.executable, "-m", "assist", "serve", "--ws-port", str(ws_port),
-                                    "--http-port", str(http_port), "--db", str(target.db), "--pack", str(pack)],
-                                   stdout=subprocess.DEVNULL, env=env, preexec_fn=raise_nofile)
+    target.proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "assist",
+            "serve",
+            "--ws-port",
+            str(ws_port),
+            "--http-port",
+            str(http_port),
+            "--db",
+            str(target.db),
+            "--pack",
+            str(pack),
+        ],
+        stdout=subprocess.DEVNULL,
+        env=env,
+        preexec_fn=raise_nofile,
+    )
     target._wait_healthy()
 
 
 def issue(db: Path, user: str, role: str) -> str:
-    return subprocess.run([sys.executable, "-m", "assist", "token", "issue", "--user", user, "--role", role,
-                           "--db", str(db)], check=True, capture_output=True, text=True).stdout.strip()
+    return subprocess.run(
+        [sys.executable, "-m", "assist", "token", "issue", "--user", user, "--role", role, "--db", str(db)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
 
 
 async def wait_all(bars: list[Sidebar], key: str, limit: float) -> list[float]:
@@ -103,8 +123,9 @@ async def wait_all(bars: list[Sidebar], key: str, limit: float) -> list[float]:
 
 
 def post(url: str, token: str) -> dict[str, Any]:
-    req = urllib.request.Request(url, method="POST", data=b"{}", headers={
-        "Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    req = urllib.request.Request(
+        url, method="POST", data=b"{}", headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(req, timeout=60) as r:
         body: dict[str, Any] = json.loads(r.read())
         return body
@@ -117,11 +138,23 @@ async def run(target: Assist, n: int, rounds: int) -> list[str]:
         async with sem:
             ws = await connect(target.url, compression=None, max_size=2**22, open_timeout=60, ping_interval=None)
             await target.login(ws)
-            await ws.send(json.dumps({"id": 1, "type": "call.start", "call_id": f"f-{i}",
-                                      "context": {"queue": "retail", "customer_name": f"客户{i}"}},
-                                     ensure_ascii=False))
-            await ws.send(json.dumps({"id": 2, "type": "call.note", "call_id": f"f-{i}",
-                                      "text": f"客户问信用卡额度怎么调整（{i}）"}, ensure_ascii=False))
+            await ws.send(
+                json.dumps(
+                    {
+                        "id": 1,
+                        "type": "call.start",
+                        "call_id": f"f-{i}",
+                        "context": {"queue": "retail", "customer_name": f"客户{i}"},
+                    },
+                    ensure_ascii=False,
+                )
+            )
+            await ws.send(
+                json.dumps(
+                    {"id": 2, "type": "call.note", "call_id": f"f-{i}", "text": f"客户问信用卡额度怎么调整（{i}）"},
+                    ensure_ascii=False,
+                )
+            )
             while json.loads(await ws.recv()).get("id") != 2:
                 pass
             return Sidebar(ws)
@@ -138,9 +171,19 @@ async def run(target: Assist, n: int, rounds: int) -> list[str]:
     await asyncio.sleep(1.0)
     for r in range(rounds):
         t0 = time.perf_counter()
-        await leader.send(json.dumps({"id": 10 + r, "type": "fault.open", "occurred_at": time.time() - 60,
-                                      "symptoms": "手机银行转账失败", "level": 2, "system": f"手机银行{r}",
-                                      "reported_by": "lead"}))
+        await leader.send(
+            json.dumps(
+                {
+                    "id": 10 + r,
+                    "type": "fault.open",
+                    "occurred_at": time.time() - 60,
+                    "symptoms": "手机银行转账失败",
+                    "level": 2,
+                    "system": f"手机银行{r}",
+                    "reported_by": "lead",
+                }
+            )
+        )
         while True:
             msg = json.loads(await leader.recv())
             if msg.get("type") == "result" and msg.get("id") == 10 + r:
@@ -157,8 +200,7 @@ async def run(target: Assist, n: int, rounds: int) -> list[str]:
             got = await wait_all(bars, f"pack:{reply['pack_version']}", 60.0)
             in_force = int(reply["version"])
             rules_of[in_force] = back_to
-            lines.append(line(f"publish {r + 1}, {'rules changed' if kind == 'changed' else 'same rules'}",
-                              t0, got, n))
+            lines.append(line(f"publish {r + 1}, {'rules changed' if kind == 'changed' else 'same rules'}", t0, got, n))
         await asyncio.sleep(1.0)
     for t in readers:
         t.cancel()
@@ -173,8 +215,10 @@ def line(name: str, t0: float, got: list[float], n: int) -> str:
     rel = [t - t0 for t in got]
     spread = max(got) - min(got)
     last = max(rel)
-    return (f"{name:30}{len(got):>7d}/{n}{pct(rel, .5):9.3f}{last:9.3f}{min(rel):12.3f}{spread:11.3f}"
-            f"   {'OK' if len(got) == n and last <= TARGET_S else 'OVER'}")
+    return (
+        f"{name:30}{len(got):>7d}/{n}{pct(rel, 0.5):9.3f}{last:9.3f}{min(rel):12.3f}{spread:11.3f}"
+        f"   {'OK' if len(got) == n and last <= TARGET_S else 'OVER'}"
+    )
 
 
 def main() -> None:
@@ -187,6 +231,7 @@ def main() -> None:
     raise_nofile()
     with contextlib.suppress(ImportError):
         import uvloop  # type: ignore[import-not-found,unused-ignore]
+
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     with tempfile.TemporaryDirectory() as tmp:
         target = Assist(Path(tmp))
@@ -195,8 +240,10 @@ def main() -> None:
             lines = asyncio.run(run(target, n, rounds))
         finally:
             target.stop()
-    print(f"fan-out to {n} idle sidebars (loopback, client and server on this machine), seconds from the "
-          f"command; target: the last sidebar within {TARGET_S:.0f} s")
+    print(
+        f"fan-out to {n} idle sidebars (loopback, client and server on this machine), seconds from the "
+        f"command; target: the last sidebar within {TARGET_S:.0f} s"
+    )
     print(f"{'':30}{'reached':>14}{'p50':>9}{'last':>9}{'first':>12}{'first→last':>11}")
     for text in lines:
         print(text)

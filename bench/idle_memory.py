@@ -59,8 +59,15 @@ async def measure(n: int, tmp: Path) -> None:
     before = tracemalloc.take_snapshot()
     rss0 = _rss()
     client = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", CLIENT, f"ws://127.0.0.1:{running.ws_port}/ws", token, str(n),
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        sys.executable,
+        "-c",
+        CLIENT,
+        f"ws://127.0.0.1:{running.ws_port}/ws",
+        token,
+        str(n),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
     assert client.stdout is not None and client.stdin is not None
     await client.stdout.readline()
     await asyncio.sleep(1.0)
@@ -76,8 +83,10 @@ async def measure(n: int, tmp: Path) -> None:
         by_file[short] += stat.size_diff
     total = sum(by_file.values())
     print(f"{n} idle authenticated connections (no call), the service in this process")
-    print(f"Python heap: {total / n / 1024:.1f} KiB per connection (RSS grew {(rss1 - rss0) / n:.1f} KiB per "
-          f"connection, tracemalloc's own bookkeeping included)")
+    print(
+        f"Python heap: {total / n / 1024:.1f} KiB per connection (RSS grew {(rss1 - rss0) / n:.1f} KiB per "
+        f"connection, tracemalloc's own bookkeeping included)"
+    )
     for name, size in by_file.most_common(8):
         print(f"  {size / n / 1024:6.2f} KiB  {name}")
     client.stdin.write(b"\n")

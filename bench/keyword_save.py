@@ -72,13 +72,20 @@ class Server:
         exe = [sys.executable, "-m", "assist"]
 
         def token(user: str, role: str) -> str:
-            return subprocess.run([*exe, "token", "issue", "--user", user, "--role", role, "--db", str(db)],
-                                  check=True, capture_output=True, text=True).stdout.strip()
+            return subprocess.run(
+                [*exe, "token", "issue", "--user", user, "--role", role, "--db", str(db)],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout.strip()
 
         self.agent_token, self.trainer_token = token("bench-agent", "agent"), token("bench-trainer", "trainer")
         env = {**os.environ, "ASSIST_LOG_LEVEL": "WARNING"}
-        self.proc = subprocess.Popen([*exe, "serve", "--ws-port", str(ws_port), "--http-port", str(self.http_port),
-                                      "--db", str(db)], stdout=subprocess.DEVNULL, env=env)
+        self.proc = subprocess.Popen(
+            [*exe, "serve", "--ws-port", str(ws_port), "--http-port", str(self.http_port), "--db", str(db)],
+            stdout=subprocess.DEVNULL,
+            env=env,
+        )
         self.ws_url = f"ws://127.0.0.1:{ws_port}/ws"
         deadline = time.time() + 60
         while True:
@@ -106,8 +113,12 @@ async def agent(url: str, token: str, n: int, stop: asyncio.Event, out: list[tup
         i = 2
         while not stop.is_set():
             t0 = time.perf_counter()
-            await ws.send(json.dumps({"id": i, "type": "call.note", "call_id": f"k{n}",
-                                      "text": f"客户咨询账户余额 第{i}次"}, ensure_ascii=False))
+            await ws.send(
+                json.dumps(
+                    {"id": i, "type": "call.note", "call_id": f"k{n}", "text": f"客户咨询账户余额 第{i}次"},
+                    ensure_ascii=False,
+                )
+            )
             while json.loads(await ws.recv()).get("id") != i:
                 pass
             t1 = time.perf_counter()
@@ -146,8 +157,12 @@ async def measure(server: Server, saves: int, agents: int, idle: float) -> None:
         async with http.post(f"{base}/drafts", json={}) as r:
             assert r.status == 201, await r.text()
             draft = await r.json()
-        first = {"file": "rules.yaml", "path": ["categories", cat, "rules", index, "any"], "op": "set",
-                 "value": [*words, "首次"]}
+        first = {
+            "file": "rules.yaml",
+            "path": ["categories", cat, "rules", index, "any"],
+            "op": "set",
+            "value": [*words, "首次"],
+        }
         async with http.patch(f"{base}/drafts/{draft['id']}", json={"edits": [first]}) as r:
             assert r.status == 200, await r.text()
             await r.read()
@@ -164,8 +179,12 @@ async def measure(server: Server, saves: int, agents: int, idle: float) -> None:
         times: list[float] = []
         problems = 0
         for n in range(saves):
-            edit = {"file": "rules.yaml", "path": ["categories", cat, "rules", index, "any"], "op": "set",
-                    "value": [*words, f"测试词{n}"]}
+            edit = {
+                "file": "rules.yaml",
+                "path": ["categories", cat, "rules", index, "any"],
+                "op": "set",
+                "value": [*words, f"测试词{n}"],
+            }
             t0 = time.perf_counter()
             async with http.patch(f"{base}/drafts/{draft['id']}", json={"edits": [edit]}) as r:
                 body = await r.read()
@@ -181,18 +200,24 @@ async def measure(server: Server, saves: int, agents: int, idle: float) -> None:
     quiet = [ms for at, ms in lat if start - idle <= at < start]
     busy = [ms for at, ms in lat if start <= at <= end]
     p95 = pct(times, 0.95)
-    print(f"default pack, {saves} keyword saves (PATCH -> whole answer read, {len(body) // 1024} KiB), "
-          f"{agents} agents (a note each every 100 ms); problems: {problems}")
-    print(f"first save, the draft made by it (POST /drafts + PATCH, right after the console opened): "
-          f"{create_ms:.0f} ms")
-    print(f"keyword save: p50 {pct(times, 0.5):.0f} ms, p95 {p95:.0f} ms, max {max(times):.0f} ms "
-          f"(target p95 ≤ {TARGET_P95_MS:.0f} ms): {'OK' if p95 <= TARGET_P95_MS else 'OVER'}")
-    print(f"server CPU per save (all its processes, the agents' share taken out): {save_cpu * 1000:.0f} ms; "
-          f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(
+        f"default pack, {saves} keyword saves (PATCH -> whole answer read, {len(body) // 1024} KiB), "
+        f"{agents} agents (a note each every 100 ms); problems: {problems}"
+    )
+    print(
+        f"first save, the draft made by it (POST /drafts + PATCH, right after the console opened): {create_ms:.0f} ms"
+    )
+    print(
+        f"keyword save: p50 {pct(times, 0.5):.0f} ms, p95 {p95:.0f} ms, max {max(times):.0f} ms "
+        f"(target p95 ≤ {TARGET_P95_MS:.0f} ms): {'OK' if p95 <= TARGET_P95_MS else 'OVER'}"
+    )
+    print(
+        f"server CPU per save (all its processes, the agents' share taken out): {save_cpu * 1000:.0f} ms; "
+        f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
     print(f"{'agent note -> result':24}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'n':>7}")
     for name, values in (("without saves", quiet), ("during saves", busy)):
-        print(f"{name:24}{pct(values, 0.5):9.1f}{pct(values, 0.99):9.1f}{max(values, default=0):9.1f}"
-              f"{len(values):7}")
+        print(f"{name:24}{pct(values, 0.5):9.1f}{pct(values, 0.99):9.1f}{max(values, default=0):9.1f}{len(values):7}")
 
 
 def main() -> None:

@@ -50,8 +50,9 @@ async def agent(url: str, token: str, n: int, stop: asyncio.Event, out: list[tup
         i = 2
         while not stop.is_set():
             t0 = time.perf_counter()
-            await ws.send(json.dumps({"id": i, "type": "call.note", "call_id": f"b{n}",
-                                      "text": f"客户咨询账户余额 第{i}次"}))
+            await ws.send(
+                json.dumps({"id": i, "type": "call.note", "call_id": f"b{n}", "text": f"客户咨询账户余额 第{i}次"})
+            )
             while json.loads(await ws.recv()).get("id") != i:
                 pass
             out.append((time.perf_counter(), (time.perf_counter() - t0) * 1000))
@@ -87,8 +88,10 @@ async def main(samples: int, agents: int) -> None:
     idle = [ms for at, ms in lat if at < t0 - 1]
     during = [ms for at, ms in lat if t0 <= at <= t1]
     print(f"samples: {samples}, agents: {agents} (a note each every 100 ms)")
-    print(f"train for publish (worker process, start included): {t1 - t0:.1f} s "
-          f"(target ≤ {TARGET_S:.0f} s): {'OK' if t1 - t0 <= TARGET_S else 'OVER'}")
+    print(
+        f"train for publish (worker process, start included): {t1 - t0:.1f} s "
+        f"(target ≤ {TARGET_S:.0f} s): {'OK' if t1 - t0 <= TARGET_S else 'OVER'}"
+    )
     print(f"{'note -> result':28}{'median ms':>10}{'p99 ms':>10}{'n':>8}")
     print(f"{'idle':28}{statistics.median(idle):10.2f}{pct(idle, 0.99):10.2f}{len(idle):8}")
     print(f"{'while training':28}{statistics.median(during):10.2f}{pct(during, 0.99):10.2f}{len(during):8}")

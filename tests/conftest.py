@@ -31,8 +31,15 @@ TRAINER = ModelTrainer()
 """One trainer for every service the suite starts: the default pack's models are trained once per run."""
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+]
 """Debian's chromium, kept off the network (the workplace refuses its background connections)."""
 
 
@@ -40,18 +47,25 @@ _compile_pack = assist.scripts.pack.load_pack
 _compiled: dict[tuple[str, tuple[str, ...], str], Pack] = {}
 
 
-def load_pack_once(files: Mapping[str, str], *, extra_internal_numbers: Sequence[str] = (),
-                   models: bytes | None = None, cache: FileCache | None = None) -> Pack:
+def load_pack_once(
+    files: Mapping[str, str],
+    *,
+    extra_internal_numbers: Sequence[str] = (),
+    models: bytes | None = None,
+    cache: FileCache | None = None,
+) -> Pack:
     """`load_pack`, memoised by the files' content and model artifact: a Pack is immutable, so every service
     start in a test run can share the one compiled from the same files (the default pack takes about a second)."""
     digest = hashlib.sha256()
     for name in sorted(files):
         digest.update(name.encode() + b"\0" + files[name].encode() + b"\0")
-    key = (digest.hexdigest(), tuple(extra_internal_numbers),
-           hashlib.sha256(models).hexdigest() if models is not None else "")
+    key = (
+        digest.hexdigest(),
+        tuple(extra_internal_numbers),
+        hashlib.sha256(models).hexdigest() if models is not None else "",
+    )
     if key not in _compiled:
-        _compiled[key] = _compile_pack(files, extra_internal_numbers=extra_internal_numbers, models=models,
-                                       cache=cache)
+        _compiled[key] = _compile_pack(files, extra_internal_numbers=extra_internal_numbers, models=models, cache=cache)
     return _compiled[key]
 
 
@@ -110,8 +124,14 @@ def settings(tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
     """The service's settings. `ASSIST_TEST_DB=postgresql` puts every service built on them on the suite's
     PostgreSQL cluster (tests that open the SQLite file themselves then fail: they are SQLite's)."""
     if os.environ.get("ASSIST_TEST_DB") == "postgresql":  # with the suite's data key: no key file beside a URL
-        return Settings(host="127.0.0.1", ws_port=0, http_port=0, db=request.getfixturevalue("pg_cluster").fresh_url(),
-                        pack=DEFAULT_PACK, data_key=DATA_KEY)
+        return Settings(
+            host="127.0.0.1",
+            ws_port=0,
+            http_port=0,
+            db=request.getfixturevalue("pg_cluster").fresh_url(),
+            pack=DEFAULT_PACK,
+            data_key=DATA_KEY,
+        )
     return Settings(host="127.0.0.1", ws_port=0, http_port=0, db=tmp_path / "assist.db", pack=DEFAULT_PACK)
 
 
@@ -179,8 +199,9 @@ async def issue(running: Running, user: str, role: str) -> str:
     return await running.store.issue_token(user, role, time.time())
 
 
-async def open_client(running: Running, token: str | None = None, *, user: str = "a1001", role: str = "agent",
-                      lang: str | None = None) -> Client:
+async def open_client(
+    running: Running, token: str | None = None, *, user: str = "a1001", role: str = "agent", lang: str | None = None
+) -> Client:
     if token is None:
         token = await issue(running, user, role)
     ws = await connect(f"ws://127.0.0.1:{running.ws_port}/ws", max_size=None)

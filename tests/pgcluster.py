@@ -24,8 +24,10 @@ from assist.server.ops.crypto import Cipher, decode_key
 PORT = 5432
 """Only names the socket file (`.s.PGSQL.5432` in the cluster's own directory): no TCP listener."""
 
-MISSING = ("PostgreSQL's initdb and pg_ctl were not found on PATH or under /usr/lib/postgresql/*/bin; "
-           "the store tests run on both backends: install Debian's `postgresql` package (.ci/run does)")
+MISSING = (
+    "PostgreSQL's initdb and pg_ctl were not found on PATH or under /usr/lib/postgresql/*/bin; "
+    "the store tests run on both backends: install Debian's `postgresql` package (.ci/run does)"
+)
 
 
 DATA_KEY = base64.b64encode(bytes(range(32))).decode("ascii")
@@ -44,8 +46,10 @@ def find_bindir() -> Path | None:
     on_path = shutil.which("initdb")
     if on_path and shutil.which("pg_ctl"):
         return Path(on_path).resolve().parent
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
-                   key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0)
+    found = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+        key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0,
+    )
     return Path(found[-1]).parent if found else None
 
 
@@ -104,15 +108,29 @@ def start_cluster() -> Cluster:
             shutil.chown(root, user, user)
         except LookupError:
             shutil.rmtree(root, ignore_errors=True)
-            raise RuntimeError("running as root, and there is no `postgres` user to run the cluster as "
-                               "(Debian's postgresql package creates it)") from None
+            raise RuntimeError(
+                "running as root, and there is no `postgres` user to run the cluster as "
+                "(Debian's postgresql package creates it)"
+            ) from None
     cluster = Cluster(root, bindir, user)
     try:
-        cluster.run("initdb", "-D", str(cluster.data), "-U", "assist", "-A", "trust", "-E", "UTF8",
-                    "--locale=C", "--no-sync")
-        cluster.run("pg_ctl", "-D", str(cluster.data), "-l", str(root / "server.log"), "-w", "-t", "60", "-o",
-                    f"-c listen_addresses='' -c unix_socket_directories={root} -p {PORT} "
-                    "-c max_connections=200 -c shared_buffers=64MB", "start")
+        cluster.run(
+            "initdb", "-D", str(cluster.data), "-U", "assist", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync"
+        )
+        cluster.run(
+            "pg_ctl",
+            "-D",
+            str(cluster.data),
+            "-l",
+            str(root / "server.log"),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            f"-c listen_addresses='' -c unix_socket_directories={root} -p {PORT} "
+            "-c max_connections=200 -c shared_buffers=64MB",
+            "start",
+        )
     except BaseException:
         shutil.rmtree(root, ignore_errors=True)
         raise

@@ -28,8 +28,9 @@ class LineChecker:
 
     __slots__ = ("model", "rules", "settings")
 
-    def __init__(self, rules: ForbiddenChecker, model: TextModel | None = None,
-                 settings: LineModelSettings | None = None) -> None:
+    def __init__(
+        self, rules: ForbiddenChecker, model: TextModel | None = None, settings: LineModelSettings | None = None
+    ) -> None:
         self.rules = rules
         self.settings = settings or LineModelSettings()
         self.model = model if self.settings.enabled else None
@@ -63,15 +64,18 @@ class LineChecker:
             if self.rules.is_media_only(rule) and not media:
                 continue
             span = self._span(text, feats, rule)
-            hits.append(ForbiddenHit(rule, text[span[0]:span[1]], span, self.rules.alternative(rule, lang), "model"))
+            hits.append(ForbiddenHit(rule, text[span[0] : span[1]], span, self.rules.alternative(rule, lang), "model"))
         return hits
 
     def _withdrawn(self, hit: ForbiddenHit, scores: dict[str, float]) -> bool:
         """A phrase rule's hit the model firmly reads as allowed, about words it learned: a note quoting the
         customer, a refusal to a journalist. A phrase a trainer just added is new to the model, so it stands."""
         assert self.model is not None
-        return scores.get(hit.rule, 0.0) <= -self.settings.veto and scores.get(OK_LABEL, 0.0) >= 0 \
+        return (
+            scores.get(hit.rule, 0.0) <= -self.settings.veto
+            and scores.get(OK_LABEL, 0.0) >= 0
             and self.model.knows(hit.phrase)
+        )
 
     def _span(self, text: str, feats: tuple[int, ...], rule: str) -> tuple[int, int]:
         """From the first to the last of the words that weighed most, when they are close; else the first."""

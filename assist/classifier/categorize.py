@@ -39,8 +39,7 @@ class Parts:
 class Classifier:
     """Classifies calls with one compiled RuleSet and, when the pack has one, its learned model."""
 
-    def __init__(self, rules: RuleSet, model: TextModel | None = None,
-                 settings: ModelSettings | None = None) -> None:
+    def __init__(self, rules: RuleSet, model: TextModel | None = None, settings: ModelSettings | None = None) -> None:
         self.rules = rules
         self.settings = settings or ModelSettings()
         self.model = model if self.settings.enabled else None
@@ -177,7 +176,8 @@ class Classifier:
         if self.model is None:
             return by_rules
         idx = self.model.encode_call(
-            SEPARATOR.join(n.text for seg, n in zip(segments, ns, strict=True) if seg.source != "context"))
+            SEPARATOR.join(n.text for seg, n in zip(segments, ns, strict=True) if seg.source != "context")
+        )
         scores = self.model.scores_of(idx)
         if scores is None:
             return by_rules

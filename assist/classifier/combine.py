@@ -66,8 +66,11 @@ def model_labels(scores: Mapping[str, float], settings: ModelSettings, priority:
 
 
 def _beside(scores: Mapping[str, float], settings: ModelSettings, labels: Sequence[str]) -> list[str]:
-    return [c for c, v in scores.items() if c != NONE and c not in labels and not _subsumed(c, labels)
-            and v >= settings.for_category(c).beside]
+    return [
+        c
+        for c, v in scores.items()
+        if c != NONE and c not in labels and not _subsumed(c, labels) and v >= settings.for_category(c).beside
+    ]
 
 
 def _ordered(labels: set[str] | Sequence[str], priority: Sequence[str]) -> list[str]:
@@ -75,9 +78,15 @@ def _ordered(labels: set[str] | Sequence[str], priority: Sequence[str]) -> list[
     return sorted(labels, key=lambda c: rank.get(c, len(rank)))
 
 
-def combine(rules: Classification, scores: Mapping[str, float] | None, model: TextModel,
-            scans: Sequence[SegmentScan], settings: ModelSettings, priority: Sequence[str],
-            features: Ids | None = None) -> Classification:
+def combine(
+    rules: Classification,
+    scores: Mapping[str, float] | None,
+    model: TextModel,
+    scans: Sequence[SegmentScan],
+    settings: ModelSettings,
+    priority: Sequence[str],
+    features: Ids | None = None,
+) -> Classification:
     """The rules' decision, completed (and, for weak rule labels, corrected) by the model's `scores`
     for this call (None: nothing said or written yet that the model knows).
 
@@ -99,13 +108,16 @@ def combine(rules: Classification, scores: Mapping[str, float] | None, model: Te
     if not kept and not added:
         return Classification(NONE, (NONE,), (), "rules+model")
     labels = _ordered({*kept, *added}, priority)
-    evidence = (*(e for e in rules.evidence if e.category in kept),
-                *(ev for c in added for ev in model_evidence(model, scans, c, features)))
+    evidence = (
+        *(e for e in rules.evidence if e.category in kept),
+        *(ev for c in added for ev in model_evidence(model, scans, c, features)),
+    )
     return Classification(labels[0], tuple(labels), tuple(evidence), "rules+model")
 
 
-def _vetoed(category: str, rules: Classification, model: TextModel, scores: Mapping[str, float],
-            settings: ModelSettings) -> bool:
+def _vetoed(
+    category: str, rules: Classification, model: TextModel, scores: Mapping[str, float], settings: ModelSettings
+) -> bool:
     """The model overrules a rule's label only about words it learned from samples.
 
     A keyword a trainer just added (火星文) is new to the model, so the model has no view on it
@@ -115,8 +127,9 @@ def _vetoed(category: str, rules: Classification, model: TextModel, scores: Mapp
     t = settings.for_category(category)
     mine = scores.get(category, 0.0)
     ordinary = scores.get(NONE, 0.0) - mine >= t.veto
-    elsewhere = mine < t.alone and max((v for c, v in scores.items() if c not in (category, NONE)),
-                                       default=mine) >= t.overrule
+    elsewhere = (
+        mine < t.alone and max((v for c, v in scores.items() if c not in (category, NONE)), default=mine) >= t.overrule
+    )
     if not (ordinary or elsewhere):
         return False
     words = [w for e in rules.evidence if e.category == category and e.rule != MODEL_RULE for w in e.words]
@@ -128,8 +141,9 @@ def _subsumed(category: str, labels: Sequence[str]) -> bool:
     return category == "complaint.general" and "complaint.urgent" in labels
 
 
-def model_evidence(model: TextModel, scans: Sequence[SegmentScan], category: str,
-                   features: Ids | None = None) -> list[Evidence]:
+def model_evidence(
+    model: TextModel, scans: Sequence[SegmentScan], category: str, features: Ids | None = None
+) -> list[Evidence]:
     """Where the words that weighed most for `category` stand in the call.
 
     The strongest character pairs are found in the segments and those that touch or overlap are
@@ -137,8 +151,11 @@ def model_evidence(model: TextModel, scans: Sequence[SegmentScan], category: str
     stretches, strongest first. `features`, when given, are the call's (the scans then carry none):
     the same words are found, since a segment holds a word only if it has that word as a feature.
     """
-    words = model.strongest_of(features, category, n=8) if features is not None \
+    words = (
+        model.strongest_of(features, category, n=8)
+        if features is not None
         else model.strongest((s.features for s in scans), category, n=8)
+    )
     found: dict[int, list[tuple[int, int, int]]] = {}  # scan index -> (start, end, rank) in the original
     texts: dict[int, Normalized] = {}  # normalised when first searched: the strongest words are usually early
     for rank, word in enumerate(words):

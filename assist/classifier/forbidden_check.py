@@ -173,8 +173,13 @@ class ForbiddenChecker:
         """rule id -> its example sentences in every language ("a / b" lists split), for training."""
         out: dict[str, list[str]] = {}
         for r in self._rules:
-            out[r.id] = [part.strip() for texts in r.examples.values() for ex in texts
-                         for part in ex.split(" / ") if part.strip()]
+            out[r.id] = [
+                part.strip()
+                for texts in r.examples.values()
+                for ex in texts
+                for part in ex.split(" / ")
+                if part.strip()
+            ]
         return out
 
     def phrases(self, category: str, lang: str = DEFAULT_LANG) -> list[dict[str, object]]:
@@ -313,8 +318,9 @@ class ForbiddenChecker:
             merged.append([a, b])
         return [(a, b) for a, b in merged]
 
-    def _pair_hits(self, pair: PairSpec, firsts: list[Span], thens: list[Span], negations: list[Span],
-                   ctx: _Line) -> list[Span]:
+    def _pair_hits(
+        self, pair: PairSpec, firsts: list[Span], thens: list[Span], negations: list[Span], ctx: _Line
+    ) -> list[Span]:
         """`first` words followed, in the same sentence and without a negation between, by a `then`
         word at most `within` tokens later: for each first word, only the nearest then word counts."""
         if not firsts or not thens:

@@ -143,7 +143,7 @@ class TextModel:
         n = normalize_text(word)
         if len(n) < 2:
             return n in self.index
-        return all(n[i:i + 2] in self.index for i in range(len(n) - 1))
+        return all(n[i : i + 2] in self.index for i in range(len(n) - 1))
 
     def strongest(self, segments: Iterable[FeatureIds], label: str, n: int = 3) -> list[str]:
         """The call's features that weigh most for `label` (longest first among equals), for evidence."""
@@ -168,9 +168,15 @@ class TextModel:
         return out
 
     def to_bytes(self) -> bytes:
-        art = _Artifact(FORMAT, list(self.labels), list(self.features),
-                        self.weights.astype("<f4").tobytes(), [float(b) for b in self.bias],
-                        self.idf2.astype("<f4").tobytes(), dict(self.meta))
+        art = _Artifact(
+            FORMAT,
+            list(self.labels),
+            list(self.features),
+            self.weights.astype("<f4").tobytes(),
+            [float(b) for b in self.bias],
+            self.idf2.astype("<f4").tobytes(),
+            dict(self.meta),
+        )
         return msgspec.msgpack.encode(art)
 
     @staticmethod
@@ -239,8 +245,14 @@ class _CodeLookup:
         return both[keep]
 
 
-def build_model(labels: Sequence[str], features: Sequence[str], weights: Any, bias: Sequence[float],
-                idf2: Any, meta: Mapping[str, Any]) -> TextModel:
+def build_model(
+    labels: Sequence[str],
+    features: Sequence[str],
+    weights: Any,
+    bias: Sequence[float],
+    idf2: Any,
+    meta: Mapping[str, Any],
+) -> TextModel:
     """A TextModel from exported arrays (weights already multiplied by idf)."""
     w = np.ascontiguousarray(weights, dtype=np.float32)
     w.setflags(write=False)

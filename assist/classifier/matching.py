@@ -91,17 +91,20 @@ class Matcher:
             entries[w].append((_CORRECTION, -1))
         # Each key's payload is ready to use: (its length, the keywords it is, anything else it is):
         # most occurrences are keywords only, turned into hits without looking at kinds.
-        self._exact = _Automaton({
-            k: (len(k), tuple(ref for kind, ref in v if kind == _TERM), tuple((kind, ref) for kind, ref in v
-                                                                                if kind != _TERM))
-            for k, v in entries.items()
-        })
+        self._exact = _Automaton(
+            {
+                k: (
+                    len(k),
+                    tuple(ref for kind, ref in v if kind == _TERM),
+                    tuple((kind, ref) for kind, ref in v if kind != _TERM),
+                )
+                for k, v in entries.items()
+            }
+        )
         # Sound payloads carry each entry's own text: an occurrence that reads exactly as written is the
         # exact automaton's (the same keyword, the same look-alike), so a call whose every sound occurrence
         # does is not searched by sound segment by segment (`find_call`).
-        self._sound = _Automaton({
-k: tuple(v) for k, v in sounds.items()
-        }) if sounds else None
+        self._sound = _Automaton({k: tuple(v) for k, v in sounds.items()}) if sounds else None
         # The bigrams of long keywords only propose fuzzy candidates; they are counted in C.
         self._grams = _GramCounter({k: tuple(v) for k, v in grams.items()})
         self._least_needed = min(self._grams_needed.values(), default=0)
@@ -120,10 +123,13 @@ k: tuple(v) for k, v in sounds.items()
             return [[] for _ in ns]
         sound = self._sounds_in(joined, texts) if self._sound is not None else set()
         fuzzy = bool(self._grams_needed) and self._near_misses_in(joined)
-        latin = bool(self._latin_buckets) and _LATIN_TOKEN.search(
-            SEPARATOR.join(n.original for n, t in zip(ns, texts, strict=True) if t)) is not None
-        return [self._find(n, k in sound, fuzzy, latin) if t else []
-                for k, (n, t) in enumerate(zip(ns, texts, strict=True))]
+        latin = (
+            bool(self._latin_buckets)
+            and _LATIN_TOKEN.search(SEPARATOR.join(n.original for n, t in zip(ns, texts, strict=True) if t)) is not None
+        )
+        return [
+            self._find(n, k in sound, fuzzy, latin) if t else [] for k, (n, t) in enumerate(zip(ns, texts, strict=True))
+        ]
 
     def _sounds_in(self, text: str, parts: Sequence[str]) -> set[int]:
         """The parts (joined in `text`) that hold something that sounds like an entry without being
@@ -226,8 +232,9 @@ k: tuple(v) for k, v in sounds.items()
                 continue
             if nots and any(r == ref and s < end and start < e for r, s, e in nots):
                 continue
-            negated = (cues and is_negated(n, start, end, before, after, window)) or \
-                (bool(corrections) and any(0 <= c_start - end <= window for c_start, _ in corrections))
+            negated = (cues and is_negated(n, start, end, before, after, window)) or (
+                bool(corrections) and any(0 <= c_start - end <= window for c_start, _ in corrections)
+            )
             out.append(h._replace(negated=True) if negated else h)
         return _chain_negation(n, out) if any(h.negated for h in out) else out
 
@@ -329,8 +336,7 @@ class _GramCounter:
 def _a_not_a(text: str, cue: tuple[int, int]) -> bool:
     """The cue is the middle of an A-not-A question (是不是, 会不会, 有没有): it asks, it does not negate."""
     start, end = cue
-    return (start > 0 and end - start >= 2 and text[start] in "不没"
-            and text[start - 1] == text[start + 1])
+    return start > 0 and end - start >= 2 and text[start] in "不没" and text[start - 1] == text[start + 1]
 
 
 CHAIN_GAP = 2
@@ -345,8 +351,12 @@ def _chain_negation(n: Normalized, hits: list[TermHit]) -> list[TermHit]:
         if h.negated:
             continue
         for prev in out[:i]:
-            if prev.negated and prev.end <= h.start and h.start - prev.end <= CHAIN_GAP \
-                    and not crosses_clause(n, prev.end, h.start):
+            if (
+                prev.negated
+                and prev.end <= h.start
+                and h.start - prev.end <= CHAIN_GAP
+                and not crosses_clause(n, prev.end, h.start)
+            ):
                 out[i] = h._replace(negated=True)
                 break
     return out

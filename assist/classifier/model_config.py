@@ -92,16 +92,21 @@ def compile_model_config(raw: object, *, priority: Sequence[str], rule_ids: Sequ
         else:
             for rid, value in lt.items():
                 if rule_ids and rid not in rule_ids:
-                    problems.append(Problem(("lines", "thresholds", str(rid)),
-                                            f"unknown forbidden rule {rid!r}; known: {', '.join(rule_ids)}"))
+                    problems.append(
+                        Problem(
+                            ("lines", "thresholds", str(rid)),
+                            f"unknown forbidden rule {rid!r}; known: {', '.join(rule_ids)}",
+                        )
+                    )
                 elif isinstance(value, bool) or not isinstance(value, (int, float)) or not -5 <= value <= 5:
                     problems.append(Problem(("lines", "thresholds", str(rid)), "a number from -5 to 5"))
                 else:
                     line_thresholds[str(rid)] = float(value)
     if problems:
         raise PackError(problems)
-    return ModelConfig(ModelSettings(enabled, thresholds, minimum),
-                       LineModelSettings(lines_enabled, line_thresholds, line_veto))
+    return ModelConfig(
+        ModelSettings(enabled, thresholds, minimum), LineModelSettings(lines_enabled, line_thresholds, line_veto)
+    )
 
 
 def _flag(raw: Mapping[str, object], key: str, path: tuple[PathPart, ...], problems: list[Problem]) -> bool:
@@ -112,8 +117,9 @@ def _flag(raw: Mapping[str, object], key: str, path: tuple[PathPart, ...], probl
     return value
 
 
-def _number(spec: Mapping[str, object], key: str, default: float, path: tuple[PathPart, ...],
-            problems: list[Problem]) -> float:
+def _number(
+    spec: Mapping[str, object], key: str, default: float, path: tuple[PathPart, ...], problems: list[Problem]
+) -> float:
     value = spec.get(key, default)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not -5 <= value <= 99:
         problems.append(Problem((*path, key), f"{key}: a number from -5 to 99 (0 is the model's own boundary)"))

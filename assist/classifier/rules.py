@@ -86,8 +86,9 @@ def compile_rules(raw: object, *, priority: Sequence[str], synonyms: Groups = ()
             b.problem(("signals", name), f"signal '{name}' has the same name as a category; rename it")
     for name in categories:
         if name == NONE:
-            b.problem(("categories", name), "'none' is what a call gets when nothing else matches; "
-                      "it cannot have rules")
+            b.problem(
+                ("categories", name), "'none' is what a call gets when nothing else matches; it cannot have rules"
+            )
         elif name not in prio:
             b.problem(("categories", name), f"unknown category '{name}'; expected one of {list(prio)}")
     for name in prio:
@@ -212,9 +213,7 @@ def _lists(b: _Builder, raw: object) -> None:
             b.lists[name_s] = ids
 
 
-def _words(
-    b: _Builder, raw: object, path: tuple[PathPart, ...], *, allow_refs: bool = True
-) -> list[int] | None:
+def _words(b: _Builder, raw: object, path: tuple[PathPart, ...], *, allow_refs: bool = True) -> list[int] | None:
     """A keyword list: words, {word: ..., not: [...]} entries and @list references."""
     if isinstance(raw, str) or not isinstance(raw, Sequence):
         b.problem(path, "must be a list of keywords, e.g. [投诉, 不满意]")

@@ -133,9 +133,7 @@ def score(
     return Report(total, primary, exact, cats, pairs, tuple(misses))
 
 
-def changes(
-    gold: Mapping[str, Labels], before: Mapping[str, Labels], after: Mapping[str, Labels]
-) -> list[Change]:
+def changes(gold: Mapping[str, Labels], before: Mapping[str, Labels], after: Mapping[str, Labels]) -> list[Change]:
     """Calls whose predicted labels differ between two runs (e.g. before and after a rule edit)."""
     out: list[Change] = []
     for call_id in sorted(set(before) | set(after)):

@@ -21,8 +21,9 @@ def is_speaker(value: object) -> TypeGuard[Speaker]:
     return value in SPEAKERS
 
 
-def call_segments(context: Mapping[str, Any], notes: Iterable[str],
-                  transcript: Iterable[tuple[str, str]]) -> list[Segment]:
+def call_segments(
+    context: Mapping[str, Any], notes: Iterable[str], transcript: Iterable[tuple[str, str]]
+) -> list[Segment]:
     """Context fields (text values only), notes, then transcript lines of known speakers; blanks skipped."""
     segs: list[Segment] = []
     for key, value in context.items():
@@ -51,7 +52,8 @@ def sample_segments(call: Mapping[str, object]) -> list[Segment]:
                 lines.append(("", ""))
     return call_segments(
         context if isinstance(context, Mapping) else {},
-        [n if isinstance(n, str) else "" for n in notes] if isinstance(notes, Sequence)
-        and not isinstance(notes, str) else [],
+        [n if isinstance(n, str) else "" for n in notes]
+        if isinstance(notes, Sequence) and not isinstance(notes, str)
+        else [],
         lines,
     )

@@ -55,8 +55,9 @@ def check_counts(examples: Sequence[Example], labels: Sequence[str], minimum: in
 def _matrix(examples: Sequence[Example]) -> tuple[Any, Any]:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    vec = TfidfVectorizer(analyzer=call_features, binary=True, norm="l2", use_idf=True, smooth_idf=True,
-                          lowercase=False, dtype=np.float64)
+    vec = TfidfVectorizer(
+        analyzer=call_features, binary=True, norm="l2", use_idf=True, smooth_idf=True, lowercase=False, dtype=np.float64
+    )
     x = vec.fit_transform([ex.texts for ex in examples])
     return vec, x
 
@@ -79,8 +80,9 @@ def _fit(x: Any, examples: Sequence[Example], labels: Sequence[str], c: float) -
     return coef, bias
 
 
-def train(examples: Sequence[Example], labels: Sequence[str], *, c: float = C,
-          meta: Mapping[str, Any] | None = None) -> TextModel:
+def train(
+    examples: Sequence[Example], labels: Sequence[str], *, c: float = C, meta: Mapping[str, Any] | None = None
+) -> TextModel:
     """Fit one-vs-rest linear models over binary TF-IDF features and export their weights."""
     vec, x = _matrix(examples)
     coef, bias = _fit(x, examples, labels, c)
@@ -88,12 +90,19 @@ def train(examples: Sequence[Example], labels: Sequence[str], *, c: float = C,
     features = vec.get_feature_names_out().tolist()
     keep = np.abs(coef).max(axis=1) > 1e-6  # features no label uses cost lookups and bytes for nothing
     weights = coef[keep] * idf[keep, None]
-    return build_model(labels, [f for f, k in zip(features, keep, strict=True) if k], weights, bias,
-                       (idf[keep] ** 2), {"samples": len(examples), "c": c, **(meta or {})})
+    return build_model(
+        labels,
+        [f for f, k in zip(features, keep, strict=True) if k],
+        weights,
+        bias,
+        (idf[keep] ** 2),
+        {"samples": len(examples), "c": c, **(meta or {})},
+    )
 
 
-def cross_validate(examples: Sequence[Example], labels: Sequence[str], *, folds: int = FOLDS,
-                   c: float = C) -> list[dict[str, float]]:
+def cross_validate(
+    examples: Sequence[Example], labels: Sequence[str], *, folds: int = FOLDS, c: float = C
+) -> list[dict[str, float]]:
     """Held-out decision scores for every example (k folds, stratified by the first label).
 
     A score on samples the model was trained on is not a score: each example here is
@@ -109,8 +118,11 @@ def cross_validate(examples: Sequence[Example], labels: Sequence[str], *, folds:
     if len(examples) < 2 * folds:
         return out
     # Stratify by primary label when every label has a sample in each fold; otherwise plain folds.
-    splitter: Any = StratifiedKFold(n_splits=folds, shuffle=True, random_state=SEED) \
-        if min(counts.values()) >= folds else KFold(n_splits=folds, shuffle=True, random_state=SEED)
+    splitter: Any = (
+        StratifiedKFold(n_splits=folds, shuffle=True, random_state=SEED)
+        if min(counts.values()) >= folds
+        else KFold(n_splits=folds, shuffle=True, random_state=SEED)
+    )
     for train_idx, test_idx in splitter.split(np.zeros(len(examples)), primary):
         model = train([examples[i] for i in train_idx], labels, c=c)
         for i in test_idx:

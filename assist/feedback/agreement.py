@@ -34,8 +34,15 @@ def since(now: float, days: int, tz: str) -> float:
     return datetime(first.year, first.month, first.day, tzinfo=ZoneInfo(tz)).timestamp()
 
 
-def agreement(calls: Iterable[tuple[str, float, str]], corrected: Iterable[str], *, now: float, days: int,
-              tz: str, priority: Sequence[str]) -> dict[str, Any]:
+def agreement(
+    calls: Iterable[tuple[str, float, str]],
+    corrected: Iterable[str],
+    *,
+    now: float,
+    days: int,
+    tz: str,
+    priority: Sequence[str],
+) -> dict[str, Any]:
     """`calls`: (call_id, started_at, category) of classified calls; `corrected`: ids of corrected calls."""
     span = day_range(now, days, tz)
     wanted = set(span)
@@ -55,10 +62,22 @@ def agreement(calls: Iterable[tuple[str, float, str]], corrected: Iterable[str],
     for (day, category), (n, k) in sorted(cells.items(), key=lambda kv: (kv[0][0], rank.get(kv[0][1], len(rank)))):
         totals[category][0] += n
         totals[category][1] += k
-        out_cells.append({"day": day.isoformat(), "category": category, "calls": n, "corrections": k,
-                          "agreement": round((n - k) / n, 4)})
+        out_cells.append(
+            {
+                "day": day.isoformat(),
+                "category": category,
+                "calls": n,
+                "corrections": k,
+                "agreement": round((n - k) / n, 4),
+            }
+        )
     return {
-        "timezone": tz, "days": [d.isoformat() for d in span], "categories": categories, "cells": out_cells,
-        "totals": [{"category": c, "calls": n, "corrections": k, "agreement": round((n - k) / n, 4) if n else None}
-                   for c, (n, k) in totals.items()],
+        "timezone": tz,
+        "days": [d.isoformat() for d in span],
+        "categories": categories,
+        "cells": out_cells,
+        "totals": [
+            {"category": c, "calls": n, "corrections": k, "agreement": round((n - k) / n, 4) if n else None}
+            for c, (n, k) in totals.items()
+        ],
     }

@@ -12,7 +12,7 @@ class FeedbackGet(Command):
 
 
 class FeedbackCategory(Command):
-    """"The category is wrong; it is this one." Sent again while open, it changes the correction."""
+    """ "The category is wrong; it is this one." Sent again while open, it changes the correction."""
 
     call_id: str
     category: str
@@ -20,13 +20,12 @@ class FeedbackCategory(Command):
 
 
 class FeedbackWarning(Command):
-    """"This warning is wrong": the warning pushed for transcript line `index` by forbidden rule `rule`."""
+    """ "This warning is wrong": the warning pushed for transcript line `index` by forbidden rule `rule`."""
 
     call_id: str
     index: int
     rule: str
     comment: str = ""
-
 
 
 COMMANDS: tuple[CommandSpec, ...] = (

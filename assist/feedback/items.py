@@ -48,19 +48,26 @@ class CallText:
     transcript: tuple[tuple[str, str], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {"context": dict(self.context), "notes": list(self.notes),
-                "transcript": [{"speaker": s, "text": t} for s, t in self.transcript]}
+        return {
+            "context": dict(self.context),
+            "notes": list(self.notes),
+            "transcript": [{"speaker": s, "text": t} for s, t in self.transcript],
+        }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> CallText:
-        return cls(dict(data.get("context") or {}), tuple(str(n) for n in data.get("notes") or ()),
-                   tuple((str(t["speaker"]), str(t["text"])) for t in data.get("transcript") or ()))
+        return cls(
+            dict(data.get("context") or {}),
+            tuple(str(n) for n in data.get("notes") or ()),
+            tuple((str(t["speaker"]), str(t["text"])) for t in data.get("transcript") or ()),
+        )
 
 
 def call_text(context: Mapping[str, Any], notes: Iterable[str], transcript: Iterable[tuple[str, str]]) -> CallText:
     """The masked text of a call (live: from its `CallState`)."""
-    return CallText(mask_context(context), tuple(mask_text(n) for n in notes if n),
-                    tuple((s, mask_text(t)) for s, t in transcript))
+    return CallText(
+        mask_context(context), tuple(mask_text(n) for n in notes if n), tuple((s, mask_text(t)) for s, t in transcript)
+    )
 
 
 def live_text(call: CallState) -> CallText:
@@ -133,41 +140,99 @@ class FeedbackItem:
     sample_id: str = ""
 
     def summary(self) -> dict[str, Any]:
-        return {"id": self.id, "kind": self.kind, "source": self.source, "call_id": self.call_id,
-                "user": self.user, "role": self.role, "created_at": self.created_at,
-                "updated_at": self.updated_at, "pack_version": self.pack_version,
-                "predicted": list(self.predicted), "corrected": self.corrected or None,
-                "rule": self.rule or None, "line_index": self.line_index, "line_text": self.line_text or None,
-                "phrase": self.phrase or None, "comment": self.comment, "escalation_id": self.escalation_id or None,
-                "status": self.status, "decided_by": self.decided_by or None, "decided_at": self.decided_at,
-                "reason": self.reason or None, "labels": list(self.labels), "draft_id": self.draft_id,
-                "sample_id": self.sample_id or None}
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "source": self.source,
+            "call_id": self.call_id,
+            "user": self.user,
+            "role": self.role,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "pack_version": self.pack_version,
+            "predicted": list(self.predicted),
+            "corrected": self.corrected or None,
+            "rule": self.rule or None,
+            "line_index": self.line_index,
+            "line_text": self.line_text or None,
+            "phrase": self.phrase or None,
+            "comment": self.comment,
+            "escalation_id": self.escalation_id or None,
+            "status": self.status,
+            "decided_by": self.decided_by or None,
+            "decided_at": self.decided_at,
+            "reason": self.reason or None,
+            "labels": list(self.labels),
+            "draft_id": self.draft_id,
+            "sample_id": self.sample_id or None,
+        }
 
     def to_json(self) -> dict[str, Any]:
         return {**self.summary(), "call": self.call.to_json()}
 
     def row(self) -> Write:
-        return Write("feedback_item", {
-            "id": self.id, "key": self.key, "kind": self.kind, "source": self.source, "call_id": self.call_id,
-            "user": self.user, "role": self.role, "created_at": self.created_at, "updated_at": self.updated_at,
-            "pack_version": self.pack_version, "call": self.call.to_json(), "predicted": list(self.predicted),
-            "corrected": self.corrected, "rule": self.rule, "line_index": self.line_index,
-            "line_text": self.line_text, "phrase": self.phrase, "comment": self.comment,
-            "escalation_id": self.escalation_id, "status": self.status, "decided_by": self.decided_by,
-            "decided_at": self.decided_at, "reason": self.reason, "labels": list(self.labels),
-            "draft_id": self.draft_id, "sample_id": self.sample_id})
+        return Write(
+            "feedback_item",
+            {
+                "id": self.id,
+                "key": self.key,
+                "kind": self.kind,
+                "source": self.source,
+                "call_id": self.call_id,
+                "user": self.user,
+                "role": self.role,
+                "created_at": self.created_at,
+                "updated_at": self.updated_at,
+                "pack_version": self.pack_version,
+                "call": self.call.to_json(),
+                "predicted": list(self.predicted),
+                "corrected": self.corrected,
+                "rule": self.rule,
+                "line_index": self.line_index,
+                "line_text": self.line_text,
+                "phrase": self.phrase,
+                "comment": self.comment,
+                "escalation_id": self.escalation_id,
+                "status": self.status,
+                "decided_by": self.decided_by,
+                "decided_at": self.decided_at,
+                "reason": self.reason,
+                "labels": list(self.labels),
+                "draft_id": self.draft_id,
+                "sample_id": self.sample_id,
+            },
+        )
 
     @classmethod
     def from_row(cls, r: Mapping[str, Any]) -> FeedbackItem:
         return cls(
-            id=r["id"], key=r["key"], kind=r["kind"], source=r["source"], call_id=r["call_id"], user=r["user"],
-            role=r["role"], created_at=float(r["created_at"]), updated_at=float(r["updated_at"]),
-            pack_version=r["pack_version"], call=CallText.from_json(json.loads(r["call"])),
-            predicted=tuple(json.loads(r["predicted"])), corrected=r["corrected"], rule=r["rule"],
-            line_index=r["line_index"], line_text=r["line_text"], phrase=r["phrase"], comment=r["comment"],
-            escalation_id=r["escalation_id"], status=r["status"], decided_by=r["decided_by"],
-            decided_at=r["decided_at"], reason=r["reason"], labels=tuple(json.loads(r["labels"])),
-            draft_id=r["draft_id"], sample_id=r["sample_id"])
+            id=r["id"],
+            key=r["key"],
+            kind=r["kind"],
+            source=r["source"],
+            call_id=r["call_id"],
+            user=r["user"],
+            role=r["role"],
+            created_at=float(r["created_at"]),
+            updated_at=float(r["updated_at"]),
+            pack_version=r["pack_version"],
+            call=CallText.from_json(json.loads(r["call"])),
+            predicted=tuple(json.loads(r["predicted"])),
+            corrected=r["corrected"],
+            rule=r["rule"],
+            line_index=r["line_index"],
+            line_text=r["line_text"],
+            phrase=r["phrase"],
+            comment=r["comment"],
+            escalation_id=r["escalation_id"],
+            status=r["status"],
+            decided_by=r["decided_by"],
+            decided_at=r["decided_at"],
+            reason=r["reason"],
+            labels=tuple(json.loads(r["labels"])),
+            draft_id=r["draft_id"],
+            sample_id=r["sample_id"],
+        )
 
 
 # -- giving feedback ----------------------------------------------------------------------------------
@@ -176,8 +241,9 @@ class FeedbackItem:
 def _comment(text: str) -> str:
     text = text.strip()
     if len(text) > MAX_COMMENT:
-        raise ValidationFailed(f"a comment has at most {MAX_COMMENT} characters",
-                               fields={"comment": f"at most {MAX_COMMENT} characters"})
+        raise ValidationFailed(
+            f"a comment has at most {MAX_COMMENT} characters", fields={"comment": f"at most {MAX_COMMENT} characters"}
+        )
     return mask_text(text)
 
 
@@ -189,33 +255,84 @@ def check_category(category: str, known: Sequence[str]) -> str:
 
 def _still_open(item: FeedbackItem) -> None:
     if item.status != "open":
-        raise Conflict(f"feedback {item.id} was already {item.status} by {item.decided_by}; it cannot change now",
-                       feedback=item.summary())
+        raise Conflict(
+            f"feedback {item.id} was already {item.status} by {item.decided_by}; it cannot change now",
+            feedback=item.summary(),
+        )
 
 
-def correct_category(existing: FeedbackItem | None, *, key: str, source: Source, call_id: str, user: str,
-                     role: str, category: str, known: Sequence[str], predicted: Sequence[str], call: CallText,
-                     pack_version: str, comment: str, now: float, escalation_id: str = "") -> FeedbackItem:
+def correct_category(
+    existing: FeedbackItem | None,
+    *,
+    key: str,
+    source: Source,
+    call_id: str,
+    user: str,
+    role: str,
+    category: str,
+    known: Sequence[str],
+    predicted: Sequence[str],
+    call: CallText,
+    pack_version: str,
+    comment: str,
+    now: float,
+    escalation_id: str = "",
+) -> FeedbackItem:
     """A new category correction, or the changed one (while nobody has decided on it)."""
     check_category(category, known)
     note = _comment(comment)
     if existing is not None:
         _still_open(existing)
     if tuple(predicted) == (category,):
-        raise ValidationFailed(f"the call is already classified as {category!r} alone; pick the right category",
-                               fields={"category": "the same as the call's category"})
+        raise ValidationFailed(
+            f"the call is already classified as {category!r} alone; pick the right category",
+            fields={"category": "the same as the call's category"},
+        )
     if existing is not None:
-        return replace(existing, corrected=category, comment=note or existing.comment, updated_at=now,
-                       call=call, predicted=tuple(predicted), pack_version=pack_version)
-    return FeedbackItem(id=item_id(key), key=key, kind="category", source=source, call_id=call_id, user=user,
-                        role=role, created_at=now, updated_at=now, pack_version=pack_version, call=call,
-                        predicted=tuple(predicted), corrected=category, comment=note, escalation_id=escalation_id)
+        return replace(
+            existing,
+            corrected=category,
+            comment=note or existing.comment,
+            updated_at=now,
+            call=call,
+            predicted=tuple(predicted),
+            pack_version=pack_version,
+        )
+    return FeedbackItem(
+        id=item_id(key),
+        key=key,
+        kind="category",
+        source=source,
+        call_id=call_id,
+        user=user,
+        role=role,
+        created_at=now,
+        updated_at=now,
+        pack_version=pack_version,
+        call=call,
+        predicted=tuple(predicted),
+        corrected=category,
+        comment=note,
+        escalation_id=escalation_id,
+    )
 
 
-def report_warning(existing: FeedbackItem | None, *, call_id: str, user: str, role: str, index: int, rule: str,
-                   pushed: Mapping[str, Any] | None, predicted: Sequence[str], call: CallText, pack_version: str,
-                   comment: str, now: float) -> FeedbackItem:
-    """"This warning is wrong": `pushed` is the warning the call was actually given (line, rule), or None."""
+def report_warning(
+    existing: FeedbackItem | None,
+    *,
+    call_id: str,
+    user: str,
+    role: str,
+    index: int,
+    rule: str,
+    pushed: Mapping[str, Any] | None,
+    predicted: Sequence[str],
+    call: CallText,
+    pack_version: str,
+    comment: str,
+    now: float,
+) -> FeedbackItem:
+    """ "This warning is wrong": `pushed` is the warning the call was actually given (line, rule), or None."""
     note = _comment(comment)
     if pushed is None:
         raise NotFound(f"no warning was given for line {index} by rule {rule!r} on call {call_id!r}")
@@ -226,10 +343,25 @@ def report_warning(existing: FeedbackItem | None, *, call_id: str, user: str, ro
         return existing
     key = warning_key(call_id, index, rule)
     line = call.transcript[index][1] if 0 <= index < len(call.transcript) else ""
-    return FeedbackItem(id=item_id(key), key=key, kind="warning", source="agent", call_id=call_id, user=user,
-                        role=role, created_at=now, updated_at=now, pack_version=pack_version, call=call,
-                        predicted=tuple(predicted), rule=rule, line_index=index, line_text=line,
-                        phrase=str(pushed.get("phrase", "")), comment=note)
+    return FeedbackItem(
+        id=item_id(key),
+        key=key,
+        kind="warning",
+        source="agent",
+        call_id=call_id,
+        user=user,
+        role=role,
+        created_at=now,
+        updated_at=now,
+        pack_version=pack_version,
+        call=call,
+        predicted=tuple(predicted),
+        rule=rule,
+        line_index=index,
+        line_text=line,
+        phrase=str(pushed.get("phrase", "")),
+        comment=note,
+    )
 
 
 # -- a trainer's decision --------------------------------------------------------------------------------
@@ -251,17 +383,28 @@ def accepted_labels(item: FeedbackItem, labels: Sequence[str] | None, known: Seq
     return tuple(sorted(chosen, key=lambda c: rank.get(c, len(rank))))
 
 
-def accept(item: FeedbackItem, labels: tuple[str, ...], who: str, now: float, *, draft_id: int, sample_id: str,
-           note: str = "") -> FeedbackItem:
+def accept(
+    item: FeedbackItem, labels: tuple[str, ...], who: str, now: float, *, draft_id: int, sample_id: str, note: str = ""
+) -> FeedbackItem:
     _still_open(item)
-    return replace(item, status="accepted", decided_by=who, decided_at=now, updated_at=now, labels=labels,
-                   draft_id=draft_id, sample_id=sample_id, reason=_reason(note, required=False))
+    return replace(
+        item,
+        status="accepted",
+        decided_by=who,
+        decided_at=now,
+        updated_at=now,
+        labels=labels,
+        draft_id=draft_id,
+        sample_id=sample_id,
+        reason=_reason(note, required=False),
+    )
 
 
 def reject(item: FeedbackItem, reason: str, who: str, now: float) -> FeedbackItem:
     _still_open(item)
-    return replace(item, status="rejected", decided_by=who, decided_at=now, updated_at=now,
-                   reason=_reason(reason, required=True))
+    return replace(
+        item, status="rejected", decided_by=who, decided_at=now, updated_at=now, reason=_reason(reason, required=True)
+    )
 
 
 def _reason(text: str, *, required: bool) -> str:
@@ -282,11 +425,15 @@ AGENT_LINES_FILE = "agent_lines.jsonl"
 def why(item: FeedbackItem, who: str) -> str:
     said = f"{item.source} {item.user}"
     if item.kind == "category":
-        base = f"floor feedback {item.id} ({said}, call {item.call_id}): predicted {'+'.join(item.predicted)}, " \
-               f"corrected {item.corrected}"
+        base = (
+            f"floor feedback {item.id} ({said}, call {item.call_id}): predicted {'+'.join(item.predicted)}, "
+            f"corrected {item.corrected}"
+        )
     else:
-        base = f"floor feedback {item.id} ({said}, call {item.call_id}): warning {item.rule} on line " \
-               f"{item.line_index} is wrong"
+        base = (
+            f"floor feedback {item.id} ({said}, call {item.call_id}): warning {item.rule} on line "
+            f"{item.line_index} is wrong"
+        )
     if item.comment:
         base += f" — {item.comment}"
     return f"{base}; accepted by {who}"
@@ -295,8 +442,14 @@ def why(item: FeedbackItem, who: str) -> str:
 def sample_for(item: FeedbackItem, labels: Sequence[str], who: str) -> dict[str, Any]:
     """A category item as a samples.jsonl line (the pack's sample shape)."""
     c = item.call.to_json()
-    return {"id": item.id, "context": c["context"], "notes": c["notes"], "transcript": c["transcript"],
-            "labels": list(labels), "why": why(item, who)}
+    return {
+        "id": item.id,
+        "context": c["context"],
+        "notes": c["notes"],
+        "transcript": c["transcript"],
+        "labels": list(labels),
+        "why": why(item, who),
+    }
 
 
 def agent_line_for(item: FeedbackItem, who: str, *, in_samples: bool) -> dict[str, Any]:
@@ -305,8 +458,13 @@ def agent_line_for(item: FeedbackItem, who: str, *, in_samples: bool) -> dict[st
     In samples.jsonl it is marked `"kind": "agent_line"`, and carries `"labels": ["none"]` only because
     the sample loader requires labels (as a call it has no transcript, so it always classifies as none).
     """
-    line: dict[str, Any] = {"id": item.id, "kind": "agent_line", "text": item.line_text, "forbidden": False,
-                            "rule": item.rule}
+    line: dict[str, Any] = {
+        "id": item.id,
+        "kind": "agent_line",
+        "text": item.line_text,
+        "forbidden": False,
+        "rule": item.rule,
+    }
     if in_samples:
         line["labels"] = [NONE]
     line["why"] = why(item, who)

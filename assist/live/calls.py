@@ -98,8 +98,11 @@ class CallState:
             for i in sorted(self._dirty):
                 line = self.transcript[i]
                 # as `call_segments` cuts a transcript (a test holds the two together)
-                slots[i] = classifier.scan(Segment(line.speaker, i, line.text)) \
-                    if line.speaker in SPEAKERS and line.text else None
+                slots[i] = (
+                    classifier.scan(Segment(line.speaker, i, line.text))
+                    if line.speaker in SPEAKERS and line.text
+                    else None
+                )
             self._dirty.clear()
         return [*self._context_scans, *self._note_scans, *(s for s in self._line_scans if s is not None)]
 

@@ -21,9 +21,16 @@ from assist.live.guidance import assist_update
 from assist.scripts.pack import Pack
 from assist.session import Principal
 
-_METHODS: Mapping[type[protocol.Command], str] = MappingProxyType({
-    protocol.Ping: "ping", protocol.CallStart: "start", protocol.CallNote: "note",
-    protocol.CallTranscript: "transcript", protocol.CallEnd: "end", protocol.CallGet: "get"})
+_METHODS: Mapping[type[protocol.Command], str] = MappingProxyType(
+    {
+        protocol.Ping: "ping",
+        protocol.CallStart: "start",
+        protocol.CallNote: "note",
+        protocol.CallTranscript: "transcript",
+        protocol.CallEnd: "end",
+        protocol.CallGet: "get",
+    }
+)
 """Which method runs each live-call command."""
 
 
@@ -44,8 +51,7 @@ class Desk:
         live = self.calls.get(call_id) if isinstance(call_id, str) else None
         if live is not None and live.user == who.user:
             live.last_at = now
-        method: Callable[[Principal, Any, float], Outcome] | None = getattr(
-            self, _METHODS.get(type(cmd), ""), None)
+        method: Callable[[Principal, Any, float], Outcome] | None = getattr(self, _METHODS.get(type(cmd), ""), None)
         if method is None:
             raise NotFound(f"no handler for {type(cmd).__name__}")
         return method(who, cmd, now)
@@ -64,12 +70,24 @@ class Desk:
     def transcript(self, who: Principal, cmd: protocol.CallTranscript, now: float) -> Outcome:
         call = self._live(who, cmd.call_id)
         index = call.add_line(cmd.speaker, cmd.text, cmd.final)
-        out = Outcome(writes=[self._event(call, "transcript", {
-            "speaker": cmd.speaker, "text": cmd.text, "final": cmd.final, "index": index}, now)])
+        out = Outcome(
+            writes=[
+                self._event(
+                    call,
+                    "transcript",
+                    {"speaker": cmd.speaker, "text": cmd.text, "final": cmd.final, "index": index},
+                    now,
+                )
+            ]
+        )
         self._reclassify(call, who.lang, now, out)
         warnings = self._check_agent_line(call, index, who.lang, now, out) if cmd.speaker == "agent" else []
-        out.reply = {"index": index, "category": call.result.category, "labels": list(call.result.labels),
-                     "warnings": warnings}
+        out.reply = {
+            "index": index,
+            "category": call.result.category,
+            "labels": list(call.result.labels),
+            "warnings": warnings,
+        }
         return out
 
     def end(self, who: Principal, cmd: protocol.CallEnd, now: float) -> Outcome:
@@ -97,8 +115,9 @@ class Desk:
             return out
         call = CallState(call_id=cmd.call_id, user=who.user, context=dict(cmd.context), last_at=now)
         self.calls[call.call_id] = call
-        out.writes.append(Write("call_start", {"call_id": call.call_id, "user": who.user,
-                                               "context": call.context, "started_at": now}))
+        out.writes.append(
+            Write("call_start", {"call_id": call.call_id, "user": who.user, "context": call.context, "started_at": now})
+        )
         call.classify(self.pack.classifier, self.pack.priority)
         self._record_classification(call, now, out)
         update = self.update_message(call, who.lang, alert=self._prompt(call, (), now))
@@ -117,8 +136,9 @@ class Desk:
             out.pushes.extend(ended.pushes)
         return out
 
-    def restore(self, call_id: str, user: str, context: Mapping[str, Any],
-                events: Iterable[Mapping[str, Any]], now: float) -> CallState:
+    def restore(
+        self, call_id: str, user: str, context: Mapping[str, Any], events: Iterable[Mapping[str, Any]], now: float
+    ) -> CallState:
         """Rebuild a live call from its stored events (after a restart), without new writes."""
         call = CallState(call_id=call_id, user=user, context=dict(context), last_at=now)
         for ev in events:
@@ -149,8 +169,9 @@ class Desk:
         self.pack, self.pack_version = pack, version
         return redecide
 
-    def redecide(self, call_ids: Iterable[str], lang_of: Mapping[str, str], now: float, *,
-                 rescan: bool, push_all: bool = True) -> Outcome:
+    def redecide(
+        self, call_ids: Iterable[str], lang_of: Mapping[str, str], now: float, *, rescan: bool, push_all: bool = True
+    ) -> Outcome:
         """After `switch_pack`: these live calls re-decided (when `rescan`) and recorded, and their watchers
         updated — every call's, or with `push_all=False` only those whose labels the re-decision changed.
         Calls that ended meanwhile are skipped (the shell goes through live calls a slice at a time)."""
@@ -182,8 +203,18 @@ class Desk:
         del self.calls[call.call_id]
         self.fired.pop(call.call_id, None)
         return Outcome(
-            writes=[Write("call_end", {"call_id": call.call_id, "ended_at": now, "disposition": disposition,
-                                       "category": call.result.category, "labels": list(call.result.labels)})],
+            writes=[
+                Write(
+                    "call_end",
+                    {
+                        "call_id": call.call_id,
+                        "ended_at": now,
+                        "disposition": disposition,
+                        "category": call.result.category,
+                        "labels": list(call.result.labels),
+                    },
+                )
+            ],
             pushes=[Push(call.call_id, messages.call_ended(call.call_id))],
         )
 
@@ -221,12 +252,23 @@ class Desk:
     def _record_classification(self, call: CallState, now: float, out: Outcome) -> None:
         r = call.result
         out.writes.append(self._event(call, "labels", {"labels": list(r.labels)}, now))
-        out.writes.append(Write("classification", {
-            "call_id": call.call_id, "category": r.category, "labels": list(r.labels),
-            "evidence": [e.to_json() for e in r.evidence], "pack_version": self.pack_version, "at": now}))
+        out.writes.append(
+            Write(
+                "classification",
+                {
+                    "call_id": call.call_id,
+                    "category": r.category,
+                    "labels": list(r.labels),
+                    "evidence": [e.to_json() for e in r.evidence],
+                    "pack_version": self.pack_version,
+                    "at": now,
+                },
+            )
+        )
 
-    def _check_agent_line(self, call: CallState, index: int, lang: str, now: float,
-                          out: Outcome) -> list[dict[str, Any]]:
+    def _check_agent_line(
+        self, call: CallState, index: int, lang: str, now: float, out: Outcome
+    ) -> list[dict[str, Any]]:
         """Every forbidden phrase of the agent's line is stored and listed in the reply; each rule found warns
         with one `assist.warning` listing all its phrases in the line, unless the pack's firing controls hold
         it back (then the reply marks its phrases `held`)."""
@@ -247,8 +289,9 @@ class Desk:
             if not held:
                 times.append(now)
                 phrases = [{"phrase": h["phrase"], "span": h["span"]} for h in hits]
-                out.pushes.append(Push(call.call_id, messages.assist_warning(
-                    call.call_id, index, {**hits[0], "phrases": phrases})))
+                out.pushes.append(
+                    Push(call.call_id, messages.assist_warning(call.call_id, index, {**hits[0], "phrases": phrases}))
+                )
             for h in hits:
                 out.writes.append(self._event(call, "warning", {"index": index, **h}, now))
                 out.writes.append(Write("warning", {"call_id": call.call_id, "index": index, **h, "at": now}))

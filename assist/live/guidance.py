@@ -21,8 +21,9 @@ def template_context(call_id: str, context: Mapping[str, Any]) -> dict[str, Any]
     return values
 
 
-def assist_update(pack: Pack, pack_version: str, call_id: str, context: Mapping[str, Any],
-                  result: Classification, lang: str) -> dict[str, Any]:
+def assist_update(
+    pack: Pack, pack_version: str, call_id: str, context: Mapping[str, Any], result: Classification, lang: str
+) -> dict[str, Any]:
     """The `assist.update` push for a call (see docs/protocol.md)."""
     fallback = pack.default_language
     lang = lang if lang in pack.languages else fallback
@@ -45,8 +46,12 @@ def assist_update(pack: Pack, pack_version: str, call_id: str, context: Mapping[
         for f in script.checklist:
             shown = seen_fields.get(f.id)
             if shown is None:  # a field several categories ask for is shown once, under the first
-                shown = seen_fields[f.id] = {**f.to_json(lang, fallback), "category": label, "forms": [],
-                                             "required_in": []}
+                shown = seen_fields[f.id] = {
+                    **f.to_json(lang, fallback),
+                    "category": label,
+                    "forms": [],
+                    "required_in": [],
+                }
                 checklist.append(shown)
             shown["forms"].append(label)
             if f.required:  # `required` is the first category's: another may require the field, or not
@@ -59,17 +64,20 @@ def assist_update(pack: Pack, pack_version: str, call_id: str, context: Mapping[
             if rule not in seen_rules:
                 seen_rules.add(rule)
                 forbidden.append(phrase)
-    return messages.assist_update(call_id, {
-        "category": result.category,
-        "category_name": pack.category_name(result.category, lang),
-        "labels": list(result.labels),
-        "label_names": [pack.category_name(c, lang) for c in result.labels],
-        "evidence": [e.to_json() for e in result.evidence],
-        "decided_by": result.decided_by,
-        "talking_points": talking_points,
-        "steps": steps,
-        "checklist": checklist,
-        "forbidden_phrases": forbidden,
-        "route": route,
-        "pack_version": pack_version,
-    })
+    return messages.assist_update(
+        call_id,
+        {
+            "category": result.category,
+            "category_name": pack.category_name(result.category, lang),
+            "labels": list(result.labels),
+            "label_names": [pack.category_name(c, lang) for c in result.labels],
+            "evidence": [e.to_json() for e in result.evidence],
+            "decided_by": result.decided_by,
+            "talking_points": talking_points,
+            "steps": steps,
+            "checklist": checklist,
+            "forbidden_phrases": forbidden,
+            "route": route,
+            "pack_version": pack_version,
+        },
+    )

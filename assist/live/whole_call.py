@@ -42,12 +42,18 @@ def classify_call(pack: Pack, call: Any) -> dict[str, Any]:
     media = any(lb.startswith("media.") for lb in result.labels)
     warnings = [
         {"index": i, **hit.to_json()}
-        for i, (speaker, text) in enumerate(lines) if speaker == "agent"
+        for i, (speaker, text) in enumerate(lines)
+        if speaker == "agent"
         for hit in pack.forbidden.check(text, media=media)
     ]
-    return {"id": call.get("id"), "category": result.category, "labels": list(result.labels),
-            "decided_by": result.decided_by, "evidence": [e.to_json() for e in result.evidence],
-            "warnings": warnings}
+    return {
+        "id": call.get("id"),
+        "category": result.category,
+        "labels": list(result.labels),
+        "decided_by": result.decided_by,
+        "evidence": [e.to_json() for e in result.evidence],
+        "warnings": warnings,
+    }
 
 
 def predicted_labels(pack: Pack, call: Any) -> tuple[str, ...]:

@@ -171,8 +171,9 @@ def parse_routing(raw: Mapping[str, Any]) -> RoutingConfig:
         problems["delivery.smtp_tls"] = f"one of {', '.join(SMTP_TLS)}"
     bad = [ch for ch in fallback_channels(d) if ch not in DELIVERY_CHANNELS or ch == "console"]
     if bad:
-        problems["delivery.console_fallback"] = (f"unknown channel {bad[0]!r}; use "
-                                                 f"{', '.join(c for c in DELIVERY_CHANNELS if c != 'console')}")
+        problems["delivery.console_fallback"] = (
+            f"unknown channel {bad[0]!r}; use {', '.join(c for c in DELIVERY_CHANNELS if c != 'console')}"
+        )
     try:
         directory = parse_directory({k: raw[k] for k in directory_keys if k in raw})
     except ValidationFailed as exc:

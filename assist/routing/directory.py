@@ -41,8 +41,13 @@ class Contact:
         return [(ch, self.channels[ch]) for ch in self.notify if ch in self.channels]
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "roles": list(self.roles), **dict(self.channels),
-                "notify": list(self.notify)}
+        return {
+            "id": self.id,
+            "name": self.name,
+            "roles": list(self.roles),
+            **dict(self.channels),
+            "notify": list(self.notify),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +101,13 @@ class Directory:
     def secret_numbers(self) -> list[str]:
         """Numbers the forbidden-phrase check must flag: internal numbers and internal contacts' phones."""
         out = [n.number for n in self.internal_numbers]
-        out += [c.channels[ch] for c in self.contacts.values() if "it_support" in c.roles
-                for ch in ("phone", "sms") if ch in c.channels]
+        out += [
+            c.channels[ch]
+            for c in self.contacts.values()
+            if "it_support" in c.roles
+            for ch in ("phone", "sms")
+            if ch in c.channels
+        ]
         return out
 
     def to_json(self) -> dict[str, Any]:
@@ -162,15 +172,15 @@ def parse_directory(raw: Mapping[str, Any]) -> Directory:
             if role not in PLAN_ROLES:
                 problems[f"{where}.{role}"] = f"unknown role {role!r}"
                 continue
-            ids_t = tuple(str(x) for x in ([ids] if isinstance(ids, str) else _list(ids, f"{where}.{role}",
-                                                                                    problems)))
+            ids_t = tuple(str(x) for x in ([ids] if isinstance(ids, str) else _list(ids, f"{where}.{role}", problems)))
             for x in ids_t:
                 if x not in contacts:
                     problems[f"{where}.{role}"] = f"unknown contact {x!r}"
             duty[role] = ids_t
         roster[str(key)] = RosterDay(duty, bool(day.get("holiday", False)))
-    return_dir = Directory(contacts, roster, _numbers(raw, "hotlines", problems),
-                           _numbers(raw, "internal_numbers", problems))
+    return_dir = Directory(
+        contacts, roster, _numbers(raw, "hotlines", problems), _numbers(raw, "internal_numbers", problems)
+    )
     if problems:
         raise ValidationFailed("the directory is invalid", fields=problems)
     return return_dir

@@ -49,22 +49,54 @@ class Step:
         return self.fired_at is None and not self.cancelled
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "roles": list(self.roles), "offset": self.offset, "due_at": self.due_at,
-                "fired_at": self.fired_at, "late": self.late, "cancelled": self.cancelled,
-                "recipients": list(self.recipients), "reminder_of": self.reminder_of or None}
+        return {
+            "name": self.name,
+            "roles": list(self.roles),
+            "offset": self.offset,
+            "due_at": self.due_at,
+            "fired_at": self.fired_at,
+            "late": self.late,
+            "cancelled": self.cancelled,
+            "recipients": list(self.recipients),
+            "reminder_of": self.reminder_of or None,
+        }
 
     def row(self, escalation_id: str) -> Write:
-        return Write("routing_step", {
-            "escalation_id": escalation_id, "name": self.name, "roles": list(self.roles), "text": self.text,
-            "offset": self.offset, "anchor": self.anchor, "due_at": self.due_at, "fired_at": self.fired_at,
-            "late": self.late, "cancelled": self.cancelled, "recipients": list(self.recipients),
-            "reminder_of": self.reminder_of, "reminder_n": self.reminder_n})
+        return Write(
+            "routing_step",
+            {
+                "escalation_id": escalation_id,
+                "name": self.name,
+                "roles": list(self.roles),
+                "text": self.text,
+                "offset": self.offset,
+                "anchor": self.anchor,
+                "due_at": self.due_at,
+                "fired_at": self.fired_at,
+                "late": self.late,
+                "cancelled": self.cancelled,
+                "recipients": list(self.recipients),
+                "reminder_of": self.reminder_of,
+                "reminder_n": self.reminder_n,
+            },
+        )
 
     @classmethod
     def from_row(cls, r: Mapping[str, Any]) -> Step:
-        return cls(r["name"], tuple(json.loads(r["roles"])), r["text"], float(r["offset"]), r["anchor"],
-                   float(r["due_at"]), r["fired_at"], bool(r["late"]), bool(r["cancelled"]),
-                   tuple(json.loads(r["recipients"])), r["reminder_of"], int(r["reminder_n"]))
+        return cls(
+            r["name"],
+            tuple(json.loads(r["roles"])),
+            r["text"],
+            float(r["offset"]),
+            r["anchor"],
+            float(r["due_at"]),
+            r["fired_at"],
+            bool(r["late"]),
+            bool(r["cancelled"]),
+            tuple(json.loads(r["recipients"])),
+            r["reminder_of"],
+            int(r["reminder_n"]),
+        )
 
 
 @dataclass
@@ -98,25 +130,62 @@ class Escalation:
         raise KeyError(name)
 
     def to_json(self) -> dict[str, Any]:
-        return {"escalation_id": self.id, "kind": self.kind, "title": self.title, "status": self.status,
-                "subject": self.subject, "opened_at": self.opened_at, "opened_by": self.opened_by,
-                "fault_id": self.fault_id or None, "steps": [s.to_json() for s in self.steps],
-                "acks": [{"user": u, "at": at} for u, at in self.acks.items()], "notes": self.notes,
-                "resolved_at": self.resolved_at, "resolved_by": self.resolved_by or None,
-                "resolution": self.resolution or None, "forwarded_to": self.forwarded_to or None}
+        return {
+            "escalation_id": self.id,
+            "kind": self.kind,
+            "title": self.title,
+            "status": self.status,
+            "subject": self.subject,
+            "opened_at": self.opened_at,
+            "opened_by": self.opened_by,
+            "fault_id": self.fault_id or None,
+            "steps": [s.to_json() for s in self.steps],
+            "acks": [{"user": u, "at": at} for u, at in self.acks.items()],
+            "notes": self.notes,
+            "resolved_at": self.resolved_at,
+            "resolved_by": self.resolved_by or None,
+            "resolution": self.resolution or None,
+            "forwarded_to": self.forwarded_to or None,
+        }
 
     def row(self) -> Write:
-        return Write("routing_escalation", {
-            "id": self.id, "kind": self.kind, "subject": self.subject, "opened_at": self.opened_at,
-            "opened_by": self.opened_by, "status": self.status, "acks": self.acks, "notes": self.notes,
-            "resolved_at": self.resolved_at, "resolved_by": self.resolved_by, "resolution": self.resolution,
-            "forwarded_to": self.forwarded_to, "fault_id": self.fault_id})
+        return Write(
+            "routing_escalation",
+            {
+                "id": self.id,
+                "kind": self.kind,
+                "subject": self.subject,
+                "opened_at": self.opened_at,
+                "opened_by": self.opened_by,
+                "status": self.status,
+                "acks": self.acks,
+                "notes": self.notes,
+                "resolved_at": self.resolved_at,
+                "resolved_by": self.resolved_by,
+                "resolution": self.resolution,
+                "forwarded_to": self.forwarded_to,
+                "fault_id": self.fault_id,
+            },
+        )
 
     @classmethod
     def from_rows(cls, r: Mapping[str, Any], steps: Iterable[Mapping[str, Any]]) -> Escalation:
-        return cls(r["id"], r["kind"], json.loads(r["subject"]), float(r["opened_at"]), r["opened_by"],
-                   [Step.from_row(s) for s in steps], r["status"], json.loads(r["acks"]), json.loads(r["notes"]),
-                   r["resolved_at"], r["resolved_by"], r["resolution"], r["forwarded_to"], r["fault_id"])
+        return cls(
+            r["id"],
+            r["kind"],
+            json.loads(r["subject"]),
+            float(r["opened_at"]),
+            r["opened_by"],
+            [Step.from_row(s) for s in steps],
+            r["status"],
+            json.loads(r["acks"]),
+            json.loads(r["notes"]),
+            r["resolved_at"],
+            r["resolved_by"],
+            r["resolution"],
+            r["forwarded_to"],
+            r["fault_id"],
+        )
 
 
 @dataclass
@@ -137,12 +206,21 @@ def audit(who: str, action: str, subject: str, now: float, /, **detail: Any) -> 
     return Write("routing_audit", {"at": now, "who": who, "action": action, "subject": subject, "detail": detail})
 
 
-def notification(source: str, step: str, contact: Contact, channel: str, address: str, text: str,
-                 now: float) -> Write:
+def notification(source: str, step: str, contact: Contact, channel: str, address: str, text: str, now: float) -> Write:
     """An outbox row. Its key (source, step, recipient, channel) makes delivery idempotent."""
-    return Write("routing_outbox", {
-        "key": f"{source}|{step}|{contact.id}|{channel}", "source": source, "step": step,
-        "recipient": contact.id, "channel": channel, "address": address, "text": text, "created_at": now})
+    return Write(
+        "routing_outbox",
+        {
+            "key": f"{source}|{step}|{contact.id}|{channel}",
+            "source": source,
+            "step": step,
+            "recipient": contact.id,
+            "channel": channel,
+            "address": address,
+            "text": text,
+            "created_at": now,
+        },
+    )
 
 
 def local_day(now: float, tz: str) -> date:
@@ -158,8 +236,18 @@ class Escalations:
 
     # -- opening ----------------------------------------------------------------------------------
 
-    def open(self, esc_id: str, kind: str, plan: Iterable[StepPlan], subject: Mapping[str, Any], who: str,
-             now: float, *, anchor: float | None = None, fault_id: str = "") -> tuple[Escalation, Effects]:
+    def open(
+        self,
+        esc_id: str,
+        kind: str,
+        plan: Iterable[StepPlan],
+        subject: Mapping[str, Any],
+        who: str,
+        now: float,
+        *,
+        anchor: float | None = None,
+        fault_id: str = "",
+    ) -> tuple[Escalation, Effects]:
         """Open an escalation with its plan frozen; steps due now fire in the same transaction."""
         start = now if anchor is None else anchor
         esc = Escalation(esc_id, kind, dict(subject), now, who, fault_id=fault_id)
@@ -201,8 +289,9 @@ class Escalations:
         step.late = step.due_at > esc.opened_at and now - step.due_at > self.config.deadlines.late_after
         if step.reminder_of:
             acked = {c.id for u in esc.acks for c in self.directory.by_user(u)}
-            contacts = [self.directory.contacts[c] for c in step.recipients
-                        if c not in acked and c in self.directory.contacts]
+            contacts = [
+                self.directory.contacts[c] for c in step.recipients if c not in acked and c in self.directory.contacts
+            ]
             step.recipients = tuple(c.id for c in contacts)
             if not contacts:
                 return
@@ -215,15 +304,35 @@ class Escalations:
         for contact in contacts:
             for channel, address in contact.addresses():
                 eff.writes.append(notification(esc.id, step.name, contact, channel, address, text, now))
-        eff.writes.append(audit("system", "late" if step.late else "fire", esc.id, now, step=step.name,
-                                due_at=step.due_at, recipients=list(step.recipients)))
+        eff.writes.append(
+            audit(
+                "system",
+                "late" if step.late else "fire",
+                esc.id,
+                now,
+                step=step.name,
+                due_at=step.due_at,
+                recipients=list(step.recipients),
+            )
+        )
         eff.events.append(self._event("late" if step.late else "step", esc, now, "system", step=step.to_json()))
         d = self.config.deadlines
         if contacts and d.renotify > 0 and step.reminder_n < d.renotify_max:
             base = step.reminder_of or step.name
             n = step.reminder_n + 1
-            esc.steps.append(Step(f"{base}.r{n}", step.roles, step.text, d.renotify, "start", now + d.renotify,
-                                  recipients=step.recipients, reminder_of=base, reminder_n=n))
+            esc.steps.append(
+                Step(
+                    f"{base}.r{n}",
+                    step.roles,
+                    step.text,
+                    d.renotify,
+                    "start",
+                    now + d.renotify,
+                    recipients=step.recipients,
+                    reminder_of=base,
+                    reminder_n=n,
+                )
+            )
 
     def _recipients(self, roles: Iterable[str], now: float) -> tuple[list[Contact], list[str]]:
         day = local_day(now, self.config.schedule.timezone)
@@ -239,13 +348,17 @@ class Escalations:
 
     def _text(self, esc: Escalation, step: Step, now: float) -> str:
         minutes = round(step.offset / 60) if step.offset >= 60 else round(step.offset / 60, 2)
-        emergency = "、".join(f"{c.name} {c.channels.get('phone') or c.channels.get('sms', '')}".strip()
-                             for c in self._recipients(("emergency_contact",), now)[0])
-        body = step.text.replace("{minutes}", str(minutes)).replace("{emergency}", f"（{emergency}）"
-                                                                   if emergency else "")
+        emergency = "、".join(
+            f"{c.name} {c.channels.get('phone') or c.channels.get('sms', '')}".strip()
+            for c in self._recipients(("emergency_contact",), now)[0]
+        )
+        body = step.text.replace("{minutes}", str(minutes)).replace(
+            "{emergency}", f"（{emergency}）" if emergency else ""
+        )
         prefix = "（提醒）" if step.reminder_of else ""
-        summary = "；".join(f"{k}: {v}" for k, v in esc.subject.items() if isinstance(v, (str, int, float))
-                           and k not in ("level",))
+        summary = "；".join(
+            f"{k}: {v}" for k, v in esc.subject.items() if isinstance(v, (str, int, float)) and k not in ("level",)
+        )
         return f"{prefix}【{esc.title}】{esc.id} {body} {summary}".strip()
 
     # -- people -----------------------------------------------------------------------------------
@@ -268,15 +381,23 @@ class Escalations:
         if nxt is None:
             raise Conflict(f"escalation {esc.id} has no further step to pass it to")
         nxt.due_at = now  # fired below, before any re-chaining could move it
-        eff = Effects([audit(who, "unresolved", esc.id, now, next_step=nxt.name)],
-                      [self._event("unresolved", esc, now, who)])
+        eff = Effects(
+            [audit(who, "unresolved", esc.id, now, next_step=nxt.name)], [self._event("unresolved", esc, now, who)]
+        )
         eff.add(self.fire_due(esc, now))
         eff.writes.append(esc.row())
         eff.writes.extend(s.row(esc.id) for s in esc.steps)
         return eff
 
-    def resolve(self, esc: Escalation, who: str, now: float, resolution: str = "", forwarded_to: str = "",
-                status: str = "resolved") -> Effects:
+    def resolve(
+        self,
+        esc: Escalation,
+        who: str,
+        now: float,
+        resolution: str = "",
+        forwarded_to: str = "",
+        status: str = "resolved",
+    ) -> Effects:
         """Close it: pending steps (deadlines and reminders) are cancelled."""
         if esc.status == "resolved":
             raise Conflict(f"escalation {esc.id} is already resolved")
@@ -285,8 +406,11 @@ class Escalations:
                 s.cancelled = True
         esc.status, esc.resolved_at, esc.resolved_by = status, now, who
         esc.resolution, esc.forwarded_to = resolution, forwarded_to
-        writes = [esc.row(), *(s.row(esc.id) for s in esc.steps),
-                  audit(who, status, esc.id, now, resolution=resolution, forwarded_to=forwarded_to)]
+        writes = [
+            esc.row(),
+            *(s.row(esc.id) for s in esc.steps),
+            audit(who, status, esc.id, now, resolution=resolution, forwarded_to=forwarded_to),
+        ]
         return Effects(writes, [self._event(status, esc, now, who)])
 
     def add_step(self, esc: Escalation, plan: StepPlan, who: str, now: float) -> Effects:

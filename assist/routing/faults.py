@@ -57,28 +57,67 @@ class Fault:
         return self.status != "recovered"
 
     def to_json(self) -> dict[str, Any]:
-        return {"fault_id": self.id, "occurred_at": self.occurred_at, "symptoms": self.symptoms,
-                "level": self.level, "system": self.system, "reported_by": self.reported_by,
-                "opened_by": self.opened_by, "opened_at": self.opened_at, "status": self.status,
-                "recovered_at": self.recovered_at, "cause": self.cause or None,
-                "responsible": self.responsible or None, "escalation_id": self.escalation_id,
-                "affected_calls": len(self.calls), "calls": list(self.calls), "unlinked": sorted(self.unlinked)}
+        return {
+            "fault_id": self.id,
+            "occurred_at": self.occurred_at,
+            "symptoms": self.symptoms,
+            "level": self.level,
+            "system": self.system,
+            "reported_by": self.reported_by,
+            "opened_by": self.opened_by,
+            "opened_at": self.opened_at,
+            "status": self.status,
+            "recovered_at": self.recovered_at,
+            "cause": self.cause or None,
+            "responsible": self.responsible or None,
+            "escalation_id": self.escalation_id,
+            "affected_calls": len(self.calls),
+            "calls": list(self.calls),
+            "unlinked": sorted(self.unlinked),
+        }
 
     def ends(self) -> float | None:
         return self.recovered_at if self.status == "recovered" else None
 
     def row(self) -> Write:
-        return Write("routing_fault", {
-            "id": self.id, "occurred_at": self.occurred_at, "symptoms": self.symptoms, "level": self.level,
-            "system": self.system, "reported_by": self.reported_by, "opened_by": self.opened_by,
-            "opened_at": self.opened_at, "escalation_id": self.escalation_id, "status": self.status,
-            "recovered_at": self.recovered_at, "cause": self.cause, "responsible": self.responsible})
+        return Write(
+            "routing_fault",
+            {
+                "id": self.id,
+                "occurred_at": self.occurred_at,
+                "symptoms": self.symptoms,
+                "level": self.level,
+                "system": self.system,
+                "reported_by": self.reported_by,
+                "opened_by": self.opened_by,
+                "opened_at": self.opened_at,
+                "escalation_id": self.escalation_id,
+                "status": self.status,
+                "recovered_at": self.recovered_at,
+                "cause": self.cause,
+                "responsible": self.responsible,
+            },
+        )
 
     @classmethod
     def from_row(cls, r: Mapping[str, Any], calls: list[str], unlinked: Iterable[str] = ()) -> Fault:
-        return cls(r["id"], float(r["occurred_at"]), r["symptoms"], int(r["level"]), r["system"], r["reported_by"],
-                   r["opened_by"], float(r["opened_at"]), r["escalation_id"], r["status"], r["recovered_at"],
-                   r["cause"], r["responsible"], calls, set(unlinked))
+        return cls(
+            r["id"],
+            float(r["occurred_at"]),
+            r["symptoms"],
+            int(r["level"]),
+            r["system"],
+            r["reported_by"],
+            r["opened_by"],
+            float(r["opened_at"]),
+            r["escalation_id"],
+            r["status"],
+            r["recovered_at"],
+            r["cause"],
+            r["responsible"],
+            calls,
+            set(unlinked),
+        )
 
 
 def link_call(fault: Fault, call_id: str, how: str, now: float, by: str = "system") -> list[Write]:
@@ -87,8 +126,7 @@ def link_call(fault: Fault, call_id: str, how: str, now: float, by: str = "syste
         return []
     fault.calls.append(call_id)
     fault.unlinked.discard(call_id)
-    return [Write("routing_fault_call", {"fault_id": fault.id, "call_id": call_id, "how": how, "at": now,
-                                         "by": by})]
+    return [Write("routing_fault_call", {"fault_id": fault.id, "call_id": call_id, "how": how, "at": now, "by": by})]
 
 
 def unlink_call(fault: Fault, call_id: str, who: str, now: float) -> list[Write]:
@@ -121,12 +159,14 @@ def in_window(fault: Fault, started_at: float, before: float) -> bool:
     return started_at >= fault.occurred_at - before and (end is None or started_at <= end)
 
 
-def matching_faults(faults: Iterable[Fault], text: str, started_at: float, before: float,
-                    groups: Sequence[Sequence[str]]) -> list[Fault]:
+def matching_faults(
+    faults: Iterable[Fault], text: str, started_at: float, before: float, groups: Sequence[Sequence[str]]
+) -> list[Fault]:
     """The faults a call matches — its text names the fault's system and it began in the fault's window —
     most recently occurred first; faults that a leader unlinked the call from are left out by the caller."""
-    found = [f for f in faults if in_window(f, started_at, before) and names_system(text, system_terms(f.system,
-                                                                                                      groups))]
+    found = [
+        f for f in faults if in_window(f, started_at, before) and names_system(text, system_terms(f.system, groups))
+    ]
     return sorted(found, key=lambda f: -f.occurred_at)
 
 
@@ -167,4 +207,3 @@ def check_form(fields: Mapping[str, Any], tz: str, now: float) -> dict[str, Any]
     if problems:
         raise ValidationFailed("the fault record form is incomplete", fields=problems)
     return out
-

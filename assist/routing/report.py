@@ -59,9 +59,15 @@ def deadlines_met(esc: Mapping[str, Any]) -> bool:
 
 
 CATEGORY_NAMES: Mapping[str, str] = {
-    "major_incident": "重大恶性事件", "media.live": "媒体直播", "media.interview": "媒体采访",
-    "complaint.urgent": "紧急/恶性投诉", "complaint.about_agent": "投诉座席员", "system_outage": "系统故障",
-    "complaint.general": "一般性投诉", "none": "一般咨询", "live": "通话中",
+    "major_incident": "重大恶性事件",
+    "media.live": "媒体直播",
+    "media.interview": "媒体采访",
+    "complaint.urgent": "紧急/恶性投诉",
+    "complaint.about_agent": "投诉座席员",
+    "system_outage": "系统故障",
+    "complaint.general": "一般性投诉",
+    "none": "一般咨询",
+    "live": "通话中",
 }
 """How the report names categories (the default pack's zh-CN names; `live` = calls not yet ended)."""
 
@@ -103,14 +109,26 @@ class ReportFigures:
     """Escalations, settled or not, past a deadline (a deadline step fired, or one fired late)."""
 
     def to_json(self) -> dict[str, Any]:
-        return {"day": self.day.isoformat(), "calls": self.calls, "totals": dict(self.calls_by_category),
-                "hours": [dict(b) for b in self.hours], "fault_list": self.faults,
-                "faults_by_state": dict(self.faults_by_state), "complaints": self.complaints,
-                "complaints_by_kind": dict(self.complaints_by_kind), "suggestions": self.suggestions,
-                "media": self.media, "media_by_kind": dict(self.media_by_kind), "media_items": self.media_items,
-                "major_incidents": self.major_incidents, "escalations": self.escalations,
-                "escalations_resolved": self.escalations_resolved, "escalations_open": self.escalations_open,
-                "deadlines_met": self.deadlines_met, "escalations_overdue": self.escalations_overdue}
+        return {
+            "day": self.day.isoformat(),
+            "calls": self.calls,
+            "totals": dict(self.calls_by_category),
+            "hours": [dict(b) for b in self.hours],
+            "fault_list": self.faults,
+            "faults_by_state": dict(self.faults_by_state),
+            "complaints": self.complaints,
+            "complaints_by_kind": dict(self.complaints_by_kind),
+            "suggestions": self.suggestions,
+            "media": self.media,
+            "media_by_kind": dict(self.media_by_kind),
+            "media_items": self.media_items,
+            "major_incidents": self.major_incidents,
+            "escalations": self.escalations,
+            "escalations_resolved": self.escalations_resolved,
+            "escalations_open": self.escalations_open,
+            "deadlines_met": self.deadlines_met,
+            "escalations_overdue": self.escalations_overdue,
+        }
 
 
 def hourly_by_category(calls: Iterable[tuple[float, str]], day: date, tz: str) -> list[dict[str, int]]:
@@ -162,42 +180,80 @@ def report_figures(facts: DayFacts, tz: str, now: float) -> ReportFigures:
         by_category = totals(hours)
     else:
         hours = [{} for _ in range(24)]
-        by_category = dict(sorted(((c, n) for c, n in facts.calls_by_category.items() if n),
-                                  key=lambda kv: (-kv[1], kv[0])))
+        by_category = dict(
+            sorted(((c, n) for c, n in facts.calls_by_category.items() if n), key=lambda kv: (-kv[1], kv[0]))
+        )
     faults = []
     for f in facts.faults:
         state = _fault_state(f)
         end = f.get("recovered_at") if state == "recovered" else now
-        faults.append({"system": f.get("system", ""), "level": f.get("level"), "state": state,
-                       "occurred_at": f.get("occurred_at"), "recovered_at": f.get("recovered_at"),
-                       "minutes": _minutes(float(f["occurred_at"]), float(end)) if end is not None else None,
-                       "affected": int(f.get("affected_calls", 0)), "cause": f.get("cause") or "",
-                       "responsible": f.get("responsible") or ""})
+        faults.append(
+            {
+                "system": f.get("system", ""),
+                "level": f.get("level"),
+                "state": state,
+                "occurred_at": f.get("occurred_at"),
+                "recovered_at": f.get("recovered_at"),
+                "minutes": _minutes(float(f["occurred_at"]), float(end)) if end is not None else None,
+                "affected": int(f.get("affected_calls", 0)),
+                "cause": f.get("cause") or "",
+                "responsible": f.get("responsible") or "",
+            }
+        )
     escs = list(facts.escalations)
     kinds = [str(e.get("kind", "")) for e in escs]
-    suggestions = [str(r["form"]) for r in facts.records
-                   if r.get("kind") == "suggestion" and str(r["form"]).startswith("complaint.")]
+    suggestions = [
+        str(r["form"])
+        for r in facts.records
+        if r.get("kind") == "suggestion" and str(r["form"]).startswith("complaint.")
+    ]
     complaint_kinds = [k for k in kinds if k in COMPLAINT_KINDS] + suggestions
     media = [e for e in escs if e.get("kind") in MEDIA_KINDS]
-    media_items = [{"kind": e["kind"], "at": e.get("opened_at"),
-                    "outlet": str(e.get("subject", {}).get("outlet", "") or ""),
-                    "person": str(e.get("subject", {}).get("journalist_name")
-                                  or e.get("subject", {}).get("host_name") or "")} for e in media]
-    incidents = [{"at": e.get("opened_at"), "escalation_id": e.get("escalation_id"),
-                  **{k: e.get("subject", {}).get(k) for k in ("type", "place", "people", "amount", "measures")
-                     if e.get("subject", {}).get(k) not in (None, "")},
-                  "reason": e.get("subject", {}).get("reason") or "", "status": e.get("status", "open")}
-                 for e in escs if e.get("kind") == "major_incident"]
+    media_items = [
+        {
+            "kind": e["kind"],
+            "at": e.get("opened_at"),
+            "outlet": str(e.get("subject", {}).get("outlet", "") or ""),
+            "person": str(e.get("subject", {}).get("journalist_name") or e.get("subject", {}).get("host_name") or ""),
+        }
+        for e in media
+    ]
+    incidents = [
+        {
+            "at": e.get("opened_at"),
+            "escalation_id": e.get("escalation_id"),
+            **{
+                k: e.get("subject", {}).get(k)
+                for k in ("type", "place", "people", "amount", "measures")
+                if e.get("subject", {}).get(k) not in (None, "")
+            },
+            "reason": e.get("subject", {}).get("reason") or "",
+            "status": e.get("status", "open"),
+        }
+        for e in escs
+        if e.get("kind") == "major_incident"
+    ]
     resolved = [e for e in escs if e.get("status") in DONE]
     return ReportFigures(
-        day=facts.day, calls=sum(by_category.values()), calls_by_category=by_category, hours=hours,
-        faults=faults, faults_by_state={s: sum(1 for f in faults if f["state"] == s) for s in FAULT_STATES},
-        complaints=len(complaint_kinds), complaints_by_kind=_counted(complaint_kinds, COMPLAINT_KINDS),
-        suggestions=len(suggestions), media=len(media),
-        media_by_kind=_counted((str(e["kind"]) for e in media), MEDIA_KINDS), media_items=media_items,
-        major_incidents=incidents, escalations=len(escs), escalations_resolved=len(resolved),
-        escalations_open=len(escs) - len(resolved), deadlines_met=sum(1 for e in resolved if deadlines_met(e)),
-        escalations_overdue=sum(1 for e in escs if not deadlines_met(e)))
+        day=facts.day,
+        calls=sum(by_category.values()),
+        calls_by_category=by_category,
+        hours=hours,
+        faults=faults,
+        faults_by_state={s: sum(1 for f in faults if f["state"] == s) for s in FAULT_STATES},
+        complaints=len(complaint_kinds),
+        complaints_by_kind=_counted(complaint_kinds, COMPLAINT_KINDS),
+        suggestions=len(suggestions),
+        media=len(media),
+        media_by_kind=_counted((str(e["kind"]) for e in media), MEDIA_KINDS),
+        media_items=media_items,
+        major_incidents=incidents,
+        escalations=len(escs),
+        escalations_resolved=len(resolved),
+        escalations_open=len(escs) - len(resolved),
+        deadlines_met=sum(1 for e in resolved if deadlines_met(e)),
+        escalations_overdue=sum(1 for e in escs if not deadlines_met(e)),
+    )
 
 
 def _clock(ts: float, day: date, tz: str) -> str:
@@ -235,9 +291,10 @@ def report_text(fig: ReportFigures, tz: str) -> str:
     lines = [f"【每日运营报告】{fig.day.isoformat()}", f"来电 {fig.calls} 通（{cats or '无'}）。"]
     if fig.faults:
         st = fig.faults_by_state
-        lines.append(f"系统故障 {len(fig.faults)} 起（已恢复 {st['recovered']} 起，未恢复 {st['open']} 起，"
-                     f"无法解决 {st['unresolvable']} 起）：" + "；".join(_fault_text(f, fig.day, tz)
-                                                                for f in fig.faults) + "。")
+        lines.append(
+            f"系统故障 {len(fig.faults)} 起（已恢复 {st['recovered']} 起，未恢复 {st['open']} 起，"
+            f"无法解决 {st['unresolvable']} 起）：" + "；".join(_fault_text(f, fig.day, tz) for f in fig.faults) + "。"
+        )
     else:
         lines.append("系统故障：无。")
     if fig.complaints:
@@ -246,22 +303,28 @@ def report_text(fig: ReportFigures, tz: str) -> str:
     else:
         lines.append("投诉：无。")
     if fig.media:
-        who = "；".join(" ".join(x for x in (CATEGORY_NAMES[m["kind"]], m["outlet"], m["person"]) if x)
-                       for m in fig.media_items)
+        who = "；".join(
+            " ".join(x for x in (CATEGORY_NAMES[m["kind"]], m["outlet"], m["person"]) if x) for m in fig.media_items
+        )
         lines.append(f"媒体来电 {fig.media} 起（{_by_kind(fig.media_by_kind)}）：{who}。")
     else:
         lines.append("媒体来电：无。")
     if fig.major_incidents:
+
         def incident(i: Mapping[str, Any]) -> str:
             bits = [str(i[k]) for k in ("type", "place") if i.get(k)] or [i["reason"] or "详见事件报告"]
             state = "已处理完毕" if i["status"] in DONE else "处理中"
             return f"{_clock(i['at'], fig.day, tz)} {'，'.join(bits)}（{state}）"
-        lines.append(f"重大恶性事件 {len(fig.major_incidents)} 起：" + "；".join(map(incident, fig.major_incidents))
-                     + "。")
+
+        lines.append(
+            f"重大恶性事件 {len(fig.major_incidents)} 起：" + "；".join(map(incident, fig.major_incidents)) + "。"
+        )
     else:
         lines.append("重大恶性事件：无。")
-    lines.append(f"升级事项 {fig.escalations} 起：已办结 {fig.escalations_resolved} 起（其中按时限办结 "
-                 f"{fig.deadlines_met} 起），未办结 {fig.escalations_open} 起；超过时限 {fig.escalations_overdue} 起。")
+    lines.append(
+        f"升级事项 {fig.escalations} 起：已办结 {fig.escalations_resolved} 起（其中按时限办结 "
+        f"{fig.deadlines_met} 起），未办结 {fig.escalations_open} 起；超过时限 {fig.escalations_overdue} 起。"
+    )
     return "\n".join(lines)
 
 
@@ -271,8 +334,9 @@ def daily_report_text(facts: DayFacts, tz: str, now: float | None = None) -> str
     return report_text(report_figures(facts, tz, when), tz)
 
 
-def to_recipients(directory: Directory, roles: Sequence[str], day: date, source: str, step: str, text: str,
-                  now: float) -> list[Write]:
+def to_recipients(
+    directory: Directory, roles: Sequence[str], day: date, source: str, step: str, text: str, now: float
+) -> list[Write]:
     """Outbox rows for everyone on duty in `roles`, keyed so that a repeat is ignored."""
     seen: set[str] = set()
     writes: list[Write] = []

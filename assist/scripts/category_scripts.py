@@ -15,8 +15,19 @@ from assist.scripts.yamlfile import locate, parse_yaml, plain
 
 FIELD_KINDS = ("text", "phone", "account", "datetime", "number", "choice")
 ROLES = (
-    "agent", "seat_admin", "shift_leader", "acting_shift_leader", "back_office_duty", "center_manager",
-    "department_leader", "it_support", "ebanking_dept", "provincial_dept", "branch", "emergency_contact", "trainer",
+    "agent",
+    "seat_admin",
+    "shift_leader",
+    "acting_shift_leader",
+    "back_office_duty",
+    "center_manager",
+    "department_leader",
+    "it_support",
+    "ebanking_dept",
+    "provincial_dept",
+    "branch",
+    "emergency_contact",
+    "trainer",
 )
 """Role ids of the operating plan (shared/plan/README.md)."""
 
@@ -80,8 +91,11 @@ class _Collector:
         out: dict[str, str] = {}
         for key in value:
             if key not in languages:
-                self.add((*path, str(key)), f"unknown language {key!r}: use {', '.join(languages)} "
-                                            "(text with commas inside {…} needs quotes)")
+                self.add(
+                    (*path, str(key)),
+                    f"unknown language {key!r}: use {', '.join(languages)} "
+                    "(text with commas inside {…} needs quotes)",
+                )
         for lang in languages:
             text = self.text(value.get(lang), (*path, lang), f"the {lang} text")
             if text is not None:
@@ -152,8 +166,9 @@ def _compile_category(c: _Collector, cat: str, body: Any, languages: Sequence[st
     else:
         for lang in languages:
             items = _seq(c, steps_raw.get(lang, []), (*base, "steps", lang))
-            steps[lang] = tuple(s for j, s in enumerate(items)
-                                if c.text(s, (*base, "steps", lang, j), "a step") is not None)
+            steps[lang] = tuple(
+                s for j, s in enumerate(items) if c.text(s, (*base, "steps", lang, j), "a step") is not None
+            )
     checklist: list[ChecklistField] = []
     ids: set[str] = set()
     for i, f in enumerate(_seq(c, body.get("checklist", []), (*base, "checklist"))):
@@ -210,15 +225,19 @@ def template_warnings(text: str, known: Sequence[str] = CALL_CONTEXT) -> list[Pr
     raw = plain(doc)
     cats = raw.get("categories") if isinstance(raw, Mapping) else None
     found: list[Problem] = []
-    for cat, body in (cats.items() if isinstance(cats, Mapping) else ()):
+    for cat, body in cats.items() if isinstance(cats, Mapping) else ():
         points = body.get("talking_points") if isinstance(body, Mapping) else None
         for i, tp in enumerate(points if isinstance(points, list) else ()):
-            for lang, src in (tp.items() if isinstance(tp, Mapping) else ()):
+            for lang, src in tp.items() if isinstance(tp, Mapping) else ():
                 if lang == "id" or not isinstance(src, str):
                     continue
                 names = unknown_variables(src, known)
                 if names:
-                    found.append(Problem(("categories", cat, "talking_points", i, lang),
-                                         f"the call context never provides {', '.join(names)} (it renders empty); "
-                                         f"known: {', '.join(known)}"))
+                    found.append(
+                        Problem(
+                            ("categories", cat, "talking_points", i, lang),
+                            f"the call context never provides {', '.join(names)} (it renders empty); "
+                            f"known: {', '.join(known)}",
+                        )
+                    )
     return locate(found, doc, SCRIPTS_FILE)

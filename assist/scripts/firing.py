@@ -89,8 +89,9 @@ def compile_firing(raw: object, *, rule_ids: Sequence[str] = (), categories: Seq
     return FiringPolicy(warnings, prompts, rules, cats)
 
 
-def _each(raw: object, key: str, known: Sequence[str], what: str, base: Firing,
-          problems: list[Problem]) -> dict[str, Firing]:
+def _each(
+    raw: object, key: str, known: Sequence[str], what: str, base: Firing, problems: list[Problem]
+) -> dict[str, Firing]:
     if raw is None:
         return {}
     if not isinstance(raw, Mapping):

@@ -55,10 +55,18 @@ class Draft:
     published_version: int | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "base_version": self.base_version, "author": self.author,
-                "created_at": self.created_at, "updated_at": self.updated_at, "status": self.status,
-                "editors": list(self.editors), "approvals": list(self.approvals), "note": self.note,
-                "published_version": self.published_version}
+        return {
+            "id": self.id,
+            "base_version": self.base_version,
+            "author": self.author,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "status": self.status,
+            "editors": list(self.editors),
+            "approvals": list(self.approvals),
+            "note": self.note,
+            "published_version": self.published_version,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,13 +93,29 @@ class SampleResult:
             "total": self.report.total,
             "accuracy": self.report.primary_accuracy,
             "published_accuracy": self.published.primary_accuracy,
-            "categories": [{"category": c.category, "precision": c.precision, "recall": c.recall,
-                            "true_pos": c.true_pos, "false_pos": c.false_pos, "false_neg": c.false_neg}
-                           for c in self.report.categories],
-            "misses": [{"id": m.id, "gold": list(m.gold), "predicted": list(m.predicted)}
-                       for m in self.report.misses],
-            "changed": [{"id": c.id, "gold": list(c.gold), "before": list(c.before), "after": list(c.after),
-                         "fixed": c.fixed, "broken": c.broken} for c in self.changed],
+            "categories": [
+                {
+                    "category": c.category,
+                    "precision": c.precision,
+                    "recall": c.recall,
+                    "true_pos": c.true_pos,
+                    "false_pos": c.false_pos,
+                    "false_neg": c.false_neg,
+                }
+                for c in self.report.categories
+            ],
+            "misses": [{"id": m.id, "gold": list(m.gold), "predicted": list(m.predicted)} for m in self.report.misses],
+            "changed": [
+                {
+                    "id": c.id,
+                    "gold": list(c.gold),
+                    "before": list(c.before),
+                    "after": list(c.after),
+                    "fixed": c.fixed,
+                    "broken": c.broken,
+                }
+                for c in self.changed
+            ],
             "errors": dict(self.errors),
             "passed": self.passed,
             "gate": list(self.gate),
@@ -106,15 +130,21 @@ def report_json(r: Report) -> dict[str, Any]:
         "total": r.total,
         "accuracy": r.primary_accuracy,
         "macro_f1": sum(c.f1 for c in cats) / len(cats) if cats else 0.0,
-        "categories": [{"category": c.category, "precision": c.precision, "recall": c.recall, "f1": c.f1}
-                       for c in r.categories],
+        "categories": [
+            {"category": c.category, "precision": c.precision, "recall": c.recall, "f1": c.f1} for c in r.categories
+        ],
     }
 
 
-def judge_samples(gold: Mapping[str, Sequence[str]], published: Mapping[str, Sequence[str]],
-                  draft: Mapping[str, Sequence[str]], policy: Policy, categories: Sequence[str],
-                  errors: Mapping[str, str] | None = None,
-                  parts: Mapping[str, Mapping[str, Sequence[str]]] | None = None) -> SampleResult:
+def judge_samples(
+    gold: Mapping[str, Sequence[str]],
+    published: Mapping[str, Sequence[str]],
+    draft: Mapping[str, Sequence[str]],
+    policy: Policy,
+    categories: Sequence[str],
+    errors: Mapping[str, str] | None = None,
+    parts: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
+) -> SampleResult:
     """Score the draft, compare with the published pack on the same samples, apply the gate."""
     errors = dict(errors or {})
     report = score(gold, draft, categories)
@@ -125,23 +155,34 @@ def judge_samples(gold: Mapping[str, Sequence[str]], published: Mapping[str, Seq
         gate.append(f"{len(errors)} sample(s) could not be run: " + ", ".join(sorted(errors)[:5]))
     broken = [c.id for c in changed if c.broken]
     if broken and not policy.allow_regressions:
-        gate.append(f"{len(broken)} sample(s) the published pack got right are now wrong: "
-                    + ", ".join(broken[:10]))
+        gate.append(f"{len(broken)} sample(s) the published pack got right are now wrong: " + ", ".join(broken[:10]))
     if policy.min_accuracy is not None and report.total and report.primary_accuracy < policy.min_accuracy:
         gate.append(f"accuracy {report.primary_accuracy:.1%} is below the required {policy.min_accuracy:.1%}")
-    scored = {name: score({k: v for k, v in gold.items() if k in pred}, pred, categories)
-              for name, pred in (parts or {}).items() if pred}
+    scored = {
+        name: score({k: v for k, v in gold.items() if k in pred}, pred, categories)
+        for name, pred in (parts or {}).items()
+        if pred
+    }
     return SampleResult(report, before, changed, errors, tuple(gate), scored)
 
 
-def new_draft(draft_id: int, base_version: int | None, files: Mapping[str, str], user: str, now: float,
-              *, note: str = "", source: str = "published") -> tuple[Draft, Audit]:
+def new_draft(
+    draft_id: int,
+    base_version: int | None,
+    files: Mapping[str, str],
+    user: str,
+    now: float,
+    *,
+    note: str = "",
+    source: str = "published",
+) -> tuple[Draft, Audit]:
     draft = Draft(draft_id, base_version, dict(files), user, now, now, editors=(user,), note=note)
     return draft, Audit(now, user, "draft.create", draft_id, base_version, {"from": source})
 
 
-def edit(draft: Draft, files: Mapping[str, str], user: str, now: float,
-         summary: Sequence[str] = ()) -> tuple[Draft, Audit]:
+def edit(
+    draft: Draft, files: Mapping[str, str], user: str, now: float, summary: Sequence[str] = ()
+) -> tuple[Draft, Audit]:
     """Any change sends the draft back to editing and withdraws its approvals: they were for other text."""
     _open(draft)
     editors = draft.editors if user in draft.editors else (*draft.editors, user)
@@ -168,12 +209,15 @@ def approve(draft: Draft, user: str, now: float) -> tuple[Draft, Audit]:
         raise Unauthorized("you changed this draft: another trainer must approve it")
     if user in draft.approvals:
         raise Conflict("you have already approved this draft")
-    return (replace(draft, approvals=(*draft.approvals, user), updated_at=now),
-            Audit(now, user, "draft.approve", draft.id))
+    return (
+        replace(draft, approvals=(*draft.approvals, user), updated_at=now),
+        Audit(now, user, "draft.approve", draft.id),
+    )
 
 
-def publish_blockers(draft: Draft, policy: Policy, published_version: int | None, problems: int,
-                     samples: SampleResult | None) -> list[str]:
+def publish_blockers(
+    draft: Draft, policy: Policy, published_version: int | None, problems: int, samples: SampleResult | None
+) -> list[str]:
     """Everything that still stands between this draft and live agents (empty = it may go out)."""
     out: list[str] = []
     if draft.status in ("published", "discarded"):
@@ -183,8 +227,10 @@ def publish_blockers(draft: Draft, policy: Policy, published_version: int | None
     if len(draft.approvals) < policy.approvals_required:
         out.append(f"needs {policy.approvals_required} approval(s) by another trainer; has {len(draft.approvals)}")
     if published_version is not None and draft.base_version is not None and draft.base_version != published_version:
-        out.append(f"the published pack changed since this draft started (v{draft.base_version} -> "
-                   f"v{published_version}); update the draft from the published pack first")
+        out.append(
+            f"the published pack changed since this draft started (v{draft.base_version} -> "
+            f"v{published_version}); update the draft from the published pack first"
+        )
     if problems:
         out.append(f"the pack has {problems} problem(s); fix them first")
     if samples is None:
@@ -196,8 +242,10 @@ def publish_blockers(draft: Draft, policy: Policy, published_version: int | None
 
 def publish(draft: Draft, user: str, version: int, now: float) -> tuple[Draft, Audit]:
     detail = {"approved_by": list(draft.approvals)}
-    return (replace(draft, status="published", published_version=version, updated_at=now),
-            Audit(now, user, "pack.publish", draft.id, version, detail))
+    return (
+        replace(draft, status="published", published_version=version, updated_at=now),
+        Audit(now, user, "pack.publish", draft.id, version, detail),
+    )
 
 
 def discard(draft: Draft, user: str, now: float) -> tuple[Draft, Audit]:
@@ -205,8 +253,9 @@ def discard(draft: Draft, user: str, now: float) -> tuple[Draft, Audit]:
     return replace(draft, status="discarded", updated_at=now), Audit(now, user, "draft.discard", draft.id)
 
 
-def rebase(draft: Draft, base: Mapping[str, str], published: Mapping[str, str], published_version: int,
-           user: str, now: float) -> tuple[Draft, Audit]:
+def rebase(
+    draft: Draft, base: Mapping[str, str], published: Mapping[str, str], published_version: int, user: str, now: float
+) -> tuple[Draft, Audit]:
     """Bring a stale draft up to the published pack, file by file; a file both sides changed is a conflict."""
     _open(draft)
     files = dict(draft.files)
@@ -221,10 +270,13 @@ def rebase(draft: Draft, base: Mapping[str, str], published: Mapping[str, str], 
         elif theirs != old and theirs != mine:
             conflicts.append(name)
     if conflicts:
-        raise Conflict("both this draft and the published pack changed " + ", ".join(conflicts)
-                       + "; start a new draft and copy your changes into it", files=conflicts)
-    new = replace(draft, files=files, base_version=published_version, status="editing", approvals=(),
-                  updated_at=now)
+        raise Conflict(
+            "both this draft and the published pack changed "
+            + ", ".join(conflicts)
+            + "; start a new draft and copy your changes into it",
+            files=conflicts,
+        )
+    new = replace(draft, files=files, base_version=published_version, status="editing", approvals=(), updated_at=now)
     return new, Audit(now, user, "draft.rebase", draft.id, published_version)
 
 

@@ -113,8 +113,13 @@ def load_pack_dir(path: Path) -> Pack:
     return load_pack(read_pack_dir(path))
 
 
-def load_pack(files: Mapping[str, str], *, extra_internal_numbers: Sequence[str] = (),
-              models: bytes | None = None, cache: FileCache | None = None) -> Pack:
+def load_pack(
+    files: Mapping[str, str],
+    *,
+    extra_internal_numbers: Sequence[str] = (),
+    models: bytes | None = None,
+    cache: FileCache | None = None,
+) -> Pack:
     """Validate every file and build the pack; raise PackError listing all problems.
 
     `models` is the artifact `train_pack_models` made for these files (stored with the pack
@@ -147,8 +152,9 @@ def load_pack(files: Mapping[str, str], *, extra_internal_numbers: Sequence[str]
     )
 
 
-def check_pack(files: Mapping[str, str], *, extra_internal_numbers: Sequence[str] = (),
-               cache: FileCache | None = None) -> list[Problem]:
+def check_pack(
+    files: Mapping[str, str], *, extra_internal_numbers: Sequence[str] = (), cache: FileCache | None = None
+) -> list[Problem]:
     """The problems `load_pack` would raise (empty: it loads), without building the matchers a live pack needs."""
     try:
         _compiled(files, extra_internal_numbers, cache if cache is not None else FileCache())
@@ -174,8 +180,11 @@ def _compiled(files: Mapping[str, str], extra_internal_numbers: Sequence[str], c
             data[name] = cache.data(files[name])
         except MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
-            problems.append(Problem((), f"YAML syntax error: {exc.problem or exc}", name,
-                                    mark.line + 1 if mark is not None else None))
+            problems.append(
+                Problem(
+                    (), f"YAML syntax error: {exc.problem or exc}", name, mark.line + 1 if mark is not None else None
+                )
+            )
     if problems:
         raise PackError(problems)
 
@@ -194,15 +203,22 @@ def _compiled(files: Mapping[str, str], extra_internal_numbers: Sequence[str], c
             except PackError as exc:
                 return None, locate(exc.problems, doc(name), name)
 
-        key = ("compiled", name, files[name], fn.__module__, fn.__qualname__,
-               tuple(sorted((k, _frozen(v)) for k, v in kwargs.items())))
+        key = (
+            "compiled",
+            name,
+            files[name],
+            fn.__module__,
+            fn.__qualname__,
+            tuple(sorted((k, _frozen(v)) for k, v in kwargs.items())),
+        )
         result, found = cache.memo(key, make)
         problems.extend(found)
         return result
 
     # The synonym groups are part of the rules' and phrases' compile key: editing synonyms.txt recompiles them.
-    synonyms, synonym_problems = cache.memo(("synonyms", files.get(SYNONYMS_FILE, "")),
-                                            lambda: parse_synonyms(files.get(SYNONYMS_FILE, "")))
+    synonyms, synonym_problems = cache.memo(
+        ("synonyms", files.get(SYNONYMS_FILE, "")), lambda: parse_synonyms(files.get(SYNONYMS_FILE, ""))
+    )
     problems.extend(synonym_problems)
     numbers = [c.number for c in meta["internal_contacts"]] + list(extra_internal_numbers)
     rules = compile_file("rules.yaml", compile_rules, priority=priority, synonyms=synonyms)
@@ -210,22 +226,49 @@ def _compiled(files: Mapping[str, str], extra_internal_numbers: Sequence[str], c
     scripts = compile_file("scripts.yaml", compile_scripts, categories=priority, languages=languages)
     config = ModelConfig()
     if MODEL_FILE in data:
-        config = compile_file(MODEL_FILE, compile_model_config, priority=priority,
-                              rule_ids=forbidden.rule_ids() if forbidden is not None else ()) or config
+        config = (
+            compile_file(
+                MODEL_FILE,
+                compile_model_config,
+                priority=priority,
+                rule_ids=forbidden.rule_ids() if forbidden is not None else (),
+            )
+            or config
+        )
     firing = FiringPolicy()
     if FIRING_FILE in data:
-        firing = compile_file(FIRING_FILE, compile_firing, categories=priority,
-                              rule_ids=forbidden.rule_ids() if forbidden is not None else ()) or firing
+        firing = (
+            compile_file(
+                FIRING_FILE,
+                compile_firing,
+                categories=priority,
+                rule_ids=forbidden.rule_ids() if forbidden is not None else (),
+            )
+            or firing
+        )
     samples = _cached(cache, _samples, files.get(SAMPLES_FILE, ""), problems)
     lines = _cached(cache, _lines, files.get(LINES_FILE, ""), problems)
     if config.calls.enabled:
         minimum = config.calls.minimum_samples
-        problems.extend(cache.memo(("too few", files.get(SAMPLES_FILE, ""), tuple(priority), minimum),
-                                   lambda: _too_few(samples, priority, minimum)))
+        problems.extend(
+            cache.memo(
+                ("too few", files.get(SAMPLES_FILE, ""), tuple(priority), minimum),
+                lambda: _too_few(samples, priority, minimum),
+            )
+        )
     if problems:
         raise PackError(problems)
-    return {"meta": meta, "rules": rules, "forbidden": forbidden, "scripts": scripts, "config": config,
-            "samples": samples, "lines": lines, "synonyms": synonyms, "firing": firing}
+    return {
+        "meta": meta,
+        "rules": rules,
+        "forbidden": forbidden,
+        "scripts": scripts,
+        "config": config,
+        "samples": samples,
+        "lines": lines,
+        "synonyms": synonyms,
+        "firing": firing,
+    }
 
 
 def _frozen(value: Any) -> Any:
@@ -239,6 +282,7 @@ def _frozen(value: Any) -> Any:
 
 def _cached(cache: FileCache, read: Any, text: str, problems: list[Problem]) -> list[Mapping[str, Any]]:
     """`read(text, problems)` once per text: its items and problems."""
+
     def make() -> tuple[list[Mapping[str, Any]], list[Problem]]:
         found: list[Problem] = []
         return read(text, found), found
@@ -252,8 +296,12 @@ def with_models(pack: Pack, models: bytes | None) -> Pack:
     """The same compiled pack with these models (no recompiling of rules, phrases or scripts)."""
     config = pack.model_config
     found, problem = _models(config, models, pack.files)
-    return replace(pack, classifier=Classifier(pack.classifier.rules, found.calls, config.calls),
-                   forbidden=LineChecker(pack.forbidden.rules, found.lines, config.lines), model_problem=problem)
+    return replace(
+        pack,
+        classifier=Classifier(pack.classifier.rules, found.calls, config.calls),
+        forbidden=LineChecker(pack.forbidden.rules, found.lines, config.lines),
+        model_problem=problem,
+    )
 
 
 def _models(config: ModelConfig, models: bytes | None, files: Mapping[str, str]) -> tuple[Models, str | None]:
@@ -277,9 +325,16 @@ def train_pack_models(files: Mapping[str, str]) -> bytes:
     pack = load_pack(files)
     try:
         config = pack.model_config
-        return train_models(files, pack.samples, pack.agent_lines, pack.forbidden.rules,
-                            list(pack.priority), config.calls.minimum_samples, calls=config.calls.enabled,
-                            agent_lines=config.lines.enabled)
+        return train_models(
+            files,
+            pack.samples,
+            pack.agent_lines,
+            pack.forbidden.rules,
+            list(pack.priority),
+            config.calls.minimum_samples,
+            calls=config.calls.enabled,
+            agent_lines=config.lines.enabled,
+        )
     except TooFewExamples as exc:
         raise PackError([Problem((), str(exc), SAMPLES_FILE)]) from None
 
@@ -305,17 +360,29 @@ def _too_few(samples: Sequence[Mapping[str, Any]], priority: Sequence[str], mini
         for label in set(s.get("labels") or ()):
             if label in counts:
                 counts[label] += 1
-    return [Problem((), f"category {c!r} has {n} sample call(s); the learned model needs at least {minimum} "
-                        f"(add samples, or lower minimum_samples / set enabled: false in model.yaml)", SAMPLES_FILE)
-            for c, n in counts.items() if n < minimum]
+    return [
+        Problem(
+            (),
+            f"category {c!r} has {n} sample call(s); the learned model needs at least {minimum} "
+            f"(add samples, or lower minimum_samples / set enabled: false in model.yaml)",
+            SAMPLES_FILE,
+        )
+        for c, n in counts.items()
+        if n < minimum
+    ]
 
 
 def _meta(doc: Any, problems: list[Problem]) -> dict[str, Any]:
     """Validate pack.yaml; problems are located here since we hold its document."""
     found: list[Problem] = []
     out: dict[str, Any] = {
-        "id": "pack", "version": "0", "title": {}, "languages": ["zh-CN", "en"],
-        "priority": list(CATEGORY_IDS), "categories": {}, "internal_contacts": [],
+        "id": "pack",
+        "version": "0",
+        "title": {},
+        "languages": ["zh-CN", "en"],
+        "priority": list(CATEGORY_IDS),
+        "categories": {},
+        "internal_contacts": [],
     }
     if not isinstance(doc, Mapping):
         problems.append(Problem((), "pack.yaml must be a mapping", "pack.yaml", 1))
@@ -327,8 +394,12 @@ def _meta(doc: Any, problems: list[Problem]) -> dict[str, Any]:
         else:
             out[key] = str(value)
     langs = doc.get("languages")
-    if not isinstance(langs, Sequence) or isinstance(langs, str) or not langs or \
-            not all(isinstance(x, str) for x in langs):
+    if (
+        not isinstance(langs, Sequence)
+        or isinstance(langs, str)
+        or not langs
+        or not all(isinstance(x, str) for x in langs)
+    ):
         found.append(Problem(("languages",), "languages: a list such as [zh-CN, en]; the first is the default"))
     else:
         out["languages"] = list(langs)
@@ -366,8 +437,11 @@ def _meta(doc: Any, problems: list[Problem]) -> dict[str, Any]:
         found.append(Problem(("internal_contacts",), "internal_contacts: a list of {name, number}"))
     else:
         for i, item in enumerate(contacts):
-            if not isinstance(item, Mapping) or not str(item.get("number", "")).strip() or \
-                    not any(ch.isdigit() for ch in str(item.get("number", ""))):
+            if (
+                not isinstance(item, Mapping)
+                or not str(item.get("number", "")).strip()
+                or not any(ch.isdigit() for ch in str(item.get("number", "")))
+            ):
                 found.append(Problem(("internal_contacts", i), "each internal contact needs a name and a number"))
             else:
                 out["internal_contacts"].append(InternalContact(str(item.get("name", "")), str(item["number"])))
@@ -393,8 +467,9 @@ def _samples(text: str, problems: list[Problem]) -> list[Mapping[str, Any]]:
     for n, item in _jsonl(text, SAMPLES_FILE, problems):
         if isinstance(item, dict) and item.get("kind") == "agent_line":
             if not isinstance(item.get("text"), str) or not isinstance(item.get("forbidden"), bool):
-                problems.append(Problem((), "an agent-line sample needs text and forbidden (true/false)",
-                                        SAMPLES_FILE, n))
+                problems.append(
+                    Problem((), "an agent-line sample needs text and forbidden (true/false)", SAMPLES_FILE, n)
+                )
                 continue
             out.append(item)
             continue
@@ -413,10 +488,14 @@ def _lines(text: str, problems: list[Problem]) -> list[Mapping[str, Any]]:
     """agent_lines.jsonl: one {"text", "forbidden", "which"} object per line."""
     out: list[Mapping[str, Any]] = []
     for n, item in _jsonl(text, LINES_FILE, problems):
-        if not isinstance(item, dict) or not isinstance(item.get("text"), str) or \
-                not isinstance(item.get("forbidden"), bool):
-            problems.append(Problem((), 'each line needs {"text": "...", "forbidden": true|false, "which": rule id}',
-                                    LINES_FILE, n))
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("text"), str)
+            or not isinstance(item.get("forbidden"), bool)
+        ):
+            problems.append(
+                Problem((), 'each line needs {"text": "...", "forbidden": true|false, "which": rule id}', LINES_FILE, n)
+            )
             continue
         out.append(item)
     return out

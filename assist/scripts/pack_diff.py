@@ -57,12 +57,17 @@ class FileDiff:
     items: tuple[ItemChange, ...]
 
     def to_json(self) -> dict[str, Any]:
-        return {"file": self.file, "status": self.status, "unified": self.unified,
-                "items": [i.to_json() for i in self.items]}
+        return {
+            "file": self.file,
+            "status": self.status,
+            "unified": self.unified,
+            "items": [i.to_json() for i in self.items],
+        }
 
 
-def diff_packs(before: Mapping[str, str], after: Mapping[str, str], cache: FileCache | None = None, *,
-               unified: bool = True) -> list[FileDiff]:
+def diff_packs(
+    before: Mapping[str, str], after: Mapping[str, str], cache: FileCache | None = None, *, unified: bool = True
+) -> list[FileDiff]:
     """Only files whose text differs are read (each once per text with a `cache`); without `unified`
     the text diff is left out (the audit trail needs only the items)."""
     cache = cache if cache is not None else FileCache()
@@ -72,9 +77,19 @@ def diff_packs(before: Mapping[str, str], after: Mapping[str, str], cache: FileC
         if old == new:
             continue
         status = "added" if old is None else "removed" if new is None else "changed"
-        text = "".join(difflib.unified_diff((old or "").splitlines(keepends=True),
-                                            (new or "").splitlines(keepends=True),
-                                            f"a/{name}", f"b/{name}", n=2)) if unified else ""
+        text = (
+            "".join(
+                difflib.unified_diff(
+                    (old or "").splitlines(keepends=True),
+                    (new or "").splitlines(keepends=True),
+                    f"a/{name}",
+                    f"b/{name}",
+                    n=2,
+                )
+            )
+            if unified
+            else ""
+        )
         out.append(FileDiff(name, status, text, tuple(item_changes(name, old, new, cache))))
     return out
 
@@ -110,9 +125,17 @@ def item_changes(name: str, old: str | None, new: str | None, cache: FileCache |
             out.append(ItemChange(name, key, "removed", before=x))
         elif _words(x) and _words(y):
             xs, ys = [_k(v) for v in x], [_k(v) for v in y]
-            out.append(ItemChange(name, key, "changed", before=x, after=y,
-                                  added=tuple(v for v, k in zip(y, ys, strict=True) if k not in xs),
-                                  removed=tuple(v for v, k in zip(x, xs, strict=True) if k not in ys)))
+            out.append(
+                ItemChange(
+                    name,
+                    key,
+                    "changed",
+                    before=x,
+                    after=y,
+                    added=tuple(v for v, k in zip(y, ys, strict=True) if k not in xs),
+                    removed=tuple(v for v, k in zip(x, xs, strict=True) if k not in ys),
+                )
+            )
         else:
             out.append(ItemChange(name, key, "changed", before=x, after=y))
     return out
@@ -156,8 +179,7 @@ def _flatten(data: Any, prefix: Key) -> dict[Key, Any]:
     if isinstance(data, list) and data and all(isinstance(v, dict) and "id" in v for v in data):
         out = {}
         for v in data:
-            out.update(_flatten({k: x for k, x in v.items() if k != "id"} or {"id": v["id"]},
-                                (*prefix, str(v["id"]))))
+            out.update(_flatten({k: x for k, x in v.items() if k != "id"} or {"id": v["id"]}, (*prefix, str(v["id"]))))
         return out
     if isinstance(data, list) and data and not _words(data):
         out = {}
@@ -169,8 +191,11 @@ def _flatten(data: Any, prefix: Key) -> dict[Key, Any]:
 
 def _is_text(data: dict[str, Any]) -> bool:
     """A text per language ({zh-CN, en}) is one value, not two."""
-    return bool(data) and all(isinstance(k, str) and k[:2].isalpha() and len(k) <= 5 and isinstance(v, str)
-                              for k, v in data.items()) and "zh-CN" in data
+    return (
+        bool(data)
+        and all(isinstance(k, str) and k[:2].isalpha() and len(k) <= 5 and isinstance(v, str) for k, v in data.items())
+        and "zh-CN" in data
+    )
 
 
 def _words(value: Any) -> bool:
@@ -179,4 +204,3 @@ def _words(value: Any) -> bool:
 
 def _k(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False)
-

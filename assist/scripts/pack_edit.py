@@ -51,9 +51,8 @@ class Edit:
         file, path, op = raw.get("file"), raw.get("path"), raw.get("op", "set")
         if file not in YAML_FILES:
             raise EditError(f"structured edits work on {', '.join(YAML_FILES)}; use the file editor for {file!r}")
-        if not isinstance(path, list) or not all(isinstance(p, (str, int)) and not isinstance(p, bool)
-                                                 for p in path):
-            raise EditError("path: a list of keys and list positions, e.g. [\"categories\", \"none\"]")
+        if not isinstance(path, list) or not all(isinstance(p, (str, int)) and not isinstance(p, bool) for p in path):
+            raise EditError('path: a list of keys and list positions, e.g. ["categories", "none"]')
         if op not in ("set", "delete", "append"):
             raise EditError("op: set, delete or append")
         return Edit(str(file), tuple(path), op, raw.get("value"))
@@ -240,7 +239,7 @@ def _block_entry(text: str, root: Node, path: Sequence[PathPart]) -> tuple[list[
     else:
         item_start = node.start_mark.index
         first = text.rfind("-", 0, item_start)
-        if first < 0 or text[first + 1:item_start].strip():
+        if first < 0 or text[first + 1 : item_start].strip():
             return None
     start = text.rfind("\n", 0, first) + 1
     if text[start:first].strip(" "):
@@ -320,7 +319,8 @@ def _shifted(node: Node, index: int, line: int) -> Node:
 
 _SLOTS: dict[type, tuple[str, ...]] = {
     cls: tuple(dict.fromkeys(s for c in cls.__mro__ for s in getattr(c, "__slots__", ())))
-    for cls in (ScalarNode, SequenceNode, MappingNode)}
+    for cls in (ScalarNode, SequenceNode, MappingNode)
+}
 
 
 def _clone(node: Node) -> Node:
@@ -353,9 +353,12 @@ def _graft(node: Node, chain: list[tuple[Node, int]], level: int, replacement: A
         items.append((key, _graft(value, chain, level + 1, replacement, di, dl)))
     else:
         items.append(_graft(node.value[index], chain, level + 1, replacement, di, dl))
-    for item in node.value[index + 1:]:
-        items.append((_shifted(item[0], di, dl), _shifted(item[1], di, dl)) if isinstance(item, tuple)
-                     else _shifted(item, di, dl))
+    for item in node.value[index + 1 :]:
+        items.append(
+            (_shifted(item[0], di, dl), _shifted(item[1], di, dl))
+            if isinstance(item, tuple)
+            else _shifted(item, di, dl)
+        )
     out.value = items
     return out
 
@@ -409,7 +412,7 @@ def _splice(text: str, edit: Edit, data: Any, root: Node | None) -> str | None:
     if lead.strip() not in ("", "-"):
         return None
     end = _end(text, node)
-    end = end + 1 if text[end:end + 1] == "\n" else end
+    end = end + 1 if text[end : end + 1] == "\n" else end
     return text[:line_start] + text[end:]
 
 
@@ -439,7 +442,7 @@ def _end(text: str, node: Node) -> int:
     end = int(node.end_mark.index)
     if isinstance(node, ScalarNode) or _is_flow(node):
         return end
-    chunk = text[node.start_mark.index:end]
+    chunk = text[node.start_mark.index : end]
     lines = chunk.split("\n")
     while len(lines) > 1 and (not lines[-1].strip() or lines[-1].strip().startswith("#")):
         lines.pop()
@@ -452,8 +455,14 @@ def _replace(text: str, node: Node, value: Any, key_col: int, old: Any) -> str:
     block_node = isinstance(node, (MappingNode, SequenceNode)) and not _is_flow(node)
     if isinstance(node, ScalarNode) and node.style in ("|", ">", '"') and isinstance(value, str):
         return text[:start] + json.dumps(value, ensure_ascii=False) + text[end:]
-    if isinstance(node, SequenceNode) and node.value and isinstance(value, list) and value and \
-            isinstance(old, list) and len(old) == len(node.value):
+    if (
+        isinstance(node, SequenceNode)
+        and node.value
+        and isinstance(value, list)
+        and value
+        and isinstance(old, list)
+        and len(old) == len(node.value)
+    ):
         start, body = _merge_seq(text, node, value, old)
         return text[:start] + body + text[end:]
     if block_node and isinstance(node, MappingNode) and isinstance(value, dict) and value:
@@ -481,13 +490,13 @@ def _merge_seq(text: str, node: SequenceNode, value: list[Any], old: list[Any]) 
     pieces: list[str] = []
     for tag, i1, i2, j1, j2 in SequenceMatcher(a=key, b=new_key, autojunk=False).get_opcodes():
         if tag == "equal":
-            pieces.append(text[starts[i1]:_end(text, items[i2 - 1])])
+            pieces.append(text[starts[i1] : _end(text, items[i2 - 1])])
         else:
             pieces.extend(_flow(v, indent) if flow else "- " + _block_item(v, indent + 2) for v in value[j1:j2])
     if not flow:
         return starts[0], ("\n" + " " * indent).join(pieces)
     line_start = text.rfind("\n", 0, node.start_mark.index) + 1
-    return node.start_mark.index, "[" + _join_flow(pieces, indent, _width(text[line_start:starts[0]])) + "]"
+    return node.start_mark.index, "[" + _join_flow(pieces, indent, _width(text[line_start : starts[0]])) + "]"
 
 
 def _join_flow(pieces: list[str], indent: int, width: int) -> str:
@@ -513,7 +522,7 @@ def _width(s: str) -> int:
 
 def _in_flow(text: str, index: int) -> bool:
     """Whether `index` sits inside a flow collection (a rough bracket count on its line)."""
-    line = text[text.rfind("\n", 0, index) + 1:index]
+    line = text[text.rfind("\n", 0, index) + 1 : index]
     return line.count("[") + line.count("{") > line.count("]") + line.count("}")
 
 
@@ -548,8 +557,7 @@ def _flat(value: Any) -> bool:
     if isinstance(value, list):
         return all(not isinstance(v, (dict, list)) or _flat(v) for v in value)
     if isinstance(value, dict):
-        return len(_flow(value, 0)) <= FLOW_WIDTH and all(not isinstance(v, dict) or _flat(v)
-                                                          for v in value.values())
+        return len(_flow(value, 0)) <= FLOW_WIDTH and all(not isinstance(v, dict) or _flat(v) for v in value.values())
     return True
 
 

@@ -67,8 +67,9 @@ def call_examples(samples: Sequence[Mapping[str, Any]]) -> list[Example]:
     return out
 
 
-def line_examples(samples: Sequence[Mapping[str, Any]], lines: Sequence[Mapping[str, Any]],
-                  rules: ForbiddenChecker) -> list[Example]:
+def line_examples(
+    samples: Sequence[Mapping[str, Any]], lines: Sequence[Mapping[str, Any]], rules: ForbiddenChecker
+) -> list[Example]:
     """Labelled agent lines: the rules' examples, the pack's lines, and clean agent turns of sample calls."""
     out: list[Example] = []
     for rule, texts in rules.examples().items():
@@ -90,9 +91,17 @@ def line_examples(samples: Sequence[Mapping[str, Any]], lines: Sequence[Mapping[
     return out
 
 
-def train_models(files: Mapping[str, str], samples: Sequence[Mapping[str, Any]],
-                 lines: Sequence[Mapping[str, Any]], rules: ForbiddenChecker, categories: Sequence[str],
-                 minimum: int, *, calls: bool = True, agent_lines: bool = True) -> bytes:
+def train_models(
+    files: Mapping[str, str],
+    samples: Sequence[Mapping[str, Any]],
+    lines: Sequence[Mapping[str, Any]],
+    rules: ForbiddenChecker,
+    categories: Sequence[str],
+    minimum: int,
+    *,
+    calls: bool = True,
+    agent_lines: bool = True,
+) -> bytes:
     """Train the enabled models and return the artifact to store with the pack version.
 
     Raises training.TooFewExamples when a category has fewer than `minimum` samples. The line
@@ -110,8 +119,11 @@ def train_models(files: Mapping[str, str], samples: Sequence[Mapping[str, Any]],
         counts = {lb: sum(lb in ex.labels for ex in line_ex) for lb in line_labels}
         if min(counts.values()) >= MIN_LINE_EXAMPLES:
             lines_model = train(line_ex, line_labels)
-    stored = _Stored(training_digest(files), calls_model.to_bytes() if calls_model is not None else None,
-                     lines_model.to_bytes() if lines_model is not None else None)
+    stored = _Stored(
+        training_digest(files),
+        calls_model.to_bytes() if calls_model is not None else None,
+        lines_model.to_bytes() if lines_model is not None else None,
+    )
     return msgspec.msgpack.encode(stored)
 
 

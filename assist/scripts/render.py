@@ -21,9 +21,31 @@ from jinja2.sandbox import SandboxedEnvironment
 MAX_OUTPUT = 4_000
 """Characters any value inside a talking point (and the talking point itself) may reach."""
 MAX_NUMBER = 10**12
-FILTERS = ("abs", "capitalize", "d", "default", "e", "escape", "first", "float", "int", "join", "last", "length",
-           "count", "lower", "replace", "round", "string", "striptags", "title", "trim", "truncate", "upper",
-           "wordcount")
+FILTERS = (
+    "abs",
+    "capitalize",
+    "d",
+    "default",
+    "e",
+    "escape",
+    "first",
+    "float",
+    "int",
+    "join",
+    "last",
+    "length",
+    "count",
+    "lower",
+    "replace",
+    "round",
+    "string",
+    "striptags",
+    "title",
+    "trim",
+    "truncate",
+    "upper",
+    "wordcount",
+)
 """The filters a sentence needs; the rest (center, indent, wordwrap, format, batch, random, …) are not offered."""
 
 

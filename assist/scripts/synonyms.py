@@ -41,8 +41,9 @@ def parse_synonyms(text: str, file: str = SYNONYMS_FILE) -> tuple[Groups, list[P
         if not line:
             continue
         if "=" not in line:
-            problems.append(Problem((), f"a group is terms separated by '=' (e.g. 网银 = 网上银行), not {line!r}",
-                                    file, n))
+            problems.append(
+                Problem((), f"a group is terms separated by '=' (e.g. 网银 = 网上银行), not {line!r}", file, n)
+            )
             continue
         terms = [t.strip() for t in line.split("=")]
         if any(not t for t in terms):
@@ -57,8 +58,14 @@ def parse_synonyms(text: str, file: str = SYNONYMS_FILE) -> tuple[Groups, list[P
                 problems.append(Problem((), f"{t!r} is listed twice in this group", file, n))
                 bad = True
             elif key in first_seen:
-                problems.append(Problem((), f"{t!r} is already in the group on line {first_seen[key]}: "
-                                            "merge the two lines into one group", file, n))
+                problems.append(
+                    Problem(
+                        (),
+                        f"{t!r} is already in the group on line {first_seen[key]}: merge the two lines into one group",
+                        file,
+                        n,
+                    )
+                )
                 bad = True
             seen_here.add(key)
             group.append(t)

@@ -87,7 +87,6 @@ CORE_MIGRATIONS: tuple[str, ...] = (
 """Append only: migration N of a component brings it from version N-1 to N."""
 
 
-
 def _j(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
@@ -96,24 +95,42 @@ Statement = tuple[str, tuple[Any, ...]]
 ToSql = Callable[[Mapping[str, Any]], list[Statement]]
 """How one kind of `Write` becomes SQL statements."""
 
-CORE_WRITERS: Mapping[str, ToSql] = MappingProxyType({
-    "call_event": lambda r: [(
-        "INSERT INTO call_events(call_id, kind, payload, at) VALUES (?,?,?,?)",
-        (r["call_id"], r["kind"], Sealed(_j(r["payload"])), r["at"]))],
-    "call_start": lambda r: [(
-        "INSERT INTO calls(call_id, user, context, started_at) VALUES (?,?,?,?) "
-        "ON CONFLICT(call_id) DO UPDATE SET user=excluded.user, context=excluded.context, ended_at=NULL",
-        (r["call_id"], r["user"], Sealed(_j(r["context"])), r["started_at"]))],
-    "call_end": lambda r: [(
-        "UPDATE calls SET ended_at=?, disposition=?, category=?, labels=? WHERE call_id=?",
-        (r["ended_at"], r["disposition"], r["category"], _j(r["labels"]), r["call_id"]))],
-    "classification": lambda r: [(
-        "INSERT INTO classifications(call_id, category, labels, evidence, pack_version, at) VALUES (?,?,?,?,?,?)",
-        (r["call_id"], r["category"], _j(r["labels"]), Sealed(_j(r["evidence"])), r["pack_version"], r["at"]))],
-    "warning": lambda r: [(
-        "INSERT INTO warnings(call_id, line, rule, phrase, span, alternative, at) VALUES (?,?,?,?,?,?,?)",
-        (r["call_id"], r["index"], r["rule"], Sealed(r["phrase"]), _j(r["span"]), r["alternative"], r["at"]))],
-})
+CORE_WRITERS: Mapping[str, ToSql] = MappingProxyType(
+    {
+        "call_event": lambda r: [
+            (
+                "INSERT INTO call_events(call_id, kind, payload, at) VALUES (?,?,?,?)",
+                (r["call_id"], r["kind"], Sealed(_j(r["payload"])), r["at"]),
+            )
+        ],
+        "call_start": lambda r: [
+            (
+                "INSERT INTO calls(call_id, user, context, started_at) VALUES (?,?,?,?) "
+                "ON CONFLICT(call_id) DO UPDATE SET user=excluded.user, context=excluded.context, ended_at=NULL",
+                (r["call_id"], r["user"], Sealed(_j(r["context"])), r["started_at"]),
+            )
+        ],
+        "call_end": lambda r: [
+            (
+                "UPDATE calls SET ended_at=?, disposition=?, category=?, labels=? WHERE call_id=?",
+                (r["ended_at"], r["disposition"], r["category"], _j(r["labels"]), r["call_id"]),
+            )
+        ],
+        "classification": lambda r: [
+            (
+                "INSERT INTO classifications(call_id, category, labels, evidence, "
+                "pack_version, at) VALUES (?,?,?,?,?,?)",
+                (r["call_id"], r["category"], _j(r["labels"]), Sealed(_j(r["evidence"])), r["pack_version"], r["at"]),
+            )
+        ],
+        "warning": lambda r: [
+            (
+                "INSERT INTO warnings(call_id, line, rule, phrase, span, alternative, at) VALUES (?,?,?,?,?,?,?)",
+                (r["call_id"], r["index"], r["rule"], Sealed(r["phrase"]), _j(r["span"]), r["alternative"], r["at"]),
+            )
+        ],
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,11 +188,14 @@ CORE_PG_MIGRATIONS: tuple[str, ...] = (
 )
 """`CORE_MIGRATIONS` for PostgreSQL (docs/operations.md, "PostgreSQL")."""
 
-CORE = Component("core", CORE_MIGRATIONS, CORE_WRITERS,
-                 relaxed=frozenset({"call_event", "classification"}),  # a note or line and the labels it caused
-                 pg_migrations=CORE_PG_MIGRATIONS,
-                 sealed=(("calls", "context"), ("call_events", "payload"), ("classifications", "evidence"),
-                         ("warnings", "phrase")))
+CORE = Component(
+    "core",
+    CORE_MIGRATIONS,
+    CORE_WRITERS,
+    relaxed=frozenset({"call_event", "classification"}),  # a note or line and the labels it caused
+    pg_migrations=CORE_PG_MIGRATIONS,
+    sealed=(("calls", "context"), ("call_events", "payload"), ("classifications", "evidence"), ("warnings", "phrase")),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +220,8 @@ class Schema:
 
 
 _TARGET = re.compile(
-    r"^\s*(?:INSERT(?:\s+OR\s+\w+)?\s+INTO|UPDATE(?:\s+OR\s+\w+)?|DELETE\s+FROM|REPLACE\s+INTO)\s+(\w+)", re.IGNORECASE)
+    r"^\s*(?:INSERT(?:\s+OR\s+\w+)?\s+INTO|UPDATE(?:\s+OR\s+\w+)?|DELETE\s+FROM|REPLACE\s+INTO)\s+(\w+)", re.IGNORECASE
+)
 
 
 def target_table(sql: str) -> str:
@@ -251,8 +272,14 @@ class Store:
     """Relaxed writes reach the disk at most this many seconds after their commit (None: every commit is
     fsynced, `synchronous=FULL` throughout)."""
 
-    def __init__(self, db: aiosqlite.Connection, writer_db: aiosqlite.Connection, path: Path | None,
-                 schema: Schema, cipher: Cipher) -> None:
+    def __init__(
+        self,
+        db: aiosqlite.Connection,
+        writer_db: aiosqlite.Connection,
+        path: Path | None,
+        schema: Schema,
+        cipher: Cipher,
+    ) -> None:
         self.db = db
         self._wdb = writer_db
         self.file = path
@@ -339,15 +366,21 @@ class Store:
             rows = list(await db.execute_fetchall("SELECT key_id, probe FROM data_keys"))
             if not rows:
                 for table, column in self.schema.sealed():
-                    found = list(await db.execute_fetchall(
-                        f"SELECT {column} FROM {table} WHERE substr({column}, 1, {len(PREFIX)}) = ? LIMIT 1",
-                        (PREFIX,)))
+                    found = list(
+                        await db.execute_fetchall(
+                            f"SELECT {column} FROM {table} WHERE substr({column}, 1, {len(PREFIX)}) = ? LIMIT 1",
+                            (PREFIX,),
+                        )
+                    )
                     if found and str(found[0][0]).startswith(PREFIX):  # the row factory could not open it
                         raise DataKeyError(
                             f"{self.where} holds values sealed with another data key than {self.cipher.key_id} "
-                            f"({self.cipher.source}), and no record of which: use the key it was sealed with.")
-                await db.execute("INSERT INTO data_keys(key_id, probe, created_at) VALUES (?,?,?)",
-                                 (self.cipher.key_id, self.cipher.seal(PROBE), time.time()))
+                            f"({self.cipher.source}), and no record of which: use the key it was sealed with."
+                        )
+                await db.execute(
+                    "INSERT INTO data_keys(key_id, probe, created_at) VALUES (?,?,?)",
+                    (self.cipher.key_id, self.cipher.seal(PROBE), time.time()),
+                )
                 return
         key_id, probe = rows[0][0], rows[0][1]  # the row factory opened the probe if the key is right
         if probe != PROBE:
@@ -355,7 +388,8 @@ class Store:
                 f"the data key {self.cipher.key_id} from {self.cipher.source} does not open {self.where}, "
                 f"which is sealed with key {key_id}: use the key it was sealed with (the key file kept with "
                 "it, or the ASSIST_DATA_KEY it ran with; after an interrupted `assist rekey`, the key file's "
-                "`.new` sibling). docs/operations.md, 'Customer data at rest'.")
+                "`.new` sibling). docs/operations.md, 'Customer data at rest'."
+            )
 
     async def _lock_keys(self, db: aiosqlite.Connection) -> None:
         """Nothing to do on SQLite: `unit` began the transaction IMMEDIATE, which locks the file."""
@@ -364,17 +398,18 @@ class Store:
         """Bring every component's schema up to date (idempotent), on the writer's connection."""
         db = self._wdb
         await db.execute(
-            "CREATE TABLE IF NOT EXISTS schema_versions (component TEXT PRIMARY KEY, version INTEGER NOT NULL)")
+            "CREATE TABLE IF NOT EXISTS schema_versions (component TEXT PRIMARY KEY, version INTEGER NOT NULL)"
+        )
         await db.commit()
         for component in self.schema.components:
-            async with db.execute(
-                    "SELECT version FROM schema_versions WHERE component=?", (component.name,)) as cur:
+            async with db.execute("SELECT version FROM schema_versions WHERE component=?", (component.name,)) as cur:
                 row = await cur.fetchone()
             version = int(row[0]) if row else 0
             for n, script in enumerate(component.migrations[version:], start=version + 1):
                 await db.executescript(
                     f"BEGIN;\n{script}\nINSERT INTO schema_versions VALUES ('{component.name}', {n}) "
-                    f"ON CONFLICT(component) DO UPDATE SET version={n};\nCOMMIT;")
+                    f"ON CONFLICT(component) DO UPDATE SET version={n};\nCOMMIT;"
+                )
                 log.info("store: %s schema of %s is now version %d", component.name, self.path, n)
 
     def start_writer(self) -> None:
@@ -453,8 +488,11 @@ class Store:
                 batch.append(item)
             writes = [w for ws, _ in batch for w in ws]
             now = time.monotonic()
-            full = (self.sync_every is None or any(not self.schema.relaxed(w.table) for w in writes)
-                    or (self._unsynced_since is not None and now - self._unsynced_since >= self.sync_every))
+            full = (
+                self.sync_every is None
+                or any(not self.schema.relaxed(w.table) for w in writes)
+                or (self._unsynced_since is not None and now - self._unsynced_since >= self.sync_every)
+            )
             try:
                 await self._commit_batch(self._runs(writes), full)
                 error: BaseException | None = None
@@ -549,20 +587,22 @@ class Store:
     async def live_call(self, call_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
         """A call that was started and not ended, with its events in order (for a resume)."""
         async with self.db.execute(
-                "SELECT user, context FROM calls WHERE call_id=? AND ended_at IS NULL", (call_id,)) as cur:
+            "SELECT user, context FROM calls WHERE call_id=? AND ended_at IS NULL", (call_id,)
+        ) as cur:
             row = await cur.fetchone()
         if row is None:
             return None
         async with self.db.execute(
-                "SELECT kind, payload FROM call_events WHERE call_id=? ORDER BY id", (call_id,)) as cur:
+            "SELECT kind, payload FROM call_events WHERE call_id=? ORDER BY id", (call_id,)
+        ) as cur:
             events = [{"kind": k, "payload": json.loads(p)} async for k, p in cur]
         return {"user": row["user"], "context": json.loads(row["context"])}, events
 
     async def live_call_ids(self) -> list[tuple[str, float]]:
         """Calls started and not ended, with the time of their last event (for a restart)."""
         async with self.db.execute(
-                "SELECT c.call_id, COALESCE(MAX(e.at), c.started_at) FROM calls c "
-                "LEFT JOIN call_events e ON e.call_id = c.call_id WHERE c.ended_at IS NULL GROUP BY c.call_id"
+            "SELECT c.call_id, COALESCE(MAX(e.at), c.started_at) FROM calls c "
+            "LEFT JOIN call_events e ON e.call_id = c.call_id WHERE c.ended_at IS NULL GROUP BY c.call_id"
         ) as cur:
             return [(str(r[0]), float(r[1])) async for r in cur]
 
@@ -579,8 +619,8 @@ class Store:
         out["context"] = json.loads(out["context"])
         out["labels"] = json.loads(out["labels"]) if out["labels"] else None
         async with self.db.execute(
-                "SELECT line, rule, phrase, span, alternative FROM warnings WHERE call_id=? ORDER BY id",
-                (call_id,)) as cur:
+            "SELECT line, rule, phrase, span, alternative FROM warnings WHERE call_id=? ORDER BY id", (call_id,)
+        ) as cur:
             out["warnings"] = [{**dict(r), "span": json.loads(r["span"])} async for r in cur]
         return out
 
@@ -589,12 +629,15 @@ class Store:
     async def issue_token(self, user: str, role: str, now: float) -> str:
         token = secrets.token_urlsafe(32)
         async with self.unit() as db:
-            await db.execute("INSERT INTO tokens(hash, user, role, created_at) VALUES (?,?,?,?)",
-                             (token_hash(token), user, role, now))
+            await db.execute(
+                "INSERT INTO tokens(hash, user, role, created_at) VALUES (?,?,?,?)",
+                (token_hash(token), user, role, now),
+            )
         return token
 
-    async def revoke_tokens(self, now: float, *, user: str | None = None, issued_before: float | None = None,
-                            token_id: str | None = None) -> int:
+    async def revoke_tokens(
+        self, now: float, *, user: str | None = None, issued_before: float | None = None, token_id: str | None = None
+    ) -> int:
         """Revoke matching live tokens (by user, age or the exact id `list_tokens` shows); returns how many."""
         where: list[str] = ["revoked_at IS NULL"]
         args: list[Any] = [now]
@@ -616,8 +659,8 @@ class Store:
     async def list_tokens(self) -> list[dict[str, Any]]:
         """Tokens without their secret: an id (hash prefix), user, role, issued and revoked times."""
         async with self.db.execute(
-                f"SELECT substr(hash, 1, {TOKEN_ID_CHARS}) AS id, user, role, created_at, revoked_at FROM tokens "
-                "ORDER BY created_at"
+            f"SELECT substr(hash, 1, {TOKEN_ID_CHARS}) AS id, user, role, created_at, revoked_at FROM tokens "
+            "ORDER BY created_at"
         ) as cur:
             return [dict(r) async for r in cur]
 
@@ -628,14 +671,16 @@ class Store:
             return set()
         marks = ",".join("?" * len(wanted))
         async with self.db.execute(
-                f"SELECT hash FROM tokens WHERE revoked_at IS NULL AND hash IN ({marks})", wanted) as cur:
+            f"SELECT hash FROM tokens WHERE revoked_at IS NULL AND hash IN ({marks})", wanted
+        ) as cur:
             live = {r[0] async for r in cur}
         return set(wanted) - live
 
     async def lookup_token(self, token: str) -> tuple[str, str] | None:
         # One trip that steps and finishes the statement: a cursor left open across awaits keeps the read
         # connection's snapshot, and under a crowd of logins a token issued meanwhile would read as unknown.
-        rows = await self.db.execute_fetchall("SELECT user, role FROM tokens WHERE hash=? AND revoked_at IS NULL",
-                                              (token_hash(token),))
+        rows = await self.db.execute_fetchall(
+            "SELECT user, role FROM tokens WHERE hash=? AND revoked_at IS NULL", (token_hash(token),)
+        )
         row = next(iter(rows), None)
         return (row["user"], row["role"]) if row else None

@@ -51,8 +51,9 @@ async def test_plugin_modules_are_javascript_with_cors_only_for_allowed_origins(
     status, headers, _ = await get(cors_service, "/plugin/assist-client.js", headers={"Origin": SOFTPHONE})
     assert status == 200 and headers["Access-Control-Allow-Origin"] == SOFTPHONE
 
-    status, headers, _ = await get(cors_service, "/plugin/assist-sidebar.js",
-                                   headers={"Origin": "https://evil.example"})
+    status, headers, _ = await get(
+        cors_service, "/plugin/assist-sidebar.js", headers={"Origin": "https://evil.example"}
+    )
     assert status == 200 and "Access-Control-Allow-Origin" not in headers and headers["Vary"] == "Origin"
     status, headers, _ = await get(cors_service, "/plugin/adapters/amazon-connect.js")
     assert status == 200 and "Access-Control-Allow-Origin" not in headers
@@ -62,8 +63,16 @@ async def test_plugin_modules_are_javascript_with_cors_only_for_allowed_origins(
     assert status == 304 and body == b""
 
 
-@pytest.mark.parametrize("path", ["/plugin/../assist/config.py", "/plugin/%2e%2e/pyproject.toml",
-                                  "/plugin/nope.js", "/plugin/adapters", "/plugin/demo.py"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/plugin/../assist/config.py",
+        "/plugin/%2e%2e/pyproject.toml",
+        "/plugin/nope.js",
+        "/plugin/adapters",
+        "/plugin/demo.py",
+    ],
+)
 async def test_only_plugin_files_are_served(plugin_service: Running, path: str) -> None:
     status, _, body = await get(plugin_service, path)
     assert status == 404, body
@@ -85,8 +94,10 @@ async def test_demo_page_is_served(plugin_service: Running) -> None:
 
 
 async def post_token(running: Running, headers: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
-    async with aiohttp.ClientSession() as s, s.post(f"http://127.0.0.1:{running.http_port}/demo/token",
-                                                    headers=headers or {}) as r:
+    async with (
+        aiohttp.ClientSession() as s,
+        s.post(f"http://127.0.0.1:{running.http_port}/demo/token", headers=headers or {}) as r,
+    ):
         return r.status, await r.json()
 
 
@@ -102,15 +113,18 @@ async def test_demo_token_works_for_a_loopback_browser(plugin_service: Running) 
         assert json.loads(await ws.recv())["user"] == "demo"
 
 
-@pytest.mark.parametrize("headers", [
-    {"X-Forwarded-For": "203.0.113.9"},
-    {"Forwarded": "for=203.0.113.9"},
-    {"X-Real-IP": "203.0.113.9"},
-    {"Host": "rebind.example.com"},
-    {"Origin": "http://evil.example"},
-    {"Origin": "null"},
-    {"Sec-Fetch-Site": "cross-site"},
-])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"X-Forwarded-For": "203.0.113.9"},
+        {"Forwarded": "for=203.0.113.9"},
+        {"X-Real-IP": "203.0.113.9"},
+        {"Host": "rebind.example.com"},
+        {"Origin": "http://evil.example"},
+        {"Origin": "null"},
+        {"Sec-Fetch-Site": "cross-site"},
+    ],
+)
 async def test_demo_token_is_refused_otherwise(plugin_service: Running, headers: dict[str, str]) -> None:
     status, body = await post_token(plugin_service, headers)
     assert status == 403, body

@@ -37,8 +37,9 @@ async def test_demo_plays_a_call_into_the_sidebar(plugin_service: Running, brows
     errors = PageErrors()
     page = errors.watch(await browser.new_page(viewport={"width": 1100, "height": 900}))
     await page.add_init_script(RECORD_UPDATES)
-    await page.goto(f"http://127.0.0.1:{plugin_service.http_port}/demo?speed=8"
-                    f"&server=ws://127.0.0.1:{plugin_service.ws_port}/ws")
+    await page.goto(
+        f"http://127.0.0.1:{plugin_service.http_port}/demo?speed=8&server=ws://127.0.0.1:{plugin_service.ws_port}/ws"
+    )
 
     sidebar = page.locator("assist-sidebar")
     await sidebar.locator(".conn[data-state=open]").wait_for(timeout=10_000)
@@ -54,7 +55,9 @@ async def test_demo_plays_a_call_into_the_sidebar(plugin_service: Running, brows
     badge = sidebar.locator(".badge")
     await page.wait_for_function(
         "document.querySelector('assist-sidebar').shadowRoot.querySelector('.badge')?.dataset.category"
-        " === 'complaint.urgent'", timeout=15_000)
+        " === 'complaint.urgent'",
+        timeout=15_000,
+    )
     assert (await badge.inner_text()).strip() == "紧急/恶性投诉"
     reason = await sidebar.locator(".reason").inner_text()
     assert "12378" in reason or "投诉" in reason, reason
@@ -83,7 +86,8 @@ def call_events(db: Path | str, call_id: str, kind: str) -> int:
 
 
 async def test_sidebar_reconnects_and_resumes_the_call_after_a_service_restart(
-        settings: Settings, browser: Any) -> None:
+    settings: Settings, browser: Any
+) -> None:
     running = await start(settings, trainer=TRAINER)
     # the restart comes back on the same ports and database
     plugin_settings = replace(settings, ws_port=running.ws_port, http_port=running.http_port)
@@ -91,8 +95,9 @@ async def test_sidebar_reconnects_and_resumes_the_call_after_a_service_restart(
         errors = PageErrors()
         page = errors.watch(await browser.new_page())
         await page.add_init_script(RECORD_UPDATES)
-        await page.goto(f"http://127.0.0.1:{running.http_port}/demo?autoplay=0"
-                        f"&server=ws://127.0.0.1:{running.ws_port}/ws")
+        await page.goto(
+            f"http://127.0.0.1:{running.http_port}/demo?autoplay=0&server=ws://127.0.0.1:{running.ws_port}/ws"
+        )
         sidebar = page.locator("assist-sidebar")
         conn = sidebar.locator(".conn")
         await sidebar.locator(".conn[data-state=open]").wait_for(timeout=10_000)
@@ -191,17 +196,19 @@ async def host_site() -> AsyncIterator[tuple[int, dict[str, str]]]:
 
 
 async def test_iframe_is_driven_by_postmessage_and_ignores_other_origins(
-        plugin_service: Running, browser: Any, host_site: tuple[int, dict[str, str]]) -> None:
+    plugin_service: Running, browser: Any, host_site: tuple[int, dict[str, str]]
+) -> None:
     port, pages = host_site
     host = f"http://127.0.0.1:{port}"
     service = f"http://127.0.0.1:{plugin_service.http_port}"
     token = await issue(plugin_service, "a2001", "agent")
-    frame = (f"{service}/plugin/frame.html?server=ws://127.0.0.1:{plugin_service.ws_port}/ws"
-             f"&token={token}&origins={host}")
+    frame = (
+        f"{service}/plugin/frame.html?server=ws://127.0.0.1:{plugin_service.ws_port}/ws&token={token}&origins={host}"
+    )
     # the host page, with a sibling frame from another origin (localhost is not 127.0.0.1)
     pages["host.html"] = HOST_PAGE.format(
-        frame=frame, service=service,
-        extra=f'<iframe id="other" src="http://localhost:{port}/evil.html"></iframe>')
+        frame=frame, service=service, extra=f'<iframe id="other" src="http://localhost:{port}/evil.html"></iframe>'
+    )
     pages["evil.html"] = EVIL_SIBLING
     # a page of another origin that frames the sidebar itself and tries to drive it
     pages["evil-host.html"] = HOST_PAGE.format(frame=frame, service=service, extra="")
@@ -229,7 +236,8 @@ async def test_iframe_is_driven_by_postmessage_and_ignores_other_origins(
     assert line["ok"] and line["result"]["category"] == "system_outage"
     await page.evaluate("callFrame('addTranscript', 'agent', '不好意思，这是我们系统的问题，我们系统坏了', true)")
     await page.wait_for_function(
-        "window.received.some(m => m.assist === 'event' && m.name === 'assist-warning')", timeout=5_000)
+        "window.received.some(m => m.assist === 'event' && m.name === 'assist-warning')", timeout=5_000
+    )
     events = await page.evaluate("window.received.filter(m => m.assist === 'event').map(m => m.name)")
     assert "assist-update" in events
     await sidebar.locator(".badge[data-category=system_outage]").wait_for()
@@ -258,8 +266,10 @@ async def test_layout_holds_at_320px_and_is_keyboard_usable(plugin_service: Runn
     token = await issue(plugin_service, "a2002", "agent")
     errors = PageErrors()
     page = errors.watch(await browser.new_page(viewport={"width": 320, "height": 640}))
-    await page.goto(f"http://127.0.0.1:{plugin_service.http_port}/plugin/frame.html"
-                    f"?server=ws://127.0.0.1:{plugin_service.ws_port}/ws&token={token}")
+    await page.goto(
+        f"http://127.0.0.1:{plugin_service.http_port}/plugin/frame.html"
+        f"?server=ws://127.0.0.1:{plugin_service.ws_port}/ws&token={token}"
+    )
     assert "token=" not in page.url, "the token is taken out of the address bar"
     sidebar = page.locator("assist-sidebar")
     await sidebar.locator(".conn[data-state=open]").wait_for(timeout=10_000)
@@ -328,8 +338,13 @@ async def test_layout_holds_at_320px_and_is_keyboard_usable(plugin_service: Runn
     await form.locator("button[type=submit]").click()
     # required fields left empty: the browser keeps the form and nothing is sent
     assert await form.locator(".status").inner_text() == ""
-    for name, value in (("phone", "138 0013 8000"), ("complaint", "转账失败"), ("demand", "今天答复"),
-                        ("urgency", "监管投诉"), ("account_number", "6222020200112233")):
+    for name, value in (
+        ("phone", "138 0013 8000"),
+        ("complaint", "转账失败"),
+        ("demand", "今天答复"),
+        ("urgency", "监管投诉"),
+        ("account_number", "6222020200112233"),
+    ):
         await form.locator(f"input[name={name}]").fill(value)
     await form.locator("button[type=submit]").click()
     await form.locator(".status.ok").wait_for(timeout=5_000)
@@ -346,7 +361,9 @@ async def test_layout_holds_at_320px_and_is_keyboard_usable(plugin_service: Runn
     await sidebar.locator("button.lang").click()
     await page.wait_for_function(
         "document.querySelector('assist-sidebar').shadowRoot.querySelector('.badge')?.textContent"
-        " === 'Urgent complaint'", timeout=10_000)
+        " === 'Urgent complaint'",
+        timeout=10_000,
+    )
     assert (await sidebar.locator("section.card h2").first.inner_text()) == "What to say"
     await page.evaluate("scrollTo(0, 0)")
     await page.screenshot(path=str(SCREENSHOTS / "sidebar-320-en.png"))
@@ -357,8 +374,10 @@ async def test_adapters_map_host_events_to_the_sidebar(plugin_service: Running, 
     token = await issue(plugin_service, "a2003", "agent")
     errors = PageErrors()
     page = errors.watch(await browser.new_page())
-    await page.goto(f"http://127.0.0.1:{plugin_service.http_port}/plugin/frame.html"
-                    f"?server=ws://127.0.0.1:{plugin_service.ws_port}/ws&token={token}")
+    await page.goto(
+        f"http://127.0.0.1:{plugin_service.http_port}/plugin/frame.html"
+        f"?server=ws://127.0.0.1:{plugin_service.ws_port}/ws&token={token}"
+    )
     await page.locator("assist-sidebar .conn[data-state=open]").wait_for(timeout=10_000)
     result = await page.evaluate("""async () => {
         const sb = document.querySelector("assist-sidebar");
@@ -425,16 +444,32 @@ async def test_adapters_map_host_events_to_the_sidebar(plugin_service: Running, 
         out.generic = results.map((r) => [r.event, r.ok, r.result && (r.result.category || r.result.call_id)]);
         return out;
     }""")
-    assert result["context"] == {"customer_name": "张先生", "ivr_path": "1-3", "queue": "retail",
-                                 "channel": "voice", "caller_number": "+8613800138000"}
+    assert result["context"] == {
+        "customer_name": "张先生",
+        "ivr_path": "1-3",
+        "queue": "retail",
+        "channel": "voice",
+        "caller_number": "+8613800138000",
+    }
     assert result["ended"] == ["ac-1"]
-    assert result["genesys"] == {"callId": "gc-1", "lang": "zh-CN",
-                                 "context": {"channel": "genesys", "genesys_host": "https://apps.mypurecloud.com",
-                                             "genesys_env": "prod", "queue": "vip", "customer_name": "赵女士"}}
+    assert result["genesys"] == {
+        "callId": "gc-1",
+        "lang": "zh-CN",
+        "context": {
+            "channel": "genesys",
+            "genesys_host": "https://apps.mypurecloud.com",
+            "genesys_env": "prod",
+            "queue": "vip",
+            "customer_name": "赵女士",
+        },
+    }
     assert result["unfilled"] is None
     assert result["genesysCall"] == "gc-1"
-    assert result["generic"] == [["assist:call-start", True, "g-1"], ["assist:transcript", True, "media.interview"],
-                                 ["assist:call-end", True, "media.interview"]]
+    assert result["generic"] == [
+        ["assist:call-start", True, "g-1"],
+        ["assist:transcript", True, "media.interview"],
+        ["assist:call-end", True, "media.interview"],
+    ]
     with sqlite3.connect(plugin_service.store.path) as db:
         rows = dict(db.execute("SELECT call_id, disposition FROM calls").fetchall())
     assert rows == {"ac-1": "ended", "gc-1": "done", "g-1": "ok"}
@@ -445,8 +480,10 @@ async def connected_frame(service: Running, browser: Any, errors: PageErrors, us
     """The sidebar's own page (frame.html) at 360 px, signed in as `user` and connected."""
     token = await issue(service, user, "agent")
     page = errors.watch(await browser.new_page(viewport={"width": 360, "height": 700}))
-    await page.goto(f"http://127.0.0.1:{service.http_port}/plugin/frame.html"
-                    f"?server=ws://127.0.0.1:{service.ws_port}/ws&token={token}")
+    await page.goto(
+        f"http://127.0.0.1:{service.http_port}/plugin/frame.html"
+        f"?server=ws://127.0.0.1:{service.ws_port}/ws&token={token}"
+    )
     sidebar = page.locator("assist-sidebar")
     await sidebar.locator(".conn[data-state=open]").wait_for(timeout=10_000)
     return page, sidebar
@@ -459,8 +496,9 @@ async def test_declared_fault_shows_its_talking_points_until_recovered(plugin_se
         await document.querySelector("assist-sidebar").startCall("n-1", {queue: "电子银行"});
     }""")
     admin = await open_client(plugin_service, user="s1", role="seat_admin")
-    opened = await admin.call("fault.open", occurred_at=time.time(), symptoms="转账超时", level=2,
-                              system="手机银行", reported_by="a2003")
+    opened = await admin.call(
+        "fault.open", occurred_at=time.time(), symptoms="转账超时", level=2, system="手机银行", reported_by="a2003"
+    )
     assert opened["success"], opened
     notice = sidebar.locator(".notice")
     await notice.wait_for(timeout=5_000)
@@ -478,11 +516,14 @@ async def test_a_call_the_model_decided_shows_the_models_reasons(plugin_service:
     text = "你这个人说话怎么阴阳怪气的，我打了三次电话，就你最不耐烦，把你工号报一下"
     errors = PageErrors()
     page, sidebar = await connected_frame(plugin_service, browser, errors, "a2003")
-    await page.evaluate("""async (text) => {
+    await page.evaluate(
+        """async (text) => {
         const sb = document.querySelector("assist-sidebar");
         await sb.startCall("m-1", {queue: "retail"});
         await sb.addTranscript("customer", text, true);
-    }""", text)
+    }""",
+        text,
+    )
     await sidebar.locator(".badge[data-category='complaint.about_agent']").wait_for(timeout=5_000)
     reason = sidebar.locator(".reason[data-by=model]")
     await expect(reason).to_contain_text("模型判断依据")

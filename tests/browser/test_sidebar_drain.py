@@ -33,11 +33,13 @@ async def test_sidebar_reconnects_after_a_drain_and_shows_the_call_again(setting
     try:
         errors = PageErrors()
         page = errors.watch(await browser.new_page())
-        await page.add_init_script(RECORD_UPDATES + """
+        await page.add_init_script(
+            RECORD_UPDATES
+            + """
             window.__states = [];
-            document.addEventListener("assist-state", (e) => window.__states.push(e.detail));""")
-        await page.goto(f"http://127.0.0.1:{first.http_port}/demo?autoplay=0"
-                        f"&server=ws://127.0.0.1:{first.ws_port}/ws")
+            document.addEventListener("assist-state", (e) => window.__states.push(e.detail));"""
+        )
+        await page.goto(f"http://127.0.0.1:{first.http_port}/demo?autoplay=0&server=ws://127.0.0.1:{first.ws_port}/ws")
         sidebar = page.locator("assist-sidebar")
         await sidebar.locator(".conn[data-state=open]").wait_for(timeout=BOUND_MS)
         await page.evaluate("""async () => {
@@ -86,8 +88,10 @@ async def test_sidebar_reconnects_after_a_drain_and_shows_the_call_again(setting
         assert await sidebar.locator(".forbidden-list li[data-rule=system_blame].hit").count() == 1
         with sqlite3.connect(settings.db) as conn:  # the payloads are sealed: opened with the database's key
             conn.row_factory = load_cipher(settings.db).row_factory()
-            said = [json.loads(r[0])["text"] for r in conn.execute(
-                "SELECT payload FROM call_events WHERE call_id='d-1' AND kind='transcript'")]
+            said = [
+                json.loads(r[0])["text"]
+                for r in conn.execute("SELECT payload FROM call_events WHERE call_id='d-1' AND kind='transcript'")
+            ]
         assert said.count("今天不给我答复，我就打12378投诉到银保监会") == 1, said
         assert errors.errors == []
     finally:

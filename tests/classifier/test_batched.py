@@ -52,17 +52,19 @@ def test_rules_alone_classify_the_same_cold_and_line_by_line(default_pack_with_m
         assert clf.classify(segments) == clf.decide([clf.scan(s) for s in segments]), segments
 
 
-@pytest.mark.parametrize("texts", [
-    ("我要投", "诉你们"),  # a keyword split over two lines is in neither
-    ("", "我要投诉", "，。"),  # empty and punctuation-only lines keep their place
-    ("不是", "投诉"),  # a cue on one line does not negate a keyword on the next
-    ("系统烦忙中请稍后", "我要头诉", "I am a jounalist"),  # fuzzy, sound and English typos, each on its own line
-    ("我不给我解", "决我就去网点闹"),  # the model's pairs across two lines are not features of the call
-    ("好的好的", "嗯", "我要头诉你门", "系统繁忙"),  # a sound-alike (and a look-alike's) on one line of several
-    ("我要投诉", "不是"),  # a cue that opens the next line negates nothing on this one
-])
-def test_lines_stay_apart_when_the_call_is_read_at_once(default_pack_with_models: Pack,
-                                                        texts: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(
+    "texts",
+    [
+        ("我要投", "诉你们"),  # a keyword split over two lines is in neither
+        ("", "我要投诉", "，。"),  # empty and punctuation-only lines keep their place
+        ("不是", "投诉"),  # a cue on one line does not negate a keyword on the next
+        ("系统烦忙中请稍后", "我要头诉", "I am a jounalist"),  # fuzzy, sound and English typos, each on its own line
+        ("我不给我解", "决我就去网点闹"),  # the model's pairs across two lines are not features of the call
+        ("好的好的", "嗯", "我要头诉你门", "系统繁忙"),  # a sound-alike (and a look-alike's) on one line of several
+        ("我要投诉", "不是"),  # a cue that opens the next line negates nothing on this one
+    ],
+)
+def test_lines_stay_apart_when_the_call_is_read_at_once(default_pack_with_models: Pack, texts: tuple[str, ...]) -> None:
     clf = default_pack_with_models.classifier
     segments = [Segment("context", 0, "投诉专线", "queue"), *(Segment("customer", i, t) for i, t in enumerate(texts))]
     per_line = [clf.scan(s) for s in segments]

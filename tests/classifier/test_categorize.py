@@ -204,8 +204,11 @@ CASES: list[tuple[str, list[Segment], tuple[str, ...]]] = [
     ("self harm", call("C:钱全被骗了，我真的不想活了，我在江边"), ("major_incident",)),
     ("crowd", call("C:网上都在传你们银行要破产，好多人都去网点排队取钱了"), ("major_incident",)),
     ("knife english", call("C:There's a guy with a knife shouting at the tellers"), ("major_incident",)),
-    ("agent + outage", call("C:网银一直系统繁忙", "C:你就会说稍后再试？我要投诉你，工号多少"),
-     ("complaint.about_agent", "system_outage")),
+    (
+        "agent + outage",
+        call("C:网银一直系统繁忙", "C:你就会说稍后再试？我要投诉你，工号多少"),
+        ("complaint.about_agent", "system_outage"),
+    ),
 ]
 
 

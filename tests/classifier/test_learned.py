@@ -90,13 +90,15 @@ def _rules(category: str, word: str) -> Classification:
 
 def test_model_decides_where_the_rules_are_silent_with_its_evidence(model: TextModel) -> None:
     scans = [_scan(model, "手机银行登录失败")]
-    out = combine(Classification.empty(), model.scores(s.features for s in scans), model, scans,
-                  ModelSettings(), PRIORITY)
+    out = combine(
+        Classification.empty(), model.scores(s.features for s in scans), model, scans, ModelSettings(), PRIORITY
+    )
     assert out.labels == ("system_outage",) and out.decided_by == "model"
     assert out.evidence and all(e.rule == "model" and e.words[0] in "手机银行登录失败" for e in out.evidence)
     strict = ModelSettings(thresholds={"system_outage": Thresholds(alone=9)})
-    assert combine(Classification.empty(), model.scores(s.features for s in scans), model, scans, strict,
-                   PRIORITY).labels == ("none",)
+    assert combine(
+        Classification.empty(), model.scores(s.features for s in scans), model, scans, strict, PRIORITY
+    ).labels == ("none",)
 
 
 def test_model_vetoes_a_rule_only_about_words_it_learned(model: TextModel) -> None:
@@ -107,14 +109,21 @@ def test_model_vetoes_a_rule_only_about_words_it_learned(model: TextModel) -> No
     new_word = combine(_rules("complaint.general", "火星文"), scores, model, scans, ModelSettings(), PRIORITY)
     assert new_word.labels == ("complaint.general",), "a keyword the model never saw stands"
     no_veto = ModelSettings(thresholds={"complaint.general": Thresholds(veto=99, overrule=99)})
-    assert combine(_rules("complaint.general", "余额"), scores, model, scans, no_veto, PRIORITY).labels == \
-        ("complaint.general",)
+    assert combine(_rules("complaint.general", "余额"), scores, model, scans, no_veto, PRIORITY).labels == (
+        "complaint.general",
+    )
 
 
 def test_model_adds_a_confident_second_label(model: TextModel) -> None:
     scans = [_scan(model, "手机银行登录失败提示系统繁忙"), _scan(model, "收费太不合理我要投诉")]
     scores = model.scores(s.features for s in scans)
-    out = combine(_rules("system_outage", "系统繁忙"), scores, model, scans,
-                  ModelSettings(thresholds={"complaint.general": Thresholds(beside=-1)}), PRIORITY)
+    out = combine(
+        _rules("system_outage", "系统繁忙"),
+        scores,
+        model,
+        scans,
+        ModelSettings(thresholds={"complaint.general": Thresholds(beside=-1)}),
+        PRIORITY,
+    )
     assert out.labels == ("system_outage", "complaint.general") and out.decided_by == "rules+model"
     assert model_labels(scores, ModelSettings(), PRIORITY)[0] in ("system_outage", "complaint.general")

@@ -18,10 +18,13 @@ def _labels(pack: Pack, text: str) -> tuple[str, ...]:
     return pack.classifier.classify(call_segments({}, [], [("customer", text)])).labels
 
 
-@pytest.mark.parametrize("text", [
-    "我也不是说要去12378投诉你们啊，就是想问问这个手续费是怎么收的",
-    "我不会去银保监会投诉的，就问一下利率",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我也不是说要去12378投诉你们啊，就是想问问这个手续费是怎么收的",
+        "我不会去银保监会投诉的，就问一下利率",
+    ],
+)
 def test_a_negated_threat_also_negates_the_complaint_it_carries(pack: Pack, text: str) -> None:
     assert _labels(pack, text) == ("none",)
 
@@ -31,8 +34,9 @@ def test_repeated_calls_are_not_negated_by_an_unrelated_cue(pack: Pack) -> None:
     assert labels[0] == "complaint.urgent"
 
 
-@pytest.mark.parametrize("text", ["我要投诉你们那个支行，存个钱还要我买理财才给办",
-                                  "我要头诉你们那个支行，存个钱还要我买理财才给办"])
+@pytest.mark.parametrize(
+    "text", ["我要投诉你们那个支行，存个钱还要我买理财才给办", "我要头诉你们那个支行，存个钱还要我买理财才给办"]
+)
 def test_complaining_about_the_bank_is_a_general_complaint(pack: Pack, text: str) -> None:
     assert _labels(pack, text) == ("complaint.general",)
 
@@ -41,16 +45,20 @@ def test_complaining_about_you_is_about_the_agent(pack: Pack) -> None:
     assert _labels(pack, "你态度太差了，我要投诉你")[0] == "complaint.about_agent"
 
 
-@pytest.mark.parametrize("text", ["转账显示成功了但对方一直没收到，你们那边是不是系统出问题了",
-                                  "你们系统会不会出故障了？我转账一直失败"])
+@pytest.mark.parametrize(
+    "text", ["转账显示成功了但对方一直没收到，你们那边是不是系统出问题了", "你们系统会不会出故障了？我转账一直失败"]
+)
 def test_an_a_not_a_question_does_not_negate(pack: Pack, text: str) -> None:
     assert _labels(pack, text)[0] == "system_outage"
 
 
-@pytest.mark.parametrize("text", [
-    "你们收费太乱了，我要投诉，叫你们领导来",
-    "网点排队太久了我很不满意，我要找你们班长反映",
-    "我对你们的效率很不满意，信用卡审批太慢了",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "你们收费太乱了，我要投诉，叫你们领导来",
+        "网点排队太久了我很不满意，我要找你们班长反映",
+        "我对你们的效率很不满意，信用卡审批太慢了",
+    ],
+)
 def test_asking_for_the_bank_or_its_leaders_keeps_a_general_complaint(pack: Pack, text: str) -> None:
     assert _labels(pack, text) == ("complaint.general",)

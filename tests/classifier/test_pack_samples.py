@@ -35,8 +35,11 @@ def test_rules_alone_still_label_the_samples_written_for_them() -> None:
     never tuned to; the model covers those, and docs/quality.md has their first scores."""
     raw = YAML(typ="rt").load((PACK / "rules.yaml").read_text(encoding="utf-8"))
     clf = Classifier(compile_rules(raw, priority=CATEGORY_IDS))
-    calls = [c for c in (json.loads(x) for x in (PACK / "samples.jsonl").read_text(encoding="utf-8").splitlines()
-                         if x.strip()) if str(c["id"]).startswith("pack-")]
+    calls = [
+        c
+        for c in (json.loads(x) for x in (PACK / "samples.jsonl").read_text(encoding="utf-8").splitlines() if x.strip())
+        if str(c["id"]).startswith("pack-")
+    ]
     assert len(calls) >= 1000
     predicted = {c["id"]: clf.classify(sample_segments(c)).labels for c in calls}
     assert score(gold_labels(calls), predicted).primary_accuracy >= 0.95

@@ -114,9 +114,7 @@ def test_lists_and_ruamel_input() -> None:
 lists:
   reg: [12378, 银保监]
 categories:
-""" + "".join(
-        f"  {c}:\n    rules:\n      - any: ['@reg', w{i}]\n" for i, c in enumerate(PRIORITY) if c != "none"
-    )
+""" + "".join(f"  {c}:\n    rules:\n      - any: ['@reg', w{i}]\n" for i, c in enumerate(PRIORITY) if c != "none")
     raw = YAML(typ="rt").load(text)
     rs = compile_rules(raw, priority=PRIORITY)
     assert {"12378", "银保监"} <= {t.norm for t in rs.terms}

@@ -69,10 +69,14 @@ def test_unless_and_lists_are_expanded_too() -> None:
 
 
 def test_synonyms_become_more_terms_of_the_same_shapes() -> None:
-    plain = compile_rules(rules({"any": ["网银", {"word": "手机银行", "not": ["手机银行卡"], "fuzzy": False}]}),
-                          priority=CATEGORY_IDS)
-    grouped = compile_rules(rules({"any": ["网银", {"word": "手机银行", "not": ["手机银行卡"], "fuzzy": False}]}),
-                            priority=CATEGORY_IDS, synonyms=GROUPS)
+    plain = compile_rules(
+        rules({"any": ["网银", {"word": "手机银行", "not": ["手机银行卡"], "fuzzy": False}]}), priority=CATEGORY_IDS
+    )
+    grouped = compile_rules(
+        rules({"any": ["网银", {"word": "手机银行", "not": ["手机银行卡"], "fuzzy": False}]}),
+        priority=CATEGORY_IDS,
+        synonyms=GROUPS,
+    )
     assert len(grouped.terms) == len(plain.terms) + 4
     assert [r.id for r in grouped.rules] == [r.id for r in plain.rules]
     by_text = {t.text: t for t in grouped.terms}
@@ -83,7 +87,13 @@ def test_synonyms_become_more_terms_of_the_same_shapes() -> None:
     assert by_text["手机银行"].not_words == ("手机银行卡",)
     rule = grouped.rules[grouped.target("system_outage").rules[0]]
     assert [grouped.terms[t].text for t in rule.groups[0]] == [
-        "网银", "网上银行", "网上银行系统", "手机银行", "手机APP", "掌上银行"]
+        "网银",
+        "网上银行",
+        "网上银行系统",
+        "手机银行",
+        "手机APP",
+        "掌上银行",
+    ]
 
 
 def test_a_keyword_listed_with_its_synonym_is_listed_once() -> None:
@@ -145,16 +155,26 @@ def test_the_wire_shape_accepts_exactly_the_speakers_the_classifier_knows() -> N
 
 
 def test_supervisor_and_third_party_lines_are_segments_and_unknown_speakers_are_not() -> None:
-    lines = [("customer", "你好"), ("supervisor", "我是值班主管"), ("third_party", "我是她女儿"), ("boss", "嗯"),
-             ("agent", "好的")]
+    lines = [
+        ("customer", "你好"),
+        ("supervisor", "我是值班主管"),
+        ("third_party", "我是她女儿"),
+        ("boss", "嗯"),
+        ("agent", "好的"),
+    ]
     assert [(s.source, s.index) for s in call_segments({}, [], lines)] == [
-        ("customer", 0), ("supervisor", 1), ("third_party", 2), ("agent", 4)]
+        ("customer", 0),
+        ("supervisor", 1),
+        ("third_party", 2),
+        ("agent", 4),
+    ]
     sample = {"transcript": [{"speaker": "third_party", "text": "我替我妈妈打的"}]}
     assert [s.source for s in sample_segments(sample)] == ["third_party"]
     call = CallState("c", "u")
     call.add_line("supervisor", "我是值班主管", final=True)
-    assert [s.segment.source for s in call.scans(Classifier(compile_rules(rules({"any": ["主管"]}),
-                                                                          priority=CATEGORY_IDS)))] == ["supervisor"]
+    assert [
+        s.segment.source for s in call.scans(Classifier(compile_rules(rules({"any": ["主管"]}), priority=CATEGORY_IDS)))
+    ] == ["supervisor"]
 
 
 def test_rules_can_scope_to_the_new_speakers_and_by_default_hear_every_speaker() -> None:
@@ -175,5 +195,6 @@ def test_an_unknown_place_names_every_speaker() -> None:
         compile_rules(rules({"any": ["x"], "in": ["boss"]}), priority=CATEGORY_IDS)
     [problem] = err.value.problems
     assert problem.path == ("categories", "system_outage", "rules", 0, "in", 0)
-    assert problem.message == ("unknown place 'boss'; use customer, agent, supervisor, third_party, note, "
-                               "context or context.<field>")
+    assert problem.message == (
+        "unknown place 'boss'; use customer, agent, supervisor, third_party, note, context or context.<field>"
+    )

@@ -17,8 +17,6 @@ def trainer_service(service: Running) -> Running:
     return service
 
 
-
-
 async def as_user(running: Running, session: aiohttp.ClientSession, user: str, role: str) -> Http:
     token = await running.store.issue_token(user, role, time.time())
     return Http(session, f"http://127.0.0.1:{running.http_port}", token)

@@ -49,8 +49,12 @@ def edits(files: dict[str, str]) -> list[Edit]:
         Edit("rules.yaml", ("categories", first, "rules"), "append", {"id": "new_one", "any": ["甲", "乙"]}),
         Edit("rules.yaml", ("categories", first, "rules", 0, "description"), "set", "说明: 一句 # 不是注释"),
         Edit("rules.yaml", ("categories", first, "rules", 1), "delete"),
-        Edit("scripts.yaml", ("categories", "system_outage", "talking_points", 0, "zh-CN"), "set",
-             "{{ customer_name or '您' }}好：请稍候"),
+        Edit(
+            "scripts.yaml",
+            ("categories", "system_outage", "talking_points", 0, "zh-CN"),
+            "set",
+            "{{ customer_name or '您' }}好：请稍候",
+        ),
         Edit("scripts.yaml", ("categories", "system_outage", "steps", "zh-CN"), "set", ["先安抚", "再登记"]),
         Edit("forbidden.yaml", ("rules", 0, "phrases"), "append", "甲乙丙"),
         Edit("rules.yaml", (*OUTAGE, "any"), "set", words),
@@ -72,9 +76,11 @@ def test_edits_checked_by_rereading_their_entry_give_the_text_and_data_of_a_whol
     assert structured(files, cache) == structured(files)
     load_pack(files, cache=cache)
     # a rule card saves several keys at once
-    card = [Edit("rules.yaml", (*OUTAGE, "any"), "set", ["甲", "乙"]),
-            Edit("rules.yaml", (*OUTAGE, "in"), "set", ["customer"]),
-            Edit("rules.yaml", (*OUTAGE, "unless"), "delete")]
+    card = [
+        Edit("rules.yaml", (*OUTAGE, "any"), "set", ["甲", "乙"]),
+        Edit("rules.yaml", (*OUTAGE, "in"), "set", ["customer"]),
+        Edit("rules.yaml", (*OUTAGE, "unless"), "delete"),
+    ]
     assert apply_edits(files, card, cache) == apply_edits(files, card)
 
 
@@ -112,14 +118,18 @@ def test_a_keyword_save_reads_only_rules_yaml() -> None:
 
 
 async def test_a_save_goes_on_when_the_edit_worker_dies(
-        trainer_service: Running, http_session: aiohttp.ClientSession) -> None:
+    trainer_service: Running, http_session: aiohttp.ClientSession
+) -> None:
     t1 = await as_user(trainer_service, http_session, "t1", "trainer")
     draft = await t1.call("POST", "/api/pack/drafts", {}, expect=201)
     words = draft["structured"]["rules.yaml"]["categories"]["system_outage"]["rules"][0]["any"]
 
     async def save(word: str) -> dict[str, Any]:
-        out: dict[str, Any] = await t1.call("PATCH", f"/api/pack/drafts/{draft['id']}", {"edits": [
-            {"file": "rules.yaml", "path": [*OUTAGE, "any"], "value": [*words, word]}]})
+        out: dict[str, Any] = await t1.call(
+            "PATCH",
+            f"/api/pack/drafts/{draft['id']}",
+            {"edits": [{"file": "rules.yaml", "path": [*OUTAGE, "any"], "value": [*words, word]}]},
+        )
         assert out["structured"]["rules.yaml"]["categories"]["system_outage"]["rules"][0]["any"][-1] == word
         assert f"{word}]" in out["files"]["rules.yaml"] and out["problems"] == []
         return out
@@ -139,8 +149,11 @@ async def test_a_save_goes_on_when_the_edit_worker_dies(
     await worker._warming
     assert worker.ready and worker._proc is not None and worker._proc is not process
     await save("卡顿")  # by the new worker
-    bad = await t1.call("PATCH", f"/api/pack/drafts/{draft['id']}", {"edits": [
-        {"file": "rules.yaml", "path": [*OUTAGE, "in"], "value": ["nowhere"]}]})
+    bad = await t1.call(
+        "PATCH",
+        f"/api/pack/drafts/{draft['id']}",
+        {"edits": [{"file": "rules.yaml", "path": [*OUTAGE, "in"], "value": ["nowhere"]}]},
+    )
     assert [p["file"] for p in bad["problems"]] == ["rules.yaml"] and bad["problems"][0]["line"]
     audit = await t1.call("GET", f"/api/pack/audit?draft={draft['id']}")
     changes = [line for a in audit["audit"] for line in (a.get("detail") or {}).get("changes", [])]
@@ -166,7 +179,8 @@ class CountingJson:
 
 
 async def test_saves_neither_decode_nor_encode_the_whole_draft_yet_store_it_whole(
-        trainer_service: Running, http_session: aiohttp.ClientSession, monkeypatch: Any) -> None:
+    trainer_service: Running, http_session: aiohttp.ClientSession, monkeypatch: Any
+) -> None:
     """The draft's files column is ~2 MB of JSON, ~15 ms of the event loop each way: a save reads the row without
     it (the service holds the files of the revision it wrote) and sends only the file it changed, which the
     database merges into the stored JSON. What is stored is still the whole draft, as a fresh read (a restarted service)
@@ -193,8 +207,11 @@ async def test_saves_neither_decode_nor_encode_the_whole_draft_yet_store_it_whol
     words = draft["structured"]["rules.yaml"]["categories"]["system_outage"]["rules"][0]["any"]
     answer = draft
     for word in ("火星文", "转圈圈", "白屏"):
-        answer = await t1.call("PATCH", f"/api/pack/drafts/{draft['id']}", {"edits": [
-            {"file": "rules.yaml", "path": [*OUTAGE, "any"], "value": [*words, word]}]})
+        answer = await t1.call(
+            "PATCH",
+            f"/api/pack/drafts/{draft['id']}",
+            {"edits": [{"file": "rules.yaml", "path": [*OUTAGE, "any"], "value": [*words, word]}]},
+        )
         await t1.call("GET", f"/api/pack/drafts/{draft['id']}")  # the console reloads it
     # the whole column was built once (the new draft); each save sent a patch of its one file, merged in by the database
     assert counting.whole == [] and joined == [len(draft["files"]), 1, 1, 1]
@@ -203,4 +220,5 @@ async def test_saves_neither_decode_nor_encode_the_whole_draft_yet_store_it_whol
     assert counting.whole == ["decoded"]
     assert fresh["files"] == answer["files"] and "白屏]" in fresh["files"]["rules.yaml"]
     assert json.loads(json.dumps(fresh["files"])) == dict(read_pack_dir(DEFAULT_PACK)) | {
-        "rules.yaml": fresh["files"]["rules.yaml"]}
+        "rules.yaml": fresh["files"]["rules.yaml"]
+    }

@@ -26,13 +26,23 @@ categories:
 
 
 def changed_lines(before: str, after: str) -> list[str]:
-    return [line for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
-            if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+    return [
+        line
+        for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
+        if line[:1] in "+-" and not line.startswith(("+++", "---"))
+    ]
 
 
 def test_setting_a_keyword_list_changes_only_its_last_line_and_keeps_comments_and_numbers() -> None:
-    out = apply_edit(RULES, Edit("rules.yaml", ("categories", "system_outage", "rules", 0, "any"), "set",
-                                 ["系统繁忙", 12378, "系统故障", "转圈圈"]))
+    out = apply_edit(
+        RULES,
+        Edit(
+            "rules.yaml",
+            ("categories", "system_outage", "rules", 0, "any"),
+            "set",
+            ["系统繁忙", 12378, "系统故障", "转圈圈"],
+        ),
+    )
     assert changed_lines(RULES, out) == ["-              系统故障]", "+              系统故障, 转圈圈]"]
     assert "# the obvious ones" in out and "# top comment" in out
 
@@ -58,25 +68,32 @@ def test_edits_on_the_default_pack_stay_valid_and_local() -> None:
     files = read_pack_dir(DEFAULT_PACK)
     data = structured(files)
     tp = ("categories", "system_outage", "talking_points", 0, "zh-CN")
-    new = apply_edits(files, [
-        Edit("scripts.yaml", tp, "set", "{{ customer_name or '您' }}好：请稍候 # 不是注释"),
-        Edit("scripts.yaml", ("categories", "system_outage", "route"), "set", ["seat_admin", "it_support"]),
-        Edit("forbidden.yaml", ("rules", 0, "phrases"), "append", "甲乙丙"),
-    ])
+    new = apply_edits(
+        files,
+        [
+            Edit("scripts.yaml", tp, "set", "{{ customer_name or '您' }}好：请稍候 # 不是注释"),
+            Edit("scripts.yaml", ("categories", "system_outage", "route"), "set", ["seat_admin", "it_support"]),
+            Edit("forbidden.yaml", ("rules", 0, "phrases"), "append", "甲乙丙"),
+        ],
+    )
     load_pack(new)
     assert len(changed_lines(files["scripts.yaml"], new["scripts.yaml"])) == 4
     assert len(changed_lines(files["forbidden.yaml"], new["forbidden.yaml"])) == 1
-    assert structured(new)["scripts.yaml"]["categories"]["system_outage"]["talking_points"][0]["zh-CN"] \
-        .endswith("# 不是注释")
+    assert structured(new)["scripts.yaml"]["categories"]["system_outage"]["talking_points"][0]["zh-CN"].endswith(
+        "# 不是注释"
+    )
     assert data["samples.jsonl"], "the default pack carries samples"
 
 
 def test_diff_reports_words_items_and_samples() -> None:
     before = {"rules.yaml": RULES, "samples.jsonl": '{"id": "s1", "labels": ["none"]}\n'}
-    after = apply_edits(before, [
-        Edit("rules.yaml", ("categories", "system_outage", "rules", 0, "any"), "set", ["系统繁忙", "转圈圈"]),
-        Edit("rules.yaml", ("categories", "system_outage", "rules", 1), "delete"),
-    ])
+    after = apply_edits(
+        before,
+        [
+            Edit("rules.yaml", ("categories", "system_outage", "rules", 0, "any"), "set", ["系统繁忙", "转圈圈"]),
+            Edit("rules.yaml", ("categories", "system_outage", "rules", 1), "delete"),
+        ],
+    )
     after["samples.jsonl"] = '{"id": "s2", "labels": ["none"]}\n'
     diffs = {d.file: d for d in diff_packs(before, after)}
     words = next(i for i in diffs["rules.yaml"].items if i.path[-1] == "any")

@@ -31,7 +31,8 @@ async def sign_in(browser: Browser, running: Running, token: str) -> Page:
 
 
 async def test_trainer_edits_keyword_second_trainer_approves_and_agents_get_the_new_version(
-        trainer_service: Running, browser: Browser) -> None:
+    trainer_service: Running, browser: Browser
+) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     agent = await open_client(trainer_service)
     await agent.call("call.start", call_id="c1", context={})
@@ -72,8 +73,9 @@ async def test_trainer_edits_keyword_second_trainer_approves_and_agents_get_the_
     await second.get_by_test_id("action-publish").click()
     await expect(second.get_by_test_id("published-version")).to_have_text("v2", timeout=300_000)
 
-    update = await agent.push("assist.update", call_id="c1", pack_version="v2",
-                                category="system_outage")  # after the first update: the call re-decided
+    update = await agent.push(
+        "assist.update", call_id="c1", pack_version="v2", category="system_outage"
+    )  # after the first update: the call re-decided
     assert update["category"] == "system_outage"
     await agent.ws.close()
 
@@ -85,7 +87,8 @@ async def test_an_agent_token_cannot_use_the_console(trainer_service: Running, b
 
 
 async def test_talking_points_and_steps_are_fields_and_a_trainer_edits_and_saves_a_talking_point(
-        trainer_service: Running, browser: Browser, http_session: aiohttp.ClientSession) -> None:
+    trainer_service: Running, browser: Browser, http_session: aiohttp.ClientSession
+) -> None:
     token = await issue(trainer_service, "t1", "trainer")
     trainer = Http(http_session, f"http://127.0.0.1:{trainer_service.http_port}", token)
     published = (await trainer.call("GET", "/api/pack/current"))["structured"]["scripts.yaml"]["categories"]
@@ -119,5 +122,6 @@ async def test_talking_points_and_steps_are_fields_and_a_trainer_edits_and_saves
     assert draft["problems"] == []
     edited = draft["structured"]["scripts.yaml"]["categories"]
     assert edited["system_outage"]["talking_points"][0] == {**first, "zh-CN": new}
-    assert {c: v for c, v in edited.items() if c != "system_outage"} == \
-        {c: v for c, v in published.items() if c != "system_outage"}, "only that talking point changed"
+    assert {c: v for c, v in edited.items() if c != "system_outage"} == {
+        c: v for c, v in published.items() if c != "system_outage"
+    }, "only that talking point changed"

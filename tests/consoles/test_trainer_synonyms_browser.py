@@ -17,7 +17,8 @@ expect.set_options(timeout=60_000)  # an upper bound: a save takes seconds on a 
 
 
 async def test_a_trainer_adds_a_synonym_group_and_a_call_with_the_other_word_gets_the_category(
-        trainer_service: Running, browser: Browser) -> None:
+    trainer_service: Running, browser: Browser
+) -> None:
     page = await sign_in(browser, trainer_service, await issue(trainer_service, "t1", "trainer"))
     await page.get_by_test_id("try-input").fill("客户：转账的时候掉链子了")
     category = page.get_by_test_id("try-category")
@@ -46,6 +47,7 @@ async def test_a_trainer_adds_a_synonym_group_and_a_call_with_the_other_word_get
     await expect(category).to_have_text("系统故障")
     await expect(page.get_by_test_id("try-result").locator("ul.evidence mark")).to_contain_text(["掉链子"])
     await expect(page.get_by_test_id("synonyms").get_by_test_id("synonyms-text")).to_have_value(
-        before + "系统故障 = 掉链子\n")
+        before + "系统故障 = 掉链子\n"
+    )
     SHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SHOTS / "synonyms.png"))

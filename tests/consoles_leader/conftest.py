@@ -25,9 +25,13 @@ timezone = "Asia/Shanghai"
 daily_report_at = "17:00"
 """
 
-CONTACTS = [("sl", "王班长", "shift_leader", "s1"), ("sa", "赵管理员", "seat_admin", "sa1"),
-            ("bo", "钱后台", "back_office_duty", "b1"), ("cm", "孙经理", "center_manager", "m1"),
-            ("dl", "李部长", "department_leader", "d1")]
+CONTACTS = [
+    ("sl", "王班长", "shift_leader", "s1"),
+    ("sa", "赵管理员", "seat_admin", "sa1"),
+    ("bo", "钱后台", "back_office_duty", "b1"),
+    ("cm", "孙经理", "center_manager", "m1"),
+    ("dl", "李部长", "department_leader", "d1"),
+]
 """Everyone on the console channel only: nothing leaves the test machine."""
 
 
@@ -48,8 +52,6 @@ async def center(leader_settings: Settings) -> AsyncIterator[Running]:
         yield running
     finally:
         await running.close()
-
-
 
 
 async def as_user(running: Running, session: aiohttp.ClientSession, user: str | None, role: str = "") -> Http:

@@ -18,6 +18,7 @@ def test_board_and_chart_logic(tmp_path: Path) -> None:
     for name in ("board", "chart", "zone"):
         shutil.copy(CONSOLE / f"{name}.js", tmp_path / f"{name}.mjs")
     shutil.copy(Path(__file__).with_name("board_test.mjs"), tmp_path / "board_test.mjs")
-    run = subprocess.run([node, "--test", str(tmp_path / "board_test.mjs")], capture_output=True, text=True,
-                         timeout=60, check=False)
+    run = subprocess.run(
+        [node, "--test", str(tmp_path / "board_test.mjs")], capture_output=True, text=True, timeout=60, check=False
+    )
     assert run.returncode == 0, run.stdout + run.stderr

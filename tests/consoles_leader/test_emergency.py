@@ -11,22 +11,40 @@ from assist.server.leader.emergency import contacts_json, notify_emergency, on_d
 
 TZ = "Asia/Shanghai"
 NOW = 1_800_000_000.0
-DIRECTORY = parse_directory({"contacts": [
-    {"id": "ec", "name": "周主任", "roles": ["emergency_contact"], "phone": "13800000009", "sms": "13800000009",
-     "webhook": "http://127.0.0.1:1/hook"},
-    {"id": "ep", "name": "吴处长", "roles": ["emergency_contact"], "phone": "0571-8000 0009"},
-    {"id": "sl", "name": "王班长", "roles": ["shift_leader"], "console": "s1"}]})
+DIRECTORY = parse_directory(
+    {
+        "contacts": [
+            {
+                "id": "ec",
+                "name": "周主任",
+                "roles": ["emergency_contact"],
+                "phone": "13800000009",
+                "sms": "13800000009",
+                "webhook": "http://127.0.0.1:1/hook",
+            },
+            {"id": "ep", "name": "吴处长", "roles": ["emergency_contact"], "phone": "0571-8000 0009"},
+            {"id": "sl", "name": "王班长", "roles": ["shift_leader"], "console": "s1"},
+        ]
+    }
+)
 
 
 def urgent(kind: str = "complaint.urgent", status: str = "open") -> Escalation:
-    return Escalation("E-1", kind, {"customer_name": "陈先生", "complaint": "理财亏损", "demand": "今天答复"}, NOW - 60,
-                      "a1", status=status)
+    return Escalation(
+        "E-1",
+        kind,
+        {"customer_name": "陈先生", "complaint": "理财亏损", "demand": "今天答复"},
+        NOW - 60,
+        "a1",
+        status=status,
+    )
 
 
 def test_every_channel_of_every_contact_is_told_and_it_is_recorded_on_the_escalation() -> None:
     assert contacts_json(DIRECTORY, NOW, TZ) == [
         {"id": "ec", "name": "周主任", "number": "13800000009", "channels": ["sms", "webhook"]},
-        {"id": "ep", "name": "吴处长", "number": "0571-8000 0009", "channels": []}]
+        {"id": "ep", "name": "吴处长", "number": "0571-8000 0009", "channels": []},
+    ]
     esc = urgent()
     eff = notify_emergency(esc, on_duty(DIRECTORY, NOW, TZ), "s1", "王班长", NOW, TZ)
     outbox = [w.row for w in eff.writes if w.table == "routing_outbox"]

@@ -10,21 +10,29 @@ from assist.effects import Write
 from tests.conftest import open_client
 from tests.consoles_leader.conftest import as_user
 
-API = [("GET", "/api/leader/me"), ("GET", "/api/leader/config"), ("GET", "/api/leader/calls"),
-       ("GET", "/api/leader/calls/c-1"), ("GET", "/api/leader/report"), ("POST", "/api/leader/report/send")]
+API = [
+    ("GET", "/api/leader/me"),
+    ("GET", "/api/leader/config"),
+    ("GET", "/api/leader/calls"),
+    ("GET", "/api/leader/calls/c-1"),
+    ("GET", "/api/leader/report"),
+    ("POST", "/api/leader/report/send"),
+]
 
 
 @pytest.mark.parametrize(("user", "role", "status"), [(None, "", 401), ("a1001", "agent", 403), ("t1", "trainer", 403)])
-async def test_only_leaders_may_use_the_api(center: Running, http_session: aiohttp.ClientSession,
-                                            user: str | None, role: str, status: int) -> None:
+async def test_only_leaders_may_use_the_api(
+    center: Running, http_session: aiohttp.ClientSession, user: str | None, role: str, status: int
+) -> None:
     client = await as_user(center, http_session, user, role)
     for method, path in API:
         body = await client.call(method, path, expect=status)
         assert body["error"]["code"] == ("auth_required" if status == 401 else "unauthorized"), (path, body)
 
 
-async def test_every_leader_role_may_and_the_page_is_public(center: Running,
-                                                            http_session: aiohttp.ClientSession) -> None:
+async def test_every_leader_role_may_and_the_page_is_public(
+    center: Running, http_session: aiohttp.ClientSession
+) -> None:
     for role in ("shift_leader", "seat_admin", "back_office", "manager", "admin"):
         me = await (await as_user(center, http_session, f"u-{role}", role)).call("GET", "/api/leader/me")
         assert me == {"user": f"u-{role}", "role": role}
@@ -34,8 +42,7 @@ async def test_every_leader_role_may_and_the_page_is_public(center: Running,
     await anon.call("GET", "/console/leader/..%2Fapp.py", expect=404)
 
 
-async def test_config_names_the_websocket_and_the_people(center: Running,
-                                                         http_session: aiohttp.ClientSession) -> None:
+async def test_config_names_the_websocket_and_the_people(center: Running, http_session: aiohttp.ClientSession) -> None:
     cfg = await (await as_user(center, http_session, "s1", "shift_leader")).call("GET", "/api/leader/config")
     assert cfg["ws_url"] == f"ws://127.0.0.1:{center.ws_port}/ws"
     assert cfg["contacts"]["sl"]["name"] == "王班长"
@@ -57,8 +64,12 @@ async def test_live_calls_and_a_calls_details(center: Running, http_session: aio
     assert calls[0]["category"] == "media.live" and calls[0]["agent"] == "a1001" and calls[0]["queue"] == "零售"
     assert calls[0]["started_at"] is not None and calls[0]["escalations"] == []
 
-    sent = await agent.call("record.submit", call_id="c-1", form="media.live", fields={
-        "outlet": "城市电视台", "phone": "13700002222", "questions": "手机银行为何故障"})
+    sent = await agent.call(
+        "record.submit",
+        call_id="c-1",
+        form="media.live",
+        fields={"outlet": "城市电视台", "phone": "13700002222", "questions": "手机银行为何故障"},
+    )
     assert sent["success"], sent
     calls = (await leader.call("GET", "/api/leader/calls"))["calls"]
     assert calls[0]["escalations"] == [{"escalation_id": sent["escalation_id"], "kind": "media.live"}]
@@ -112,8 +123,9 @@ async def test_report_preview_and_send(center: Running, http_session: aiohttp.Cl
     assert len(steps) == 2 * len(set(steps)), "a second click in the same minute sends nothing more"
 
 
-async def test_the_scheduled_report_says_what_the_preview_says(center: Running,
-                                                               http_session: aiohttp.ClientSession) -> None:
+async def test_the_scheduled_report_says_what_the_preview_says(
+    center: Running, http_session: aiohttp.ClientSession
+) -> None:
     """The 17:00 report is built from the same facts as the preview: a call in progress counts under its
     current category (not as 通话中), hour by hour."""
     leader = await as_user(center, http_session, "s1", "shift_leader")
@@ -158,8 +170,9 @@ async def test_the_live_call_list_is_pushed_to_a_subscribed_leader(center: Runni
     assert [(c["call_id"], c["category"]) for c in delta["calls"]] == [("p-1", "media.live")]
     sent = await agent.call("call.escalate", call_id="p-1", kind="complaint.about_agent", reason="态度差")
     delta = await leader.push("calls.delta", subscription=sub["subscription"])
-    assert delta["calls"][0]["escalations"] == [{"escalation_id": sent["escalation_id"],
-                                                 "kind": "complaint.about_agent"}]
+    assert delta["calls"][0]["escalations"] == [
+        {"escalation_id": sent["escalation_id"], "kind": "complaint.about_agent"}
+    ]
     await agent.call("call.end", call_id="p-0", disposition="done")
     delta = await leader.push("calls.delta", subscription=sub["subscription"])
     assert delta["gone"] == ["p-0"] and delta["calls"] == [] and delta["total"] == 3

@@ -20,8 +20,9 @@ SHOTS = Path(os.environ.get("ASSIST_SCREENSHOTS", "/tmp/assist-leader-shots"))
 
 
 async def open_console(browser: Browser, running: Running, token: str) -> Page:
-    context = await browser.new_context(viewport={"width": 1440, "height": 1000}, locale="zh-CN",
-                                        timezone_id="Asia/Shanghai")
+    context = await browser.new_context(
+        viewport={"width": 1440, "height": 1000}, locale="zh-CN", timezone_id="Asia/Shanghai"
+    )
     page = await context.new_page()
     page.on("pageerror", lambda e: print("PAGEERROR", e))
     await page.clock.install()  # time flows as usual, and a test can move it on
@@ -34,20 +35,36 @@ async def open_console(browser: Browser, running: Running, token: str) -> Page:
 async def seed(running: Running) -> None:
     """A busy moment: a level-3 fault 20 minutes old (its 15-minute deadline passed), a complaint about an agent."""
     admin = await open_client(running, user="sa1", role="seat_admin")
-    opened = await admin.call("fault.open", occurred_at=time.time() - 20 * 60, symptoms="转账提示系统繁忙，无法完成",
-                              level=3, system="手机银行", reported_by="a1002")
+    opened = await admin.call(
+        "fault.open",
+        occurred_at=time.time() - 20 * 60,
+        symptoms="转账提示系统繁忙，无法完成",
+        level=3,
+        system="手机银行",
+        reported_by="a1002",
+    )
     assert opened["success"], opened
     other = await open_client(running, user="a1002", role="agent")
     await other.call("call.start", call_id="c-2", context={"queue": "信用卡", "customer_name": "李女士"})
     await other.call("call.transcript", call_id="c-2", speaker="customer", text="我要投诉刚才那个座席员态度很差")
-    sub = await other.call("record.submit", call_id="c-2", form="complaint.about_agent", fields={
-        "customer_name": "李女士", "phone": "13900001111", "complaint": "座席态度差", "demand": "要求道歉",
-        "settled_on_call": "no"})
+    sub = await other.call(
+        "record.submit",
+        call_id="c-2",
+        form="complaint.about_agent",
+        fields={
+            "customer_name": "李女士",
+            "phone": "13900001111",
+            "complaint": "座席态度差",
+            "demand": "要求道歉",
+            "settled_on_call": "no",
+        },
+    )
     assert sub["success"] and sub["kind"] == "escalation", sub
 
 
-async def test_new_escalation_appears_with_a_countdown_and_the_leader_acks_it(center: Running,
-                                                                            browser: Browser) -> None:
+async def test_new_escalation_appears_with_a_countdown_and_the_leader_acks_it(
+    center: Running, browser: Browser
+) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     await seed(center)
     back_office = await open_client(center, user="b1", role="back_office")
@@ -58,11 +75,18 @@ async def test_new_escalation_appears_with_a_countdown_and_the_leader_acks_it(ce
     await expect(page.locator('[data-state="overdue"]')).to_have_count(1)
 
     agent: Client = await open_client(center, user="a1001", role="agent")
-    await agent.call("call.start", call_id="c-1", context={"queue": "零售", "customer_name": "张先生",
-                                                           "caller_number": "13800001234"})
+    await agent.call(
+        "call.start",
+        call_id="c-1",
+        context={"queue": "零售", "customer_name": "张先生", "caller_number": "13800001234"},
+    )
     await agent.call("call.transcript", call_id="c-1", speaker="customer", text="我是财经日报的记者，想采访一下你们")
-    sent = await agent.call("record.submit", call_id="c-1", form="media.interview", fields={
-        "journalist_name": "刘记者", "outlet": "财经日报", "phone": "13700002222", "topic": "手机银行故障"})
+    sent = await agent.call(
+        "record.submit",
+        call_id="c-1",
+        form="media.interview",
+        fields={"journalist_name": "刘记者", "outlet": "财经日报", "phone": "13700002222", "topic": "手机银行故障"},
+    )
     assert sent["success"] and sent["kind"] == "escalation", sent
     esc_id = sent["escalation_id"]
 

@@ -19,8 +19,15 @@ def at(hour: int, minute: int = 0, day: date = DAY) -> float:
 
 
 def test_calls_fall_in_local_hours_of_the_day() -> None:
-    calls = [(at(9, 5), "none"), (at(9, 59), "system_outage"), (at(9, 30), "none"), (at(0, 0), "none"),
-             (at(23, 59), "media.live"), (at(10, 0, date(2026, 11, 3)), "none"), (at(23, 0, date(2026, 11, 1)), "none")]
+    calls = [
+        (at(9, 5), "none"),
+        (at(9, 59), "system_outage"),
+        (at(9, 30), "none"),
+        (at(0, 0), "none"),
+        (at(23, 59), "media.live"),
+        (at(10, 0, date(2026, 11, 3)), "none"),
+        (at(23, 0, date(2026, 11, 1)), "none"),
+    ]
     hours = hourly_by_category(calls, DAY, TZ)
     assert len(hours) == 24
     assert hours[9] == {"none": 2, "system_outage": 1}
@@ -36,21 +43,29 @@ def test_utc_midnight_is_eight_in_the_morning_in_shanghai() -> None:
 
 def test_a_report_sent_by_hand_goes_to_the_leaders_once_a_minute() -> None:
     config = load_routing(None)
-    directory = parse_directory({"contacts": [
-        {"id": "cm", "name": "孙经理", "roles": ["center_manager"], "console": "m1", "sms": "13800000004"},
-        {"id": "dl", "name": "李部长", "roles": ["department_leader"], "console": "d1"},
-        {"id": "sl", "name": "王班长", "roles": ["shift_leader"], "console": "s1"}]})
+    directory = parse_directory(
+        {
+            "contacts": [
+                {"id": "cm", "name": "孙经理", "roles": ["center_manager"], "console": "m1", "sms": "13800000004"},
+                {"id": "dl", "name": "李部长", "roles": ["department_leader"], "console": "d1"},
+                {"id": "sl", "name": "王班长", "roles": ["shift_leader"], "console": "s1"},
+            ]
+        }
+    )
     facts = DayFacts(DAY, {"none": 3})
     eff = manual_report(config, directory, facts, "s1", at(16, 30))
     outbox = [w.row for w in eff.writes if w.table == "routing_outbox"]
     assert sorted(r["key"] for r in outbox) == [
-        "report:2026-11-02|manual@16:30|cm|console", "report:2026-11-02|manual@16:30|cm|sms",
-        "report:2026-11-02|manual@16:30|dl|console"]
+        "report:2026-11-02|manual@16:30|cm|console",
+        "report:2026-11-02|manual@16:30|cm|sms",
+        "report:2026-11-02|manual@16:30|dl|console",
+    ]
     assert recipients_of(eff) == ["dl", "cm"]
     assert all("来电 3 通" in r["text"] for r in outbox)
     audit = [w.row for w in eff.writes if w.table == "routing_audit"]
     assert audit[0]["who"] == "s1" and audit[0]["action"] == "daily_report" and audit[0]["detail"]["manual"] is True
-    assert eff.events == [{"type": "escalation.event", "event": "report", "at": at(16, 30), "by": "s1",
-                           "text": outbox[0]["text"]}]
+    assert eff.events == [
+        {"type": "escalation.event", "event": "report", "at": at(16, 30), "by": "s1", "text": outbox[0]["text"]}
+    ]
     later = manual_report(config, directory, facts, "s1", at(16, 31))
     assert {w.row["key"] for w in later.writes if w.table == "routing_outbox"}.isdisjoint(r["key"] for r in outbox)

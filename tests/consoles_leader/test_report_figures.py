@@ -16,37 +16,73 @@ def at(hour: int, minute: int = 0, day: date = DAY) -> float:
     return datetime(day.year, day.month, day.day, hour, minute, tzinfo=ZoneInfo(TZ)).timestamp()
 
 
-def esc(kind: str, opened: float, status: str = "open", deadline_fired: bool = False,
-        **subject: Any) -> dict[str, Any]:
+def esc(kind: str, opened: float, status: str = "open", deadline_fired: bool = False, **subject: Any) -> dict[str, Any]:
     steps = [{"name": "report", "offset": 0, "fired_at": opened, "late": False}]
     if deadline_fired:
         steps.append({"name": "first_deadline", "offset": 900, "fired_at": opened + 900, "late": False})
-    return {"escalation_id": f"E-{kind}-{opened}", "kind": kind, "status": status, "opened_at": opened,
-            "subject": subject, "steps": steps}
+    return {
+        "escalation_id": f"E-{kind}-{opened}",
+        "kind": kind,
+        "status": status,
+        "opened_at": opened,
+        "subject": subject,
+        "steps": steps,
+    }
 
 
-def fault(system: str, level: int, occurred: float, status: str, recovered: float | None = None,
-          affected: int = 0, cause: str = "", responsible: str = "") -> dict[str, Any]:
-    return {"system": system, "level": level, "occurred_at": occurred, "recovered_at": recovered, "status": status,
-            "affected_calls": affected, "cause": cause or None, "responsible": responsible or None}
+def fault(
+    system: str,
+    level: int,
+    occurred: float,
+    status: str,
+    recovered: float | None = None,
+    affected: int = 0,
+    cause: str = "",
+    responsible: str = "",
+) -> dict[str, Any]:
+    return {
+        "system": system,
+        "level": level,
+        "occurred_at": occurred,
+        "recovered_at": recovered,
+        "status": status,
+        "affected_calls": affected,
+        "cause": cause or None,
+        "responsible": responsible or None,
+    }
 
 
 DAY_FACTS = DayFacts(
     DAY,
-    calls=[(at(9, 5), "system_outage"), (at(9, 20), "complaint.urgent"), (at(10, 1), "complaint.general"),
-           (at(10, 30), "media.live"), (at(11, 0), "none"), (at(11, 5), "none"), (at(14, 0), "major_incident"),
-           (at(10, 0, date(2026, 11, 3)), "none")],
-    faults=[fault("手机银行", 3, at(9, 0), "recovered", at(9, 40), affected=2),
-            fault("网上银行", 2, at(10, 0), "unresolvable", cause="第三方接口中断", responsible="张工"),
-            fault("短信平台", 4, at(15, 0), "open")],
-    records=[{"form": "complaint.general", "kind": "suggestion", "fields": {}},
-             {"form": "complaint.general", "kind": "escalation", "fields": {}},
-             {"form": "media.live", "kind": "escalation", "fields": {"outlet": "交通之声"}}],
-    escalations=[esc("complaint.urgent", at(9, 21)), esc("complaint.general", at(10, 2), "resolved"),
-                 esc("media.live", at(10, 31), outlet="交通之声", host_name="小李"),
-                 esc("media.interview", at(10, 50), "resolved", outlet="财经日报", journalist_name="刘记者"),
-                 esc("major_incident", at(14, 1), type="威胁人身安全", place="城东支行"),
-                 esc("fault", at(10, 0), "unresolvable", deadline_fired=True)])
+    calls=[
+        (at(9, 5), "system_outage"),
+        (at(9, 20), "complaint.urgent"),
+        (at(10, 1), "complaint.general"),
+        (at(10, 30), "media.live"),
+        (at(11, 0), "none"),
+        (at(11, 5), "none"),
+        (at(14, 0), "major_incident"),
+        (at(10, 0, date(2026, 11, 3)), "none"),
+    ],
+    faults=[
+        fault("手机银行", 3, at(9, 0), "recovered", at(9, 40), affected=2),
+        fault("网上银行", 2, at(10, 0), "unresolvable", cause="第三方接口中断", responsible="张工"),
+        fault("短信平台", 4, at(15, 0), "open"),
+    ],
+    records=[
+        {"form": "complaint.general", "kind": "suggestion", "fields": {}},
+        {"form": "complaint.general", "kind": "escalation", "fields": {}},
+        {"form": "media.live", "kind": "escalation", "fields": {"outlet": "交通之声"}},
+    ],
+    escalations=[
+        esc("complaint.urgent", at(9, 21)),
+        esc("complaint.general", at(10, 2), "resolved"),
+        esc("media.live", at(10, 31), outlet="交通之声", host_name="小李"),
+        esc("media.interview", at(10, 50), "resolved", outlet="财经日报", journalist_name="刘记者"),
+        esc("major_incident", at(14, 1), type="威胁人身安全", place="城东支行"),
+        esc("fault", at(10, 0), "unresolvable", deadline_fired=True),
+    ],
+)
 
 
 def test_figures_count_complaints_and_media_by_kind_from_escalations_and_settled_complaints() -> None:
@@ -77,8 +113,7 @@ def test_escalations_count_settled_within_deadlines_apart_from_open_ones() -> No
 def test_faults_by_state_with_recovery_times() -> None:
     fig = report_figures(DAY_FACTS, TZ, at(16, 0))
     assert fig.faults_by_state == {"open": 1, "unresolvable": 1, "recovered": 1}
-    assert [(f["state"], f["minutes"]) for f in fig.faults] == [("recovered", 40), ("unresolvable", 360),
-                                                                ("open", 60)]
+    assert [(f["state"], f["minutes"]) for f in fig.faults] == [("recovered", 40), ("unresolvable", 360), ("open", 60)]
 
 
 def test_text_follows_the_plan_and_the_figures() -> None:
@@ -110,6 +145,7 @@ def test_a_recovery_on_another_day_shows_its_date() -> None:
 
 def test_a_recovered_faults_cause_and_responsible_person_as_far_as_recorded() -> None:
     """Recorded on recovery or after it (fault.update), one may come before the other: the text says which."""
+
     def text(**blame: str) -> str:
         facts = DayFacts(DAY, faults=[fault("手机银行", 3, at(9, 0), "recovered", at(9, 40), affected=2, **blame)])
         return report_text(report_figures(facts, TZ, at(17)), TZ)

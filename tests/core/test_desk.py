@@ -25,8 +25,9 @@ def test_abandoned_calls_are_ended_after_the_idle_timeout() -> None:
     assert set(desk.calls) == {"busy"}
 
 
-def _said(desk: Desk, who: Principal, n: int, text: str, now: float) -> tuple[list[dict[str, Any]],
-                                                                               list[dict[str, Any]]]:
+def _said(
+    desk: Desk, who: Principal, n: int, text: str, now: float
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """An agent line: the reply's warnings and the assist.warning pushes it caused."""
     out = desk.handle(who, protocol.CallTranscript(id=n, call_id="c", speaker="agent", text=text), now=now)
     pushes = [p.message for p in out.pushes if p.message["type"] == "assist.warning"]
@@ -52,13 +53,19 @@ def test_a_rule_said_again_is_held_back_within_its_cooldown_and_after_its_maximu
     assert len(_said(desk, who, 4, blame, 45.0)[1]) == 1
     assert len(_said(desk, who, 5, blame, 80.0)[1]) == 1
     assert _said(desk, who, 6, blame, 200.0)[1] == [], "at most three warnings of a rule a call"
-    stored = [w for w in desk.handle(who, protocol.CallTranscript(id=7, call_id="c", speaker="agent", text=blame),
-                                     now=300.0).writes if w.table == "warning"]
+    stored = [
+        w
+        for w in desk.handle(
+            who, protocol.CallTranscript(id=7, call_id="c", speaker="agent", text=blame), now=300.0
+        ).writes
+        if w.table == "warning"
+    ]
     assert stored, "a held warning is still stored"
 
 
 def test_a_category_draws_the_eye_when_it_first_appears_on_a_call_and_a_pack_change_updates_quietly(
-        default_pack: Pack) -> None:
+    default_pack: Pack,
+) -> None:
     desk, who = Desk(default_pack, "v1"), Principal("a1", "agent", "zh-CN")
     start = desk.handle(who, protocol.CallStart(id=1, call_id="c", context={}), now=0.0)
     assert start.reply["update"]["alert"] is False, "a call of no category draws no attention"
@@ -69,8 +76,13 @@ def test_a_category_draws_the_eye_when_it_first_appears_on_a_call_and_a_pack_cha
     outage = "客户说手机银行转账一直提示系统繁忙"
     first = updates(desk.handle(who, protocol.CallNote(id=2, call_id="c", text=outage), now=1.0))
     assert [(u["category"], u["alert"]) for u in first] == [("system_outage", True)]
-    more = updates(desk.handle(who, protocol.CallTranscript(
-        id=3, call_id="c", speaker="customer", text="你们再不解决我就去12378投诉你们"), now=2.0))
+    more = updates(
+        desk.handle(
+            who,
+            protocol.CallTranscript(id=3, call_id="c", speaker="customer", text="你们再不解决我就去12378投诉你们"),
+            now=2.0,
+        )
+    )
     assert more and "complaint.urgent" in more[-1]["labels"] and more[-1]["alert"] is True, "a new category"
     quiet = updates(desk.use_pack(default_pack, "v2", {}, now=3.0))
     assert quiet and all(u["alert"] is False for u in quiet), "a re-decision under a new pack is no news"

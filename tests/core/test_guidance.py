@@ -25,8 +25,9 @@ def test_two_labels_show_both_categories_primary_first(default_pack: Pack) -> No
     cats = [tp["category"] for tp in shown["talking_points"]]
     assert cats and cats[0] == "complaint.urgent" and "system_outage" in cats
     assert cats == sorted(cats, key=["complaint.urgent", "system_outage"].index), "primary's points first"
-    assert shown["label_names"] == [default_pack.category_name(c, "zh-CN")
-                                    for c in ("complaint.urgent", "system_outage")]
+    assert shown["label_names"] == [
+        default_pack.category_name(c, "zh-CN") for c in ("complaint.urgent", "system_outage")
+    ]
 
 
 def test_a_field_two_forms_ask_for_is_shown_once_and_names_both_forms(default_pack: Pack) -> None:

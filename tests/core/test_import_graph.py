@@ -8,8 +8,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2] / "assist"
 SHELLS = ("assist.server", "assist.app", "assist.cli", "assist.__main__")
-KERNEL = ("assist.problems", "assist.errors", "assist.effects", "assist.protocol", "assist.messages",
-          "assist.session", "assist.config")
+KERNEL = (
+    "assist.problems",
+    "assist.errors",
+    "assist.effects",
+    "assist.protocol",
+    "assist.messages",
+    "assist.session",
+    "assist.config",
+)
 """Leaf modules every core package may use."""
 LAYERS = {
     # package: what it may import from assist (besides itself); lower layers first
@@ -18,8 +25,12 @@ LAYERS = {
     "assist.routing": ("assist.classifier", "assist.scripts", *KERNEL),
     "assist.feedback": ("assist.classifier", "assist.scripts", "assist.routing", "assist.live", *KERNEL),
     "assist.live": ("assist.classifier", "assist.scripts", *KERNEL),
-    "assist.problems": (), "assist.errors": (), "assist.effects": (), "assist.messages": (),
-    "assist.protocol": ("assist.errors",), "assist.session": ("assist.protocol", "assist.messages", "assist.errors"),
+    "assist.problems": (),
+    "assist.errors": (),
+    "assist.effects": (),
+    "assist.messages": (),
+    "assist.protocol": ("assist.errors",),
+    "assist.session": ("assist.protocol", "assist.messages", "assist.errors"),
 }
 
 
@@ -51,7 +62,7 @@ def test_no_import_circles() -> None:
         for n in sorted(g.get(m, ())):
             if n not in g:
                 continue
-            assert state.get(n) != 1, "import circle: " + " -> ".join([*trail[trail.index(n):], n])
+            assert state.get(n) != 1, "import circle: " + " -> ".join([*trail[trail.index(n) :], n])
             if n not in state:
                 visit(n)
         trail.pop()

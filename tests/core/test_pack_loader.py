@@ -74,8 +74,7 @@ def test_several_problems_in_several_files_are_all_reported(files: dict[str, str
 
 
 def test_templates_cannot_reach_python_internals(files: dict[str, str]) -> None:
-    text = files["scripts.yaml"].replace(
-        "{{ customer_name or '您' }}好", "{{ customer_name.__class__.__mro__ }}好", 1)
+    text = files["scripts.yaml"].replace("{{ customer_name or '您' }}好", "{{ customer_name.__class__.__mro__ }}好", 1)
     with pytest.raises(PackError) as info:
         load_pack(dict(files, **{"scripts.yaml": text}))
     assert "unsafe" in str(info.value) or "template" in str(info.value)
@@ -91,8 +90,10 @@ def test_pack_check_cli_prints_problems(tmp_path: Path, files: dict[str, str]) -
 
 
 def test_unquoted_commas_in_a_flow_mapping_are_caught(files: dict[str, str]) -> None:
-    text = files["scripts.yaml"].replace('en: "Why urgent (regulator, media, court, large loss…)"',
-                                         "en: Why urgent (regulator, media, court, large loss…)")
+    text = files["scripts.yaml"].replace(
+        'en: "Why urgent (regulator, media, court, large loss…)"',
+        "en: Why urgent (regulator, media, court, large loss…)",
+    )
     msgs = _problems(dict(files, **{"scripts.yaml": text}))
     assert msgs and all("unknown language" in m and "label" in m for m in msgs)
 

@@ -14,8 +14,9 @@ from tests.conftest import TRAINER
 
 def test_model_yaml_problems_are_located() -> None:
     files = read_pack_dir(DEFAULT_PACK)
-    files["model.yaml"] = ("calls:\n  system_outage: {alone: high}\n  no_such: {alone: 0}\n"
-                           "lines: {thresholds: {nope: 1}}\n")
+    files["model.yaml"] = (
+        "calls:\n  system_outage: {alone: high}\n  no_such: {alone: 0}\nlines: {thresholds: {nope: 1}}\n"
+    )
     with pytest.raises(PackError) as err:
         load_pack(files)
     text = str(err.value)
@@ -26,9 +27,13 @@ def test_model_yaml_problems_are_located() -> None:
 
 def test_too_few_samples_for_a_category_is_named_at_check_time() -> None:
     files = read_pack_dir(DEFAULT_PACK)
-    keep = [line for line in files["samples.jsonl"].splitlines()
-            if line.strip() and json.loads(line)["labels"][0] != "media.live" and
-            "media.live" not in json.loads(line)["labels"]]
+    keep = [
+        line
+        for line in files["samples.jsonl"].splitlines()
+        if line.strip()
+        and json.loads(line)["labels"][0] != "media.live"
+        and "media.live" not in json.loads(line)["labels"]
+    ]
     files["samples.jsonl"] = "\n".join(keep) + "\n"
     with pytest.raises(PackError, match=r"category 'media.live' has 0 sample call\(s\)"):
         load_pack(files)

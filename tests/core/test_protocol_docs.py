@@ -44,8 +44,9 @@ def test_parse_rejects_bad_frames_with_codes() -> None:
 
 
 def test_extra_context_keys_are_kept() -> None:
-    cmd = LIVE.parse({"id": 1, "type": "call.start", "call_id": "c",
-                                  "context": {"queue": "retail", "ivr_path": "1-3", "vip": True}})
+    cmd = LIVE.parse(
+        {"id": 1, "type": "call.start", "call_id": "c", "context": {"queue": "retail", "ivr_path": "1-3", "vip": True}}
+    )
     assert isinstance(cmd, protocol.CallStart)
     assert cmd.context == {"queue": "retail", "ivr_path": "1-3", "vip": True}
 

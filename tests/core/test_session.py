@@ -22,7 +22,11 @@ def test_authenticating_says_who_and_in_which_language() -> None:
     session = Session(TABLE)
     assert not session.ready
     assert session.authenticate(Principal("a1", "agent", "en")) == {
-        "type": "auth_ok", "user": "a1", "role": "agent", "lang": "en"}
+        "type": "auth_ok",
+        "user": "a1",
+        "role": "agent",
+        "lang": "en",
+    }
     assert session.ready
 
 

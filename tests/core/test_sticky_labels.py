@@ -55,4 +55,3 @@ def test_note_replaces_the_previous_note() -> None:
     assert call.notes == ["second"]
     call.set_note("")
     assert call.notes == []
-

@@ -17,6 +17,7 @@ def test_agreement_chart_model(tmp_path: Path) -> None:
         pytest.skip("node is not installed")
     shutil.copy(CONSOLE / "agreement.js", tmp_path / "agreement.mjs")
     shutil.copy(Path(__file__).with_name("agreement_test.mjs"), tmp_path / "agreement_test.mjs")
-    run = subprocess.run([node, "--test", str(tmp_path / "agreement_test.mjs")], capture_output=True, text=True,
-                         timeout=60, check=False)
+    run = subprocess.run(
+        [node, "--test", str(tmp_path / "agreement_test.mjs")], capture_output=True, text=True, timeout=60, check=False
+    )
     assert run.returncode == 0, run.stdout + run.stderr

@@ -39,8 +39,7 @@ async def outage_call(agent: Client, call_id: str = "c1") -> int:
     return int(said["index"])
 
 
-async def test_category_feedback_is_stored_before_the_ack_and_can_be_changed(service: Running,
-                                                                             agent: Client) -> None:
+async def test_category_feedback_is_stored_before_the_ack_and_can_be_changed(service: Running, agent: Client) -> None:
     assert {s.name for s in COMMANDS} <= set(service.hub.commands.types())
     await outage_call(agent)
     opts = await agent.call("feedback.get", call_id="c1")
@@ -54,8 +53,11 @@ async def test_category_feedback_is_stored_before_the_ack_and_can_be_changed(ser
     assert fb["category"] == "complaint.general" and fb["category_name"] == "一般性投诉"
     assert fb["predicted"] == ["system_outage"] and fb["status"] == "open"
     # durable at the moment of the ack: read the SQLite file directly
-    stored = rows(service.store.path, "SELECT kind, source, user, role, corrected, predicted, call, comment, status "
-                                      "FROM feedback_items WHERE id=?", fb["feedback_id"])
+    stored = rows(
+        service.store.path,
+        "SELECT kind, source, user, role, corrected, predicted, call, comment, status FROM feedback_items WHERE id=?",
+        fb["feedback_id"],
+    )
     assert stored and stored[0][:5] == ("category", "agent", "a1001", "agent", "complaint.general")
     assert '"system_outage"' in str(stored[0][5]) and OUTAGE in str(stored[0][6])
     assert "13800138000" not in str(stored[0][6]) and "138****8000" in str(stored[0][6])
@@ -64,7 +66,10 @@ async def test_category_feedback_is_stored_before_the_ack_and_can_be_changed(ser
     assert changed["changed"] is True and changed["feedback"]["feedback_id"] == fb["feedback_id"]
     assert rows(service.store.path, "SELECT count(*), max(corrected) FROM feedback_items") == [(1, "none")]
     assert (await agent.call("feedback.get", call_id="c1"))["category"] == {
-        "feedback_id": fb["feedback_id"], "category": "none", "status": "open"}
+        "feedback_id": fb["feedback_id"],
+        "category": "none",
+        "status": "open",
+    }
 
 
 async def test_feedback_after_the_call_ended_and_in_english(service: Running) -> None:
@@ -88,8 +93,11 @@ async def test_warning_feedback_only_for_a_warning_that_was_given(service: Runni
     assert reply["success"] and reply["duplicate"] is False
     fb = reply["feedback"]
     assert (fb["kind"], fb["index"], fb["rule"]) == ("warning", index, "system_blame")
-    stored = rows(service.store.path, "SELECT line_index, rule, line_text, phrase FROM feedback_items WHERE id=?",
-                  fb["feedback_id"])
+    stored = rows(
+        service.store.path,
+        "SELECT line_index, rule, line_text, phrase FROM feedback_items WHERE id=?",
+        fb["feedback_id"],
+    )
     assert stored[0][:3] == (index, "system_blame", BLAME) and stored[0][3]
     again = await agent.call("feedback.warning", call_id="c1", index=index, rule="system_blame")
     assert again["duplicate"] is True and again["feedback"]["feedback_id"] == fb["feedback_id"]
@@ -97,8 +105,9 @@ async def test_warning_feedback_only_for_a_warning_that_was_given(service: Runni
         bad = await agent.call("feedback.warning", call_id="c1", index=index_, rule=rule)
         assert bad["error"]["code"] == "not_found", bad
     got = await agent.call("feedback.get", call_id="c1")
-    assert got["warnings"] == [{"feedback_id": fb["feedback_id"], "index": index, "rule": "system_blame",
-                                "status": "open"}]
+    assert got["warnings"] == [
+        {"feedback_id": fb["feedback_id"], "index": index, "rule": "system_blame", "status": "open"}
+    ]
 
 
 async def test_bad_feedback_commands(service: Running, agent: Client) -> None:
@@ -106,8 +115,10 @@ async def test_bad_feedback_commands(service: Running, agent: Client) -> None:
     cases = [
         ({"type": "feedback.category", "call_id": "c1", "category": "gossip"}, "validation_failed"),
         ({"type": "feedback.category", "call_id": "c1", "category": "system_outage"}, "validation_failed"),
-        ({"type": "feedback.category", "call_id": "c1", "category": "none", "comment": "长" * 501},
-         "validation_failed"),
+        (
+            {"type": "feedback.category", "call_id": "c1", "category": "none", "comment": "长" * 501},
+            "validation_failed",
+        ),
         ({"type": "feedback.category", "call_id": "c1"}, "invalid_format"),
         ({"type": "feedback.category", "call_id": "nope", "category": "none"}, "not_found"),
         ({"type": "feedback.warning", "call_id": "c1", "index": "1", "rule": "system_blame"}, "invalid_format"),

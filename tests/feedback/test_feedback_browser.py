@@ -32,17 +32,18 @@ PLAY = """async ([callId]) => {
 }"""
 
 
-async def demo_page(browser: Any, running: Running, errors: PageErrors, lang: str = "zh-CN",
-                    width: int = 1100) -> Any:
+async def demo_page(browser: Any, running: Running, errors: PageErrors, lang: str = "zh-CN", width: int = 1100) -> Any:
     page = errors.watch(await browser.new_page(viewport={"width": width, "height": 900}, locale=lang))
-    await page.goto(f"http://127.0.0.1:{running.http_port}/demo?autoplay=0&lang={lang}"
-                    f"&server=ws://127.0.0.1:{running.ws_port}/ws")
+    await page.goto(
+        f"http://127.0.0.1:{running.http_port}/demo?autoplay=0&lang={lang}&server=ws://127.0.0.1:{running.ws_port}/ws"
+    )
     await page.locator("assist-sidebar .conn[data-state=open]").wait_for(timeout=10_000)
     return page
 
 
 async def test_agent_corrects_the_category_and_a_trainer_accepts_it_into_the_draft(
-        service: Running, browser: Any, http_session: aiohttp.ClientSession) -> None:
+    service: Running, browser: Any, http_session: aiohttp.ClientSession
+) -> None:
     errors = PageErrors()
     page = await demo_page(browser, service, errors)
     await page.evaluate(PLAY, ["fb-journey-1"])
@@ -100,8 +101,11 @@ async def test_agent_corrects_the_category_and_a_trainer_accepts_it_into_the_dra
     api = await as_user(service, http_session, "t1", "trainer")
     drafts = (await api.call("GET", "/api/pack/drafts"))["drafts"]
     draft = await api.call("GET", f"/api/pack/drafts/{drafts[0]['id']}")
-    assert any(json.loads(line).get("labels") == ["none"] and json.loads(line)["id"] == added[0]["id"]
-               for line in draft["files"]["samples.jsonl"].splitlines() if line.strip())
+    assert any(
+        json.loads(line).get("labels") == ["none"] and json.loads(line)["id"] == added[0]["id"]
+        for line in draft["files"]["samples.jsonl"].splitlines()
+        if line.strip()
+    )
     assert draft["problems"] == []
     assert errors.errors == [] and trainer_errors.errors == []
 
@@ -136,20 +140,23 @@ async def test_trainer_rejects_with_a_reason_and_the_sidebar_in_english(service:
     assert errors.errors == []
 
 
-
 async def test_a_correction_accepted_and_published_relabels_the_call_in_the_sidebar(
-        service: Running, browser: Any) -> None:
+    service: Running, browser: Any
+) -> None:
     """The whole loop in a browser: the agent corrects a call the pack got wrong, a trainer accepts it,
     a second trainer approves, the draft is published with its retrained model, and the agent's
     sidebar shows the call as corrected — the next model learned it from the floor."""
     grievance = "你们的积分兑换商城东西比外面贵一倍"
     errors = PageErrors()
     page = await demo_page(browser, service, errors)
-    await page.evaluate("""async ([callId, text]) => {
+    await page.evaluate(
+        """async ([callId, text]) => {
       const sb = window.assistDemo.sidebar;
       await sb.startCall(callId, { queue: "retail" });
       await sb.addTranscript("customer", text, true);
-    }""", ["fb-learn-1", grievance])
+    }""",
+        ["fb-learn-1", grievance],
+    )
     sidebar = page.locator("assist-sidebar")
     await expect(sidebar.locator(".badge")).to_have_attribute("data-category", "none")
     await sidebar.locator(".fb-category").click()
@@ -165,7 +172,8 @@ async def test_a_correction_accepted_and_published_relabels_the_call_in_the_side
     # trying the call on the draft: the retrained model now says what the agent said
     await t1.get_by_test_id("try-input").fill(f"客户：{grievance}")
     await expect(t1.get_by_test_id("try-category")).to_have_attribute(
-        "data-category", "complaint.general", timeout=60_000)
+        "data-category", "complaint.general", timeout=60_000
+    )
     await expect(t1.get_by_test_id("try-decided-by")).to_have_text("由模型判断（规则未命中）")
     await t1.get_by_test_id("go-review").click()
     await t1.get_by_test_id("action-submit").click()  # runs every sample first

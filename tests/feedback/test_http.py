@@ -27,8 +27,9 @@ def samples(draft: dict[str, object], name: str = "samples.jsonl") -> list[dict[
     return [json.loads(line) for line in files[name].splitlines() if line.strip()]
 
 
-async def test_accept_appends_samples_to_the_trainers_draft(service: Running, agent: Client,
-                                                            http_session: aiohttp.ClientSession) -> None:
+async def test_accept_appends_samples_to_the_trainers_draft(
+    service: Running, agent: Client, http_session: aiohttp.ClientSession
+) -> None:
     cat_id, warn_id = await items_for(agent)
     t1 = await as_user(service, http_session, "t1", "trainer")
 
@@ -36,13 +37,20 @@ async def test_accept_appends_samples_to_the_trainers_draft(service: Running, ag
     assert queue["open"] == 2 and [i["id"] for i in queue["items"]] == [cat_id, warn_id]
     item = await t1.call("GET", f"/api/feedback/items/{cat_id}")
     assert (item["predicted"], item["corrected"], item["user"], item["status"]) == (
-        ["system_outage"], "complaint.general", "a1001", "open")
+        ["system_outage"],
+        "complaint.general",
+        "a1001",
+        "open",
+    )
     assert item["call"]["transcript"][0] == {"speaker": "customer", "text": "手机银行转账一直提示系统繁忙"}
     assert item["call"]["context"]["caller_number"] == "138****8000"
 
     # no draft yet: accepting makes one from the published pack; the trainer edits the label on the way
-    done = await t1.call("POST", f"/api/feedback/items/{cat_id}/accept",
-                         {"labels": ["system_outage", "complaint.general"], "note": "两者都有"})
+    done = await t1.call(
+        "POST",
+        f"/api/feedback/items/{cat_id}/accept",
+        {"labels": ["system_outage", "complaint.general"], "note": "两者都有"},
+    )
     draft_id = done["draft"]["id"]
     assert done["item"]["status"] == "accepted" and done["item"]["decided_by"] == "t1"
     assert done["item"]["labels"] == ["system_outage", "complaint.general"] and done["file"] == "samples.jsonl"
@@ -58,8 +66,11 @@ async def test_accept_appends_samples_to_the_trainers_draft(service: Running, ag
     draft = await t1.call("GET", f"/api/pack/drafts/{draft_id}")
     line = next(s for s in samples(draft, "agent_lines.jsonl") if s["id"] == warn_id)
     assert {k: line[k] for k in ("kind", "text", "forbidden", "rule")} == {
-        "kind": "agent_line", "text": "不好意思，这是我们系统的问题，我们系统坏了", "forbidden": False,
-        "rule": "system_blame"}
+        "kind": "agent_line",
+        "text": "不好意思，这是我们系统的问题，我们系统坏了",
+        "forbidden": False,
+        "rule": "system_blame",
+    }
     assert draft["problems"] == []
     audit = await t1.call("GET", f"/api/pack/audit?draft={draft_id}")
     assert {a["action"] for a in audit["audit"]} >= {"draft.create", "draft.edit"}
@@ -69,8 +80,9 @@ async def test_accept_appends_samples_to_the_trainers_draft(service: Running, ag
     assert {i["id"] for i in accepted["items"]} == {cat_id, warn_id}
 
 
-async def test_accept_into_a_chosen_draft_and_reject_with_a_reason(service: Running, agent: Client,
-                                                                   http_session: aiohttp.ClientSession) -> None:
+async def test_accept_into_a_chosen_draft_and_reject_with_a_reason(
+    service: Running, agent: Client, http_session: aiohttp.ClientSession
+) -> None:
     cat_id, warn_id = await items_for(agent)
     t1 = await as_user(service, http_session, "t1", "trainer")
     t2 = await as_user(service, http_session, "t2", "trainer")
@@ -83,8 +95,9 @@ async def test_accept_into_a_chosen_draft_and_reject_with_a_reason(service: Runn
     assert (await t1.call("GET", "/api/feedback/items?status=rejected"))["items"][0]["id"] == warn_id
 
 
-async def test_bad_input_gets_structured_errors(service: Running, agent: Client,
-                                                http_session: aiohttp.ClientSession) -> None:
+async def test_bad_input_gets_structured_errors(
+    service: Running, agent: Client, http_session: aiohttp.ClientSession
+) -> None:
     cat_id, warn_id = await items_for(agent)
     base = f"http://127.0.0.1:{service.http_port}"
     t1 = await as_user(service, http_session, "t1", "trainer")
@@ -103,26 +116,40 @@ async def test_bad_input_gets_structured_errors(service: Running, agent: Client,
     code(400, await t1.call("GET", "/api/feedback/items?status=maybe", expect=400), "invalid_format")
     code(400, await t1.call("GET", "/api/feedback/items?limit=0", expect=400), "invalid_format")
     code(400, await t1.call("GET", "/api/feedback/agreement?days=x", expect=400), "invalid_format")
-    async with http_session.post(f"{base}/api/feedback/items/{cat_id}/accept", data="{not json",
-                                 headers={"Authorization": f"Bearer {t1.token}",
-                                          "Content-Type": "application/json"}) as resp:
+    async with http_session.post(
+        f"{base}/api/feedback/items/{cat_id}/accept",
+        data="{not json",
+        headers={"Authorization": f"Bearer {t1.token}", "Content-Type": "application/json"},
+    ) as resp:
         assert resp.status == 400 and (await resp.json())["error"]["code"] == "invalid_json"
     code(400, await t1.call("POST", f"/api/feedback/items/{cat_id}/accept", [1], expect=400), "invalid_format")
-    code(400, await t1.call("POST", f"/api/feedback/items/{cat_id}/accept", {"labels": "none"}, expect=400),
-         "invalid_format")
-    code(400, await t1.call("POST", f"/api/feedback/items/{cat_id}/accept", {"labels": ["gossip"]}, expect=400),
-         "validation_failed")
-    code(400, await t1.call("POST", f"/api/feedback/items/{cat_id}/accept", {"draft_id": "1"}, expect=400),
-         "invalid_format")
-    code(404, await t1.call("POST", f"/api/feedback/items/{cat_id}/accept", {"draft_id": 99}, expect=404),
-         "not_found")
+    code(
+        400,
+        await t1.call("POST", f"/api/feedback/items/{cat_id}/accept", {"labels": "none"}, expect=400),
+        "invalid_format",
+    )
+    code(
+        400,
+        await t1.call("POST", f"/api/feedback/items/{cat_id}/accept", {"labels": ["gossip"]}, expect=400),
+        "validation_failed",
+    )
+    code(
+        400,
+        await t1.call("POST", f"/api/feedback/items/{cat_id}/accept", {"draft_id": "1"}, expect=400),
+        "invalid_format",
+    )
+    code(404, await t1.call("POST", f"/api/feedback/items/{cat_id}/accept", {"draft_id": 99}, expect=404), "not_found")
     gone = await t1.call("POST", "/api/pack/drafts", {}, expect=201)
     await t1.call("POST", f"/api/pack/drafts/{gone['id']}/discard")
-    code(409, await t1.call("POST", f"/api/feedback/items/{cat_id}/accept", {"draft_id": gone["id"]}, expect=409),
-         "conflict")
+    code(
+        409,
+        await t1.call("POST", f"/api/feedback/items/{cat_id}/accept", {"draft_id": gone["id"]}, expect=409),
+        "conflict",
+    )
     code(400, await t1.call("POST", f"/api/feedback/items/{warn_id}/reject", {}, expect=400), "validation_failed")
-    code(400, await t1.call("POST", f"/api/feedback/items/{warn_id}/reject", {"reason": 3}, expect=400),
-         "invalid_format")
+    code(
+        400, await t1.call("POST", f"/api/feedback/items/{warn_id}/reject", {"reason": 3}, expect=400), "invalid_format"
+    )
     assert (await t1.call("GET", "/api/feedback/items"))["open"] == 2  # nothing was decided by the bad requests
 
     await t1.call("POST", f"/api/feedback/items/{cat_id}/accept", {})
@@ -136,8 +163,9 @@ async def test_bad_input_gets_structured_errors(service: Running, agent: Client,
     assert sum(1 for s in samples(draft) if s["id"] == cat_id) == 1
 
 
-async def test_agreement_per_category_and_day(service: Running, agent: Client,
-                                              http_session: aiohttp.ClientSession) -> None:
+async def test_agreement_per_category_and_day(
+    service: Running, agent: Client, http_session: aiohttp.ClientSession
+) -> None:
     await items_for(agent)  # c1: an outage, corrected
     await agent.call("call.start", call_id="c2", context={})
     await agent.call("call.transcript", call_id="c2", speaker="customer", text="手机银行一直提示系统繁忙")
@@ -149,8 +177,13 @@ async def test_agreement_per_category_and_day(service: Running, agent: Client,
     assert len(out["days"]) == 7 and out["timezone"] == "Asia/Shanghai"
     today = out["days"][-1]
     cells = {c["category"]: c for c in out["cells"] if c["day"] == today}
-    assert cells["system_outage"] == {"day": today, "category": "system_outage", "calls": 2, "corrections": 1,
-                                      "agreement": 0.5}
+    assert cells["system_outage"] == {
+        "day": today,
+        "category": "system_outage",
+        "calls": 2,
+        "corrections": 1,
+        "agreement": 0.5,
+    }
     assert cells["none"]["agreement"] == 1.0
     assert out["categories"][0] == "major_incident"
     # a rejected correction means the pack was right

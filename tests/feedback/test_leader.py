@@ -28,8 +28,10 @@ async def test_resolve_with_a_category_correction_makes_a_feedback_item(service:
     assert (fb["category"], fb["predicted"], fb["call_id"]) == ("none", ["complaint.general"], "k1")
     with sqlite3.connect(service.store.path) as db:
         db.row_factory = service.store.cipher.row_factory()  # the sealed call snapshot opened
-        row = db.execute("SELECT source, user, role, escalation_id, corrected, call FROM feedback_items WHERE id=?",
-                         (fb["feedback_id"],)).fetchone()
+        row = db.execute(
+            "SELECT source, user, role, escalation_id, corrected, call FROM feedback_items WHERE id=?",
+            (fb["feedback_id"],),
+        ).fetchone()
         audit = [tuple(r) for r in db.execute("SELECT action FROM routing_audit WHERE subject=?", (eid,))]
     assert row[:5] == ("leader", "s1", "shift_leader", eid, "none")
     assert "我要投诉你们" in row[5] and "王**" in row[5]

@@ -41,5 +41,6 @@ async def test_a_shift_leader_corrects_the_category_when_resolving(service: Runn
     assert service.feedback is not None
     items, _ = await service.feedback.items("open", "category", 10)
     assert [(i.source, i.user, i.call_id, i.corrected, i.escalation_id) for i in items] == [
-        ("leader", "s1", "fb-esc-1", "none", esc_id)]
+        ("leader", "s1", "fb-esc-1", "none", esc_id)
+    ]
     await agent.ws.close()

@@ -14,7 +14,8 @@ TEXT = "你们的积分兑换商城东西比外面贵一倍"
 
 
 async def test_a_correction_accepted_and_published_changes_the_model(
-        service: Running, agent: Client, http_session: aiohttp.ClientSession) -> None:
+    service: Running, agent: Client, http_session: aiohttp.ClientSession
+) -> None:
     await agent.call("call.start", call_id="fb1", context={"queue": "retail"})
     said = await agent.call("call.transcript", call_id="fb1", speaker="customer", text=TEXT)
     assert said["category"] == "none"

@@ -45,11 +45,13 @@ class ConsoleErrors:
         return page
 
 
-async def new_page(browser: Browser, running: Running, path: str, *, lang: str = "zh-CN",
-                   storage: dict[str, str] | None = None) -> Page:
+async def new_page(
+    browser: Browser, running: Running, path: str, *, lang: str = "zh-CN", storage: dict[str, str] | None = None
+) -> Page:
     """A fresh browser context at 1366×768 with `storage` in localStorage before the page's scripts run."""
-    context = await browser.new_context(viewport={"width": SIZES[0][0], "height": SIZES[0][1]}, locale=lang,
-                                        timezone_id="America/New_York")  # not the center's zone, on purpose
+    context = await browser.new_context(
+        viewport={"width": SIZES[0][0], "height": SIZES[0][1]}, locale=lang, timezone_id="America/New_York"
+    )  # not the center's zone, on purpose
     if storage:
         items = "".join(f"localStorage.setItem({k!r}, {v!r});" for k, v in storage.items())
         await context.add_init_script(items)
@@ -64,14 +66,17 @@ async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Runnin
     """One service for a module of read-only walks (a journey that publishes starts its own), with a draft so
     that every trainer section has something to show."""
     db = tmp_path_factory.mktemp("languages") / "assist.db"
-    running = await start(Settings(host="127.0.0.1", ws_port=0, http_port=0, db=db, pack=DEFAULT_PACK),
-                          trainer=TRAINER)
+    running = await start(Settings(host="127.0.0.1", ws_port=0, http_port=0, db=db, pack=DEFAULT_PACK), trainer=TRAINER)
     try:
         async with aiohttp.ClientSession() as session:
             api = Http(session, base(running), await issue(running, "t9", "trainer"))
             draft = await api.call("POST", "/api/pack/drafts", {}, expect=201)
-            edit = {"file": "rules.yaml", "path": ["categories", "system_outage", "rules", 0, "unless"],
-                    "op": "set", "value": ["演练"]}
+            edit = {
+                "file": "rules.yaml",
+                "path": ["categories", "system_outage", "rules", 0, "unless"],
+                "op": "set",
+                "value": ["演练"],
+            }
             await api.call("PATCH", f"/api/pack/drafts/{draft['id']}", {"edits": [edit]})
         yield running
     finally:

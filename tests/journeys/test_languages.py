@@ -42,8 +42,19 @@ async def trainer_pages(browser: Browser, running: Running, lang: str) -> dict[s
     await expect(page.get_by_test_id("draft-status")).to_be_visible()
     await page.get_by_test_id("try-input").fill("客户：我的手机银行页面全是乱码\n坐席：这是我们系统的问题")
     await expect(page.get_by_test_id("try-category")).to_be_visible(timeout=30_000)
-    for section in ("system_outage", "complaint.urgent", "none", "forbidden", "synonyms", "samples", "feedback",
-                    "review", "versions", "audit", "files"):
+    for section in (
+        "system_outage",
+        "complaint.urgent",
+        "none",
+        "forbidden",
+        "synonyms",
+        "samples",
+        "feedback",
+        "review",
+        "versions",
+        "audit",
+        "files",
+    ):
         await page.get_by_test_id(f"nav-{section}").click()
         await page.wait_for_load_state("networkidle")
         seen[section] = await visible_text(page)
@@ -65,8 +76,9 @@ async def leader_pages(browser: Browser, running: Running, lang: str) -> dict[st
 async def demo_page(browser: Browser, running: Running, lang: str) -> dict[str, list[str]]:
     """The demo played to its end (the sidebar shows the urgent complaint and the escalation)."""
     server = f"ws://127.0.0.1:{running.ws_port}/ws"
-    page = await new_page(browser, running, f"/demo?speed=8&server={server}" + ("&lang=en" if lang == "en" else ""),
-                          lang=lang)
+    page = await new_page(
+        browser, running, f"/demo?speed=8&server={server}" + ("&lang=en" if lang == "en" else ""), lang=lang
+    )
     await page.locator("#log li", has_text=re.compile("通话结束|Call ended")).wait_for(timeout=60_000)
     return {"demo": await visible_text(page)}
 

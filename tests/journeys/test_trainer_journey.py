@@ -47,7 +47,8 @@ async def save(page: Page, button: str) -> None:
 
 
 async def test_a_days_work_from_an_edit_to_the_agents_call_and_back(
-        service: Running, browser: Browser, http_session: aiohttp.ClientSession) -> None:
+    service: Running, browser: Browser, http_session: aiohttp.ClientSession
+) -> None:
     agent = await open_client(service)
     await agent.call("call.start", call_id="c1", context={"customer_name": "张先生"})
     await agent.call("call.transcript", call_id="c1", speaker="customer", text=CALL)
@@ -153,8 +154,9 @@ async def test_a_days_work_from_an_edit_to_the_agents_call_and_back(
     # 6. Publish: the agent's call gets the new version, category and texts, with no reconnect.
     await second.get_by_test_id("action-publish").click()
     await expect(second.get_by_test_id("published-version")).to_have_text("v2", timeout=300_000)
-    update = await agent.push("assist.update", call_id="c1", pack_version="v2",
-                                category="system_outage")  # after the first update: the call re-decided
+    update = await agent.push(
+        "assist.update", call_id="c1", pack_version="v2", category="system_outage"
+    )  # after the first update: the call re-decided
     assert update["category"] == "system_outage"
     texts = [tp["text"] for tp in update["talking_points"] if tp["id"] == "apologise_and_redirect"]
     assert texts == ["张先生好，系统正在升级，给您添麻烦了。建议您先到柜台或自助终端办理。"]

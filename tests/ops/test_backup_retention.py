@@ -32,8 +32,9 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.slow
-async def test_backup_while_serving_then_restore_and_serve_it(service: Running, tmp_path: Path,
-                                                              http_session: aiohttp.ClientSession) -> None:
+async def test_backup_while_serving_then_restore_and_serve_it(
+    service: Running, tmp_path: Path, http_session: aiohttp.ClientSession
+) -> None:
     agent = await open_client(service, user="a1001", role="agent")
     await agent.call("call.start", call_id="b-1", context={"queue": "ebanking"})
     await agent.call("call.transcript", call_id="b-1", speaker="customer", text="手机银行转账一直提示系统繁忙，转不了")

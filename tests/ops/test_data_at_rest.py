@@ -47,8 +47,11 @@ def _file(settings: Settings) -> Path:
 
 def _found(files: list[Path], values: list[str]) -> dict[str, list[str]]:
     data = {f.name: f.read_bytes() for f in files if f.exists()}
-    return {v: [name for name, raw in data.items() if any(form in raw for form in _forms(v))] for v in values
-            if any(form in raw for raw in data.values() for form in _forms(v))}
+    return {
+        v: [name for name, raw in data.items() if any(form in raw for form in _forms(v))]
+        for v in values
+        if any(form in raw for raw in data.values() for form in _forms(v))
+    }
 
 
 async def _more(running: Running, tokens: dict[str, str]) -> tuple[str, str]:
@@ -56,23 +59,46 @@ async def _more(running: Running, tokens: dict[str, str]) -> tuple[str, str]:
     call id and the escalation id."""
     agent = await open_client(running, tokens["agent"])
     leader = await open_client(running, tokens["shift_leader"])
-    await agent.call("call.start", call_id="day-4", context={
-        "customer_name": "欧阳娜娜", "phone": "13566667777", "id_number": "320102198811112222",
-        "account": "6228480099998888777", "note_en": "Marguerite Okonkwo"})
-    await agent.call("call.transcript", call_id="day-4", speaker="customer",
-                     text="我是欧阳娜娜，账户6228480099998888777，我要投诉你们的服务太差")
+    await agent.call(
+        "call.start",
+        call_id="day-4",
+        context={
+            "customer_name": "欧阳娜娜",
+            "phone": "13566667777",
+            "id_number": "320102198811112222",
+            "account": "6228480099998888777",
+            "note_en": "Marguerite Okonkwo",
+        },
+    )
+    await agent.call(
+        "call.transcript",
+        call_id="day-4",
+        speaker="customer",
+        text="我是欧阳娜娜，账户6228480099998888777，我要投诉你们的服务太差",
+    )
     await agent.call("call.note", call_id="day-4", text="欧阳娜娜 13566667777 要投诉 Marguerite Okonkwo 陪同")
-    record = await agent.call("record.submit", call_id="day-4", form="complaint.general", fields={
-        "customer_name": "欧阳娜娜", "phone": "13566667777", "complaint": "服务差，账户6228480099998888777",
-        "demand": "道歉", "settled_on_call": "no"})
+    record = await agent.call(
+        "record.submit",
+        call_id="day-4",
+        form="complaint.general",
+        fields={
+            "customer_name": "欧阳娜娜",
+            "phone": "13566667777",
+            "complaint": "服务差，账户6228480099998888777",
+            "demand": "道歉",
+            "settled_on_call": "no",
+        },
+    )
     assert record["kind"] == "escalation", record
-    fb = await agent.call("feedback.category", call_id="day-4", category="none",
-                          comment="欧阳娜娜其实是咨询 13566667777")
+    fb = await agent.call(
+        "feedback.category", call_id="day-4", category="none", comment="欧阳娜娜其实是咨询 13566667777"
+    )
     assert fb["success"], fb
     eid = record["escalation_id"]
     assert (await leader.call("escalation.note", escalation_id=eid, text="已回电欧阳娜娜 13566667777"))["success"]
-    done = await leader.call("escalation.resolve", escalation_id=eid,
-                             resolution="向欧阳娜娜道歉，身份证320102198811112222已核实")
+    done = await leader.call(
+        "escalation.resolve", escalation_id=eid, resolution="向欧阳娜娜道歉，身份证320102198811112222已核实"
+    )
     assert done["success"], done
     await agent.call("call.end", call_id="day-4", disposition="resolved")
     await agent.ws.close()
@@ -83,8 +109,9 @@ async def _more(running: Running, tokens: dict[str, str]) -> tuple[str, str]:
 async def test_a_scripted_day_leaves_no_customer_value_in_the_database_files(routing_settings: Settings) -> None:
     running = await start(routing_settings, trainer=TRAINER)
     try:
-        tokens = {role: await running.store.issue_token(user, role.rstrip("2"), time.time())
-                  for role, user in PEOPLE.items()}
+        tokens = {
+            role: await running.store.issue_token(user, role.rstrip("2"), time.time()) for role, user in PEOPLE.items()
+        }
         await _day(running.ws_port, running.http_port, tokens)
         call_id, eid = await _more(running, tokens)
         db = running.store.path
@@ -131,11 +158,14 @@ def _found_pg(url: str, values: list[str]) -> tuple[dict[str, list[str]], dict[s
     stored: dict[str, str] = {}
     sealed = set(SCHEMA.sealed())
     with psycopg.connect(url) as conn:
-        columns = conn.execute("SELECT table_name, column_name FROM information_schema.columns "
-                               "WHERE table_schema = current_schema() AND data_type = 'text'").fetchall()
+        columns = conn.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND data_type = 'text'"
+        ).fetchall()
         for table, column in columns:
-            cells = [r[0] for r in conn.execute(f'SELECT "{column}" FROM "{table}" WHERE "{column}" <> %s',
-                                                ("",)).fetchall()]
+            cells = [
+                r[0] for r in conn.execute(f'SELECT "{column}" FROM "{table}" WHERE "{column}" <> %s', ("",)).fetchall()
+            ]
             for v in values:
                 if any(form.decode() in cell for cell in cells for form in _forms(v)):
                     found.setdefault(v, []).append(f"{table}.{column}")
@@ -145,26 +175,36 @@ def _found_pg(url: str, values: list[str]) -> tuple[dict[str, list[str]], dict[s
 
 
 async def test_on_postgresql_a_scripted_day_leaves_no_customer_value_in_any_column(
-        routing_settings: Settings, pg_cluster: Cluster) -> None:
+    routing_settings: Settings, pg_cluster: Cluster
+) -> None:
     url = pg_cluster.fresh_url()
     settings = dataclasses.replace(routing_settings, db=url, data_key=DATA_KEY)
     running = await start(settings, trainer=TRAINER)
     try:
         assert running.store.file is None, "on PostgreSQL"
-        tokens = {role: await running.store.issue_token(user, role.rstrip("2"), time.time())
-                  for role, user in PEOPLE.items()}
+        tokens = {
+            role: await running.store.issue_token(user, role.rstrip("2"), time.time()) for role, user in PEOPLE.items()
+        }
         await _day(running.ws_port, running.http_port, tokens)
         call_id, eid = await _more(running, tokens)
         stored_call = await running.store.call_history(call_id)
-        assert stored_call is not None and stored_call["context"]["customer_name"] == "欧阳娜娜", \
+        assert stored_call is not None and stored_call["context"]["customer_name"] == "欧阳娜娜", (
             "the store's reads open what its writer sealed"
+        )
     finally:
         await running.close()
     found, stored = _found_pg(url, ["王班长", *RAW, *MORE])
-    assert found == {"王班长": found.get("王班长", [])} and found["王班长"], \
+    assert found == {"王班长": found.get("王班长", [])} and found["王班长"], (
         "only what is kept in clear (a staff member's name) is found; no customer value is"
-    for column in ("calls.context", "call_events.payload", "routing_records.fields", "routing_escalations.notes",
-                   "routing_escalations.resolution", "feedback_items.comment"):
+    )
+    for column in (
+        "calls.context",
+        "call_events.payload",
+        "routing_records.fields",
+        "routing_escalations.notes",
+        "routing_escalations.resolution",
+        "feedback_items.comment",
+    ):
         assert stored[column].startswith(PREFIX), (column, stored[column][:40])
 
     again = await start(settings, trainer=TRAINER)  # a restart reads them back with the key
@@ -184,8 +224,7 @@ async def _one_call(running: Running) -> None:
     await agent.ws.close()
 
 
-async def test_a_wrong_or_missing_key_stops_the_service_at_start_and_no_new_key_is_made(
-        settings: Settings) -> None:
+async def test_a_wrong_or_missing_key_stops_the_service_at_start_and_no_new_key_is_made(settings: Settings) -> None:
     running = await start(settings, trainer=TRAINER)
     await _one_call(running)
     await running.close()
@@ -205,9 +244,20 @@ async def test_a_wrong_or_missing_key_stops_the_service_at_start_and_no_new_key_
 
     # The operator's view: `assist serve` says so in one line and exits 1, with no traceback.
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "assist", "serve", "--db", str(settings.db), "--ws-port", "0", "--http-port", "0",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "ASSIST_DATA_KEY": other})
+        sys.executable,
+        "-m",
+        "assist",
+        "serve",
+        "--db",
+        str(settings.db),
+        "--ws-port",
+        "0",
+        "--http-port",
+        "0",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "ASSIST_DATA_KEY": other},
+    )
     out, err = await proc.communicate()
     assert proc.returncode == 1, (out, err)
     assert err.decode().startswith("assist: cannot open the database: the data key") and b"Traceback" not in err
@@ -222,7 +272,8 @@ async def test_a_wrong_or_missing_key_stops_the_service_at_start_and_no_new_key_
 
 
 async def test_backup_restored_elsewhere_reads_only_with_its_key(
-        settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     running = await start(settings, trainer=TRAINER)
     await _one_call(running)
     await running.close()
@@ -237,8 +288,9 @@ async def test_backup_restored_elsewhere_reads_only_with_its_key(
     assert f"sealed with data key {sealed_by}" in capsys.readouterr().out
     with pytest.raises(DataKeyError, match="no key file"):
         await start(moved, trainer=TRAINER)
-    running = await start(dataclasses.replace(moved, data_key=key_file_for(_file(settings)).read_text().strip()),
-                          trainer=TRAINER)
+    running = await start(
+        dataclasses.replace(moved, data_key=key_file_for(_file(settings)).read_text().strip()), trainer=TRAINER
+    )
     try:
         stored = await running.store.call_history("k-1")
         assert stored is not None and stored["context"]["phone"] == "13566667777"
@@ -247,14 +299,17 @@ async def test_backup_restored_elsewhere_reads_only_with_its_key(
 
 
 async def test_rekey_moves_every_value_to_a_new_key_and_seals_values_from_before(
-        settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+    settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
     running = await start(settings, trainer=TRAINER)
     await _one_call(running)
     await running.close()
     # A call written before encryption existed: plain text in the sealed columns.
     with sqlite3.connect(_file(settings)) as db:
-        db.execute("INSERT INTO calls(call_id, user, context, started_at) VALUES ('old-1', 'a1001', ?, 1.0)",
-                   (json.dumps({"customer_name": "Marguerite Okonkwo"}),))
+        db.execute(
+            "INSERT INTO calls(call_id, user, context, started_at) VALUES ('old-1', 'a1001', ?, 1.0)",
+            (json.dumps({"customer_name": "Marguerite Okonkwo"}),),
+        )
     file = _file(settings)
     db_files = [file, file.with_name(file.name + "-wal")]
     assert "Marguerite Okonkwo" in _found(db_files, ["Marguerite Okonkwo"])
@@ -278,8 +333,9 @@ async def test_rekey_moves_every_value_to_a_new_key_and_seals_values_from_before
         assert new is not None and new["context"]["customer_name"] == "欧阳娜娜"
         assert old is not None and old["context"]["customer_name"] == "Marguerite Okonkwo"
         trail = await routing_store.audit_trail(running.store.db)
-        assert any("欧阳娜娜要投诉" in json.dumps(a["detail"], ensure_ascii=False) for a in trail), \
+        assert any("欧阳娜娜要投诉" in json.dumps(a["detail"], ensure_ascii=False) for a in trail), (
             "the append-only audit trail was re-sealed too (and its guard is back)"
+        )
     finally:
         await running.close()
     with sqlite3.connect(_file(settings)) as con, pytest.raises(sqlite3.IntegrityError, match="append-only"):
@@ -288,7 +344,8 @@ async def test_rekey_moves_every_value_to_a_new_key_and_seals_values_from_before
 
 @pytest.mark.parametrize("command", ["rekey", "backup", "restore"])
 def test_file_commands_refuse_postgresql_and_point_to_the_docs(
-        command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     url = "postgresql://assist:secret@db.example/assist"  # never connected to: refused before
     args = [command] if command == "rekey" else [command, str(tmp_path / "copy.db")]
     assert main([*args, "--db", url]) == 1

@@ -31,6 +31,7 @@ async def until(predicate: Callable[[], bool]) -> None:
     async def loop() -> None:
         while not predicate():
             await asyncio.sleep(0.01)
+
     await asyncio.wait_for(loop(), BOUND)
 
 
@@ -48,13 +49,15 @@ def notes(db: Path, call_id: str) -> list[str]:
     """A call's stored notes, read from the file (the payloads are sealed: opened with the database's key)."""
     opened = load_cipher(db).opened
     with sqlite3.connect(db) as conn:
-        rows = conn.execute("SELECT payload FROM call_events WHERE call_id=? AND kind='note' ORDER BY id",
-                            (call_id,)).fetchall()
+        rows = conn.execute(
+            "SELECT payload FROM call_events WHERE call_id=? AND kind='note' ORDER BY id", (call_id,)
+        ).fetchall()
     return [json.loads(opened(r[0]))["text"] for r in rows]
 
 
 async def test_a_command_under_way_is_answered_then_1012_and_a_late_one_is_not_run(
-        settings: Settings, http_session: aiohttp.ClientSession) -> None:
+    settings: Settings, http_session: aiohttp.ClientSession
+) -> None:
     running = await start(settings, trainer=TRAINER)
     base = f"http://127.0.0.1:{running.http_port}"
     drain: asyncio.Task[bool] | None = None
@@ -66,8 +69,11 @@ async def test_a_command_under_way_is_answered_then_1012_and_a_late_one_is_not_r
 
         # The escalation is under way (it waits for routing's lock, held here) when the drain begins.
         async with running.routing.lock:
-            await agent.ws.send(json.dumps({"id": 10, "type": "call.escalate", "call_id": "d-1",
-                                            "kind": "complaint", "reason": "客户要求投诉"}))
+            await agent.ws.send(
+                json.dumps(
+                    {"id": 10, "type": "call.escalate", "call_id": "d-1", "kind": "complaint", "reason": "客户要求投诉"}
+                )
+            )
             await until(lambda: bool(running.hub.in_command))
             drain = asyncio.create_task(running.drain(BOUND))
             await until(lambda: running.hub.draining)
@@ -114,8 +120,11 @@ async def test_a_drain_out_of_time_cuts_off_what_is_left_and_closes_with_1001(se
     await agent.call("call.start", call_id="d-2", context={})
     # the escalation waits for routing's lock for the whole drain: the drain runs out of time
     async with running.routing.lock:
-        await agent.ws.send(json.dumps({"id": 10, "type": "call.escalate", "call_id": "d-2", "kind": "complaint",
-                                        "reason": "客户要求投诉"}))
+        await agent.ws.send(
+            json.dumps(
+                {"id": 10, "type": "call.escalate", "call_id": "d-2", "kind": "complaint", "reason": "客户要求投诉"}
+            )
+        )
         await until(lambda: bool(running.hub.in_command))
         assert await running.drain(0.2) is False
     seen, code = await read_until_closed(agent)

@@ -48,13 +48,30 @@ class Serve:
         self.ws_port = self.http_port = 0
 
     async def start(self) -> None:
-        env = {**os.environ, "ASSIST_ROUTING": str(self.routing), "ASSIST_NOTIFY_SECRET": SECRET,
-               "ASSIST_HOST": "127.0.0.1", "ASSIST_DRAIN_TIMEOUT": str(BOUND)}
+        env = {
+            **os.environ,
+            "ASSIST_ROUTING": str(self.routing),
+            "ASSIST_NOTIFY_SECRET": SECRET,
+            "ASSIST_HOST": "127.0.0.1",
+            "ASSIST_DRAIN_TIMEOUT": str(BOUND),
+        }
         with open(self.log, "ab") as log:
             self.proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "assist", "serve", "--db", str(self.db),
-                "--ws-port", str(self.ws_port), "--http-port", str(self.http_port),
-                cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=log)
+                sys.executable,
+                "-m",
+                "assist",
+                "serve",
+                "--db",
+                str(self.db),
+                "--ws-port",
+                str(self.ws_port),
+                "--http-port",
+                str(self.http_port),
+                cwd=ROOT,
+                env=env,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=log,
+            )
         assert self.proc.stdout is not None
         while True:  # the websocket's line, then the HTTP side's: both listen
             line = (await asyncio.wait_for(self.proc.stdout.readline(), BOUND)).decode()
@@ -89,31 +106,50 @@ async def prepare(db: Path, *users: tuple[str, str]) -> list[str]:
 
 
 async def test_sigterm_drains_and_a_new_instance_takes_the_calls_back(
-        tmp_path: Path, receiver: Receiver, http_session: aiohttp.ClientSession) -> None:
+    tmp_path: Path, receiver: Receiver, http_session: aiohttp.ClientSession
+) -> None:
     db, routing = tmp_path / "assist.db", tmp_path / "routing.toml"
-    routing.write_text(routing_toml(receiver, manager_sms=True, fault_level34_first=HOUR,
-                                    fault_level34_second=2 * HOUR), encoding="utf-8")
-    a1, a2, admin_t, leader_t = await prepare(db, ("a1001", "agent"), ("a1002", "agent"), ("sa1", "seat_admin"),
-                                              ("s1", "shift_leader"))
+    routing.write_text(
+        routing_toml(receiver, manager_sms=True, fault_level34_first=HOUR, fault_level34_second=2 * HOUR),
+        encoding="utf-8",
+    )
+    a1, a2, admin_t, leader_t = await prepare(
+        db, ("a1001", "agent"), ("a1002", "agent"), ("sa1", "seat_admin"), ("s1", "shift_leader")
+    )
     service = Serve(db, routing, tmp_path / "serve.log")
     await service.start()
     try:
         agent1, agent2, admin, leader = [await service.client(t) for t in (a1, a2, admin_t, leader_t)]
         await agent1.call("call.start", call_id="r1", context={"queue": "retail", "customer_name": "王先生"})
-        outage = await agent1.call("call.transcript", call_id="r1", speaker="customer",
-                                   text="我手机银行转账一直提示系统繁忙，转了好几次都失败了")
+        outage = await agent1.call(
+            "call.transcript",
+            call_id="r1",
+            speaker="customer",
+            text="我手机银行转账一直提示系统繁忙，转了好几次都失败了",
+        )
         assert (await agent1.call("call.note", call_id="r1", text="客户要求今天给答复"))["success"]
-        record = await agent1.call("record.submit", call_id="r1", form="complaint.general", fields={
-            "customer_name": "王先生", "phone": "13800001234", "complaint": "转账失败", "demand": "今天答复",
-            "settled_on_call": "no"})
+        record = await agent1.call(
+            "record.submit",
+            call_id="r1",
+            form="complaint.general",
+            fields={
+                "customer_name": "王先生",
+                "phone": "13800001234",
+                "complaint": "转账失败",
+                "demand": "今天答复",
+                "settled_on_call": "no",
+            },
+        )
         assert record["success"], record
         await agent2.call("call.start", call_id="r2", context={"queue": "credit_card"})
-        urgent = await agent2.call("call.transcript", call_id="r2", speaker="customer",
-                                   text="今天不给我答复，我就打12378投诉到银保监会")
+        urgent = await agent2.call(
+            "call.transcript", call_id="r2", speaker="customer", text="今天不给我答复，我就打12378投诉到银保监会"
+        )
         labels = {"r1": outage["labels"], "r2": urgent["labels"]}
         assert labels["r1"][0] == "system_outage" and labels["r2"][0] == "complaint.urgent", labels
-        opened = await admin.call("fault.open", occurred_at=time.time(), symptoms="转账失败", level=3,
-                                  system="手机银行", reported_by="a1001")
+        opened = await admin.call(
+            "fault.open", occurred_at=time.time(), symptoms="转账失败", level=3, system="手机银行", reported_by="a1001"
+        )
         assert opened["success"], opened
         fault_esc = opened["escalation_id"]
         # the department leader's webhook is slow: its delivery is under way when the drain begins
@@ -139,23 +175,34 @@ async def test_sigterm_drains_and_a_new_instance_takes_the_calls_back(
         assert notes(db, "r1") == ["客户要求今天给答复"]
         assert query(db, "SELECT count(*) AS n FROM call_events WHERE call_id='r2' AND kind='transcript'")[0]["n"] == 1
         assert query(db, "SELECT id FROM routing_records WHERE id=?", record["record_id"])
-        assert query(db, "SELECT kind FROM routing_escalations WHERE id=?",
-                     incident["escalation_id"])[0]["kind"] == "major_incident"
-        assert query(db, "SELECT delivered_at FROM routing_outbox WHERE key=?", held_key)[0]["delivered_at"], \
+        assert (
+            query(db, "SELECT kind FROM routing_escalations WHERE id=?", incident["escalation_id"])[0]["kind"]
+            == "major_incident"
+        )
+        assert query(db, "SELECT delivered_at FROM routing_outbox WHERE key=?", held_key)[0]["delivered_at"], (
             "the webhook the receiver took is recorded as delivered"
-        first = query(db, "SELECT due_at, fired_at FROM routing_steps WHERE escalation_id=? AND name=?",
-                      fault_esc, "first_deadline")[0]
+        )
+        first = query(
+            db,
+            "SELECT due_at, fired_at FROM routing_steps WHERE escalation_id=? AND name=?",
+            fault_esc,
+            "first_deadline",
+        )[0]
         assert first["fired_at"] is None, "the deadline was still pending at the drain"
         # The hour passes while no instance runs (the test does not wait it out): the stored deadline moves
         # into the past, as the clock would have moved past it.
         with sqlite3.connect(db) as conn:
-            conn.execute("UPDATE routing_steps SET due_at=? WHERE escalation_id=? AND name='first_deadline'",
-                         (time.time() - 1, fault_esc))
+            conn.execute(
+                "UPDATE routing_steps SET due_at=? WHERE escalation_id=? AND name='first_deadline'",
+                (time.time() - 1, fault_esc),
+            )
 
         await service.start()  # the same database and ports
         agent1, agent2 = await service.client(a1), await service.client(a2)
-        for client, call_id, context in ((agent1, "r1", {"queue": "retail", "customer_name": "王先生"}),
-                                         (agent2, "r2", {"queue": "credit_card"})):
+        for client, call_id, context in (
+            (agent1, "r1", {"queue": "retail", "customer_name": "王先生"}),
+            (agent2, "r2", {"queue": "credit_card"}),
+        ):
             resumed = await client.call("call.start", call_id=call_id, context=context)
             assert resumed["resumed"] is True and resumed["update"]["labels"] == labels[call_id]
             update = await client.push("assist.update", timeout=BOUND, call_id=call_id)

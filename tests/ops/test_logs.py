@@ -27,15 +27,29 @@ from tests.routing.receiver import Receiver
 
 pytestmark = pytest.mark.slow
 
-PEOPLE = {"agent": "a1001", "agent2": "a1002", "seat_admin": "sa1", "shift_leader": "s1", "back_office": "b1",
-          "manager": "m1"}
+PEOPLE = {
+    "agent": "a1001",
+    "agent2": "a1002",
+    "seat_admin": "sa1",
+    "shift_leader": "s1",
+    "back_office": "b1",
+    "manager": "m1",
+}
 
 RAW = [
-    "13812345678", "138 1234 5678", "13987654321", "13700001111",          # mobile numbers
-    "6222021234567890123", "6222 0212 3456 7890 123", "6217000011112222",  # card numbers
-    "11010119900307123X", "440301198507214321",                             # ID card numbers
-    "622848001122334455",                                                   # an account number
-    "张伟", "李秀英", "王芳",                                                # names the contexts give
+    "13812345678",
+    "138 1234 5678",
+    "13987654321",
+    "13700001111",  # mobile numbers
+    "6222021234567890123",
+    "6222 0212 3456 7890 123",
+    "6217000011112222",  # card numbers
+    "11010119900307123X",
+    "440301198507214321",  # ID card numbers
+    "622848001122334455",  # an account number
+    "张伟",
+    "李秀英",
+    "王芳",  # names the contexts give
 ]
 
 
@@ -66,45 +80,81 @@ async def _day(ws_port: int, http_port: int, tokens: dict[str, str]) -> None:
     p = {role: await _client(ws_port, tokens[role]) for role in PEOPLE}
     agent, agent2, admin = p["agent"], p["agent2"], p["seat_admin"]
     await p["shift_leader"].call("escalation.subscribe")
-    await agent.call("call.start", call_id="day-1", context={
-        "customer_name": "张伟", "caller_number": "13812345678", "id_number": "11010119900307123X"})
-    await agent.call("call.transcript", call_id="day-1", speaker="customer",
-                     text="我是张伟，卡号6222021234567890123，身份证11010119900307123X，你们网点排队两小时没人管")
-    await agent.call("call.transcript", call_id="day-1", speaker="agent",
-                     text="张伟先生您好，您的手机是138 1234 5678吗")
+    await agent.call(
+        "call.start",
+        call_id="day-1",
+        context={"customer_name": "张伟", "caller_number": "13812345678", "id_number": "11010119900307123X"},
+    )
+    await agent.call(
+        "call.transcript",
+        call_id="day-1",
+        speaker="customer",
+        text="我是张伟，卡号6222021234567890123，身份证11010119900307123X，你们网点排队两小时没人管",
+    )
+    await agent.call(
+        "call.transcript", call_id="day-1", speaker="agent", text="张伟先生您好，您的手机是138 1234 5678吗"
+    )
     await agent.call("call.note", call_id="day-1", text="张伟投诉排队，卡 6222 0212 3456 7890 123，回电13812345678")
-    record = await agent.call("record.submit", call_id="day-1", form="complaint.general", fields={
-        "customer_name": "张伟", "phone": "13812345678", "complaint": "网点排队两小时", "demand": "道歉",
-        "settled_on_call": "no"})
+    record = await agent.call(
+        "record.submit",
+        call_id="day-1",
+        form="complaint.general",
+        fields={
+            "customer_name": "张伟",
+            "phone": "13812345678",
+            "complaint": "网点排队两小时",
+            "demand": "道歉",
+            "settled_on_call": "no",
+        },
+    )
     assert record["kind"] == "escalation", record
     await p["shift_leader"].push("escalation.event", event="new")
     await p["back_office"].call("escalation.note", escalation_id=record["escalation_id"], text="已联系张伟 13812345678")
 
-    await agent2.call("call.start", call_id="day-2", context={"name": "李秀英", "phone": "13987654321",
-                                                              "account": "622848001122334455"})
-    await agent2.call("call.transcript", call_id="day-2", speaker="customer",
-                      text="李秀英，手机银行转账一直提示系统繁忙，转不了，账号622848001122334455，身份证440301198507214321")
+    await agent2.call(
+        "call.start",
+        call_id="day-2",
+        context={"name": "李秀英", "phone": "13987654321", "account": "622848001122334455"},
+    )
+    await agent2.call(
+        "call.transcript",
+        call_id="day-2",
+        speaker="customer",
+        text="李秀英，手机银行转账一直提示系统繁忙，转不了，账号622848001122334455，身份证440301198507214321",
+    )
     await agent2.call("call.note", call_id="day-2", text="李秀英 13987654321 转账失败 卡6217000011112222")
     report = await agent2.call("call.escalate", call_id="day-2", kind="fault", reason="李秀英转账失败，回电13987654321")
     assert report["success"], report
-    opened = await admin.call("fault.open", occurred_at=time.time(), symptoms="转账提示系统繁忙，客户13700001111反映",
-                              level=3, system="手机银行", reported_by="a1002", report_id=report["escalation_id"])
+    opened = await admin.call(
+        "fault.open",
+        occurred_at=time.time(),
+        symptoms="转账提示系统繁忙，客户13700001111反映",
+        level=3,
+        system="手机银行",
+        reported_by="a1002",
+        report_id=report["escalation_id"],
+    )
     assert opened["success"], opened
     await agent2.push("assist.notice", active=True)
     await agent.call("call.start", call_id="day-3", context={"contact_name": "王芳", "caller_number": "13700001111"})
     await agent.call("call.transcript", call_id="day-3", speaker="customer", text="我是王芳，转账也失败了")
-    await agent.send_raw(json.dumps({"id": 90, "type": "call.note", "call_id": "day-3",
-                                     "text": ["王芳", "13700001111"]}, ensure_ascii=False))
+    await agent.send_raw(
+        json.dumps(
+            {"id": 90, "type": "call.note", "call_id": "day-3", "text": ["王芳", "13700001111"]}, ensure_ascii=False
+        )
+    )
     assert (await agent.reply(90))["error"]["code"] == "invalid_format"
-    recovered = await admin.call("fault.recover", fault_id=opened["fault"]["fault_id"], cause="网关故障",
-                                 responsible="信息技术部")
+    recovered = await admin.call(
+        "fault.recover", fault_id=opened["fault"]["fault_id"], cause="网关故障", responsible="信息技术部"
+    )
     assert recovered["success"], recovered
     for call_id, who in (("day-1", agent), ("day-2", agent2), ("day-3", agent)):
         await who.call("call.end", call_id=call_id, disposition="resolved")
     async with aiohttp.ClientSession() as session:
         for path in ("/readyz", "/metrics", "/api/calls/13812345678?customer=张伟"):
-            async with session.get(f"http://127.0.0.1:{http_port}{path}",
-                                   headers={"Authorization": f"Bearer {tokens['manager']}"}) as resp:
+            async with session.get(
+                f"http://127.0.0.1:{http_port}{path}", headers={"Authorization": f"Bearer {tokens['manager']}"}
+            ) as resp:
                 await resp.read()
     for client in p.values():
         await client.ws.close()
@@ -118,17 +168,29 @@ async def test_a_scripted_day_leaves_no_raw_customer_value_in_the_debug_log(tmp_
         db = tmp_path / "assist.db"
         # The pack is imported (its model trained) once, in this process, with the suite's shared trainer.
         running = await start(Settings(ws_port=0, http_port=0, db=db, pack=DEFAULT_PACK), trainer=TRAINER)
-        tokens = {role: await running.store.issue_token(user, role.rstrip("2"), time.time())
-                  for role, user in PEOPLE.items()}
+        tokens = {
+            role: await running.store.issue_token(user, role.rstrip("2"), time.time()) for role, user in PEOPLE.items()
+        }
         await running.close()
         config = tmp_path / "assist.toml"
-        config.write_text(f'ws_port = 0\nhttp_port = 0\ndb = "{db}"\nrouting = "{routing}"\n'
-                          f'notify_secret = "{SECRET}"\nlog_level = "DEBUG"\n', encoding="utf-8")
+        config.write_text(
+            f'ws_port = 0\nhttp_port = 0\ndb = "{db}"\nrouting = "{routing}"\n'
+            f'notify_secret = "{SECRET}"\nlog_level = "DEBUG"\n',
+            encoding="utf-8",
+        )
         log_file = tmp_path / "assist.log"
         with open(log_file, "wb") as err:
             proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "assist", "serve", "--config", str(config), stdout=asyncio.subprocess.PIPE,
-                stderr=err, env={**os.environ, "ASSIST_LOG_FORMAT": "json"})
+                sys.executable,
+                "-m",
+                "assist",
+                "serve",
+                "--config",
+                str(config),
+                stdout=asyncio.subprocess.PIPE,
+                stderr=err,
+                env={**os.environ, "ASSIST_LOG_FORMAT": "json"},
+            )
             try:
                 ws_port, http_port = await _ports(proc)
                 await _day(ws_port, http_port, tokens)

@@ -51,8 +51,9 @@ async def test_a_live_outage_call_shows_in_the_figures(service: Running, http_se
     assert value(later, "assist_connections", role="shift_leader") == 0
 
 
-async def test_outbox_depth_and_deadline_lag(center: tuple[Running, RoutingService], receiver: Receiver,
-                                             http_session: aiohttp.ClientSession) -> None:
+async def test_outbox_depth_and_deadline_lag(
+    center: tuple[Running, RoutingService], receiver: Receiver, http_session: aiohttp.ClientSession
+) -> None:
     running, _ = center
     agent = await open_client(running, user="a1001", role="agent")
     await agent.call("call.start", call_id="w1", context={})
@@ -70,8 +71,14 @@ async def test_outbox_depth_and_deadline_lag(center: tuple[Running, RoutingServi
 
     admin = await open_client(running, user="sa1", role="seat_admin")
     manager = await open_client(running, user="m1", role="manager")
-    opened = await admin.call("fault.open", occurred_at=time.time(), symptoms="转账提示系统繁忙", level=3,
-                              system="手机银行", reported_by="a1001")
+    opened = await admin.call(
+        "fault.open",
+        occurred_at=time.time(),
+        symptoms="转账提示系统繁忙",
+        level=3,
+        system="手机银行",
+        reported_by="a1001",
+    )
     assert opened["success"], opened
     await notified(manager, step="first_deadline")  # due 0.6 s after the fault
     fired = await scrape(running, http_session)

@@ -23,11 +23,15 @@ def test_once_per_call_and_no_limit() -> None:
 
 
 def test_a_file_overrides_per_rule_and_per_category_on_top_of_its_own_defaults() -> None:
-    policy = compile_firing({
-        "warnings": {"cooldown_seconds": 10},
-        "rules": {"internal_phone": {"max_per_call": 5}},
-        "categories": {"major_incident": {"once_per_call": False, "cooldown_seconds": 120}},
-    }, rule_ids=["internal_phone", "system_blame"], categories=["major_incident", "none"])
+    policy = compile_firing(
+        {
+            "warnings": {"cooldown_seconds": 10},
+            "rules": {"internal_phone": {"max_per_call": 5}},
+            "categories": {"major_incident": {"once_per_call": False, "cooldown_seconds": 120}},
+        },
+        rule_ids=["internal_phone", "system_blame"],
+        categories=["major_incident", "none"],
+    )
     assert policy.for_rule("system_blame") == Firing(cooldown_seconds=10.0, max_per_call=3)
     assert policy.for_rule("internal_phone") == Firing(cooldown_seconds=10.0, max_per_call=5)
     assert policy.for_category("none") == DEFAULT_PROMPTS
@@ -41,9 +45,22 @@ def test_no_file_is_the_defaults() -> None:
 
 def test_every_problem_is_named_with_its_field() -> None:
     with pytest.raises(PackError) as info:
-        compile_firing({"warnings": {"cooldown_seconds": -1, "max_per_call": 0, "loud": True},
-                        "rules": {"nope": {}}, "categories": {"none": {"once_per_call": "yes"}}, "extra": 1},
-                       rule_ids=["system_blame"], categories=["none"])
+        compile_firing(
+            {
+                "warnings": {"cooldown_seconds": -1, "max_per_call": 0, "loud": True},
+                "rules": {"nope": {}},
+                "categories": {"none": {"once_per_call": "yes"}},
+                "extra": 1,
+            },
+            rule_ids=["system_blame"],
+            categories=["none"],
+        )
     where = {".".join(map(str, p.path)) for p in info.value.problems}
-    assert where == {"warnings.cooldown_seconds", "warnings.max_per_call", "warnings.loud", "rules.nope",
-                     "categories.none.once_per_call", "extra"}
+    assert where == {
+        "warnings.cooldown_seconds",
+        "warnings.max_per_call",
+        "warnings.loud",
+        "rules.nope",
+        "categories.none.once_per_call",
+        "extra",
+    }

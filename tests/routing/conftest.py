@@ -19,18 +19,44 @@ from tests.routing.receiver import Receiver
 SECRET = "s3cret"
 
 
-def routing_toml(receiver: Receiver, *, manager_sms: bool = False, delivery: Mapping[str, Any] | None = None,
-                 extra: str = "", **deadlines: float) -> str:
+def routing_toml(
+    receiver: Receiver,
+    *,
+    manager_sms: bool = False,
+    delivery: Mapping[str, Any] | None = None,
+    extra: str = "",
+    **deadlines: float,
+) -> str:
     """A center whose deadlines are seconds; leaders on consoles, the department leader by SMS + webhook.
     `delivery` overrides [delivery] keys; `extra` is appended (more contacts, a [linking] table)."""
-    d = {"fault_level12_first": 30, "fault_level12_second": 60, "fault_level34_first": 0.6,
-         "fault_level34_second": 30, "about_agent_back_office": 30, "about_agent_center_manager": 30,
-         "renotify": 0, "late_after": 0.5, **deadlines}
-    dl: dict[str, Any] = {"tick": 0.05, "backoff": 0.05, "backoff_max": 0.2, "max_attempts": 6, "timeout": 60,
-                          "sms_url": receiver.url("/sms"), **(delivery or {})}
-    lines = ["[deadlines]", *(f"{k} = {v}" for k, v in d.items()),
-             "[delivery]", *(f"{k} = {json.dumps(v)}" for k, v in dl.items()),
-             "[schedule]", 'timezone = "Asia/Shanghai"']
+    d = {
+        "fault_level12_first": 30,
+        "fault_level12_second": 60,
+        "fault_level34_first": 0.6,
+        "fault_level34_second": 30,
+        "about_agent_back_office": 30,
+        "about_agent_center_manager": 30,
+        "renotify": 0,
+        "late_after": 0.5,
+        **deadlines,
+    }
+    dl: dict[str, Any] = {
+        "tick": 0.05,
+        "backoff": 0.05,
+        "backoff_max": 0.2,
+        "max_attempts": 6,
+        "timeout": 60,
+        "sms_url": receiver.url("/sms"),
+        **(delivery or {}),
+    }
+    lines = [
+        "[deadlines]",
+        *(f"{k} = {v}" for k, v in d.items()),
+        "[delivery]",
+        *(f"{k} = {json.dumps(v)}" for k, v in dl.items()),
+        "[schedule]",
+        'timezone = "Asia/Shanghai"',
+    ]
     contacts = [
         ("sl", "王班长", "shift_leader", 'console = "s1"'),
         ("sa", "赵管理员", "seat_admin", 'console = "sa1"'),

@@ -24,8 +24,10 @@ CENTER: dict[str, Any] = {
         {"id": "it", "name": "信息技术部", "roles": ["it_support"], "phone": "0571-8709 9999"},
         {"id": "sl2", "name": "郑班长", "roles": ["shift_leader"], "console": "s2"},
     ],
-    "roster": {"default": {"shift_leader": ["sl"]},
-               "2026-10-01": {"holiday": True, "shift_leader": ["sl2"], "acting_shift_leader": ["act"]}},
+    "roster": {
+        "default": {"shift_leader": ["sl"]},
+        "2026-10-01": {"holiday": True, "shift_leader": ["sl2"], "acting_shift_leader": ["act"]},
+    },
     "hotlines": [{"name": "省分行故障热线", "number": "0571-8000 0001"}],
     "internal_numbers": [{"name": "数据中心", "number": "021-6888 7777"}],
 }

@@ -44,8 +44,7 @@ class Receiver:
             return web.Response(status=503, text="try later")
         if self.secret and request.headers.get("X-Assist-Signature") != sign(self.secret, body):
             return web.Response(status=401, text="bad signature")
-        self.received.append({"path": request.path, "key": request.headers.get("Idempotency-Key"),
-                              **json.loads(body)})
+        self.received.append({"path": request.path, "key": request.headers.get("Idempotency-Key"), **json.loads(body)})
         self.arrived.set()
         return web.Response(text="ok")
 
@@ -57,6 +56,7 @@ class Receiver:
             while not predicate():
                 self.arrived.clear()
                 await self.arrived.wait()
+
         await asyncio.wait_for(loop(), timeout)
 
     async def start(self) -> Receiver:

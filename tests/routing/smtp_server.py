@@ -27,8 +27,9 @@ class SmtpServer:
         if self.attempts <= self.refuse_first:
             return self.refuse_code
         content: Any = envelope.original_content or envelope.content
-        mail = message_from_bytes(content if isinstance(content, bytes) else str(content).encode(),
-                                  policy=policy.default)
+        mail = message_from_bytes(
+            content if isinstance(content, bytes) else str(content).encode(), policy=policy.default
+        )
         mail["X-Envelope-To"] = ",".join(envelope.rcpt_tos)
         self.messages.append(mail)
         self.arrived.set()
@@ -39,6 +40,7 @@ class SmtpServer:
             while len(self.messages) < count:
                 self.arrived.clear()
                 await self.arrived.wait()
+
         await asyncio.wait_for(loop(), timeout)
 
     async def start(self) -> SmtpServer:

@@ -24,14 +24,17 @@ from tests.routing.smtp_server import SmtpServer
 from tests.routing.test_play_through import notified, outbox
 
 Center = tuple[Running, RoutingService]
-CONSOLE_FIRST = ('[[contacts]]\nid = "qm"\nname = "钱经理"\nroles = ["center_manager"]\nconsole = "m2"\n'
-                 'sms = "13800000009"\nnotify = ["console"]\n')
+CONSOLE_FIRST = (
+    '[[contacts]]\nid = "qm"\nname = "钱经理"\nroles = ["center_manager"]\nconsole = "m2"\n'
+    'sms = "13800000009"\nnotify = ["console"]\n'
+)
 """A manager told on the console only, who has an SMS number to fall back to."""
 MAILBOX = '[[contacts]]\nid = "ml"\nname = "周部长"\nroles = ["department_leader"]\nemail = "zhou@bank.example"\n'
 
 
-async def center_with(settings: Settings, tmp_path: Path, toml: str,
-                      clock: StandingClock | None = None) -> tuple[Running, RoutingService]:
+async def center_with(
+    settings: Settings, tmp_path: Path, toml: str, clock: StandingClock | None = None
+) -> tuple[Running, RoutingService]:
     path = tmp_path / "routing.toml"
     path.write_text(toml, encoding="utf-8")
     s = dataclasses.replace(settings, routing=path, notify_secret=SECRET)
@@ -66,10 +69,17 @@ async def audits(running: Running, action: str) -> list[dict[str, Any]]:
 
 
 async def test_console_notification_outlasts_the_retry_budget_then_falls_back_to_sms(
-        settings: Settings, tmp_path: Path, receiver: Receiver) -> None:
+    settings: Settings, tmp_path: Path, receiver: Receiver
+) -> None:
     clock = StandingClock(time.time())
-    center = await center_with(settings, tmp_path, routing_toml(receiver, delivery={
-        "console_fallback_after": "10m", "console_fallback": "sms,email"}, extra=CONSOLE_FIRST), clock)
+    center = await center_with(
+        settings,
+        tmp_path,
+        routing_toml(
+            receiver, delivery={"console_fallback_after": "10m", "console_fallback": "sms,email"}, extra=CONSOLE_FIRST
+        ),
+        clock,
+    )
     running, routing = center
     try:
         # Tokens first: issuing one is a direct write on the connection the routing loops read with.
@@ -117,11 +127,23 @@ async def test_console_notification_outlasts_the_retry_budget_then_falls_back_to
 
 
 async def test_email_is_delivered_over_smtp_retried_when_refused_and_sent_once(
-        settings: Settings, tmp_path: Path, receiver: Receiver, smtp: SmtpServer) -> None:
+    settings: Settings, tmp_path: Path, receiver: Receiver, smtp: SmtpServer
+) -> None:
     smtp.refuse_first = 2  # 451: try again later
-    center = await center_with(settings, tmp_path, routing_toml(receiver, delivery={
-        "smtp_host": "127.0.0.1", "smtp_port": smtp.port, "smtp_tls": "none", "smtp_from": "assist@bank.example"},
-        extra=MAILBOX))
+    center = await center_with(
+        settings,
+        tmp_path,
+        routing_toml(
+            receiver,
+            delivery={
+                "smtp_host": "127.0.0.1",
+                "smtp_port": smtp.port,
+                "smtp_tls": "none",
+                "smtp_from": "assist@bank.example",
+            },
+            extra=MAILBOX,
+        ),
+    )
     running, routing = center
     try:
         eid = await incident(running, "e1")
@@ -149,10 +171,16 @@ async def test_email_is_delivered_over_smtp_retried_when_refused_and_sent_once(
 
 
 async def test_email_refused_for_good_is_failed_at_once_and_audited(
-        settings: Settings, tmp_path: Path, receiver: Receiver, smtp: SmtpServer) -> None:
+    settings: Settings, tmp_path: Path, receiver: Receiver, smtp: SmtpServer
+) -> None:
     smtp.refuse_first, smtp.refuse_code = 100, "550 5.1.1 no such mailbox"
-    center = await center_with(settings, tmp_path, routing_toml(receiver, delivery={
-        "smtp_host": "127.0.0.1", "smtp_port": smtp.port, "smtp_tls": "none"}, extra=MAILBOX))
+    center = await center_with(
+        settings,
+        tmp_path,
+        routing_toml(
+            receiver, delivery={"smtp_host": "127.0.0.1", "smtp_port": smtp.port, "smtp_tls": "none"}, extra=MAILBOX
+        ),
+    )
     running, routing = center
     try:
         eid = await incident(running, "e2")
@@ -170,7 +198,8 @@ async def test_email_refused_for_good_is_failed_at_once_and_audited(
 
 
 async def test_a_slow_webhook_delays_only_its_own_target_whose_order_is_kept(
-        settings: Settings, tmp_path: Path, receiver: Receiver) -> None:
+    settings: Settings, tmp_path: Path, receiver: Receiver
+) -> None:
     gate = asyncio.Event()
     receiver.hold["/hook/dl"] = gate
     center = await center_with(settings, tmp_path, routing_toml(receiver, delivery={"timeout": 60}))
@@ -192,7 +221,9 @@ async def test_a_slow_webhook_delays_only_its_own_target_whose_order_is_kept(
         await receiver.wait_for(lambda: set(receiver.delivered("/hook/dl")) == set(want))
         assert [r["key"] for r in receiver.received if r["path"] == "/hook/dl"] == want
         assert [r["key"] for r in receiver.received if r["path"] == "/sms"] == [
-            f"{first}|report|dl|sms", f"{second}|report|dl|sms"]
+            f"{first}|report|dl|sms",
+            f"{second}|report|dl|sms",
+        ]
     finally:
         gate.set()
         await stop(center)

@@ -13,16 +13,29 @@ T0 = at("2026-11-02T10:00:00")
 MIN = 60.0
 
 
-def open_fault(level: int, policy: Escalations | None = None, occurred: float = T0, now: float = T0,
-               ) -> tuple[Escalations, Escalation, set[str]]:
+def open_fault(
+    level: int,
+    policy: Escalations | None = None,
+    occurred: float = T0,
+    now: float = T0,
+) -> tuple[Escalations, Escalation, set[str]]:
     policy = policy or Escalations(config())
-    esc, eff = policy.open("E-1", "fault", fault_plan(level, policy.config.deadlines),
-                           {"system": "手机银行", "level": level}, "sa1", now, anchor=occurred, fault_id="F-1")
+    esc, eff = policy.open(
+        "E-1",
+        "fault",
+        fault_plan(level, policy.config.deadlines),
+        {"system": "手机银行", "level": level},
+        "sa1",
+        now,
+        anchor=occurred,
+        fault_id="F-1",
+    )
     return policy, esc, who(eff)
 
 
-def open_kind(kind: str, policy: Escalations | None = None, now: float = T0) -> tuple[Escalations, Escalation,
-                                                                                      set[str]]:
+def open_kind(
+    kind: str, policy: Escalations | None = None, now: float = T0
+) -> tuple[Escalations, Escalation, set[str]]:
     policy = policy or Escalations(config())
     esc, eff = policy.open("E-2", kind, plan_for(kind, policy.config.deadlines), {"call_id": "c1"}, "a1", now)
     return policy, esc, who(eff)
@@ -134,8 +147,9 @@ def test_general_complaint_goes_to_back_office_duty() -> None:
 
 def test_urgent_complaint_goes_to_shift_leader_and_leaders_at_once_naming_the_emergency_contact() -> None:
     policy = Escalations(config())
-    _, eff = policy.open("E-3", "complaint.urgent", plan_for("complaint.urgent", policy.config.deadlines),
-                           {"call_id": "c1"}, "a1", T0)
+    _, eff = policy.open(
+        "E-3", "complaint.urgent", plan_for("complaint.urgent", policy.config.deadlines), {"call_id": "c1"}, "a1", T0
+    )
     assert who(eff) == {"sl", "bo", "cm", "dl"}
     to_leader = next(w.row["text"] for w in rows(eff, "routing_outbox") if w.row["recipient"] == "sl")
     assert "吴应急" in to_leader and "13800000008" in to_leader

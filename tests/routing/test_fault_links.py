@@ -37,14 +37,30 @@ async def test_outage_calls_link_to_the_fault_whose_system_they_name(center: Cen
     agent, admin, leader = p["agent"], p["seat_admin"], p["shift_leader"]
     assert (await leader.call("escalation.subscribe"))["success"]
 
-    mobile = (await admin.call("fault.open", occurred_at=time.time(), symptoms="转账提示系统繁忙", level=1,
-                               system="手机银行", reported_by="a1001"))["fault"]
+    mobile = (
+        await admin.call(
+            "fault.open",
+            occurred_at=time.time(),
+            symptoms="转账提示系统繁忙",
+            level=1,
+            system="手机银行",
+            reported_by="a1001",
+        )
+    )["fault"]
     await outage_call(agent, "c1", "手机银行转账一直提示系统繁忙，转不了")
     await linked(leader, mobile["fault_id"], "c1")
 
     # A later, unrelated fault: the mobile-banking call stays where it is; only a call naming SMS joins it.
-    sms = (await admin.call("fault.open", occurred_at=time.time(), symptoms="验证码发不出", level=3,
-                            system="短信平台", reported_by="sa1"))["fault"]
+    sms = (
+        await admin.call(
+            "fault.open",
+            occurred_at=time.time(),
+            symptoms="验证码发不出",
+            level=3,
+            system="短信平台",
+            reported_by="sa1",
+        )
+    )["fault"]
     await outage_call(agent, "c2", "信用卡还款一直提示系统异常，还不了款")  # names neither system
     await outage_call(agent, "c3", "短信平台出问题了，验证码一直收不到，提示系统错误")
     await linked(leader, sms["fault_id"], "c3")
@@ -58,16 +74,27 @@ async def test_outage_calls_link_to_the_fault_whose_system_they_name(center: Cen
     by_words = await agent.call("call.escalate", call_id="c4", kind="outage", reason="客户说短信平台验证码收不到")
     assert by_words["kind"] == "fault_link" and by_words["fault"]["fault_id"] == sms["fault_id"]
     await agent.call("call.start", call_id="c5", context={})
-    by_id = await agent.call("call.escalate", call_id="c5", kind="outage", reason="转账失败",
-                             fault_id=mobile["fault_id"])
+    by_id = await agent.call(
+        "call.escalate", call_id="c5", kind="outage", reason="转账失败", fault_id=mobile["fault_id"]
+    )
     assert by_id["kind"] == "fault_link" and by_id["fault"]["fault_id"] == mobile["fault_id"]
     unknown = await agent.call("call.escalate", call_id="c2", kind="outage", reason="信用卡系统还款失败")
     assert unknown["kind"] == "escalation" and unknown["escalation"]["kind"] == "fault_report"
     closed = await agent.call("call.escalate", call_id="c2", kind="outage", fault_id="F-nope")
     assert closed["error"]["code"] == "validation_failed" and "fault_id" in closed["error"]["details"]["fields"]
-    record = await agent.call("record.submit", call_id="c1", form="system_outage", fields={
-        "customer_name": "张先生", "phone": "13800001234", "error_message": "系统繁忙", "business": "转账",
-        "occurred_at": "10:05", "account_number": "6222020200112233"})
+    record = await agent.call(
+        "record.submit",
+        call_id="c1",
+        form="system_outage",
+        fields={
+            "customer_name": "张先生",
+            "phone": "13800001234",
+            "error_message": "系统繁忙",
+            "business": "转账",
+            "occurred_at": "10:05",
+            "account_number": "6222020200112233",
+        },
+    )
     assert record["kind"] == "fault_link" and record["fault_id"] == mobile["fault_id"], record
 
     # A leader: c3 was not affected by the SMS fault after all; c1 belongs to the SMS fault.
@@ -107,8 +134,11 @@ async def test_cause_and_responsible_on_recovery_afterwards_and_when_unresolvabl
     p = await people(running)
     admin, bo, leader = p["seat_admin"], p["back_office"], p["shift_leader"]
     await leader.call("escalation.subscribe")
-    fault = (await admin.call("fault.open", occurred_at=time.time(), symptoms="登录失败", level=2, system="网上银行",
-                              reported_by="a1001"))["fault"]
+    fault = (
+        await admin.call(
+            "fault.open", occurred_at=time.time(), symptoms="登录失败", level=2, system="网上银行", reported_by="a1001"
+        )
+    )["fault"]
     fid = fault["fault_id"]
     done = await admin.call("fault.recover", fault_id=fid, cause="证书过期", responsible="运维二组 张工")
     assert done["fault"]["cause"] == "证书过期" and done["fault"]["responsible"] == "运维二组 张工"
@@ -122,18 +152,22 @@ async def test_cause_and_responsible_on_recovery_afterwards_and_when_unresolvabl
     assert (await leader.push("fault.event", event="updated"))["fault"]["cause"] == "CA 证书未按期更新"
     listed = next(f for f in (await leader.call("fault.list", status="all"))["faults"] if f["fault_id"] == fid)
     assert (listed["cause"], listed["responsible"]) == ("CA 证书未按期更新", "运维二组 张工")
-    esc = next(e for e in (await leader.call("escalation.list", status="all"))["escalations"]
-               if e["fault_id"] == fid)
+    esc = next(e for e in (await leader.call("escalation.list", status="all"))["escalations"] if e["fault_id"] == fid)
     assert esc["subject"]["cause"] == "CA 证书未按期更新"
     trail = [a for a in await routing_store.audit_trail(running.store.db, fid) if a["action"] == "fault_update"]
-    assert trail[0]["who"] == "b1" and trail[0]["detail"] == {"before": {"cause": "证书过期"},
-                                                              "after": {"cause": "CA 证书未按期更新"}}
+    assert trail[0]["who"] == "b1" and trail[0]["detail"] == {
+        "before": {"cause": "证书过期"},
+        "after": {"cause": "CA 证书未按期更新"},
+    }
     empty = await bo.call("fault.update", fault_id=fid)
     assert empty["error"]["code"] == "validation_failed"
     assert (await p["agent"].call("fault.update", fault_id=fid, cause="x"))["error"]["code"] == "unauthorized"
 
-    other = (await admin.call("fault.open", occurred_at=time.time(), symptoms="代发失败", level=1, system="代发系统",
-                              reported_by="sa1"))["fault"]
+    other = (
+        await admin.call(
+            "fault.open", occurred_at=time.time(), symptoms="代发失败", level=1, system="代发系统", reported_by="sa1"
+        )
+    )["fault"]
     await admin.call("fault.unresolvable", fault_id=other["fault_id"], cause="第三方接口", responsible="张工")
     assert (await leader.push("fault.event", event="unresolvable"))["fault"]["responsible"] == "张工"
     edited = await admin.call("fault.update", fault_id=other["fault_id"], responsible="外包商 李工")

@@ -39,6 +39,7 @@ async def outbox(running: Running, key_like: str) -> list[dict[str, Any]]:
 
 async def until(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
     """Wait until the store shows what `check` looks for (it is asked every few milliseconds)."""
+
     async def poll() -> None:
         while not await check():
             await asyncio.sleep(0.01)
@@ -60,8 +61,15 @@ async def test_system_fault_from_agent_report_to_recovery(center: Center, receiv
     new = await admin.push("escalation.event", event="new")
     assert new["escalation"]["kind"] == "fault_report" and new["subscription"] == 1
 
-    opened = await admin.call("fault.open", occurred_at=time.time(), symptoms="转账提示系统繁忙", level=3,
-                              system="手机银行", reported_by="a1001", report_id=report["escalation_id"])
+    opened = await admin.call(
+        "fault.open",
+        occurred_at=time.time(),
+        symptoms="转账提示系统繁忙",
+        level=3,
+        system="手机银行",
+        reported_by="a1001",
+        report_id=report["escalation_id"],
+    )
     assert opened["success"], opened
     fault = opened["fault"]
     deadlines = {d["step"]: d for d in opened["deadlines"]}
@@ -98,12 +106,14 @@ async def test_system_fault_from_agent_report_to_recovery(center: Center, receiv
     assert again["error"]["code"] == "conflict"
 
 
-async def test_unresolvable_fault_reports_to_center_manager_and_department_leaders(center: Center,
-                                                                                   receiver: Receiver) -> None:
+async def test_unresolvable_fault_reports_to_center_manager_and_department_leaders(
+    center: Center, receiver: Receiver
+) -> None:
     running, _ = center
     p = await people(running)
-    opened = await p["seat_admin"].call("fault.open", occurred_at=time.time(), symptoms="批量代发失败", level=1,
-                                        system="代发系统", reported_by="sa1")
+    opened = await p["seat_admin"].call(
+        "fault.open", occurred_at=time.time(), symptoms="批量代发失败", level=1, system="代发系统", reported_by="sa1"
+    )
     fid = opened["fault"]["fault_id"]
     bad = await p["seat_admin"].call("fault.unresolvable", fault_id=fid, cause="", responsible="")
     assert bad["error"]["code"] == "validation_failed"
@@ -119,8 +129,9 @@ async def test_unresolvable_fault_reports_to_center_manager_and_department_leade
 async def test_fault_form_is_validated_and_only_for_seat_admins(center: Center) -> None:
     running, _ = center
     p = await people(running)
-    bad = await p["seat_admin"].call("fault.open", occurred_at="not a time", symptoms="", level=7, system="x",
-                                     reported_by="a1")
+    bad = await p["seat_admin"].call(
+        "fault.open", occurred_at="not a time", symptoms="", level=7, system="x", reported_by="a1"
+    )
     assert bad["error"]["code"] == "validation_failed"
     assert set(bad["error"]["details"]["fields"]) == {"occurred_at", "symptoms", "level"}
     denied = await p["agent"].call("fault.open", occurred_at=1, symptoms="x", level=1, system="x", reported_by="a")
@@ -140,36 +151,62 @@ async def test_complaints_suggestion_general_urgent_and_about_the_agent(center: 
 
     bad = await agent.call("record.submit", call_id="k1", form="complaint.general", fields={"phone": "abc"})
     assert bad["error"]["code"] == "validation_failed"
-    assert set(bad["error"]["details"]["fields"]) == {"phone", "customer_name", "complaint", "demand",
-                                                      "settled_on_call"}
+    assert set(bad["error"]["details"]["fields"]) == {
+        "phone",
+        "customer_name",
+        "complaint",
+        "demand",
+        "settled_on_call",
+    }
     unknown = await agent.call("record.submit", call_id="nope", form="complaint.general", fields=GENERAL)
     assert unknown["error"]["code"] == "not_found"
 
-    settled = await agent.call("record.submit", call_id="k1", form="complaint.general",
-                               fields={**GENERAL, "settled_on_call": "yes"})
+    settled = await agent.call(
+        "record.submit", call_id="k1", form="complaint.general", fields={**GENERAL, "settled_on_call": "yes"}
+    )
     assert settled["kind"] == "suggestion" and settled["escalation_id"] is None
 
-    general = await agent.call("record.submit", call_id="k1", form="complaint.general",
-                               fields={**GENERAL, "settled_on_call": "no"})
+    general = await agent.call(
+        "record.submit", call_id="k1", form="complaint.general", fields={**GENERAL, "settled_on_call": "no"}
+    )
     assert general["kind"] == "escalation"
     assert "会有我行相关人员与您联系解决。" in general["wording"]
     told = await notified(bo, escalation_id=general["escalation_id"])
     assert "网点排队两小时" in told["text"]
-    forwarded = await bo.call("escalation.resolve", escalation_id=general["escalation_id"],
-                              forwarded_to="城东支行", resolution="已转交")
+    forwarded = await bo.call(
+        "escalation.resolve", escalation_id=general["escalation_id"], forwarded_to="城东支行", resolution="已转交"
+    )
     assert forwarded["escalation"]["forwarded_to"] == "城东支行"
     assert forwarded["escalation"]["resolved_by"] == "b1" and forwarded["escalation"]["resolved_at"]
 
-    urgent = await agent.call("record.submit", call_id="k1", form="complaint.urgent", fields={
-        "customer_name": "张先生", "phone": "13800001234", "complaint": "资金被冻结", "demand": "今天答复",
-        "urgency": "扬言找媒体"})
+    urgent = await agent.call(
+        "record.submit",
+        call_id="k1",
+        form="complaint.urgent",
+        fields={
+            "customer_name": "张先生",
+            "phone": "13800001234",
+            "complaint": "资金被冻结",
+            "demand": "今天答复",
+            "urgency": "扬言找媒体",
+        },
+    )
     await notified(sl, escalation_id=urgent["escalation_id"])
     await notified(bo, escalation_id=urgent["escalation_id"])
     await notified(p["manager"], escalation_id=urgent["escalation_id"])
 
-    about = await agent.call("record.submit", call_id="k1", form="complaint.about_agent", fields={
-        "customer_name": "张先生", "phone": "13800001234", "complaint": "座席态度差", "demand": "换人处理",
-        "settled_on_call": "no"})
+    about = await agent.call(
+        "record.submit",
+        call_id="k1",
+        form="complaint.about_agent",
+        fields={
+            "customer_name": "张先生",
+            "phone": "13800001234",
+            "complaint": "座席态度差",
+            "demand": "换人处理",
+            "settled_on_call": "no",
+        },
+    )
     eid = about["escalation_id"]
     await notified(sl, escalation_id=eid, step="shift_leader")
     ack = await sl.call("escalation.ack", escalation_id=eid)
@@ -198,8 +235,12 @@ async def test_media_interview_live_broadcast_and_major_incident(center: Center,
     p = await people(running)
     agent, sl = p["agent"], p["shift_leader"]
     await agent.call("call.start", call_id="m1", context={})
-    media = await agent.call("record.submit", call_id="m1", form="media.interview", fields={
-        "journalist_name": "陈记者", "outlet": "都市快报", "phone": "13900001111", "topic": "手续费"})
+    media = await agent.call(
+        "record.submit",
+        call_id="m1",
+        form="media.interview",
+        fields={"journalist_name": "陈记者", "outlet": "都市快报", "phone": "13900001111", "topic": "手续费"},
+    )
     assert "我先记录您的联系电话向相关部门汇报，安排采访时间后再给您回复。" in media["wording"]
     told = await notified(sl, escalation_id=media["escalation_id"])
     assert "都市快报" in told["text"] and "13900001111" in told["text"]
@@ -233,8 +274,9 @@ async def test_notifiers_retry_with_backoff_and_never_deliver_twice(center: Cent
     await until(recorded)
     await routing.deliver_due(time.time() + 3600)  # an hour on, every retry is due: none may be sent again
     assert all(receiver.delivered()[k] == 1 for k in want), receiver.delivered()
-    rows = await routing_store._all(running.store.db, "SELECT key, attempts, delivered_at FROM routing_outbox "
-                                                      "WHERE channel IN ('sms', 'webhook')")
+    rows = await routing_store._all(
+        running.store.db, "SELECT key, attempts, delivered_at FROM routing_outbox WHERE channel IN ('sms', 'webhook')"
+    )
     assert {r["key"]: r["attempts"] for r in rows} == {f"{eid}|report|dl|sms": 3, f"{eid}|report|dl|webhook": 4}
     assert all(r["delivered_at"] for r in rows)
 

@@ -48,13 +48,32 @@ class Service:
         self.ws_port = 0
 
     async def start(self, clock: float) -> None:
-        env = {**os.environ, "ASSIST_ROUTING": str(self.routing), "ASSIST_NOTIFY_SECRET": SECRET,
-               "ASSIST_HOST": "127.0.0.1", "ASSIST_DATA_KEY": DATA_KEY if cipher_for(self.db) else ""}
+        env = {
+            **os.environ,
+            "ASSIST_ROUTING": str(self.routing),
+            "ASSIST_NOTIFY_SECRET": SECRET,
+            "ASSIST_HOST": "127.0.0.1",
+            "ASSIST_DATA_KEY": DATA_KEY if cipher_for(self.db) else "",
+        }
         with open(self.log, "ab") as log:
             self.proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "tests.routing.serve_with_routing", "--ws-port", "0", "--http-port", "0",
-                "--db", str(self.db), "--clock", repr(clock), cwd=ROOT, env=env, stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE, stderr=log)
+                sys.executable,
+                "-m",
+                "tests.routing.serve_with_routing",
+                "--ws-port",
+                "0",
+                "--http-port",
+                "0",
+                "--db",
+                str(self.db),
+                "--clock",
+                repr(clock),
+                cwd=ROOT,
+                env=env,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=log,
+            )
         line = await self._line()
         m = re.search(r"ready ws=(\d+)", line)
         assert m, f"service did not start: {line!r}; log: {self.log.read_text()[-2000:]}"
@@ -104,8 +123,10 @@ def query(db: Path | str, sql: str, *params: Any) -> list[Any]:
         cipher = cipher_for(db)
         assert cipher is not None
         with psycopg.connect(db, row_factory=dict_row) as conn:  # the sealed customer fields opened
-            return [{k: cipher.opened(v) for k, v in row.items()}
-                    for row in conn.execute(sql.replace("?", "%s"), params).fetchall()]
+            return [
+                {k: cipher.opened(v) for k, v in row.items()}
+                for row in conn.execute(sql.replace("?", "%s"), params).fetchall()
+            ]
     con = sqlite3.connect(db)
     con.row_factory = load_cipher(db).row_factory()  # rows with the sealed customer fields opened
     try:
@@ -114,11 +135,14 @@ def query(db: Path | str, sql: str, *params: Any) -> list[Any]:
         con.close()
 
 
-async def test_step_waiting_at_sigkill_fires_once_late_after_restart(tmp_path: Path, receiver: Receiver,
-                                                                     db_target: Path | str) -> None:
+async def test_step_waiting_at_sigkill_fires_once_late_after_restart(
+    tmp_path: Path, receiver: Receiver, db_target: Path | str
+) -> None:
     db, routing = db_target, tmp_path / "routing.toml"
-    routing.write_text(routing_toml(receiver, manager_sms=True, fault_level34_first=FIRST,
-                                    fault_level34_second=SECOND), encoding="utf-8")
+    routing.write_text(
+        routing_toml(receiver, manager_sms=True, fault_level34_first=FIRST, fault_level34_second=SECOND),
+        encoding="utf-8",
+    )
     agent_t, admin_t, leader_t = await tokens(db, ("a1001", "agent"), ("sa1", "seat_admin"), ("s1", "shift_leader"))
     service = Service(db, routing, tmp_path / "service.log")
     await service.start(clock=T0)
@@ -129,11 +153,21 @@ async def test_step_waiting_at_sigkill_fires_once_late_after_restart(tmp_path: P
         iid = incident["escalation_id"]
         acked = await leader.call("escalation.ack", escalation_id=iid)
         assert acked["success"]
-        suggestion = await agent.call("record.submit", call_id="r1", form="complaint.general", fields={
-            "customer_name": "张先生", "phone": "13800001234", "complaint": "排队久", "demand": "改进",
-            "settled_on_call": "yes"})
-        opened = await admin.call("fault.open", occurred_at=T0, symptoms="转账失败", level=3, system="手机银行",
-                                  reported_by="a1001")
+        suggestion = await agent.call(
+            "record.submit",
+            call_id="r1",
+            form="complaint.general",
+            fields={
+                "customer_name": "张先生",
+                "phone": "13800001234",
+                "complaint": "排队久",
+                "demand": "改进",
+                "settled_on_call": "yes",
+            },
+        )
+        opened = await admin.call(
+            "fault.open", occurred_at=T0, symptoms="转账失败", level=3, system="手机银行", reported_by="a1001"
+        )
         fid, eid = opened["fault"]["fault_id"], opened["escalation_id"]
         first_key, second_key = f"{eid}|first_deadline|cm|sms", f"{eid}|second_deadline|dl|sms"
         await receiver.wait_for(lambda: f"{iid}|report|dl|sms" in receiver.delivered(), timeout=BOUND)

@@ -26,8 +26,17 @@ def test_groups_are_read_with_comments_and_blank_lines_ignored() -> None:
 
 
 def test_every_problem_is_reported_with_file_and_line() -> None:
-    text = "\n".join(["网银 = 网上银行", "只有一个词", "手机银行 = = 掌上银行", "短信 = 短信", "网上银行 = 网银系统",
-                      "单独 =", "信用卡 = Ｃａｒｄ = card"])
+    text = "\n".join(
+        [
+            "网银 = 网上银行",
+            "只有一个词",
+            "手机银行 = = 掌上银行",
+            "短信 = 短信",
+            "网上银行 = 网银系统",
+            "单独 =",
+            "信用卡 = Ｃａｒｄ = card",
+        ]
+    )
     _, problems = parse_synonyms(text)
     assert [str(p) for p in problems] == [
         "synonyms.txt:2 a group is terms separated by '=' (e.g. 网银 = 网上银行), not '只有一个词'",
@@ -42,7 +51,13 @@ def test_every_problem_is_reported_with_file_and_line() -> None:
 def test_expansion_keeps_order_adds_each_group_in_place_and_never_repeats() -> None:
     groups, _ = parse_synonyms(GOOD)
     assert expand_keywords(["转账", "网银", "网上银行", "手机app"], groups) == [
-        "转账", "网银", "网上银行", "网上银行系统", "手机app", "手机银行"]
+        "转账",
+        "网银",
+        "网上银行",
+        "网上银行系统",
+        "手机app",
+        "手机银行",
+    ]
     assert expand_keywords(["挂失"], groups) == ["挂失"], "a keyword in no group is itself"
     assert expand_keywords([], groups) == []
 

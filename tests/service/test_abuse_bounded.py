@@ -53,14 +53,20 @@ BLAME = "系统坏了"
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def served(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Running]:
     db = tmp_path_factory.mktemp("abuse") / "assist.db"
-    running = await start(Settings(host="127.0.0.1", ws_port=0, http_port=0, db=Path(db), pack=DEFAULT_PACK),
-                          trainer=TRAINER)
+    running = await start(
+        Settings(host="127.0.0.1", ws_port=0, http_port=0, db=Path(db), pack=DEFAULT_PACK), trainer=TRAINER
+    )
     try:
         # Complaints, not faults: every agent connection is sent one notice per open fault (a defect below).
         seeder = await open_client(running, user="seed")
         await seeder.call("call.start", call_id="seed-call", context={"queue": "retail"})
-        replies = await pipeline(seeder, [{"type": "call.escalate", "call_id": "seed-call", "kind": "complaint",
-                                           "reason": f"客户第{i}次要求回电"} for i in range(OPEN_ESCALATIONS)])
+        replies = await pipeline(
+            seeder,
+            [
+                {"type": "call.escalate", "call_id": "seed-call", "kind": "complaint", "reason": f"客户第{i}次要求回电"}
+                for i in range(OPEN_ESCALATIONS)
+            ],
+        )
         assert all(r["success"] for r in replies), next(r for r in replies if not r["success"])
         await seeder.ws.close()
         yield running
@@ -87,15 +93,18 @@ async def pipeline(client: Client, frames: list[dict[str, Any]]) -> list[dict[st
 
 async def until_gone(served: Running, user: str) -> None:
     """Until no connection of `user` is still served, or the one left was cut off (its pending work dropped)."""
-    while any(c.session.principal is not None and c.session.principal.user == user and not c.closed
-              for c in served.hub.connections):
+    while any(
+        c.session.principal is not None and c.session.principal.user == user and not c.closed
+        for c in served.hub.connections
+    ):
         await asyncio.sleep(0.05)
 
 
 def pushes_dropped(served: Running) -> float:
     """`assist_pushes_dropped_total` as /metrics shows it."""
-    line = next(x for x in served.hub.metrics.render().decode().splitlines()
-                if x.startswith("assist_pushes_dropped_total "))
+    line = next(
+        x for x in served.hub.metrics.render().decode().splitlines() if x.startswith("assist_pushes_dropped_total ")
+    )
     return float(line.split()[1])
 
 
@@ -111,8 +120,9 @@ def error_body(data: Any) -> dict[str, Any]:
 async def test_a_transcript_line_over_the_limit_is_validation_failed_and_not_scanned(served: Running) -> None:
     agent = await open_client(served, user="a1")
     await agent.call("call.start", call_id="line-1", context={})
-    reply = await agent.call("call.transcript", call_id="line-1", speaker="agent",
-                             text=BLAME * (protocol.MAX_LINE_CHARS // len(BLAME) + 1))
+    reply = await agent.call(
+        "call.transcript", call_id="line-1", speaker="agent", text=BLAME * (protocol.MAX_LINE_CHARS // len(BLAME) + 1)
+    )
     assert reply["error"]["code"] == "validation_failed" and reply["error"]["details"]["field"] == "text", reply
     assert not [p for p in agent.pushes if p["type"] == "assist.warning"], "a refused line is not scanned"
     assert (await agent.call("call.get", call_id="line-1"))["success"], "the call goes on"
@@ -121,8 +131,12 @@ async def test_a_transcript_line_over_the_limit_is_validation_failed_and_not_sca
 async def test_warnings_for_one_line_are_capped(served: Running) -> None:
     agent = await open_client(served, user="a2")
     await agent.call("call.start", call_id="line-2", context={})
-    reply = await agent.call("call.transcript", call_id="line-2", speaker="agent",
-                             text=(BLAME * protocol.MAX_LINE_CHARS)[:protocol.MAX_LINE_CHARS])
+    reply = await agent.call(
+        "call.transcript",
+        call_id="line-2",
+        speaker="agent",
+        text=(BLAME * protocol.MAX_LINE_CHARS)[: protocol.MAX_LINE_CHARS],
+    )
     assert reply["success"] and reply["warnings"], "the line is accepted and warned about"
     assert len(reply["warnings"]) <= WARNINGS_PER_LINE, len(reply["warnings"])
     assert len(json.dumps(reply, ensure_ascii=False).encode()) <= served.hub.settings.max_message_bytes
@@ -130,50 +144,63 @@ async def test_warnings_for_one_line_are_capped(served: Running) -> None:
 
 async def test_the_trainers_try_refuses_a_line_over_the_line_limit(http: Http) -> None:
     line = "客户查询余额" * (protocol.MAX_LINE_CHARS // 6 + 1)
-    data = await http.call("POST", "/api/pack/try", {"call": {"transcript": [{"speaker": "agent", "text": line}]}},
-                           expect=400)
+    data = await http.call(
+        "POST", "/api/pack/try", {"call": {"transcript": [{"speaker": "agent", "text": line}]}}, expect=400
+    )
     assert error_body(data)["code"] == "validation_failed"
     assert data["error"]["details"]["field"] == "transcript[0].text", data
 
 
-@pytest.mark.parametrize(("call", "field"), [
-    ({"notes": ["备注" * (protocol.MAX_NOTE_CHARS // 2 + 1)]}, "notes[0]"),
-    ({"context": {"customer_name": "张" * protocol.MAX_CONTEXT_BYTES}}, "context"),
-    ({"transcript": [{"speaker": "customer", "text": "余额"}] * 1000}, "transcript"),
-])
+@pytest.mark.parametrize(
+    ("call", "field"),
+    [
+        ({"notes": ["备注" * (protocol.MAX_NOTE_CHARS // 2 + 1)]}, "notes[0]"),
+        ({"context": {"customer_name": "张" * protocol.MAX_CONTEXT_BYTES}}, "context"),
+        ({"transcript": [{"speaker": "customer", "text": "余额"}] * 1000}, "transcript"),
+    ],
+)
 async def test_the_trainers_try_applies_the_websockets_note_context_and_call_limits(
-        http: Http, call: dict[str, Any], field: str) -> None:
+    http: Http, call: dict[str, Any], field: str
+) -> None:
     data = await http.call("POST", "/api/pack/try", {"call": call}, expect=400)
     assert error_body(data)["code"] == "validation_failed" and data["error"]["details"]["field"] == field, data
 
 
 async def test_a_body_nested_5000_deep_is_invalid_json_not_a_500(http: Http) -> None:
-    async with http.session.post(http.base + "/api/pack/try", data=b'{"call": ' + b"[" * 5000 + b"]" * 5000 + b"}",
-                                 headers={"Authorization": f"Bearer {http.token}",
-                                          "Content-Type": "application/json"}) as resp:
+    async with http.session.post(
+        http.base + "/api/pack/try",
+        data=b'{"call": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+        headers={"Authorization": f"Bearer {http.token}", "Content-Type": "application/json"},
+    ) as resp:
         assert resp.status == 400
         assert error_body(await resp.json())["code"] == "invalid_json"
 
 
 async def test_a_try_over_its_time_limit_is_stopped_and_the_next_one_answers(served: Running, http: Http) -> None:
     service = served.http_runner.app[PACKS]
-    within_limits = {"transcript": [{"speaker": "agent", "text": BLAME * (protocol.MAX_LINE_CHARS // len(BLAME))}]
-                     * MAX_TRY_LINES}
+    within_limits = {
+        "transcript": [{"speaker": "agent", "text": BLAME * (protocol.MAX_LINE_CHARS // len(BLAME))}] * MAX_TRY_LINES
+    }
     service.try_timeout = 0.001  # the heaviest call the limits allow classifies for seconds
     try:
         data = await http.call("POST", "/api/pack/try", {"call": within_limits}, expect=400)
     finally:
         service.try_timeout = served.hub.settings.try_timeout
     assert error_body(data)["code"] == "validation_failed" and data["error"]["details"]["field"] == "call", data
-    found = await http.call("POST", "/api/pack/try", {"call": {"transcript": [
-        {"speaker": "agent", "text": "这是我们系统的问题，我们系统坏了"}]}})
+    found = await http.call(
+        "POST",
+        "/api/pack/try",
+        {"call": {"transcript": [{"speaker": "agent", "text": "这是我们系统的问题，我们系统坏了"}]}},
+    )
     assert {w["rule"] for w in found["warnings"]} == {"system_blame"}, "a new worker process answers the next try"
 
 
 async def test_a_try_body_over_8_mib_is_413_in_the_error_shape(http: Http) -> None:
-    async with http.session.post(http.base + "/api/pack/try", data=b" " * (8 * 2**20 + 1),
-                                 headers={"Authorization": f"Bearer {http.token}",
-                                          "Content-Type": "application/json"}) as resp:
+    async with http.session.post(
+        http.base + "/api/pack/try",
+        data=b" " * (8 * 2**20 + 1),
+        headers={"Authorization": f"Bearer {http.token}", "Content-Type": "application/json"},
+    ) as resp:
         assert resp.status == 413
         assert error_body(await resp.json())["code"] == "request_entity_too_large"
 
@@ -184,12 +211,14 @@ async def test_a_try_body_over_8_mib_is_413_in_the_error_shape(http: Http) -> No
 def refused(data: Any) -> bool:
     """The preview's documented refusal: {text: null, error: "…"} (or an error body)."""
     return isinstance(data, dict) and (
-        (data.get("text") is None and isinstance(data.get("error"), str)) or isinstance(data.get("error"), dict))
+        (data.get("text") is None and isinstance(data.get("error"), str)) or isinstance(data.get("error"), dict)
+    )
 
 
 async def test_a_template_bomb_in_the_preview_is_refused(http: Http) -> None:
-    data = await http.call("POST", "/api/pack/preview",
-                           {"template": "{{ (('a'*10**7)|replace('a','aa'))|length }}"}, expect=None)
+    data = await http.call(
+        "POST", "/api/pack/preview", {"template": "{{ (('a'*10**7)|replace('a','aa'))|length }}"}, expect=None
+    )
     assert refused(data), data
 
 
@@ -256,13 +285,26 @@ async def test_many_open_faults_do_not_cut_agents_off(settings: Settings) -> Non
     try:
         admin = await open_client(running, user="sa2", role="seat_admin")
         count = running.hub.settings.max_queue + 1
-        replies = await pipeline(admin, [{"type": "fault.open", "occurred_at": time.time(), "symptoms": "转账失败",
-                                          "level": 1, "system": f"系统{i}", "reported_by": "a6"} for i in range(count)])
+        replies = await pipeline(
+            admin,
+            [
+                {
+                    "type": "fault.open",
+                    "occurred_at": time.time(),
+                    "symptoms": "转账失败",
+                    "level": 1,
+                    "system": f"系统{i}",
+                    "reported_by": "a6",
+                }
+                for i in range(count)
+            ],
+        )
         assert all(r["success"] for r in replies)
         agent = await open_client(running, user="a6")  # connected after the faults were opened
         assert (await agent.call("ping"))["success"]
-        opened = await admin.call("fault.open", occurred_at=time.time(), symptoms="转账失败", level=1, system="网银",
-                                  reported_by="a6")
+        opened = await admin.call(
+            "fault.open", occurred_at=time.time(), symptoms="转账失败", level=1, system="网银", reported_by="a6"
+        )
         assert opened["success"], opened  # the notices to every agent connection are queued before this reply
         assert (await agent.call("ping"))["success"], "the agent is still connected"
         notices = [p for p in agent.pushes if p["type"] == "assist.notice"]
@@ -276,8 +318,9 @@ async def test_many_open_faults_do_not_cut_agents_off(settings: Settings) -> Non
 
 async def test_one_agent_cannot_keep_hundreds_of_live_calls(served: Running) -> None:
     agent = await open_client(served, user="a4")
-    replies = await pipeline(agent, [{"type": "call.start", "call_id": f"many-{i}", "context": {"queue": "retail"}}
-                                     for i in range(200)])
+    replies = await pipeline(
+        agent, [{"type": "call.start", "call_id": f"many-{i}", "context": {"queue": "retail"}} for i in range(200)]
+    )
     refusals = [r["error"] for r in replies if not r["success"]]
     assert all(e["code"] != "internal_error" and {"code", "message"} <= set(e) for e in refusals), refusals[:1]
     assert refusals, "every one of 200 calls was accepted"
@@ -286,8 +329,9 @@ async def test_one_agent_cannot_keep_hundreds_of_live_calls(served: Running) -> 
 async def test_the_live_call_cap_refuses_a_new_call_but_not_a_resumed_one(served: Running) -> None:
     cap = served.hub.settings.max_calls_per_agent
     agent = await open_client(served, user="a4b")
-    replies = await pipeline(agent, [{"type": "call.start", "call_id": f"cap-{i}", "context": {}}
-                                     for i in range(cap + 1)])
+    replies = await pipeline(
+        agent, [{"type": "call.start", "call_id": f"cap-{i}", "context": {}} for i in range(cap + 1)]
+    )
     assert [r["success"] for r in replies] == [True] * cap + [False]
     assert replies[-1]["error"]["code"] == "too_many_calls" and replies[-1]["error"]["details"]["limit"] == cap
     assert "cap-20" not in served.hub.desk.calls, "the refused call is not kept"
@@ -297,10 +341,13 @@ async def test_the_live_call_cap_refuses_a_new_call_but_not_a_resumed_one(served
     assert (await again.call("call.start", call_id=f"cap-{cap}", context={}))["success"], "room again after an end"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 14 item 11: call ids are global, not scoped to the agent: another "
-                   "agent's call.start of an id takes it (the rightful agent gets a conflict), and an ended id can "
-                   "never be used again (an agent can burn ids); scoping them reaches the store's calls table, "
-                   "routing, leader and feedback")
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 14 item 11: call ids are global, not scoped to the agent: another "
+    "agent's call.start of an id takes it (the rightful agent gets a conflict), and an ended id can "
+    "never be used again (an agent can burn ids); scoping them reaches the store's calls table, "
+    "routing, leader and feedback",
+)
 async def test_an_agent_cannot_take_or_burn_another_agents_call_id(served: Running) -> None:
     squatter = await open_client(served, user="a12")
     await squatter.call("call.start", call_id="pbx-1001", context={})
@@ -316,13 +363,21 @@ async def test_the_leaders_live_call_list_stays_small(served: Running) -> None:
     per_agent = served.hub.settings.max_calls_per_agent  # 100 calls of several agents (one may hold only this many)
     for n in range(math.ceil(100 / per_agent)):
         agent = await open_client(served, user=f"a5-{n}")
-        replies = await pipeline(agent, [{"type": "call.start", "call_id": f"wide-{n}-{i}",
-                                          "context": {"customer_name": name}} for i in range(per_agent)])
+        replies = await pipeline(
+            agent,
+            [
+                {"type": "call.start", "call_id": f"wide-{n}-{i}", "context": {"customer_name": name}}
+                for i in range(per_agent)
+            ],
+        )
         assert all(r["success"] for r in replies), replies[-1]
     token = await served.store.issue_token("L4", "shift_leader", time.time())
-    async with aiohttp.ClientSession() as session, session.get(
-            f"http://127.0.0.1:{served.http_port}/api/leader/calls",
-            headers={"Authorization": f"Bearer {token}"}) as resp:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(
+            f"http://127.0.0.1:{served.http_port}/api/leader/calls", headers={"Authorization": f"Bearer {token}"}
+        ) as resp,
+    ):
         assert resp.status == 200
         body = await resp.read()
     assert len(body) <= 2**20, f"{len(body)} bytes for one page of live calls"
@@ -338,8 +393,10 @@ async def test_an_unfinished_http_request_is_closed_by_the_header_timeout(settin
     assert HEADER_TIMEOUTS, "no header-read timeout setting in assist.config.Settings"
     import dataclasses
 
-    running = await start(dataclasses.replace(settings, **{HEADER_TIMEOUTS[0]: 0.2}),  # type: ignore[arg-type]
-                          trainer=TRAINER)
+    running = await start(
+        dataclasses.replace(settings, **{HEADER_TIMEOUTS[0]: 0.2}),  # type: ignore[arg-type]
+        trainer=TRAINER,
+    )
     try:
         reader, writer = await asyncio.open_connection("127.0.0.1", running.http_port)
         writer.write(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
@@ -355,8 +412,9 @@ async def test_past_the_connection_cap_the_oldest_unfinished_requests_make_room(
     import dataclasses
 
     cap = 5
-    running = await start(dataclasses.replace(settings, http_max_connections=cap, http_header_timeout=600.0),
-                          trainer=TRAINER)
+    running = await start(
+        dataclasses.replace(settings, http_max_connections=cap, http_header_timeout=600.0), trainer=TRAINER
+    )
     try:
         held = []
         for _ in range(20):
@@ -364,10 +422,12 @@ async def test_past_the_connection_cap_the_oldest_unfinished_requests_make_room(
             writer.write(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
             await writer.drain()
             held.append((reader, writer))
-        async with aiohttp.ClientSession() as session, session.get(
-                f"http://127.0.0.1:{running.http_port}/healthz") as resp:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"http://127.0.0.1:{running.http_port}/healthz") as resp,
+        ):
             assert resp.status == 200, "a new client is answered while unfinished requests fill the cap"
-        for reader, _ in held[:20 + 1 - cap]:
+        for reader, _ in held[: 20 + 1 - cap]:
             assert await asyncio.wait_for(reader.read(), 30) == b"", "the oldest unfinished requests were closed"
         reader, writer = held[-1]
         writer.write(b"1\r\nConnection: close\r\n\r\n")
@@ -387,10 +447,17 @@ async def test_unknown_paths_and_ids_are_404_in_the_error_shape(http: Http, path
     assert error_body(await http.call("GET", path, expect=404))["code"] == "not_found"
 
 
-@pytest.mark.parametrize(("method", "path"), [
-    ("GET", f"/api/pack/versions/{2**63}"), ("GET", f"/api/pack/versions/{BIG}"), ("GET", f"/api/pack/drafts/{BIG}"),
-    ("POST", f"/api/pack/versions/v{BIG}/rollback"), ("GET", f"/api/pack/export?version={BIG}"),
-    ("GET", f"/api/pack/export?draft={BIG}"), ("GET", f"/api/pack/drafts/{BIG}/diff"),
-])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", f"/api/pack/versions/{2**63}"),
+        ("GET", f"/api/pack/versions/{BIG}"),
+        ("GET", f"/api/pack/drafts/{BIG}"),
+        ("POST", f"/api/pack/versions/v{BIG}/rollback"),
+        ("GET", f"/api/pack/export?version={BIG}"),
+        ("GET", f"/api/pack/export?draft={BIG}"),
+        ("GET", f"/api/pack/drafts/{BIG}/diff"),
+    ],
+)
 async def test_ids_above_2_63_are_404_not_500(http: Http, method: str, path: str) -> None:
     assert error_body(await http.call(method, path, expect=404))["code"] == "not_found"

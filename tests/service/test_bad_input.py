@@ -46,11 +46,14 @@ async def test_missing_id(agent: Client) -> None:
     assert (await _error(agent, None))["code"] == "invalid_format"
 
 
-@pytest.mark.parametrize("fields", [
-    {"call_id": "x"},                                  # missing text
-    {"call_id": 5, "text": "hi"},                     # wrong type
-    {"text": "hi"},                                    # missing call_id
-])
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"call_id": "x"},  # missing text
+        {"call_id": 5, "text": "hi"},  # wrong type
+        {"text": "hi"},  # missing call_id
+    ],
+)
 async def test_missing_or_wrong_fields(agent: Client, fields: dict[str, object]) -> None:
     await agent.call("call.start", call_id="x", context={})
     await agent.send_raw(json.dumps({"id": 10, "type": "call.note", **fields}))
@@ -60,8 +63,9 @@ async def test_missing_or_wrong_fields(agent: Client, fields: dict[str, object])
 
 async def test_bad_speaker(agent: Client) -> None:
     await agent.call("call.start", call_id="y", context={})
-    await agent.send_raw(json.dumps({"id": 5, "type": "call.transcript", "call_id": "y", "speaker": "robot",
-                                     "text": "我要投诉"}))
+    await agent.send_raw(
+        json.dumps({"id": 5, "type": "call.transcript", "call_id": "y", "speaker": "robot", "text": "我要投诉"})
+    )
     assert (await _error(agent, 5))["code"] == "invalid_format"
 
 
@@ -106,14 +110,18 @@ async def test_deep_nesting_before_auth_gets_auth_invalid(service: Running) -> N
         assert msg["type"] == "auth_invalid" and "nest" in msg["message"]
 
 
-@pytest.mark.parametrize(("command", "fields"), [
-    ("call.note", {"text": "投" * (protocol.MAX_NOTE_CHARS + 1)}),
-    ("call.transcript", {"speaker": "agent", "text": "我们系统坏了" * 400}),
-    ("call.start", {"context": {f"k{i}": i for i in range(protocol.MAX_CONTEXT_KEYS + 1)}}),
-    ("call.start", {"context": {"name": "张" * 6000}}),
-])
+@pytest.mark.parametrize(
+    ("command", "fields"),
+    [
+        ("call.note", {"text": "投" * (protocol.MAX_NOTE_CHARS + 1)}),
+        ("call.transcript", {"speaker": "agent", "text": "我们系统坏了" * 400}),
+        ("call.start", {"context": {f"k{i}": i for i in range(protocol.MAX_CONTEXT_KEYS + 1)}}),
+        ("call.start", {"context": {"name": "张" * 6000}}),
+    ],
+)
 async def test_sizes_over_the_documented_limits_are_validation_failed(
-        service: Running, agent: Client, command: str, fields: dict[str, object]) -> None:
+    service: Running, agent: Client, command: str, fields: dict[str, object]
+) -> None:
     await agent.call("call.start", call_id="sz", context={"queue": "retail"})
     reply = await agent.call(command, call_id="sz", **fields)
     assert reply["error"]["code"] == "validation_failed", reply

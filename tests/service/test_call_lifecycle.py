@@ -36,7 +36,8 @@ async def test_an_ended_call_id_cannot_be_started_again(service: Running) -> Non
 
 
 async def test_a_write_that_fails_is_not_acknowledged_and_leaves_no_state(
-        service: Running, agent: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    service: Running, agent: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
     original = service.store.write
     calls = {"n": 0}
 

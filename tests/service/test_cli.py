@@ -19,19 +19,30 @@ ASSIST = [sys.executable, "-m", "assist"]
 
 
 def run(*args: str, stdin: str = "", env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*ASSIST, *args], input=stdin, capture_output=True, text=True, timeout=60,
-                          env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [*ASSIST, *args], input=stdin, capture_output=True, text=True, timeout=60, env={**os.environ, **(env or {})}
+    )
 
 
 def test_classify_reads_calls_and_writes_one_result_per_line() -> None:
     calls = [
-        {"id": "a", "context": {"queue": "ebanking"}, "notes": [],
-         "transcript": [{"speaker": "customer", "text": "手机银行登录一直提示系统繁忙"},
-                        {"speaker": "agent", "text": "这是我们系统的问题，我们系统坏了"}]},
+        {
+            "id": "a",
+            "context": {"queue": "ebanking"},
+            "notes": [],
+            "transcript": [
+                {"speaker": "customer", "text": "手机银行登录一直提示系统繁忙"},
+                {"speaker": "agent", "text": "这是我们系统的问题，我们系统坏了"},
+            ],
+        },
         {"id": "b", "context": {}, "notes": ["客户查询网点营业时间"], "transcript": []},
     ]
-    stdin = "\n".join(json.dumps(c, ensure_ascii=False) for c in calls) + "\n{broken\n" + \
-        json.dumps({"id": "c", "transcript": [{"speaker": "robot", "text": "x"}]}) + "\n"
+    stdin = (
+        "\n".join(json.dumps(c, ensure_ascii=False) for c in calls)
+        + "\n{broken\n"
+        + json.dumps({"id": "c", "transcript": [{"speaker": "robot", "text": "x"}]})
+        + "\n"
+    )
     proc = run("classify", stdin=stdin)
     assert proc.returncode == 0, proc.stderr
     out = [json.loads(line) for line in proc.stdout.splitlines()]
@@ -45,8 +56,14 @@ def test_classify_reads_calls_and_writes_one_result_per_line() -> None:
         s, e = warning["span"]
         assert "系统" in calls[0]["transcript"][1]["text"][s:e]  # type: ignore[index]
         assert "稍后再试" in warning["alternative"]
-    assert b == {"id": "b", "category": "none", "labels": ["none"], "decided_by": "none", "evidence": [],
-                 "warnings": []}
+    assert b == {
+        "id": "b",
+        "category": "none",
+        "labels": ["none"],
+        "decided_by": "none",
+        "evidence": [],
+        "warnings": [],
+    }
     assert broken["error"]["code"] == "invalid_call" and broken["line"] == 3
     assert "transcript[0]" in bad["error"]["message"]
 
@@ -90,8 +107,13 @@ def test_serve_starts_answers_health_and_stops_on_sigterm(tmp_path: Path) -> Non
     http_port, ws_port = _free_port(), _free_port()
     env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "xdg")}
     errors = (tmp_path / "stderr").open("w+")  # a file: a full stderr pipe would stall the service
-    proc = subprocess.Popen([*ASSIST, "serve", "--http-port", str(http_port), "--ws-port", str(ws_port)],
-                            stdout=subprocess.PIPE, stderr=errors, text=True, env=env)
+    proc = subprocess.Popen(
+        [*ASSIST, "serve", "--http-port", str(http_port), "--ws-port", str(ws_port)],
+        stdout=subprocess.PIPE,
+        stderr=errors,
+        text=True,
+        env=env,
+    )
     out = ""
     try:
         # ready once it prints its addresses (importing the pack trains its model first: no deadline to guess)
@@ -154,8 +176,11 @@ def test_a_missing_or_malformed_settings_file_is_a_one_line_error_not_a_tracebac
     bad.write_text("x = [\n")
     unknown = tmp_path / "unknown.toml"
     unknown.write_text("bogus = 1\n")
-    for args in (("serve", "--config", str(tmp_path / "missing.toml")), ("token", "list", "--config", str(bad)),
-                 ("purge", "--config", str(unknown))):
+    for args in (
+        ("serve", "--config", str(tmp_path / "missing.toml")),
+        ("token", "list", "--config", str(bad)),
+        ("purge", "--config", str(unknown)),
+    ):
         proc = run(*args)
         assert proc.returncode == 2, (args, proc.stderr)
         assert proc.stderr.startswith("assist: settings: ") and "Traceback" not in proc.stderr, (args, proc.stderr)

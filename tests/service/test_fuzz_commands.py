@@ -31,10 +31,14 @@ from assist.protocol import CommandTable
 from tests.conftest import TRAINER
 
 JSON = st.recursive(
-    st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70) | st.floats(allow_nan=False)
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False)
     | st.text(max_size=40),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
-    max_leaves=12)
+    max_leaves=12,
+)
 CALL_IDS = st.sampled_from(["c1", "c2", "E-1", "F-1", "", "x" * 200])
 SAID = ["客户说手机银行转账失败", "我要投诉，不解决我就打12378", "这是我们系统的问题", "记者", ""]
 TEXT = st.sampled_from(SAID) | st.text(max_size=60)
@@ -130,6 +134,7 @@ def frames(table: CommandTable) -> st.SearchStrategy[dict[str, Any]]:
         if draw(st.integers(0, 19)) == 0:
             frame[draw(st.text(max_size=6))] = draw(JSON)  # an unknown field
         return frame
+
     return one()
 
 
@@ -137,8 +142,12 @@ def _specs(table: CommandTable) -> list[Any]:
     return [table._by_type[t] for t in table.types()]
 
 
-@settings(max_examples=100, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=100,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(data=st.data())
 def test_fuzzed_frames_never_give_internal_error_or_a_traceback(served: Served, data: st.DataObject) -> None:
     table = served.running.hub.commands

@@ -16,8 +16,12 @@ from assist.config import DEFAULT_PACK
 from assist.live.calls import CallState
 from assist.scripts.pack import Pack, load_pack_dir
 
-LINES = [("customer", "您好，我想问一下我的信用卡账单"), ("agent", "好的，请您提供一下卡号后四位"),
-         ("customer", "我昨天在手机银行上转账一直失败"), ("agent", "非常抱歉给您带来不便")]
+LINES = [
+    ("customer", "您好，我想问一下我的信用卡账单"),
+    ("agent", "好的，请您提供一下卡号后四位"),
+    ("customer", "我昨天在手机银行上转账一直失败"),
+    ("agent", "非常抱歉给您带来不便"),
+]
 
 
 class CountingClassifier(Classifier):
@@ -59,7 +63,8 @@ def call_with_lines(n: int, clf: Classifier, pack: Pack) -> CallState:
 
 @pytest.mark.parametrize("lines", [3, 200])
 def test_a_note_edit_scans_the_note_alone_however_long_the_call(
-        lines: int, clf: CountingClassifier, pack: Pack) -> None:
+    lines: int, clf: CountingClassifier, pack: Pack
+) -> None:
     call = call_with_lines(lines, clf, pack)
     assert len(clf.take()) == lines + 2  # the first decision read everything once: context, note, lines
 
@@ -92,8 +97,7 @@ def test_a_changed_context_rescans_the_context_alone(clf: CountingClassifier, pa
     assert sorted(clf.take()) == [("context", 0, "retail"), ("context", 0, "投诉")]
 
 
-def test_the_cached_decision_is_the_decision_of_the_whole_call_read_afresh(clf: CountingClassifier,
-                                                                          pack: Pack) -> None:
+def test_the_cached_decision_is_the_decision_of_the_whole_call_read_afresh(clf: CountingClassifier, pack: Pack) -> None:
     call = call_with_lines(30, clf, pack)
     call.add_line("customer", "", True)  # a blank line is no segment
     call.add_line("customer", "你们再不处理我就找记者曝光", False)

@@ -33,16 +33,26 @@ STEP_TIMEOUT = 120
 
 
 def run(*args: str | Path, cwd: Path | None = None) -> str:
-    done = subprocess.run([str(a) for a in args], cwd=cwd, capture_output=True, text=True, timeout=STEP_TIMEOUT,
-                          env=clean_env(), check=False)
+    done = subprocess.run(
+        [str(a) for a in args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=STEP_TIMEOUT,
+        env=clean_env(),
+        check=False,
+    )
     assert done.returncode == 0, f"{args} failed:\n{done.stdout}\n{done.stderr}"
     return done.stdout
 
 
 def clean_env() -> dict[str, str]:
     """This environment without anything that points Python or the service elsewhere."""
-    return {k: v for k, v in os.environ.items()
-            if not k.startswith(("ASSIST_", "PYTHON", "PIP_REQUIRE_VIRTUALENV")) and k != "VIRTUAL_ENV"}
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("ASSIST_", "PYTHON", "PIP_REQUIRE_VIRTUALENV")) and k != "VIRTUAL_ENV"
+    }
 
 
 @pytest.fixture(scope="module")
@@ -50,15 +60,29 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh virtualenv with the built wheel installed; returns its bin/ directory."""
     tmp = tmp_path_factory.mktemp("wheel")
     src, dist, venv = tmp / "src", tmp / "dist", tmp / "venv"
-    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(
-        ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".*_cache", "*.db*"))
-    run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-q",
-        "-w", dist, src)
+    shutil.copytree(
+        ROOT,
+        src,
+        ignore=shutil.ignore_patterns(
+            ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".*_cache", "*.db*"
+        ),
+    )
+    run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-q", "-w", dist, src)
     wheels = list(dist.glob("assist-*.whl"))
     assert len(wheels) == 1, wheels
     run(sys.executable, "-m", "venv", "--without-pip", venv)
-    run(sys.executable, "-m", "pip", "--python", venv / "bin" / "python", "install", "--no-deps", "--no-index",
-        "-q", wheels[0])
+    run(
+        sys.executable,
+        "-m",
+        "pip",
+        "--python",
+        venv / "bin" / "python",
+        "install",
+        "--no-deps",
+        "--no-index",
+        "-q",
+        wheels[0],
+    )
     purelib = run(venv / "bin" / "python", "-c", "import sysconfig; print(sysconfig.get_path('purelib'))").strip()
     (Path(purelib) / "assist-test-deps.pth").write_text("\n".join(site.getsitepackages()) + "\n", "utf-8")
     where = run(venv / "bin" / "python", "-c", "import assist; print(assist.__file__)", cwd=tmp).strip()
@@ -71,9 +95,25 @@ def serving(installed: Path, tmp_path: Path) -> Iterator[str]:
     """`assist serve` from the installed wheel on ephemeral ports; yields the HTTP base URL."""
     log = tmp_path / "serve.log"
     with log.open("w") as stderr:
-        proc = subprocess.Popen([str(installed / "assist"), "serve", "--host", "127.0.0.1", "--ws-port", "0",
-                                 "--http-port", "0", "--db", str(tmp_path / "assist.db")],
-                                cwd=tmp_path, env=clean_env(), stdout=subprocess.PIPE, stderr=stderr, text=True)
+        proc = subprocess.Popen(
+            [
+                str(installed / "assist"),
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--ws-port",
+                "0",
+                "--http-port",
+                "0",
+                "--db",
+                str(tmp_path / "assist.db"),
+            ],
+            cwd=tmp_path,
+            env=clean_env(),
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+        )
     try:
         assert proc.stdout is not None
         deadline = time.monotonic() + STEP_TIMEOUT

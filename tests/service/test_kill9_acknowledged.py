@@ -42,8 +42,19 @@ BOUND = 120.0
 KILL_AFTER = 300
 """Acknowledgements in all before the kill, and at least EACH_BEFORE_KILL of every type."""
 EACH_BEFORE_KILL = 3
-TYPES = ("call.start", "call.note", "call.transcript", "record.submit", "call.escalate", "feedback.category",
-         "escalation.ack", "escalation.note", "escalation.resolve", "fault.open", "fault.recover")
+TYPES = (
+    "call.start",
+    "call.note",
+    "call.transcript",
+    "record.submit",
+    "call.escalate",
+    "feedback.category",
+    "escalation.ack",
+    "escalation.note",
+    "escalation.resolve",
+    "fault.open",
+    "fault.recover",
+)
 BLAME = "这是我们系统的问题，我们系统坏了"
 
 
@@ -60,8 +71,21 @@ class Service:
         self.ws_port = self.http_port = 0
         with open(self.log, "ab") as log:
             self.proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "assist", "serve", "--ws-port", "0", "--http-port", "0", "--db", str(self.db),
-                cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=log)
+                sys.executable,
+                "-m",
+                "assist",
+                "serve",
+                "--ws-port",
+                "0",
+                "--http-port",
+                "0",
+                "--db",
+                str(self.db),
+                cwd=ROOT,
+                env=env,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=log,
+            )
         assert self.proc.stdout is not None
         while not self.http_port:
             line = (await asyncio.wait_for(self.proc.stdout.readline(), BOUND)).decode()
@@ -115,8 +139,12 @@ async def acked(client: Client, ledger: Ledger, type_: str, **fields: Any) -> di
 async def agent(client: Client, user: str, ledger: Ledger, escalations: asyncio.Queue[str]) -> None:
     for i in range(10_000):  # bounded; the kill ends it long before
         call_id = f"{user}-k{i}"
-        if await acked(client, ledger, "call.start", call_id=call_id,
-                       context={"queue": "retail", "customer_name": "张先生"}) is None:
+        if (
+            await acked(
+                client, ledger, "call.start", call_id=call_id, context={"queue": "retail", "customer_name": "张先生"}
+            )
+            is None
+        ):
             continue
         ledger.ack("call.start", call_id)
         note = f"客户来电第{i}次，反映转账问题"
@@ -127,13 +155,25 @@ async def agent(client: Client, user: str, ledger: Ledger, escalations: asyncio.
         if said:
             assert said["warnings"], "the agent line gets its warning"
             ledger.ack("call.transcript", (call_id, line))
-        record = await acked(client, ledger, "record.submit", call_id=call_id, form="complaint.general", fields={
-            "customer_name": "张先生", "phone": "13800001234", "complaint": f"排队久{i}", "demand": "改进",
-            "settled_on_call": "yes"})
+        record = await acked(
+            client,
+            ledger,
+            "record.submit",
+            call_id=call_id,
+            form="complaint.general",
+            fields={
+                "customer_name": "张先生",
+                "phone": "13800001234",
+                "complaint": f"排队久{i}",
+                "demand": "改进",
+                "settled_on_call": "yes",
+            },
+        )
         if record:
             ledger.ack("record.submit", (call_id, record["record_id"]))
-        escalated = await acked(client, ledger, "call.escalate", call_id=call_id, kind="complaint",
-                                reason=f"客户要求上级处理{i}")
+        escalated = await acked(
+            client, ledger, "call.escalate", call_id=call_id, kind="complaint", reason=f"客户要求上级处理{i}"
+        )
         if escalated:
             ledger.ack("call.escalate", escalated["escalation_id"])
             await escalations.put(escalated["escalation_id"])
@@ -156,8 +196,16 @@ async def leader(client: Client, user: str, ledger: Ledger, escalations: asyncio
 
 async def seat_admin(client: Client, ledger: Ledger) -> None:
     for i in range(10_000):
-        opened = await acked(client, ledger, "fault.open", occurred_at=time.time(), symptoms=f"转账失败{i}",
-                             level=1, system=f"手机银行{i}", reported_by="a1")
+        opened = await acked(
+            client,
+            ledger,
+            "fault.open",
+            occurred_at=time.time(),
+            symptoms=f"转账失败{i}",
+            level=1,
+            system=f"手机银行{i}",
+            reported_by="a1",
+        )
         if opened:
             fault_id = opened["fault"]["fault_id"]
             ledger.ack("fault.open", fault_id)
@@ -186,8 +234,10 @@ async def stored(service: Service, tokens: dict[str, str], ledger: Ledger) -> di
     """Read back, over the restarted service's APIs, every kind of thing the ledger holds."""
     found: dict[str, set[Any]] = {t: set() for t in TYPES}
     leader_ws = await service.client(tokens["s1"])
-    escalations = {e["escalation_id"]: e for e in
-                   (await call(leader_ws, "escalation.list", status="all", limit=1000))["escalations"]}
+    escalations = {
+        e["escalation_id"]: e
+        for e in (await call(leader_ws, "escalation.list", status="all", limit=1000))["escalations"]
+    }
     faults = {f["fault_id"]: f for f in (await call(leader_ws, "fault.list", status="all"))["faults"]}
     await leader_ws.ws.close()
     for esc_id, esc in escalations.items():
@@ -213,8 +263,10 @@ async def stored(service: Service, tokens: dict[str, str], ledger: Ledger) -> di
             found["call.note"].update((call_id, n) for n in detail["notes"])
             found["call.transcript"].update((call_id, ln["text"]) for ln in detail["transcript"])
             found["record.submit"].update((call_id, r["id"]) for r in detail["records"])
-        async with http.get(f"{base}/api/feedback/items?status=all&kind=all&limit=500",
-                            headers={"Authorization": f"Bearer {tokens['t1']}"}) as resp:
+        async with http.get(
+            f"{base}/api/feedback/items?status=all&kind=all&limit=500",
+            headers={"Authorization": f"Bearer {tokens['t1']}"},
+        ) as resp:
             assert resp.status == 200, await resp.text()
             found["feedback.category"].update(i["id"] for i in (await resp.json())["items"])
     return found
@@ -235,8 +287,11 @@ async def test_every_acknowledged_write_survives_kill_9_under_load(tmp_path: Pat
     service = Service(db, tmp_path / "service.log")
     async with running(service):
         clients = {u: await service.client(tokens[u]) for u in ("a1", "a2", "a3", "s1", "sa1")}
-        loads = [*(agent(clients[u], u, ledger, escalations) for u in ("a1", "a2", "a3")),
-                 leader(clients["s1"], "s1", ledger, escalations), seat_admin(clients["sa1"], ledger)]
+        loads = [
+            *(agent(clients[u], u, ledger, escalations) for u in ("a1", "a2", "a3")),
+            leader(clients["s1"], "s1", ledger, escalations),
+            seat_admin(clients["sa1"], ledger),
+        ]
         tasks = [asyncio.create_task(until_killed(load)) for load in loads]
         enough = asyncio.create_task(ledger.enough.wait())
         done, _ = await asyncio.wait([enough, *tasks], timeout=BOUND * 3, return_when=asyncio.FIRST_COMPLETED)

@@ -10,14 +10,14 @@ from tests.conftest import TRAINER, Client, open_client
 
 
 async def test_outage_call_gets_category_talking_points_checklist_and_forbidden_phrases(agent: Client) -> None:
-    start_reply = await agent.call("call.start", call_id="c1",
-                                   context={"queue": "ebanking", "customer_name": "李女士"})
+    start_reply = await agent.call("call.start", call_id="c1", context={"queue": "ebanking", "customer_name": "李女士"})
     assert start_reply["success"] is True
     assert start_reply["update"]["category"] == "none"
     await agent.push("assist.update", call_id="c1")
 
-    await agent.call("call.transcript", call_id="c1", speaker="customer",
-                     text="我手机银行转账一直提示系统繁忙，转了好几次都失败了")
+    await agent.call(
+        "call.transcript", call_id="c1", speaker="customer", text="我手机银行转账一直提示系统繁忙，转了好几次都失败了"
+    )
     update = await agent.push("assist.update", call_id="c1")
     assert update["category"] == "system_outage"
     texts = [tp["text"] for tp in update["talking_points"]]
@@ -51,15 +51,20 @@ async def test_approved_wording_is_not_warned(agent: Client) -> None:
 
 async def test_complaint_upgrades_to_urgent_and_a_neutral_line_does_not_downgrade(agent: Client) -> None:
     await agent.call("call.start", call_id="c4", context={"queue": "retail"})
-    await agent.call("call.transcript", call_id="c4", speaker="customer",
-                     text="你们网点柜员态度太差了，让我排了两个小时的队，我要投诉")
+    await agent.call(
+        "call.transcript",
+        call_id="c4",
+        speaker="customer",
+        text="你们网点柜员态度太差了，让我排了两个小时的队，我要投诉",
+    )
     first = await agent.push("assist.update", call_id="c4", category="complaint.general")
     assert "complaint.general" in first["labels"]
     texts = [tp["text"] for tp in first["talking_points"]]
     assert "会有我行相关人员与您联系解决。" in texts
 
-    await agent.call("call.transcript", call_id="c4", speaker="customer",
-                     text="今天不给我答复，我就打12378投诉到银保监会")
+    await agent.call(
+        "call.transcript", call_id="c4", speaker="customer", text="今天不给我答复，我就打12378投诉到银保监会"
+    )
     upgraded = await agent.push("assist.update", call_id="c4", category="complaint.urgent")
     assert upgraded["labels"] == ["complaint.urgent"], "urgent replaces general for the same grievance"
 
@@ -135,8 +140,12 @@ async def test_acknowledged_lines_are_in_the_database(service: Running, agent: C
 async def test_english_agent_gets_english_talking_points(service: Running) -> None:
     c = await open_client(service, user="a11", lang="en")
     reply = await c.call("call.start", call_id="c10", context={})
-    await c.call("call.transcript", call_id="c10", speaker="customer", text="I am a reporter from the Daily News, "
-                 "I would like to interview your bank about the card fraud story")
+    await c.call(
+        "call.transcript",
+        call_id="c10",
+        speaker="customer",
+        text="I am a reporter from the Daily News, I would like to interview your bank about the card fraud story",
+    )
     update = await c.push("assist.update", call_id="c10", category="media.interview")
     assert reply["success"]
     assert any("interview time" in tp["text"] for tp in update["talking_points"])

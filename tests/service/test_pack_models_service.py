@@ -24,7 +24,8 @@ OUTAGE = "手机银行转账一直提示系统繁忙"
 
 
 async def test_a_corrupt_stored_model_runs_the_rules_alone_and_says_so(
-        settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
     first = await start(settings, trainer=TRAINER)
     assert first.hub.desk.pack.has_model
     await first.close()
@@ -51,15 +52,19 @@ async def test_rollback_restores_the_versions_models(service: Running, http_sess
     assert (await t1.call("POST", "/api/pack/try", {"call": call}))["category"] == "none"
     agent = await open_client(service)
     await agent.call("call.start", call_id="live-1", context={})
-    assert (await agent.call("call.transcript", call_id="live-1", speaker="customer", text=GRIEVANCE))[
-        "labels"] == ["none"]
+    assert (await agent.call("call.transcript", call_id="live-1", speaker="customer", text=GRIEVANCE))["labels"] == [
+        "none"
+    ]
 
     # v2 learns one more sample: its model labels the grievance
     did = (await t1.call("POST", "/api/pack/drafts", {}, expect=201))["id"]
     files = (await t1.call("GET", f"/api/pack/drafts/{did}"))["files"]
     sample = {"id": "t-1", **call, "labels": ["complaint.general"], "why": "product terms"}
-    await t1.call("PUT", f"/api/pack/drafts/{did}/files",
-                  {"files": {"samples.jsonl": files["samples.jsonl"] + json.dumps(sample, ensure_ascii=False) + "\n"}})
+    await t1.call(
+        "PUT",
+        f"/api/pack/drafts/{did}/files",
+        {"files": {"samples.jsonl": files["samples.jsonl"] + json.dumps(sample, ensure_ascii=False) + "\n"}},
+    )
     await t1.call("POST", f"/api/pack/drafts/{did}/submit")
     await t2.call("POST", f"/api/pack/drafts/{did}/approve")
     assert (await t2.call("POST", f"/api/pack/drafts/{did}/publish"))["version"] == 2
@@ -97,7 +102,8 @@ async def test_an_invalid_pack_at_start_fails_cleanly(settings: Settings, tmp_pa
 
 
 async def test_a_rollback_to_the_same_rules_updates_sidebars_and_keeps_every_decision(
-        service: Running, http_session: aiohttp.ClientSession) -> None:
+    service: Running, http_session: aiohttp.ClientSession
+) -> None:
     """Rolling back to the version in force (as a publish that changes only scripts or wording): every live
     sidebar hears of the new version with its labels as they were, and no call is scanned or decided again."""
     t1 = await as_user(service, http_session, "t1", "trainer")

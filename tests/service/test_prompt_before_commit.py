@@ -15,7 +15,8 @@ from tests.conftest import Client
 
 
 async def test_the_update_is_pushed_while_the_store_is_busy_and_the_result_follows_the_commit(
-        service: Running, agent: Client) -> None:
+    service: Running, agent: Client
+) -> None:
     await agent.call("call.start", call_id="p1", context={"queue": "retail"})
     await agent.push("assist.update", call_id="p1")
     note = "客户说手机银行转账提示系统繁忙，多次失败"
@@ -30,8 +31,9 @@ async def test_the_update_is_pushed_while_the_store_is_busy_and_the_result_follo
     holder = asyncio.create_task(hold_the_writer())
     try:
         await held.wait()
-        await agent.ws.send(json.dumps({"id": 99, "type": "call.note", "call_id": "p1", "text": note},
-                                       ensure_ascii=False))
+        await agent.ws.send(
+            json.dumps({"id": 99, "type": "call.note", "call_id": "p1", "text": note}, ensure_ascii=False)
+        )
         first = await agent.recv()
         assert first["type"] == "assist.update" and first["category"] == "system_outage"
         stored = await service.store.live_call("p1")

@@ -33,8 +33,16 @@ pytestmark = pytest.mark.slow
 
 
 async def cli(env: dict[str, str], *args: str) -> str:
-    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "assist", *args, cwd=ROOT, env=env,
-                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "assist",
+        *args,
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await asyncio.wait_for(proc.communicate(), BOUND)
     assert proc.returncode == 0, err.decode()
     return out.decode().strip()
@@ -52,8 +60,19 @@ class Serve:
     async def start(self) -> None:
         with open(self.log, "ab") as log:
             self.proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "assist", "serve", "--ws-port", "0", "--http-port", "0", cwd=ROOT,
-                env=self.env, stdout=asyncio.subprocess.PIPE, stderr=log)
+                sys.executable,
+                "-m",
+                "assist",
+                "serve",
+                "--ws-port",
+                "0",
+                "--http-port",
+                "0",
+                cwd=ROOT,
+                env=self.env,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=log,
+            )
         assert self.proc.stdout is not None
         lines = [(await asyncio.wait_for(self.proc.stdout.readline(), BOUND)).decode() for _ in range(3)]
         self.banner = "".join(lines)
@@ -85,10 +104,17 @@ def query(url: str, sql: str, *params: Any) -> list[dict[str, Any]]:
 
 
 async def test_serve_on_postgresql_keeps_a_live_call_a_publish_and_an_escalation_across_a_restart(
-        pg_cluster: Cluster, tmp_path: Path) -> None:
+    pg_cluster: Cluster, tmp_path: Path
+) -> None:
     url = pg_cluster.fresh_url()
-    env = {**os.environ, "ASSIST_DB": url, "ASSIST_PACK_APPROVALS": "0", "XDG_DATA_HOME": str(tmp_path / "xdg"),
-           "ASSIST_HOST": "127.0.0.1", "ASSIST_DATA_KEY": DATA_KEY}
+    env = {
+        **os.environ,
+        "ASSIST_DB": url,
+        "ASSIST_PACK_APPROVALS": "0",
+        "XDG_DATA_HOME": str(tmp_path / "xdg"),
+        "ASSIST_HOST": "127.0.0.1",
+        "ASSIST_DATA_KEY": DATA_KEY,
+    }
     agent_t = await cli(env, "token", "issue", "--user", "a1001", "--role", "agent")
     trainer_t = await cli(env, "token", "issue", "--user", "t1", "--role", "trainer")
     service = Serve(env, tmp_path / "serve.log")
@@ -106,33 +132,50 @@ async def test_serve_on_postgresql_keeps_a_live_call_a_publish_and_an_escalation
             current = await trainer.call("GET", "/api/pack/current")
             words = current["structured"]["rules.yaml"]["categories"]["system_outage"]["rules"][0]["any"]
             did = (await trainer.call("POST", "/api/pack/drafts", {}, expect=201))["id"]
-            await trainer.call("PATCH", f"/api/pack/drafts/{did}",
-                               {"edits": [{"file": "rules.yaml", "path": list(OUTAGE), "value": [*words, "火星文"]}]})
+            await trainer.call(
+                "PATCH",
+                f"/api/pack/drafts/{did}",
+                {"edits": [{"file": "rules.yaml", "path": list(OUTAGE), "value": [*words, "火星文"]}]},
+            )
             await trainer.call("POST", f"/api/pack/drafts/{did}/submit")
             published = (await trainer.call("POST", f"/api/pack/drafts/{did}/publish"))["pack_version"]
         # The sidebar hears of the new pack first (labels as they stand), then of the call re-decided under it.
         update = await agent.push("assist.update", call_id="c1", pack_version=published, category="system_outage")
         assert "火星文" in json.dumps(update, ensure_ascii=False), "the live call is re-decided by the published pack"
 
-        escalated = await agent.call("call.escalate", call_id="c1", kind="complaint.about_agent",
-                                     reason="客户投诉座席员")
+        escalated = await agent.call(
+            "call.escalate", call_id="c1", kind="complaint.about_agent", reason="客户投诉座席员"
+        )
         eid = escalated["escalation_id"]
-        waiting = query(url, "SELECT name, due_at FROM routing_steps WHERE escalation_id=%s AND fired_at IS NULL "
-                             "AND cancelled=0 ORDER BY due_at", eid)
+        waiting = query(
+            url,
+            "SELECT name, due_at FROM routing_steps WHERE escalation_id=%s AND fired_at IS NULL "
+            "AND cancelled=0 ORDER BY due_at",
+            eid,
+        )
         assert waiting, "the escalation has deadlines still to come"
         await agent.ws.close()
         await service.stop()
 
         await service.start()
-        async with aiohttp.ClientSession() as session, \
-                session.get(f"http://127.0.0.1:{service.http_port}/healthz") as resp:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"http://127.0.0.1:{service.http_port}/healthz") as resp,
+        ):
             assert (await resp.json())["pack_version"] == published, "the published version is in force"
         agent = await service.client(agent_t)
         resumed = await agent.call("call.start", call_id="c1", context={})
         assert resumed["resumed"] is True and resumed["update"]["category"] == "system_outage"
         assert query(url, "SELECT status FROM routing_escalations WHERE id=%s", eid) == [{"status": "open"}]
-        assert query(url, "SELECT name, due_at FROM routing_steps WHERE escalation_id=%s AND fired_at IS NULL "
-                          "AND cancelled=0 ORDER BY due_at", eid) == waiting, "its deadlines still wait"
+        assert (
+            query(
+                url,
+                "SELECT name, due_at FROM routing_steps WHERE escalation_id=%s AND fired_at IS NULL "
+                "AND cancelled=0 ORDER BY due_at",
+                eid,
+            )
+            == waiting
+        ), "its deadlines still wait"
         await agent.ws.close()
         await service.stop()
     finally:
@@ -140,26 +183,50 @@ async def test_serve_on_postgresql_keeps_a_live_call_a_publish_and_an_escalation
 
 
 async def test_serve_on_postgresql_without_a_data_key_stops_at_start_with_one_line(
-        pg_cluster: Cluster, tmp_path: Path) -> None:
+    pg_cluster: Cluster, tmp_path: Path
+) -> None:
     url = pg_cluster.fresh_url()
     env = {k: v for k, v in os.environ.items() if k not in ("ASSIST_DATA_KEY", "ASSIST_DATA_KEY_FILE")}
     env.update({"ASSIST_DB": url, "XDG_DATA_HOME": str(tmp_path / "xdg"), "ASSIST_HOST": "127.0.0.1"})
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "assist", "serve", "--ws-port", "0", "--http-port", "0", cwd=ROOT, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "assist",
+        "serve",
+        "--ws-port",
+        "0",
+        "--http-port",
+        "0",
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await asyncio.wait_for(proc.communicate(), BOUND)
     assert proc.returncode == 1, (out, err)
     lines = err.decode().splitlines()
     assert len(lines) == 1 and lines[0].startswith("assist: cannot open the database: no data key for "), lines
     assert "ASSIST_DATA_KEY" in lines[0] and "data_key_file" in lines[0] and "docs/operations.md" in lines[0]
-    assert query(url, "SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = current_schema()") \
-        == [{"n": 0}], "nothing was created: the service stopped before touching the database"
+    assert query(url, "SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = current_schema()") == [
+        {"n": 0}
+    ], "nothing was created: the service stopped before touching the database"
 
     missing = tmp_path / "absent.key"
     env["ASSIST_DATA_KEY_FILE"] = str(missing)
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "assist", "serve", "--ws-port", "0", "--http-port", "0", cwd=ROOT, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "assist",
+        "serve",
+        "--ws-port",
+        "0",
+        "--http-port",
+        "0",
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await asyncio.wait_for(proc.communicate(), BOUND)
     assert proc.returncode == 1 and len(err.decode().splitlines()) == 1, (out, err)
     assert f"the data key file {missing} (data_key_file) does not exist" in err.decode()

@@ -27,14 +27,16 @@ async def running(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Run
     root = tmp_path_factory.mktemp("speakers")
     files = read_pack_dir(DEFAULT_PACK)
     files["synonyms.txt"] += "宕机 = 趴窝\n"
-    files = apply_edits(files, [Edit("rules.yaml", ("categories", "system_outage", "rules"), "append",
-                                     SUPERVISOR_RULE)])
+    files = apply_edits(
+        files, [Edit("rules.yaml", ("categories", "system_outage", "rules"), "append", SUPERVISOR_RULE)]
+    )
     pack = root / "pack"
     pack.mkdir()
     for name, text in files.items():
         (pack / name).write_text(text, encoding="utf-8")
-    service = await start(Settings(host="127.0.0.1", ws_port=0, http_port=0, db=root / "assist.db", pack=pack),
-                          trainer=TRAINER)
+    service = await start(
+        Settings(host="127.0.0.1", ws_port=0, http_port=0, db=root / "assist.db", pack=pack), trainer=TRAINER
+    )
     try:
         yield service
     finally:
@@ -57,8 +59,9 @@ def rule_evidence(update: dict[str, Any]) -> list[tuple[str, tuple[str, ...], st
 async def test_a_keyword_matches_its_synonym_and_the_evidence_shows_the_word_said(agent: Client) -> None:
     await agent.call("call.start", call_id="syn-1", context={})
     agent.pushes.clear()
-    reply = await agent.call("call.transcript", call_id="syn-1", speaker="customer",
-                             text="你们的网上银行趴窝了，转账一直失败")
+    reply = await agent.call(
+        "call.transcript", call_id="syn-1", speaker="customer", text="你们的网上银行趴窝了，转账一直失败"
+    )
     assert reply["category"] == "system_outage"
     update = await agent.push("assist.update", call_id="syn-1")
     assert ("system_outage/app_broken", ("趴窝",), "customer") in rule_evidence(update)
@@ -99,4 +102,3 @@ async def test_an_unknown_speaker_is_refused_and_nothing_is_recorded(agent: Clie
     assert "speaker" in refused["error"]["message"]
     after = await agent.call("call.transcript", call_id="bad-1", speaker="third_party", text="我是翻译")
     assert after["index"] == 1, "the refused line took no place in the transcript"
-

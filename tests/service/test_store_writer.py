@@ -21,8 +21,9 @@ def start_row(call_id: str) -> Write:
 
 
 @pytest.mark.parametrize("writer", [False, True], ids=["before-the-writer-runs", "through-the-writer"])
-async def test_a_unit_that_fails_leaves_nothing_and_units_do_not_interleave(db_target: Path | str,
-                                                                           writer: bool) -> None:
+async def test_a_unit_that_fails_leaves_nothing_and_units_do_not_interleave(
+    db_target: Path | str, writer: bool
+) -> None:
     store = await Store.open(db_target, SCHEMA, cipher_for(db_target))
     if writer:
         store.start_writer()

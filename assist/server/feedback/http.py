@@ -81,10 +81,16 @@ async def accept(request: web.Request) -> web.Response:
         raise InvalidFormat("note: text")
     if draft_id is not None and (not isinstance(draft_id, int) or isinstance(draft_id, bool)):
         raise InvalidFormat("draft_id: a draft number")
-    item, draft, file = await service.accept(request.match_info["id"], who.user, request.app[SERVICE_KEY],
-                                             service.hub.clock(), labels=labels, note=note, draft_id=draft_id)
-    return json_response({"item": item.to_json(), "draft": draft.to_json(), "file": file,
-                          "sample_id": item.sample_id})
+    item, draft, file = await service.accept(
+        request.match_info["id"],
+        who.user,
+        request.app[SERVICE_KEY],
+        service.hub.clock(),
+        labels=labels,
+        note=note,
+        draft_id=draft_id,
+    )
+    return json_response({"item": item.to_json(), "draft": draft.to_json(), "file": file, "sample_id": item.sample_id})
 
 
 async def reject(request: web.Request) -> web.Response:

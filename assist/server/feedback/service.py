@@ -39,7 +39,6 @@ log = logging.getLogger(__name__)
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 
 
-
 def start_feedback(hub: Hub, routing: RoutingService | None = None) -> FeedbackService:
     """Add feedback's commands to `hub` (and leaders' corrections to `routing`)."""
     service = FeedbackService(hub, routing)
@@ -69,7 +68,10 @@ class FeedbackService:
 
     def start(self) -> None:
         handlers: dict[type[protocol.Command], Handler] = {
-            c.FeedbackGet: self._get, c.FeedbackCategory: self._category, c.FeedbackWarning: self._warning}
+            c.FeedbackGet: self._get,
+            c.FeedbackCategory: self._category,
+            c.FeedbackWarning: self._warning,
+        }
         self.hub.add_commands(c.COMMANDS, handlers)
         if self.routing is not None:
             self.routing.correct_category = self.leader_correction
@@ -93,8 +95,10 @@ class FeedbackService:
         if stored is None or not (mine or (who is not None and stored["user"] == who.user)):
             raise NotFound(f"no call {call_id!r} of yours")
         if who is not None and not fi.recent(stored["ended_at"], now):
-            raise NotFound(f"call {call_id!r} ended more than {fi.RECENT_SECONDS / 3600:g} hours ago; "
-                           "feedback is for live or recently ended calls")
+            raise NotFound(
+                f"call {call_id!r} ended more than {fi.RECENT_SECONDS / 3600:g} hours ago; "
+                "feedback is for live or recently ended calls"
+            )
         return fi.replay(call_id, stored["user"], stored["context"], stored["events"]), tuple(stored["labels"])
 
     def _names(self, lang: str) -> list[dict[str, str]]:
@@ -108,12 +112,23 @@ class FeedbackService:
         await self._call(cmd.call_id, p, now)
         mine = [i for i in await fs.call_items(self.db, cmd.call_id) if i.user == p.user and i.source == "agent"]
         category = next((i for i in mine if i.kind == "category"), None)
-        conn.send(messages.result(cmd.id, {
-            "call_id": cmd.call_id, "categories": self._names(p.lang),
-            "category": None if category is None else {"feedback_id": category.id, "category": category.corrected,
-                                                       "status": category.status},
-            "warnings": [{"feedback_id": i.id, "index": i.line_index, "rule": i.rule, "status": i.status}
-                         for i in mine if i.kind == "warning"]}))
+        conn.send(
+            messages.result(
+                cmd.id,
+                {
+                    "call_id": cmd.call_id,
+                    "categories": self._names(p.lang),
+                    "category": None
+                    if category is None
+                    else {"feedback_id": category.id, "category": category.corrected, "status": category.status},
+                    "warnings": [
+                        {"feedback_id": i.id, "index": i.line_index, "rule": i.rule, "status": i.status}
+                        for i in mine
+                        if i.kind == "warning"
+                    ],
+                },
+            )
+        )
 
     async def _category(self, conn: Connection, cmd: c.FeedbackCategory, now: float) -> None:
         p = _principal(conn)
@@ -122,10 +137,21 @@ class FeedbackService:
             text, predicted = await self._call(cmd.call_id, p, now)
             key = fi.category_key(cmd.call_id, p.user)
             existing = await fs.item_by_key(self.db, key)
-            item = fi.correct_category(existing, key=key, source="agent", call_id=cmd.call_id, user=p.user,
-                                       role=p.role, category=cmd.category, known=self.pack.priority,
-                                       predicted=predicted, call=text, pack_version=self.hub.desk.pack_version,
-                                       comment=cmd.comment, now=now)
+            item = fi.correct_category(
+                existing,
+                key=key,
+                source="agent",
+                call_id=cmd.call_id,
+                user=p.user,
+                role=p.role,
+                category=cmd.category,
+                known=self.pack.priority,
+                predicted=predicted,
+                call=text,
+                pack_version=self.hub.desk.pack_version,
+                comment=cmd.comment,
+                now=now,
+            )
             await self.hub.store.write([item.row()])
         conn.send(messages.result(cmd.id, {"feedback": self._reply(item, p.lang), "changed": existing is not None}))
 
@@ -135,17 +161,32 @@ class FeedbackService:
             text, predicted = await self._call(cmd.call_id, p, now)
             pushed = await fs.pushed_warning(self.db, cmd.call_id, cmd.index, cmd.rule)
             existing = await fs.item_by_key(self.db, fi.warning_key(cmd.call_id, cmd.index, cmd.rule))
-            item = fi.report_warning(existing, call_id=cmd.call_id, user=p.user, role=p.role, index=cmd.index,
-                                     rule=cmd.rule, pushed=pushed, predicted=predicted, call=text,
-                                     pack_version=self.hub.desk.pack_version, comment=cmd.comment, now=now)
+            item = fi.report_warning(
+                existing,
+                call_id=cmd.call_id,
+                user=p.user,
+                role=p.role,
+                index=cmd.index,
+                rule=cmd.rule,
+                pushed=pushed,
+                predicted=predicted,
+                call=text,
+                pack_version=self.hub.desk.pack_version,
+                comment=cmd.comment,
+                now=now,
+            )
             if item is not existing:
                 await self.hub.store.write([item.row()])
-        conn.send(messages.result(cmd.id, {"feedback": self._reply(item, p.lang),
-                                           "duplicate": existing is not None}))
+        conn.send(messages.result(cmd.id, {"feedback": self._reply(item, p.lang), "duplicate": existing is not None}))
 
     def _reply(self, item: fi.FeedbackItem, lang: str) -> dict[str, Any]:
-        out: dict[str, Any] = {"feedback_id": item.id, "kind": item.kind, "call_id": item.call_id,
-                               "status": item.status, "predicted": list(item.predicted)}
+        out: dict[str, Any] = {
+            "feedback_id": item.id,
+            "kind": item.kind,
+            "call_id": item.call_id,
+            "status": item.status,
+            "predicted": list(item.predicted),
+        }
         if item.kind == "category":
             out.update(category=item.corrected, category_name=self.pack.category_name(item.corrected, lang))
         else:
@@ -154,22 +195,37 @@ class FeedbackService:
 
     # -- a shift leader's correction on resolve ------------------------------------------------------
 
-    async def leader_correction(self, esc: Escalation, category: str, who: Principal,
-                                now: float) -> tuple[list[Write], dict[str, Any] | None]:
+    async def leader_correction(
+        self, esc: Escalation, category: str, who: Principal, now: float
+    ) -> tuple[list[Write], dict[str, Any] | None]:
         """Rows to store with the resolution; None when the category is the one the call already had."""
         fi.check_category(category, self.pack.priority)
         call_id = esc.subject.get("call_id")
         if not isinstance(call_id, str) or not call_id:
-            raise ValidationFailed("this escalation has no call whose category could be corrected",
-                                   fields={"category": "the escalation has no call"})
+            raise ValidationFailed(
+                "this escalation has no call whose category could be corrected",
+                fields={"category": "the escalation has no call"},
+            )
         text, predicted = await self._call(call_id, None, now)
         if predicted == (category,):
             return [], None
         key = fi.leader_key(esc.id)
-        item = fi.correct_category(await fs.item_by_key(self.db, key), key=key, source="leader", call_id=call_id,
-                                   user=who.user, role=who.role, category=category, known=self.pack.priority,
-                                   predicted=predicted, call=text, pack_version=self.hub.desk.pack_version,
-                                   comment="", now=now, escalation_id=esc.id)
+        item = fi.correct_category(
+            await fs.item_by_key(self.db, key),
+            key=key,
+            source="leader",
+            call_id=call_id,
+            user=who.user,
+            role=who.role,
+            category=category,
+            known=self.pack.priority,
+            predicted=predicted,
+            call=text,
+            pack_version=self.hub.desk.pack_version,
+            comment="",
+            now=now,
+            escalation_id=esc.id,
+        )
         return [item.row()], self._reply(item, who.lang)
 
     # -- the trainers' queue -------------------------------------------------------------------------
@@ -189,16 +245,25 @@ class FeedbackService:
             await self.hub.store.write([item.row()])
             return item
 
-    async def accept(self, item_id: str, who: str, packs: PackService, now: float, *,
-                     labels: Sequence[str] | None = None, note: str = "",
-                     draft_id: int | None = None) -> tuple[fi.FeedbackItem, lc.Draft, str]:
+    async def accept(
+        self,
+        item_id: str,
+        who: str,
+        packs: PackService,
+        now: float,
+        *,
+        labels: Sequence[str] | None = None,
+        note: str = "",
+        draft_id: int | None = None,
+    ) -> tuple[fi.FeedbackItem, lc.Draft, str]:
         """Append the item to a draft (the given one, the trainer's newest open one, or a new one from the
         published pack) and mark it accepted. Returns the item, the draft and the file that got the line."""
         async with self.lock:
             item = await self.item(item_id)
             if item.status != "open":
-                raise Conflict(f"feedback {item.id} was already {item.status} by {item.decided_by}",
-                               feedback=item.summary())
+                raise Conflict(
+                    f"feedback {item.id} was already {item.status} by {item.decided_by}", feedback=item.summary()
+                )
             draft = await self._draft_for(packs, who, draft_id)
             compiled = await packs.compile(draft.files)
             known = compiled.priority if isinstance(compiled, Pack) else self.pack.priority

@@ -33,9 +33,34 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 
-COLUMNS = ("id", "key", "kind", "source", "call_id", "user", "role", "created_at", "updated_at", "pack_version",
-           "call", "predicted", "corrected", "rule", "line_index", "line_text", "phrase", "comment",
-           "escalation_id", "status", "decided_by", "decided_at", "reason", "labels", "draft_id", "sample_id")
+COLUMNS = (
+    "id",
+    "key",
+    "kind",
+    "source",
+    "call_id",
+    "user",
+    "role",
+    "created_at",
+    "updated_at",
+    "pack_version",
+    "call",
+    "predicted",
+    "corrected",
+    "rule",
+    "line_index",
+    "line_text",
+    "phrase",
+    "comment",
+    "escalation_id",
+    "status",
+    "decided_by",
+    "decided_at",
+    "reason",
+    "labels",
+    "draft_id",
+    "sample_id",
+)
 _JSON = frozenset({"call", "predicted", "labels"})
 _SEALED = ("call", "line_text", "phrase", "comment", "reason")
 """What the caller and agent said and what people wrote about it; categories, rules and states stay in clear."""
@@ -48,8 +73,13 @@ def _j(value: Any) -> str:
 def _item(r: Mapping[str, Any]) -> list[Statement]:
     values = tuple(_sealed(c, _j(r[c]) if c in _JSON else r[c]) for c in COLUMNS)
     updates = ", ".join(f"{c}=excluded.{c}" for c in COLUMNS[1:] if c != "created_at")
-    return [(f"INSERT INTO feedback_items({', '.join(COLUMNS)}) VALUES ({','.join('?' * len(COLUMNS))}) "
-             f"ON CONFLICT(id) DO UPDATE SET {updates} WHERE feedback_items.status = 'open'", values)]
+    return [
+        (
+            f"INSERT INTO feedback_items({', '.join(COLUMNS)}) VALUES ({','.join('?' * len(COLUMNS))}) "
+            f"ON CONFLICT(id) DO UPDATE SET {updates} WHERE feedback_items.status = 'open'",
+            values,
+        )
+    ]
 
 
 PG_MIGRATIONS: tuple[str, ...] = (
@@ -74,8 +104,13 @@ def _sealed(column: str, value: Any) -> Any:
     return Sealed(value) if column in _SEALED else value
 
 
-COMPONENT = Component("feedback", MIGRATIONS, MappingProxyType({"feedback_item": _item}),
-                      pg_migrations=PG_MIGRATIONS, sealed=tuple(("feedback_items", c) for c in _SEALED))
+COMPONENT = Component(
+    "feedback",
+    MIGRATIONS,
+    MappingProxyType({"feedback_item": _item}),
+    pg_migrations=PG_MIGRATIONS,
+    sealed=tuple(("feedback_items", c) for c in _SEALED),
+)
 
 
 async def load_item(db: aiosqlite.Connection, item_id: str) -> FeedbackItem | None:
@@ -100,8 +135,7 @@ async def list_items(db: aiosqlite.Connection, status: str, kind: str, limit: in
         where.append("kind=?")
         args.append(kind)
     order = "created_at ASC" if status == "open" else "updated_at DESC"
-    sql = (f"SELECT * FROM feedback_items {'WHERE ' + ' AND '.join(where) if where else ''} "
-           f"ORDER BY {order} LIMIT ?")
+    sql = f"SELECT * FROM feedback_items {'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY {order} LIMIT ?"
     async with db.execute(sql, (*args, limit)) as cur:
         return [FeedbackItem.from_row(dict(r)) async for r in cur]
 
@@ -128,14 +162,21 @@ async def stored_call(db: aiosqlite.Connection, call_id: str) -> dict[str, Any] 
     labels: list[str] = json.loads(row["labels"]) if row["labels"] else []
     if not labels:
         labels = next((list(e["payload"]["labels"]) for e in reversed(events) if e["kind"] == "labels"), [])
-    return {"user": row["user"], "context": json.loads(row["context"]), "ended_at": row["ended_at"],
-            "labels": labels or ["none"], "events": events}
+    return {
+        "user": row["user"],
+        "context": json.loads(row["context"]),
+        "ended_at": row["ended_at"],
+        "labels": labels or ["none"],
+        "events": events,
+    }
 
 
 async def pushed_warning(db: aiosqlite.Connection, call_id: str, index: int, rule: str) -> dict[str, Any] | None:
     """The warning the call was given for that line and rule, if it was given."""
-    async with db.execute("SELECT line, rule, phrase FROM warnings WHERE call_id=? AND line=? AND rule=? "
-                          "ORDER BY id LIMIT 1", (call_id, index, rule)) as cur:
+    async with db.execute(
+        "SELECT line, rule, phrase FROM warnings WHERE call_id=? AND line=? AND rule=? ORDER BY id LIMIT 1",
+        (call_id, index, rule),
+    ) as cur:
         row = await cur.fetchone()
     return dict(row) if row else None
 
@@ -144,15 +185,18 @@ async def classified_calls(db: aiosqlite.Connection, since: float) -> list[tuple
     """(call_id, started_at, primary category) of calls started since then: the final category of an ended
     call, the latest decision of a live one."""
     async with db.execute(
-            "SELECT c.call_id, c.started_at, COALESCE(c.category, (SELECT k.category FROM classifications k "
-            "WHERE k.call_id = c.call_id ORDER BY k.id DESC LIMIT 1), 'none') FROM calls c WHERE c.started_at >= ?",
-            (since,)) as cur:
+        "SELECT c.call_id, c.started_at, COALESCE(c.category, (SELECT k.category FROM classifications k "
+        "WHERE k.call_id = c.call_id ORDER BY k.id DESC LIMIT 1), 'none') FROM calls c WHERE c.started_at >= ?",
+        (since,),
+    ) as cur:
         return [(str(r[0]), float(r[1]), str(r[2])) async for r in cur]
 
 
 async def corrected_calls(db: aiosqlite.Connection, since: float) -> list[str]:
     """Calls started since then with a category correction nobody rejected."""
     async with db.execute(
-            "SELECT DISTINCT f.call_id FROM feedback_items f JOIN calls c ON c.call_id = f.call_id "
-            "WHERE f.kind = 'category' AND f.status != 'rejected' AND c.started_at >= ?", (since,)) as cur:
+        "SELECT DISTINCT f.call_id FROM feedback_items f JOIN calls c ON c.call_id = f.call_id "
+        "WHERE f.kind = 'category' AND f.status != 'rejected' AND c.started_at >= ?",
+        (since,),
+    ) as cur:
         return [str(r[0]) async for r in cur]

@@ -39,38 +39,57 @@ async def calls_by_id(db: aiosqlite.Connection, call_ids: Iterable[str]) -> dict
     if not ids:
         return {}
     rows = await _all(db, f"SELECT * FROM calls WHERE call_id IN ({','.join('?' * len(ids))})", tuple(ids))
-    return {r["call_id"]: {"call_id": r["call_id"], "agent": r["user"], "context": _load(r["context"], {}),
-                           "started_at": r["started_at"], "ended_at": r["ended_at"],
-                           "disposition": r["disposition"], "category": r["category"],
-                           "labels": _load(r["labels"], [])} for r in rows}
+    return {
+        r["call_id"]: {
+            "call_id": r["call_id"],
+            "agent": r["user"],
+            "context": _load(r["context"], {}),
+            "started_at": r["started_at"],
+            "ended_at": r["ended_at"],
+            "disposition": r["disposition"],
+            "category": r["category"],
+            "labels": _load(r["labels"], []),
+        }
+        for r in rows
+    }
 
 
 async def records_of_call(db: aiosqlite.Connection, call_id: str) -> list[dict[str, Any]]:
     """Agents' records (checklist forms) submitted for a call, oldest first."""
-    rows = await _all(db, "SELECT id, form, kind, fields, escalation_id, fault_id, submitted_by, at "
-                          "FROM routing_records WHERE call_id=? ORDER BY at", (call_id,))
+    rows = await _all(
+        db,
+        "SELECT id, form, kind, fields, escalation_id, fault_id, submitted_by, at "
+        "FROM routing_records WHERE call_id=? ORDER BY at",
+        (call_id,),
+    )
     return [{**r, "fields": _load(r["fields"], {})} for r in rows]
 
 
 async def transcript_tail(db: aiosqlite.Connection, call_id: str, n: int) -> list[dict[str, Any]]:
     """The last `n` final transcript lines of a call, oldest first: what the leader reads before calling back."""
-    rows = await _all(db, "SELECT payload FROM call_events WHERE call_id=? AND kind='transcript' "
-                          "ORDER BY id DESC LIMIT ?", (call_id, n * 2))
+    rows = await _all(
+        db,
+        "SELECT payload FROM call_events WHERE call_id=? AND kind='transcript' ORDER BY id DESC LIMIT ?",
+        (call_id, n * 2),
+    )
     lines = [p for p in (_load(r["payload"], {}) for r in rows) if p.get("final", True)]
     return [{"speaker": p.get("speaker"), "text": p.get("text", "")} for p in reversed(lines[:n])]
 
 
 async def last_category(db: aiosqlite.Connection, call_id: str) -> tuple[str, list[str]] | None:
     """The latest classification pushed for a call (its category while it was live)."""
-    rows = await _all(db, "SELECT category, labels FROM classifications WHERE call_id=? ORDER BY id DESC LIMIT 1",
-                      (call_id,))
+    rows = await _all(
+        db, "SELECT category, labels FROM classifications WHERE call_id=? ORDER BY id DESC LIMIT 1", (call_id,)
+    )
     return (rows[0]["category"], _load(rows[0]["labels"], [])) if rows else None
 
 
 async def open_escalations_by_call(db: aiosqlite.Connection) -> dict[str, list[dict[str, str]]]:
     """Open escalations keyed by the call they came from (the live-calls view flags those calls)."""
-    rows = await _all(db, "SELECT id, kind, subject FROM routing_escalations "
-                          "WHERE status IN ('open', 'unresolvable') ORDER BY opened_at")
+    rows = await _all(
+        db,
+        "SELECT id, kind, subject FROM routing_escalations WHERE status IN ('open', 'unresolvable') ORDER BY opened_at",
+    )
     out: dict[str, list[dict[str, str]]] = {}
     for r in rows:  # the subject is sealed: its call id is read here, not by SQL
         call_id = _load(r["subject"], {}).get("call_id")
@@ -82,11 +101,15 @@ async def open_escalations_by_call(db: aiosqlite.Connection) -> dict[str, list[d
 async def calls_started(db: aiosqlite.Connection, since: float, until: float) -> list[tuple[str, float, str]]:
     """(call_id, started_at, category) of calls started in [since, until): the final category, else the
     latest one pushed, else `none`."""
-    rows = await _all(db, """
+    rows = await _all(
+        db,
+        """
         SELECT c.call_id, c.started_at, COALESCE(c.category,
           (SELECT k.category FROM classifications k WHERE k.call_id = c.call_id ORDER BY k.id DESC LIMIT 1),
           'none') AS category
-        FROM calls c WHERE c.started_at >= ? AND c.started_at < ? ORDER BY c.started_at""", (since, until))
+        FROM calls c WHERE c.started_at >= ? AND c.started_at < ? ORDER BY c.started_at""",
+        (since, until),
+    )
     return [(r["call_id"], float(r["started_at"]), str(r["category"])) for r in rows]
 
 
@@ -95,6 +118,8 @@ async def report_facts(db: aiosqlite.Connection, day: date, tz: str, live: Mappi
     one source of the preview, the report sent by hand and the scheduled one, so all three say the same."""
     facts = await rs.day_facts(db, day, tz)
     since, until = day_bounds(day, tz)
-    facts.calls = [(at, live[cid].result.category if cid in live else cat)
-                   for cid, at, cat in await calls_started(db, since, until)]
+    facts.calls = [
+        (at, live[cid].result.category if cid in live else cat)
+        for cid, at, cat in await calls_started(db, since, until)
+    ]
     return facts

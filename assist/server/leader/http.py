@@ -35,8 +35,15 @@ from assist.session import Principal
 ROLES = ("shift_leader", "seat_admin", "back_office", "manager")
 """Login roles that may open the console (admin always passes)."""
 TRANSCRIPT_TAIL = 8
-ROUTED_ROLES = ("shift_leader", "seat_admin", "back_office_duty", "center_manager", "department_leader",
-                "ebanking_dept", "emergency_contact")
+ROUTED_ROLES = (
+    "shift_leader",
+    "seat_admin",
+    "back_office_duty",
+    "center_manager",
+    "department_leader",
+    "ebanking_dept",
+    "emergency_contact",
+)
 """The roles the plan's escalation steps go to: the console warns when the directory has nobody for one."""
 
 
@@ -92,8 +99,6 @@ async def _auth(request: web.Request) -> tuple[Leader, Principal]:
     return leader, await require_role(request, leader.routing.hub.store, ROLES)
 
 
-
-
 def _day(leader: Leader, raw: str | None) -> date:
     if not raw:
         return local_day(leader.routing.hub.clock(), leader.tz)
@@ -134,23 +139,26 @@ async def config(request: web.Request) -> web.Response:
         for f in script.checklist:
             fields.setdefault(f.id, dict(f.label))
     sched = await rs.schedule(routing.db)
-    return json_response({
-        "ws_url": routing.hub.settings.public_ws_url or ws_url(request, leader.ws_port),
-        "now": routing.hub.clock(),
-        "user": who.user, "role": who.role,
-        "can_open_faults": who.role in FAULT_ROLES,
-        "can_edit_faults": who.role in FAULT_CAUSE_ROLES,
-        "timezone": leader.tz,
-        "report_at": routing.config.schedule.daily_report_at,
-        "next_report_at": sched.get("daily_report"),
-        "contacts": {c.id: {"name": c.name, "roles": list(c.roles)} for c in routing.directory.contacts.values()},
-        "hotlines": [n.to_json() for n in routing.directory.hotlines],
-        "categories": _names(pack.category_names),
-        "priority": list(pack.priority),
-        "fields": fields,
-        "unstaffed": unstaffed(routing),
-        "emergency_contacts": emergency.contacts_json(routing.directory, routing.hub.clock(), leader.tz),
-    })
+    return json_response(
+        {
+            "ws_url": routing.hub.settings.public_ws_url or ws_url(request, leader.ws_port),
+            "now": routing.hub.clock(),
+            "user": who.user,
+            "role": who.role,
+            "can_open_faults": who.role in FAULT_ROLES,
+            "can_edit_faults": who.role in FAULT_CAUSE_ROLES,
+            "timezone": leader.tz,
+            "report_at": routing.config.schedule.daily_report_at,
+            "next_report_at": sched.get("daily_report"),
+            "contacts": {c.id: {"name": c.name, "roles": list(c.roles)} for c in routing.directory.contacts.values()},
+            "hotlines": [n.to_json() for n in routing.directory.hotlines],
+            "categories": _names(pack.category_names),
+            "priority": list(pack.priority),
+            "fields": fields,
+            "unstaffed": unstaffed(routing),
+            "emergency_contacts": emergency.contacts_json(routing.directory, routing.hub.clock(), leader.tz),
+        }
+    )
 
 
 def unstaffed(routing: RoutingService) -> list[str]:
@@ -162,9 +170,16 @@ def unstaffed(routing: RoutingService) -> list[str]:
 
 def _live_json(call: CallState, stored: dict[str, Any] | None) -> dict[str, Any]:
     ctx = call.context
-    return {"call_id": call.call_id, "agent": call.user, "context": ctx, "queue": ctx.get("queue"),
-            "category": call.result.category, "labels": list(call.result.labels),
-            "started_at": stored["started_at"] if stored else None, "live": True}
+    return {
+        "call_id": call.call_id,
+        "agent": call.user,
+        "context": ctx,
+        "queue": ctx.get("queue"),
+        "category": call.result.category,
+        "labels": list(call.result.labels),
+        "started_at": stored["started_at"] if stored else None,
+        "live": True,
+    }
 
 
 async def live_calls(request: web.Request) -> web.Response:
@@ -190,11 +205,17 @@ async def call_detail(request: web.Request) -> web.Response:
     if live is not None:
         out = _live_json(live, stored)
         out["notes"] = list(live.notes)
-        out["transcript"] = [{"speaker": ln.speaker, "text": ln.text} for ln in live.transcript
-                             if ln.final][-TRANSCRIPT_TAIL:]
+        out["transcript"] = [{"speaker": ln.speaker, "text": ln.text} for ln in live.transcript if ln.final][
+            -TRANSCRIPT_TAIL:
+        ]
     elif stored is not None:
-        out = {**stored, "live": False, "notes": [], "queue": stored["context"].get("queue"),
-               "transcript": await data.transcript_tail(routing.db, call_id, TRANSCRIPT_TAIL)}
+        out = {
+            **stored,
+            "live": False,
+            "notes": [],
+            "queue": stored["context"].get("queue"),
+            "transcript": await data.transcript_tail(routing.db, call_id, TRANSCRIPT_TAIL),
+        }
         if out["category"] is None:
             found = await data.last_category(routing.db, call_id)
             out["category"], out["labels"] = found or ("none", [])
@@ -217,9 +238,13 @@ async def _report(leader: Leader, day: date) -> dict[str, Any]:
     fig = report_figures(facts, leader.tz, now)
     sched = await rs.schedule(routing.db)
     return {
-        **fig.to_json(), "timezone": leader.tz, "text": report_text(fig, leader.tz),
-        "faults": list(facts.faults), "records": len(facts.records),
-        "report_at": routing.config.schedule.daily_report_at, "next_report_at": sched.get("daily_report"),
+        **fig.to_json(),
+        "timezone": leader.tz,
+        "text": report_text(fig, leader.tz),
+        "faults": list(facts.faults),
+        "records": len(facts.records),
+        "report_at": routing.config.schedule.daily_report_at,
+        "next_report_at": sched.get("daily_report"),
     }
 
 
@@ -247,10 +272,15 @@ async def report_send(request: web.Request) -> web.Response:
     eff = manual_report(routing.config, routing.directory, facts, who.user, now)
     await routing.commit(eff)
     contacts = routing.directory.contacts
-    return json_response({"day": day.isoformat(), "sent_at": now, "sent_by": who.user, "text": eff.events[0]["text"],
-                  "recipients": [{"id": c, "name": contacts[c].name if c in contacts else c}
-                                 for c in recipients_of(eff)]})
-
+    return json_response(
+        {
+            "day": day.isoformat(),
+            "sent_at": now,
+            "sent_by": who.user,
+            "text": eff.events[0]["text"],
+            "recipients": [{"id": c, "name": contacts[c].name if c in contacts else c} for c in recipients_of(eff)],
+        }
+    )
 
 
 async def emergency_contact(request: web.Request) -> web.Response:

@@ -172,7 +172,7 @@ class LiveCalls:
             del self.started[gone]  # ended: forget it (without subscribers, no delta does)
         missing = [c for c in call_ids if c not in self.started]
         for i in range(0, len(missing), 500):
-            self.started.update(await rs.call_started(self.routing.db, missing[i:i + 500]))
+            self.started.update(await rs.call_started(self.routing.db, missing[i : i + 500]))
 
     # -- rows and pages -------------------------------------------------------------------------------
 
@@ -183,12 +183,18 @@ class LiveCalls:
         """What the list shows of a call (small: the rest is in the call's details)."""
         ctx = call.context
         escalations = (self.escalated or {}).get(call.call_id, {})
-        return {"call_id": call.call_id, "agent": call.user, "queue": _cut(ctx.get("queue")),
-                "customer": _cut(ctx.get("customer_name")), "category": call.result.category,
-                "labels": list(call.result.labels), "started_at": self.started.get(call.call_id),
-                "escalations": [{"escalation_id": k, "kind": v}
-                                for k, v in list(escalations.items())[:ROW_ESCALATIONS]],
-                "escalated": len(escalations), "fault_id": linked.get(call.call_id)}
+        return {
+            "call_id": call.call_id,
+            "agent": call.user,
+            "queue": _cut(ctx.get("queue")),
+            "customer": _cut(ctx.get("customer_name")),
+            "category": call.result.category,
+            "labels": list(call.result.labels),
+            "started_at": self.started.get(call.call_id),
+            "escalations": [{"escalation_id": k, "kind": v} for k, v in list(escalations.items())[:ROW_ESCALATIONS]],
+            "escalated": len(escalations),
+            "fault_id": linked.get(call.call_id),
+        }
 
     def _linked(self) -> dict[str, str]:
         return {cid: f.id for f in self.routing.active_faults.values() for cid in f.calls}
@@ -211,8 +217,13 @@ class LiveCalls:
         rows = [self.row(call, linked) for _, call in keyed[:limit]]
         more = len(keyed) > limit
         last = keyed[limit - 1][0] if more else None
-        return {"now": self.hub.clock(), "total": len(self.hub.desk.calls), "calls": rows, "more": more,
-                "next": f"{last[0]}|{last[1]!r}|{last[2]}" if last is not None else None}
+        return {
+            "now": self.hub.clock(),
+            "total": len(self.hub.desk.calls),
+            "calls": rows,
+            "more": more,
+            "next": f"{last[0]}|{last[1]!r}|{last[2]}" if last is not None else None,
+        }
 
     # -- commands ---------------------------------------------------------------------------------------
 
@@ -265,7 +276,7 @@ class LiveCalls:
                 return
             now, total = self.hub.clock(), len(live)
             for i in range(0, max(len(rows), 1), DELTA_ROWS):
-                part, ended = rows[i:i + DELTA_ROWS], gone if i == 0 else []
+                part, ended = rows[i : i + DELTA_ROWS], gone if i == 0 else []
                 for conn, sub in subscribers:
                     conn.send(messages.calls_delta(sub, now, total, part, ended))
         except Exception:  # a delta that failed must not stop the next ones

@@ -75,11 +75,28 @@ class Connection:
     target, docs/performance.md). It is bounded by count and by bytes: a few big replies left
     unread (a leader's lists) cost as much memory as thousands of small pushes."""
 
-    __slots__ = ("__weakref__", "_pump", "closed", "dropped", "max_bytes", "max_queue", "queue", "queued_bytes",
-                 "session", "token_hash", "ws")
+    __slots__ = (
+        "__weakref__",
+        "_pump",
+        "closed",
+        "dropped",
+        "max_bytes",
+        "max_queue",
+        "queue",
+        "queued_bytes",
+        "session",
+        "token_hash",
+        "ws",
+    )
 
-    def __init__(self, ws: ServerConnection, max_queue: int, commands: protocol.CommandTable,
-                 dropped: Callable[[int], None] | None = None, max_bytes: int = 4 * 2**20) -> None:
+    def __init__(
+        self,
+        ws: ServerConnection,
+        max_queue: int,
+        commands: protocol.CommandTable,
+        dropped: Callable[[int], None] | None = None,
+        max_bytes: int = 4 * 2**20,
+    ) -> None:
         self.ws = ws
         self.dropped = dropped
         """Told how many queued messages were dropped when the client is cut off as too slow (metrics)."""
@@ -106,8 +123,12 @@ class Connection:
             return
         data = text.encode() if isinstance(text, str) else text
         if len(self.queue) >= self.max_queue or (self.queue and self.queued_bytes + len(data) > self.max_bytes):
-            log.warning("ws: client %s too slow (%d messages, %d KiB unsent), disconnecting",
-                        self.ws.remote_address, len(self.queue), self.queued_bytes // 1024)
+            log.warning(
+                "ws: client %s too slow (%d messages, %d KiB unsent), disconnecting",
+                self.ws.remote_address,
+                len(self.queue),
+                self.queued_bytes // 1024,
+            )
             if self.dropped is not None:
                 self.dropped(len(self.queue) + 1)
             self.close_soon(1013, "client too slow")
@@ -153,8 +174,7 @@ class Hub:
     """Every connection, which one watches which call, and the instance's command table: each command's
     struct, roles and handler, added by the live desk here and by each feature's service at start."""
 
-    def __init__(self, settings: Settings, desk: Desk, store: Store,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, settings: Settings, desk: Desk, store: Store, clock: Callable[[], float] = time.time) -> None:
         self.settings = settings
         self.desk = desk
         self.store = store
@@ -182,8 +202,9 @@ class Hub:
         reply is out."""
         self._command_done = asyncio.Event()
 
-    def add_commands(self, specs: Sequence[protocol.CommandSpec],
-                     handlers: Mapping[type[protocol.Command], Handler]) -> None:
+    def add_commands(
+        self, specs: Sequence[protocol.CommandSpec], handlers: Mapping[type[protocol.Command], Handler]
+    ) -> None:
         """Accept a feature's commands on this instance, each with its handler."""
         missing = [s.name for s in specs if s.cls not in handlers]
         if missing:
@@ -212,8 +233,9 @@ class Hub:
             if redecide:
                 await self._sent(PUBLISH_DRAIN_WAIT)
             for i in range(0, len(call_ids), PUBLISH_SLICE):
-                outcome = self.desk.redecide(call_ids[i:i + PUBLISH_SLICE], lang_of, self.clock(),
-                                             rescan=redecide, push_all=not redecide)
+                outcome = self.desk.redecide(
+                    call_ids[i : i + PUBLISH_SLICE], lang_of, self.clock(), rescan=redecide, push_all=not redecide
+                )
                 self.deliver(outcome.pushes)
                 writes.extend(outcome.writes)
                 await asyncio.sleep(0)
@@ -223,7 +245,6 @@ class Hub:
             log.exception("ws: could not record the re-classification under pack %s", version)
         if self.freeze_after_publish:
             refreeze()
-
 
     async def _sent(self, limit: float) -> None:
         """Wait until every connection's queue is empty, `limit` seconds at most: a new pack's first updates
@@ -242,8 +263,11 @@ class Hub:
         return dataclasses.replace(pack, forbidden=pack.forbidden.with_internal_numbers(numbers))
 
     def lang_by_user(self) -> dict[str, str]:
-        return {c.session.principal.user: c.session.principal.lang
-                for c in self.connections if c.session.principal is not None}
+        return {
+            c.session.principal.user: c.session.principal.lang
+            for c in self.connections
+            if c.session.principal is not None
+        }
 
     def deliver(self, pushes: list[Push]) -> None:
         """Send each push to every connection that shows its call, encoded once for all of them."""
@@ -259,8 +283,9 @@ class Hub:
                 self.watchers.pop(push.call_id, None)
 
     async def handler(self, ws: ServerConnection) -> None:
-        conn = Connection(ws, self.settings.max_queue, self.commands, self.metrics.push_dropped,
-                          self.settings.max_queue_bytes)
+        conn = Connection(
+            ws, self.settings.max_queue, self.commands, self.metrics.push_dropped, self.settings.max_queue_bytes
+        )
         if not await self._authenticate(conn):
             return
         self.connections.add(conn)
@@ -294,7 +319,7 @@ class Hub:
         try:
             frame = await asyncio.wait_for(ws.recv(), self.settings.auth_timeout)
         except TimeoutError:
-            await self._refuse(ws, "authentication timed out: send {\"type\": \"auth\", \"token\": …} first")
+            await self._refuse(ws, 'authentication timed out: send {"type": "auth", "token": …} first')
             return False
         except ConnectionClosed:
             return False
@@ -330,8 +355,7 @@ class Hub:
             size = frame_bytes(frame, self.settings.max_message_bytes)
             if size > self.settings.max_message_bytes:
                 cid = protocol.frame_id(frame)
-                raise MessageTooLarge(
-                    f"message of {size} bytes is over the limit of {self.settings.max_message_bytes}")
+                raise MessageTooLarge(f"message of {size} bytes is over the limit of {self.settings.max_message_bytes}")
             data = protocol.decode_frame(frame)
             call_id = data.get("call_id")
             logs.bind_call(call_id if isinstance(call_id, str) else None)
@@ -385,8 +409,11 @@ class Hub:
         cap = self.settings.max_calls_per_agent
         held = sum(1 for call in self.desk.calls.values() if call.user == principal.user)
         if held >= cap:
-            raise TooManyCalls(f"{principal.user} already has {held} live calls (at most {cap}); "
-                               "end one (call.end) before starting another", limit=cap)
+            raise TooManyCalls(
+                f"{principal.user} already has {held} live calls (at most {cap}); "
+                "end one (call.end) before starting another",
+                limit=cap,
+            )
 
     async def commit(self, outcome: Outcome) -> None:
         await self.store.write(outcome.writes)
@@ -483,9 +510,12 @@ def _process_request(connection: ServerConnection, request: Request) -> Response
 async def start_ws(hub: Hub) -> Server:
     s = hub.settings
     return await serve(
-        hub.handler, s.host, s.ws_port,
+        hub.handler,
+        s.host,
+        s.ws_port,
         process_request=_process_request,
         max_size=s.max_message_bytes * HARD_FRAME_FACTOR,
         compression=None,  # permessage-deflate triples per-connection memory (BUDGETS.md)
-        ping_interval=20, ping_timeout=20,
+        ping_interval=20,
+        ping_timeout=20,
     )

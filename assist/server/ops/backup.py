@@ -56,8 +56,9 @@ def _alone(db: Path) -> Iterator[None]:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise BackupError(f"a running assist service holds {db}: stop it before restoring "
-                              "(systemctl stop assist)") from None
+            raise BackupError(
+                f"a running assist service holds {db}: stop it before restoring (systemctl stop assist)"
+            ) from None
         yield
 
 
@@ -70,7 +71,8 @@ def _check(conn: sqlite3.Connection, what: Path) -> None:
     try:
         result = conn.execute("PRAGMA quick_check").fetchone()[0]
         has_schema = conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='schema_versions'").fetchone()
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='schema_versions'"
+        ).fetchone()
     except sqlite3.DatabaseError as exc:
         raise BackupError(f"{what} is not a readable SQLite database: {exc}") from None
     if result != "ok":

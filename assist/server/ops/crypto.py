@@ -62,8 +62,10 @@ class Cipher:
 
     def __init__(self, key: bytes, source: str) -> None:
         if len(key) != KEY_BYTES:
-            raise DataKeyError(f"the data key from {source} has {len(key)} bytes; it must have {KEY_BYTES} "
-                               "(base64 of 32 random bytes, e.g. from `openssl rand -base64 32`)")
+            raise DataKeyError(
+                f"the data key from {source} has {len(key)} bytes; it must have {KEY_BYTES} "
+                "(base64 of 32 random bytes, e.g. from `openssl rand -base64 32`)"
+            )
         self._aead = AESGCM(key)
         self.source = source
         self.key_id = key_id(key)
@@ -78,7 +80,7 @@ class Cipher:
 
     def open(self, value: str) -> str:
         """The plain text of a sealed value; raises `DataKeyError` if it was not sealed with this key."""
-        raw = value[len(PREFIX):]
+        raw = value[len(PREFIX) :]
         try:
             blob = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
             return self._aead.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], None).decode()
@@ -123,14 +125,16 @@ def decode_key(text: str, source: str) -> bytes:
     """A key from its base64 text (standard or URL-safe alphabet, padding optional)."""
     cleaned = text.strip()
     try:
-        key = base64.b64decode(cleaned.replace("-", "+").replace("_", "/") + "=" * (-len(cleaned) % 4),
-                               validate=True)
+        key = base64.b64decode(cleaned.replace("-", "+").replace("_", "/") + "=" * (-len(cleaned) % 4), validate=True)
     except (binascii.Error, ValueError):
-        raise DataKeyError(f"the data key from {source} is not base64 (make one with "
-                           "`openssl rand -base64 32`)") from None
+        raise DataKeyError(
+            f"the data key from {source} is not base64 (make one with `openssl rand -base64 32`)"
+        ) from None
     if len(key) != KEY_BYTES:
-        raise DataKeyError(f"the data key from {source} has {len(key)} bytes; it must have {KEY_BYTES} "
-                           "(make one with `openssl rand -base64 32`)")
+        raise DataKeyError(
+            f"the data key from {source} has {len(key)} bytes; it must have {KEY_BYTES} "
+            "(make one with `openssl rand -base64 32`)"
+        )
     return key
 
 
@@ -198,11 +202,16 @@ def load_cipher(db: Path | str, data_key: str = "", key_file: Path | None = None
         raise DataKeyError(
             f"{db} is sealed with data key {expected}, but ASSIST_DATA_KEY is not set and there is no key file "
             f"{path}: put the key file back from where you keep it (or set ASSIST_DATA_KEY to it); "
-            "without it the customer fields cannot be read. docs/operations.md, 'Customer data at rest'.")
+            "without it the customer fields cannot be read. docs/operations.md, 'Customer data at rest'."
+        )
     key = new_key()
     write_key_file(path, key)
-    log.warning("crypto: generated the data key %s in %s (mode 0600): back it up apart from the database; "
-                "a backup cannot be read without it", key_id(key), path)
+    log.warning(
+        "crypto: generated the data key %s in %s (mode 0600): back it up apart from the database; "
+        "a backup cannot be read without it",
+        key_id(key),
+        path,
+    )
     return Cipher(key, f"the key file {path}")
 
 
@@ -213,10 +222,12 @@ def _pg_cipher(url: str, key_file: Path | None) -> Cipher:
         raise DataKeyError(
             f"no data key for {where}: on PostgreSQL set ASSIST_DATA_KEY (base64 of 32 bytes, e.g. from "
             "`openssl rand -base64 32`, the same on every instance) or the data_key_file setting; customer "
-            "fields are never stored in clear. docs/operations.md, 'Customer data at rest'.")
+            "fields are never stored in clear. docs/operations.md, 'Customer data at rest'."
+        )
     if not key_file.exists():
         raise DataKeyError(
             f"the data key file {key_file} (data_key_file) does not exist; on PostgreSQL it is not generated: "
             "create it (`openssl rand -base64 32 > FILE; chmod 600 FILE`, the same file on every instance) or "
-            "set ASSIST_DATA_KEY. docs/operations.md, 'Customer data at rest'.")
+            "set ASSIST_DATA_KEY. docs/operations.md, 'Customer data at rest'."
+        )
     return Cipher(read_key_file(key_file), f"the key file {key_file}")

@@ -82,7 +82,9 @@ async def refuse_while_draining(request: web.Request, handler: Any) -> web.Strea
     if ops.draining and request.path not in WHILE_DRAINING:
         return web.json_response(
             {"error": {"code": "draining", "message": "this instance is shutting down; try again"}},
-            status=503, headers={"Retry-After": "1", "Connection": "close"})
+            status=503,
+            headers={"Retry-After": "1", "Connection": "close"},
+        )
     ops.in_flight += 1
     try:
         response: web.StreamResponse = await handler(request)
@@ -102,8 +104,7 @@ async def readyz(request: web.Request) -> web.Response:
     if not problems:
         return web.json_response({"status": "ready"})
     message = "; ".join(f"{k}: {v}" for k, v in problems.items())
-    return web.json_response({"error": {"code": "not_ready", "message": message}, "checks": problems},
-                             status=503)
+    return web.json_response({"error": {"code": "not_ready", "message": message}, "checks": problems}, status=503)
 
 
 def _live_contexts(hub: Any) -> Iterable[Mapping[str, Any]]:
@@ -125,13 +126,18 @@ def add_ops_routes(app: web.Application, hub: Any, metrics: Metrics | None = Non
             files.tighten(store.file)
         await ops.metrics.start(store.db)
         masks = logs.mask_filters()
+
         def contexts() -> Iterable[Mapping[str, Any]]:
             return _live_contexts(hub)
+
         for mask in masks:
             mask.watch_contexts(contexts)
-        ops.tasks.append(asyncio.create_task(
-            retention.purge_daily(store, lambda: float(hub.settings.retention_days), hub.clock),
-            name="retention-purge"))
+        ops.tasks.append(
+            asyncio.create_task(
+                retention.purge_daily(store, lambda: float(hub.settings.retention_days), hub.clock),
+                name="retention-purge",
+            )
+        )
         try:
             yield
         finally:

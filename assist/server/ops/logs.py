@@ -41,12 +41,15 @@ FRAME_LOG_CHARS = 400
 """A masked websocket frame is logged up to this many characters (websockets itself shows 75)."""
 
 _NAME_FIELD = re.compile(
-    r"""(?<![\w])["']?(?P<key>""" + "|".join(sorted(NAME_KEYS - {"name"})) +
-    r""")["']?\s*[:=]\s*["'](?P<value>[^"'\\]{2,40})["']""")
+    r"""(?<![\w])["']?(?P<key>"""
+    + "|".join(sorted(NAME_KEYS - {"name"}))
+    + r""")["']?\s*[:=]\s*["'](?P<value>[^"'\\]{2,40})["']"""
+)
 """A person's name under an unmistakable key, in any logged text (a bare `name` is learned only from a
 call's context: elsewhere it names steps and rules)."""
-_SECRET = re.compile(r"""(?P<key>["']?token["']?\s*[:=]\s*["']|Bearer\s+)(?P<value>[A-Za-z0-9_\-.~+/=]{8,})""",
-                     re.IGNORECASE)
+_SECRET = re.compile(
+    r"""(?P<key>["']?token["']?\s*[:=]\s*["']|Bearer\s+)(?P<value>[A-Za-z0-9_\-.~+/=]{8,})""", re.IGNORECASE
+)
 """Bearer tokens (the websocket `auth` message, an Authorization header): never logged."""
 _EPOCH = re.compile(r"(?<![\d.])1\d{9}\.\d+(?![\d.])")
 """A Unix time with its fraction (every `at` in a frame): not a customer's number, kept readable."""
@@ -169,8 +172,11 @@ class MaskFilter(logging.Filter):
         if record.stack_info:
             record.stack_info = self.mask(record.stack_info)
         ws = getattr(record, "websocket", None)
-        ids = {"call_id": call_id_var.get() or self._frame_call, "request_id": request_id_var.get(),
-               "conn": str(ws.id) if ws is not None and hasattr(ws, "id") else None}
+        ids = {
+            "call_id": call_id_var.get() or self._frame_call,
+            "request_id": request_id_var.get(),
+            "conn": str(ws.id) if ws is not None and hasattr(ws, "id") else None,
+        }
         parts = [f"{k}={v}" for k, v in zip(("call", "req", "conn"), ids.values(), strict=True) if v]
         record.__dict__.update(ids, ids=f" [{' '.join(parts)}]" if parts else "", _assist_masked=True)
         return True
@@ -254,6 +260,7 @@ async def request_ids(request: web.Request, handler: Any) -> web.StreamResponse:
         status = exc.status
         raise
     finally:
-        logging.getLogger("assist.http").debug("%s %s -> %d in %.1f ms", request.method, request.path_qs, status,
-                                               (time.perf_counter() - started) * 1000)
+        logging.getLogger("assist.http").debug(
+            "%s %s -> %d in %.1f ms", request.method, request.path_qs, status, (time.perf_counter() - started) * 1000
+        )
         request_id_var.reset(token)

@@ -43,37 +43,60 @@ class Metrics:
         self.connections = Gauge("assist_connections", "Open websocket connections, by role.", ["role"], registry=r)
         self.live_calls = Gauge("assist_live_calls", "Live calls, by primary category.", ["category"], registry=r)
         self.notes = Counter("assist_notes", "Note updates committed (call.note).", registry=r)
-        self.transcript_lines = Counter("assist_transcript_lines",
-                                        "Transcript lines committed (call.transcript, interim ones too).", registry=r)
+        self.transcript_lines = Counter(
+            "assist_transcript_lines", "Transcript lines committed (call.transcript, interim ones too).", registry=r
+        )
         self.calls_started = Counter("assist_calls_started", "Calls started.", registry=r)
-        self.classify_seconds = Histogram("assist_classify_seconds",
-                                          "Time to decide a call's labels on one command.",
-                                          buckets=CLASSIFY_BUCKETS, registry=r)
+        self.classify_seconds = Histogram(
+            "assist_classify_seconds",
+            "Time to decide a call's labels on one command.",
+            buckets=CLASSIFY_BUCKETS,
+            registry=r,
+        )
         self.note_update_seconds = Histogram(
             "assist_note_update_seconds",
             "From a note or transcript line read off the socket to its reply and pushes queued "
-            "(classified and durably committed).", buckets=LATENCY_BUCKETS, registry=r)
-        self.push_queue = Gauge("assist_push_queue_messages",
-                                "Messages waiting in the connections' send queues: total and the fullest one.",
-                                ["which"], registry=r)
-        self.pushes_dropped = Counter("assist_pushes_dropped",
-                                      "Messages not sent because a client's queue was full (the client is cut off).",
-                                      registry=r)
-        self.outbox_pending = Gauge("assist_outbox_pending", "Notifications waiting for delivery, by channel.",
-                                    ["channel"], registry=r)
-        self.outbox_oldest = Gauge("assist_outbox_oldest_age_seconds",
-                                   "Age of the oldest notification waiting for delivery, by channel.",
-                                   ["channel"], registry=r)
-        self.outbox_failed = Gauge("assist_outbox_failed", "Notifications given up after every attempt, by channel.",
-                                   ["channel"], registry=r)
-        self.deadline_overdue = Gauge("assist_escalation_overdue_seconds",
-                                      "How far past due the oldest unfired escalation step is (0: none is).",
-                                      registry=r)
-        self.deadline_lag = Histogram("assist_escalation_fire_lag_seconds",
-                                      "How late each escalation step fired after its deadline.",
-                                      buckets=LAG_BUCKETS, registry=r)
-        self.pack = Gauge("assist_pack_info", "The pack version in force (value 1).", ["pack_id", "version"],
-                          registry=r)
+            "(classified and durably committed).",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.push_queue = Gauge(
+            "assist_push_queue_messages",
+            "Messages waiting in the connections' send queues: total and the fullest one.",
+            ["which"],
+            registry=r,
+        )
+        self.pushes_dropped = Counter(
+            "assist_pushes_dropped",
+            "Messages not sent because a client's queue was full (the client is cut off).",
+            registry=r,
+        )
+        self.outbox_pending = Gauge(
+            "assist_outbox_pending", "Notifications waiting for delivery, by channel.", ["channel"], registry=r
+        )
+        self.outbox_oldest = Gauge(
+            "assist_outbox_oldest_age_seconds",
+            "Age of the oldest notification waiting for delivery, by channel.",
+            ["channel"],
+            registry=r,
+        )
+        self.outbox_failed = Gauge(
+            "assist_outbox_failed", "Notifications given up after every attempt, by channel.", ["channel"], registry=r
+        )
+        self.deadline_overdue = Gauge(
+            "assist_escalation_overdue_seconds",
+            "How far past due the oldest unfired escalation step is (0: none is).",
+            registry=r,
+        )
+        self.deadline_lag = Histogram(
+            "assist_escalation_fire_lag_seconds",
+            "How late each escalation step fired after its deadline.",
+            buckets=LAG_BUCKETS,
+            registry=r,
+        )
+        self.pack = Gauge(
+            "assist_pack_info", "The pack version in force (value 1).", ["pack_id", "version"], registry=r
+        )
         self.pack_version = Gauge("assist_pack_version", "Number of the pack version in force.", registry=r)
         self.feedback = Counter("assist_feedback_items", "Feedback items filed, by kind.", ["kind"], registry=r)
         self.feedback_open = Gauge("assist_feedback_open", "Feedback items waiting for a trainer.", registry=r)
@@ -145,29 +168,38 @@ class Metrics:
         self.pack_version.set(int(number.group(0)) if number else 0)
 
     async def _count_rows(self, db: aiosqlite.Connection, marks: _Marks) -> None:
-        rows = await _rows(db, "SELECT kind, COUNT(*) AS n, MAX(id) AS top FROM call_events WHERE id > ? GROUP BY kind",
-                           (marks.events,))
+        rows = await _rows(
+            db,
+            "SELECT kind, COUNT(*) AS n, MAX(id) AS top FROM call_events WHERE id > ? GROUP BY kind",
+            (marks.events,),
+        )
         for row in rows:
             if row["kind"] == "note":
                 self.notes.inc(row["n"])
             elif row["kind"] == "transcript":
                 self.transcript_lines.inc(row["n"])
             marks.events = max(marks.events, int(row["top"]))
-        row = (await _rows(db, "SELECT COUNT(*) AS n, MAX(rowid) AS top FROM calls WHERE rowid > ?",
-                           (marks.calls,)))[0]
+        row = (await _rows(db, "SELECT COUNT(*) AS n, MAX(rowid) AS top FROM calls WHERE rowid > ?", (marks.calls,)))[0]
         if row["n"]:
             self.calls_started.inc(row["n"])
             marks.calls = int(row["top"])
-        for row in await _rows(db, "SELECT kind, COUNT(*) AS n, MAX(rowid) AS top FROM feedback_items "
-                                   "WHERE rowid > ? GROUP BY kind", (marks.feedback,)):
+        for row in await _rows(
+            db,
+            "SELECT kind, COUNT(*) AS n, MAX(rowid) AS top FROM feedback_items WHERE rowid > ? GROUP BY kind",
+            (marks.feedback,),
+        ):
             self.feedback.labels(row["kind"]).inc(row["n"])
             marks.feedback = max(marks.feedback, int(row["top"]))
 
     async def _outbox(self, db: aiosqlite.Connection, now: float) -> None:
-        pending = await _rows(db, "SELECT channel, COUNT(*) AS n, MIN(created_at) AS oldest FROM routing_outbox "
-                                  "WHERE delivered_at IS NULL AND failed_at IS NULL GROUP BY channel")
-        failed = await _rows(db, "SELECT channel, COUNT(*) AS n FROM routing_outbox WHERE failed_at IS NOT NULL "
-                                 "GROUP BY channel")
+        pending = await _rows(
+            db,
+            "SELECT channel, COUNT(*) AS n, MIN(created_at) AS oldest FROM routing_outbox "
+            "WHERE delivered_at IS NULL AND failed_at IS NULL GROUP BY channel",
+        )
+        failed = await _rows(
+            db, "SELECT channel, COUNT(*) AS n FROM routing_outbox WHERE failed_at IS NOT NULL GROUP BY channel"
+        )
         self._channels |= {r["channel"] for r in pending} | {r["channel"] for r in failed}
         by_pending: Mapping[str, Any] = {r["channel"]: r for r in pending}
         by_failed = {r["channel"]: r["n"] for r in failed}
@@ -178,13 +210,21 @@ class Metrics:
             self.outbox_failed.labels(channel).set(by_failed.get(channel, 0))
 
     async def _deadlines(self, db: aiosqlite.Connection, now: float, marks: _Marks) -> None:
-        oldest = await _scalar(db, "SELECT MIN(s.due_at) FROM routing_steps s JOIN routing_escalations e "
-                                   "ON e.id = s.escalation_id WHERE e.status='open' AND s.fired_at IS NULL "
-                                   "AND s.cancelled=0 AND s.due_at <= ?", (now,))
+        oldest = await _scalar(
+            db,
+            "SELECT MIN(s.due_at) FROM routing_steps s JOIN routing_escalations e "
+            "ON e.id = s.escalation_id WHERE e.status='open' AND s.fired_at IS NULL "
+            "AND s.cancelled=0 AND s.due_at <= ?",
+            (now,),
+        )
         self.deadline_overdue.set(max(0.0, now - oldest) if oldest is not None else 0.0)
-        fired = await _rows(db, "SELECT fired_at, escalation_id, name, due_at FROM routing_steps "
-                                "WHERE fired_at IS NOT NULL AND (fired_at, escalation_id, name) > (?, ?, ?) "
-                                "ORDER BY fired_at, escalation_id, name", marks.fired)
+        fired = await _rows(
+            db,
+            "SELECT fired_at, escalation_id, name, due_at FROM routing_steps "
+            "WHERE fired_at IS NOT NULL AND (fired_at, escalation_id, name) > (?, ?, ?) "
+            "ORDER BY fired_at, escalation_id, name",
+            marks.fired,
+        )
         for row in fired:
             self.deadline_lag.observe(max(0.0, row["fired_at"] - row["due_at"]))
             marks.fired = (row["fired_at"], row["escalation_id"], row["name"])
@@ -202,8 +242,11 @@ async def _scalar(db: aiosqlite.Connection, sql: str, params: tuple[Any, ...] = 
 
 
 async def _current_marks(db: aiosqlite.Connection) -> _Marks:
-    fired = await _rows(db, "SELECT fired_at, escalation_id, name FROM routing_steps WHERE fired_at IS NOT NULL "
-                            "ORDER BY fired_at DESC, escalation_id DESC, name DESC LIMIT 1")
+    fired = await _rows(
+        db,
+        "SELECT fired_at, escalation_id, name FROM routing_steps WHERE fired_at IS NOT NULL "
+        "ORDER BY fired_at DESC, escalation_id DESC, name DESC LIMIT 1",
+    )
     return _Marks(
         events=int(await _scalar(db, "SELECT COALESCE(MAX(id), 0) FROM call_events")),
         calls=int(await _scalar(db, "SELECT COALESCE(MAX(rowid), 0) FROM calls")),

@@ -47,8 +47,9 @@ async def rekey(db: Path, schema: Schema, old: Cipher, new: Cipher, now: float) 
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise ServiceRunning(f"a running assist service holds {db}: stop it before rekeying "
-                                 "(systemctl stop assist)") from None
+            raise ServiceRunning(
+                f"a running assist service holds {db}: stop it before rekeying (systemctl stop assist)"
+            ) from None
         store = await Store.open(db, schema, old)  # refuses an old key that did not seal it
         try:
             count = 0
@@ -56,14 +57,19 @@ async def rekey(db: Path, schema: Schema, old: Cipher, new: Cipher, now: float) 
                 for table in sorted({t for t, _ in schema.sealed()}):
                     columns = [c for t, c in schema.sealed() if t == table]
                     triggers = await conn.execute_fetchall(
-                        "SELECT name, sql FROM sqlite_master WHERE type='trigger' AND tbl_name=?", (table,))
+                        "SELECT name, sql FROM sqlite_master WHERE type='trigger' AND tbl_name=?", (table,)
+                    )
                     for name, _ in triggers:
                         await conn.execute(f'DROP TRIGGER "{name}"')
                     after = 0
                     while True:
-                        rows = list(await conn.execute_fetchall(
-                            f"SELECT rowid, {', '.join(columns)} FROM {table} WHERE rowid > ? ORDER BY rowid LIMIT ?",
-                            (after, BATCH)))
+                        rows = list(
+                            await conn.execute_fetchall(
+                                f"SELECT rowid, {', '.join(columns)} FROM {table} WHERE rowid > "
+                                "? ORDER BY rowid LIMIT ?",
+                                (after, BATCH),
+                            )
+                        )
                         if not rows:
                             break
                         after = int(rows[-1][0])
@@ -74,16 +80,20 @@ async def rekey(db: Path, schema: Schema, old: Cipher, new: Cipher, now: float) 
                                 if value is None:
                                     continue
                                 if isinstance(value, str) and value.startswith(PREFIX):
-                                    raise DataKeyError(f"{table}.{column} row {r[0]} does not open with the old "
-                                                       f"key {old.key_id}: nothing was changed")
+                                    raise DataKeyError(
+                                        f"{table}.{column} row {r[0]} does not open with the old "
+                                        f"key {old.key_id}: nothing was changed"
+                                    )
                                 changed.append((new.seal(str(value)), r[0]))
                             await conn.executemany(f"UPDATE {table} SET {column}=? WHERE rowid=?", changed)
                             count += len(changed)
                     for _, sql in triggers:
                         await conn.execute(sql)
                 await conn.execute("DELETE FROM data_keys")
-                await conn.execute("INSERT INTO data_keys(key_id, probe, created_at) VALUES (?,?,?)",
-                                   (new.key_id, new.seal(PROBE), now))
+                await conn.execute(
+                    "INSERT INTO data_keys(key_id, probe, created_at) VALUES (?,?,?)",
+                    (new.key_id, new.seal(PROBE), now),
+                )
         finally:
             await store.close()
         # Old values (plain ones from before encryption, or under the old key) may linger in free pages and in

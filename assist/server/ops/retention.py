@@ -37,8 +37,7 @@ class Purged:
     contexts: int
 
 
-async def purge(store: Store, now: float, days: float, *, since: float | None = None,
-                batch: int = BATCH) -> Purged:
+async def purge(store: Store, now: float, days: float, *, since: float | None = None, batch: int = BATCH) -> Purged:
     """Purge what is older than `days` before `now`. `since`: contexts of calls started before it were already
     masked by an earlier purge (the daily task passes its previous cutoff; None = look at every old call)."""
     cutoff = now - days * DAY
@@ -48,7 +47,9 @@ async def purge(store: Store, now: float, days: float, *, since: float | None = 
         async with store.unit() as db:
             cur = await db.execute(
                 f"DELETE FROM call_events WHERE id IN (SELECT id FROM call_events WHERE kind IN ({marks}) "
-                "AND at < ? ORDER BY id LIMIT ?)", (*PURGED_KINDS, cutoff, batch))
+                "AND at < ? ORDER BY id LIMIT ?)",
+                (*PURGED_KINDS, cutoff, batch),
+            )
             n = max(0, cur.rowcount)
         events += n
         if n < batch:
@@ -58,8 +59,9 @@ async def purge(store: Store, now: float, days: float, *, since: float | None = 
     while True:
         where = "started_at < ? AND call_id > ?" + (" AND started_at >= ?" if since is not None else "")
         params = (cutoff, after, *((since,) if since is not None else ()))
-        async with store.db.execute(f"SELECT call_id, context FROM calls WHERE {where} ORDER BY call_id LIMIT ?",
-                                    (*params, batch)) as cur:
+        async with store.db.execute(
+            f"SELECT call_id, context FROM calls WHERE {where} ORDER BY call_id LIMIT ?", (*params, batch)
+        ) as cur:
             rows = [(str(r[0]), str(r[1])) async for r in cur]
         if not rows:
             break
@@ -69,8 +71,9 @@ async def purge(store: Store, now: float, days: float, *, since: float | None = 
             context = json.loads(raw)
             masked = mask_context(context)
             if masked != context:
-                changed.append((store.cipher.seal(json.dumps(masked, ensure_ascii=False, separators=(",", ":"))),
-                                call_id))
+                changed.append(
+                    (store.cipher.seal(json.dumps(masked, ensure_ascii=False, separators=(",", ":"))), call_id)
+                )
         if changed:
             async with store.unit() as db:
                 await db.executemany("UPDATE calls SET context=? WHERE call_id=?", changed)
@@ -78,8 +81,7 @@ async def purge(store: Store, now: float, days: float, *, since: float | None = 
     return Purged(cutoff, events, contexts)
 
 
-async def purge_daily(store: Store, days: Callable[[], float], clock: Callable[[], float],
-                      every: float = DAY) -> None:
+async def purge_daily(store: Store, days: Callable[[], float], clock: Callable[[], float], every: float = DAY) -> None:
     """Purge at start, then every `every` seconds, for as long as the service runs (`days() <= 0`: keep all)."""
     since: float | None = None
     while True:
@@ -89,8 +91,13 @@ async def purge_daily(store: Store, days: Callable[[], float], clock: Callable[[
                 done = await purge(store, clock(), keep, since=since)
                 since = done.cutoff
                 if done.events or done.contexts:
-                    log.info("retention: purged %d note/transcript/context event(s) and masked %d call context(s) "
-                             "older than %g days", done.events, done.contexts, keep)
+                    log.info(
+                        "retention: purged %d note/transcript/context event(s) and masked %d call context(s) "
+                        "older than %g days",
+                        done.events,
+                        done.contexts,
+                        keep,
+                    )
             except Exception:
                 log.exception("retention: purge failed; trying again in %g s", every)
         await asyncio.sleep(every)

@@ -34,21 +34,29 @@ SERVICE_KEY: web.AppKey[PackService] = web.AppKey("pack_service", PackService)
 ROLES = ("trainer",)
 CENTER_ZONE = "Asia/Shanghai"
 """The center's time zone when no routing file says otherwise (routing `schedule.timezone`)."""
-PREVIEW_CONTEXT = {"customer_name": "张先生", "caller_number": "13800001234", "queue": "retail",
-                   "call_id": "preview-1"}
+PREVIEW_CONTEXT = {"customer_name": "张先生", "caller_number": "13800001234", "queue": "retail", "call_id": "preview-1"}
 
 
 def policy_from(settings: Any) -> lc.Policy:
     """Settings `pack_approvals`, `pack_min_accuracy`, `pack_allow_regressions` when the lead adds them."""
-    return lc.Policy(approvals_required=settings.pack_approvals,
-                     min_accuracy=settings.pack_min_accuracy or None,
-                     allow_regressions=settings.pack_allow_regressions)
+    return lc.Policy(
+        approvals_required=settings.pack_approvals,
+        min_accuracy=settings.pack_min_accuracy or None,
+        allow_regressions=settings.pack_allow_regressions,
+    )
 
 
-def add_trainer_routes(app: web.Application, hub: Any, policy: lc.Policy | None = None,
-                       trainer: ModelTrainer | None = None) -> None:
-    service = PackService(hub.store, hub, policy or policy_from(hub.settings), clock=hub.clock, trainer=trainer,
-                          try_timeout=hub.settings.try_timeout)
+def add_trainer_routes(
+    app: web.Application, hub: Any, policy: lc.Policy | None = None, trainer: ModelTrainer | None = None
+) -> None:
+    service = PackService(
+        hub.store,
+        hub,
+        policy or policy_from(hub.settings),
+        clock=hub.clock,
+        trainer=trainer,
+        try_timeout=hub.settings.try_timeout,
+    )
     app[SERVICE_KEY] = service
 
     async def close_worker(_app: web.Application) -> None:
@@ -107,35 +115,58 @@ def _int(request: web.Request, name: str) -> int:
     return _id(request.match_info[name], name)
 
 
-async def _draft_json(service: PackService, draft: lc.Draft, status: int = 200,
-                      extra: Mapping[str, Any] | None = None) -> web.Response:
+async def _draft_json(
+    service: PackService, draft: lc.Draft, status: int = 200, extra: Mapping[str, Any] | None = None
+) -> web.Response:
     """The draft as the console redraws it: its fields, files, structured data and problems."""
     view = await service.view(draft.files)
-    fields = {**draft.to_json(), "problems": view["problems"], "digest": view["digest"],
-              "approvals_required": service.policy.approvals_required, **(extra or {})}
+    fields = {
+        **draft.to_json(),
+        "problems": view["problems"],
+        "digest": view["digest"],
+        "approvals_required": service.policy.approvals_required,
+        **(extra or {}),
+    }
     return await _with_files(service, fields, draft.files, view["structured"], status)
 
 
-async def _with_files(service: PackService, fields: Mapping[str, Any], files: Mapping[str, str],
-                      structured: Mapping[str, Any], status: int = 200) -> web.Response:
+async def _with_files(
+    service: PackService,
+    fields: Mapping[str, Any],
+    files: Mapping[str, str],
+    structured: Mapping[str, Any],
+    status: int = 200,
+) -> web.Response:
     """`fields` plus `files` and `structured` as one JSON object, each file's part encoded once per text.
 
     The answer carries the whole pack twice (text and data, ~4 MB with the samples); encoding all of
     it for every save took ~100 ms of the event loop. Unchanged files reuse their encoded text, and
     the rest is joined in a worker thread.
     """
+
     def body() -> bytes:
         memo = service.files.memo
         parts = [_dumps(k) + b":" + _dumps(v) for k, v in fields.items()]
-        parts.append(b'"files":{' + b",".join(
-            _dumps(name) + b":" + memo(("json", text), partial(_dumps, text)) for name, text in files.items()) + b"}")
-        parts.append(b'"structured":{' + b",".join(
-            _dumps(name) + b":" + memo(("json structured", name, files.get(name)), partial(_dumps, value))
-            for name, value in structured.items()) + b"}")
+        parts.append(
+            b'"files":{'
+            + b",".join(
+                _dumps(name) + b":" + memo(("json", text), partial(_dumps, text)) for name, text in files.items()
+            )
+            + b"}"
+        )
+        parts.append(
+            b'"structured":{'
+            + b",".join(
+                _dumps(name) + b":" + memo(("json structured", name, files.get(name)), partial(_dumps, value))
+                for name, value in structured.items()
+            )
+            + b"}"
+        )
         return b"{" + b",".join(parts) + b"}"
 
-    return web.Response(body=await asyncio.to_thread(body), status=status, content_type="application/json",
-                        charset="utf-8")
+    return web.Response(
+        body=await asyncio.to_thread(body), status=status, content_type="application/json", charset="utf-8"
+    )
 
 
 def _dumps(value: Any) -> bytes:
@@ -150,9 +181,19 @@ async def me(request: web.Request) -> web.Response:
     p = service.policy
     routing = request.app.get(ROUTING_KEY)
     zone = routing.config.schedule.timezone if routing is not None else CENTER_ZONE
-    return json_response({"user": who.user, "role": who.role, "lang": who.lang, "timezone": zone,
-                  "policy": {"approvals_required": p.approvals_required, "min_accuracy": p.min_accuracy,
-                             "allow_regressions": p.allow_regressions}})
+    return json_response(
+        {
+            "user": who.user,
+            "role": who.role,
+            "lang": who.lang,
+            "timezone": zone,
+            "policy": {
+                "approvals_required": p.approvals_required,
+                "min_accuracy": p.min_accuracy,
+                "allow_regressions": p.allow_regressions,
+            },
+        }
+    )
 
 
 async def current(request: web.Request) -> web.Response:
@@ -163,9 +204,16 @@ async def current(request: web.Request) -> web.Response:
     samples = view["structured"].get("samples.jsonl", [])
     contexts = [{"id": "default", "context": PREVIEW_CONTEXT}] + [
         {"id": s.get("id"), "context": {**s["context"], "call_id": s.get("id")}}
-        for s in samples[:30] if isinstance(s, dict) and isinstance(s.get("context"), dict)]
-    fields = {"version": version, "in_force": service.hub.desk.pack_version, "problems": view["problems"],
-              "digest": view["digest"], "contexts": contexts}
+        for s in samples[:30]
+        if isinstance(s, dict) and isinstance(s.get("context"), dict)
+    ]
+    fields = {
+        "version": version,
+        "in_force": service.hub.desk.pack_version,
+        "problems": view["problems"],
+        "digest": view["digest"],
+        "contexts": contexts,
+    }
     return await _with_files(service, fields, files, view["structured"])
 
 
@@ -286,8 +334,9 @@ async def readiness(request: web.Request) -> web.Response:
     service, _ = await _auth(request)
     draft = await service.draft(_int(request, "id"))
     blockers, samples = await service.blockers(draft)
-    return json_response({"ready": not blockers, "blockers": blockers,
-                  "samples": samples.to_json() if samples else None})
+    return json_response(
+        {"ready": not blockers, "blockers": blockers, "samples": samples.to_json() if samples else None}
+    )
 
 
 async def lifecycle_action(request: web.Request) -> web.Response:
@@ -367,5 +416,8 @@ async def export_pack(request: web.Request) -> web.StreamResponse:
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         for fname, text in sorted(files.items()):
             z.writestr(f"{name}/{fname}", text)
-    return web.Response(body=buf.getvalue(), content_type="application/zip",
-                        headers={"Content-Disposition": f'attachment; filename="{name}.zip"'})
+    return web.Response(
+        body=buf.getvalue(),
+        content_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{name}.zip"'},
+    )

@@ -78,8 +78,10 @@ def check_call(call: Any) -> None:
         raise ValidationFailed(f"transcript: at most {MAX_TRY_LINES} lines", field="transcript")
     parts: list[tuple[str, protocol.Command]] = [("context", protocol.CallStart(call_id="try", context=context))]
     parts += [(f"notes[{i}]", protocol.CallNote(call_id="try", text=note)) for i, note in enumerate(notes)]
-    parts += [(f"transcript[{i}].text", protocol.CallTranscript(call_id="try", speaker="agent", text=text))
-              for i, (_speaker, text) in enumerate(lines)]
+    parts += [
+        (f"transcript[{i}].text", protocol.CallTranscript(call_id="try", speaker="agent", text=text))
+        for i, (_speaker, text) in enumerate(lines)
+    ]
     for name, part in parts:
         try:
             part.check()
@@ -139,13 +141,27 @@ class Job:
 
     def to_json(self) -> dict[str, Any]:
         state = "failed" if self.error else "done" if self.result is not None else "running"
-        return {"job": self.id, "draft_id": self.draft_id, "state": state, "total": self.total,
-                "done": self.done, "result": self.result, "error": self.error}
+        return {
+            "job": self.id,
+            "draft_id": self.draft_id,
+            "state": state,
+            "total": self.total,
+            "done": self.done,
+            "result": self.result,
+            "error": self.error,
+        }
 
 
 class PackService:
-    def __init__(self, store: Store, hub: Any, policy: lc.Policy, clock: Callable[[], float] = time.time,
-                 trainer: ModelTrainer | None = None, try_timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        store: Store,
+        hub: Any,
+        policy: lc.Policy,
+        clock: Callable[[], float] = time.time,
+        trainer: ModelTrainer | None = None,
+        try_timeout: float = 10.0,
+    ) -> None:
         self.store = store
         self.hub = hub
         self.policy = policy
@@ -198,16 +214,19 @@ class PackService:
         """The valid pack with its models, and the model artifact to store with a version."""
         pack = await self.compile(files)
         if isinstance(pack, PackError):
-            raise Conflict(f"the pack has {len(pack.problems)} problem(s); fix them first",
-                           problems=[problem_json(p) for p in pack.problems])
+            raise Conflict(
+                f"the pack has {len(pack.problems)} problem(s); fix them first",
+                problems=[problem_json(p) for p in pack.problems],
+            )
         digest = pack.digest
         found = self._built.get(digest)
         if found is None:
             try:
                 artifact = await self.trainer.train(files)
             except PackError as exc:
-                raise Conflict(f"the model cannot be trained: {exc}",
-                               problems=[problem_json(p) for p in exc.problems]) from None
+                raise Conflict(
+                    f"the model cannot be trained: {exc}", problems=[problem_json(p) for p in exc.problems]
+                ) from None
             except RuntimeError as exc:  # the worker died (out of memory, killed): say so, the next try starts anew
                 log.error("packs: %s", exc)
                 raise Conflict(str(exc)) from None
@@ -296,13 +315,15 @@ class PackService:
         self.draft_files.put(draft.id, revision, draft.files)
         return draft
 
-    async def create_draft(self, user: str, files: Mapping[str, str] | None = None, *, source: str = "published",
-                           note: str = "") -> lc.Draft:
+    async def create_draft(
+        self, user: str, files: Mapping[str, str] | None = None, *, source: str = "published", note: str = ""
+    ) -> lc.Draft:
         async with self.lock:
             version, published = await self.published()
             new_id = await ps.next_draft_id(self.store.db)
-            draft, audit = lc.new_draft(new_id, version, files if files is not None else published, user,
-                                        self.clock(), note=note, source=source)
+            draft, audit = lc.new_draft(
+                new_id, version, files if files is not None else published, user, self.clock(), note=note, source=source
+            )
             if files is not None:
                 changes = await self.changes(published, files)
                 audit = dataclasses.replace(audit, detail={**audit.detail, "changes": changes})
@@ -310,8 +331,9 @@ class PackService:
             self.worker.warm(draft.files)  # saves follow: the worker reads the files meanwhile
             return draft
 
-    async def edit(self, draft_id: int, user: str, *, files: Mapping[str, str] | None = None,
-                   edits: Sequence[Edit] = ()) -> lc.Draft:
+    async def edit(
+        self, draft_id: int, user: str, *, files: Mapping[str, str] | None = None, edits: Sequence[Edit] = ()
+    ) -> lc.Draft:
         async with self.lock:
             draft = await self.draft(draft_id)
             new_files = dict(draft.files)
@@ -407,12 +429,12 @@ class PackService:
             # One transaction: the new version with its models, the draft marked published and the audit entry.
             changes = await self.changes(published, draft.files)
             async with self.store.unit() as db:
-                version = await ps.save_version(db, pack.id, pack.version, pack.digest, draft.files,
-                                                "published", user, now, model=model)
+                version = await ps.save_version(
+                    db, pack.id, pack.version, pack.digest, draft.files, "published", user, now, model=model
+                )
                 new, audit = lc.publish(draft, user, version, now)
                 audit = dataclasses.replace(audit, detail={**audit.detail, "changes": changes})
-                revision = await ps.save_draft(db, new, audit, part=self._json_part,
-                                               held=self.draft_files.held(new.id))
+                revision = await ps.save_draft(db, new, audit, part=self._json_part, held=self.draft_files.held(new.id))
             self.draft_files.put(new.id, revision, new.files)
             await self.hub.use_pack(pack, f"v{version}")
             return new, version
@@ -431,8 +453,9 @@ class PackService:
                 log.warning("packs: v%d rolled back without its model: %s", target, pack.model_problem)
             now = self.clock()
             async with self.store.unit() as db:
-                version = await ps.save_version(db, pack.id, pack.version, pack.digest, files, "published",
-                                                user, now, model=model)
+                version = await ps.save_version(
+                    db, pack.id, pack.version, pack.digest, files, "published", user, now, model=model
+                )
                 await ps.add_audit(db, lc.rollback(target, version, user, now))
             await self.hub.use_pack(pack, f"v{version}")
             return version
@@ -458,8 +481,7 @@ class PackService:
         new, old = pack.classifier, live.classifier
         if new is old:
             return pack
-        if (pack.priority != live.priority or new.settings != old.settings
-                or (new.model is None) != (old.model is None)):
+        if pack.priority != live.priority or new.settings != old.settings or (new.model is None) != (old.model is None):
             return pack
         if model != await self._model_in_force():
             return pack
@@ -482,8 +504,14 @@ class PackService:
     async def _save(self, draft: lc.Draft, audit: lc.Audit, *, insert: bool = False) -> None:
         """The draft's row and its audit entry, in one transaction."""
         async with self.store.unit() as db:
-            revision = await ps.save_draft(db, draft, audit, insert=insert, part=self._json_part,
-                                           held=None if insert else self.draft_files.held(draft.id))
+            revision = await ps.save_draft(
+                db,
+                draft,
+                audit,
+                insert=insert,
+                part=self._json_part,
+                held=None if insert else self.draft_files.held(draft.id),
+            )
         self.draft_files.put(draft.id, revision, draft.files)
 
     def _json_part(self, text: str) -> str:
@@ -516,13 +544,16 @@ class PackService:
         numbers = tuple(c.number for c in pack.internal_contacts) + tuple(getattr(self.hub, "directory_numbers", ()))
         key = hashlib.sha256("\0".join((pack.digest, *numbers)).encode()).hexdigest()[:16]
         try:
-            result: dict[str, Any] = await self.tries.classify(key, lambda: (dict(files), artifact, numbers), call,
-                                                               self.try_timeout)
+            result: dict[str, Any] = await self.tries.classify(
+                key, lambda: (dict(files), artifact, numbers), call, self.try_timeout
+            )
         except ValueError as exc:
             raise InvalidFormat(str(exc)) from None
         except TryTimedOut:
-            raise ValidationFailed(f"the call took more than {self.try_timeout:g} s to classify and was stopped; "
-                                   "try a shorter one", field="call") from None
+            raise ValidationFailed(
+                f"the call took more than {self.try_timeout:g} s to classify and was stopped; try a shorter one",
+                field="call",
+            ) from None
         except RuntimeError as exc:  # the worker died (out of memory, killed): the next try starts a new one
             log.error("packs: %s", exc)
             raise Conflict(str(exc)) from None
@@ -531,8 +562,9 @@ class PackService:
         result["label_names"] = [pack.category_name(x, lang) for x in result["labels"]]
         return result
 
-    async def run_samples(self, files: Mapping[str, str], job: Job | None = None, *,
-                          cross_validate: bool = False) -> lc.SampleResult:
+    async def run_samples(
+        self, files: Mapping[str, str], job: Job | None = None, *, cross_validate: bool = False
+    ) -> lc.SampleResult:
         """Every sample against the draft and the published pack; with `cross_validate` (the trainer's
         back-test, not the publish gate) also k-fold held-out scores of the draft's model."""
         draft = await self.valid(files)
@@ -575,8 +607,13 @@ def _load(files: dict[str, str], cache: FileCache) -> Pack | PackError:
         return exc
 
 
-def _judge(draft: Pack, published: Pack | None, policy: lc.Policy, job: Job | None,
-           cv: Mapping[str, Mapping[str, float]] | None = None) -> lc.SampleResult:
+def _judge(
+    draft: Pack,
+    published: Pack | None,
+    policy: lc.Policy,
+    job: Job | None,
+    cv: Mapping[str, Mapping[str, float]] | None = None,
+) -> lc.SampleResult:
     """Run in a worker thread; `job.done` is read by the poller while this runs.
 
     The published pack's samples count too (the draft's copy of a sample wins), so deleting the
@@ -584,8 +621,11 @@ def _judge(draft: Pack, published: Pack | None, policy: lc.Policy, job: Job | No
     the rules alone, the model alone and combined, and with held-out scores when `cv` has them.
     """
     own = {str(c.get("id")) for c in draft.samples}
-    samples = [c for c in (*draft.samples, *(c for c in (published.samples if published else ())
-                                            if str(c.get("id")) not in own)) if c.get("kind", "call") == "call"]
+    samples = [
+        c
+        for c in (*draft.samples, *(c for c in (published.samples if published else ()) if str(c.get("id")) not in own))
+        if c.get("kind", "call") == "call"
+    ]
     if job is not None:
         job.total = len(samples)
     gold: dict[str, tuple[str, ...]] = {}
@@ -600,8 +640,9 @@ def _judge(draft: Pack, published: Pack | None, policy: lc.Policy, job: Job | No
             segments = call_segments(*parse_call(dict(call)))
             mine = draft.classifier.parts(segments)
             after[call_id] = mine.combined.labels
-            before[call_id] = published.classifier.classify(segments).labels if published is not None \
-                else after[call_id]
+            before[call_id] = (
+                published.classifier.classify(segments).labels if published is not None else after[call_id]
+            )
             if str(call.get("id")) in own:
                 parts["rules"][call_id] = mine.rules.labels
                 parts["combined"][call_id] = mine.combined.labels

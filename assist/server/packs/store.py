@@ -63,10 +63,11 @@ def _j(value: Any) -> str:
 
 # -- versions ---------------------------------------------------------------------------------------
 
+
 async def current(db: aiosqlite.Connection) -> tuple[int, Mapping[str, str], bytes | None] | None:
     """The version in force: its number, files and stored model artifact."""
     async with db.execute(
-            "SELECT version, files, model FROM pack_versions WHERE status='published' ORDER BY version DESC LIMIT 1"
+        "SELECT version, files, model FROM pack_versions WHERE status='published' ORDER BY version DESC LIMIT 1"
     ) as cur:
         row = await cur.fetchone()
     return (int(row["version"]), json.loads(row["files"]), row["model"]) if row else None
@@ -88,7 +89,7 @@ async def model(db: aiosqlite.Connection, version: int) -> bytes | None:
 async def disk_digest(db: aiosqlite.Connection) -> str | None:
     """Digest of the last version imported from the pack directory."""
     async with db.execute(
-            "SELECT digest FROM pack_versions WHERE created_by LIKE 'disk:%' ORDER BY version DESC LIMIT 1"
+        "SELECT digest FROM pack_versions WHERE created_by LIKE 'disk:%' ORDER BY version DESC LIMIT 1"
     ) as cur:
         row = await cur.fetchone()
     return str(row["digest"]) if row else None
@@ -96,8 +97,9 @@ async def disk_digest(db: aiosqlite.Connection) -> str | None:
 
 async def versions(db: aiosqlite.Connection) -> list[dict[str, Any]]:
     async with db.execute(
-            "SELECT version, pack_id, label, digest, status, created_by, created_at FROM pack_versions "
-            "ORDER BY version DESC") as cur:
+        "SELECT version, pack_id, label, digest, status, created_by, created_at FROM pack_versions "
+        "ORDER BY version DESC"
+    ) as cur:
         return [dict(r) async for r in cur]
 
 
@@ -107,16 +109,29 @@ async def version_files(db: aiosqlite.Connection, version: int) -> dict[str, str
     return dict(json.loads(row["files"])) if row else None
 
 
-async def save_version(db: aiosqlite.Connection, pack_id: str, label: str, digest: str, files: Mapping[str, str],
-                       status: str, created_by: str, now: float, *, model: bytes | None = None) -> int:
+async def save_version(
+    db: aiosqlite.Connection,
+    pack_id: str,
+    label: str,
+    digest: str,
+    files: Mapping[str, str],
+    status: str,
+    created_by: str,
+    now: float,
+    *,
+    model: bytes | None = None,
+) -> int:
     """Keep a pack version and its model artifact (inside the caller's unit, with its other rows)."""
     cur = await db.execute(
         "INSERT INTO pack_versions(pack_id, label, digest, files, status, created_by, created_at, model) "
-        "VALUES (?,?,?,?,?,?,?,?)", (pack_id, label, digest, _j(dict(files)), status, created_by, now, model))
+        "VALUES (?,?,?,?,?,?,?,?)",
+        (pack_id, label, digest, _j(dict(files)), status, created_by, now, model),
+    )
     return int(cur.lastrowid or 0)
 
 
 # -- drafts and audit -------------------------------------------------------------------------------
+
 
 class KnownFiles(Protocol):
     """The files of drafts a caller already holds, by draft id and revision."""
@@ -124,8 +139,9 @@ class KnownFiles(Protocol):
     def get(self, draft_id: int, revision: int) -> Mapping[str, str] | None: ...
 
 
-DRAFT_FIELDS = ("id, base_version, author, status, editors, approvals, note, published_version, created_at, "
-                "updated_at, revision")
+DRAFT_FIELDS = (
+    "id, base_version, author, status, editors, approvals, note, published_version, created_at, updated_at, revision"
+)
 """Every column but `files`."""
 
 
@@ -135,15 +151,24 @@ def files_json(files: Mapping[str, str], part: Callable[[str], str] = _j) -> str
 
 
 def _draft(row: Any, files: Mapping[str, str]) -> lc.Draft:
-    return lc.Draft(id=int(row["id"]), base_version=row["base_version"], files=files,
-                    author=row["author"], created_at=row["created_at"], updated_at=row["updated_at"],
-                    status=row["status"], editors=tuple(json.loads(row["editors"])),
-                    approvals=tuple(json.loads(row["approvals"])), note=row["note"],
-                    published_version=row["published_version"])
+    return lc.Draft(
+        id=int(row["id"]),
+        base_version=row["base_version"],
+        files=files,
+        author=row["author"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        status=row["status"],
+        editors=tuple(json.loads(row["editors"])),
+        approvals=tuple(json.loads(row["approvals"])),
+        note=row["note"],
+        published_version=row["published_version"],
+    )
 
 
-async def _drafts(db: aiosqlite.Connection, where: str, args: tuple[Any, ...],
-                  known: KnownFiles | None) -> list[tuple[lc.Draft, int]]:
+async def _drafts(
+    db: aiosqlite.Connection, where: str, args: tuple[Any, ...], known: KnownFiles | None
+) -> list[tuple[lc.Draft, int]]:
     """Drafts with their revisions; files come from `known` when it holds the row's revision."""
     async with db.execute(f"SELECT {DRAFT_FIELDS} FROM pack_drafts {where}", args) as cur:
         rows = await cur.fetchall()
@@ -160,14 +185,16 @@ async def _drafts(db: aiosqlite.Connection, where: str, args: tuple[Any, ...],
     return out
 
 
-async def drafts(db: aiosqlite.Connection, open_only: bool = True,
-                 known: KnownFiles | None = None) -> list[tuple[lc.Draft, int]]:
+async def drafts(
+    db: aiosqlite.Connection, open_only: bool = True, known: KnownFiles | None = None
+) -> list[tuple[lc.Draft, int]]:
     where = "WHERE status IN ('editing','submitted') " if open_only else ""
     return await _drafts(db, where + "ORDER BY id DESC LIMIT 50", (), known)
 
 
-async def draft(db: aiosqlite.Connection, draft_id: int,
-                known: KnownFiles | None = None) -> tuple[lc.Draft, int] | None:
+async def draft(
+    db: aiosqlite.Connection, draft_id: int, known: KnownFiles | None = None
+) -> tuple[lc.Draft, int] | None:
     """The draft and its revision."""
     found = await _drafts(db, "WHERE id=?", (draft_id,), known)
     return found[0] if found else None
@@ -179,17 +206,32 @@ async def next_draft_id(db: aiosqlite.Connection) -> int:
     return int(row[0]) if row else 1
 
 
-async def save_draft(db: aiosqlite.Connection, draft: lc.Draft, audit: lc.Audit, *, insert: bool = False,
-                     part: Callable[[str], str] = _j,
-                     held: tuple[int, Mapping[str, str]] | None = None) -> int:
+async def save_draft(
+    db: aiosqlite.Connection,
+    draft: lc.Draft,
+    audit: lc.Audit,
+    *,
+    insert: bool = False,
+    part: Callable[[str], str] = _j,
+    held: tuple[int, Mapping[str, str]] | None = None,
+) -> int:
     """The draft's row and its audit entry (inside the caller's unit); returns the row's new revision.
 
     `held`: the revision the caller last read or wrote and its files. While the row is still at it, only
     the files that differ are sent and the database merges them into the stored JSON (`json_patch`, in the
     writer's thread, without the GIL); otherwise the whole column is written, each file encoded by `part`.
     """
-    meta = (draft.base_version, draft.author, draft.status, _j(list(draft.editors)), _j(list(draft.approvals)),
-            draft.note, draft.published_version, draft.created_at, draft.updated_at)
+    meta = (
+        draft.base_version,
+        draft.author,
+        draft.status,
+        _j(list(draft.editors)),
+        _j(list(draft.approvals)),
+        draft.note,
+        draft.published_version,
+        draft.created_at,
+        draft.updated_at,
+    )
     row = None
     if not insert and held is not None and set(held[1]) <= set(draft.files):
         revision, before = held
@@ -197,21 +239,26 @@ async def save_draft(db: aiosqlite.Connection, draft: lc.Draft, audit: lc.Audit,
         # json_patch merges the changed files into the stored object (PostgreSQL: jsonb `||`, store_pg.py)
         spliced, patch = ("json_patch(files, ?)", (files_json(changed, part),)) if changed else ("files", ())
         async with db.execute(
-                f"UPDATE pack_drafts SET files={spliced}, base_version=?, author=?, status=?, editors=?, approvals=?, "
-                "note=?, published_version=?, created_at=?, updated_at=?, revision=revision+1 "
-                "WHERE id=? AND revision=? RETURNING revision",
-                (*patch, *meta, draft.id, revision)) as cur:
+            f"UPDATE pack_drafts SET files={spliced}, base_version=?, author=?, status=?, editors=?, approvals=?, "
+            "note=?, published_version=?, created_at=?, updated_at=?, revision=revision+1 "
+            "WHERE id=? AND revision=? RETURNING revision",
+            (*patch, *meta, draft.id, revision),
+        ) as cur:
             row = await cur.fetchone()
     if row is None:
         values = (files_json(draft.files, part), *meta, draft.id)
         if insert:
-            sql = ("INSERT INTO pack_drafts(files, base_version, author, status, editors, approvals, note, "
-                   "published_version, created_at, updated_at, id) VALUES (?,?,?,?,?,?,?,?,?,?,?) "
-                   "RETURNING revision")
+            sql = (
+                "INSERT INTO pack_drafts(files, base_version, author, status, editors, approvals, note, "
+                "published_version, created_at, updated_at, id) VALUES (?,?,?,?,?,?,?,?,?,?,?) "
+                "RETURNING revision"
+            )
         else:
-            sql = ("UPDATE pack_drafts SET files=?, base_version=?, author=?, status=?, editors=?, approvals=?, "
-                   "note=?, published_version=?, created_at=?, updated_at=?, revision=revision+1 WHERE id=? "
-                   "RETURNING revision")
+            sql = (
+                "UPDATE pack_drafts SET files=?, base_version=?, author=?, status=?, editors=?, approvals=?, "
+                "note=?, published_version=?, created_at=?, updated_at=?, revision=revision+1 WHERE id=? "
+                "RETURNING revision"
+            )
         async with db.execute(sql, values) as cur:
             row = await cur.fetchone()
     await add_audit(db, audit)
@@ -221,12 +268,13 @@ async def save_draft(db: aiosqlite.Connection, draft: lc.Draft, audit: lc.Audit,
 async def add_audit(db: aiosqlite.Connection, a: lc.Audit) -> None:
     await db.execute(
         "INSERT INTO pack_audit(at, user, action, draft_id, version, detail) VALUES (?,?,?,?,?,?)",
-        (a.at, a.user, a.action, a.draft_id, a.version, _j(dict(a.detail))))
+        (a.at, a.user, a.action, a.draft_id, a.version, _j(dict(a.detail))),
+    )
 
 
 async def audit(db: aiosqlite.Connection, limit: int = 200, draft_id: int | None = None) -> list[dict[str, Any]]:
     where, args = ("WHERE draft_id=?", (draft_id, limit)) if draft_id is not None else ("", (limit,))
     async with db.execute(
-            f"SELECT at, user, action, draft_id, version, detail FROM pack_audit {where} "
-            "ORDER BY id DESC LIMIT ?", args) as cur:
+        f"SELECT at, user, action, draft_id, version, detail FROM pack_audit {where} ORDER BY id DESC LIMIT ?", args
+    ) as cur:
         return [{**dict(r), "detail": json.loads(r["detail"])} async for r in cur]

@@ -47,8 +47,14 @@ class Message:
     text: str
 
     def to_json(self) -> dict[str, str]:
-        return {"key": self.key, "source": self.source, "step": self.step, "recipient": self.recipient,
-                "channel": self.channel, "text": self.text}
+        return {
+            "key": self.key,
+            "source": self.source,
+            "step": self.step,
+            "recipient": self.recipient,
+            "channel": self.channel,
+            "text": self.text,
+        }
 
 
 class Notifier(Protocol):
@@ -76,15 +82,15 @@ class ConsoleNotifier:
             raise NotConnected(f"{message.address} has no open console")
 
 
-async def post_signed(session: aiohttp.ClientSession, url: str, payload: dict[str, Any], key: str, secret: str,
-                      timeout: float) -> None:
+async def post_signed(
+    session: aiohttp.ClientSession, url: str, payload: dict[str, Any], key: str, secret: str, timeout: float
+) -> None:
     body = json.dumps(payload, ensure_ascii=False).encode()
     headers = {"Content-Type": "application/json", "Idempotency-Key": key}
     if secret:
         headers["X-Assist-Signature"] = sign(secret, body)
     try:
-        async with session.post(url, data=body, headers=headers,
-                                timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
+        async with session.post(url, data=body, headers=headers, timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
             if resp.status >= 300:
                 raise DeliveryFailed(f"{url} answered {resp.status}")
     except (aiohttp.ClientError, TimeoutError) as exc:
@@ -112,8 +118,9 @@ class HttpSmsGateway:
         self.session, self.url, self.secret, self.timeout = session, url, secret, timeout
 
     async def send_sms(self, number: str, text: str, key: str) -> None:
-        await post_signed(self.session, self.url, {"to": number, "text": text, "id": key}, key, self.secret,
-                          self.timeout)
+        await post_signed(
+            self.session, self.url, {"to": number, "text": text, "id": key}, key, self.secret, self.timeout
+        )
 
 
 class SmsNotifier:
@@ -131,8 +138,17 @@ class EmailNotifier:
     a 5xx answer (no such mailbox, relaying refused) is permanent: the row is marked failed at once.
     """
 
-    def __init__(self, host: str, port: int, *, tls: str = "auto", user: str = "", password: str = "",
-                 sender: str = "assist@localhost", timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        tls: str = "auto",
+        user: str = "",
+        password: str = "",
+        sender: str = "assist@localhost",
+        timeout: float = 5.0,
+    ) -> None:
         self.host, self.port, self.tls, self.user, self.password = host, port, tls, user, password
         self.sender, self.timeout = sender, timeout
 
@@ -151,15 +167,23 @@ class EmailNotifier:
     async def deliver(self, message: Message) -> None:
         try:
             await aiosmtplib.send(
-                self.compose(message), hostname=self.host, port=self.port, username=self.user or None,
-                password=self.password or None, timeout=self.timeout, use_tls=self.tls == "tls",
-                start_tls={"auto": None, "starttls": True}.get(self.tls, False))
+                self.compose(message),
+                hostname=self.host,
+                port=self.port,
+                username=self.user or None,
+                password=self.password or None,
+                timeout=self.timeout,
+                use_tls=self.tls == "tls",
+                start_tls={"auto": None, "starttls": True}.get(self.tls, False),
+            )
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [r.code for r in exc.recipients]
-            raise DeliveryFailed(f"{message.address} refused: {codes}",
-                                 permanent=all(c >= 500 for c in codes)) from None
+            raise DeliveryFailed(
+                f"{message.address} refused: {codes}", permanent=all(c >= 500 for c in codes)
+            ) from None
         except aiosmtplib.SMTPResponseException as exc:
-            raise DeliveryFailed(f"SMTP {self.host}:{self.port} answered {exc.code} {exc.message}",
-                                 permanent=exc.code >= 500) from None
+            raise DeliveryFailed(
+                f"SMTP {self.host}:{self.port} answered {exc.code} {exc.message}", permanent=exc.code >= 500
+            ) from None
         except (aiosmtplib.SMTPException, OSError) as exc:
             raise DeliveryFailed(f"SMTP {self.host}:{self.port}: {type(exc).__name__}: {exc}") from None

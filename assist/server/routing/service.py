@@ -136,9 +136,12 @@ class RoutingService:
         stored = await rs.load_directory(self.db)
         if stored is None:
             directory = self.config.directory
-            await self.hub.store.write([
-                _directory_row(directory, "config", now),
-                audit("config", "directory", "directory", now, source=str(self.settings.routing))])
+            await self.hub.store.write(
+                [
+                    _directory_row(directory, "config", now),
+                    audit("config", "directory", "directory", now, source=str(self.settings.routing)),
+                ]
+            )
         else:
             directory = parse_directory(stored)
         self.policy.directory = directory
@@ -155,15 +158,24 @@ class RoutingService:
             "webhook": WebhookNotifier(self.http, self.settings.notify_secret, d.timeout),
         }
         if d.sms_url:
-            self.notifiers["sms"] = SmsNotifier(HttpSmsGateway(self.http, d.sms_url, self.settings.notify_secret,
-                                                               d.timeout))
+            self.notifiers["sms"] = SmsNotifier(
+                HttpSmsGateway(self.http, d.sms_url, self.settings.notify_secret, d.timeout)
+            )
         if d.smtp_host:
             self.notifiers["email"] = EmailNotifier(
-                d.smtp_host, d.smtp_port, tls=d.smtp_tls, user=d.smtp_user,
-                password=os.environ.get("ASSIST_SMTP_PASSWORD", ""), sender=d.smtp_from, timeout=d.timeout)
+                d.smtp_host,
+                d.smtp_port,
+                tls=d.smtp_tls,
+                user=d.smtp_user,
+                password=os.environ.get("ASSIST_SMTP_PASSWORD", ""),
+                sender=d.smtp_from,
+                timeout=d.timeout,
+            )
         self._register()
-        self._tasks = [asyncio.create_task(self._scheduler(), name="routing-scheduler"),
-                       asyncio.create_task(self._outbox(), name="routing-outbox")]
+        self._tasks = [
+            asyncio.create_task(self._scheduler(), name="routing-scheduler"),
+            asyncio.create_task(self._outbox(), name="routing-outbox"),
+        ]
 
     async def close(self, grace: float = 0.0) -> None:
         """Stop the loops (pending rows stay in the store for the next start). With `grace` (a drain), the
@@ -188,12 +200,21 @@ class RoutingService:
 
     def _register(self) -> None:
         handlers: dict[type[protocol.Command], Handler] = {
-            c.EscalationSubscribe: self._subscribe, c.EscalationList: self._list, c.EscalationAck: self._ack,
-            c.EscalationResolve: self._resolve, c.EscalationNote: self._note,
-            c.EscalationUnresolved: self._unresolved, c.FaultOpen: self._fault_open,
-            c.FaultRecover: self._fault_recover, c.FaultUnresolvable: self._fault_unresolvable,
-            c.FaultList: self._fault_list, c.RecordSubmit: self._record_submit, c.CallEscalate: self._call_escalate,
-            c.FaultUpdate: self._fault_update, c.FaultLink: self._fault_link, c.FaultUnlink: self._fault_unlink,
+            c.EscalationSubscribe: self._subscribe,
+            c.EscalationList: self._list,
+            c.EscalationAck: self._ack,
+            c.EscalationResolve: self._resolve,
+            c.EscalationNote: self._note,
+            c.EscalationUnresolved: self._unresolved,
+            c.FaultOpen: self._fault_open,
+            c.FaultRecover: self._fault_recover,
+            c.FaultUnresolvable: self._fault_unresolvable,
+            c.FaultList: self._fault_list,
+            c.RecordSubmit: self._record_submit,
+            c.CallEscalate: self._call_escalate,
+            c.FaultUpdate: self._fault_update,
+            c.FaultLink: self._fault_link,
+            c.FaultUnlink: self._fault_unlink,
         }
         self.hub.add_commands(c.COMMANDS, handlers)
 
@@ -212,9 +233,12 @@ class RoutingService:
         directory = parse_directory(raw)
         now = self.hub.clock()
         async with self.lock:
-            await self.hub.store.write([_directory_row(directory, who, now),
-                                        audit(who, "directory", "directory", now,
-                                              contacts=len(directory.contacts))])
+            await self.hub.store.write(
+                [
+                    _directory_row(directory, who, now),
+                    audit(who, "directory", "directory", now, contacts=len(directory.contacts)),
+                ]
+            )
             self.policy.directory = directory
             self.refresh_pack()
         return directory
@@ -252,8 +276,11 @@ class RoutingService:
         live = self.hub.desk.calls.get(call_id)
         agent = live.user if live is not None else subject.get("agent")
         targets = set(self.hub.watchers.get(call_id, ()))
-        targets.update(conn for conn in self.hub.connections
-                       if conn.session.principal is not None and conn.session.principal.user == agent)
+        targets.update(
+            conn
+            for conn in self.hub.connections
+            if conn.session.principal is not None and conn.session.principal.user == agent
+        )
         if targets:
             text = messages.encode(messages.call_escalation(call_id, event["event"], event["at"], event["by"], esc))
             for conn in targets:
@@ -321,7 +348,7 @@ class RoutingService:
         for i in range(0, len(due_ids), FIRE_BATCH):
             async with self.lock:
                 eff = Effects()
-                for esc in await rs.load_escalations(self.db, due_ids[i:i + FIRE_BATCH]):
+                for esc in await rs.load_escalations(self.db, due_ids[i : i + FIRE_BATCH]):
                     eff.add(self.policy.fire_due(esc, now))
                 if eff.writes or eff.events:
                     await self.commit(eff)
@@ -398,12 +425,14 @@ class RoutingService:
             other = await self._load_fault(current)
             eff.writes += unlink_call(other, call_id, who, now)
             other.unlinked.discard(call_id)  # moved, not judged unaffected: it may come back automatically
-            eff.writes.append(audit(who, "fault_unlink", other.id, now, call_id=call_id, moved_to=fault.id,
-                                    reason=reason))
+            eff.writes.append(
+                audit(who, "fault_unlink", other.id, now, call_id=call_id, moved_to=fault.id, reason=reason)
+            )
             eff.events.append(_fault_event("unlinked", other, now, who, call_id=call_id))
         eff.writes += link_call(fault, call_id, how, now, who)
-        eff.writes.append(audit(who, "fault_link", fault.id, now, call_id=call_id, how=how, moved_from=current,
-                                reason=reason))
+        eff.writes.append(
+            audit(who, "fault_link", fault.id, now, call_id=call_id, how=how, moved_from=current, reason=reason)
+        )
         eff.events.append(_fault_event("linked", fault, now, who, call_id=call_id, how=how))
         self.call_fault[call_id] = fault.id
         return eff
@@ -451,8 +480,10 @@ class RoutingService:
         return float(row["next_at"]) <= now
 
     def _has_console(self, user: str) -> bool:
-        return any(not conn.closed and conn.session.principal is not None and conn.session.principal.user == user
-                   for conn in self.hub.connections)
+        return any(
+            not conn.closed and conn.session.principal is not None and conn.session.principal.user == user
+            for conn in self.hub.connections
+        )
 
     async def _drain(self, target: tuple[str, str], now: float) -> None:
         """Deliver a target's notifications in queue order while they are due; stop at the first that fails
@@ -470,8 +501,9 @@ class RoutingService:
 
     async def _deliver(self, row: Mapping[str, Any]) -> bool:
         d = self.config.delivery
-        msg = Message(row["key"], row["source"], row["step"], row["recipient"], row["channel"], row["address"],
-                      row["text"])
+        msg = Message(
+            row["key"], row["source"], row["step"], row["recipient"], row["channel"], row["address"], row["text"]
+        )
         attempts = int(row["attempts"]) + 1
         notifier = self.notifiers.get(msg.channel)
         try:
@@ -482,16 +514,26 @@ class RoutingService:
             now = self.hub.clock()
             waiting = isinstance(exc, NotConnected)  # a console waits for its user: it never fails
             final = not waiting and (exc.permanent or attempts >= d.max_attempts)
-            writes = [Write("routing_delivery", {
-                "key": msg.key, "attempts": attempts, "error": str(exc), "failed_at": now if final else None,
-                "next_at": now + retry_delay(attempts, d.backoff, d.backoff_max)})]
+            writes = [
+                Write(
+                    "routing_delivery",
+                    {
+                        "key": msg.key,
+                        "attempts": attempts,
+                        "error": str(exc),
+                        "failed_at": now if final else None,
+                        "next_at": now + retry_delay(attempts, d.backoff, d.backoff_max),
+                    },
+                )
+            ]
             if final:
                 writes.append(audit("system", "delivery_failed", msg.source, now, key=msg.key, error=str(exc)))
             await self.hub.store.write(writes)
             return False
         now = self.hub.clock()
-        await self.hub.store.write([Write("routing_delivery", {"key": msg.key, "attempts": attempts, "next_at": now,
-                                                               "delivered_at": now})])
+        await self.hub.store.write(
+            [Write("routing_delivery", {"key": msg.key, "attempts": attempts, "next_at": now, "delivered_at": now})]
+        )
         return True
 
     async def _fall_back(self, now: float) -> None:
@@ -509,14 +551,29 @@ class RoutingService:
             if self._has_console(row["address"]):
                 continue  # connected: it is being delivered
             contact = self.directory.contacts.get(row["recipient"])
-            channels = [(ch, contact.channels[ch]) for ch in fallback_channels(d)
-                        if contact is not None and ch in contact.channels]
-            writes = [notification(row["source"], row["step"], contact, ch, addr, row["text"], now)
-                      for ch, addr in channels if contact is not None]
+            channels = [
+                (ch, contact.channels[ch])
+                for ch in fallback_channels(d)
+                if contact is not None and ch in contact.channels
+            ]
+            writes = [
+                notification(row["source"], row["step"], contact, ch, addr, row["text"], now)
+                for ch, addr in channels
+                if contact is not None
+            ]
             writes.append(Write("routing_fallback", {"key": row["key"], "at": now, "next_at": row["next_at"]}))
-            writes.append(audit("system", "console_fallback", row["source"], now, key=row["key"],
-                                user=row["address"], waited=now - float(row["created_at"]),
-                                channels=[ch for ch, _ in channels]))
+            writes.append(
+                audit(
+                    "system",
+                    "console_fallback",
+                    row["source"],
+                    now,
+                    key=row["key"],
+                    user=row["address"],
+                    waited=now - float(row["created_at"]),
+                    channels=[ch for ch, _ in channels],
+                )
+            )
             await self.hub.store.write(writes)
             self.outbox_wake.set()
 
@@ -532,17 +589,27 @@ class RoutingService:
         self.subscribers[conn] = cmd.id
         limit = max(1, min(cmd.limit, c.SNAPSHOT_LIMIT))
         open_ = await rs.list_escalations(self.db, "open", limit + 1)
-        conn.send(messages.result(cmd.id, {"subscription": cmd.id, "escalations": [e.to_json() for e in open_[:limit]],
-                                           "more": len(open_) > limit}))
+        conn.send(
+            messages.result(
+                cmd.id,
+                {
+                    "subscription": cmd.id,
+                    "escalations": [e.to_json() for e in open_[:limit]],
+                    "more": len(open_) > limit,
+                },
+            )
+        )
 
     async def _list(self, conn: Connection, cmd: c.EscalationList, now: float) -> None:
         limit = max(1, min(cmd.limit, c.LIST_LIMIT))
         found = await rs.list_escalations(self.db, cmd.status, limit + 1, after=cmd.after)
-        conn.send(messages.result(cmd.id, {"escalations": [e.to_json() for e in found[:limit]],
-                                           "more": len(found) > limit}))
+        conn.send(
+            messages.result(cmd.id, {"escalations": [e.to_json() for e in found[:limit]], "more": len(found) > limit})
+        )
 
-    async def _change(self, conn: Connection, cid: int, esc_id: str,
-                      change: Callable[[Escalation, str], Effects]) -> None:
+    async def _change(
+        self, conn: Connection, cid: int, esc_id: str, change: Callable[[Escalation, str], Effects]
+    ) -> None:
         who = _who(conn)
         async with self.lock:
             esc = await self._esc(esc_id)
@@ -571,12 +638,21 @@ class RoutingService:
             extra: list[Write] = []
             if cmd.category:
                 if self.correct_category is None:
-                    raise ValidationFailed("category corrections are not available on this service",
-                                           fields={"category": "not available"})
+                    raise ValidationFailed(
+                        "category corrections are not available on this service", fields={"category": "not available"}
+                    )
                 extra, reply["feedback"] = await self.correct_category(esc, cmd.category, p, now)
                 if reply["feedback"] is not None:
-                    extra.append(audit(p.user, "category_feedback", esc.id, now, category=cmd.category,
-                                       feedback_id=reply["feedback"]["feedback_id"]))
+                    extra.append(
+                        audit(
+                            p.user,
+                            "category_feedback",
+                            esc.id,
+                            now,
+                            category=cmd.category,
+                            feedback_id=reply["feedback"]["feedback_id"],
+                        )
+                    )
             eff = self.policy.resolve(esc, p.user, now, cmd.resolution, cmd.forwarded_to)
             eff.writes += extra
             await self.commit(eff)
@@ -587,20 +663,40 @@ class RoutingService:
     async def _fault_open(self, conn: Connection, cmd: c.FaultOpen, now: float) -> None:
         who = _who(conn)
         tz = self.config.schedule.timezone
-        form = check_form({f: getattr(cmd, f) for f in ("occurred_at", "symptoms", "level", "system",
-                                                        "reported_by")}, tz, now)
+        form = check_form(
+            {f: getattr(cmd, f) for f in ("occurred_at", "symptoms", "level", "system", "reported_by")}, tz, now
+        )
         fault_id, esc_id = _new_id("F"), _new_id("E")
         subject = {k: form[k] for k in ("system", "symptoms", "level", "reported_by")}
         async with self.lock:
-            esc, eff = self.policy.open(esc_id, "fault", fault_plan(form["level"], self.config.deadlines), subject,
-                                        who, now, anchor=form["occurred_at"], fault_id=fault_id)
-            fault = Fault(fault_id, form["occurred_at"], form["symptoms"], form["level"], form["system"],
-                          form["reported_by"], who, now, esc_id)
+            esc, eff = self.policy.open(
+                esc_id,
+                "fault",
+                fault_plan(form["level"], self.config.deadlines),
+                subject,
+                who,
+                now,
+                anchor=form["occurred_at"],
+                fault_id=fault_id,
+            )
+            fault = Fault(
+                fault_id,
+                form["occurred_at"],
+                form["symptoms"],
+                form["level"],
+                form["system"],
+                form["reported_by"],
+                who,
+                now,
+                esc_id,
+            )
             if cmd.report_id:
                 report = await self._esc(cmd.report_id)
                 if report.kind != "fault_report":
-                    raise ValidationFailed("report_id must be an agent's fault report",
-                                           fields={"report_id": f"{cmd.report_id} is a {report.kind} escalation"})
+                    raise ValidationFailed(
+                        "report_id must be an agent's fault report",
+                        fields={"report_id": f"{cmd.report_id} is a {report.kind} escalation"},
+                    )
                 if report.status == "open":
                     eff.add(self.policy.resolve(report, who, now, f"fault {fault_id} opened"))
             eff.writes.insert(0, fault.row())
@@ -612,10 +708,12 @@ class RoutingService:
             await self.commit(eff)
             self.active_faults[fault_id] = fault
         self._send_notices()
-        deadlines = [{"step": s.name, "roles": list(s.roles), "due_at": s.due_at, "fired_at": s.fired_at}
-                     for s in esc.steps if not s.reminder_of]
-        conn.send(messages.result(cmd.id, {"fault": fault.to_json(), "escalation_id": esc_id,
-                                           "deadlines": deadlines}))
+        deadlines = [
+            {"step": s.name, "roles": list(s.roles), "due_at": s.due_at, "fired_at": s.fired_at}
+            for s in esc.steps
+            if not s.reminder_of
+        ]
+        conn.send(messages.result(cmd.id, {"fault": fault.to_json(), "escalation_id": esc_id, "deadlines": deadlines}))
 
     async def _fault(self, fault_id: str) -> tuple[Fault, Escalation]:
         fault = await rs.load_fault(self.db, fault_id)
@@ -627,8 +725,9 @@ class RoutingService:
         who = _who(conn)
         cause, responsible = cmd.cause.strip(), cmd.responsible.strip()
         try:
-            recovered_at = now if cmd.recovered_at is None else parse_time(cmd.recovered_at,
-                                                                           self.config.schedule.timezone)
+            recovered_at = (
+                now if cmd.recovered_at is None else parse_time(cmd.recovered_at, self.config.schedule.timezone)
+            )
         except ValueError:
             raise ValidationFailed("bad recovery time", fields={"recovered_at": "epoch seconds or ISO 8601"}) from None
         async with self.lock:
@@ -636,15 +735,27 @@ class RoutingService:
             if fault.status == "recovered":
                 raise Conflict(f"fault {fault.id} was recovered already")
             if not fault.occurred_at <= recovered_at <= now + 60:
-                raise ValidationFailed("the recovery time must be after the fault began and not in the future",
-                                       fields={"recovered_at": "between occurred_at and now"})
+                raise ValidationFailed(
+                    "the recovery time must be after the fault began and not in the future",
+                    fields={"recovered_at": "between occurred_at and now"},
+                )
             fault.status, fault.recovered_at = "recovered", recovered_at
             fault.cause, fault.responsible = cause or fault.cause, responsible or fault.responsible
             if fault.cause or fault.responsible:
                 esc.subject.update(cause=fault.cause, responsible=fault.responsible)
             eff = self.policy.resolve(esc, who, now, "recovered")
-            eff.writes += [fault.row(), audit(who, "fault_recover", fault.id, now, recovered_at=recovered_at,
-                                              cause=fault.cause, responsible=fault.responsible)]
+            eff.writes += [
+                fault.row(),
+                audit(
+                    who,
+                    "fault_recover",
+                    fault.id,
+                    now,
+                    recovered_at=recovered_at,
+                    cause=fault.cause,
+                    responsible=fault.responsible,
+                ),
+            ]
             eff.events.append(_fault_event("recovered", fault, now, who))
             await self.commit(eff)
             self.active_faults.pop(fault.id, None)
@@ -665,8 +776,10 @@ class RoutingService:
             esc.subject.update(cause=fault.cause, responsible=fault.responsible)
             eff = self.policy.add_step(esc, UNRESOLVABLE, who, now)
             eff.add(self.policy.resolve(esc, who, now, f"unresolvable: {fault.cause}", status="unresolvable"))
-            eff.writes += [fault.row(), audit(who, "fault_unresolvable", fault.id, now, cause=fault.cause,
-                                              responsible=fault.responsible)]
+            eff.writes += [
+                fault.row(),
+                audit(who, "fault_unresolvable", fault.id, now, cause=fault.cause, responsible=fault.responsible),
+            ]
             eff.events.append(_fault_event("unresolvable", fault, now, who))
             await self.commit(eff)
             self.active_faults[fault.id] = fault
@@ -677,8 +790,10 @@ class RoutingService:
         who = _who(conn)
         changes = {k: v.strip() for k in ("cause", "responsible") if (v := getattr(cmd, k)) is not None}
         if not changes:
-            raise ValidationFailed("give the cause, the responsible person, or both",
-                                   fields={"cause": "required (text)", "responsible": "required (text)"})
+            raise ValidationFailed(
+                "give the cause, the responsible person, or both",
+                fields={"cause": "required (text)", "responsible": "required (text)"},
+            )
         async with self.lock:
             fault, esc = await self._fault(cmd.fault_id)
             if fault.status == "unresolvable":
@@ -689,9 +804,10 @@ class RoutingService:
             for k, v in changes.items():
                 setattr(fault, k, v)
             esc.subject.update(cause=fault.cause, responsible=fault.responsible)
-            eff = Effects([fault.row(), esc.row(),
-                           audit(who, "fault_update", fault.id, now, before=before, after=changes)],
-                          [_fault_event("updated", fault, now, who)])
+            eff = Effects(
+                [fault.row(), esc.row(), audit(who, "fault_update", fault.id, now, before=before, after=changes)],
+                [_fault_event("updated", fault, now, who)],
+            )
             await self.commit(eff)
             if fault.id in self.active_faults:
                 self.active_faults[fault.id] = fault
@@ -714,9 +830,13 @@ class RoutingService:
             fault = await self._load_fault(cmd.fault_id)
             if cmd.call_id not in fault.calls:
                 raise NotFound(f"call {cmd.call_id!r} is not counted against fault {fault.id}")
-            eff = Effects([*unlink_call(fault, cmd.call_id, who, now),
-                           audit(who, "fault_unlink", fault.id, now, call_id=cmd.call_id, reason=cmd.reason)],
-                          [_fault_event("unlinked", fault, now, who, call_id=cmd.call_id)])
+            eff = Effects(
+                [
+                    *unlink_call(fault, cmd.call_id, who, now),
+                    audit(who, "fault_unlink", fault.id, now, call_id=cmd.call_id, reason=cmd.reason),
+                ],
+                [_fault_event("unlinked", fault, now, who, call_id=cmd.call_id)],
+            )
             await self.commit(eff)
             if self.call_fault.get(cmd.call_id) == fault.id:
                 self.call_fault[cmd.call_id] = None
@@ -730,8 +850,11 @@ class RoutingService:
         """What agents may say while a fault is declared: the pack's, or the plan's wording."""
         pack = self.hub.desk.pack
         script = pack.scripts.get("system_outage")
-        points = [tp.render(lang, {}, pack.default_language) for tp in (script.talking_points if script else ())
-                  if tp.id == "declared_maintenance"]
+        points = [
+            tp.render(lang, {}, pack.default_language)
+            for tp in (script.talking_points if script else ())
+            if tp.id == "declared_maintenance"
+        ]
         return [*(points or DEFAULT_TALKING_POINTS[:1]), *DEFAULT_TALKING_POINTS[1:]]
 
     def _send_notices(self) -> None:
@@ -755,10 +878,17 @@ class RoutingService:
                 seen.add(conn)
                 if p.lang not in points:
                     points[p.lang] = self.talking_points(p.lang)
-                conn.send(messages.assist_notice(
-                    "fault", fault_id=fault.id, active=True, level=fault.level, system=fault.system,
-                    talking_points=points[p.lang],
-                    text=f"已确认系统故障（{fault.system}），请按维护口径答复客户，不要说“系统坏了”。"))
+                conn.send(
+                    messages.assist_notice(
+                        "fault",
+                        fault_id=fault.id,
+                        active=True,
+                        level=fault.level,
+                        system=fault.system,
+                        talking_points=points[p.lang],
+                        text=f"已确认系统故障（{fault.system}），请按维护口径答复客户，不要说“系统坏了”。",
+                    )
+                )
 
     # -- commands: agents -------------------------------------------------------------------------
 
@@ -798,8 +928,11 @@ class RoutingService:
             raise ValidationFailed(f"unknown form {cmd.form!r}", fields={"form": f"one of {', '.join(forms)}"})
         fields = check_record(script.checklist, cmd.fields)
         lang = _lang(conn)
-        wording = [tp.render(lang, call["context"], pack.default_language) for tp in script.talking_points
-                   if tp.id == "prescribed_reply"]
+        wording = [
+            tp.render(lang, call["context"], pack.default_language)
+            for tp in script.talking_points
+            if tp.id == "prescribed_reply"
+        ]
         rec_id = _new_id("R")
         subject = {"call_id": cmd.call_id, "agent": who, "record_id": rec_id, **fields}
         reply: dict[str, Any] = {"record_id": rec_id, "wording": wording}
@@ -808,8 +941,7 @@ class RoutingService:
             fault = None
             if cmd.form == "system_outage" and not settled_on_call(cmd.form, fields):
                 words = [str(v) for v in fields.values()]
-                fault = await self._reported_fault(cmd.call_id, cmd.fault_id, self._call_text(cmd.call_id, *words),
-                                                   now)
+                fault = await self._reported_fault(cmd.call_id, cmd.fault_id, self._call_text(cmd.call_id, *words), now)
             if settled_on_call(cmd.form, fields):
                 kind, esc_id, fault_id = "suggestion", "", ""
             elif fault is not None:
@@ -820,17 +952,34 @@ class RoutingService:
                 kind, fault_id = "escalation", ""
                 esc_kind = escalation_kind(cmd.form)
                 esc_id = _new_id("E")
-                esc, opened = self.policy.open(esc_id, esc_kind, plan_for(esc_kind, self.config.deadlines), subject,
-                                               who, now)
+                esc, opened = self.policy.open(
+                    esc_id, esc_kind, plan_for(esc_kind, self.config.deadlines), subject, who, now
+                )
                 eff.add(opened)
                 reply["escalation"] = esc.to_json()
-            eff.writes.append(Write("routing_record", {
-                "id": rec_id, "call_id": cmd.call_id, "form": cmd.form, "kind": kind, "fields": fields,
-                "escalation_id": esc_id, "fault_id": fault_id, "submitted_by": who, "at": now}))
+            eff.writes.append(
+                Write(
+                    "routing_record",
+                    {
+                        "id": rec_id,
+                        "call_id": cmd.call_id,
+                        "form": cmd.form,
+                        "kind": kind,
+                        "fields": fields,
+                        "escalation_id": esc_id,
+                        "fault_id": fault_id,
+                        "submitted_by": who,
+                        "at": now,
+                    },
+                )
+            )
             eff.writes.append(audit(who, "record", rec_id, now, form=cmd.form, kind=kind, call_id=cmd.call_id))
             await self.commit(eff)
-        conn.send(messages.result(cmd.id, {**reply, "kind": kind, "escalation_id": esc_id or None,
-                                           "fault_id": fault_id or None}))
+        conn.send(
+            messages.result(
+                cmd.id, {**reply, "kind": kind, "escalation_id": esc_id or None, "fault_id": fault_id or None}
+            )
+        )
 
     async def _call_escalate(self, conn: Connection, cmd: c.CallEscalate, now: float) -> None:
         who = _who(conn)
@@ -839,19 +988,29 @@ class RoutingService:
         async with self.lock:
             fault = None
             if kind == "fault_report":
-                fault = await self._reported_fault(cmd.call_id, cmd.fault_id,
-                                                   self._call_text(cmd.call_id, cmd.reason), now)
+                fault = await self._reported_fault(
+                    cmd.call_id, cmd.fault_id, self._call_text(cmd.call_id, cmd.reason), now
+                )
             if fault is not None:
                 eff = await self._link(fault, cmd.call_id, "escalate", who, now, cmd.reason)
                 eff.writes.append(audit(who, "escalate", fault.id, now, call_id=cmd.call_id, reason=cmd.reason))
                 await self.commit(eff)
-                result = {"kind": "fault_link", "fault": fault.to_json(), "escalation_id": None,
-                          "talking_points": self.talking_points(_lang(conn))}
+                result = {
+                    "kind": "fault_link",
+                    "fault": fault.to_json(),
+                    "escalation_id": None,
+                    "talking_points": self.talking_points(_lang(conn)),
+                }
             else:
-                subject = {"call_id": cmd.call_id, "agent": who, "reason": cmd.reason,
-                           "labels": ",".join(call["labels"])}
-                esc, eff = self.policy.open(_new_id("E"), kind, plan_for(kind, self.config.deadlines), subject,
-                                            who, now)
+                subject = {
+                    "call_id": cmd.call_id,
+                    "agent": who,
+                    "reason": cmd.reason,
+                    "labels": ",".join(call["labels"]),
+                }
+                esc, eff = self.policy.open(
+                    _new_id("E"), kind, plan_for(kind, self.config.deadlines), subject, who, now
+                )
                 await self.commit(eff)
                 result = {"kind": "escalation", "escalation_id": esc.id, "escalation": esc.to_json()}
         conn.send(messages.result(cmd.id, result))

@@ -86,71 +86,187 @@ def _j(value: Any) -> str:
 
 
 def _escalation(r: Mapping[str, Any]) -> list[Statement]:
-    cols = ("id", "kind", "subject", "opened_at", "opened_by", "status", "acks", "notes", "resolved_at",
-            "resolved_by", "resolution", "forwarded_to", "fault_id")
-    values = tuple(Sealed(_j(r[c])) if c in ("subject", "notes") else _j(r[c]) if c == "acks"
-                   else Sealed(r[c]) if c == "resolution" else r[c] for c in cols)
+    cols = (
+        "id",
+        "kind",
+        "subject",
+        "opened_at",
+        "opened_by",
+        "status",
+        "acks",
+        "notes",
+        "resolved_at",
+        "resolved_by",
+        "resolution",
+        "forwarded_to",
+        "fault_id",
+    )
+    values = tuple(
+        Sealed(_j(r[c]))
+        if c in ("subject", "notes")
+        else _j(r[c])
+        if c == "acks"
+        else Sealed(r[c])
+        if c == "resolution"
+        else r[c]
+        for c in cols
+    )
     updates = ", ".join(f"{c}=excluded.{c}" for c in cols[1:])
-    return [(f"INSERT INTO routing_escalations({', '.join(cols)}) VALUES ({','.join('?' * len(cols))}) "
-             f"ON CONFLICT(id) DO UPDATE SET {updates}", values)]
+    return [
+        (
+            f"INSERT INTO routing_escalations({', '.join(cols)}) VALUES ({','.join('?' * len(cols))}) "
+            f"ON CONFLICT(id) DO UPDATE SET {updates}",
+            values,
+        )
+    ]
 
 
 def _step(r: Mapping[str, Any]) -> list[Statement]:
-    cols = ("escalation_id", "name", "roles", "text", "step_offset", "anchor", "due_at", "fired_at", "late",
-            "cancelled", "recipients", "reminder_of", "reminder_n")
-    row = {**r, "step_offset": r["offset"], "roles": _j(r["roles"]), "recipients": _j(r["recipients"]),
-           "late": int(r["late"]), "cancelled": int(r["cancelled"])}
+    cols = (
+        "escalation_id",
+        "name",
+        "roles",
+        "text",
+        "step_offset",
+        "anchor",
+        "due_at",
+        "fired_at",
+        "late",
+        "cancelled",
+        "recipients",
+        "reminder_of",
+        "reminder_n",
+    )
+    row = {
+        **r,
+        "step_offset": r["offset"],
+        "roles": _j(r["roles"]),
+        "recipients": _j(r["recipients"]),
+        "late": int(r["late"]),
+        "cancelled": int(r["cancelled"]),
+    }
     updates = ", ".join(f"{c}=excluded.{c}" for c in cols[2:])
     # A fired step keeps its first fire time: firing is exactly once even if computed twice.
-    return [(f"INSERT INTO routing_steps({', '.join(cols)}) VALUES ({','.join('?' * len(cols))}) "
-             f"ON CONFLICT(escalation_id, name) DO UPDATE SET {updates} "
-             "WHERE routing_steps.fired_at IS NULL OR routing_steps.fired_at = excluded.fired_at",
-             tuple(row[c] for c in cols))]
+    return [
+        (
+            f"INSERT INTO routing_steps({', '.join(cols)}) VALUES ({','.join('?' * len(cols))}) "
+            f"ON CONFLICT(escalation_id, name) DO UPDATE SET {updates} "
+            "WHERE routing_steps.fired_at IS NULL OR routing_steps.fired_at = excluded.fired_at",
+            tuple(row[c] for c in cols),
+        )
+    ]
 
 
-WRITERS: Mapping[str, ToSql] = MappingProxyType({
-    "routing_escalation": _escalation,
-    "routing_step": _step,
-    "routing_outbox": lambda r: [(
-        "INSERT OR IGNORE INTO routing_outbox(key, source, step, recipient, channel, address, text, created_at, "
-        "next_at) VALUES (?,?,?,?,?,?,?,?,?)",
-        (r["key"], r["source"], r["step"], r["recipient"], r["channel"], r["address"], Sealed(r["text"]),
-         r["created_at"], r["created_at"]))],
-    "routing_delivery": lambda r: [(
-        "UPDATE routing_outbox SET attempts=?, next_at=?, delivered_at=?, failed_at=?, last_error=? WHERE key=?",
-        (r["attempts"], r["next_at"], r.get("delivered_at"), r.get("failed_at"), r.get("error", ""), r["key"]))],
-    "routing_audit": lambda r: [(
-        "INSERT INTO routing_audit(at, who, action, subject, detail) VALUES (?,?,?,?,?)",
-        (r["at"], r["who"], r["action"], r["subject"], Sealed(_j(r["detail"]))))],
-    "routing_fault": lambda r: [(
-        "INSERT INTO routing_faults(id, occurred_at, symptoms, level, system, reported_by, opened_by, opened_at, "
-        "escalation_id, status, recovered_at, cause, responsible) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) "
-        "ON CONFLICT(id) DO UPDATE SET status=excluded.status, recovered_at=excluded.recovered_at, "
-        "cause=excluded.cause, responsible=excluded.responsible",
-        (r["id"], r["occurred_at"], Sealed(r["symptoms"]), r["level"], r["system"], r["reported_by"], r["opened_by"],
-         r["opened_at"], r["escalation_id"], r["status"], r["recovered_at"], Sealed(r["cause"]), r["responsible"]))],
-    "routing_fault_call": lambda r: [(
-        "INSERT INTO routing_fault_calls(fault_id, call_id, how, at, by) VALUES (?,?,?,?,?) "
-        "ON CONFLICT(fault_id, call_id) DO UPDATE SET how=excluded.how, at=excluded.at, by=excluded.by, "
-        "removed_at=NULL, removed_by='' WHERE routing_fault_calls.removed_at IS NOT NULL",
-        (r["fault_id"], r["call_id"], r["how"], r["at"], r.get("by", "")))],
-    "routing_fault_unlink": lambda r: [(
-        "UPDATE routing_fault_calls SET removed_at=?, removed_by=? WHERE fault_id=? AND call_id=? "
-        "AND removed_at IS NULL", (r["at"], r["by"], r["fault_id"], r["call_id"]))],
-    "routing_fallback": lambda r: [(
-        "UPDATE routing_outbox SET fallback_at=?, next_at=? WHERE key=?", (r["at"], r["next_at"], r["key"]))],
-    "routing_record": lambda r: [(
-        "INSERT INTO routing_records(id, call_id, form, kind, fields, escalation_id, fault_id, submitted_by, at) "
-        "VALUES (?,?,?,?,?,?,?,?,?)",
-        (r["id"], r["call_id"], r["form"], r["kind"], Sealed(_j(r["fields"])), r["escalation_id"], r["fault_id"],
-         r["submitted_by"], r["at"]))],
-    "routing_directory": lambda r: [(
-        "INSERT INTO routing_directory(data, updated_by, updated_at) VALUES (?,?,?)",
-        (_j(r["data"]), r["updated_by"], r["updated_at"]))],
-    "routing_schedule": lambda r: [(
-        "INSERT INTO routing_schedule(name, next_at) VALUES (?,?) ON CONFLICT(name) DO UPDATE SET "
-        "next_at=excluded.next_at", (r["name"], r["next_at"]))],
-})
+WRITERS: Mapping[str, ToSql] = MappingProxyType(
+    {
+        "routing_escalation": _escalation,
+        "routing_step": _step,
+        "routing_outbox": lambda r: [
+            (
+                "INSERT OR IGNORE INTO routing_outbox(key, source, step, recipient, "
+                "channel, address, text, created_at, "
+                "next_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                (
+                    r["key"],
+                    r["source"],
+                    r["step"],
+                    r["recipient"],
+                    r["channel"],
+                    r["address"],
+                    Sealed(r["text"]),
+                    r["created_at"],
+                    r["created_at"],
+                ),
+            )
+        ],
+        "routing_delivery": lambda r: [
+            (
+                "UPDATE routing_outbox SET attempts=?, next_at=?, delivered_at=?, "
+                "failed_at=?, last_error=? WHERE key=?",
+                (r["attempts"], r["next_at"], r.get("delivered_at"), r.get("failed_at"), r.get("error", ""), r["key"]),
+            )
+        ],
+        "routing_audit": lambda r: [
+            (
+                "INSERT INTO routing_audit(at, who, action, subject, detail) VALUES (?,?,?,?,?)",
+                (r["at"], r["who"], r["action"], r["subject"], Sealed(_j(r["detail"]))),
+            )
+        ],
+        "routing_fault": lambda r: [
+            (
+                "INSERT INTO routing_faults(id, occurred_at, symptoms, level, system, "
+                "reported_by, opened_by, opened_at, "
+                "escalation_id, status, recovered_at, cause, responsible) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) "
+                "ON CONFLICT(id) DO UPDATE SET status=excluded.status, recovered_at=excluded.recovered_at, "
+                "cause=excluded.cause, responsible=excluded.responsible",
+                (
+                    r["id"],
+                    r["occurred_at"],
+                    Sealed(r["symptoms"]),
+                    r["level"],
+                    r["system"],
+                    r["reported_by"],
+                    r["opened_by"],
+                    r["opened_at"],
+                    r["escalation_id"],
+                    r["status"],
+                    r["recovered_at"],
+                    Sealed(r["cause"]),
+                    r["responsible"],
+                ),
+            )
+        ],
+        "routing_fault_call": lambda r: [
+            (
+                "INSERT INTO routing_fault_calls(fault_id, call_id, how, at, by) VALUES (?,?,?,?,?) "
+                "ON CONFLICT(fault_id, call_id) DO UPDATE SET how=excluded.how, at=excluded.at, by=excluded.by, "
+                "removed_at=NULL, removed_by='' WHERE routing_fault_calls.removed_at IS NOT NULL",
+                (r["fault_id"], r["call_id"], r["how"], r["at"], r.get("by", "")),
+            )
+        ],
+        "routing_fault_unlink": lambda r: [
+            (
+                "UPDATE routing_fault_calls SET removed_at=?, removed_by=? WHERE fault_id=? AND call_id=? "
+                "AND removed_at IS NULL",
+                (r["at"], r["by"], r["fault_id"], r["call_id"]),
+            )
+        ],
+        "routing_fallback": lambda r: [
+            ("UPDATE routing_outbox SET fallback_at=?, next_at=? WHERE key=?", (r["at"], r["next_at"], r["key"]))
+        ],
+        "routing_record": lambda r: [
+            (
+                "INSERT INTO routing_records(id, call_id, form, kind, fields, "
+                "escalation_id, fault_id, submitted_by, at) "
+                "VALUES (?,?,?,?,?,?,?,?,?)",
+                (
+                    r["id"],
+                    r["call_id"],
+                    r["form"],
+                    r["kind"],
+                    Sealed(_j(r["fields"])),
+                    r["escalation_id"],
+                    r["fault_id"],
+                    r["submitted_by"],
+                    r["at"],
+                ),
+            )
+        ],
+        "routing_directory": lambda r: [
+            (
+                "INSERT INTO routing_directory(data, updated_by, updated_at) VALUES (?,?,?)",
+                (_j(r["data"]), r["updated_by"], r["updated_at"]),
+            )
+        ],
+        "routing_schedule": lambda r: [
+            (
+                "INSERT INTO routing_schedule(name, next_at) VALUES (?,?) ON CONFLICT(name) DO UPDATE SET "
+                "next_at=excluded.next_at",
+                (r["name"], r["next_at"]),
+            )
+        ],
+    }
+)
 """How each of routing's `Write` kinds becomes SQL."""
 
 PG_MIGRATIONS: tuple[str, ...] = (
@@ -214,16 +330,29 @@ PG_MIGRATIONS: tuple[str, ...] = (
 )
 """`MIGRATIONS` for PostgreSQL: `rowid` is SQLite's insertion order (read by the outbox queue and step order)."""
 
-COMPONENT = Component("routing", MIGRATIONS, WRITERS, pg_migrations=PG_MIGRATIONS, sealed=(
-    ("routing_escalations", "subject"), ("routing_escalations", "notes"), ("routing_escalations", "resolution"),
-    ("routing_outbox", "text"), ("routing_audit", "detail"), ("routing_faults", "symptoms"),
-    ("routing_faults", "cause"), ("routing_records", "fields")))
+COMPONENT = Component(
+    "routing",
+    MIGRATIONS,
+    WRITERS,
+    pg_migrations=PG_MIGRATIONS,
+    sealed=(
+        ("routing_escalations", "subject"),
+        ("routing_escalations", "notes"),
+        ("routing_escalations", "resolution"),
+        ("routing_outbox", "text"),
+        ("routing_audit", "detail"),
+        ("routing_faults", "symptoms"),
+        ("routing_faults", "cause"),
+        ("routing_records", "fields"),
+    ),
+)
 """Sealed: what callers said or typed (an escalation's subject, notes and resolution, a notification's text,
 audit details, a fault's symptoms and cause, a record's fields). In clear: ids, times, kinds, states, staff ids
 and addresses, step plans and the directory (staff, not customers)."""
 
 
 # -- reads ----------------------------------------------------------------------------------------
+
 
 async def _all(db: aiosqlite.Connection, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
     """All rows in one call on the connection's thread: no read statement stays open between awaits, where
@@ -235,16 +364,18 @@ async def load_escalation(db: aiosqlite.Connection, esc_id: str) -> Escalation |
     rows = await _all(db, "SELECT * FROM routing_escalations WHERE id=?", (esc_id,))
     if not rows:
         return None
-    steps = await _all(db, "SELECT *, step_offset AS \"offset\" FROM routing_steps WHERE escalation_id=? "
-                           "ORDER BY rowid", (esc_id,))
+    steps = await _all(
+        db, 'SELECT *, step_offset AS "offset" FROM routing_steps WHERE escalation_id=? ORDER BY rowid', (esc_id,)
+    )
     return Escalation.from_rows(rows[0], steps)
 
 
 async def escalations_of_call(db: aiosqlite.Connection, call_id: str, since: float) -> list[Escalation]:
     """The escalations filed about a call, opened since it started, oldest first. The subject is matched
     here, not in SQL: it is customer data, which the store may keep encrypted."""
-    rows = await _all(db, "SELECT id, subject FROM routing_escalations WHERE opened_at >= ? ORDER BY opened_at",
-                      (since,))
+    rows = await _all(
+        db, "SELECT id, subject FROM routing_escalations WHERE opened_at >= ? ORDER BY opened_at", (since,)
+    )
     ids = [str(r["id"]) for r in rows if _subject_call(r["subject"]) == call_id]
     return await load_escalations(db, ids)
 
@@ -264,25 +395,34 @@ async def load_escalations(db: aiosqlite.Connection, ids: list[str]) -> list[Esc
     if not ids:
         return []
     marks = ",".join("?" * len(ids))
-    rows = {r["id"]: r for r in await _all(db, f"SELECT * FROM routing_escalations WHERE id IN ({marks})",
-                                           tuple(ids))}
+    rows = {r["id"]: r for r in await _all(db, f"SELECT * FROM routing_escalations WHERE id IN ({marks})", tuple(ids))}
     steps: dict[str, list[dict[str, Any]]] = {}
-    for s in await _all(db, f"SELECT *, step_offset AS \"offset\" FROM routing_steps WHERE escalation_id IN "
-                            f"({marks}) ORDER BY rowid", tuple(ids)):
+    for s in await _all(
+        db,
+        f'SELECT *, step_offset AS "offset" FROM routing_steps WHERE escalation_id IN ({marks}) ORDER BY rowid',
+        tuple(ids),
+    ):
         steps.setdefault(s["escalation_id"], []).append(s)
     return [Escalation.from_rows(rows[i], steps.get(i, ())) for i in ids if i in rows]
 
 
-async def list_escalations(db: aiosqlite.Connection, status: str, limit: int,
-                           since: float | None = None, until: float | None = None,
-                           after: str | None = None) -> list[Escalation]:
+async def list_escalations(
+    db: aiosqlite.Connection,
+    status: str,
+    limit: int,
+    since: float | None = None,
+    until: float | None = None,
+    after: str | None = None,
+) -> list[Escalation]:
     where: list[str] = []
     params: list[Any] = []
     if status == "open":
         where.append("status IN ('open', 'unresolvable')")
     if after is not None:  # newest first, ties in time broken by id: the page after `after`
-        where.append("(opened_at < (SELECT opened_at FROM routing_escalations WHERE id = ?) OR (opened_at = "
-                     "(SELECT opened_at FROM routing_escalations WHERE id = ?) AND id < ?))")
+        where.append(
+            "(opened_at < (SELECT opened_at FROM routing_escalations WHERE id = ?) OR (opened_at = "
+            "(SELECT opened_at FROM routing_escalations WHERE id = ?) AND id < ?))"
+        )
         params += [after, after, after]
     if since is not None and until is not None:
         where.append("opened_at >= ? AND opened_at < ?")
@@ -293,62 +433,86 @@ async def list_escalations(db: aiosqlite.Connection, status: str, limit: int,
 
 
 async def due_escalations(db: aiosqlite.Connection, now: float) -> list[str]:
-    rows = await _all(db, "SELECT s.escalation_id FROM routing_steps s JOIN routing_escalations e "
-                          "ON e.id = s.escalation_id WHERE e.status='open' AND s.fired_at IS NULL "
-                          "AND s.cancelled=0 AND s.due_at <= ? GROUP BY s.escalation_id ORDER BY MIN(s.due_at)",
-                      (now,))
+    rows = await _all(
+        db,
+        "SELECT s.escalation_id FROM routing_steps s JOIN routing_escalations e "
+        "ON e.id = s.escalation_id WHERE e.status='open' AND s.fired_at IS NULL "
+        "AND s.cancelled=0 AND s.due_at <= ? GROUP BY s.escalation_id ORDER BY MIN(s.due_at)",
+        (now,),
+    )
     return [r["escalation_id"] for r in rows]
 
 
 async def next_wake(db: aiosqlite.Connection) -> float | None:
     """The earliest moment something is due: a step, a delivery, a scheduled report or patrol."""
-    rows = await _all(db, """
+    rows = await _all(
+        db,
+        """
         SELECT MIN(t) AS t FROM (
           SELECT MIN(s.due_at) AS t FROM routing_steps s JOIN routing_escalations e ON e.id = s.escalation_id
             WHERE e.status='open' AND s.fired_at IS NULL AND s.cancelled=0
           UNION ALL SELECT MIN(next_at) FROM routing_outbox WHERE delivered_at IS NULL AND failed_at IS NULL
-          UNION ALL SELECT MIN(next_at) FROM routing_schedule) AS due""")
+          UNION ALL SELECT MIN(next_at) FROM routing_schedule) AS due""",
+    )
     t = rows[0]["t"] if rows else None
     return float(t) if t is not None else None
 
 
 async def due_outbox(db: aiosqlite.Connection, now: float, limit: int = 100) -> list[dict[str, Any]]:
-    return await _all(db, "SELECT * FROM routing_outbox WHERE delivered_at IS NULL AND failed_at IS NULL "
-                          "AND next_at <= ? ORDER BY next_at LIMIT ?", (now, limit))
+    return await _all(
+        db,
+        "SELECT * FROM routing_outbox WHERE delivered_at IS NULL AND failed_at IS NULL "
+        "AND next_at <= ? ORDER BY next_at LIMIT ?",
+        (now, limit),
+    )
 
 
 async def pending_heads(db: aiosqlite.Connection) -> list[dict[str, Any]]:
     """For each target (channel, address) with something to deliver, its oldest undelivered notification:
     a target's notifications go out in the order they were queued, one at a time."""
-    return await _all(db, "SELECT * FROM routing_outbox WHERE rowid IN (SELECT MIN(rowid) FROM routing_outbox "
-                          "WHERE delivered_at IS NULL AND failed_at IS NULL GROUP BY channel, address)")
+    return await _all(
+        db,
+        "SELECT * FROM routing_outbox WHERE rowid IN (SELECT MIN(rowid) FROM routing_outbox "
+        "WHERE delivered_at IS NULL AND failed_at IS NULL GROUP BY channel, address)",
+    )
 
 
 async def target_head(db: aiosqlite.Connection, channel: str, address: str) -> dict[str, Any] | None:
-    rows = await _all(db, "SELECT * FROM routing_outbox WHERE channel=? AND address=? AND delivered_at IS NULL "
-                          "AND failed_at IS NULL ORDER BY created_at, rowid LIMIT 1", (channel, address))
+    rows = await _all(
+        db,
+        "SELECT * FROM routing_outbox WHERE channel=? AND address=? AND delivered_at IS NULL "
+        "AND failed_at IS NULL ORDER BY created_at, rowid LIMIT 1",
+        (channel, address),
+    )
     return rows[0] if rows else None
 
 
 async def waiting_consoles(db: aiosqlite.Connection, before: float) -> list[dict[str, Any]]:
     """Console notifications queued before `before` that are still waiting and have not fallen back yet."""
-    return await _all(db, "SELECT * FROM routing_outbox WHERE channel='console' AND delivered_at IS NULL "
-                          "AND failed_at IS NULL AND fallback_at IS NULL AND created_at <= ? ORDER BY created_at",
-                      (before,))
+    return await _all(
+        db,
+        "SELECT * FROM routing_outbox WHERE channel='console' AND delivered_at IS NULL "
+        "AND failed_at IS NULL AND fallback_at IS NULL AND created_at <= ? ORDER BY created_at",
+        (before,),
+    )
 
 
 async def linked_fault(db: aiosqlite.Connection, call_id: str) -> str | None:
     """The fault a call is counted against, if any."""
-    rows = await _all(db, "SELECT fault_id FROM routing_fault_calls WHERE call_id=? AND removed_at IS NULL "
-                          "ORDER BY at DESC LIMIT 1", (call_id,))
+    rows = await _all(
+        db,
+        "SELECT fault_id FROM routing_fault_calls WHERE call_id=? AND removed_at IS NULL ORDER BY at DESC LIMIT 1",
+        (call_id,),
+    )
     return str(rows[0]["fault_id"]) if rows else None
 
 
 async def call_started(db: aiosqlite.Connection, call_ids: list[str]) -> dict[str, float]:
     if not call_ids:
         return {}
-    rows = await _all(db, f"SELECT call_id, started_at FROM calls WHERE call_id IN ({','.join('?' * len(call_ids))})",
-                      tuple(call_ids))
+    rows = await _all(
+        db, f"SELECT call_id, started_at FROM calls WHERE call_id IN ({','.join('?' * len(call_ids))})", tuple(call_ids)
+    )
     return {r["call_id"]: float(r["started_at"]) for r in rows}
 
 
@@ -356,14 +520,19 @@ async def load_fault(db: aiosqlite.Connection, fault_id: str) -> Fault | None:
     rows = await _all(db, "SELECT * FROM routing_faults WHERE id=?", (fault_id,))
     if not rows:
         return None
-    calls = await _all(db, "SELECT call_id, removed_at FROM routing_fault_calls WHERE fault_id=? ORDER BY at, rowid",
-                       (fault_id,))
-    return Fault.from_row(rows[0], [c["call_id"] for c in calls if c["removed_at"] is None],
-                          [c["call_id"] for c in calls if c["removed_at"] is not None])
+    calls = await _all(
+        db, "SELECT call_id, removed_at FROM routing_fault_calls WHERE fault_id=? ORDER BY at, rowid", (fault_id,)
+    )
+    return Fault.from_row(
+        rows[0],
+        [c["call_id"] for c in calls if c["removed_at"] is None],
+        [c["call_id"] for c in calls if c["removed_at"] is not None],
+    )
 
 
-async def list_faults(db: aiosqlite.Connection, status: str, since: float | None = None,
-                      until: float | None = None) -> list[Fault]:
+async def list_faults(
+    db: aiosqlite.Connection, status: str, since: float | None = None, until: float | None = None
+) -> list[Fault]:
     where, params = [], []
     if status == "open":
         where.append("status != 'recovered'")
@@ -391,15 +560,24 @@ async def call_owner(db: aiosqlite.Connection, call_id: str) -> str | None:
 
 async def day_facts(db: aiosqlite.Connection, day: date, tz: str) -> DayFacts:
     since, until = day_bounds(day, tz)
-    cats = await _all(db, "SELECT COALESCE(category, 'live') AS c, COUNT(*) AS n FROM calls "
-                          "WHERE started_at >= ? AND started_at < ? GROUP BY 1", (since, until))
-    records = await _all(db, "SELECT form, kind, fields FROM routing_records WHERE at >= ? AND at < ? ORDER BY at",
-                         (since, until))
+    cats = await _all(
+        db,
+        "SELECT COALESCE(category, 'live') AS c, COUNT(*) AS n FROM calls "
+        "WHERE started_at >= ? AND started_at < ? GROUP BY 1",
+        (since, until),
+    )
+    records = await _all(
+        db, "SELECT form, kind, fields FROM routing_records WHERE at >= ? AND at < ? ORDER BY at", (since, until)
+    )
     faults = await list_faults(db, "all", since, until)
     escalations = await list_escalations(db, "all", 10_000, since, until)
     return DayFacts(
-        day, {r["c"]: int(r["n"]) for r in cats}, [f.to_json() for f in faults],
-        [{**r, "fields": json.loads(r["fields"])} for r in records], [e.to_json() for e in escalations])
+        day,
+        {r["c"]: int(r["n"]) for r in cats},
+        [f.to_json() for f in faults],
+        [{**r, "fields": json.loads(r["fields"])} for r in records],
+        [e.to_json() for e in escalations],
+    )
 
 
 async def audit_trail(db: aiosqlite.Connection, subject: str | None = None) -> list[dict[str, Any]]:

@@ -37,8 +37,9 @@ def add_console_page(app: web.Application, name: str) -> None:
     directory = CONSOLES_DIR / name
 
     async def page(request: web.Request) -> web.FileResponse:
-        return web.FileResponse(directory / "index.html",
-                                headers={"Content-Type": "text/html; charset=utf-8", "Cache-Control": NO_CACHE})
+        return web.FileResponse(
+            directory / "index.html", headers={"Content-Type": "text/html; charset=utf-8", "Cache-Control": NO_CACHE}
+        )
 
     app.router.add_get(f"/console/{name}", page)
     app.router.add_get(f"/console/{name}/", page)
@@ -54,8 +55,9 @@ def _add_site_pages(app: web.Application) -> None:
     home = CONSOLES_DIR / HOME
 
     async def landing(request: web.Request) -> web.FileResponse:
-        return web.FileResponse(home / "index.html",
-                                headers={"Content-Type": "text/html; charset=utf-8", "Cache-Control": NO_CACHE})
+        return web.FileResponse(
+            home / "index.html", headers={"Content-Type": "text/html; charset=utf-8", "Cache-Control": NO_CACHE}
+        )
 
     async def favicon(request: web.Request) -> web.FileResponse:
         return web.FileResponse(FAVICON, headers={"Content-Type": "image/svg+xml", "Cache-Control": "max-age=86400"})
@@ -78,12 +80,16 @@ async def _docs_index(request: web.Request) -> web.Response:
     docs = _docs()
     if not docs:
         raise NotFound("the docs are in the repository's docs/ folder (this installation has no copy)")
-    items = "".join(f'<li><a href="/docs/{html.escape(p.name)}">{html.escape(p.stem)}</a> — '
-                    f"{html.escape(_first_heading(p))}</li>" for p in docs)
-    page = (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>assist docs</title>'
-            f'<link rel="icon" href="/favicon.svg" type="image/svg+xml"></head>'
-            f'<body style="font-family: system-ui, sans-serif; max-width: 720px; margin: 40px auto">'
-            f'<p><a href="/">assist</a></p><h1>Docs</h1><ul>{items}</ul></body></html>')
+    items = "".join(
+        f'<li><a href="/docs/{html.escape(p.name)}">{html.escape(p.stem)}</a> — {html.escape(_first_heading(p))}</li>'
+        for p in docs
+    )
+    page = (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>assist docs</title>'
+        f'<link rel="icon" href="/favicon.svg" type="image/svg+xml"></head>'
+        f'<body style="font-family: system-ui, sans-serif; max-width: 720px; margin: 40px auto">'
+        f'<p><a href="/">assist</a></p><h1>Docs</h1><ul>{items}</ul></body></html>'
+    )
     return web.Response(text=page, content_type="text/html", charset="utf-8")
 
 

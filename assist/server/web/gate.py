@@ -64,7 +64,7 @@ class Gate(asyncio.Protocol):
         if self.transport is None or not self.counted:
             return
         self._head += data
-        if len(self._head) > MAX_HEAD or any(end in self._head[-len(data) - 3:] for end in HEADERS_END):
+        if len(self._head) > MAX_HEAD or any(end in self._head[-len(data) - 3 :] for end in HEADERS_END):
             self._hand_over()
 
     def _hand_over(self) -> None:
@@ -137,8 +137,11 @@ class Gates:
         now = time.monotonic()
         if now - self._refused_at > 10:
             self._refused_at = now
-            log.warning("http: %d connections open, each being answered or kept alive (http_max_connections): "
-                        "new connections are refused", self.open)
+            log.warning(
+                "http: %d connections open, each being answered or kept alive (http_max_connections): "
+                "new connections are refused",
+                self.open,
+            )
 
 
 class GatedSite(web.BaseSite):
@@ -146,8 +149,9 @@ class GatedSite(web.BaseSite):
 
     __slots__ = ("_gates", "_host", "_port")
 
-    def __init__(self, runner: web.BaseRunner, host: str, port: int, *, header_timeout: float,
-                 max_connections: int) -> None:
+    def __init__(
+        self, runner: web.BaseRunner, host: str, port: int, *, header_timeout: float, max_connections: int
+    ) -> None:
         super().__init__(runner, backlog=128)  # aiohttp's: a longer queue stalled longer under a flood
         self._host, self._port = host, port
         server = runner.server
@@ -168,4 +172,5 @@ class GatedSite(web.BaseSite):
     async def start(self) -> None:
         await super().start()
         self._server = await asyncio.get_running_loop().create_server(
-            self._gates, self._host, self._port, backlog=self._backlog, reuse_address=True)
+            self._gates, self._host, self._port, backlog=self._backlog, reuse_address=True
+        )

@@ -37,8 +37,9 @@ async def errors_as_json(request: web.Request, handler: Any) -> web.StreamRespon
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        return web.json_response(error_body(exc.reason.lower().replace(" ", "_"), exc.text or exc.reason),
-                                 status=exc.status)
+        return web.json_response(
+            error_body(exc.reason.lower().replace(" ", "_"), exc.text or exc.reason), status=exc.status
+        )
     except AssistError as exc:
         status = {"not_found": 404, "unauthorized": 403, "auth_required": 401, "conflict": 409}.get(exc.code, 400)
         return web.json_response({"error": exc.to_json()}, status=status)
@@ -49,24 +50,32 @@ async def errors_as_json(request: web.Request, handler: Any) -> web.StreamRespon
 
 async def healthz(request: web.Request) -> web.Response:
     hub = request.app[HUB_KEY]
-    return web.json_response({
-        "status": "ok",
-        "version": __version__,
-        "pack_version": hub.desk.pack_version,
-        "live_calls": len(hub.desk.calls),
-        "connections": len(hub.connections),
-    })
+    return web.json_response(
+        {
+            "status": "ok",
+            "version": __version__,
+            "pack_version": hub.desk.pack_version,
+            "live_calls": len(hub.desk.calls),
+            "connections": len(hub.connections),
+        }
+    )
 
 
 async def start_http(app: web.Application, settings: Settings, *, shutdown_timeout: float = 60.0) -> web.AppRunner:
     """Serve `app`: a connection gets `http_header_timeout` to send each request's headers (its first through
     the `Gate`, later ones through aiohttp's keep-alive timeout) and at most `http_max_connections` are open.
     A request still running `shutdown_timeout` after the runner is told to stop is cut off."""
-    runner = web.AppRunner(app, access_log=None, keepalive_timeout=settings.http_header_timeout,
-                           shutdown_timeout=shutdown_timeout)
+    runner = web.AppRunner(
+        app, access_log=None, keepalive_timeout=settings.http_header_timeout, shutdown_timeout=shutdown_timeout
+    )
     await runner.setup()
-    await GatedSite(runner, settings.host, settings.http_port, header_timeout=settings.http_header_timeout,
-                    max_connections=settings.http_max_connections).start()
+    await GatedSite(
+        runner,
+        settings.host,
+        settings.http_port,
+        header_timeout=settings.http_header_timeout,
+        max_connections=settings.http_max_connections,
+    ).start()
     return runner
 
 

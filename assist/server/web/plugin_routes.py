@@ -68,8 +68,13 @@ LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 PROXY_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Real-IP")
 
 
-def add_plugin_routes(app: web.Application, settings: Settings, store: Store,
-                      plugin_dir: Path = PLUGIN_DIR, clock: Callable[[], float] = time.time) -> None:
+def add_plugin_routes(
+    app: web.Application,
+    settings: Settings,
+    store: Store,
+    plugin_dir: Path = PLUGIN_DIR,
+    clock: Callable[[], float] = time.time,
+) -> None:
     """Serve the plugin, the iframe page, the demo and the demo token on `app`."""
     routes = _PluginRoutes(settings, store, plugin_dir.resolve(), clock)
     app.router.add_get("/plugin/frame.html", routes.frame, name="assist-plugin-frame")
@@ -131,8 +136,11 @@ class _PluginRoutes:
 
     async def frame(self, request: web.Request) -> web.Response:
         page = self._file("frame.html").read_text("utf-8")
-        meta = ('<meta name="assist-allowed-origins" content="'
-                + html.escape(" ".join(sorted(self.allowed)), quote=True) + '">')
+        meta = (
+            '<meta name="assist-allowed-origins" content="'
+            + html.escape(" ".join(sorted(self.allowed)), quote=True)
+            + '">'
+        )
         response = self._respond(request, page.replace(ORIGINS_PLACEHOLDER, meta).encode(), ".html")
         if self.allowed:
             # Only the configured softphone pages may frame the sidebar. With no list configured the
@@ -155,15 +163,22 @@ class _PluginRoutes:
         refusal = loopback_refusal(request)
         if refusal is not None:
             log.warning("demo token refused: %s", refusal)
-            raise web.HTTPForbidden(text=f"the demo token is only issued to a browser on the service's own "
-                                         f"machine ({refusal})")
+            raise web.HTTPForbidden(
+                text=f"the demo token is only issued to a browser on the service's own machine ({refusal})"
+            )
         now = self.clock()
         await self._revoke_expired(now)
         token = await self.store.issue_token(DEMO_USER, "agent", now)
-        body = {"token": token, "user": DEMO_USER, "role": "agent", "expires_in": DEMO_TOKEN_TTL,
-                "ws_port": self.settings.ws_port or None}  # 0 = an ephemeral port: the page needs ?server=
-        return web.json_response(body, headers={"Cache-Control": "no-store"},
-                                 dumps=lambda v: json.dumps(v, ensure_ascii=False))
+        body = {
+            "token": token,
+            "user": DEMO_USER,
+            "role": "agent",
+            "expires_in": DEMO_TOKEN_TTL,
+            "ws_port": self.settings.ws_port or None,
+        }  # 0 = an ephemeral port: the page needs ?server=
+        return web.json_response(
+            body, headers={"Cache-Control": "no-store"}, dumps=lambda v: json.dumps(v, ensure_ascii=False)
+        )
 
     async def _revoke_expired(self, now: float) -> None:
         # Store has no expiry of its own: a demo token is revoked like `token revoke` would.

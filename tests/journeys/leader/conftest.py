@@ -34,13 +34,27 @@ def center_toml(receiver: Receiver) -> str:
         ("cm", "孙经理", "center_manager", 'console = "m1"'),
         ("dl", "李部长", "department_leader", f'webhook = "{receiver.url("/hook/dl")}"'),
         ("eb", "电子银行部", "ebanking_dept", f'webhook = "{receiver.url("/hook/eb")}"'),
-        ("ec", "周主任", "emergency_contact",
-         f'phone = "13800000009"\nsms = "13800000009"\nwebhook = "{receiver.url("/hook/ec")}"'),
+        (
+            "ec",
+            "周主任",
+            "emergency_contact",
+            f'phone = "13800000009"\nsms = "13800000009"\nwebhook = "{receiver.url("/hook/ec")}"',
+        ),
     ]
-    lines = ["[deadlines]", "renotify = 0", "late_after = 5",
-             "[delivery]", "tick = 0.05", "backoff = 0.05", "backoff_max = 0.2", "timeout = 2",
-             f'sms_url = "{receiver.url("/sms")}"',
-             "[schedule]", f'timezone = "{CENTER_TZ}"', 'daily_report_at = "17:00"']
+    lines = [
+        "[deadlines]",
+        "renotify = 0",
+        "late_after = 5",
+        "[delivery]",
+        "tick = 0.05",
+        "backoff = 0.05",
+        "backoff_max = 0.2",
+        "timeout = 2",
+        f'sms_url = "{receiver.url("/sms")}"',
+        "[schedule]",
+        f'timezone = "{CENTER_TZ}"',
+        'daily_report_at = "17:00"',
+    ]
     for cid, name, role, channels in contacts:
         lines += ["[[contacts]]", f'id = "{cid}"', f'name = "{name}"', f'roles = ["{role}"]', channels]
     return "\n".join(lines) + "\n"
@@ -96,11 +110,20 @@ class Console:
         await self.page.set_viewport_size({"width": SIZES[0][0], "height": SIZES[0][1]})
 
 
-async def open_console(browser: Browser, running: Running, user: str = "s1", role: str = "shift_leader", *,
-                       lang: str = "zh-CN", browser_tz: str = CENTER_TZ, token: str | None = None) -> Console:
+async def open_console(
+    browser: Browser,
+    running: Running,
+    user: str = "s1",
+    role: str = "shift_leader",
+    *,
+    lang: str = "zh-CN",
+    browser_tz: str = CENTER_TZ,
+    token: str | None = None,
+) -> Console:
     """Sign in as the docs say: open /console/leader, paste the token (issued now unless given), click 登录."""
-    context = await browser.new_context(viewport={"width": SIZES[0][0], "height": SIZES[0][1]}, locale=lang,
-                                        timezone_id=browser_tz)
+    context = await browser.new_context(
+        viewport={"width": SIZES[0][0], "height": SIZES[0][1]}, locale=lang, timezone_id=browser_tz
+    )
     page = await context.new_page()
     console = Console(page)
     await page.clock.install()  # time flows as usual, and a test can move it on
@@ -113,8 +136,7 @@ async def open_console(browser: Browser, running: Running, user: str = "s1", rol
     return console
 
 
-async def agent_on_call(running: Running, user: str, call_id: str, lines: list[str],
-                        **context: Any) -> Client:
+async def agent_on_call(running: Running, user: str, call_id: str, lines: list[str], **context: Any) -> Client:
     """An agent's softphone: a call with the customer's lines said on it."""
     agent = await open_client(running, user=user, role="agent")
     started = await agent.call("call.start", call_id=call_id, context=context)

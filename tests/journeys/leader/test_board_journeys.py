@@ -16,13 +16,30 @@ from tests.routing.receiver import Receiver
 pytestmark = pytest.mark.browser
 
 
-async def test_acknowledge_note_pass_up_and_resolve_a_complaint_about_an_agent(center: Running,
-                                                                               browser: Browser) -> None:
-    agent = await agent_on_call(center, "a1001", "c-100", ["我要投诉刚才那个座席员，态度太差了"],
-                                queue="信用卡", customer_name="李女士", caller_number="13900001111")
-    filed = await agent.call("record.submit", call_id="c-100", form="complaint.about_agent", fields={
-        "customer_name": "李女士", "phone": "13900001111", "complaint": "座席态度差", "demand": "要求道歉",
-        "settled_on_call": "no"})
+async def test_acknowledge_note_pass_up_and_resolve_a_complaint_about_an_agent(
+    center: Running, browser: Browser
+) -> None:
+    agent = await agent_on_call(
+        center,
+        "a1001",
+        "c-100",
+        ["我要投诉刚才那个座席员，态度太差了"],
+        queue="信用卡",
+        customer_name="李女士",
+        caller_number="13900001111",
+    )
+    filed = await agent.call(
+        "record.submit",
+        call_id="c-100",
+        form="complaint.about_agent",
+        fields={
+            "customer_name": "李女士",
+            "phone": "13900001111",
+            "complaint": "座席态度差",
+            "demand": "要求道歉",
+            "settled_on_call": "no",
+        },
+    )
     assert filed["kind"] == "escalation", filed
     esc_id = filed["escalation_id"]
     back_office = await open_client(center, user="b1", role="back_office")
@@ -76,13 +93,24 @@ async def test_acknowledge_note_pass_up_and_resolve_a_complaint_about_an_agent(c
     assert console.errors == []
 
 
-async def test_urgent_complaint_card_notifies_the_emergency_contact_in_one_click(center: Running, browser: Browser,
-                                                                                receiver: Receiver) -> None:
-    agent = await agent_on_call(center, "a1002", "c-200", ["你们再不给我答复我就去银保监会投诉，还要找媒体曝光"],
-                                customer_name="陈先生")
-    filed = await agent.call("record.submit", call_id="c-200", form="complaint.urgent", fields={
-        "customer_name": "陈先生", "phone": "13600002222", "complaint": "理财产品亏损未被告知风险",
-        "demand": "今天内答复", "urgency": "扬言向监管和媒体反映"})
+async def test_urgent_complaint_card_notifies_the_emergency_contact_in_one_click(
+    center: Running, browser: Browser, receiver: Receiver
+) -> None:
+    agent = await agent_on_call(
+        center, "a1002", "c-200", ["你们再不给我答复我就去银保监会投诉，还要找媒体曝光"], customer_name="陈先生"
+    )
+    filed = await agent.call(
+        "record.submit",
+        call_id="c-200",
+        form="complaint.urgent",
+        fields={
+            "customer_name": "陈先生",
+            "phone": "13600002222",
+            "complaint": "理财产品亏损未被告知风险",
+            "demand": "今天内答复",
+            "urgency": "扬言向监管和媒体反映",
+        },
+    )
     esc_id = filed["escalation_id"]
     console = await open_console(browser, center)
     page = console.page
@@ -152,8 +180,9 @@ async def test_calls_in_progress_list_updates_in_place(center: Running, browser:
     assert console.errors == []
 
 
-async def test_out_of_the_box_the_console_says_nobody_is_in_the_directory(bare_center: Running,
-                                                                          browser: Browser) -> None:
+async def test_out_of_the_box_the_console_says_nobody_is_in_the_directory(
+    bare_center: Running, browser: Browser
+) -> None:
     agent = await agent_on_call(bare_center, "a1001", "c-400", ["我是晚报记者，想采访你们"])
     filed = await agent.call("call.escalate", call_id="c-400", kind="media", reason="记者要求采访")
     console = await open_console(browser, bare_center)

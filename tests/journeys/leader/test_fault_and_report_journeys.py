@@ -37,7 +37,8 @@ async def test_fault_form_recovery_and_unresolvable_on_the_centers_clock(center:
     await expect(page.get_by_test_id("f-symptoms")).to_have_value("手机银行转账提示系统繁忙")
     # The form's time reads as the center writes it (24-hour), prefilled with now on the center's clock.
     await expect(page.get_by_test_id("f-occurred_at")).to_have_value(
-        re.compile("^" + center_clock(center.hub.clock(), "%Y-%m-%d ") + r"\d\d:\d\d$"))
+        re.compile("^" + center_clock(center.hub.clock(), "%Y-%m-%d ") + r"\d\d:\d\d$")
+    )
     began = center.hub.clock() - 20 * 60
     typed = center_clock(began, "%Y-%m-%d %H:%M")
     await page.get_by_test_id("f-occurred_at").fill(typed)
@@ -67,7 +68,8 @@ async def test_fault_form_recovery_and_unresolvable_on_the_centers_clock(center:
     await page.get_by_test_id("tab-faults").click()
     await first.get_by_role("button", name="记录恢复").click()
     await expect(page.get_by_test_id("dlg-recovered_at")).to_have_value(
-        re.compile("^" + center_clock(center.hub.clock(), "%Y-%m-%d ") + r"\d\d:\d\d$"))
+        re.compile("^" + center_clock(center.hub.clock(), "%Y-%m-%d ") + r"\d\d:\d\d$")
+    )
     recovered = center_clock(began + 20 * 60, "%Y-%m-%d %H:%M")  # not in the future: began is a minute floor
     await page.get_by_test_id("dlg-recovered_at").fill(recovered)
     await page.get_by_test_id("dlg-submit").click()
@@ -103,17 +105,31 @@ async def test_fault_form_recovery_and_unresolvable_on_the_centers_clock(center:
     assert console.errors == []
 
 
-async def test_daily_report_text_figures_and_chart_agree_with_the_day(center: Running, browser: Browser,
-                                                                      receiver: Receiver) -> None:
+async def test_daily_report_text_figures_and_chart_agree_with_the_day(
+    center: Running, browser: Browser, receiver: Receiver
+) -> None:
     a1 = await agent_on_call(center, "a1001", "c-601", ["我要投诉你们网点服务太差"], queue="零售")
-    general = await a1.call("record.submit", call_id="c-601", form="complaint.general", fields={
-        "customer_name": "王女士", "phone": "13500001111", "complaint": "网点排队太久", "demand": "改进服务",
-        "settled_on_call": "no"})
+    general = await a1.call(
+        "record.submit",
+        call_id="c-601",
+        form="complaint.general",
+        fields={
+            "customer_name": "王女士",
+            "phone": "13500001111",
+            "complaint": "网点排队太久",
+            "demand": "改进服务",
+            "settled_on_call": "no",
+        },
+    )
     a2 = await agent_on_call(center, "a1002", "c-602", ["今天不给我解决我就去监管部门投诉"], queue="理财")
     urgent = await a2.call("call.escalate", call_id="c-602", kind="complaint.urgent", reason="客户要求立即答复")
     a3 = await agent_on_call(center, "a1003", "c-603", ["我们正在直播，请问你们手机银行为什么用不了"], queue="零售")
-    live = await a3.call("record.submit", call_id="c-603", form="media.live", fields={
-        "outlet": "交通之声", "host_name": "小李", "phone": "13700003333", "questions": "手机银行为何无法使用"})
+    live = await a3.call(
+        "record.submit",
+        call_id="c-603",
+        form="media.live",
+        fields={"outlet": "交通之声", "host_name": "小李", "phone": "13700003333", "questions": "手机银行为何无法使用"},
+    )
     a4 = await agent_on_call(center, "a1004", "c-604", ["我想查一下信用卡额度"], queue="信用卡")
     a5 = await agent_on_call(center, "a1005", "c-605", ["我身上有炸药，不给我钱我就在网点引爆"], queue="零售")
     incident = await a5.call("call.escalate", call_id="c-605", kind="major_incident", reason="客户扬言引爆炸药")
@@ -155,12 +171,16 @@ async def test_daily_report_text_figures_and_chart_agree_with_the_day(center: Ru
 
     # The chart, its legend and the text's call line say the same as the board's list of calls.
     bars = await page.locator("[data-testid=report-chart] rect").evaluate_all(
-        "rs => rs.map(r => [r.querySelector('title').textContent, Number(r.dataset.n)])")
+        "rs => rs.map(r => [r.querySelector('title').textContent, Number(r.dataset.n)])"
+    )
     charted: Counter[str] = Counter()
     for title, n in bars:
         charted[title.split()[1]] += n
-    legend = {m.group(1): int(m.group(2)) for li in await tile("report-legend").locator("li").all_text_contents()
-              if (m := re.fullmatch(r"(.+) (\d+)", li.strip()))}
+    legend = {
+        m.group(1): int(m.group(2))
+        for li in await tile("report-legend").locator("li").all_text_contents()
+        if (m := re.fullmatch(r"(.+) (\d+)", li.strip()))
+    }
     call_line = (await text.text_content() or "").split("\n")[1]
     in_text = {m.group(1): int(m.group(2)) for m in re.finditer(r"([^（，\s]+) (\d+)", call_line.split("（", 1)[1])}
     assert dict(charted) == legend == in_text == dict(on_board), (bars, legend, call_line, on_board)
@@ -172,6 +192,7 @@ async def test_daily_report_text_figures_and_chart_agree_with_the_day(center: Ru
     await page.get_by_test_id("dlg-submit").click()
     await expect(page.get_by_test_id("toast")).to_contain_text("已发送给：")
     await expect(page.get_by_test_id("toast")).to_contain_text("李部长")
+
     def reports() -> list[dict[str, object]]:
         return [r for r in receiver.received if r["path"] == "/hook/dl" and "每日运营报告" in str(r)]
 

@@ -17,8 +17,14 @@ pytestmark = pytest.mark.browser
 
 async def test_cause_responsible_and_linked_calls_of_a_fault(center: Running, browser: Browser) -> None:
     admin = await open_client(center, user="sa1", role="seat_admin")
-    opened = await admin.call("fault.open", occurred_at=center.hub.clock() - 120, symptoms="转账提示系统繁忙",
-                              level=3, system="手机银行", reported_by="sa1")
+    opened = await admin.call(
+        "fault.open",
+        occurred_at=center.hub.clock() - 120,
+        symptoms="转账提示系统繁忙",
+        level=3,
+        system="手机银行",
+        reported_by="sa1",
+    )
     assert opened["success"], opened
     fault_id = opened["fault"]["fault_id"]
     console = await open_console(browser, center)  # the shift leader, s1
@@ -90,8 +96,14 @@ async def test_cause_responsible_and_linked_calls_of_a_fault(center: Running, br
     await console.shoot("fault-cause-after-recovery")
 
     # A second fault cannot be solved: cause and responsible person on the form, then corrected.
-    second = await admin.call("fault.open", occurred_at=center.hub.clock() - 60, symptoms="登录页面无法打开",
-                              level=2, system="网上银行", reported_by="sa1")
+    second = await admin.call(
+        "fault.open",
+        occurred_at=center.hub.clock() - 60,
+        symptoms="登录页面无法打开",
+        level=2,
+        system="网上银行",
+        reported_by="sa1",
+    )
     other_id = second["fault"]["fault_id"]
     other = faults.get_by_test_id(f"fault-{other_id}")
     await expect(other).to_contain_text("网上银行 · 2级")  # opened elsewhere: it arrives by itself
@@ -122,8 +134,11 @@ async def test_cause_responsible_and_linked_calls_of_a_fault(center: Running, br
     await console.shoot("fault-report-cause")
 
     # Every unlink and link is in the audit trail with its reason.
-    trail = [(a["action"], a["who"], a["detail"].get("call_id"), a["detail"].get("reason"))
-             for a in await rs.audit_trail(center.store.db, fault_id) if a["action"] in ("fault_link", "fault_unlink")]
+    trail = [
+        (a["action"], a["who"], a["detail"].get("call_id"), a["detail"].get("reason"))
+        for a in await rs.audit_trail(center.store.db, fault_id)
+        if a["action"] in ("fault_link", "fault_unlink")
+    ]
     assert ("fault_unlink", "s1", "c-701", "客户实为密码输错") in trail
     assert ("fault_link", "s1", "c-701", "复听录音，确为故障影响") in trail
     assert ("fault_link", "s1", "c-702", "客户同时反映手机银行无法还款") in trail

@@ -17,9 +17,29 @@ pytestmark = pytest.mark.browser
 
 URGENT_LINE = "你们再不给我答复我就去银保监会投诉，还要找媒体曝光"
 LIVE_LINE = "我们正在直播，请问你们手机银行为什么用不了"
-DATA = ["王班长", "赵管理员", "钱后台", "孙经理", "李部长", "电子银行部", "周主任", "陈先生",
-        "理财产品亏损未被告知风险", "今天内答复", "扬言向监管和媒体反映", URGENT_LINE, "网上银行", "登录页面无法打开",
-        "交通之声", "小李", "手机银行为何无法使用", LIVE_LINE, "零售", "理财", "客户要求立即答复"]
+DATA = [
+    "王班长",
+    "赵管理员",
+    "钱后台",
+    "孙经理",
+    "李部长",
+    "电子银行部",
+    "周主任",
+    "陈先生",
+    "理财产品亏损未被告知风险",
+    "今天内答复",
+    "扬言向监管和媒体反映",
+    URGENT_LINE,
+    "网上银行",
+    "登录页面无法打开",
+    "交通之声",
+    "小李",
+    "手机银行为何无法使用",
+    LIVE_LINE,
+    "零售",
+    "理财",
+    "客户要求立即答复",
+]
 """What people typed into the system: shown as typed in either language."""
 CHINESE_OK = ["中文"]
 """The language switch of the English page."""
@@ -30,15 +50,34 @@ IDS = re.compile(r"\b(?:[EFR]-[0-9a-f]+|c-\d+|[a-z]{1,2}\d+)\b")
 
 async def seed(center: Running) -> tuple[str, str]:
     a1 = await agent_on_call(center, "a1002", "c-200", [URGENT_LINE], queue="理财")
-    urgent = await a1.call("record.submit", call_id="c-200", form="complaint.urgent", fields={
-        "customer_name": "陈先生", "phone": "13600002222", "complaint": "理财产品亏损未被告知风险",
-        "demand": "今天内答复", "urgency": "扬言向监管和媒体反映"})
+    urgent = await a1.call(
+        "record.submit",
+        call_id="c-200",
+        form="complaint.urgent",
+        fields={
+            "customer_name": "陈先生",
+            "phone": "13600002222",
+            "complaint": "理财产品亏损未被告知风险",
+            "demand": "今天内答复",
+            "urgency": "扬言向监管和媒体反映",
+        },
+    )
     a2 = await agent_on_call(center, "a1003", "c-201", [LIVE_LINE], queue="零售")
-    await a2.call("record.submit", call_id="c-201", form="media.live", fields={
-        "outlet": "交通之声", "host_name": "小李", "phone": "13700003333", "questions": "手机银行为何无法使用"})
+    await a2.call(
+        "record.submit",
+        call_id="c-201",
+        form="media.live",
+        fields={"outlet": "交通之声", "host_name": "小李", "phone": "13700003333", "questions": "手机银行为何无法使用"},
+    )
     admin = await open_client(center, user="sa1", role="seat_admin")
-    opened = await admin.call("fault.open", occurred_at=center.hub.clock() - 60, symptoms="登录页面无法打开",
-                              level=2, system="网上银行", reported_by="sa1")
+    opened = await admin.call(
+        "fault.open",
+        occurred_at=center.hub.clock() - 60,
+        symptoms="登录页面无法打开",
+        level=2,
+        system="网上银行",
+        reported_by="sa1",
+    )
     assert urgent["success"] and opened["success"], (urgent, opened)
     return urgent["escalation_id"], opened["fault"]["fault_id"]
 

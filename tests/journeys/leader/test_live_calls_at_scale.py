@@ -38,8 +38,9 @@ class Softphone:
 
     async def call(self, type_: str, **fields: Any) -> dict[str, Any]:
         self.next_id += 1
-        await self.ws.send(json.dumps({"id": self.next_id, "type": type_, "call_id": self.call_id, **fields},
-                                      ensure_ascii=False))
+        await self.ws.send(
+            json.dumps({"id": self.next_id, "type": type_, "call_id": self.call_id, **fields}, ensure_ascii=False)
+        )
         while True:
             msg: dict[str, Any] = json.loads(await self.ws.recv())
             if msg.get("type") == "result" and msg.get("id") == self.next_id:
@@ -52,8 +53,10 @@ async def agent_tokens(running: Running, n: int) -> list[str]:
     would be 2,000 fsyncs)."""
     tokens = [secrets.token_urlsafe(32) for _ in range(n)]
     async with running.store.unit() as db:
-        await db.executemany("INSERT INTO tokens(hash, user, role, created_at) VALUES (?,?,?,?)",
-                             [(token_hash(t), f"a{i:04d}", "agent", time.time()) for i, t in enumerate(tokens)])
+        await db.executemany(
+            "INSERT INTO tokens(hash, user, role, created_at) VALUES (?,?,?,?)",
+            [(token_hash(t), f"a{i:04d}", "agent", time.time()) for i, t in enumerate(tokens)],
+        )
     return tokens
 
 
@@ -71,7 +74,7 @@ async def in_batches(jobs: list[Coroutine[Any, Any, T]], size: int = 100) -> lis
     """Run the jobs a hundred at a time (2,000 handshakes at once would only queue up in the kernel)."""
     out: list[T] = []
     for i in range(0, len(jobs), size):
-        out += await asyncio.gather(*jobs[i:i + size])
+        out += await asyncio.gather(*jobs[i : i + size])
     return out
 
 
@@ -79,8 +82,9 @@ async def test_two_thousand_live_calls_and_two_hundred_escalations(center: Runni
     token = await issue(center, "s1", "shift_leader")
     tokens = await agent_tokens(center, CALLS)
     phones: list[Softphone] = await in_batches([softphone(center, n, t) for n, t in enumerate(tokens)])
-    escalated = await in_batches([p.call("call.escalate", kind="complaint.about_agent", reason="态度差")
-                                  for p in phones[:ESCALATED]])
+    escalated = await in_batches(
+        [p.call("call.escalate", kind="complaint.about_agent", reason="态度差") for p in phones[:ESCALATED]]
+    )
     try:
         console = await open_console(browser, center, token=token)
         page = console.page

@@ -41,8 +41,7 @@ CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]+")
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def service(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Running]:
     db = tmp_path_factory.mktemp("journey") / "assist.db"
-    running = await start(Settings(host="127.0.0.1", ws_port=0, http_port=0, db=db, pack=DEFAULT_PACK),
-                          trainer=TRAINER)
+    running = await start(Settings(host="127.0.0.1", ws_port=0, http_port=0, db=db, pack=DEFAULT_PACK), trainer=TRAINER)
     try:
         yield running
     finally:
@@ -55,14 +54,16 @@ async def browser() -> AsyncIterator[Any]:
         yield b
 
 
-async def open_demo(service: Running, browser: Any, errors: PageErrors, viewport: dict[str, int] = SCREEN,
-                    **params: str) -> tuple[Any, Any]:
+async def open_demo(
+    service: Running, browser: Any, errors: PageErrors, viewport: dict[str, int] = SCREEN, **params: str
+) -> tuple[Any, Any]:
     """`/demo` as plugin.md's "Try it first" opens it (with `server=`, since the test service's ports are
     ephemeral); returns the page and its sidebar."""
     page = errors.watch(await browser.new_page(viewport=viewport))
     await page.add_init_script(RECORD)
-    query = "&".join(f"{k}={v}" for k, v in {"speed": "10", **params,
-                                             "server": f"ws://127.0.0.1:{service.ws_port}/ws"}.items())
+    query = "&".join(
+        f"{k}={v}" for k, v in {"speed": "10", **params, "server": f"ws://127.0.0.1:{service.ws_port}/ws"}.items()
+    )
     await page.goto(f"http://127.0.0.1:{service.http_port}/demo?{query}")
     sidebar = page.locator("assist-sidebar")
     await sidebar.locator(".conn[data-state=open]").wait_for(timeout=15_000)
@@ -98,26 +99,42 @@ async def within_first_screen(page: Any, locator: Any, what: str) -> None:
 
 
 SAYS = {
-    "zh-CN": {"tap": "请在右侧助手中点击「上报」", "badge": "紧急/恶性投诉", "instead": "系统正在维护，建议您稍后再试",
-              "more": "本通已提醒", "point": "非常理解您的心情，您反映的问题我已经完整记录。",
-              "point2": "我马上向我们的班长汇报", "open": "上报", "send": "确认上报", "filed": "已上报：紧急/恶性投诉",
-              "waiting": "已上报：紧急/恶性投诉 · 待确认", "missing": "还差 5 项：客户姓名、联系电话、投诉内容",
-              "reason": "客户要求今天答复，否则向监管部门投诉"},
-    "en": {"tap": "Tap “Escalate” in the assistant", "badge": "Urgent complaint",
-           "instead": "The system is under maintenance", "more": "warnings on this call",
-           "point": "I fully understand how you feel, and I have recorded your complaint in full.",
-           "point2": "I am reporting this to my shift leader", "open": "Escalate", "send": "Escalate",
-           "filed": "Escalated: Urgent complaint",
-           "waiting": "Escalated: Urgent complaint · waiting to be acknowledged",
-           "missing": "5 still missing: Customer name, Phone number, Complaint",
-           "reason": "The customer wants an answer today or goes to the regulator"},
+    "zh-CN": {
+        "tap": "请在右侧助手中点击「上报」",
+        "badge": "紧急/恶性投诉",
+        "instead": "系统正在维护，建议您稍后再试",
+        "more": "本通已提醒",
+        "point": "非常理解您的心情，您反映的问题我已经完整记录。",
+        "point2": "我马上向我们的班长汇报",
+        "open": "上报",
+        "send": "确认上报",
+        "filed": "已上报：紧急/恶性投诉",
+        "waiting": "已上报：紧急/恶性投诉 · 待确认",
+        "missing": "还差 5 项：客户姓名、联系电话、投诉内容",
+        "reason": "客户要求今天答复，否则向监管部门投诉",
+    },
+    "en": {
+        "tap": "Tap “Escalate” in the assistant",
+        "badge": "Urgent complaint",
+        "instead": "The system is under maintenance",
+        "more": "warnings on this call",
+        "point": "I fully understand how you feel, and I have recorded your complaint in full.",
+        "point2": "I am reporting this to my shift leader",
+        "open": "Escalate",
+        "send": "Escalate",
+        "filed": "Escalated: Urgent complaint",
+        "waiting": "Escalated: Urgent complaint · waiting to be acknowledged",
+        "missing": "5 still missing: Customer name, Phone number, Complaint",
+        "reason": "The customer wants an answer today or goes to the regulator",
+    },
 }
 """What the agent reads in each language of the sidebar (the caller's and agent's words stay Chinese)."""
 
 
 @pytest.mark.parametrize("lang", SAYS)
 async def test_agent_reads_the_call_and_taps_escalate_within_one_screen(
-        service: Running, browser: Any, lang: str) -> None:
+    service: Running, browser: Any, lang: str
+) -> None:
     """docs/plugin.md "Try it first" at 320 x 768, with escalate=0 so the agent taps 上报 themself: the category,
     the current warning, the talking points and 上报 are all on the first screen, in either language."""
     says = SAYS[lang]
@@ -143,13 +160,18 @@ async def test_agent_reads_the_call_and_taps_escalate_within_one_screen(
     escalate = sidebar.get_by_role("button", name=says["open"], exact=True)
     # what the agent needs first is all on the first screen, without scrolling
     assert await page.evaluate("scrollY") == 0
-    for locator, what in ((badge, "category"), (warning, "current warning"), (points, "talking points"),
-                          (escalate, "上报")):
+    for locator, what in (
+        (badge, "category"),
+        (warning, "current warning"),
+        (points, "talking points"),
+        (escalate, "上报"),
+    ):
         await within_first_screen(page, locator, what)
     # the checklists are folded to what is still missing: no field shows until the agent opens a form
     checklist = sidebar.locator("[part=checklist]")
     await expect(checklist.locator("details.form-group[data-form='complaint.urgent'] summary")).to_contain_text(
-        says["missing"])
+        says["missing"]
+    )
     await expect(checklist.locator("input:visible, select:visible, textarea:visible")).to_have_count(0)
     await shot(page, f"1-urgent-complaint-{lang}-320x768")
     await shot(page, f"1-urgent-complaint-{lang}-320-full", full=True)
@@ -172,7 +194,8 @@ async def test_agent_reads_the_call_and_taps_escalate_within_one_screen(
 
 
 async def test_an_escalation_filed_by_the_softphone_and_taken_up_by_a_leader_shows_in_the_sidebar(
-        service: Running, browser: Any) -> None:
+    service: Running, browser: Any
+) -> None:
     """The softphone files the escalation on its own connection (not through the sidebar), a shift leader takes it
     up and resolves it: the sidebar says 已上报 and where it stands each time, also after the call ended."""
     errors = PageErrors()
@@ -211,8 +234,7 @@ async def test_an_escalation_filed_by_the_softphone_and_taken_up_by_a_leader_sho
     assert errors.errors == []
 
 
-async def test_the_demo_softphone_files_the_escalation_the_call_type_calls_for(
-        service: Running, browser: Any) -> None:
+async def test_the_demo_softphone_files_the_escalation_the_call_type_calls_for(service: Running, browser: Any) -> None:
     """README's demo paragraph at 1366 x 768: the sample call ends in an escalation, filed by the softphone."""
     errors = PageErrors()
     page, sidebar = await open_demo(service, browser, errors, viewport={"width": 1366, "height": 768})
@@ -234,7 +256,8 @@ async def test_the_demo_softphone_files_the_escalation_the_call_type_calls_for(
 
 
 async def test_checklists_fold_to_what_is_missing_and_stay_clear_of_the_pinned_warning(
-        service: Running, browser: Any) -> None:
+    service: Running, browser: Any
+) -> None:
     errors = PageErrors()
     page, sidebar = await open_demo(service, browser, errors, escalate="0")
     await page.locator("#log li", has_text="请在右侧助手中点击「上报」").wait_for(timeout=30_000)
@@ -244,7 +267,8 @@ async def test_checklists_fold_to_what_is_missing_and_stay_clear_of_the_pinned_w
     # folded: one line per form saying what is still missing, no fields shown
     await expect(urgent.locator("summary")).to_contain_text("还差 5 项：客户姓名、联系电话、投诉内容")
     await expect(outage.locator("summary")).to_contain_text(
-        "还差 5 项：客户姓名、联系电话、账号/卡号、错误提示信息、发生时间")
+        "还差 5 项：客户姓名、联系电话、账号/卡号、错误提示信息、发生时间"
+    )
     await expect(checklist.locator("input:visible, select:visible")).to_have_count(0)
     box = await checklist.bounding_box()
     assert box is not None and box["height"] < 260, box
@@ -301,7 +325,6 @@ async def test_checklists_fold_to_what_is_missing_and_stay_clear_of_the_pinned_w
     await expect(outage.locator("summary")).to_contain_text("必填项已填齐")
     await outage.get_by_role("button", name="提交记录").click()
 
-
     await expect(outage.locator("summary")).to_contain_text("已提交")
     await shot(page, "4-checklist-320x768")
     await shot(page, "4-checklist-320-full", full=True)
@@ -313,7 +336,8 @@ async def test_checklists_fold_to_what_is_missing_and_stay_clear_of_the_pinned_w
 
 
 async def test_the_english_sidebar_speaks_only_english_but_for_the_callers_and_agents_words(
-        service: Running, browser: Any) -> None:
+    service: Running, browser: Any
+) -> None:
     errors = PageErrors()
     page, sidebar = await open_demo(service, browser, errors, lang="en")
     await sidebar.locator(".callline .ended-tag").wait_for(timeout=30_000)
@@ -345,7 +369,8 @@ async def test_the_english_sidebar_speaks_only_english_but_for_the_callers_and_a
     # the customer's and agent's own words (the transcript, the note, the call's context) may be Chinese, and
     # so may the language button, which names the other language in that language
     allowed = [*found["said"], "中文", "切换到中文"]
-    chinese = sorted({run for text in found["texts"] for run in CJK.findall(text)
-                      if not any(run in words for words in allowed)})
+    chinese = sorted(
+        {run for text in found["texts"] for run in CJK.findall(text) if not any(run in words for words in allowed)}
+    )
     assert chinese == [], chinese
     assert errors.errors == []
