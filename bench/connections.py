@@ -58,6 +58,10 @@ LINES = [
 ]
 
 
+ONE_USER_LOAD = {"ASSIST_MAX_CALLS_PER_AGENT": "100000"}
+"""The benchmark's calls all belong to one agent token: lift the per-agent live-call cap (20) for it."""
+
+
 def decode(frame: str | bytes) -> Any:
     return msgspec.json.decode(frame)
 
@@ -170,23 +174,31 @@ UVLOOP_SERVE = "import sys, uvloop; uvloop.install(); from assist.cli import mai
 class Assist(Target):
     name = "assist"
 
-    def __init__(self, tmp: Path, uvloop: bool = False) -> None:
+    def __init__(self, tmp: Path, uvloop: bool = False, postgresql: str | None = None, data_key: str = "") -> None:
+        """`postgresql`: serve on that database (a URL) with `data_key` instead of a SQLite file in `tmp`."""
         ws_port, http_port = free_port(), free_port()
         tmp.mkdir(parents=True, exist_ok=True)
-        self.db = db = tmp / "bench.db"
+        self.db = tmp / "bench.db"
+        """The SQLite file (unused when `postgresql` names the database)."""
+        db = postgresql or str(self.db)
         self.http = f"http://127.0.0.1:{http_port}"
         exe = [sys.executable, "-m", "assist"]
+        env = {**os.environ, "ASSIST_LOG_LEVEL": "WARNING", **ONE_USER_LOAD}
+        if data_key:
+            env["ASSIST_DATA_KEY"] = data_key
         self.token = subprocess.run(
-            [*exe, "token", "issue", "--user", "bench", "--role", "agent", "--db", str(db)],
+            [*exe, "token", "issue", "--user", "bench", "--role", "agent", "--db", db],
             check=True,
             capture_output=True,
             text=True,
+            env=env,
         ).stdout.strip()
-        env = {**os.environ, "ASSIST_LOG_LEVEL": "WARNING"}
         serve = [sys.executable, "-c", UVLOOP_SERVE] if uvloop else exe
         if uvloop:
             self.name = "uvloop"
-        cmd = [*serve, "serve", "--ws-port", str(ws_port), "--http-port", str(http_port), "--db", str(db)]
+        if postgresql:
+            self.name = "pg"
+        cmd = [*serve, "serve", "--ws-port", str(ws_port), "--http-port", str(http_port), "--db", db]
         self.url = f"ws://127.0.0.1:{ws_port}/ws"
         # The first start trains the pack's model in the service's process; start it a second time (the
         # model now comes from the store), so that memory per connection is measured on a clean heap.
@@ -465,6 +477,11 @@ def main() -> None:
     ap.add_argument("--only", choices=("echo", "assist"), help="run one server only (no ratios)")
     ap.add_argument("--uvloop", action="store_true", help="also run the service on uvloop (a third row)")
     ap.add_argument("--client-processes", type=int, default=2, help="client processes sharing the agents")
+    ap.add_argument(
+        "--postgresql",
+        action="store_true",
+        help="also run the service on PostgreSQL (a row `pg`: a throwaway cluster started as the suite does)",
+    )
     args = ap.parse_args()
     conns = max(1, min(args.connections, 5000))
     seconds = max(1.0, min(args.seconds, 120.0))
@@ -475,27 +492,50 @@ def main() -> None:
         makers: list[tuple[str, Callable[[], Target]]] = [("echo", Echo), ("assist", lambda: Assist(Path(tmp)))]
         if args.uvloop:
             makers.append(("uvloop", lambda: Assist(Path(tmp) / "uv", uvloop=True)))
-        for name, make in makers:
-            if args.only and args.only != name:
-                continue
-            target = make()
-            prof = py_spy(args.py_spy) if args.py_spy and name == "assist" else None
-            try:
-                results.append(
-                    run_target(
-                        target,
-                        conns,
-                        seconds,
-                        args.warmup,
-                        call_seconds,
-                        args.line_every,
-                        max(1, min(args.client_processes, 8)),
-                        prof,
-                    )
-                )
-            finally:
-                target.stop()
+        cluster = None
+        if args.postgresql:
+            from tests.pgcluster import DATA_KEY, start_cluster
+
+            cluster = start_cluster()
+            url = cluster.fresh_url("bench")
+            makers.append(("pg", lambda: Assist(Path(tmp) / "pg", postgresql=url, data_key=DATA_KEY)))
+        try:
+            run_all(args, makers, results, conns, seconds, call_seconds)
+        finally:
+            if cluster is not None:
+                cluster.stop()
     report(results, conns, seconds, call_seconds, args.line_every)
+
+
+def run_all(
+    args: argparse.Namespace,
+    makers: list[tuple[str, Callable[[], Target]]],
+    results: list[Result],
+    conns: int,
+    seconds: float,
+    call_seconds: int,
+) -> None:
+    """Each server in turn, driven by the same client at the same pace."""
+    for name, make in makers:
+        if args.only and args.only != name:
+            continue
+        target = make()
+        prof = py_spy(args.py_spy) if args.py_spy and name == "assist" else None
+        try:
+            results.append(
+                run_target(
+                    target,
+                    conns,
+                    seconds,
+                    args.warmup,
+                    call_seconds,
+                    args.line_every,
+                    max(1, min(args.client_processes, 8)),
+                    prof,
+                )
+            )
+        finally:
+            target.stop()
 
 
 def report(results: list[Result], conns: int, seconds: float, call_seconds: int, line_every: int) -> None:
