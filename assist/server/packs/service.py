@@ -187,6 +187,8 @@ class PackService:
         """(version in force, its stored model artifact), read from the store when the version changes."""
         self.draft_files = DraftFiles()
         self._versions: OrderedDict[int, dict[str, str]] = OrderedDict()
+        self._published_labels: tuple[Pack | None, dict[str, tuple[str, tuple[str, ...]]]] = (None, {})
+        """The pack in force and its labels of the samples run so far (a back-test, then the publish gate)."""
 
     # -- compiled packs ----------------------------------------------------------------------------
 
@@ -572,7 +574,12 @@ class PackService:
         cv: Mapping[str, Mapping[str, float]] | None = None
         if cross_validate and draft.has_model:
             cv = await self.trainer.cross_validate(files)
-        return await asyncio.to_thread(_judge, draft, published, self.policy, job, cv)
+        known = None
+        if published is not None:
+            if self._published_labels[0] is not published:
+                self._published_labels = (published, {})
+            known = self._published_labels[1]
+        return await asyncio.to_thread(_judge, draft, published, self.policy, job, cv, known)
 
     def start_samples(self, draft_id: int, files: Mapping[str, str]) -> Job:
         job = Job(f"j{next(self._job_ids)}", draft_id)
@@ -613,8 +620,13 @@ def _judge(
     policy: lc.Policy,
     job: Job | None,
     cv: Mapping[str, Mapping[str, float]] | None = None,
+    known: dict[str, tuple[str, tuple[str, ...]]] | None = None,
 ) -> lc.SampleResult:
     """Run in a worker thread; `job.done` is read by the poller while this runs.
+
+    `known`: the published pack's labels of samples it already classified ({id: (the sample's
+    fingerprint, labels)}), kept by the service for as long as that pack is in force: a back-test and then the
+    publish gate classify each sample under the pack in force once.
 
     The published pack's samples count too (the draft's copy of a sample wins), so deleting the
     samples a change breaks does not get it past the gate. Each draft sample is also scored by
@@ -640,9 +652,18 @@ def _judge(
             segments = call_segments(*parse_call(dict(call)))
             mine = draft.classifier.parts(segments)
             after[call_id] = mine.combined.labels
-            before[call_id] = (
-                published.classifier.classify(segments).labels if published is not None else after[call_id]
-            )
+            if published is None:
+                before[call_id] = after[call_id]
+            else:
+                seen = _fingerprint(call) if known is not None else ""
+                hit = known.get(call_id) if known is not None else None
+                if hit is not None and hit[0] == seen:
+                    before[call_id] = hit[1]
+                else:
+                    before[call_id] = published.classifier.classify(segments).labels
+                    if known is not None:
+                        known[call_id] = (seen, before[call_id])
+
             if str(call.get("id")) in own:
                 parts["rules"][call_id] = mine.rules.labels
                 parts["combined"][call_id] = mine.combined.labels
@@ -658,6 +679,11 @@ def _judge(
         if job is not None:
             job.done = n
     return lc.judge_samples(gold, before, after, policy, draft.priority, errors, parts)
+
+
+def _fingerprint(call: Mapping[str, Any]) -> str:
+    """A sample's content, short: the same id with other text or labels is classified again."""
+    return hashlib.blake2b(json.dumps(call, ensure_ascii=False, sort_keys=True).encode(), digest_size=16).hexdigest()
 
 
 PARTS = ("rules", "model", "combined", "cv_model", "cv_combined")

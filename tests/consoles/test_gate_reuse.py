@@ -1,0 +1,42 @@
+"""A back-test and then the publish gate classify each sample under the pack in force once, not twice."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from assist.app import Running
+from assist.config import DEFAULT_PACK
+from assist.scripts.pack import read_pack_dir
+from assist.server.packs.http import SERVICE_KEY
+
+
+async def test_samples_run_twice_classify_each_under_the_pack_in_force_once(
+    trainer_service: Running, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = trainer_service.http_runner.app[SERVICE_KEY]
+    published = await service.published_pack()
+    assert published is not None
+    seen: list[int] = []
+    classify = published.classifier.classify
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        seen.append(1)
+        return classify(*args, **kwargs)
+
+    monkeypatch.setattr(published.classifier, "classify", counting)
+    files = dict(read_pack_dir(DEFAULT_PACK))
+    first = await service.run_samples(files)
+    once = len(seen)
+    assert once > 1000, "the default pack's samples were classified under the pack in force"
+    again = await service.run_samples(files)
+    assert len(seen) == once, "the second run reused the pack in force's labels"
+    assert again.to_json() == first.to_json()
+
+    changed = dict(files)
+    lines = changed["samples.jsonl"].splitlines()
+    lines[0] = lines[0].replace('"labels"', '"note": "edited", "labels"', 1)
+    changed["samples.jsonl"] = "\n".join(lines) + "\n"
+    await service.run_samples(changed)
+    assert len(seen) == once + 1, "a sample whose text changed is classified again, the others are not"
