@@ -7,91 +7,32 @@ labels, the escalation deadline that was pending fires once, and no notification
 from __future__ import annotations
 
 import asyncio
-import json
 import os
-import re
 import signal
 import sqlite3
-import sys
 import time
 from pathlib import Path
 
 import aiohttp
 import pytest
-from websockets.asyncio.client import connect
 
 from assist.app import pack_in_force
 from assist.config import Settings
 from assist.server.schema import SCHEMA
 from assist.server.store import Store
-from tests.conftest import TRAINER, Client
+from tests.conftest import TRAINER
 from tests.ops.test_drain import notes, read_until_closed
 from tests.routing.conftest import SECRET, routing_toml
 from tests.routing.receiver import Receiver
 from tests.routing.test_restart import query
+from tests.serve_process import ServeProcess
 
-ROOT = Path(__file__).resolve().parents[2]
 BOUND = 60.0
 """Seconds a start, a drain or an awaited event may take before the test fails instead of hanging."""
 HOUR = 3600.0
 """The level-3 fault's first deadline: far enough that it cannot fall due before the drain."""
 
 pytestmark = pytest.mark.slow
-
-
-class Serve:
-    """`assist serve` in its own process, on the ports it printed at its first start."""
-
-    def __init__(self, db: Path, routing: Path, log: Path) -> None:
-        self.db, self.routing, self.log = db, routing, log
-        self.proc: asyncio.subprocess.Process | None = None
-        self.ws_port = self.http_port = 0
-
-    async def start(self) -> None:
-        env = {
-            **os.environ,
-            "ASSIST_ROUTING": str(self.routing),
-            "ASSIST_NOTIFY_SECRET": SECRET,
-            "ASSIST_HOST": "127.0.0.1",
-            "ASSIST_DRAIN_TIMEOUT": str(BOUND),
-        }
-        with open(self.log, "ab") as log:
-            self.proc = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "assist",
-                "serve",
-                "--db",
-                str(self.db),
-                "--ws-port",
-                str(self.ws_port),
-                "--http-port",
-                str(self.http_port),
-                cwd=ROOT,
-                env=env,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=log,
-            )
-        assert self.proc.stdout is not None
-        while True:  # the websocket's line, then the HTTP side's: both listen
-            line = (await asyncio.wait_for(self.proc.stdout.readline(), BOUND)).decode()
-            assert line, f"assist serve did not start; log: {self.log.read_text()[-2000:]}"
-            if m := re.search(r"ws://127\.0\.0\.1:(\d+)/ws", line):
-                self.ws_port = int(m.group(1))
-            if m := re.search(r"http://127\.0\.0\.1:(\d+)/", line):
-                self.http_port = int(m.group(1))
-                return
-
-    async def client(self, token: str) -> Client:
-        ws = await connect(f"ws://127.0.0.1:{self.ws_port}/ws", max_size=None)
-        await ws.send(json.dumps({"type": "auth", "token": token}))
-        client = Client(ws)
-        assert (await client.recv())["type"] == "auth_ok"
-        return client
-
-    async def exited(self) -> int:
-        assert self.proc is not None
-        return await asyncio.wait_for(self.proc.wait(), BOUND)
 
 
 async def prepare(db: Path, *users: tuple[str, str]) -> list[str]:
@@ -116,7 +57,14 @@ async def test_sigterm_drains_and_a_new_instance_takes_the_calls_back(
     a1, a2, admin_t, leader_t = await prepare(
         db, ("a1001", "agent"), ("a1002", "agent"), ("sa1", "seat_admin"), ("s1", "shift_leader")
     )
-    service = Serve(db, routing, tmp_path / "serve.log")
+    env = {
+        **os.environ,
+        "ASSIST_ROUTING": str(routing),
+        "ASSIST_NOTIFY_SECRET": SECRET,
+        "ASSIST_HOST": "127.0.0.1",
+        "ASSIST_DRAIN_TIMEOUT": str(BOUND),
+    }
+    service = ServeProcess(env, tmp_path / "serve.log", "--db", str(db), keep_ports=True)
     await service.start()
     try:
         agent1, agent2, admin, leader = [await service.client(t) for t in (a1, a2, admin_t, leader_t)]
@@ -215,9 +163,7 @@ async def test_sigterm_drains_and_a_new_instance_takes_the_calls_back(
             assert (await read_until_closed(c))[1] == 1012
         assert await service.exited() == 0
     finally:
-        if service.proc is not None and service.proc.returncode is None:
-            service.proc.kill()
-            await service.proc.wait()
+        await service.kill()
 
     delivered = receiver.delivered()
     assert delivered[held_key] == 1 and delivered[first_key] == 1

@@ -16,9 +16,7 @@ import asyncio
 import contextlib
 import json
 import os
-import re
 import signal
-import sys
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable
@@ -27,16 +25,15 @@ from typing import Any
 
 import aiohttp
 import pytest
-from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from assist.app import start
 from assist.config import DEFAULT_PACK, Settings
 from tests.conftest import TRAINER, Client
+from tests.serve_process import ServeProcess
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
 BOUND = 120.0
 """Seconds a start or a stop may take before the test fails instead of hanging (a loaded machine trains slowly)."""
 KILL_AFTER = 300
@@ -56,56 +53,6 @@ TYPES = (
     "fault.recover",
 )
 BLAME = "这是我们系统的问题，我们系统坏了"
-
-
-class Service:
-    """`assist serve` in its own process."""
-
-    def __init__(self, db: Path, log: Path) -> None:
-        self.db, self.log = db, log
-        self.proc: asyncio.subprocess.Process | None = None
-        self.ws_port = self.http_port = 0
-
-    async def start(self) -> None:
-        env = {**os.environ, "ASSIST_LOG_LEVEL": "WARNING"}
-        self.ws_port = self.http_port = 0
-        with open(self.log, "ab") as log:
-            self.proc = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "assist",
-                "serve",
-                "--ws-port",
-                "0",
-                "--http-port",
-                "0",
-                "--db",
-                str(self.db),
-                cwd=ROOT,
-                env=env,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=log,
-            )
-        assert self.proc.stdout is not None
-        while not self.http_port:
-            line = (await asyncio.wait_for(self.proc.stdout.readline(), BOUND)).decode()
-            assert line, f"the service did not start; log: {self.log.read_text()[-2000:]}"
-            if m := re.search(r"websocket ws://127\.0\.0\.1:(\d+)/ws", line):
-                self.ws_port = int(m.group(1))
-            if m := re.search(r"http +http://127\.0\.0\.1:(\d+)/", line):
-                self.http_port = int(m.group(1))
-
-    async def client(self, token: str) -> Client:
-        ws = await connect(f"ws://127.0.0.1:{self.ws_port}/ws", max_size=None)
-        await ws.send(json.dumps({"type": "auth", "token": token}))
-        client = Client(ws)
-        assert (await client.recv(BOUND))["type"] == "auth_ok"
-        return client
-
-    async def kill(self, sig: int) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(sig)
-        await asyncio.wait_for(self.proc.wait(), BOUND)
 
 
 class Ledger:
@@ -220,17 +167,15 @@ async def until_killed(work: Awaitable[None]) -> None:
 
 
 @contextlib.asynccontextmanager
-async def running(service: Service) -> AsyncIterator[Service]:
+async def running(service: ServeProcess) -> AsyncIterator[ServeProcess]:
     await service.start()
     try:
         yield service
     finally:
-        if service.proc is not None and service.proc.returncode is None:
-            service.proc.kill()
-            await service.proc.wait()
+        await service.kill()
 
 
-async def stored(service: Service, tokens: dict[str, str], ledger: Ledger) -> dict[str, set[Any]]:
+async def stored(service: ServeProcess, tokens: dict[str, str], ledger: Ledger) -> dict[str, set[Any]]:
     """Read back, over the restarted service's APIs, every kind of thing the ledger holds."""
     found: dict[str, set[Any]] = {t: set() for t in TYPES}
     leader_ws = await service.client(tokens["s1"])
@@ -284,7 +229,7 @@ async def test_every_acknowledged_write_survives_kill_9_under_load(tmp_path: Pat
 
     ledger = Ledger()
     escalations: asyncio.Queue[str] = asyncio.Queue()
-    service = Service(db, tmp_path / "service.log")
+    service = ServeProcess({**os.environ, "ASSIST_LOG_LEVEL": "WARNING"}, tmp_path / "service.log", "--db", str(db))
     async with running(service):
         clients = {u: await service.client(tokens[u]) for u in ("a1", "a2", "a3", "s1", "sa1")}
         loads = [
@@ -297,7 +242,7 @@ async def test_every_acknowledged_write_survives_kill_9_under_load(tmp_path: Pat
         done, _ = await asyncio.wait([enough, *tasks], timeout=BOUND * 3, return_when=asyncio.FIRST_COMPLETED)
         so_far = Counter({t: len(v) for t, v in ledger.acked.items()})
         assert enough in done, f"the load stopped before the kill: {so_far}"
-        await service.kill(signal.SIGKILL)  # mid-load: every client still has a command in flight
+        await service.signal(signal.SIGKILL)  # mid-load: every client still has a command in flight
         await asyncio.wait_for(asyncio.gather(*tasks), BOUND)
         for c in clients.values():
             await c.ws.close()

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import re
 import signal
 import sys
 from pathlib import Path
@@ -18,12 +17,11 @@ import aiohttp
 import psycopg
 import pytest
 from psycopg.rows import dict_row
-from websockets.asyncio.client import connect
 
-from tests.conftest import Client, Http
+from tests.conftest import Http
 from tests.pgcluster import DATA_KEY, Cluster
+from tests.serve_process import ROOT, ServeProcess
 
-ROOT = Path(__file__).resolve().parents[2]
 BOUND = 60.0
 """Seconds a start or a stop may take before the test fails instead of hanging."""
 OUTAGE = ("categories", "system_outage", "rules", 0, "any")
@@ -48,56 +46,6 @@ async def cli(env: dict[str, str], *args: str) -> str:
     return out.decode().strip()
 
 
-class Serve:
-    """`assist serve` in its own process, on any free ports."""
-
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.env, self.log = env, log
-        self.proc: asyncio.subprocess.Process | None = None
-        self.ws_port = self.http_port = 0
-        self.banner = ""
-
-    async def start(self) -> None:
-        with open(self.log, "ab") as log:
-            self.proc = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "assist",
-                "serve",
-                "--ws-port",
-                "0",
-                "--http-port",
-                "0",
-                cwd=ROOT,
-                env=self.env,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=log,
-            )
-        assert self.proc.stdout is not None
-        lines = [(await asyncio.wait_for(self.proc.stdout.readline(), BOUND)).decode() for _ in range(3)]
-        self.banner = "".join(lines)
-        ws = re.search(r"ws://127\.0\.0\.1:(\d+)/ws", self.banner)
-        http = re.search(r"http://127\.0\.0\.1:(\d+)/", self.banner)
-        assert ws and http, f"no ports in {self.banner!r}; log: {self.log.read_text()[-2000:]}"
-        self.ws_port, self.http_port = int(ws.group(1)), int(http.group(1))
-
-    async def client(self, token: str) -> Client:
-        ws = await connect(f"ws://127.0.0.1:{self.ws_port}/ws")
-        await ws.send(json.dumps({"type": "auth", "token": token}))
-        client = Client(ws)
-        assert (await client.recv())["type"] == "auth_ok"
-        return client
-
-    async def stop(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(self.proc.wait(), BOUND) == 0, self.log.read_text()[-2000:]
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.returncode is None:
-            self.proc.kill()
-
-
 def query(url: str, sql: str, *params: Any) -> list[dict[str, Any]]:
     with psycopg.connect(url, row_factory=dict_row) as conn:
         return conn.execute(sql, params).fetchall()
@@ -117,7 +65,7 @@ async def test_serve_on_postgresql_keeps_a_live_call_a_publish_and_an_escalation
     }
     agent_t = await cli(env, "token", "issue", "--user", "a1001", "--role", "agent")
     trainer_t = await cli(env, "token", "issue", "--user", "t1", "--role", "trainer")
-    service = Serve(env, tmp_path / "serve.log")
+    service = ServeProcess(env, tmp_path / "serve.log")
     await service.start()
     try:
         assert "database postgresql://assist@/postgres" in service.banner
@@ -155,7 +103,7 @@ async def test_serve_on_postgresql_keeps_a_live_call_a_publish_and_an_escalation
         )
         assert waiting, "the escalation has deadlines still to come"
         await agent.ws.close()
-        await service.stop()
+        assert await service.signal(signal.SIGTERM) == 0, (tmp_path / "serve.log").read_text()[-2000:]
 
         await service.start()
         async with (
@@ -177,9 +125,30 @@ async def test_serve_on_postgresql_keeps_a_live_call_a_publish_and_an_escalation
             == waiting
         ), "its deadlines still wait"
         await agent.ws.close()
-        await service.stop()
+        assert await service.signal(signal.SIGTERM) == 0, (tmp_path / "serve.log").read_text()[-2000:]
     finally:
-        service.kill()
+        await service.kill()
+
+
+async def serve_until_it_stops(env: dict[str, str]) -> tuple[int, str]:
+    """`assist serve` that is expected to refuse to start: its exit status and what it said on stderr."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "assist",
+        "serve",
+        "--ws-port",
+        "0",
+        "--http-port",
+        "0",
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await asyncio.wait_for(proc.communicate(), BOUND)
+    assert proc.returncode is not None
+    return proc.returncode, err.decode()
 
 
 async def test_serve_on_postgresql_without_a_data_key_stops_at_start_with_one_line(
@@ -188,23 +157,9 @@ async def test_serve_on_postgresql_without_a_data_key_stops_at_start_with_one_li
     url = pg_cluster.fresh_url()
     env = {k: v for k, v in os.environ.items() if k not in ("ASSIST_DATA_KEY", "ASSIST_DATA_KEY_FILE")}
     env.update({"ASSIST_DB": url, "XDG_DATA_HOME": str(tmp_path / "xdg"), "ASSIST_HOST": "127.0.0.1"})
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "assist",
-        "serve",
-        "--ws-port",
-        "0",
-        "--http-port",
-        "0",
-        cwd=ROOT,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), BOUND)
-    assert proc.returncode == 1, (out, err)
-    lines = err.decode().splitlines()
+    code, err = await serve_until_it_stops(env)
+    assert code == 1, err
+    lines = err.splitlines()
     assert len(lines) == 1 and lines[0].startswith("assist: cannot open the database: no data key for "), lines
     assert "ASSIST_DATA_KEY" in lines[0] and "data_key_file" in lines[0] and "docs/operations.md" in lines[0]
     assert query(url, "SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = current_schema()") == [
@@ -213,21 +168,7 @@ async def test_serve_on_postgresql_without_a_data_key_stops_at_start_with_one_li
 
     missing = tmp_path / "absent.key"
     env["ASSIST_DATA_KEY_FILE"] = str(missing)
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "assist",
-        "serve",
-        "--ws-port",
-        "0",
-        "--http-port",
-        "0",
-        cwd=ROOT,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), BOUND)
-    assert proc.returncode == 1 and len(err.decode().splitlines()) == 1, (out, err)
-    assert f"the data key file {missing} (data_key_file) does not exist" in err.decode()
+    code, err = await serve_until_it_stops(env)
+    assert code == 1 and len(err.splitlines()) == 1, err
+    assert f"the data key file {missing} (data_key_file) does not exist" in err
     assert not missing.exists(), "on PostgreSQL a key file is never made up by one instance"

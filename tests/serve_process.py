@@ -1,0 +1,81 @@
+"""`assist serve` in its own process, as an operator starts it, for tests that signal or kill it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from websockets.asyncio.client import connect
+
+from tests.conftest import Client
+
+ROOT = Path(__file__).resolve().parents[1]
+BOUND = 120.0
+"""Seconds to wait for the process to start or stop: a bound on waiting, not a tolerance."""
+
+
+class ServeProcess:
+    """One `assist serve` process at a time. `start` waits for the addresses it prints (and keeps what it
+    printed in `banner`); with `keep_ports`, a restart listens on the ports of the first start."""
+
+    def __init__(self, env: Mapping[str, str], log: Path, *args: str, keep_ports: bool = False) -> None:
+        self.env, self.log, self.args, self.keep_ports = dict(env), log, args, keep_ports
+        self.proc: asyncio.subprocess.Process | None = None
+        self.ws_port = self.http_port = 0
+        self.banner = ""
+
+    async def start(self) -> None:
+        ws_port, http_port = (self.ws_port, self.http_port) if self.keep_ports else (0, 0)
+        with open(self.log, "ab") as log:
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "assist",
+                "serve",
+                *self.args,
+                "--ws-port",
+                str(ws_port),
+                "--http-port",
+                str(http_port),
+                cwd=ROOT,
+                env=self.env,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=log,
+            )
+        assert self.proc.stdout is not None
+        self.banner, self.ws_port, self.http_port = "", 0, 0
+        while not (self.ws_port and self.http_port):  # the database line, then the websocket's, then HTTP's
+            line = (await asyncio.wait_for(self.proc.stdout.readline(), BOUND)).decode()
+            assert line, f"assist serve did not start; log: {self.log.read_text()[-2000:]}"
+            self.banner += line
+            if m := re.search(r"ws://127\.0\.0\.1:(\d+)/ws", line):
+                self.ws_port = int(m.group(1))
+            if m := re.search(r"http://127\.0\.0\.1:(\d+)/", line):
+                self.http_port = int(m.group(1))
+
+    async def client(self, token: str) -> Client:
+        ws = await connect(f"ws://127.0.0.1:{self.ws_port}/ws", max_size=None)
+        await ws.send(json.dumps({"type": "auth", "token": token}))
+        client = Client(ws)
+        assert (await client.recv(BOUND))["type"] == "auth_ok"
+        return client
+
+    async def signal(self, sig: int) -> int:
+        """Send `sig` and wait for the process to end; its exit status."""
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+        return await self.exited()
+
+    async def exited(self) -> int:
+        assert self.proc is not None
+        return await asyncio.wait_for(self.proc.wait(), BOUND)
+
+    async def kill(self) -> None:
+        """Cleanup after a failed test: no process left running."""
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.kill()
+            await self.proc.wait()
