@@ -49,6 +49,8 @@ import aiohttp
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from bench.connections import pct
+
 EXE = [sys.executable, "-m", "assist"]
 HEALTH_EVERY = 0.05
 NOTE_EVERY = 0.2
@@ -78,11 +80,6 @@ def rss_kib(pid: int) -> int:
 def proc_cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
 # -- the probe (a process of its own) ---------------------------------------------------------------------

@@ -33,7 +33,9 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from websockets.asyncio.client import connect
+
+from bench.connections import pct
+from bench.training import agent
 
 TARGET_P95_MS = 300.0
 
@@ -56,11 +58,6 @@ def tree_cpu_seconds(pid: int) -> float:
     except OSError:
         pass
     return total
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
 class Server:
@@ -101,30 +98,6 @@ class Server:
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(20)
-
-
-async def agent(url: str, token: str, n: int, stop: asyncio.Event, out: list[tuple[float, float]]) -> None:
-    async with connect(url) as ws:
-        await ws.send(json.dumps({"type": "auth", "token": token}))
-        await ws.recv()
-        await ws.send(json.dumps({"id": 1, "type": "call.start", "call_id": f"k{n}", "context": {}}))
-        while json.loads(await ws.recv()).get("id") != 1:
-            pass
-        i = 2
-        while not stop.is_set():
-            t0 = time.perf_counter()
-            await ws.send(
-                json.dumps(
-                    {"id": i, "type": "call.note", "call_id": f"k{n}", "text": f"客户咨询账户余额 第{i}次"},
-                    ensure_ascii=False,
-                )
-            )
-            while json.loads(await ws.recv()).get("id") != i:
-                pass
-            t1 = time.perf_counter()
-            out.append((t1, (t1 - t0) * 1000))
-            i += 1
-            await asyncio.sleep(0.1)
 
 
 def keyword_rule(rules: dict[str, Any]) -> tuple[str, int, list[Any]]:

@@ -23,6 +23,7 @@ from websockets.asyncio.client import connect
 from assist.app import start
 from assist.config import DEFAULT_PACK, Settings
 from assist.scripts.pack import read_pack_dir
+from bench.connections import pct
 
 TARGET_S = 10.0
 
@@ -41,6 +42,7 @@ def pack_with(samples: int) -> dict[str, str]:
 
 
 async def agent(url: str, token: str, n: int, stop: asyncio.Event, out: list[tuple[float, float]]) -> None:
+    """An agent typing a note every 100 ms on its own call; (when, note -> result ms) of each into `out`."""
     async with connect(url) as ws:
         await ws.send(json.dumps({"type": "auth", "token": token}))
         await ws.recv()
@@ -51,18 +53,17 @@ async def agent(url: str, token: str, n: int, stop: asyncio.Event, out: list[tup
         while not stop.is_set():
             t0 = time.perf_counter()
             await ws.send(
-                json.dumps({"id": i, "type": "call.note", "call_id": f"b{n}", "text": f"客户咨询账户余额 第{i}次"})
+                json.dumps(
+                    {"id": i, "type": "call.note", "call_id": f"b{n}", "text": f"客户咨询账户余额 第{i}次"},
+                    ensure_ascii=False,
+                )
             )
             while json.loads(await ws.recv()).get("id") != i:
                 pass
-            out.append((time.perf_counter(), (time.perf_counter() - t0) * 1000))
+            t1 = time.perf_counter()
+            out.append((t1, (t1 - t0) * 1000))
             i += 1
             await asyncio.sleep(0.1)
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
 async def main(samples: int, agents: int) -> None:
