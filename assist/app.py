@@ -22,6 +22,7 @@ from assist.live.desk import Desk
 from assist.problems import PackError, Problem
 from assist.scripts.pack import Pack, load_pack, read_pack_dir
 from assist.scripts.pack_model import training_digest
+from assist.server.cluster import open_bus
 from assist.server.feedback.http import add_feedback_routes
 from assist.server.feedback.service import FeedbackService, start_feedback
 from assist.server.leader.http import add_leader_routes, unstaffed
@@ -130,6 +131,7 @@ class Running:
         self.ws_server.close()
         await self.ws_server.wait_closed()
         await self.http_runner.cleanup()
+        await self.hub.bus.close()
         await self.store.close()
 
 
@@ -148,6 +150,11 @@ async def start(
         raise
     store.start_writer()
     hub = Hub(settings, Desk(pack, version), store, clock)
+    try:
+        hub.bus = await open_bus(settings.db)
+    except BaseException:
+        await store.close()
+        raise
     restored = await hub.restore_live_calls()
     if restored:
         log.info("assist: %d live call(s) taken back from the store", restored)

@@ -28,6 +28,7 @@ from assist.effects import Outcome, Push, Write
 from assist.errors import AssistError, Conflict, InvalidFormat, MessageTooLarge, TooManyCalls
 from assist.live.desk import Desk
 from assist.scripts.pack import Pack
+from assist.server.cluster import Bus
 from assist.server.ops import logs
 from assist.server.ops.metrics import Metrics
 from assist.server.store import Store, token_hash
@@ -190,6 +191,9 @@ class Hub:
         self.resume_observers: list[Callable[[Connection, str], None]] = []
         """Told when a connection resumes a live call (a reloaded sidebar, a reconnect): routing tells it the
         call's escalations, which that page has not seen."""
+        self.bus: Bus = Bus()
+        """What this instance tells the others sharing its database, and hears from them (`server/cluster.py`;
+        `app.start` gives it the PostgreSQL bus when the database is shared)."""
         self.metrics = Metrics()
         """This instance's instruments, read by `/metrics` (docs/operations.md)."""
         self.commands = protocol.CommandTable()
