@@ -56,6 +56,9 @@ class Settings:
     http_header_timeout: float = 10.0
     """Seconds an HTTP connection may go without a complete request (headers unfinished, or idle between
     requests) before it is closed."""
+    http_body_timeout: float = 60.0
+    """Seconds a request's body may take to arrive in full once its headers are in; past them it is answered
+    408 and its connection closed (a body trickled in a byte at a time held a request handler for ever)."""
     http_max_connections: int = 2048
     """Open HTTP connections; past it the oldest one waiting for a request is closed for each new one."""
     language: str = "zh-CN"

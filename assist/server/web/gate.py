@@ -8,7 +8,9 @@ a `Gate`: it holds what arrives until the first request's headers are complete a
 connection to aiohttp (a connection that never gets that far costs a buffer and a timer, not a request
 handler and its task); it is closed when the headers do not come within `http_header_timeout`, and with
 `http_max_connections` open, a new connection closes the oldest one still waiting for its headers (a slow
-or hostile client; never one being answered).
+or hostile client; never one being answered). Once handed over, a request whose body does not arrive in
+full within `http_body_timeout` is answered 408 and closed (`body_deadline`): a body trickled in would
+otherwise hold its handler, and its place under the cap, for ever.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 
@@ -174,3 +177,49 @@ class GatedSite(web.BaseSite):
         self._server = await asyncio.get_running_loop().create_server(
             self._gates, self._host, self._port, backlog=self._backlog, reuse_address=True
         )
+
+
+def body_deadline(seconds: float) -> Any:
+    """A middleware: the request's handler is stopped, and 408 answered, if the body has not arrived in full
+    `seconds` after the headers. Only the arrival is timed (the parser's end of the body), not the handler:
+    a long back-test whose body came at once runs to its end."""
+
+    @web.middleware
+    async def deadline(
+        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        if not request.body_exists or request.content.is_eof():
+            return await handler(request)
+        task = asyncio.ensure_future(handler(request))
+        late = False
+
+        def check() -> None:
+            nonlocal late
+            if not request.content.is_eof():
+                late = True
+                task.cancel()
+
+        timer = asyncio.get_running_loop().call_later(seconds, check)
+        try:
+            return await task
+        except asyncio.CancelledError:
+            if not late:
+                raise
+            log.warning(
+                "http: %s %s: the body did not arrive within %g s; closed", request.method, request.path, seconds
+            )
+            response = web.json_response(
+                {
+                    "error": {
+                        "code": "request_timeout",
+                        "message": f"the request's body did not arrive within {seconds:g} s",
+                    }
+                },
+                status=408,
+            )
+            response.force_close()
+            return response
+        finally:
+            timer.cancel()
+
+    return deadline

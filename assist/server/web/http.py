@@ -17,7 +17,7 @@ from assist.server.ops.http import add_ops_routes
 from assist.server.ops.logs import request_ids
 from assist.server.packs.http import add_trainer_routes
 from assist.server.packs.training import ModelTrainer
-from assist.server.web.gate import GatedSite
+from assist.server.web.gate import GatedSite, body_deadline
 from assist.server.web.plugin_routes import add_plugin_routes
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,10 @@ async def start_http(app: web.Application, settings: Settings, *, shutdown_timeo
 
 def make_app(hub: Any, trainer: ModelTrainer | None = None) -> web.Application:
     # Pack imports carry the whole pack (samples included): allow what a zip import may unpack to.
-    app = web.Application(middlewares=[request_ids, errors_as_json], client_max_size=8 * 1024 * 1024)
+    app = web.Application(
+        middlewares=[request_ids, errors_as_json, body_deadline(hub.settings.http_body_timeout)],
+        client_max_size=8 * 1024 * 1024,
+    )
     app[HUB_KEY] = hub
     app.router.add_get("/healthz", healthz)
     add_ops_routes(app, hub, getattr(hub, "metrics", None))  # /metrics, /readyz (docs/operations.md)
