@@ -16,6 +16,7 @@ by default), inside the store's `sync_every`.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import AsyncIterator, Generator, Iterable, Iterator, Mapping, Sequence
 from typing import Any, cast
@@ -178,12 +179,40 @@ class PgConnection:
     encrypted by the store's writer before they get here."""
 
     def __init__(
-        self, conn: psycopg.AsyncConnection[tuple[Any, ...]], identities: Mapping[str, str], cipher: Cipher
+        self,
+        conn: psycopg.AsyncConnection[tuple[Any, ...]],
+        identities: Mapping[str, str],
+        cipher: Cipher,
+        url: str = "",
     ) -> None:
         self.raw = conn
         self._identities = identities
         self._cipher = cipher
         self._sql: dict[str, tuple[str | None, bool]] = {}
+        self.url = url
+        """Where to connect again when the connection is lost (a restarted or failed-over server)."""
+        self.reconnects = 0
+        self.in_transaction = False
+        """A statement ran on the writer's connection since its last commit or rollback: losing the connection
+        now lost those statements, so the next one must fail, not run alone on a new connection."""
+
+    async def ensure(self) -> None:
+        """Connect again if the server closed the connection (restart, failover, `pg_terminate_backend`):
+        what failed with it failed (its transaction was rolled back, nobody was told it was stored); what
+        comes next runs on a new connection instead of failing for ever."""
+        if not (self.raw.closed or self.raw.broken) or not self.url:
+            return
+        if self.in_transaction:
+            raise psycopg.OperationalError("the database connection was lost inside a transaction")
+        autocommit = self.raw.autocommit
+        with contextlib.suppress(Exception):
+            await self.raw.close()
+        try:
+            self.raw = await psycopg.AsyncConnection.connect(self.url, autocommit=autocommit)
+        except psycopg.Error as exc:
+            raise OSError(f"cannot connect to {describe_db(self.url)}: {exc}".strip()) from None
+        self.reconnects += 1
+        log.warning("store: connected to %s again (connection lost)", describe_db(self.url))
 
     def sql(self, sql: str) -> tuple[str | None, bool]:
         """`translate`, once per distinct statement."""
@@ -201,6 +230,17 @@ class PgConnection:
         pg, returns = self.sql(sql)
         if pg is None:
             return PgCursor([], -1, None)
+        await self.ensure()
+        try:
+            return await self._run(pg, returns, parameters)
+        except psycopg.OperationalError:
+            if not (self.raw.autocommit and self.raw.broken):
+                raise  # the writer's transaction is lost with its connection: its callers get the error
+            await self.ensure()  # a read on the autocommit connection is safe to run again once
+            return await self._run(pg, returns, parameters)
+
+    async def _run(self, pg: str, returns: bool, parameters: Iterable[Any] | None) -> PgCursor:
+        self.in_transaction = not self.raw.autocommit
         async with self.raw.cursor() as cur:
             await cur.execute(pg, params(parameters or ()))
             if cur.description is None:
@@ -225,15 +265,20 @@ class PgConnection:
         pg, _ = self.sql(sql)
         if pg is None:
             return PgCursor([], -1, None)
+        await self.ensure()
+        self.in_transaction = not self.raw.autocommit
         async with self.raw.cursor() as cur:
             await cur.executemany(pg, [params(p) for p in parameters])  # one pipeline: a trip for the lot
             return PgCursor([], cur.rowcount, None)
 
     async def commit(self) -> None:
+        self.in_transaction = False
         await self.raw.commit()
 
     async def rollback(self) -> None:
-        await self.raw.rollback()
+        self.in_transaction = False
+        if not self.raw.broken:  # a lost connection rolled back with it
+            await self.raw.rollback()
 
     async def close(self) -> None:
         await self.raw.close()
@@ -256,8 +301,8 @@ class PgStore(Store):
         except psycopg.Error as exc:
             raise OSError(f"cannot connect to {describe_db(url)}: {exc}".strip()) from None
         store = cls(
-            cast(aiosqlite.Connection, PgConnection(read, identities, cipher)),
-            cast(aiosqlite.Connection, PgConnection(write, identities, cipher)),
+            cast(aiosqlite.Connection, PgConnection(read, identities, cipher, url)),
+            cast(aiosqlite.Connection, PgConnection(write, identities, cipher, url)),
             None,
             schema,
             cipher,
@@ -321,6 +366,7 @@ class PgStore(Store):
         for this transaction alone."""
         conn = self._pg
         seal = self.cipher.seal_params
+        await conn.ensure()
         try:
             async with conn.raw.cursor() as cur:
                 if not full:
@@ -331,5 +377,6 @@ class PgStore(Store):
                         await cur.executemany(pg, [params(seal(p)) for p in many])  # as SQLite's writer
             await conn.raw.commit()
         except BaseException:
-            await conn.raw.rollback()
+            if not conn.raw.broken:  # a lost connection rolled back with it; `ensure` replaces it next time
+                await conn.raw.rollback()
             raise

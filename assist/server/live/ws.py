@@ -205,6 +205,9 @@ class Hub:
         """Connections whose command is being run, with the task running it; a drain closes each once its
         reply is out."""
         self._command_done = asyncio.Event()
+        self.forgotten: set[str] = set()
+        """Live calls dropped from memory because a commit of theirs failed (the database was unreachable):
+        the next command for one of them takes it back from the store first."""
 
     def add_commands(
         self, specs: Sequence[protocol.CommandSpec], handlers: Mapping[type[protocol.Command], Handler]
@@ -385,6 +388,10 @@ class Hub:
             await self._restore(cmd.call_id, principal)
             if cmd.call_id not in self.desk.calls:
                 self._check_call_cap(principal)
+        elif isinstance(call_id, str) and call_id in self.forgotten:
+            self.forgotten.discard(call_id)
+            if call_id not in self.desk.calls:  # as it was stored, before the commit that failed
+                await self._restore(call_id, principal)
         started = time.perf_counter()
         outcome = self.desk.handle(principal, cmd, now)
         self.metrics.classified(time.perf_counter() - started)
@@ -396,9 +403,9 @@ class Hub:
             await self.commit(outcome)
         except Exception:
             # Not durable, so not acknowledged: forget the in-memory change too. The call is
-            # rebuilt from what the store has when the softphone re-sends call.start.
-            if isinstance(call_id, str):
-                self.desk.calls.pop(call_id, None)
+            # rebuilt from what the store has with its next command (or call.start).
+            if isinstance(call_id, str) and self.desk.calls.pop(call_id, None) is not None:
+                self.forgotten.add(call_id)
             raise
         conn.send(messages.result(cmd.id, outcome.reply))
         if isinstance(cmd, protocol.CallStart) and outcome.reply.get("resumed"):
