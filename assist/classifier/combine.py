@@ -41,7 +41,7 @@ class Thresholds:
 
     alone: float = -0.3
     beside: float = 0.4
-    veto: float = 0.1
+    veto: float = -0.1
     overrule: float = 0.2
 
 
