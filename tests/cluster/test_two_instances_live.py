@@ -30,6 +30,8 @@ OUTAGE = ("categories", "system_outage", "rules", 0, "any")
 MARS_LINE = "我的手机银行页面全是火星文"
 """Labelled system_outage only once the publish below adds 火星文 to the outage rule."""
 OUTAGE_LINE = "我手机银行转账一直提示系统繁忙，转了好几次都失败了"
+BLAME_LINE = "不好意思，这是我们系统的问题，我们系统坏了"
+"""An agent's line the default pack warns about (system_blame): a push to the sidebar, nothing the list shows."""
 CUSTOMER = {"queue": "retail", "customer_name": "王五", "caller_number": "13912345678"}
 
 
@@ -181,13 +183,19 @@ async def test_a_leader_on_a_sees_the_calls_of_agents_on_b_live_and_no_notice_ca
         )
         labelled = len(notices.texts)
 
-        # notes that change nothing the list shows tell nobody: each is followed by a call B starts, whose
-        # notice (heard in order) comes after any the note would have caused
-        for i in range(3):
+        # what changes nothing the list shows tells nobody — a warning pushed to the sidebar, notes: each is
+        # followed by a call B starts, whose notice (heard in order) comes after any the first caused
+        await agent.call("call.transcript", call_id="lb-2", speaker="agent", text=BLAME_LINE)
+        await agent.push("assist.warning", BOUND, call_id="lb-2")
+        await agent.call("call.start", call_id="lb-probe-0", context={})
+        await until(lambda: notices.calls_naming("lb-probe-0", labelled), "the notice of lb-probe-0")
+        for i in (1, 2):
             await agent.call("call.note", call_id="lb-2", text=f"客户说第{i}次重试仍然失败")
             await agent.call("call.start", call_id=f"lb-probe-{i}", context={})
             await until(lambda i=i: notices.calls_naming(f"lb-probe-{i}", labelled), f"the notice of lb-probe-{i}")
-        assert notices.calls_naming("lb-2", labelled) == [], "a note that changed no label was not announced"
+        assert notices.calls_naming("lb-2", labelled) == [], (
+            "a warning or note that changed nothing the list shows was not announced"
+        )
 
         await agent.call("call.end", call_id="lb-2", disposition="resolved")
         while "lb-2" not in (await leader.push("calls.delta", BOUND))["gone"]:
@@ -196,12 +204,15 @@ async def test_a_leader_on_a_sees_the_calls_of_agents_on_b_live_and_no_notice_ca
         async with aiohttp.ClientSession() as session:
             api = Http(session, f"http://127.0.0.1:{two.a.http_port}", leader_token)
             page = await api.call("GET", "/api/leader/calls?limit=200")
+            detail = await api.call("GET", "/api/leader/calls/lb-1")
+        assert detail["live"] is True and detail["context"]["customer_name"] == "王五"
+        assert OUTAGE_LINE in json.dumps(detail["transcript"], ensure_ascii=False), "read from the store on A"
         listed = {r["call_id"]: r for r in page["calls"]}
         assert listed["lb-1"]["category"] == "system_outage" and "lb-2" not in listed
         assert page["total"] >= 4  # lb-1 and the three probes, all held by B
 
         everything = "\n".join(notices.texts)
-        for secret in ("王五", "赵六", "13912345678", "火星文", "系统繁忙", "重试"):
+        for secret in ("王五", "赵六", "13912345678", "火星文", "系统繁忙", "重试", "系统坏了"):
             assert secret not in everything, f"a notice carried {secret!r}"
         assert all(len(t.encode()) < 8000 for t in notices.texts)
     finally:
