@@ -155,6 +155,7 @@ async def start(
     except BaseException:
         await store.close()
         raise
+    hub.listen()  # before the features add theirs: a call another instance took is let go before it is shown
     restored = await hub.restore_live_calls()
     if restored:
         log.info("assist: %d live call(s) taken back from the store", restored)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from assist import __version__
-from assist.config import DEFAULT_PACK, Settings, load_settings, sqlite_file
+from assist.config import DEFAULT_PACK, Settings, is_postgres, load_settings, sqlite_file
 from assist.live.whole_call import classify_call
 from assist.problems import PackError
 from assist.protocol import ROLES
@@ -180,6 +180,27 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _tell_instances_revoked(db: Path | str) -> bool:
+    """On a shared (PostgreSQL) database, tell the running instances to check their connections' tokens now
+    (each also checks once a minute). Whether they were told."""
+    from assist.server.cluster import open_bus
+    from assist.server.live.ws import TOKENS
+
+    if not is_postgres(db):
+        return False
+    try:
+        bus = await open_bus(db)
+    except Exception as exc:  # revoked all the same: the instances' minute poll closes them
+        print(f"assist: could not tell the running instances ({type(exc).__name__}); they close those "
+              "connections within a minute", file=sys.stderr)
+        return False
+    try:
+        await bus.publish(TOKENS, {})
+    finally:
+        await bus.close()
+    return True
+
+
 def _token(args: argparse.Namespace) -> int:
     from assist.server.ops.crypto import load_cipher
     from assist.server.ops.files import private_db
@@ -202,6 +223,8 @@ def _token(args: argparse.Namespace) -> int:
                 if n == 0:
                     who = f"id {args.id!r} (see `assist token list`)" if args.id is not None else f"user {args.user!r}"
                     return f"assist: no active token for {who}; nothing revoked", 1
+                if await _tell_instances_revoked(settings.db):
+                    return f"revoked {n} token(s); open connections with them are closed now on every instance", 0
                 return f"revoked {n} token(s); open connections with them close within a minute", 0
             rows = await store.list_tokens()
             return "\n".join(

@@ -123,3 +123,40 @@ async def report_facts(db: aiosqlite.Connection, day: date, tz: str, live: Mappi
         for cid, at, cat in await calls_started(db, since, until)
     ]
     return facts
+
+
+
+async def live_elsewhere(db: aiosqlite.Connection, call_ids: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
+    """Live calls as the store has them (all of them, or those of `call_ids` still live), each with its latest
+    labels: what the leader list shows of calls another instance holds. The context arrives decrypted (the
+    row factory); SQL filters on clear columns only."""
+    head = "SELECT call_id, user, context, started_at FROM calls WHERE ended_at IS NULL"
+    if call_ids is None:
+        rows = await _all(db, head)
+    else:
+        ids, rows = list(dict.fromkeys(call_ids)), []
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            rows += await _all(db, f"{head} AND call_id IN ({','.join('?' * len(part))})", tuple(part))
+    found = {r["call_id"]: r for r in rows}
+    live, labels = list(found), {}
+    for i in range(0, len(live), 500):
+        part = live[i : i + 500]
+        latest = await _all(
+            db,
+            "SELECT call_id, category, labels FROM classifications WHERE id IN "
+            f"(SELECT MAX(id) FROM classifications WHERE call_id IN ({','.join('?' * len(part))}) GROUP BY call_id)",
+            tuple(part),
+        )
+        labels.update({r["call_id"]: (str(r["category"]), _load(r["labels"], [])) for r in latest})
+    out: dict[str, dict[str, Any]] = {}
+    for cid, r in found.items():
+        category, shown = labels.get(cid, ("none", ["none"]))
+        out[cid] = {
+            "agent": r["user"],
+            "context": _load(r["context"], {}),
+            "started_at": float(r["started_at"]),
+            "category": category,
+            "labels": shown,
+        }
+    return out

@@ -211,7 +211,7 @@ async def call_detail(request: web.Request) -> web.Response:
     elif stored is not None:
         out = {
             **stored,
-            "live": False,
+            "live": stored["ended_at"] is None,  # held by another instance on a shared database
             "notes": [],
             "queue": stored["context"].get("queue"),
             "transcript": await data.transcript_tail(routing.db, call_id, TRANSCRIPT_TAIL),

@@ -28,7 +28,7 @@ from assist.effects import Outcome, Push, Write
 from assist.errors import AssistError, Conflict, InvalidFormat, MessageTooLarge, TooManyCalls
 from assist.live.desk import Desk
 from assist.scripts.pack import Pack
-from assist.server.cluster import Bus
+from assist.server.cluster import RESYNC, Bus
 from assist.server.ops import logs
 from assist.server.ops.metrics import Metrics
 from assist.server.store import Store, token_hash
@@ -46,6 +46,15 @@ PUBLISH_SLICE = 250
 PUBLISH_DRAIN_WAIT = 2.0
 """Seconds a new pack's first updates are given to leave before every live call is re-decided under it."""
 HARD_FRAME_FACTOR = 4
+TOKENS = "tokens"
+"""Cluster topic: tokens were revoked; every instance checks its connections' tokens at once."""
+CALLS = "calls"
+"""Cluster topic: what the leader list shows of these live calls changed on the instance that holds them
+(started, labels, context, ended; `server/leader/live.py`). Payload `{"ids": [call ids]}`."""
+ORPHAN_FACTOR = 2
+"""On a shared database a live call nobody has touched for this many `call_idle_timeout`s is taken by any
+instance and ended as abandoned (its instance died and its softphone never came back); the instance that
+holds a call ends it after one timeout, so a held call is never taken."""
 """Frames up to this multiple of the limit get a `message_too_large` reply; bigger ones close the socket."""
 
 
@@ -188,12 +197,17 @@ class Hub:
         """`gc.freeze()` once a new pack is in force (`assist serve` turns it on; see docs/performance.md)."""
         self.call_observers: list[Callable[[str], None]] = []
         """Told the call id of every push `deliver` hands out (the leader's live-call list, `server/leader/live.py`)."""
+        self.committed_observers: list[Callable[[Sequence[Push]], None]] = []
+        """Told the pushes of an outcome once the writes that went with them are committed (what other instances
+        are told of: they read the store)."""
         self.resume_observers: list[Callable[[Connection, str], None]] = []
         """Told when a connection resumes a live call (a reloaded sidebar, a reconnect): routing tells it the
         call's escalations, which that page has not seen."""
         self.bus: Bus = Bus()
         """What this instance tells the others sharing its database, and hears from them (`server/cluster.py`;
         `app.start` gives it the PostgreSQL bus when the database is shared)."""
+        self._revoked_seen: set[str] = set()
+        """Token hashes the last minute's check found revoked (`close_revoked`)."""
         self.metrics = Metrics()
         """This instance's instruments, read by `/metrics` (docs/operations.md)."""
         self.commands = protocol.CommandTable()
@@ -236,6 +250,7 @@ class Hub:
         lang_of = self.lang_by_user()
         call_ids = list(self.desk.calls)
         writes: list[Write] = []
+        pushed: list[Push] = []
         for redecide in (False, True) if rescan else (False,):
             if redecide:
                 await self._sent(PUBLISH_DRAIN_WAIT)
@@ -245,9 +260,10 @@ class Hub:
                 )
                 self.deliver(outcome.pushes)
                 writes.extend(outcome.writes)
+                pushed.extend(outcome.pushes)
                 await asyncio.sleep(0)
         try:
-            await self.commit(Outcome(writes=writes))
+            await self.commit(Outcome(writes=writes, pushes=pushed))
         except Exception:
             log.exception("ws: could not record the re-classification under pack %s", version)
         if self.freeze_after_publish:
@@ -427,7 +443,63 @@ class Hub:
             )
 
     async def commit(self, outcome: Outcome) -> None:
+        """Commit the outcome's writes; then show its pushes to `committed_observers`."""
         await self.store.write(outcome.writes)
+        if outcome.pushes:
+            for told in self.committed_observers:
+                told(outcome.pushes)
+
+    # -- the other instances on the same database (server/cluster.py) -----------------------------------
+
+    def listen(self) -> None:
+        """Hear the other instances: a revocation closes this instance's connections with the token at once
+        (the minute's poll stays as the safety net, and a resync checks too); a call another instance now
+        holds is let go here."""
+
+        async def check_tokens(_: Mapping[str, Any]) -> None:
+            await self.close_revoked("told by the cluster bus")
+
+        async def calls_elsewhere(data: Mapping[str, Any]) -> None:
+            self.let_go(notice_ids(data))
+
+        self.bus.on(TOKENS, check_tokens)
+        self.bus.on(RESYNC, check_tokens)  # notices may have been missed
+        self.bus.on(CALLS, calls_elsewhere)
+
+    def let_go(self, call_ids: Iterable[str]) -> list[str]:
+        """Forget calls another instance holds now (it told of them: only the holder pushes about a call),
+        unless their agent is connected here: otherwise this instance's idle sweep would end a call that
+        lives on elsewhere, and its next publish would re-decide it from a stale copy. Those let go."""
+        gone = []
+        for call_id in call_ids:
+            call = self.desk.calls.get(call_id)
+            if call is None:
+                continue
+            watching = self.watchers.get(call_id, set())
+            if any(c.session.principal is not None and c.session.principal.user == call.user for c in watching):
+                continue
+            del self.desk.calls[call_id]
+            self.desk.fired.pop(call_id, None)
+            gone.append(call_id)
+        return gone
+
+    async def adopt_orphans(self, now: float) -> int:
+        """On a shared database: take the live calls of the store that no instance touched for
+        `ORPHAN_FACTOR` × `call_idle_timeout` (their instance died, their softphone never came back), so that
+        the idle sweep ends them as abandoned. A single instance took them all back at its start."""
+        if not self.bus.shared:
+            return 0
+        cutoff = now - ORPHAN_FACTOR * self.settings.call_idle_timeout
+        taken = 0
+        for call_id, last_at in await self.store.live_call_ids():
+            if last_at > cutoff or call_id in self.desk.calls:
+                continue
+            stored = await self.store.live_call(call_id)
+            if stored is not None and call_id not in self.desk.calls:
+                meta, events = stored
+                self.desk.restore(call_id, meta["user"], meta["context"], events, last_at)
+                taken += 1
+        return taken
 
     async def expire_abandoned(self) -> None:
         """Every minute: end calls idle for `call_idle_timeout` (a vanished softphone leaks nothing),
@@ -435,6 +507,10 @@ class Hub:
         while True:
             await asyncio.sleep(min(60.0, self.settings.call_idle_timeout / 4))
             await self.close_revoked()
+            try:
+                await self.adopt_orphans(self.clock())
+            except Exception:
+                log.exception("ws: could not look for calls abandoned by another instance")
             outcome = self.desk.expire(self.clock(), self.settings.call_idle_timeout)
             if outcome.writes:
                 self.deliver(outcome.pushes)
@@ -445,7 +521,14 @@ class Hub:
 
     async def restore_live_calls(self) -> int:
         """After a restart, take back every call that was live, so each is resumed or expires as
-        abandoned instead of staying 'live' in the store for ever."""
+        abandoned instead of staying 'live' in the store for ever.
+
+        Not on a shared database: the live calls there may be held by another instance, and a copy taken
+        now would go stale (a resume here would lose what was said since; the idle sweep would end a call
+        that lives on). A resume reads the call from the store (`_restore`); calls whose instance died are
+        taken later (`adopt_orphans`)."""
+        if self.bus.shared:
+            return 0
         restored = 0
         for call_id, last_at in await self.store.live_call_ids():
             stored = await self.store.live_call(call_id)
@@ -456,13 +539,23 @@ class Hub:
             restored += 1
         return restored
 
-    async def close_revoked(self) -> None:
+    async def close_revoked(self, why: str = "") -> None:
+        """Close (4003) the connections whose token was revoked; `why` this check ran is logged with them.
+
+        The minute's check (no `why`) on a shared database is the safety net under the bus's notices: it
+        closes what it found revoked at its previous check too, so a notice always comes first (a lost one
+        costs two minutes at most)."""
         try:
             revoked = await self.store.revoked(c.token_hash for c in self.connections)
         except Exception:
             log.exception("ws: could not check revoked tokens")
             return
-        for conn in [c for c in self.connections if c.token_hash in revoked]:
+        if not why and self.bus.shared:
+            revoked, self._revoked_seen = revoked & self._revoked_seen, revoked
+        cut = [c for c in self.connections if c.token_hash in revoked]
+        if cut:
+            log.info("ws: closing %d connection(s) whose token was revoked (%s)", len(cut), why or "the minute's check")
+        for conn in cut:
             conn.closed = True
             await conn.ws.close(4003, "token revoked")
 
@@ -510,6 +603,14 @@ class Hub:
         if meta["user"] != principal.user:
             raise Conflict(f"call {call_id!r} is taken by another agent")
         self.desk.restore(call_id, meta["user"], meta["context"], events, self.clock())
+
+
+def notice_ids(data: Mapping[str, Any], limit: int = 1000) -> list[str]:
+    """The call ids of a `CALLS` notice (anything else in it ignored: a notice is only a hint)."""
+    ids = data.get("ids")
+    if not isinstance(ids, list):
+        return []
+    return [i for i in ids[:limit] if isinstance(i, str)]
 
 
 def _process_request(connection: ServerConnection, request: Request) -> Response | None:

@@ -9,10 +9,11 @@ sessionStorage. The API reference is docs/trainer.md.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import zipfile
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,9 @@ def add_trainer_routes(
         service.tries.close()
 
     app.on_cleanup.append(close_worker)
+    if getattr(getattr(hub, "bus", None), "shared", False):  # instances sharing the database: follow their publishes
+        service.listen()
+        app.cleanup_ctx.append(partial(_following, service))
     r = app.router
     add_console_page(app, "trainer")
     r.add_get("/api/pack/me", me)
@@ -89,6 +93,15 @@ def add_trainer_routes(
     r.add_get("/api/pack/audit", audit)
     r.add_post("/api/pack/import", import_pack)
     r.add_get("/api/pack/export", export_pack)
+
+
+async def _following(service: PackService, _app: web.Application) -> AsyncIterator[None]:
+    """The periodic check that the version in force is the store's, while the app runs."""
+    task = asyncio.create_task(service.keep_following(), name="packs-follow")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 # -- helpers ----------------------------------------------------------------------------------------

@@ -3,7 +3,10 @@
 `assist.scripts.lifecycle` decides what is allowed; this class loads and saves, compiles
 packs off the event loop (a whole pack takes ~0.5 s to parse and compile, and live calls share
 the loop), runs sample sets as pollable jobs, and on publish or rollback saves a new version and
-puts it in force through `Hub.use_pack`, which pushes `assist.update` to live sidebars.
+puts it in force through `Hub.use_pack`, which pushes `assist.update` to live sidebars. On a database
+several instances share, it then tells the others (`PACK` on the hub's bus), and each of them puts the
+store's version in force the same way (`follow`); a missed notice is made good on the bus's resync and by a
+check every `FOLLOW_EVERY` seconds.
 
 A trainer's save is the frequent case and must answer fast (docs/performance.md): the edit is
 applied and checked in the edit worker process, and every file is parsed and compiled once per
@@ -35,6 +38,7 @@ from assist.scripts.file_cache import FileCache
 from assist.scripts.pack import ALL_FILES, Pack, load_pack, with_models
 from assist.scripts.pack_diff import FileDiff, diff_packs, summary
 from assist.scripts.pack_edit import Edit, EditError, structured
+from assist.server.cluster import RESYNC
 from assist.server.packs import store as ps
 from assist.server.packs.edit_worker import EditWorker, edit_and_check
 from assist.server.packs.training import ModelTrainer
@@ -44,6 +48,12 @@ from assist.server.store import Store
 log = logging.getLogger(__name__)
 
 ALLOWED_FILES = ALL_FILES
+PACK = "pack"
+"""Cluster topic: a version was published or rolled back (payload `{"version": n}`, a hint: the receiver puts
+the store's latest published version in force, whatever the notice says)."""
+FOLLOW_EVERY = 30.0
+"""Seconds between two checks, on a shared database, that the version in force is the store's (a safety net
+under the notices)."""
 MAX_FILE_CHARS = 2_000_000
 
 
@@ -438,6 +448,7 @@ class PackService:
                 audit = dataclasses.replace(audit, detail={**audit.detail, "changes": changes})
                 revision = await ps.save_draft(db, new, audit, part=self._json_part, held=self.draft_files.held(new.id))
             self.draft_files.put(new.id, revision, new.files)
+            await self._tell_others(version)
             await self.hub.use_pack(pack, f"v{version}")
             return new, version
 
@@ -459,8 +470,71 @@ class PackService:
                     db, pack.id, pack.version, pack.digest, files, "published", user, now, model=model
                 )
                 await ps.add_audit(db, lc.rollback(target, version, user, now))
+            await self._tell_others(version)
             await self.hub.use_pack(pack, f"v{version}")
             return version
+
+    # -- the other instances on the same database ----------------------------------------------------
+
+    async def _tell_others(self, version: int) -> None:
+        """After the version is committed, before this instance's own re-decision (which waits for its pushes
+        to leave): the others start theirs at the same time."""
+        bus = getattr(self.hub, "bus", None)
+        if bus is not None and bus.shared:
+            await bus.publish(PACK, {"version": version})
+
+    async def follow(self, why: str) -> bool:
+        """Put the store's version in force when it is not already (another instance published or rolled
+        back): compiled with its stored models as a rollback is, and handed to the hub, which pushes every
+        sidebar here exactly as a publish here does. Whether it changed the version in force (logged with
+        `why` it was checked)."""
+        async with self.lock:
+            latest = await ps.current_version(self.store.db)
+            if latest is None or f"v{latest}" == self.hub.desk.pack_version:
+                return False
+            files = await self.version_files(latest)
+            checked = await self.compile(files)
+            if isinstance(checked, PackError):
+                log.error("packs: v%d, in force on another instance, does not load here: %s", latest, checked)
+                return False
+            model = await ps.model(self.store.db, latest)
+            pack = await self._classifying_as_now(await self._with_model(checked, model), model)
+            log.info("packs: v%d was put in force on another instance; following it (%s)", latest, why)
+            await self.hub.use_pack(pack, f"v{latest}")
+            return True
+
+    def listen(self) -> None:
+        """Follow the other instances' publishes: on their notice, on the bus's resync, and every
+        `FOLLOW_EVERY` seconds (`keep_following`). Nothing on a database this instance has alone."""
+
+        async def told(_: Mapping[str, Any]) -> None:
+            await self.follow("told by another instance")
+
+        async def resync(_: Mapping[str, Any]) -> None:
+            await self.follow("notices may have been missed")
+
+        bus = self.hub.bus
+        bus.on(PACK, told)
+        bus.on(RESYNC, resync)
+
+    async def keep_following(self, every: float = FOLLOW_EVERY) -> None:
+        """The safety net under the notices: a version the store has had in force since the previous check
+        and this instance still has not (its notice was lost) is followed. Two sightings, so a notice on
+        its way always comes first."""
+        stale: int | None = None
+        while True:
+            await asyncio.sleep(every)
+            try:
+                latest = await ps.current_version(self.store.db)
+                if latest is None or f"v{latest}" == self.hub.desk.pack_version:
+                    stale = None
+                elif stale is None or latest != stale:
+                    stale = latest
+                else:
+                    await self.follow("a notice was missed: the periodic check")
+                    stale = None
+            except Exception:
+                log.exception("packs: could not check the version in force")
 
     async def _with_model(self, pack: Pack, model: bytes | None) -> Pack:
         """`pack` with this model artifact (decoded once per pack and artifact: rolling back and forth is cheap)."""

@@ -1,0 +1,96 @@
+"""Two `assist serve` processes on one PostgreSQL schema, as an operator runs them behind nginx, for the tests
+of what is cluster-wide (docs/operations.md, "Several instances on one PostgreSQL")."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+from tests.pgcluster import DATA_KEY, Cluster
+from tests.serve_process import BOUND, ROOT, ServeProcess
+
+
+async def cli(env: Mapping[str, str], *args: str) -> str:
+    """An `assist` command on the instances' database; what it printed (it must succeed)."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "assist",
+        *args,
+        cwd=ROOT,
+        env=dict(env),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), BOUND)
+    assert proc.returncode == 0, err.decode()
+    return out.decode().strip()
+
+
+def query(url: str, sql: str, *params: Any) -> list[dict[str, Any]]:
+    with psycopg.connect(url, row_factory=dict_row) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+@dataclass
+class Instances:
+    """Instances `a` and `b` on the database at `url` (one schema of the suite's cluster), with their env."""
+
+    url: str
+    env: dict[str, str]
+    a: ServeProcess
+    b: ServeProcess
+    logs: Path
+
+    @classmethod
+    async def start(cls, cluster: Cluster, where: Path) -> Instances:
+        url = cluster.fresh_url("two")
+        env = {
+            **os.environ,
+            "ASSIST_DB": url,
+            "ASSIST_DATA_KEY": DATA_KEY,
+            "ASSIST_PACK_APPROVALS": "0",
+            "ASSIST_HOST": "127.0.0.1",
+            "XDG_DATA_HOME": str(where / "xdg"),
+        }
+        a, b = ServeProcess(env, where / "a.log"), ServeProcess(env, where / "b.log")
+        await a.start()  # one at a time: the first imports the pack directory and trains its model
+        await b.start()
+        return cls(url, env, a, b, where)
+
+    async def token(self, user: str, role: str) -> str:
+        return await cli(self.env, "token", "issue", "--user", user, "--role", role)
+
+    async def stop(self) -> None:
+        for proc in (self.a, self.b):
+            if proc.proc is not None and proc.proc.returncode is None:
+                await proc.signal(signal.SIGTERM)
+            await proc.kill()
+
+    def log(self, which: ServeProcess) -> str:
+        return which.log.read_text(errors="replace")
+
+
+async def until(predicate: Any, what: str, bound: float = BOUND) -> None:
+    """Wait for `predicate()` (sync or async) to hold, polling; fail after `bound` seconds (a bound, not a
+    tolerance: the condition is expected long before)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + bound
+    while True:
+        got = predicate()
+        if asyncio.iscoroutine(got):
+            got = await got
+        if got:
+            return
+        if loop.time() > deadline:
+            raise AssertionError(f"still waiting for {what}")
+        await asyncio.sleep(0.05)
