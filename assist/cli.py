@@ -191,8 +191,11 @@ async def _tell_instances_revoked(db: Path | str) -> bool:
     try:
         bus = await open_bus(db)
     except Exception as exc:  # revoked all the same: the instances' minute poll closes them
-        print(f"assist: could not tell the running instances ({type(exc).__name__}); they close those "
-              "connections within a minute", file=sys.stderr)
+        print(
+            f"assist: could not tell the running instances ({type(exc).__name__}); they close those "
+            "connections within a minute",
+            file=sys.stderr,
+        )
         return False
     try:
         await bus.publish(TOKENS, {})

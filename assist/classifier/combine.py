@@ -33,8 +33,8 @@ class Thresholds:
     scores at least this.
     `beside`: the model adds the category to the call's labels at this score (higher: a
     second label the rules missed needs more confidence than a first one).
-    `veto`: a label the rules found is dropped when the model's `none` score exceeds the
-    category's score by this much (a large value turns the veto off)...
+    `veto`: a label the rules found is dropped when the model's `none` score reaches `alone` and
+    exceeds the category's score by this much (a large value turns the veto off)...
     `overrule`: ...or when the category scores below `alone` while another category scores at
     least this (the rules fired on a word that, here, means something else).
     """
@@ -126,7 +126,12 @@ def _vetoed(
     """
     t = settings.for_category(category)
     mine = scores.get(category, 0.0)
-    ordinary = scores.get(NONE, 0.0) - mine >= t.veto
+    none = scores.get(NONE, 0.0)
+    # ordinary: the model would call it ordinary itself (`none` reaches `alone`, as a category must to be
+    # labelled by the model alone) and reads it so by `veto` more than as the category. Without the first
+    # part a call the model is unsure of throughout (every score low: names, account numbers, English)
+    # lost a plain complaint to a `none` barely less unsure.
+    ordinary = none >= t.alone and none - mine >= t.veto
     elsewhere = (
         mine < t.alone and max((v for c, v in scores.items() if c not in (category, NONE)), default=mine) >= t.overrule
     )

@@ -114,6 +114,19 @@ def test_model_vetoes_a_rule_only_about_words_it_learned(model: TextModel) -> No
     )
 
 
+def test_model_vetoes_only_a_call_it_would_call_ordinary_itself(model: TextModel) -> None:
+    """A veto needs `none` to reach `alone` (as a label of the model's own would): a model unsure of the
+    whole call (every score low) leaves the rules' label alone, however its scores are ordered."""
+    scans = [_scan(model, "我想查一下余额")]
+    unsure = {c: -2.0 for c in PRIORITY} | {"none": -1.0}
+    unsure_of_all = combine(_rules("complaint.general", "余额"), unsure, model, scans, ModelSettings(), PRIORITY)
+    assert unsure_of_all.labels == ("complaint.general",)
+    sure = unsure | {"none": 0.5}
+    assert combine(_rules("complaint.general", "余额"), sure, model, scans, ModelSettings(), PRIORITY).labels == (
+        "none",
+    )
+
+
 def test_model_adds_a_confident_second_label(model: TextModel) -> None:
     scans = [_scan(model, "手机银行登录失败提示系统繁忙"), _scan(model, "收费太不合理我要投诉")]
     scores = model.scores(s.features for s in scans)

@@ -125,7 +125,6 @@ async def report_facts(db: aiosqlite.Connection, day: date, tz: str, live: Mappi
     return facts
 
 
-
 async def live_elsewhere(db: aiosqlite.Connection, call_ids: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
     """Live calls as the store has them (all of them, or those of `call_ids` still live), each with its latest
     labels: what the leader list shows of calls another instance holds. The context arrives decrypted (the
