@@ -18,7 +18,7 @@ from assist.classifier.decide import Decider
 from assist.classifier.learned import SEPARATOR, FeatureIds, TextModel
 from assist.classifier.matching import Matcher, TermHit
 from assist.classifier.model import NONE, SOURCES, Classification, RuleHit, Segment, SegmentScan, new_scan
-from assist.classifier.normalize import Normalized, normalize, normalize_all
+from assist.classifier.normalize import Normalized, fold_table, normalize, normalize_all
 from assist.classifier.ruleset import Rule, RuleSet
 
 __all__ = ["Classifier", "Parts", "RuleHit", "SegmentScan"]
@@ -68,6 +68,7 @@ class Classifier:
         self.settings = settings or ModelSettings()
         self.model = model if self.settings.enabled else None
         self._matcher = Matcher(rules)
+        fold_table()  # built once per process, here rather than on the first call classified
         self._decide = Decider(rules)
         # A slot is one keyword group of one rule, numbered rule by rule: `_rule_slots[rule]` are its groups'.
         self._rule_slots: tuple[tuple[int, ...], ...] = tuple(

@@ -39,6 +39,8 @@ Floats = npt.NDArray[np.float32]
 Ids = npt.NDArray[np.int32]
 _PAIR_SHIFT = 21
 """A character pair as one integer: the first code point above the second (code points fit in 21 bits)."""
+_SHIFT = np.uint64(_PAIR_SHIFT)
+_add = np.add.reduce
 
 
 def text_features(text: str) -> list[str]:
@@ -134,9 +136,10 @@ class TextModel:
         return self._score(idx)
 
     def _score(self, idx: npt.NDArray[np.integer[Any]]) -> dict[str, float]:
-        norm = float(np.sqrt(self.idf2[idx].sum()))
-        raw = self.weights[idx].sum(axis=0) / norm + self.bias
-        return {lb: float(v) for lb, v in zip(self.labels, raw, strict=True)}
+        # ufunc methods rather than .sum(): the same reduction without its Python wrapper (once per call)
+        norm = float(np.sqrt(_add(self.idf2[idx])))
+        raw = _add(self.weights[idx], axis=0) / norm + self.bias
+        return dict(zip(self.labels, raw.tolist(), strict=True))
 
     def knows(self, word: str) -> bool:
         """Whether training saw this word: every character pair of it (or the character) is a feature."""
@@ -230,8 +233,9 @@ class _CodeLookup:
         keys = self.pair_keys
         if codes.size > 1 and keys.size:
             wide = codes.astype(np.uint64)
-            pairs = (wide[:-1] << np.uint64(_PAIR_SHIFT)) | wide[1:]
-            at = np.searchsorted(keys, pairs)
+            pairs = wide[:-1] << _SHIFT
+            pairs |= wide[1:]
+            at = keys.searchsorted(pairs)  # array methods: numpy's functions add a Python wrapper each
             at[at == keys.size] = 0
             both = np.concatenate((single, self.pair_ids[at[keys[at] == pairs]]))
         else:

@@ -42,6 +42,7 @@ _MIN_FUZZY_LATIN = 6
 _second = itemgetter(1)
 _SPAN = itemgetter(1, 2)
 _PAIR_SHIFT = 21
+_SHIFT = np.uint64(_PAIR_SHIFT)
 """A character pair as one integer: the first code point above the second (code points fit in 21 bits)."""
 Ints = npt.NDArray[np.int64] | npt.NDArray[np.uint64]
 
@@ -112,6 +113,7 @@ class Matcher:
         # The bigrams of long keywords only propose fuzzy candidates; they are counted in C (one segment, the
         # live path) or with array operations over a whole call (`find_call`).
         self._grams = _GramCounter({k: tuple(v) for k, v in grams.items()})
+        self._gram_refs = {k: tuple(v) for k, v in grams.items()}
         self._gram_table = _GramTable.build(grams, self._grams_needed)
         self._least_needed = min(self._grams_needed.values(), default=0)
         # a near miss is at most one character shorter than its keyword: no shorter text holds one
@@ -194,7 +196,7 @@ class Matcher:
         latin: bool,
     ) -> list[TermHit]:
         """`find` given the segment's sound hits and sound look-alikes (`nots`), the long keywords whose
-        bigrams it holds often enough to be near misses (`fuzzy`, in the order they were first met), and
+        bigrams it holds often enough to be near misses (`fuzzy`, in any order), and
         `latin` False when the call has been seen to hold no word of Latin letters."""
         text = n.text
         if not text:
@@ -213,9 +215,11 @@ class Matcher:
             raw.extend(sound)
         if fuzzy:
             exact_terms = {h[0] for h in raw[:exact]}
+            fuzzy = [ref for ref in fuzzy if ref not in exact_terms]
+            if len(fuzzy) > 1:
+                fuzzy.sort(key=lambda ref: self._first_met(ref, text))
             for ref in fuzzy:
-                if ref not in exact_terms:
-                    raw.extend(self._fuzzy_cjk_hits(ref, text))
+                raw.extend(self._fuzzy_cjk_hits(ref, text))
         if latin and self._latin_buckets and _LATIN_TOKEN.search(n.original) is not None:
             raw.extend(self._fuzzy_latin_hits(n, {h[0] for h in raw[:exact]}))
         if not raw:
@@ -265,6 +269,13 @@ class Matcher:
             )
             out.append((ref, start, end, h[3], True) if negated else h)
         return _chain_negation(n, out) if any(h[4] for h in out) else out
+
+    def _first_met(self, ref: int, text: str) -> tuple[int, int]:
+        """Where a bigram of long keyword `ref` first occurs in `text`, and the keyword's place among that
+        bigram's keywords: the order in which counting the bigrams of `text` meets the keywords."""
+        norm = self._terms[ref].norm
+        at = min(p for p in (text.find(norm[k : k + 2]) for k in range(len(norm) - 1)) if p >= 0)
+        return at, self._gram_refs[text[at : at + 2]].index(ref)
 
     def _sound_hits(self, text: str, nots: list[tuple[int, int, int]]) -> list[TermHit]:
         """Keywords that sound like a piece of text which shares at least half their characters."""
@@ -410,7 +421,7 @@ class _GramTable:
     """The bigrams of long keywords as sorted integer keys (first code point above the second), to count
     every segment's bigram occurrences per keyword for a whole call with a few array operations."""
 
-    def __init__(self, keys: Ints, starts: Ints, refs: Ints, needed: Ints, terms: Ints) -> None:
+    def __init__(self, keys: Ints, starts: Ints, refs: Ints, needed: Ints, terms: tuple[int, ...]) -> None:
         self._keys = keys
         """Each bigram's key, sorted."""
         self._starts = starts
@@ -434,51 +445,48 @@ class _GramTable:
             np.array(list(accumulate(map(len, lists), initial=0)), dtype=np.int64),
             np.array(list(chain.from_iterable(lists)), dtype=np.int64),
             np.array([needed[ref] for ref in sorted(needed)], dtype=np.int64),
-            np.array(sorted(needed), dtype=np.int64),
         )
         for a in arrays:
             a.setflags(write=False)
-        return _GramTable(*arrays)
+        return _GramTable(*arrays, tuple(sorted(needed)))
 
     def candidates(self, text: str, starts: Sequence[int], long_enough: Sequence[bool]) -> dict[int, list[int]]:
-        """segment -> the keywords whose bigrams it holds at least as often as they need, in the order
-        `_GramCounter.count` of that segment alone lists them; for the segments joined in `text` (by a
-        separator no bigram holds) that are `long_enough` to hold a near miss."""
+        """segment -> the keywords whose bigrams it holds at least as often as they need (in no particular
+        order), for the segments joined in `text` (by a separator no bigram holds) that are `long_enough` to
+        hold a near miss. (Array methods rather than numpy functions: the functions' Python wrappers cost
+        as much as the work on arrays this small.)"""
         codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
         if codes.size < 2:
             return {}
-        pairs = (codes[:-1] << np.uint64(_PAIR_SHIFT)) | codes[1:]
+        pairs = codes[:-1] << _SHIFT
+        pairs |= codes[1:]
         keys = self._keys
-        at = np.searchsorted(keys, pairs)
-        np.minimum(at, keys.size - 1, out=at)
-        pos = np.flatnonzero(keys[at] == pairs)
+        at = keys.searchsorted(pairs)
+        at[at == keys.size] = 0
+        pos = (keys[at] == pairs).nonzero()[0]
         if not pos.size:
             return {}
         gid = at[pos]
         lo = self._starts[gid]
         lens = self._starts[gid + 1] - lo
-        total = int(lens.sum())
-        # every (bigram occurrence, keyword of that bigram), in order of position then of the bigram's list
-        flat = np.arange(total) + np.repeat(lo - (np.cumsum(lens) - lens), lens)
-        refs = self._refs[flat]
+        ends = lens.cumsum()
+        # every (bigram occurrence, keyword of that bigram)
+        flat = np.arange(int(ends[-1])) + (lo - ends + lens).repeat(lens)
         width = self._needed.size
-        seg = np.searchsorted(np.array(starts, dtype=np.int64), pos, side="right") - 1
-        key = np.repeat(seg, lens) * width + refs
+        seg = self._segment_starts(starts).searchsorted(pos, side="right") - 1
+        key = (seg * width).repeat(lens) + self._refs[flat]
         counts = np.bincount(key, minlength=len(starts) * width).reshape(len(starts), width)
-        segs, dense = np.nonzero(counts >= self._needed)
-        if not segs.size:
-            return {}
+        segs, dense = (counts >= self._needed).nonzero()
         out: dict[int, list[int]] = {}
         terms = self._terms
         for k, d in zip(segs.tolist(), dense.tolist(), strict=True):
             if long_enough[k]:
-                out.setdefault(k, []).append(d)
-        for k, ds in out.items():
-            if len(ds) > 1:  # the order the keywords were first met in (rare: two candidates in one segment)
-                first = {d: int(np.argmax(key == k * width + d)) for d in ds}
-                ds.sort(key=first.__getitem__)
-            out[k] = [int(terms[d]) for d in ds]
+                out.setdefault(k, []).append(terms[d])
         return out
+
+    @staticmethod
+    def _segment_starts(starts: Sequence[int]) -> npt.NDArray[np.int64]:
+        return np.array(starts, dtype=np.int64)
 
 
 def _pair_key(pair: str) -> int:
