@@ -242,7 +242,7 @@ class Classifier:
         scores = self.model.scores_of(idx)
         if scores is None:
             return by_rules
-        return combine(by_rules, scores, self.model, scans, self.settings, self.rules.priority, idx)
+        return combine(by_rules, scores, self.model, scans, self.settings, self.rules.priority, idx, ns)
 
 
 def _near(near: int, per_group: list[list[TermHit]]) -> list[tuple[int, TermHit]]:

@@ -27,7 +27,7 @@ from rapidfuzz import fuzz
 from assist.classifier.model import Match
 from assist.classifier.negation import crosses_clause, is_negated
 from assist.classifier.normalize import Normalized
-from assist.classifier.pinyin import is_cjk_word, sound_key
+from assist.classifier.pinyin import is_cjk_word, sound_key, sound_key_of, sound_table
 from assist.classifier.ruleset import RuleSet
 
 V = TypeVar("V")
@@ -57,6 +57,7 @@ class Matcher:
 
     def __init__(self, rules: RuleSet) -> None:
         self._terms = rules.terms
+        sound_table()  # built once per process, here rather than on the first call searched
         self._window = rules.negation.window
         self._cutoff = rules.fuzzy_cutoff
         entries: dict[str, list[tuple[int, int]]] = defaultdict(list)
@@ -131,10 +132,11 @@ class Matcher:
         if not joined.strip(SEPARATOR):
             return [[] for _ in ns]
         starts = list(accumulate((len(t) + 1 for t in texts[:-1]), initial=0))
-        sound = self._sounds_by_segment(joined, starts) if self._sound is not None else {}
+        codes = np.frombuffer(joined.encode("utf-32-le"), dtype="<u4")
+        sound = self._sounds_by_segment(joined, codes, starts) if self._sound is not None else {}
         table = self._gram_table
         fuzzy = (
-            table.candidates(joined, starts, [len(t) >= self._least_window for t in texts]) if table is not None else {}
+            table.candidates(codes, starts, [len(t) >= self._least_window for t in texts]) if table is not None else {}
         )
         latin = (
             bool(self._latin_buckets)
@@ -150,14 +152,14 @@ class Matcher:
         return out
 
     def _sounds_by_segment(
-        self, text: str, starts: Sequence[int]
+        self, text: str, codes: npt.NDArray[np.uint32], starts: Sequence[int]
     ) -> dict[int, tuple[list[TermHit], list[tuple[int, int, int]]]]:
         """Sound hits and sound look-alikes of each segment joined in `text` (segment -> (hits, nots)), in
         the order `_sound_hits` gives them. An occurrence that reads exactly as every entry of its key is
         written gives nothing: not a hit, and a look-alike the exact search found at the same place."""
         assert self._sound is not None
         found: dict[int, tuple[list[TermHit], list[tuple[int, int, int]]]] = {}
-        for end_idx, (size, word, entries) in self._sound.iter(sound_key(text)):
+        for end_idx, (size, word, entries) in self._sound.iter(sound_key_of(text, codes)):
             end = end_idx + 1
             start = end - size
             piece = text[start:end]
@@ -450,12 +452,14 @@ class _GramTable:
             a.setflags(write=False)
         return _GramTable(*arrays, tuple(sorted(needed)))
 
-    def candidates(self, text: str, starts: Sequence[int], long_enough: Sequence[bool]) -> dict[int, list[int]]:
+    def candidates(
+        self, text: npt.NDArray[np.uint32], starts: Sequence[int], long_enough: Sequence[bool]
+    ) -> dict[int, list[int]]:
         """segment -> the keywords whose bigrams it holds at least as often as they need (in no particular
-        order), for the segments joined in `text` (by a separator no bigram holds) that are `long_enough` to
-        hold a near miss. (Array methods rather than numpy functions: the functions' Python wrappers cost
-        as much as the work on arrays this small.)"""
-        codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+        order), for the segments joined in `text` (code points; a separator no bigram holds between segments)
+        that are `long_enough` to hold a near miss. (Array methods rather than numpy functions: the functions'
+        Python wrappers cost as much as the work on arrays this small.)"""
+        codes = text.astype(np.uint64)
         if codes.size < 2:
             return {}
         pairs = codes[:-1] << _SHIFT
