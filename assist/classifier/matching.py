@@ -23,6 +23,7 @@ import ahocorasick
 import numpy as np
 import numpy.typing as npt
 from rapidfuzz import fuzz
+from rapidfuzz.distance import LCSseq
 
 from assist.classifier.model import Match
 from assist.classifier.negation import crosses_clause, is_negated
@@ -217,11 +218,13 @@ class Matcher:
             raw.extend(sound)
         if fuzzy:
             exact_terms = {h[0] for h in raw[:exact]}
-            fuzzy = [ref for ref in fuzzy if ref not in exact_terms]
-            if len(fuzzy) > 1:
-                fuzzy.sort(key=lambda ref: self._first_met(ref, text))
-            for ref in fuzzy:
-                raw.extend(self._fuzzy_cjk_hits(ref, text))
+            near = [
+                (ref, found) for ref in fuzzy if ref not in exact_terms and (found := self._fuzzy_cjk_hits(ref, text))
+            ]
+            if len(near) > 1:  # in the order counting the bigrams meets the keywords
+                near.sort(key=lambda pair: self._first_met(pair[0], text))
+            for _, found in near:
+                raw.extend(found)
         if latin and self._latin_buckets and _LATIN_TOKEN.search(n.original) is not None:
             raw.extend(self._fuzzy_latin_hits(n, {h[0] for h in raw[:exact]}))
         if not raw:
@@ -311,6 +314,10 @@ class Matcher:
                 pos -= k
                 break
         lo = max(0, pos - 1)
+        # Every window below is within one edit of the keyword only if it shares a subsequence of all but one
+        # of the keyword's characters with it; so must the text all the windows lie in (one C call, not nine).
+        if LCSseq.similarity(norm, text[lo : pos + size + 2]) < size - 1:
+            return hits
         for length in (size, size - 1, size + 1):
             for start in range(lo, min(len(text) - length, pos + 1) + 1):
                 piece = text[start : start + length]
