@@ -16,7 +16,7 @@ from operator import itemgetter
 from assist.classifier.combine import ModelSettings, combine, model_labels
 from assist.classifier.decide import Decider
 from assist.classifier.learned import SEPARATOR, FeatureIds, TextModel
-from assist.classifier.matching import Matcher, TermHit
+from assist.classifier.matching import NOTHING, Found, Matcher, TermHit
 from assist.classifier.model import NONE, SOURCES, Classification, RuleHit, Segment, SegmentScan, new_scan
 from assist.classifier.normalize import Normalized, fold_table, normalize, normalize_all
 from assist.classifier.ruleset import Rule, RuleSet
@@ -43,11 +43,17 @@ def _slot_kind(rule: Rule, group: int) -> int:
 
 @dataclass(frozen=True, slots=True)
 class _Place:
-    """What each keyword does where a segment comes from: keyword -> (the slots whose first hit it may be,
-    the `near` slots it is a hit of, the rules it cancels); and per slot, whether a negated hit counts."""
+    """What each keyword does where a segment comes from."""
 
-    uses: Mapping[int, tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]]
+    firsts: Mapping[int, tuple[int, ...]]
+    """Every keyword of a rule that applies here -> the slots whose first hit it may be."""
+    others: Mapping[int, tuple[tuple[int, ...], tuple[int, ...]]]
+    """The keywords that do more -> (the `near` slots it is a hit of, the rules it cancels)."""
     counts_negated: tuple[bool, ...]
+    """Per slot: whether a negated hit counts (its rule ignores negation)."""
+
+
+_NO_OTHERS: tuple[tuple[int, ...], tuple[int, ...]] = ((), ())
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +82,7 @@ class Classifier:
             for rule, at in zip(rules.rules, accumulate((len(r.groups) for r in rules.rules), initial=0), strict=False)
         )
         self._slot_rule = tuple(ri for ri, slots in enumerate(self._rule_slots) for _ in slots)
+        self._slot_group = tuple(gi for slots in self._rule_slots for gi in range(len(slots)))
         self._slot_kind = tuple(_slot_kind(rule, gi) for rule in rules.rules for gi in range(len(rule.groups)))
         # Per place a segment can come from (its source, and for context the field when a rule names it):
         # what each keyword does there. None where no rule applies: such a segment is not searched at all.
@@ -103,9 +110,10 @@ class Classifier:
             for t in rule.unless:
                 unless[t][ri] = None
                 terms[t] = None
-        uses = {t: (tuple(slots[t]), tuple(near[t]), tuple(unless[t])) for t in terms}
+        firsts = {t: tuple(slots[t]) for t in terms}
+        others = {t: (tuple(near[t]), tuple(unless[t])) for t in terms if near[t] or unless[t]}
         counts_negated = tuple(not self.rules.rules[ri].negation for ri in self._slot_rule)
-        return _Place(uses, counts_negated)
+        return _Place(firsts, others, counts_negated)
 
     def _uses_for(self, segment: Segment) -> _Place | None:
         field_name = segment.field if segment.field in self._fields else None
@@ -114,7 +122,7 @@ class Classifier:
     def scan(self, segment: Segment) -> SegmentScan:
         """Match every rule against one segment (the live path: a call's scans are cached per line)."""
         n = normalize(segment.text)
-        hits = self._matcher.find(n) if self._uses_for(segment) is not None else []
+        hits = self._matcher.find(n) if self._uses_for(segment) is not None else NOTHING
         return self._scan(segment, n, hits, self._features(segment, n))
 
     def _features(self, segment: Segment, n: Normalized) -> FeatureIds:
@@ -125,48 +133,60 @@ class Classifier:
             return ()
         return self.model.encode_normalized(n.text)
 
-    def _scan(self, segment: Segment, n: Normalized, term_hits: list[TermHit], features: FeatureIds) -> SegmentScan:
-        """One segment's scan from its normalised text, keyword hits and model features."""
+    def _scan(self, segment: Segment, n: Normalized, found: Found, features: FeatureIds) -> SegmentScan:
+        """One segment's scan from its normalised text, keyword hits (`Matcher.find`) and model features."""
+        term_hits, as_found = found
         if not term_hits:
             return new_scan(segment, (), features)
         place = self._places.get((segment.source, segment.field if segment.field in self._fields else None))
         if place is None:
             return new_scan(segment, (), features)
-        uses = place.uses
+        firsts = place.firsts
         # The hits each rule sees, per keyword group: ordered by position, ties in the order the
         # keywords were first found. Only keywords of rules that apply here matter.
-        ordered = [h for h in term_hits if h[0] in uses]
+        ordered = [h for h in term_hits if h[0] in firsts]
         if not ordered:
             return new_scan(segment, (), features)
         if len(ordered) > 1:
             ordered.sort(key=_END, reverse=True)  # stable both ways: by start, then longest first
             ordered.sort(key=_START)
-            if len(set(map(_SPAN, ordered))) < len(ordered):  # two keywords found at one place: rare
+            # Keywords found at one place (one text: synonyms, look-alike entries) are in the order first
+            # found already when the hits are the automaton's as found; otherwise put them in that order.
+            if not as_found and len(set(map(_SPAN, ordered))) < len(ordered):
                 first_found = {t: i for i, t in enumerate(dict.fromkeys([h[0] for h in term_hits]))}
                 ordered.sort(key=lambda h: (h[1], -h[2], first_found[h[0]]))
         # Per slot (one keyword group of one rule): the first hit, or for `near` rules every hit in order.
-        first: dict[int, TermHit] = {}
         every: dict[int, list[TermHit]] = {}
         cancelled: set[int] = set()
-        counts_negated = place.counts_negated
-        for h in ordered:
-            slots, near, unless = uses[h[0]]
-            if h[4]:  # negated: counts only for rules that ignore negation, and cancels nothing
-                for slot in slots:
-                    if counts_negated[slot]:
-                        first.setdefault(slot, h)
+        if as_found or not any(h[4] for h in ordered):
+            first = {slot: h for h in reversed(ordered) for slot in firsts[h[0]]}  # the earliest is set last
+            if place.others:
+                for h in ordered:
+                    others = place.others.get(h[0])
+                    if others is not None:
+                        for slot in others[0]:
+                            every.setdefault(slot, []).append(h)
+                        cancelled.update(others[1])
+        else:
+            first = {}
+            counts_negated = place.counts_negated
+            for h in ordered:
+                near, unless = place.others.get(h[0], _NO_OTHERS)
+                if h[4]:  # negated: counts only for rules that ignore negation, and cancels nothing
+                    for slot in firsts[h[0]]:
+                        if counts_negated[slot]:
+                            first.setdefault(slot, h)
+                    for slot in near:
+                        if counts_negated[slot]:
+                            every.setdefault(slot, []).append(h)
+                    continue
+                for slot in firsts[h[0]]:
+                    first.setdefault(slot, h)
                 for slot in near:
-                    if counts_negated[slot]:
-                        every.setdefault(slot, []).append(h)
-                continue
-            for slot in slots:
-                first.setdefault(slot, h)
-            for slot in near:
-                every.setdefault(slot, []).append(h)
-            if unless:
+                    every.setdefault(slot, []).append(h)
                 cancelled.update(unless)
         out: list[RuleHit] = []
-        kinds, slot_rule, rule_slots = self._slot_kind, self._slot_rule, self._rule_slots
+        kinds, slot_rule, slot_group, rule_slots = self._slot_kind, self._slot_rule, self._slot_group, self._rule_slots
         offsets = n.offsets
         text = segment.text
         for slot in sorted(first.keys() | every.keys()) if every else sorted(first):
@@ -174,15 +194,19 @@ class Classifier:
             if kind == _LATER:
                 continue
             ri = slot_rule[slot]
-            if ri in cancelled:
+            if cancelled and ri in cancelled:
                 continue
             if kind == _ONE:
-                picked: Sequence[tuple[int, TermHit]] = ((slot - rule_slots[ri][0], first[slot]),)
-            elif kind == _ALL:
+                h = first[slot]
+                a = offsets[h[1]]
+                b = offsets[h[2] - 1] + 1
+                out.append(_new_tuple(RuleHit, (ri, slot_group[slot], text[a:b], (a, b), h[3])))
+                continue
+            if kind == _ALL:
                 group_slots = rule_slots[ri]
                 if not all(x in first for x in group_slots):
                     continue
-                picked = [(gi, first[x]) for gi, x in enumerate(group_slots)]
+                picked: Sequence[tuple[int, TermHit]] = [(gi, first[x]) for gi, x in enumerate(group_slots)]
             else:
                 picked = _near(self.rules.rules[ri].near or 0, [every.get(x, []) for x in rule_slots[ri]])
             for gi, h in picked:

@@ -51,6 +51,10 @@ Ints = npt.NDArray[np.int64] | npt.NDArray[np.uint64]
 TermHit = tuple[int, int, int, Match, bool]
 """A keyword found at [start, end) of the normalised text: (keyword id, start, end, how, negated). A plain
 tuple, read by index: made by the thousand per call, and a named tuple's constructor is Python code."""
+Found = tuple[Sequence[TermHit], bool]
+"""A segment's keyword hits, and whether they are every exact occurrence as the automaton gave them (nothing
+vetoed, negated, heard or guessed): then keywords found at one place are already in the order first found."""
+NOTHING: Found = ((), True)
 
 
 class Matcher:
@@ -123,7 +127,7 @@ class Matcher:
         self._lengths = tuple(len(t.norm) for t in rules.terms)
         self._plain = tuple(not t.word for t in rules.terms)
 
-    def find_call(self, ns: Sequence[Normalized], wanted: Sequence[bool]) -> list[list[TermHit]]:
+    def find_call(self, ns: Sequence[Normalized], wanted: Sequence[bool]) -> list[Found]:
         """`find` for each of a call's segments that is `wanted` ([] for the others), with the sound and
         fuzzy searches done once over the whole call: the sound search gives each segment its hits, and
         the bigrams of long keywords are counted per segment with a few array operations, so a segment
@@ -131,7 +135,7 @@ class Matcher:
         texts = [n.text if w else "" for n, w in zip(ns, wanted, strict=True)]
         joined = SEPARATOR.join(texts)
         if not joined.strip(SEPARATOR):
-            return [[] for _ in ns]
+            return [NOTHING for _ in ns]
         starts = list(accumulate((len(t) + 1 for t in texts[:-1]), initial=0))
         codes = np.frombuffer(joined.encode("utf-32-le"), dtype="<u4")
         sound = self._sounds_by_segment(joined, codes, starts) if self._sound is not None else {}
@@ -143,10 +147,10 @@ class Matcher:
             bool(self._latin_buckets)
             and _LATIN_TOKEN.search(SEPARATOR.join(n.original for n, t in zip(ns, texts, strict=True) if t)) is not None
         )
-        out: list[list[TermHit]] = []
+        out: list[Found] = []
         for k, (n, t) in enumerate(zip(ns, texts, strict=True)):
             if not t:
-                out.append([])
+                out.append(NOTHING)
                 continue
             found = sound.get(k)
             out.append(self._find(n, found[0] if found else (), found[1] if found else [], fuzzy.get(k, ()), latin))
@@ -179,7 +183,7 @@ class Matcher:
                     hits.append((ref, start - base, end - base, "sound", False))
         return found
 
-    def find(self, n: Normalized) -> list[TermHit]:
+    def find(self, n: Normalized) -> Found:
         """Every keyword hit in `n`, vetoed by look-alikes and flagged when negated."""
         text = n.text
         nots: list[tuple[int, int, int]] = []
@@ -197,13 +201,13 @@ class Matcher:
         nots: list[tuple[int, int, int]],
         fuzzy: Sequence[int],
         latin: bool,
-    ) -> list[TermHit]:
+    ) -> Found:
         """`find` given the segment's sound hits and sound look-alikes (`nots`), the long keywords whose
         bigrams it holds often enough to be near misses (`fuzzy`, in any order), and
         `latin` False when the call has been seen to hold no word of Latin letters."""
         text = n.text
         if not text:
-            return []
+            return NOTHING
         raw: list[TermHit] = []
         others: list[tuple[int, int, tuple[tuple[int, int], ...]]] = []
         for end_idx, (size, terms, other) in self._exact.iter(text):
@@ -228,9 +232,9 @@ class Matcher:
         if latin and self._latin_buckets and _LATIN_TOKEN.search(n.original) is not None:
             raw.extend(self._fuzzy_latin_hits(n, {h[0] for h in raw[:exact]}))
         if not raw:
-            return []
+            return NOTHING
         if not others and not nots and len(raw) == exact:
-            return raw  # nothing to veto or negate: every exact occurrence is a hit (the common case)
+            return raw, True  # nothing to veto or negate: every exact occurrence is a hit (the common case)
         excl: list[tuple[int, int]] = []
         before: list[tuple[int, int]] = []
         after: list[tuple[int, int]] = []
@@ -273,7 +277,7 @@ class Matcher:
                 bool(corrections) and any(0 <= c_start - end <= window for c_start, _ in corrections)
             )
             out.append((ref, start, end, h[3], True) if negated else h)
-        return _chain_negation(n, out) if any(h[4] for h in out) else out
+        return (_chain_negation(n, out) if any(h[4] for h in out) else out), False
 
     def _first_met(self, ref: int, text: str) -> tuple[int, int]:
         """Where a bigram of long keyword `ref` first occurs in `text`, and the keyword's place among that
