@@ -20,6 +20,7 @@ import numpy.typing as npt
 import opencc
 
 _T2S = opencc.OpenCC("t2s")
+_max, _min = np.maximum.reduce, np.minimum.reduce
 
 # Variant spellings people type for the same word. Length-preserving, applied after
 # traditional -> simplified. Keep this short: typos and homophones belong to the
@@ -173,10 +174,10 @@ def normalize_all(texts: Sequence[str]) -> list[Normalized]:
         return _normalize_each(texts)
     if not codes.size:
         return [Normalized("", (), t) for t in texts]
-    if int(codes.max()) >= table.size:
+    if int(_max(codes)) >= table.size:  # ufunc methods: .max() and .min() add a Python wrapper
         return _normalize_each(texts)
     folded_codes = table[codes]
-    if int(folded_codes.min()) < 0:
+    if int(_min(folded_codes)) < 0:
         return _normalize_each(texts)
     kept = folded_codes.nonzero()[0]
     folded_all = folded_codes[kept].tobytes().decode("utf-32-le")
@@ -198,11 +199,13 @@ def _convert_all(folded: list[str]) -> list[str]:
     """The phrase conversion and the variant spellings of each folded segment, done for all at once."""
     joined = "\n".join(folded)
     if not joined.isascii():
-        phrase = _T2S.convert(joined).split("\n")
-        if len(phrase) != len(folded):  # never seen; the segments one by one then
-            return [_convert(f) for f in folded]
-        folded = [p if len(p) == len(f) and not f.isascii() else f for p, f in zip(phrase, folded, strict=True)]
-        joined = "\n".join(folded)
+        converted = _T2S.convert(joined)
+        if converted != joined:  # most calls are written in simplified characters: nothing changes
+            phrase = converted.split("\n")
+            if len(phrase) != len(folded):  # never seen; the segments one by one then
+                return [_convert(f) for f in folded]
+            folded = [p if len(p) == len(f) and not f.isascii() else f for p, f in zip(phrase, folded, strict=True)]
+            joined = "\n".join(folded)
     if _ANY_VARIANT.search(joined) is not None:
         folded = [_apply_variants(f) for f in folded]
     return folded

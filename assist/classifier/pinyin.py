@@ -118,7 +118,7 @@ def sound_table() -> npt.NDArray[np.uint32]:
 def sound_key_of(text: str, codes: npt.NDArray[np.uint32]) -> str:
     """`sound_key(text)`, given the code points of `text` (little-endian, as `str.encode("utf-32-le")`)."""
     table = sound_table()
-    if codes.size and int(codes.max()) >= table.size:
+    if codes.size and int(np.maximum.reduce(codes)) >= table.size:
         return sound_key(text)
     return table[codes].tobytes().decode("utf-32-le")
 
