@@ -247,11 +247,11 @@ class Classifier:
     def classify(self, segments: Sequence[Segment]) -> Classification:
         """Scan every segment and decide: `decide([scan(s) for s in segments])` for a cold call.
 
-        Nothing is cached per segment here, so what can be done once for the whole call is: the
-        phrase conversion of normalising, the model's features (the model reads the union of its
-        segments' features: a few array operations over the call's code points), and the sound,
-        near-miss and Latin-word searches, which then run only on the segments that need them. The
-        exact keyword search stays per segment (searching the joined call once measured no faster,
+        Nothing is cached per segment here, so what can be done once for the whole call is: normalising
+        (one table lookup over the call's code points and one phrase conversion), the model's features
+        (the model reads the union of its segments' features: a few array operations), the sound search
+        and the bigram count of near misses, whose results go to the segments that have any. The exact
+        keyword search stays per segment (searching the joined call once measured no faster,
         docs/performance.md), and segments no rule applies to are not searched.
         """
         ns = normalize_all([s.text for s in segments])

@@ -3,9 +3,11 @@
 Cheap by construction, since every line of every live call is scanned:
 - one Aho-Corasick automaton holds all keywords, look-alikes, excluded idioms and
   negation cues (one C pass); a second one the character bigrams of the fuzzy keywords,
-  counted in C;
-- a second automaton over sound codes (pinyin.py) finds homophone typos (头诉 -> 投诉);
-- rapidfuzz only scores keywords a bigram or first-letters prefilter proposed.
+  counted in C for one line, with array operations for a whole call (`find_call`);
+- a third automaton over sound codes (pinyin.py) finds homophone typos (头诉 -> 投诉),
+  once per call on the cold path;
+- rapidfuzz only scores keywords a bigram or first-letters prefilter proposed, and only
+  windows of text that can hold a near miss.
 Exclusions (急死, 投资, 记着呢) veto any keyword hit they overlap.
 """
 
