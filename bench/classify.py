@@ -162,6 +162,11 @@ def against(rev: str, clf: Any, segs: list[list[Segment]], rounds: int) -> None:
     print(f"{'against ' + rev + ', CPU ms per call':34}{'median':>10}{'p99':>9}{'p99.9':>9}   (taking turns)")
     for name, values in times.items():
         print(row(f"  classify at {name}", values))
+    before, after = times[rev], times["this tree"]
+    print(
+        f"{'  change':34}{statistics.median(after) / statistics.median(before) - 1:+10.1%}"
+        + "".join(f"{pct(after, q) / pct(before, q) - 1:+9.1%}" for q in (0.99, 0.999))
+    )
     print(f"  results that differ (labels, decided_by, evidence): {differ} of {len(segs)}")
 
 

@@ -86,12 +86,14 @@ def combine(
     settings: ModelSettings,
     priority: Sequence[str],
     features: Ids | None = None,
+    normalized: Sequence[Normalized] | None = None,
 ) -> Classification:
     """The rules' decision, completed (and, for weak rule labels, corrected) by the model's `scores`
     for this call (None: nothing said or written yet that the model knows).
 
     `features`: the call's sorted feature ids (`TextModel.encode_call`) when the scans do not carry them
-    (a cold call, `Classifier.classify`).
+    (a cold call, `Classifier.classify`); `normalized`: the scans' segments normalised, when the caller has
+    them (the model's evidence is searched for in them).
     """
     if scores is None:
         return rules
@@ -99,7 +101,7 @@ def combine(
         labels = model_labels(scores, settings, priority)
         if not labels:
             return rules
-        evidence = tuple(ev for c in labels for ev in model_evidence(model, scans, c, features))
+        evidence = tuple(ev for c in labels for ev in model_evidence(model, scans, c, features, normalized))
         return Classification(labels[0], tuple(labels), evidence, "model")
     kept = [c for c in rules.labels if not _vetoed(c, rules, model, scores, settings)]
     added = _beside(scores, settings, kept or [NONE])
@@ -110,7 +112,7 @@ def combine(
     labels = _ordered({*kept, *added}, priority)
     evidence = (
         *(e for e in rules.evidence if e.category in kept),
-        *(ev for c in added for ev in model_evidence(model, scans, c, features)),
+        *(ev for c in added for ev in model_evidence(model, scans, c, features, normalized)),
     )
     return Classification(labels[0], tuple(labels), tuple(evidence), "rules+model")
 
@@ -147,7 +149,11 @@ def _subsumed(category: str, labels: Sequence[str]) -> bool:
 
 
 def model_evidence(
-    model: TextModel, scans: Sequence[SegmentScan], category: str, features: Ids | None = None
+    model: TextModel,
+    scans: Sequence[SegmentScan],
+    category: str,
+    features: Ids | None = None,
+    normalized: Sequence[Normalized] | None = None,
 ) -> list[Evidence]:
     """Where the words that weighed most for `category` stand in the call.
 
@@ -155,6 +161,7 @@ def model_evidence(
     joined, so an agent reads "不给我解决我就" rather than three fragments of it. At most three
     stretches, strongest first. `features`, when given, are the call's (the scans then carry none):
     the same words are found, since a segment holds a word only if it has that word as a feature.
+    `normalized`, when given, are the scans' segments normalised (else each is normalised when searched).
     """
     words = (
         model.strongest_of(features, category, n=8)
@@ -167,7 +174,7 @@ def model_evidence(
         for k, scan in enumerate(scans):
             if (scan.segment.source == "context") if features is not None else not scan.features:
                 continue
-            n = texts.get(k)
+            n = texts.get(k) if normalized is None else normalized[k]
             if n is None:
                 n = texts[k] = normalize(scan.segment.text)
             at = n.text.find(word)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from assist.classifier.model import NONE, Classification, Evidence, RuleHit, SegmentScan
+from assist.classifier.model import NONE, Classification, Evidence, RuleHit, SegmentScan, new_evidence
 from assist.classifier.ruleset import RuleSet, Target
 
 
@@ -36,9 +36,9 @@ class Decider:
         found: dict[int, list[tuple[SegmentScan, RuleHit]]] = {}
         for scan in scans:
             for hit in scan.hits:
-                hits = found.get(hit.rule)
+                hits = found.get(hit[0])
                 if hits is None:
-                    found[hit.rule] = [(scan, hit)]
+                    found[hit[0]] = [(scan, hit)]
                 else:
                     hits.append((scan, hit))
         if not found:
@@ -47,7 +47,7 @@ class Decider:
         fired_rules: dict[int, list[tuple[SegmentScan, RuleHit]]] = {}
         for ri, hits in found.items():
             size = call_groups.get(ri)
-            if size is None or len({h.group for _, h in hits}) == size:
+            if size is None or len({h[1] for _, h in hits}) == size:
                 fired_rules[ri] = hits
         return self._decide(fired_rules)
 
@@ -65,13 +65,14 @@ class Decider:
         evidence: list[Evidence] = []
         for label in labels:
             seen: set[tuple[int, int, str, int]] = set()
-            for scan, hit in fired[label]:
+            for scan, (rule, group, word, span, _) in fired[label]:
                 seg = scan.segment
-                key = (hit.rule, hit.group, seg.source, seg.index)
+                source, index = seg.source, seg.index
+                key = (rule, group, source, index)
                 if key in seen:
                     continue
                 seen.add(key)
-                evidence.append(Evidence(label, ids[hit.rule], (hit.word,), seg.source, seg.index, hit.span, seg.field))
+                evidence.append(new_evidence(label, ids[rule], (word,), source, index, span, seg.field))
         return Classification(labels[0], tuple(labels), tuple(evidence))
 
 

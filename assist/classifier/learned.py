@@ -39,6 +39,10 @@ Floats = npt.NDArray[np.float32]
 Ids = npt.NDArray[np.int32]
 _PAIR_SHIFT = 21
 """A character pair as one integer: the first code point above the second (code points fit in 21 bits)."""
+_SHIFT = np.uint64(_PAIR_SHIFT)
+_add = np.add.reduce
+_KNOWN_WORDS = 4096
+"""At most this many words' `knows` are kept (then forgotten all at once)."""
 
 
 def text_features(text: str) -> list[str]:
@@ -87,6 +91,8 @@ class TextModel:
     """Aho-Corasick automaton over every feature (character and pair) -> its id, built once."""
     _lookup: _CodeLookup | None = field(init=False, repr=False, compare=False)
     """The same features as arrays over code points, for a whole call at once (None: not all 1-2 characters)."""
+    _known: dict[str, bool] = field(init=False, repr=False, compare=False)
+    """`knows` per word asked (evidence words: a small vocabulary), so a word is normalised once."""
 
     def __post_init__(self) -> None:
         grams = ahocorasick.Automaton()
@@ -96,6 +102,7 @@ class TextModel:
             grams.make_automaton()
         object.__setattr__(self, "_grams", grams)
         object.__setattr__(self, "_lookup", _CodeLookup.build(self.index))
+        object.__setattr__(self, "_known", {})
 
     def encode(self, text: str) -> FeatureIds:
         """The known feature ids of one segment (cache this per segment)."""
@@ -134,16 +141,21 @@ class TextModel:
         return self._score(idx)
 
     def _score(self, idx: npt.NDArray[np.integer[Any]]) -> dict[str, float]:
-        norm = float(np.sqrt(self.idf2[idx].sum()))
-        raw = self.weights[idx].sum(axis=0) / norm + self.bias
-        return {lb: float(v) for lb, v in zip(self.labels, raw, strict=True)}
+        # ufunc methods rather than .sum(): the same reduction without its Python wrapper (once per call)
+        norm = float(np.sqrt(_add(self.idf2[idx])))
+        raw = _add(self.weights[idx], axis=0) / norm + self.bias
+        return dict(zip(self.labels, raw.tolist(), strict=True))
 
     def knows(self, word: str) -> bool:
         """Whether training saw this word: every character pair of it (or the character) is a feature."""
-        n = normalize_text(word)
-        if len(n) < 2:
-            return n in self.index
-        return all(n[i : i + 2] in self.index for i in range(len(n) - 1))
+        known = self._known.get(word)
+        if known is None:
+            if len(self._known) >= _KNOWN_WORDS:
+                self._known.clear()
+            n = normalize_text(word)
+            known = n in self.index if len(n) < 2 else all(n[i : i + 2] in self.index for i in range(len(n) - 1))
+            self._known[word] = known
+        return known
 
     def strongest(self, segments: Iterable[FeatureIds], label: str, n: int = 3) -> list[str]:
         """The call's features that weigh most for `label` (longest first among equals), for evidence."""
@@ -230,8 +242,9 @@ class _CodeLookup:
         keys = self.pair_keys
         if codes.size > 1 and keys.size:
             wide = codes.astype(np.uint64)
-            pairs = (wide[:-1] << np.uint64(_PAIR_SHIFT)) | wide[1:]
-            at = np.searchsorted(keys, pairs)
+            pairs = wide[:-1] << _SHIFT
+            pairs |= wide[1:]
+            at = keys.searchsorted(pairs)  # array methods: numpy's functions add a Python wrapper each
             at[at == keys.size] = 0
             both = np.concatenate((single, self.pair_ids[at[keys[at] == pairs]]))
         else:

@@ -3,9 +3,11 @@
 Cheap by construction, since every line of every live call is scanned:
 - one Aho-Corasick automaton holds all keywords, look-alikes, excluded idioms and
   negation cues (one C pass); a second one the character bigrams of the fuzzy keywords,
-  counted in C;
-- a second automaton over sound codes (pinyin.py) finds homophone typos (头诉 -> 投诉);
-- rapidfuzz only scores keywords a bigram or first-letters prefilter proposed.
+  counted in C for one line, with array operations for a whole call (`find_call`);
+- a third automaton over sound codes (pinyin.py) finds homophone typos (头诉 -> 投诉),
+  once per call on the cold path;
+- rapidfuzz only scores keywords a bigram or first-letters prefilter proposed, and only
+  windows of text that can hold a near miss.
 Exclusions (急死, 投资, 记着呢) veto any keyword hit they overlap.
 """
 
@@ -14,23 +16,26 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from itertools import accumulate, chain
 from operator import itemgetter
-from typing import Generic, NamedTuple, TypeVar
+from typing import Generic, TypeVar
 
 import ahocorasick
+import numpy as np
+import numpy.typing as npt
 from rapidfuzz import fuzz
+from rapidfuzz.distance import LCSseq
 
 from assist.classifier.model import Match
 from assist.classifier.negation import crosses_clause, is_negated
 from assist.classifier.normalize import Normalized
-from assist.classifier.pinyin import is_cjk_word, sound_key
+from assist.classifier.pinyin import is_cjk_word, sound_key, sound_key_of, sound_table
 from assist.classifier.ruleset import RuleSet
 
 V = TypeVar("V")
 
-_TERM, _NOT, _EXCLUDE, _CUE_BEFORE, _CUE_AFTER, _CORRECTION = range(6)
+_TERM, _NOT, _EXCLUDE, _CUE_BEFORE, _CUE_AFTER, _CORRECTION, _WORD = range(7)
 SEPARATOR = "\n"
 """Joins a call's normalised segments for the call-wide searches: normalised text never holds it, so no
 keyword, sound code or bigram spans two segments."""
@@ -38,16 +43,20 @@ _LATIN_TOKEN = re.compile(r"[A-Za-z]{5,}")
 _MIN_FUZZY_CJK = 6
 _MIN_FUZZY_LATIN = 6
 _second = itemgetter(1)
+_SPAN = itemgetter(1, 2)
+_PAIR_SHIFT = 21
+_SHIFT = np.uint64(_PAIR_SHIFT)
+"""A character pair as one integer: the first code point above the second (code points fit in 21 bits)."""
+Ints = npt.NDArray[np.int64] | npt.NDArray[np.uint64]
 
 
-class TermHit(NamedTuple):
-    """A keyword found at [start, end) of the normalised text (a tuple: made by the thousand per call)."""
-
-    term: int
-    start: int
-    end: int
-    how: Match
-    negated: bool
+TermHit = tuple[int, int, int, Match, bool]
+"""A keyword found at [start, end) of the normalised text: (keyword id, start, end, how, negated). A plain
+tuple, read by index: made by the thousand per call, and a named tuple's constructor is Python code."""
+Found = tuple[Sequence[TermHit], bool]
+"""A segment's keyword hits, and whether they are every exact occurrence as the automaton gave them (nothing
+vetoed, negated, heard or guessed): then keywords found at one place are already in the order first found."""
+NOTHING: Found = ((), True)
 
 
 class Matcher:
@@ -55,6 +64,7 @@ class Matcher:
 
     def __init__(self, rules: RuleSet) -> None:
         self._terms = rules.terms
+        sound_table()  # built once per process, here rather than on the first call searched
         self._window = rules.negation.window
         self._cutoff = rules.fuzzy_cutoff
         entries: dict[str, list[tuple[int, int]]] = defaultdict(list)
@@ -89,14 +99,16 @@ class Matcher:
             entries[w].append((_CUE_AFTER, -1))
         for w in rules.negation.corrections:
             entries[w].append((_CORRECTION, -1))
-        # Each key's payload is ready to use: (its length, the keywords it is, anything else it is):
-        # most occurrences are keywords only, turned into hits without looking at kinds.
+        # Each key's payload is ready to use: (its length, the keywords it is, anything else it is, with
+        # _WORD when one of its keywords must stand as a whole word): most occurrences are plain keywords
+        # only, turned into hits without looking at kinds.
         self._exact = _Automaton(
             {
                 k: (
                     len(k),
                     tuple(ref for kind, ref in v if kind == _TERM),
-                    tuple((kind, ref) for kind, ref in v if kind != _TERM),
+                    tuple((kind, ref) for kind, ref in v if kind != _TERM)
+                    + (((_WORD, -1),) if any(kind == _TERM and rules.terms[ref].word for kind, ref in v) else ()),
                 )
                 for k, v in entries.items()
             }
@@ -104,97 +116,127 @@ class Matcher:
         # Sound payloads carry each entry's own text: an occurrence that reads exactly as written is the
         # exact automaton's (the same keyword, the same look-alike), so a call whose every sound occurrence
         # does is not searched by sound segment by segment (`find_call`).
-        self._sound = _Automaton({k: tuple(v) for k, v in sounds.items()}) if sounds else None
-        # The bigrams of long keywords only propose fuzzy candidates; they are counted in C.
+        # Payload: (length, the one text every entry has or None when they differ, the entries).
+        self._sound = _Automaton({k: (len(k), _one_word(v), tuple(v)) for k, v in sounds.items()}) if sounds else None
+        # The bigrams of long keywords only propose fuzzy candidates; they are counted in C (one segment, the
+        # live path) or with array operations over a whole call (`find_call`).
         self._grams = _GramCounter({k: tuple(v) for k, v in grams.items()})
+        self._gram_refs = {k: tuple(v) for k, v in grams.items()}
+        self._gram_table = _GramTable.build(grams, self._grams_needed)
         self._least_needed = min(self._grams_needed.values(), default=0)
         # a near miss is at most one character shorter than its keyword: no shorter text holds one
         self._least_window = min((len(rules.terms[i].norm) - 1 for i in self._fuzzy_cjk), default=0)
         self._lengths = tuple(len(t.norm) for t in rules.terms)
         self._plain = tuple(not t.word for t in rules.terms)
 
-    def find_call(self, ns: Sequence[Normalized], wanted: Sequence[bool]) -> list[list[TermHit]]:
+    def find_call(self, ns: Sequence[Normalized], wanted: Sequence[bool]) -> list[Found]:
         """`find` for each of a call's segments that is `wanted` ([] for the others), with the sound and
-        fuzzy searches done once over the whole call first: most calls have neither a homophone nor a
-        near-miss, and then no segment pays for looking."""
+        fuzzy searches done once over the whole call: the sound search gives each segment its hits, and
+        the bigrams of long keywords are counted per segment with a few array operations, so a segment
+        pays only for what it has (most have neither a homophone nor a near miss)."""
         texts = [n.text if w else "" for n, w in zip(ns, wanted, strict=True)]
         joined = SEPARATOR.join(texts)
         if not joined.strip(SEPARATOR):
-            return [[] for _ in ns]
-        sound = self._sounds_in(joined, texts) if self._sound is not None else set()
-        fuzzy = bool(self._grams_needed) and self._near_misses_in(joined)
+            return [NOTHING for _ in ns]
+        starts = list(accumulate((len(t) + 1 for t in texts[:-1]), initial=0))
+        codes = np.frombuffer(joined.encode("utf-32-le"), dtype="<u4")
+        sound = self._sounds_by_segment(joined, codes, starts) if self._sound is not None else {}
+        table = self._gram_table
+        fuzzy = (
+            table.candidates(codes, starts, [len(t) >= self._least_window for t in texts]) if table is not None else {}
+        )
         latin = (
             bool(self._latin_buckets)
             and _LATIN_TOKEN.search(SEPARATOR.join(n.original for n, t in zip(ns, texts, strict=True) if t)) is not None
         )
-        return [
-            self._find(n, k in sound, fuzzy, latin) if t else [] for k, (n, t) in enumerate(zip(ns, texts, strict=True))
-        ]
+        out: list[Found] = []
+        for k, (n, t) in enumerate(zip(ns, texts, strict=True)):
+            if not t:
+                out.append(NOTHING)
+                continue
+            found = sound.get(k)
+            out.append(self._find(n, found[0] if found else (), found[1] if found else [], fuzzy.get(k, ()), latin))
+        return out
 
-    def _sounds_in(self, text: str, parts: Sequence[str]) -> set[int]:
-        """The parts (joined in `text`) that hold something that sounds like an entry without being
-        written as it: only those are searched by sound."""
+    def _sounds_by_segment(
+        self, text: str, codes: npt.NDArray[np.uint32], starts: Sequence[int]
+    ) -> dict[int, tuple[list[TermHit], list[tuple[int, int, int]]]]:
+        """Sound hits and sound look-alikes of each segment joined in `text` (segment -> (hits, nots)), in
+        the order `_sound_hits` gives them. An occurrence that reads exactly as every entry of its key is
+        written gives nothing: not a hit, and a look-alike the exact search found at the same place."""
         assert self._sound is not None
-        found: set[int] = set()
-        starts: list[int] | None = None
-        for end_idx, entries in self._sound.iter(sound_key(text)):
-            for _, _, word in entries:
-                if text[end_idx + 1 - len(word) : end_idx + 1] != word:
-                    if starts is None:
-                        starts = list(accumulate((len(p) + 1 for p in parts[:-1]), initial=0))
-                    found.add(bisect_right(starts, end_idx) - 1)
-                    break
+        found: dict[int, tuple[list[TermHit], list[tuple[int, int, int]]]] = {}
+        for end_idx, (size, word, entries) in self._sound.iter(sound_key_of(text, codes)):
+            end = end_idx + 1
+            start = end - size
+            piece = text[start:end]
+            if piece == word:
+                continue
+            k = bisect_right(starts, start) - 1
+            base = starts[k]
+            pair = found.get(k)
+            if pair is None:
+                pair = found[k] = ([], [])
+            hits, nots = pair
+            for kind, ref, norm in entries:
+                if kind == _NOT:
+                    nots.append((ref, start - base, end - base))
+                elif piece != norm and sum(1 for a, b in zip(piece, norm, strict=True) if a == b) * 2 >= size:
+                    hits.append((ref, start - base, end - base, "sound", False))
         return found
 
-    def _near_misses_in(self, text: str) -> bool:
-        """Whether some long keyword may be a fuzzy candidate in one of the segments joined in `text`.
-
-        A segment proposes a keyword when it holds enough of the keyword's bigrams and not the keyword
-        itself. The bigrams of all segments together are at least those of any one of them, less those
-        of the segments that hold the keyword: each of its (non-overlapping) occurrences brings all of
-        its own bigrams, and a segment holding it proposes nothing.
-        """
-        needed, lengths, terms = self._grams_needed, self._lengths, self._terms
-        for ref, count in self._grams.count(text).items():
-            if count >= needed[ref] and count - text.count(terms[ref].norm) * (lengths[ref] - 1) >= needed[ref]:
-                return True
-        return False
-
-    def find(self, n: Normalized) -> list[TermHit]:
+    def find(self, n: Normalized) -> Found:
         """Every keyword hit in `n`, vetoed by look-alikes and flagged when negated."""
-        return self._find(n, True, True, True)
+        text = n.text
+        nots: list[tuple[int, int, int]] = []
+        sound = self._sound_hits(text, nots) if self._sound is not None and text else []
+        fuzzy: list[int] = []
+        if self._grams_needed and len(text) >= self._least_window:
+            needed = self._grams_needed
+            fuzzy = [ref for ref, count in self._grams.count(text, self._least_needed).items() if count >= needed[ref]]
+        return self._find(n, sound, nots, fuzzy, True)
 
-    def _find(self, n: Normalized, sound: bool, fuzzy: bool, latin: bool) -> list[TermHit]:
-        """`find`; `sound`, `fuzzy`, `latin` False when the call has been seen to hold no sound-alike,
-        no near miss of a long keyword, no word of Latin letters."""
+    def _find(
+        self,
+        n: Normalized,
+        sound: Sequence[TermHit],
+        nots: list[tuple[int, int, int]],
+        fuzzy: Sequence[int],
+        latin: bool,
+    ) -> Found:
+        """`find` given the segment's sound hits and sound look-alikes (`nots`), the long keywords whose
+        bigrams it holds often enough to be near misses (`fuzzy`, in any order), and
+        `latin` False when the call has been seen to hold no word of Latin letters."""
         text = n.text
         if not text:
-            return []
+            return NOTHING
         raw: list[TermHit] = []
         others: list[tuple[int, int, tuple[tuple[int, int], ...]]] = []
         for end_idx, (size, terms, other) in self._exact.iter(text):
             end = end_idx + 1
+            start = end - size
             for ref in terms:
-                raw.append(TermHit(ref, end - size, end, "exact", False))
+                raw.append((ref, start, end, "exact", False))
             if other:
-                others.append((end - size, end, other))
+                others.append((start, end, other))
         exact = len(raw)
-        nots: list[tuple[int, int, int]] = []
-        if sound and self._sound is not None:
-            raw.extend(self._sound_hits(text, nots))
-        if fuzzy and self._grams_needed and len(text) >= self._least_window:
-            needed = self._grams_needed
-            exact_terms = {h.term for h in raw[:exact]}
-            for ref, count in self._grams.count(text, self._least_needed).items():
-                if count >= needed[ref] and ref not in exact_terms:
-                    raw.extend(self._fuzzy_cjk_hits(ref, text))
+        if sound:
+            raw.extend(sound)
+        if fuzzy:
+            exact_terms = {h[0] for h in raw[:exact]}
+            near = [
+                (ref, found) for ref in fuzzy if ref not in exact_terms and (found := self._fuzzy_cjk_hits(ref, text))
+            ]
+            if len(near) > 1:  # in the order counting the bigrams meets the keywords
+                near.sort(key=lambda pair: self._first_met(pair[0], text))
+            for _, found in near:
+                raw.extend(found)
         if latin and self._latin_buckets and _LATIN_TOKEN.search(n.original) is not None:
-            raw.extend(self._fuzzy_latin_hits(n, {h.term for h in raw[:exact]}))
+            raw.extend(self._fuzzy_latin_hits(n, {h[0] for h in raw[:exact]}))
         if not raw:
-            return []
-        plain = self._plain
-        if not others and not nots and len(raw) == exact and all(plain[h.term] for h in raw):
-            return raw  # nothing to veto or negate: every exact occurrence is a hit (the common case)
+            return NOTHING
+        if not others and not nots and len(raw) == exact:
+            return raw, True  # nothing to veto or negate: every exact occurrence is a hit (the common case)
         excl: list[tuple[int, int]] = []
         before: list[tuple[int, int]] = []
         after: list[tuple[int, int]] = []
@@ -209,14 +251,15 @@ class Matcher:
                     before.append((start, end))
                 elif kind == _CORRECTION:
                     corrections.append((start, end))
-                else:
+                elif kind == _CUE_AFTER:
                     after.append((start, end))
         if before or after:  # a cue inside a keyword (不想 in 不想活) negates nothing
-            spans = [(h.start, h.end) for h in raw[:exact]]
+            spans = [(h[1], h[2]) for h in raw[:exact]]
             before = [c for c in before if not _inside_any(c, spans) and not _a_not_a(text, c)]
             after = [c for c in after if not _inside_any(c, spans)]
         cues = bool(before or after)
         window = self._window
+        plain = self._plain
         out: list[TermHit] = []
         seen: set[tuple[int, int, int]] | None = set() if len(raw) > exact else None  # exact hits never repeat
         for h in raw:
@@ -235,14 +278,21 @@ class Matcher:
             negated = (cues and is_negated(n, start, end, before, after, window)) or (
                 bool(corrections) and any(0 <= c_start - end <= window for c_start, _ in corrections)
             )
-            out.append(h._replace(negated=True) if negated else h)
-        return _chain_negation(n, out) if any(h.negated for h in out) else out
+            out.append((ref, start, end, h[3], True) if negated else h)
+        return (_chain_negation(n, out) if any(h[4] for h in out) else out), False
+
+    def _first_met(self, ref: int, text: str) -> tuple[int, int]:
+        """Where a bigram of long keyword `ref` first occurs in `text`, and the keyword's place among that
+        bigram's keywords: the order in which counting the bigrams of `text` meets the keywords."""
+        norm = self._terms[ref].norm
+        at = min(p for p in (text.find(norm[k : k + 2]) for k in range(len(norm) - 1)) if p >= 0)
+        return at, self._gram_refs[text[at : at + 2]].index(ref)
 
     def _sound_hits(self, text: str, nots: list[tuple[int, int, int]]) -> list[TermHit]:
         """Keywords that sound like a piece of text which shares at least half their characters."""
         assert self._sound is not None
         hits: list[TermHit] = []
-        for end_idx, entries in self._sound.iter(sound_key(text)):
+        for end_idx, (_, _, entries) in self._sound.iter(sound_key(text)):
             end = end_idx + 1
             for kind, ref, norm in entries:
                 start = end - len(norm)
@@ -254,7 +304,7 @@ class Matcher:
                     continue
                 same = sum(1 for a, b in zip(piece, norm, strict=True) if a == b)
                 if same * 2 >= len(norm):  # keep at least half the characters: 记着 yes, 季哲 no
-                    hits.append(TermHit(ref, start, end, "sound", False))
+                    hits.append((ref, start, end, "sound", False))
         return hits
 
     def _fuzzy_cjk_hits(self, ref: int, text: str) -> list[TermHit]:
@@ -270,11 +320,15 @@ class Matcher:
                 pos -= k
                 break
         lo = max(0, pos - 1)
+        # Every window below is within one edit of the keyword only if it shares a subsequence of all but one
+        # of the keyword's characters with it; so must the text all the windows lie in (one C call, not nine).
+        if LCSseq.similarity(norm, text[lo : pos + size + 2]) < size - 1:
+            return hits
         for length in (size, size - 1, size + 1):
             for start in range(lo, min(len(text) - length, pos + 1) + 1):
                 piece = text[start : start + length]
                 if fuzz.ratio(norm, piece, score_cutoff=cutoff):
-                    hits.append(TermHit(ref, start, start + length, "fuzzy", False))
+                    hits.append((ref, start, start + length, "fuzzy", False))
                     return hits
         return hits
 
@@ -294,7 +348,7 @@ class Matcher:
                 start = bisect_left(n.offsets, m.start())
                 end = bisect_left(n.offsets, m.end())
                 if start < end:
-                    hits.append(TermHit(ref, start, end, "fuzzy", False))
+                    hits.append((ref, start, end, "fuzzy", False))
         return hits
 
 
@@ -346,18 +400,13 @@ CHAIN_GAP = 2
 def _chain_negation(n: Normalized, hits: list[TermHit]) -> list[TermHit]:
     """Negation covers the phrase it governs: in "不是说要去12378投诉你们" the cue negates 12378
     and, through it, 投诉 right after; "不是第一次打电话投诉" has no negated keyword in between."""
-    out = sorted(hits, key=lambda h: (h.start, h.end))
+    out = sorted(hits, key=_SPAN)
     for i, h in enumerate(out):
-        if h.negated:
+        if h[4]:
             continue
         for prev in out[:i]:
-            if (
-                prev.negated
-                and prev.end <= h.start
-                and h.start - prev.end <= CHAIN_GAP
-                and not crosses_clause(n, prev.end, h.start)
-            ):
-                out[i] = h._replace(negated=True)
+            if prev[4] and prev[2] <= h[1] and h[1] - prev[2] <= CHAIN_GAP and not crosses_clause(n, prev[2], h[1]):
+                out[i] = (h[0], h[1], h[2], h[3], True)
                 break
     return out
 
@@ -375,3 +424,87 @@ def _whole_word(n: Normalized, start: int, end: int, prefix: bool) -> bool:
     if a > 0 and orig[a - 1].isascii() and orig[a - 1].isalnum():
         return False
     return prefix or b >= len(orig) or not (orig[b].isascii() and orig[b].isalnum())
+
+
+def _one_word(entries: Sequence[tuple[int, int, str]]) -> str | None:
+    """The text every sound entry of a key is written as, None when they are written differently."""
+    words = {word for _, _, word in entries}
+    return words.pop() if len(words) == 1 else None
+
+
+class _GramTable:
+    """The bigrams of long keywords as sorted integer keys (first code point above the second), to count
+    every segment's bigram occurrences per keyword for a whole call with a few array operations."""
+
+    def __init__(self, keys: Ints, starts: Ints, refs: Ints, needed: Ints, terms: tuple[int, ...]) -> None:
+        self._keys = keys
+        """Each bigram's key, sorted."""
+        self._starts = starts
+        """Where each bigram's keywords begin in `refs` (one more entry: the end)."""
+        self._refs = refs
+        """The keywords of each bigram, as dense ids (a keyword that has the bigram twice is there twice)."""
+        self._needed = needed
+        """Per dense id: the bigram occurrences that make it a candidate."""
+        self._terms = terms
+        """Dense id -> keyword id."""
+
+    @staticmethod
+    def build(grams: Mapping[str, Sequence[int]], needed: Mapping[int, int]) -> _GramTable | None:
+        if not grams:
+            return None
+        dense = {ref: i for i, ref in enumerate(sorted(needed))}
+        order = sorted(grams, key=_pair_key)
+        lists = [[dense[ref] for ref in grams[g]] for g in order]
+        arrays = (
+            np.array([_pair_key(g) for g in order], dtype=np.uint64),
+            np.array(list(accumulate(map(len, lists), initial=0)), dtype=np.int64),
+            np.array(list(chain.from_iterable(lists)), dtype=np.int64),
+            np.array([needed[ref] for ref in sorted(needed)], dtype=np.int64),
+        )
+        for a in arrays:
+            a.setflags(write=False)
+        return _GramTable(*arrays, tuple(sorted(needed)))
+
+    def candidates(
+        self, text: npt.NDArray[np.uint32], starts: Sequence[int], long_enough: Sequence[bool]
+    ) -> dict[int, list[int]]:
+        """segment -> the keywords whose bigrams it holds at least as often as they need (in no particular
+        order), for the segments joined in `text` (code points; a separator no bigram holds between segments)
+        that are `long_enough` to hold a near miss. (Array methods rather than numpy functions: the functions'
+        Python wrappers cost as much as the work on arrays this small.)"""
+        codes = text.astype(np.uint64)
+        if codes.size < 2:
+            return {}
+        pairs = codes[:-1] << _SHIFT
+        pairs |= codes[1:]
+        keys = self._keys
+        at = keys.searchsorted(pairs)
+        at[at == keys.size] = 0
+        pos = (keys[at] == pairs).nonzero()[0]
+        if not pos.size:
+            return {}
+        gid = at[pos]
+        lo = self._starts[gid]
+        lens = self._starts[gid + 1] - lo
+        ends = lens.cumsum()
+        # every (bigram occurrence, keyword of that bigram)
+        flat = np.arange(int(ends[-1])) + (lo - ends + lens).repeat(lens)
+        width = self._needed.size
+        seg = self._segment_starts(starts).searchsorted(pos, side="right") - 1
+        key = (seg * width).repeat(lens) + self._refs[flat]
+        counts = np.bincount(key, minlength=len(starts) * width).reshape(len(starts), width)
+        segs, dense = (counts >= self._needed).nonzero()
+        out: dict[int, list[int]] = {}
+        terms = self._terms
+        for k, d in zip(segs.tolist(), dense.tolist(), strict=True):
+            if long_enough[k]:
+                out.setdefault(k, []).append(terms[d])
+        return out
+
+    @staticmethod
+    def _segment_starts(starts: Sequence[int]) -> npt.NDArray[np.int64]:
+        return np.array(starts, dtype=np.int64)
+
+
+def _pair_key(pair: str) -> int:
+    return (ord(pair[0]) << _PAIR_SHIFT) | ord(pair[1])

@@ -134,3 +134,45 @@ class ForbiddenHit:
             "span": list(self.span),
             "alternative": self.alternative,
         }
+
+
+# Fast constructors for the classifier's hot path. A frozen dataclass's __init__ sets each field through
+# object.__setattr__ (Python code, ~1 µs for Evidence); setting the slots directly builds the same object
+# (same class, same fields: equal, same hash) in about a third of the time. Calls make up to a hundred each.
+_object_new = object.__new__
+_scan_fields = tuple(SegmentScan.__dict__[f].__set__ for f in ("segment", "hits", "features"))
+_evidence_fields = tuple(
+    Evidence.__dict__[f].__set__ for f in ("category", "rule", "words", "source", "index", "span", "field")
+)
+
+
+def new_scan(segment: Segment, hits: tuple[RuleHit, ...], features: tuple[int, ...]) -> SegmentScan:
+    """`SegmentScan(segment, hits, features)`, faster."""
+    scan: SegmentScan = _object_new(SegmentScan)
+    set_segment, set_hits, set_features = _scan_fields
+    set_segment(scan, segment)
+    set_hits(scan, hits)
+    set_features(scan, features)
+    return scan
+
+
+def new_evidence(
+    category: str,
+    rule: str,
+    words: tuple[str, ...],
+    source: Source,
+    index: int,
+    span: tuple[int, int],
+    field: str | None,
+) -> Evidence:
+    """`Evidence(category, rule, words, source, index, span, field)`, faster."""
+    ev: Evidence = _object_new(Evidence)
+    set_category, set_rule, set_words, set_source, set_index, set_span, set_field = _evidence_fields
+    set_category(ev, category)
+    set_rule(ev, rule)
+    set_words(ev, words)
+    set_source(ev, source)
+    set_index(ev, index)
+    set_span(ev, span)
+    set_field(ev, field)
+    return ev

@@ -12,12 +12,15 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
-from functools import lru_cache
-from itertools import compress
+from functools import cache, lru_cache
+from itertools import accumulate, compress, pairwise
 
+import numpy as np
+import numpy.typing as npt
 import opencc
 
 _T2S = opencc.OpenCC("t2s")
+_max, _min = np.maximum.reduce, np.minimum.reduce
 
 # Variant spellings people type for the same word. Length-preserving, applied after
 # traditional -> simplified. Keep this short: typos and homophones belong to the
@@ -43,13 +46,13 @@ class Normalized:
 
     __slots__ = ("_offsets", "original", "text")
 
-    def __init__(self, text: str, offsets: tuple[int, ...] | None, original: str) -> None:
+    def __init__(self, text: str, offsets: Sequence[int] | None, original: str) -> None:
         self.text = text
         self.original = original
         self._offsets = offsets
 
     @property
-    def offsets(self) -> tuple[int, ...]:
+    def offsets(self) -> Sequence[int]:
         if self._offsets is None:
             original = self.original
             # Usually every character folds to one character or to none; then the map is the indices of
@@ -145,31 +148,85 @@ def _apply_variants(text: str) -> str:
 
 def normalize(text: str) -> Normalized:
     """Normalise `text`, keeping a map from each output character to its source index."""
-    joined = text.translate(_TABLE)
-    # Phrase-level traditional -> simplified (e.g. 乾淨 -> 干净) where it keeps the length.
+    return Normalized(_convert(text.translate(_TABLE)), None, text)
+
+
+def _convert(joined: str) -> str:
+    """Phrase-level traditional -> simplified (e.g. 乾淨 -> 干净) where it keeps the length, then variants."""
     if joined and not joined.isascii():
         phrase = _T2S.convert(joined)
         if len(phrase) == len(joined):
             joined = phrase
-    joined = _apply_variants(joined)
-    return Normalized(joined, None, text)
+    return _apply_variants(joined)
 
 
 def normalize_all(texts: Sequence[str]) -> list[Normalized]:
-    """`normalize` for each of a call's segments, with the phrase conversion and the variant spellings
-    done once over all of them joined by a line break (folding drops line breaks, and no phrase or
-    variant holds one, so each segment converts as it would alone)."""
-    folded = [t.translate(_TABLE) for t in texts]
+    """`normalize` for each of a call's segments, offset maps included: the characters of the whole call
+    are folded with one table lookup (`fold_table`), then the phrase conversion and the variant spellings
+    are done once over all segments joined by a line break (folding drops line breaks, and no phrase or
+    variant holds one, so each segment converts as it would alone). A call with a character that folds
+    to several, or outside the table, is folded segment by segment."""
+    table = fold_table()
+    joined = "".join(texts)
+    try:
+        codes = np.frombuffer(joined.encode("utf-32-le"), dtype="<u4")
+    except UnicodeEncodeError:  # a lone surrogate
+        return _normalize_each(texts)
+    if not codes.size:
+        return [Normalized("", (), t) for t in texts]
+    if int(_max(codes)) >= table.size:  # ufunc methods: .max() and .min() add a Python wrapper
+        return _normalize_each(texts)
+    folded_codes = table[codes]
+    if int(_min(folded_codes)) < 0:
+        return _normalize_each(texts)
+    kept = folded_codes.nonzero()[0]
+    folded_all = folded_codes[kept].tobytes().decode("utf-32-le")
+    starts = np.fromiter(accumulate(map(len, texts), initial=0), dtype=np.int64, count=len(texts) + 1)
+    cuts = kept.searchsorted(starts).tolist()
+    offsets = (kept - starts[starts[1:].searchsorted(kept, side="right")]).tolist()
+    folded = [folded_all[a:b] for a, b in pairwise(cuts)]
+    folded = _convert_all(folded)
+    return [Normalized(f, offsets[a:b], t) for f, t, a, b in zip(folded, texts, cuts, cuts[1:], strict=False)]
+
+
+def _normalize_each(texts: Sequence[str]) -> list[Normalized]:
+    """`normalize_all` with each segment folded on its own (offset maps made when first needed)."""
+    folded = _convert_all([t.translate(_TABLE) for t in texts])
+    return [Normalized(f, None, t) for f, t in zip(folded, texts, strict=True)]
+
+
+def _convert_all(folded: list[str]) -> list[str]:
+    """The phrase conversion and the variant spellings of each folded segment, done for all at once."""
     joined = "\n".join(folded)
     if not joined.isascii():
-        phrase = _T2S.convert(joined).split("\n")
-        if len(phrase) != len(folded):  # never seen; the segments one by one then
-            return [normalize(t) for t in texts]
-        folded = [p if len(p) == len(f) and not f.isascii() else f for p, f in zip(phrase, folded, strict=True)]
-        joined = "\n".join(folded)
+        converted = _T2S.convert(joined)
+        if converted != joined:  # most calls are written in simplified characters: nothing changes
+            phrase = converted.split("\n")
+            if len(phrase) != len(folded):  # never seen; the segments one by one then
+                return [_convert(f) for f in folded]
+            folded = [p if len(p) == len(f) and not f.isascii() else f for p, f in zip(phrase, folded, strict=True)]
+            joined = "\n".join(folded)
     if _ANY_VARIANT.search(joined) is not None:
         folded = [_apply_variants(f) for f in folded]
-    return [Normalized(f, None, t) for f, t in zip(folded, texts, strict=True)]
+    return folded
+
+
+@cache
+def fold_table() -> npt.NDArray[np.int32]:
+    """Code point (the Basic Multilingual Plane) -> the one character it folds to, 0 when it folds to none,
+    -1 when it folds to several or is a surrogate.
+    Built once per process (about 0.2 s), when the first classifier is made, not on a live call."""
+    fold = _fold_char.__wrapped__
+    out = np.zeros(0x10000, dtype=np.int64)
+    for code in range(0x10000):
+        if 0xD800 <= code < 0xE000:
+            out[code] = -1
+            continue
+        folded = fold(chr(code))
+        out[code] = ord(folded) if len(folded) == 1 else (-1 if folded else 0)
+    table = out.astype("<i4")
+    table.setflags(write=False)
+    return table
 
 
 def normalize_text(text: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from assist.classifier.normalize import normalize, normalize_all, normalize_text
 
 
@@ -45,3 +47,24 @@ def test_a_call_normalised_at_once_is_each_segment_normalised_alone() -> None:
     alone = [normalize(t) for t in texts]
     assert [(n.text, n.original, n.offsets) for n in together] == [(n.text, n.original, n.offsets) for n in alone]
     assert together[0].text == "头发干净" and together[2].text == "户登"  # no variant spans two segments
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [
+        # folded with one table lookup for the whole call: every character folds to one or to none
+        ["頭髮乾淨", "帳", "戶登", "陸不了", "", "APP crash", "，。", "ＡＢＣ１２３的\n帳戶", "我要投訴你們！！"],
+        ["", ""],
+        [],
+        # a character outside the table (an emoji): folded segment by segment
+        ["我要投诉😡", "帳戶"],
+    ],
+)
+def test_a_call_folded_at_once_has_each_segments_text_and_offsets(texts: list[str]) -> None:
+    together = normalize_all(texts)
+    alone = [normalize(t) for t in texts]
+    assert [(n.text, n.original, tuple(n.offsets)) for n in together] == [
+        (n.text, n.original, tuple(n.offsets)) for n in alone
+    ]
+    for n in together:
+        assert n.span(0, len(n.text)) == normalize(n.original).span(0, len(n.text))
