@@ -341,13 +341,6 @@ async def test_the_live_call_cap_refuses_a_new_call_but_not_a_resumed_one(served
     assert (await again.call("call.start", call_id=f"cap-{cap}", context={}))["success"], "room again after an end"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 14 item 11: call ids are global, not scoped to the agent: another "
-    "agent's call.start of an id takes it (the rightful agent gets a conflict), and an ended id can "
-    "never be used again (an agent can burn ids); scoping them reaches the store's calls table, "
-    "routing, leader and feedback",
-)
 async def test_an_agent_cannot_take_or_burn_another_agents_call_id(served: Running) -> None:
     squatter = await open_client(served, user="a12")
     await squatter.call("call.start", call_id="pbx-1001", context={})

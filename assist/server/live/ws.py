@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
+import msgspec
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
@@ -122,16 +123,26 @@ class Connection:
 
     def send(self, message: dict[str, Any]) -> None:
         if not self.closed:
-            self.send_text(messages.encode(message))
+            self._queue(messages.encode(self.session.outgoing(message)).encode())
 
     def send_text(self, text: str | bytes) -> None:
+        """Queue a message encoded for every watcher of a call (`Hub.deliver`); an agent's own call ids in
+        it are shown as the agent sent them (`Session.outgoing`)."""
+        if self.closed:
+            return
+        data = text.encode() if isinstance(text, str) else text
+        prefix = self.session.prefix
+        if prefix and b'"' + prefix.encode() in data:
+            data = messages.encode(self.session.outgoing(msgspec.json.decode(data))).encode()
+        self._queue(data)
+
+    def _queue(self, data: bytes) -> None:
         """Queue an encoded message (a push is encoded once for all its watchers).
 
         A client that leaves `max_queue` messages or `max_bytes` bytes unread is cut off (1013) and what
         waited for it is dropped; one message over `max_bytes` still goes to a client with nothing waiting."""
         if self.closed:
             return
-        data = text.encode() if isinstance(text, str) else text
         if len(self.queue) >= self.max_queue or (self.queue and self.queued_bytes + len(data) > self.max_bytes):
             log.warning(
                 "ws: client %s too slow (%d messages, %d KiB unsent), disconnecting",
