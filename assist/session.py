@@ -4,11 +4,11 @@ space of call ids.
 Sans-I/O: the websocket shell feeds decoded messages in and gets typed commands
 (or errors) out; it owns the socket, the auth deadline and the send queue.
 
-Call ids are the softphone's, and an agent can only name its own: an agent's `call_id` is kept as
-`<agent>/<call_id>` (`scoped`) from the moment it is read, so another agent starting the same id starts
-another call — nobody can take or burn an id another agent's softphone will use (issue 14). What the agent
-is sent shows its ids as it sent them (`Session.outgoing`); leaders, supervisors and the store see the
-scoped key, which names the agent.
+Call ids are the softphone's, and no agent can take or burn another agent's: when the id an agent names
+belongs to a call of another agent (live or ended), the agent's call is kept under the key
+`<agent>/<call_id>` instead (the shell decides, `Hub.call_key`; an id with a slash is always kept so, which
+reserves those keys). What the agent is sent shows its ids as it sent them (`Session.outgoing`); leaders,
+supervisors and the store see the key.
 """
 
 from __future__ import annotations
@@ -30,13 +30,15 @@ class Principal:
     lang: str
 
 
+MAX_KEYS = 256
+"""Call ids whose key one connection remembers (an agent holds at most `max_calls_per_agent` live calls)."""
 SCOPED_ROLES = frozenset({"agent"})
 """Roles whose call ids are their own (an admin names any call by its key, as a leader does)."""
 
 
 def scope_prefix(user: str) -> str:
-    """What an agent's call ids are prefixed with: the user id (percent-encoded, so no user's prefix can be
-    the start of another's) and a slash."""
+    """What an agent's call id is prefixed with where another agent has it: the user id (percent-encoded, so
+    no user's prefix can be the start of another's) and a slash."""
     return quote(user, safe="") + "/"
 
 
@@ -75,6 +77,14 @@ class Session:
     calls: set[str] = field(default_factory=set)
     prefix: str = ""
     """An agent's call-id prefix (`scope_prefix`); empty for the roles that name calls by their key."""
+    keys: dict[str, str] = field(default_factory=dict)
+    """The key of each call id this agent named (most recent last, at most `MAX_KEYS`)."""
+
+    def remember_key(self, call_id: str, key: str) -> None:
+        self.keys.pop(call_id, None)
+        self.keys[call_id] = key
+        while len(self.keys) > MAX_KEYS:
+            del self.keys[next(iter(self.keys))]
 
     @property
     def ready(self) -> bool:
@@ -102,8 +112,4 @@ class Session:
         type_ = data["type"]
         if not self.commands.allows(type_, self.principal.role):
             raise Unauthorized(f"role {self.principal.role!r} may not use {type_!r}")
-        if self.prefix:
-            call_id = getattr(cmd, "call_id", None)
-            if isinstance(call_id, str):
-                cmd.call_id = self.prefix + call_id  # type: ignore[attr-defined]
         return cmd

@@ -398,12 +398,32 @@ class Hub:
             if data.get("type") == "auth":
                 raise InvalidFormat("already authenticated")
             cmd = conn.session.accept(data)
+            if conn.session.prefix and isinstance(getattr(cmd, "call_id", None), str):
+                cmd.call_id = await self.call_key(conn.session, cmd.call_id)  # type: ignore[attr-defined]
             await self.handlers[type(cmd)](conn, cmd, self.clock())
         except AssistError as exc:
             conn.send(messages.error(cid, exc.to_json()))
         except Exception:
             log.exception("ws: unexpected error")
             conn.send(messages.error(cid, {"code": "internal_error", "message": "internal error; logged"}))
+
+    async def call_key(self, session: Session, call_id: str) -> str:
+        """The key an agent's `call_id` names: the id itself, unless a call of another agent (live here, or
+        live or ended in the store) has it — then `<agent>/<call_id>`, so nobody can take or burn the ids
+        another agent's softphone will use (issue 14). An id with a slash is always prefixed: the keys with
+        one are the prefixed ones. Remembered per connection; the same answer every time for the same store."""
+        key = session.keys.get(call_id)
+        if key is None:
+            assert session.principal is not None
+            user = session.principal.user
+            if "/" in call_id:
+                key = session.prefix + call_id
+            else:
+                live = self.desk.calls.get(call_id)
+                owner = live.user if live is not None else await self.store.call_owner(call_id)
+                key = call_id if owner is None or owner == user else session.prefix + call_id
+            session.remember_key(call_id, key)
+        return key
 
     async def _live(self, conn: Connection, cmd: protocol.Command, now: float) -> None:
         """A live-call command: the desk decides, the pushes go out at once (the prompt never waits for
