@@ -421,7 +421,9 @@ class Hub:
             else:
                 live = self.desk.calls.get(call_id)
                 owner = live.user if live is not None else await self.store.call_owner(call_id)
-                key = call_id if owner is None or owner == user else session.prefix + call_id
+                if owner is None:  # nobody's yet: asked again next time (another agent may start it first)
+                    return call_id
+                key = call_id if owner == user else session.prefix + call_id
             session.remember_key(call_id, key)
         return key
 
