@@ -606,6 +606,11 @@ class Store:
         ) as cur:
             return [(str(r[0]), float(r[1])) async for r in cur]
 
+    async def call_owner(self, call_id: str) -> str | None:
+        """The user whose call (live or ended) has this id, None when no call has it."""
+        rows = list(await self.db.execute_fetchall("SELECT user FROM calls WHERE call_id=?", (call_id,)))
+        return str(rows[0][0]) if rows else None
+
     async def call_ended(self, call_id: str) -> bool:
         async with self.db.execute("SELECT 1 FROM calls WHERE call_id=? AND ended_at IS NOT NULL", (call_id,)) as cur:
             return await cur.fetchone() is not None

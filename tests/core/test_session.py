@@ -66,3 +66,23 @@ def test_a_bad_id_is_invalid_format() -> None:
     for bad in (0, -1, True, 1.5, "1", None):
         with pytest.raises(InvalidFormat):
             ready().accept({"id": bad, "type": "ping"})
+
+
+def test_an_agent_is_shown_its_own_call_ids_as_it_sent_them() -> None:
+    from assist.session import scope_prefix, unscoped
+
+    prefix = scope_prefix("a/13")
+    assert prefix == "a%2F13/", "a user's prefix can never be the start of another's"
+    message = {
+        "type": "call.escalation",
+        "call_id": prefix + "pbx-1",
+        "escalation": {"subject": {"call_id": prefix + "pbx-1"}, "calls": [{"call_id": "a12/pbx-2"}]},
+        "error": {"message": f"no live call '{prefix}pbx-1'"},
+    }
+    shown = unscoped(message, prefix)
+    assert shown["call_id"] == "pbx-1" and shown["escalation"]["subject"]["call_id"] == "pbx-1"
+    assert shown["escalation"]["calls"][0]["call_id"] == "a12/pbx-2", "another agent's key is not the agent's id"
+    assert shown["error"]["message"] == "no live call 'pbx-1'"
+    assert message["call_id"] == prefix + "pbx-1", "the message shared with other watchers is not changed"
+    plain = {"type": "assist.update", "call_id": "pbx-3"}
+    assert unscoped(plain, prefix) is plain

@@ -341,13 +341,6 @@ async def test_the_live_call_cap_refuses_a_new_call_but_not_a_resumed_one(served
     assert (await again.call("call.start", call_id=f"cap-{cap}", context={}))["success"], "room again after an end"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 14 item 11: call ids are global, not scoped to the agent: another "
-    "agent's call.start of an id takes it (the rightful agent gets a conflict), and an ended id can "
-    "never be used again (an agent can burn ids); scoping them reaches the store's calls table, "
-    "routing, leader and feedback",
-)
 async def test_an_agent_cannot_take_or_burn_another_agents_call_id(served: Running) -> None:
     squatter = await open_client(served, user="a12")
     await squatter.call("call.start", call_id="pbx-1001", context={})
@@ -356,6 +349,19 @@ async def test_an_agent_cannot_take_or_burn_another_agents_call_id(served: Runni
     rightful = await open_client(served, user="a13")
     assert (await rightful.call("call.start", call_id="pbx-1001", context={}))["success"]
     assert (await rightful.call("call.start", call_id="pbx-1002", context={}))["success"]
+    # the rightful agent's call works under the id its softphone knows; everyone else sees its key
+    escalated = await rightful.call("call.escalate", call_id="pbx-1001", kind="complaint", reason="客户要求今天答复")
+    assert escalated["success"], escalated
+    leader = await open_client(served, user="L11", role="shift_leader")
+    listed = (await leader.call("escalation.list"))["escalations"]
+    mine = [e for e in listed if e["escalation_id"] == escalated["escalation_id"]]
+    assert mine and mine[0]["subject"]["call_id"] == "a13/pbx-1001", mine
+    assert served.hub.desk.calls["pbx-1001"].user == "a12", "the squatter's call is untouched"
+    # an id with a slash is always the agent's own: nobody can name another agent's key
+    assert (await squatter.call("call.start", call_id="a13/pbx-1001", context={}))["success"]
+    assert served.hub.desk.calls["a12/a13/pbx-1001"].user == "a12"
+    assert (await squatter.call("call.note", call_id="a13/pbx-1001", text="x"))["success"]
+    assert served.hub.desk.calls["a13/pbx-1001"].notes == []
 
 
 async def test_the_leaders_live_call_list_stays_small(served: Running) -> None:

@@ -27,9 +27,13 @@ async def test_an_ended_call_id_cannot_be_started_again(service: Running) -> Non
     await a.call("call.start", call_id="r1", context={"customer_name": "张三"})
     await a.call("call.transcript", call_id="r1", speaker="customer", text="我要投诉，不解决我就打12378")
     await a.call("call.end", call_id="r1", disposition="done")
-    b = await open_client(service, user="a2")
+    again = await a.call("call.start", call_id="r1", context={})
+    assert again["success"] is False and again["error"]["code"] == "conflict"
+    assert "a1/" not in again["error"]["message"]
+    b = await open_client(service, user="a2")  # another agent's softphone with the same id: its own call
     reply = await b.call("call.start", call_id="r1", context={})
-    assert reply["success"] is False and reply["error"]["code"] == "conflict"
+    assert reply["success"] and reply["call_id"] == "r1" and not reply["resumed"]
+    assert await service.store.call_owner("a2/r1") == "a2"
     async with service.store.db.execute("SELECT user, context FROM calls WHERE call_id='r1'") as cur:
         row = await cur.fetchone()  # the store's connection opens the sealed context
     assert row is not None and tuple(row) == ("a1", '{"customer_name":"张三"}'), "the first agent's call is untouched"

@@ -94,12 +94,15 @@ async def test_reconnecting_agent_resumes_the_call(service: Running) -> None:
 
 async def test_another_agent_cannot_take_a_live_call(service: Running) -> None:
     a = await open_client(service, user="a8")
-    await a.call("call.start", call_id="c7", context={})
+    await a.call("call.start", call_id="c7", context={"queue": "retail"})
     b = await open_client(service, user="a9")
-    reply = await b.call("call.start", call_id="c7", context={})
-    assert reply["success"] is False and reply["error"]["code"] == "conflict"
-    note = await b.call("call.note", call_id="c7", text="x")
-    assert note["error"]["code"] == "not_found"
+    reply = await b.call("call.start", call_id="c7", context={})  # the same id: b's own call, a's untouched
+    assert reply["success"] and reply["call_id"] == "c7"
+    assert (await b.call("call.note", call_id="c7", text="客户说网银登录不了"))["success"]
+    await b.push("assist.update", call_id="c7", category="system_outage")  # b's sidebar, under b's id
+    assert [p for p in a.pushes if p.get("type") == "assist.update" and p.get("category") == "system_outage"] == []
+    assert service.hub.desk.calls["c7"].user == "a8" and service.hub.desk.calls["a9/c7"].user == "a9"
+    assert service.hub.desk.calls["c7"].notes == []
 
 
 async def test_call_survives_a_service_restart(settings: Settings) -> None:

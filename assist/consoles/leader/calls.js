@@ -4,13 +4,20 @@ import { formatDuration } from './board.js';
 import { t } from './i18n.js';
 import { colorOf } from './chart.js';
 
+// A call's key is `<agent>/<the softphone's call id>` (docs/protocol.md): the table shows the softphone's id,
+// which is what the agent and the phone system call it, beside the agent.
+export function phoneCallId(c) {
+  const prefix = `${encodeURIComponent(c.agent || '')}/`;
+  return c.agent && c.call_id.startsWith(prefix) ? c.call_id.slice(prefix.length) : c.call_id;
+}
+
 function callRow(ctx, c, now) {
   return h('tr', { 'data-testid': `call-${c.call_id}`, 'data-category': c.category, onclick: () => ctx.showCall(c.call_id), class: c.escalations.length ? 'escalated' : '' },
     h('td', {}, h('span', { class: 'cat', style: `--c:${colorOf(c.category)}` }, ctx.catName(c.category)),
       c.labels.length > 1 ? h('span', { class: 'muted small' }, ` +${c.labels.length - 1}`) : null,
       c.escalations.length ? h('span', { class: 'badge warn small' }, '↑') : null,
       c.fault_id ? h('span', { class: 'badge bad small' }, t('faults_n')) : null),
-    h('td', {}, c.call_id),
+    h('td', {}, phoneCallId(c)),
     h('td', {}, c.agent),
     h('td', {}, c.queue || c.customer || ''),
     h('td', { class: 'num', 'data-since': c.started_at ?? '' }, c.started_at ? formatDuration(now - c.started_at) : ''));

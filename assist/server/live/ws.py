@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
+import msgspec
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
@@ -122,16 +123,26 @@ class Connection:
 
     def send(self, message: dict[str, Any]) -> None:
         if not self.closed:
-            self.send_text(messages.encode(message))
+            self._queue(messages.encode(self.session.outgoing(message)).encode())
 
     def send_text(self, text: str | bytes) -> None:
+        """Queue a message encoded for every watcher of a call (`Hub.deliver`); an agent's own call ids in
+        it are shown as the agent sent them (`Session.outgoing`)."""
+        if self.closed:
+            return
+        data = text.encode() if isinstance(text, str) else text
+        prefix = self.session.prefix
+        if prefix and b'"' + prefix.encode() in data:
+            data = messages.encode(self.session.outgoing(msgspec.json.decode(data))).encode()
+        self._queue(data)
+
+    def _queue(self, data: bytes) -> None:
         """Queue an encoded message (a push is encoded once for all its watchers).
 
         A client that leaves `max_queue` messages or `max_bytes` bytes unread is cut off (1013) and what
         waited for it is dropped; one message over `max_bytes` still goes to a client with nothing waiting."""
         if self.closed:
             return
-        data = text.encode() if isinstance(text, str) else text
         if len(self.queue) >= self.max_queue or (self.queue and self.queued_bytes + len(data) > self.max_bytes):
             log.warning(
                 "ws: client %s too slow (%d messages, %d KiB unsent), disconnecting",
@@ -387,12 +398,34 @@ class Hub:
             if data.get("type") == "auth":
                 raise InvalidFormat("already authenticated")
             cmd = conn.session.accept(data)
+            if conn.session.prefix and isinstance(getattr(cmd, "call_id", None), str):
+                cmd.call_id = await self.call_key(conn.session, cmd.call_id)  # type: ignore[attr-defined]
             await self.handlers[type(cmd)](conn, cmd, self.clock())
         except AssistError as exc:
             conn.send(messages.error(cid, exc.to_json()))
         except Exception:
             log.exception("ws: unexpected error")
             conn.send(messages.error(cid, {"code": "internal_error", "message": "internal error; logged"}))
+
+    async def call_key(self, session: Session, call_id: str) -> str:
+        """The key an agent's `call_id` names: the id itself, unless a call of another agent (live here, or
+        live or ended in the store) has it — then `<agent>/<call_id>`, so nobody can take or burn the ids
+        another agent's softphone will use (issue 14). An id with a slash is always prefixed: the keys with
+        one are the prefixed ones. Remembered per connection; the same answer every time for the same store."""
+        key = session.keys.get(call_id)
+        if key is None:
+            assert session.principal is not None
+            user = session.principal.user
+            if "/" in call_id:
+                key = session.prefix + call_id
+            else:
+                live = self.desk.calls.get(call_id)
+                owner = live.user if live is not None else await self.store.call_owner(call_id)
+                if owner is None:  # nobody's yet: asked again next time (another agent may start it first)
+                    return call_id
+                key = call_id if owner == user else session.prefix + call_id
+            session.remember_key(call_id, key)
+        return key
 
     async def _live(self, conn: Connection, cmd: protocol.Command, now: float) -> None:
         """A live-call command: the desk decides, the pushes go out at once (the prompt never waits for
