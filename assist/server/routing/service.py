@@ -83,6 +83,9 @@ log = logging.getLogger(__name__)
 
 FIRE_BATCH = 500
 """Due escalations fired in one transaction by the scheduler (bounds a pass's lock hold and its commit)."""
+PASSED_OVER_WAIT = 0.05
+"""After a pass that found due escalations locked by another instance (firing them), the scheduler looks again
+this much later at the soonest (not at once, over and over, while they are still due), or when woken."""
 MAX_FAULT_NOTICES = 10
 """Declared faults one agent connection is told of at once (the most severe and newest)."""
 TOPIC = "routing"
@@ -137,6 +140,8 @@ class RoutingService:
         self._passes: set[asyncio.Task[None]] = set()
         self._tells: set[asyncio.Task[None]] = set()
         """Resumed calls being told their escalations."""
+        self.passed_over = 0
+        """Due escalations the last scheduler pass left to another instance, which held them."""
         self._fallback_lock = asyncio.Lock()
         """Passes overlap (a slow target does not hold up the next one); only one falls back at a time."""
         self.call_fault: dict[str, str | None] = {}
@@ -176,6 +181,9 @@ class RoutingService:
         self.hub.bus.on(TOPIC, self._heard)
         self.hub.bus.on(RESYNC, self._resync)
         await self._init_schedule(now)
+        if self.hub.store.file is not None:  # SQLite: one instance, this one; a crash's leases are void
+            async with self.hub.store.unit() as db:
+                await rs.release_leases(db)
         for fault in await rs.list_faults(self.db, "open"):
             self.active_faults[fault.id] = fault
             self.call_fault.update(dict.fromkeys(fault.calls, fault.id))
@@ -326,44 +334,32 @@ class RoutingService:
             if row is not None:
                 push = messages.escalation_notify(row["key"], row["source"], row["step"], row["text"])
                 self.send_to_user(row["address"], push)
-        for ref in notice.get("events") or ():
-            event = await self._rebuild(ref) if isinstance(ref, dict) else None
-            if event is None:
-                continue
-            fault = event.get("fault")
-            if isinstance(fault, dict):
-                found = await rs.load_fault(self.db, str(fault["fault_id"]))
-                if found is not None:
-                    self._fault_changed(found)
-            self.broadcast(event)
-            self._tell_call(event)
-        self._send_notices()
+        refs = [r for r in notice.get("events") or () if isinstance(r, dict)]
+        # the state the events show, as it now is: each escalation and fault read once
+        escalations = {
+            e.id: e
+            for e in await rs.load_escalations(
+                self.db, list({r["escalation_id"] for r in refs if isinstance(r.get("escalation_id"), str)})
+            )
+        }
+        faults: dict[str, Fault] = {}
+        for fault_id in {r["fault_id"] for r in refs if isinstance(r.get("fault_id"), str)}:
+            if (fault := await rs.load_fault(self.db, fault_id)) is not None:
+                faults[fault.id] = self._fault_changed(fault)
+        report = await rs.last_report_text(self.db) if any(r.get("event") == "report" for r in refs) else ""
+        for ref in refs:
+            event = _rebuild(ref, escalations, faults, report)
+            if event is not None:
+                self.broadcast(event)
+                self._tell_call(event)
+        if faults:
+            self._send_notices()
         self.wake.set()  # a new or moved deadline: the scheduler reads the next one again
         self.outbox_wake.set()
 
-    async def _rebuild(self, ref: Mapping[str, Any]) -> dict[str, Any] | None:
-        """The event another instance pushed, from its reference and the state as it now is."""
-        event = {k: v for k, v in ref.items() if k not in ("escalation_id", "fault_id", "step_name")}
-        if isinstance(esc_id := ref.get("escalation_id"), str):
-            esc = await rs.load_escalation(self.db, esc_id)
-            if esc is None:
-                return None
-            if isinstance(step := ref.get("step_name"), str):
-                with contextlib.suppress(KeyError):
-                    event["step"] = esc.step(step).to_json()
-            event["escalation"] = esc.to_json()
-        if isinstance(fault_id := ref.get("fault_id"), str):
-            fault = await rs.load_fault(self.db, fault_id)
-            if fault is None:
-                return None
-            event["fault"] = fault.to_json()
-        if event.get("event") == "report" and "escalation" not in event:
-            event["text"] = await rs.last_report_text(self.db)
-        return event
-
-    def _fault_changed(self, fault: Fault) -> None:
-        """A fault declared, changed or recovered on another instance: this instance's agents are told of it,
-        or that it is over."""
+    def _fault_changed(self, fault: Fault) -> Fault:
+        """A fault declared, changed or recovered on another instance: this instance's agents are told of it
+        (`_send_notices`), or that it is over."""
         if fault.status == "recovered":
             self.active_faults.pop(fault.id, None)
             for conn in self.noticed.pop(fault.id, weakref.WeakSet()):
@@ -371,6 +367,7 @@ class RoutingService:
         else:
             self.active_faults[fault.id] = fault
         self.call_fault.clear()  # links may have moved there: read again before linking a call here
+        return fault
 
     async def _resync(self, _: Mapping[str, Any]) -> None:
         """Notices may have been missed (the bus reconnected): read the faults and the directory again."""
@@ -466,6 +463,8 @@ class RoutingService:
             except Exception:  # one bad pass (a busy database, a bad row) must not stop every deadline
                 log.exception("routing: scheduler pass failed")
             wait = tick if nxt is None else min(tick, max(0.0, nxt - self.hub.clock()))
+            if self.passed_over:
+                wait = max(wait, min(tick, PASSED_OVER_WAIT))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), wait)
             self.wake.clear()
@@ -477,13 +476,16 @@ class RoutingService:
         and committed in one transaction (one fsync), then their events pushed — so a pass costs a few
         commits however many steps fell due (docs/performance.md, "Deadlines")."""
         due_ids = await rs.due_escalations(self.db, now)
+        self.passed_over = 0
         for i in range(0, len(due_ids), FIRE_BATCH):
             async with self.lock:
                 eff = Effects()
                 # Locked (those another instance is firing are passed over) and read again under the lock, then
                 # fired and written in the same transaction: a step fires once however many instances look.
                 async with self.hub.store.unit() as db:
-                    mine = await rs.lock_escalations(db, due_ids[i : i + FIRE_BATCH], wait=False)
+                    batch = due_ids[i : i + FIRE_BATCH]
+                    mine = await rs.lock_escalations(db, batch, wait=False)
+                    self.passed_over += len(batch) - len(mine)
                     for esc in await rs.load_escalations(db, mine):
                         eff.add(self.policy.fire_due(esc, now))
                     await self.hub.store.apply(db, eff.writes)
@@ -1214,6 +1216,28 @@ def _ref(event: Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(step := event.get("step"), Mapping):
         ref["step_name"] = step["name"]
     return ref
+
+
+def _rebuild(
+    ref: Mapping[str, Any], escalations: Mapping[str, Escalation], faults: Mapping[str, Fault], report: str
+) -> dict[str, Any] | None:
+    """The event another instance pushed, from its reference (`_ref`) and the state it names as it now is;
+    None when that state is not there."""
+    event = {k: v for k, v in ref.items() if k not in ("escalation_id", "fault_id", "step_name")}
+    if isinstance(esc_id := ref.get("escalation_id"), str):
+        if (esc := escalations.get(esc_id)) is None:
+            return None
+        if isinstance(step := ref.get("step_name"), str):
+            with contextlib.suppress(KeyError):
+                event["step"] = esc.step(step).to_json()
+        event["escalation"] = esc.to_json()
+    if isinstance(fault_id := ref.get("fault_id"), str):
+        if (fault := faults.get(fault_id)) is None:
+            return None
+        event["fault"] = fault.to_json()
+    if event.get("event") == "report" and "escalation" not in event:
+        event["text"] = report
+    return event
 
 
 def _fault_event(event: str, fault: Fault, now: float, who: str, **extra: Any) -> dict[str, Any]:

@@ -677,3 +677,10 @@ async def last_report_text(db: aiosqlite.Connection) -> str:
     """The text of the newest daily report sent (another instance pushes it to its leaders)."""
     rows = await _all(db, "SELECT detail FROM routing_audit WHERE action='daily_report' ORDER BY id DESC LIMIT 1")
     return str(json.loads(rows[0]["detail"]).get("text", "")) if rows else ""
+
+
+async def release_leases(db: aiosqlite.Connection) -> int:
+    """Drop every delivery lease (a unit's connection): on SQLite, where the only instance is the one starting,
+    a lease left by a crash must not hold its notification back until it runs out."""
+    cur = await db.execute("UPDATE routing_outbox SET claimed_by='', claimed_until=NULL WHERE claimed_by <> ''")
+    return int(cur.rowcount)
