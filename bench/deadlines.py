@@ -164,6 +164,7 @@ async def run(svc: Service, n: int, after: float, agents: int) -> list[str]:
 
     await asyncio.gather(*(agent(k, ws) for k, ws in enumerate(conns)))
     opened_in = time.time() - t_open
+    print(f"opened {n} in {opened_in:.1f} s; waiting for their steps", file=sys.stderr, flush=True)
     lines = [
         f"{n} escalations opened in {opened_in:.1f} s ({n / opened_in:.0f}/s); their back-office steps come "
         f"due {after:.0f} s after each opened, so all {n} are pending at once "
@@ -172,8 +173,12 @@ async def run(svc: Service, n: int, after: float, agents: int) -> list[str]:
         else f"{n} escalations opened in {opened_in:.1f} s: longer than --after, not all pending at once"
     ]
     deadline = time.time() + after + opened_in + 60
+    shown = time.time()
     while len(heard) < n and time.time() < deadline:
         await asyncio.sleep(0.2)
+        if time.time() - shown >= 10:
+            shown = time.time()
+            print(f"heard {len(heard)}/{n}", file=sys.stderr, flush=True)
     listener.cancel()
     heard_late = [h - due for h, due, _ in heard.values()]
     fired_late = [f - due for _, due, f in heard.values() if f]
@@ -190,9 +195,12 @@ async def run(svc: Service, n: int, after: float, agents: int) -> list[str]:
                 f"max {max(values):7.3f} s   {'OK' if max(values) <= TARGET_S else 'OVER'} "
                 f"(target: every step ≤ {TARGET_S:.0f} s late)"
             )
-    for ws in [leader, *conns]:
-        with contextlib.suppress(Exception):
-            await ws.close()
+    closes = await asyncio.gather(
+        *(asyncio.wait_for(ws.close(), 5) for ws in [leader, *conns]), return_exceptions=True
+    )  # all at once, each bounded: the figures are in, a close handshake must not hold them up
+    stuck = sum(isinstance(c, TimeoutError) for c in closes)
+    if stuck:
+        print(f"{stuck} connection(s) did not close within 5 s", file=sys.stderr, flush=True)
     return lines
 
 

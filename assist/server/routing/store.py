@@ -253,9 +253,6 @@ WRITERS: Mapping[str, ToSql] = MappingProxyType(
                 (r["at"], r["by"], r["fault_id"], r["call_id"]),
             )
         ],
-        "routing_fallback": lambda r: [
-            ("UPDATE routing_outbox SET fallback_at=?, next_at=? WHERE key=?", (r["at"], r["next_at"], r["key"]))
-        ],
         "routing_record": lambda r: [
             (
                 "INSERT INTO routing_records(id, call_id, form, kind, fields, "
