@@ -523,7 +523,11 @@ class Store:
             await self._sync_mode(True)  # a unit (token, pack version) is fsynced before it is acknowledged
             await self._wdb.execute("BEGIN IMMEDIATE")
         except Exception as exc:
-            turn.granted.set_exception(exc)
+            if not turn.granted.cancelled():
+                turn.granted.set_exception(exc)
+            return
+        if turn.granted.cancelled():  # its caller gave up while the transaction began: end it, nothing done
+            await self._wdb.rollback()
             return
         turn.granted.set_result(self._wdb)
         failed = await turn.finished
