@@ -323,7 +323,12 @@ class Store:
             return
         turn = _Turn(asyncio.get_running_loop())
         await self._queue.put(turn)
-        db = await turn.granted
+        try:
+            db = await turn.granted
+        except asyncio.CancelledError:
+            if turn.granted.done() and not turn.granted.cancelled():  # granted just as we were cancelled:
+                turn.finished.set_result(asyncio.CancelledError())  # hand the writer back (rolled back)
+            raise
         try:
             yield db
         except BaseException as exc:
@@ -518,7 +523,11 @@ class Store:
             await self._sync_mode(True)  # a unit (token, pack version) is fsynced before it is acknowledged
             await self._wdb.execute("BEGIN IMMEDIATE")
         except Exception as exc:
-            turn.granted.set_exception(exc)
+            if not turn.granted.cancelled():
+                turn.granted.set_exception(exc)
+            return
+        if turn.granted.cancelled():  # its caller gave up while the transaction began: end it, nothing done
+            await self._wdb.rollback()
             return
         turn.granted.set_result(self._wdb)
         failed = await turn.finished
@@ -556,9 +565,14 @@ class Store:
         return [run for runs in by_table.values() for run in runs]
 
     async def _apply(self, writes: Iterable[Write]) -> None:
+        await self.apply(self._wdb, writes)
+
+    async def apply(self, db: aiosqlite.Connection, writes: Iterable[Write]) -> None:
+        """Write `writes` in the unit of work whose connection is `db` (`unit()`), as a batch is written: for a
+        unit that writes rows only if what it read or claimed first allows it (routing's claims)."""
         seal = self.cipher.seal_params
         for sql, many in self._runs(writes):
-            await self._wdb.executemany(sql, [seal(p) for p in many])
+            await db.executemany(sql, [seal(p) for p in many])
 
     async def _commit_batch(self, runs: list[tuple[str, list[tuple[Any, ...]]]], full: bool) -> None:
         """Write and commit a batch in one trip to the writer's thread (rolled back if any of it fails).

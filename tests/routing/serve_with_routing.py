@@ -36,37 +36,44 @@ class StandingClock:
 
 
 class Passes:
-    """Counts the routing loops' completed passes, so that a caller can wait for a whole new one."""
+    """Numbers the routing loops' passes as they begin, so that a caller can wait for one that began after a
+    moment of its choosing (passes overlap: the outbox starts one every tick without waiting for the last)."""
 
     def __init__(self, routing: RoutingService) -> None:
         self.routing = routing
-        self.scheduler = 0
-        self.outbox = 0
+        self.started = {"scheduler": 0, "outbox": 0}
+        self.done = {"scheduler": 0, "outbox": 0}
+        """The latest-begun pass of each loop that has completed."""
         self.changed = asyncio.Event()
         routing.run_due = self._counted(routing.run_due, "scheduler")  # type: ignore[method-assign,assignment]
         routing.deliver_due = self._counted(routing.deliver_due, "outbox")  # type: ignore[method-assign,assignment]
 
     def _counted(self, run: Callable[[float], Awaitable[None]], loop: str) -> Callable[[float], Awaitable[None]]:
         async def counted(now: float) -> None:
+            self.started[loop] += 1
+            n = self.started[loop]
             try:
                 await run(now)
             finally:
-                setattr(self, loop, getattr(self, loop) + 1)
+                self.done[loop] = max(self.done[loop], n)
                 self.changed.set()
 
         return counted
 
     async def _whole_pass(self, loop: str, wake: asyncio.Event) -> None:
-        # A pass under way may have read the clock before it moved: wait for the one after it.
-        target = getattr(self, loop) + 2
+        # A pass under way may have read the clock before it moved: wait for one that begins after now.
+        mark = self.started[loop]
         wake.set()
-        while getattr(self, loop) < target:
+        while self.done[loop] <= mark:
             self.changed.clear()
             await self.changed.wait()
 
     async def settle(self) -> None:
         await self._whole_pass("scheduler", self.routing.wake)  # fires due steps, queues their deliveries
         await self._whole_pass("outbox", self.routing.outbox_wake)  # attempts every delivery now due
+        # a target's worker begun by an earlier pass may be the one sending what is now due: wait for it too
+        while workers := [w for w in self.routing.workers.values() if not w.done()]:
+            await asyncio.wait(workers)
 
 
 async def obey(clock: StandingClock, passes: Passes) -> None:

@@ -8,7 +8,17 @@ outbox delivers with retry and exponential backoff, keyed by (escalation, step, 
 channel): one worker per target (channel, address) sends that target's notifications in the
 order they were queued, so a slow target delays only itself. A console notification waits for
 its user to connect (and falls back to other channels after `console_fallback_after`). One lock
-serialises every read-modify-write of routing state.
+serialises every read-modify-write of routing state within the instance.
+
+Several instances on one PostgreSQL database (docs/operations.md, "Escalations and deliveries across
+instances"): every instance runs the scheduler and the outbox over the same rows, and claims decide who
+acts (`routing.store`, "claims"). The scheduler fires under the escalations' row locks (`SKIP LOCKED`:
+the other instances pass over what one is firing), re-reading what it locked, in one transaction with
+the writes, so a step fires once; a leader's change locks the same row. A report or patrol is sent by
+the instance that moves its time on. A delivery is leased while it is sent; a lease whose holder died
+runs out and another instance sends it. After each commit the instance tells the others (`TOPIC` on the
+hub's bus: references to the events, never their contents): they wake their loops (a new deadline),
+push the events to their leaders and the call's sidebars, and take up a declared or recovered fault.
 
 Wiring (app.py): `routing = await start_routing(hub, settings)` after the hub is built,
 `add_routing_routes(app, routing)` before the HTTP runner is set up, and
@@ -25,7 +35,7 @@ import os
 import secrets
 import tomllib
 import weakref
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +61,7 @@ from assist.routing.faults import (
 from assist.routing.plans import UNRESOLVABLE, escalation_kind, fault_plan, plan_for
 from assist.routing.records import check_record, settled_on_call
 from assist.routing.report import daily_report, next_daily, patrol
+from assist.server.cluster import RESYNC
 from assist.server.leader.data import report_facts
 from assist.server.live.ws import Connection, Handler, Hub
 from assist.server.routing import store as rs
@@ -72,8 +83,21 @@ log = logging.getLogger(__name__)
 
 FIRE_BATCH = 500
 """Due escalations fired in one transaction by the scheduler (bounds a pass's lock hold and its commit)."""
+PASSED_OVER_WAIT = 0.05
+"""After a pass that found due escalations locked by another instance (firing them), the scheduler looks again
+this much later at the soonest (not at once, over and over, while they are still due), or when woken."""
 MAX_FAULT_NOTICES = 10
 """Declared faults one agent connection is told of at once (the most severe and newest)."""
+TOPIC = "routing"
+"""The cluster bus topic of routing's notices: `{"events": [references]}`, `{"directory": true}`,
+`{"console": [outbox keys]}` (a console notification pushed here, for its user's connections elsewhere)."""
+NOTICE_EVENTS = 40
+"""Event references per notice (each well under 200 bytes: far inside PostgreSQL's payload limit)."""
+CLAIM_SLACK = 30.0
+"""A delivery's lease lasts four request timeouts (an SMTP exchange is several) plus this: long enough that
+its holder records the outcome in time, short enough that a delivery cut off by a crash is sent again soon."""
+_STATE = ("escalation", "fault", "step", "text")
+"""An event's parts that are state (customer data among it): a notice names them, the receiver reads them."""
 
 CategoryCorrection = Callable[[Escalation, str, Principal, float], Awaitable[tuple[list[Write], dict[str, Any] | None]]]
 """Checks a leader's category correction of an escalation's call; gives the rows to store with the resolution
@@ -116,6 +140,8 @@ class RoutingService:
         self._passes: set[asyncio.Task[None]] = set()
         self._tells: set[asyncio.Task[None]] = set()
         """Resumed calls being told their escalations."""
+        self.passed_over = 0
+        """Due escalations the last scheduler pass left to another instance, which held them."""
         self._fallback_lock = asyncio.Lock()
         """Passes overlap (a slow target does not hold up the next one); only one falls back at a time."""
         self.call_fault: dict[str, str | None] = {}
@@ -128,6 +154,11 @@ class RoutingService:
     @property
     def db(self) -> Any:
         return self.hub.store.db
+
+    @property
+    def instance(self) -> str:
+        """This instance's name in the leases it holds."""
+        return self.hub.bus.instance
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -147,7 +178,12 @@ class RoutingService:
         self.policy.directory = directory
         self.refresh_pack()
         self.hub.resume_observers.append(self._resumed)
+        self.hub.bus.on(TOPIC, self._heard)
+        self.hub.bus.on(RESYNC, self._resync)
         await self._init_schedule(now)
+        if self.hub.store.file is not None:  # SQLite: one instance, this one; a crash's leases are void
+            async with self.hub.store.unit() as db:
+                await rs.release_leases(db)
         for fault in await rs.list_faults(self.db, "open"):
             self.active_faults[fault.id] = fault
             self.call_fault.update(dict.fromkeys(fault.calls, fault.id))
@@ -241,16 +277,109 @@ class RoutingService:
             )
             self.policy.directory = directory
             self.refresh_pack()
+        await self._tell_others({"directory": True})
         return directory
+
+    async def _reload_directory(self) -> None:
+        stored = await rs.load_directory(self.db)
+        if stored is not None:
+            async with self.lock:
+                self.policy.directory = parse_directory(stored)
+                self.refresh_pack()
 
     # -- effects ----------------------------------------------------------------------------------
 
     async def commit(self, eff: Effects) -> None:
         """Rows first (one transaction), then the pushes; then wake the loops for new deadlines/outbox rows."""
         await self.hub.store.write(eff.writes)
+        await self.committed(eff)
+
+    async def committed(self, eff: Effects) -> None:
+        """After `eff`'s rows are committed: push its events here, wake the loops, and tell the other instances
+        (they push the same events to their connections and wake their loops for the new deadlines)."""
         for event in eff.events:
             self.broadcast(event)
             self._tell_call(event)
+        self.wake.set()
+        self.outbox_wake.set()
+        if eff.events and self.hub.bus.shared:
+            refs = [_ref(e) for e in eff.events]
+            for i in range(0, len(refs), NOTICE_EVENTS):
+                await self._tell_others({"events": refs[i : i + NOTICE_EVENTS]})
+
+    async def _tell_others(self, notice: dict[str, Any]) -> None:
+        if self.hub.bus.shared:
+            await self.hub.bus.publish(TOPIC, notice)
+
+    @contextlib.asynccontextmanager
+    async def _locked(self, esc_id: str) -> AsyncIterator[tuple[Any, Escalation]]:
+        """The escalation read afresh under its row lock, in a unit of work: write its changes with
+        `store.apply(db, ...)` in the block, and they commit with it. Another instance's scheduler passes over
+        it meanwhile, and its leaders' changes wait: no change is lost, no step fires twice."""
+        async with self.hub.store.unit() as db:
+            await rs.lock_escalations(db, [esc_id], wait=True)
+            esc = await rs.load_escalation(db, esc_id)
+            if esc is None:
+                raise NotFound(f"no escalation {esc_id!r}")
+            yield db, esc
+
+    # -- what the other instances tell ------------------------------------------------------------
+
+    async def _heard(self, notice: Mapping[str, Any]) -> None:
+        """Another instance committed a change: take it up here (`TOPIC`)."""
+        if notice.get("directory"):
+            await self._reload_directory()
+        for key in notice.get("console") or ():
+            row = await rs.outbox_row(self.db, str(key))
+            if row is not None:
+                push = messages.escalation_notify(row["key"], row["source"], row["step"], row["text"])
+                self.send_to_user(row["address"], push)
+        refs = [r for r in notice.get("events") or () if isinstance(r, dict)]
+        # the state the events show, as it now is: each escalation and fault read once
+        escalations = {
+            e.id: e
+            for e in await rs.load_escalations(
+                self.db, list({r["escalation_id"] for r in refs if isinstance(r.get("escalation_id"), str)})
+            )
+        }
+        faults: dict[str, Fault] = {}
+        for fault_id in {r["fault_id"] for r in refs if isinstance(r.get("fault_id"), str)}:
+            if (fault := await rs.load_fault(self.db, fault_id)) is not None:
+                faults[fault.id] = self._fault_changed(fault)
+        report = await rs.last_report_text(self.db) if any(r.get("event") == "report" for r in refs) else ""
+        for ref in refs:
+            event = _rebuild(ref, escalations, faults, report)
+            if event is not None:
+                self.broadcast(event)
+                self._tell_call(event)
+        if faults:
+            self._send_notices()
+        self.wake.set()  # a new or moved deadline: the scheduler reads the next one again
+        self.outbox_wake.set()
+
+    def _fault_changed(self, fault: Fault) -> Fault:
+        """A fault declared, changed or recovered on another instance: this instance's agents are told of it
+        (`_send_notices`), or that it is over."""
+        if fault.status == "recovered":
+            self.active_faults.pop(fault.id, None)
+            for conn in self.noticed.pop(fault.id, weakref.WeakSet()):
+                conn.send(messages.assist_notice("fault", fault_id=fault.id, active=False))
+        else:
+            self.active_faults[fault.id] = fault
+        self.call_fault.clear()  # links may have moved there: read again before linking a call here
+        return fault
+
+    async def _resync(self, _: Mapping[str, Any]) -> None:
+        """Notices may have been missed (the bus reconnected): read the faults and the directory again."""
+        await self._reload_directory()
+        faults = {f.id: f for f in await rs.list_faults(self.db, "open")}
+        for fault_id in [k for k in self.active_faults if k not in faults]:
+            fault = await rs.load_fault(self.db, fault_id)
+            if fault is not None:
+                self._fault_changed(fault)
+        for fault in faults.values():
+            self._fault_changed(fault)
+        self._send_notices()
         self.wake.set()
         self.outbox_wake.set()
 
@@ -334,6 +463,8 @@ class RoutingService:
             except Exception:  # one bad pass (a busy database, a bad row) must not stop every deadline
                 log.exception("routing: scheduler pass failed")
             wait = tick if nxt is None else min(tick, max(0.0, nxt - self.hub.clock()))
+            if self.passed_over:
+                wait = max(wait, min(tick, PASSED_OVER_WAIT))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), wait)
             self.wake.clear()
@@ -345,13 +476,21 @@ class RoutingService:
         and committed in one transaction (one fsync), then their events pushed — so a pass costs a few
         commits however many steps fell due (docs/performance.md, "Deadlines")."""
         due_ids = await rs.due_escalations(self.db, now)
+        self.passed_over = 0
         for i in range(0, len(due_ids), FIRE_BATCH):
             async with self.lock:
                 eff = Effects()
-                for esc in await rs.load_escalations(self.db, due_ids[i : i + FIRE_BATCH]):
-                    eff.add(self.policy.fire_due(esc, now))
+                # Locked (those another instance is firing are passed over) and read again under the lock, then
+                # fired and written in the same transaction: a step fires once however many instances look.
+                async with self.hub.store.unit() as db:
+                    batch = due_ids[i : i + FIRE_BATCH]
+                    mine = await rs.lock_escalations(db, batch, wait=False)
+                    self.passed_over += len(batch) - len(mine)
+                    for esc in await rs.load_escalations(db, mine):
+                        eff.add(self.policy.fire_due(esc, now))
+                    await self.hub.store.apply(db, eff.writes)
                 if eff.writes or eff.events:
-                    await self.commit(eff)
+                    await self.committed(eff)
         sched = await rs.schedule(self.db)
         s = self.config.schedule
         if sched.get("daily_report", math.inf) <= now:
@@ -359,14 +498,21 @@ class RoutingService:
             # the same facts as the console's preview and 'send now': the calls with their start times
             facts = await report_facts(self.db, local_day(due, s.timezone), s.timezone, self.hub.desk.calls)
             eff = daily_report(self.config, self.directory, facts, now)
-            eff.writes.append(_schedule_row("daily_report", next_daily(now, s.daily_report_at, s.timezone)))
-            await self.commit(eff)
+            await self._once("daily_report", due, next_daily(now, s.daily_report_at, s.timezone), eff)
         if sched.get("patrol", math.inf) <= now:
             eff = patrol(self.config, self.directory, sched["patrol"], now)
-            eff.writes.append(_schedule_row("patrol", _next_slot(now, s.patrol_every)))
-            await self.commit(eff)
+            await self._once("patrol", sched["patrol"], _next_slot(now, s.patrol_every), eff)
         await self._link_outage_calls(now)
         self._send_notices()
+
+    async def _once(self, name: str, was: float, next_at: float, eff: Effects) -> None:
+        """Send a report or patrol that fell due at `was`, unless another instance already did: the one that
+        moves its time on to `next_at` sends it, in the same transaction."""
+        async with self.hub.store.unit() as db:
+            if not await rs.claim_schedule(db, name, was, next_at):
+                return
+            await self.hub.store.apply(db, eff.writes)
+        await self.committed(eff)
 
     async def _link_outage_calls(self, now: float) -> None:
         """Link each live outage call to the declared fault it matches: it names the fault's system (or a
@@ -491,13 +637,24 @@ class RoutingService:
         try:
             while not self.closed:
                 row = await rs.target_head(self.db, *target)
-                if row is None or not self._due(row, max(now, self.hub.clock())):
+                at = max(now, self.hub.clock())
+                if row is None or not self._due(row, at):
                     return
+                if not await self._claim(row, at):
+                    return  # another instance is sending this target's head: its order stays with that one
                 if not await self._deliver(row):
                     return
         finally:
             if self.workers.get(target) is asyncio.current_task():
                 del self.workers[target]
+
+    async def _claim(self, row: Mapping[str, Any], now: float) -> bool:
+        """Lease the notification to this instance while it is sent (a lease whose holder died runs out)."""
+        d = self.config.delivery
+        async with self.hub.store.unit() as db:
+            return await rs.claim_delivery(
+                db, row["key"], int(row["attempts"]), self.instance, now, now + 4 * d.timeout + CLAIM_SLACK
+            )
 
     async def _deliver(self, row: Mapping[str, Any]) -> bool:
         d = self.config.delivery
@@ -523,6 +680,7 @@ class RoutingService:
                         "error": str(exc),
                         "failed_at": now if final else None,
                         "next_at": now + retry_delay(attempts, d.backoff, d.backoff_max),
+                        "claimed_by": self.instance,
                     },
                 )
             ]
@@ -532,8 +690,21 @@ class RoutingService:
             return False
         now = self.hub.clock()
         await self.hub.store.write(
-            [Write("routing_delivery", {"key": msg.key, "attempts": attempts, "next_at": now, "delivered_at": now})]
+            [
+                Write(
+                    "routing_delivery",
+                    {
+                        "key": msg.key,
+                        "attempts": attempts,
+                        "next_at": now,
+                        "delivered_at": now,
+                        "claimed_by": self.instance,
+                    },
+                )
+            ]
         )
+        if msg.channel == "console":  # the user's connections on the other instances get it too
+            await self._tell_others({"console": [msg.key]})
         return True
 
     async def _fall_back(self, now: float) -> None:
@@ -561,7 +732,6 @@ class RoutingService:
                 for ch, addr in channels
                 if contact is not None
             ]
-            writes.append(Write("routing_fallback", {"key": row["key"], "at": now, "next_at": row["next_at"]}))
             writes.append(
                 audit(
                     "system",
@@ -574,7 +744,10 @@ class RoutingService:
                     channels=[ch for ch, _ in channels],
                 )
             )
-            await self.hub.store.write(writes)
+            async with self.hub.store.unit() as db:
+                if not await rs.claim_fallback(db, row["key"], now):
+                    continue  # another instance fell back already, or it was delivered meanwhile
+                await self.hub.store.apply(db, writes)
             self.outbox_wake.set()
 
     # -- commands: leaders ------------------------------------------------------------------------
@@ -612,8 +785,10 @@ class RoutingService:
     ) -> None:
         who = _who(conn)
         async with self.lock:
-            esc = await self._esc(esc_id)
-            await self.commit(change(esc, who))
+            async with self._locked(esc_id) as (db, esc):
+                eff = change(esc, who)
+                await self.hub.store.apply(db, eff.writes)
+            await self.committed(eff)
         conn.send(messages.result(cid, {"escalation": esc.to_json()}))
 
     async def _ack(self, conn: Connection, cmd: c.EscalationAck, now: float) -> None:
@@ -653,9 +828,11 @@ class RoutingService:
                             feedback_id=reply["feedback"]["feedback_id"],
                         )
                     )
-            eff = self.policy.resolve(esc, p.user, now, cmd.resolution, cmd.forwarded_to)
-            eff.writes += extra
-            await self.commit(eff)
+            async with self._locked(esc.id) as (db, esc):  # read again: it may have changed elsewhere meanwhile
+                eff = self.policy.resolve(esc, p.user, now, cmd.resolution, cmd.forwarded_to)
+                eff.writes += extra
+                await self.hub.store.apply(db, eff.writes)
+            await self.committed(eff)
         conn.send(messages.result(cmd.id, {"escalation": esc.to_json(), **reply}))
 
     # -- commands: faults -------------------------------------------------------------------------
@@ -715,11 +892,17 @@ class RoutingService:
         ]
         conn.send(messages.result(cmd.id, {"fault": fault.to_json(), "escalation_id": esc_id, "deadlines": deadlines}))
 
-    async def _fault(self, fault_id: str) -> tuple[Fault, Escalation]:
-        fault = await rs.load_fault(self.db, fault_id)
-        if fault is None:
+    @contextlib.asynccontextmanager
+    async def _fault(self, fault_id: str) -> AsyncIterator[tuple[Any, Fault, Escalation]]:
+        """A fault and its escalation read under the escalation's row lock (`_locked`): a fault's changes on
+        any instance take turns."""
+        found = await rs.load_fault(self.db, fault_id)
+        if found is None:
             raise NotFound(f"no fault {fault_id!r}")
-        return fault, await self._esc(fault.escalation_id)
+        async with self._locked(found.escalation_id) as (db, esc):
+            fault = await rs.load_fault(db, fault_id)
+            assert fault is not None  # faults are never deleted
+            yield db, fault, esc
 
     async def _fault_recover(self, conn: Connection, cmd: c.FaultRecover, now: float) -> None:
         who = _who(conn)
@@ -731,33 +914,34 @@ class RoutingService:
         except ValueError:
             raise ValidationFailed("bad recovery time", fields={"recovered_at": "epoch seconds or ISO 8601"}) from None
         async with self.lock:
-            fault, esc = await self._fault(cmd.fault_id)
-            if fault.status == "recovered":
-                raise Conflict(f"fault {fault.id} was recovered already")
-            if not fault.occurred_at <= recovered_at <= now + 60:
-                raise ValidationFailed(
-                    "the recovery time must be after the fault began and not in the future",
-                    fields={"recovered_at": "between occurred_at and now"},
-                )
-            fault.status, fault.recovered_at = "recovered", recovered_at
-            fault.cause, fault.responsible = cause or fault.cause, responsible or fault.responsible
-            if fault.cause or fault.responsible:
-                esc.subject.update(cause=fault.cause, responsible=fault.responsible)
-            eff = self.policy.resolve(esc, who, now, "recovered")
-            eff.writes += [
-                fault.row(),
-                audit(
-                    who,
-                    "fault_recover",
-                    fault.id,
-                    now,
-                    recovered_at=recovered_at,
-                    cause=fault.cause,
-                    responsible=fault.responsible,
-                ),
-            ]
-            eff.events.append(_fault_event("recovered", fault, now, who))
-            await self.commit(eff)
+            async with self._fault(cmd.fault_id) as (db, fault, esc):
+                if fault.status == "recovered":
+                    raise Conflict(f"fault {fault.id} was recovered already")
+                if not fault.occurred_at <= recovered_at <= now + 60:
+                    raise ValidationFailed(
+                        "the recovery time must be after the fault began and not in the future",
+                        fields={"recovered_at": "between occurred_at and now"},
+                    )
+                fault.status, fault.recovered_at = "recovered", recovered_at
+                fault.cause, fault.responsible = cause or fault.cause, responsible or fault.responsible
+                if fault.cause or fault.responsible:
+                    esc.subject.update(cause=fault.cause, responsible=fault.responsible)
+                eff = self.policy.resolve(esc, who, now, "recovered")
+                eff.writes += [
+                    fault.row(),
+                    audit(
+                        who,
+                        "fault_recover",
+                        fault.id,
+                        now,
+                        recovered_at=recovered_at,
+                        cause=fault.cause,
+                        responsible=fault.responsible,
+                    ),
+                ]
+                eff.events.append(_fault_event("recovered", fault, now, who))
+                await self.hub.store.apply(db, eff.writes)
+            await self.committed(eff)
             self.active_faults.pop(fault.id, None)
         for conn_ in self.noticed.pop(fault.id, weakref.WeakSet()):
             conn_.send(messages.assist_notice("fault", fault_id=fault.id, active=False))
@@ -769,19 +953,21 @@ class RoutingService:
         if problems:
             raise ValidationFailed("record the cause and the responsible person", fields=problems)
         async with self.lock:
-            fault, esc = await self._fault(cmd.fault_id)
-            if fault.status != "open":
-                raise Conflict(f"fault {fault.id} is {fault.status}")
-            fault.status, fault.cause, fault.responsible = "unresolvable", cmd.cause.strip(), cmd.responsible.strip()
-            esc.subject.update(cause=fault.cause, responsible=fault.responsible)
-            eff = self.policy.add_step(esc, UNRESOLVABLE, who, now)
-            eff.add(self.policy.resolve(esc, who, now, f"unresolvable: {fault.cause}", status="unresolvable"))
-            eff.writes += [
-                fault.row(),
-                audit(who, "fault_unresolvable", fault.id, now, cause=fault.cause, responsible=fault.responsible),
-            ]
-            eff.events.append(_fault_event("unresolvable", fault, now, who))
-            await self.commit(eff)
+            async with self._fault(cmd.fault_id) as (db, fault, esc):
+                if fault.status != "open":
+                    raise Conflict(f"fault {fault.id} is {fault.status}")
+                fault.status, fault.cause = "unresolvable", cmd.cause.strip()
+                fault.responsible = cmd.responsible.strip()
+                esc.subject.update(cause=fault.cause, responsible=fault.responsible)
+                eff = self.policy.add_step(esc, UNRESOLVABLE, who, now)
+                eff.add(self.policy.resolve(esc, who, now, f"unresolvable: {fault.cause}", status="unresolvable"))
+                eff.writes += [
+                    fault.row(),
+                    audit(who, "fault_unresolvable", fault.id, now, cause=fault.cause, responsible=fault.responsible),
+                ]
+                eff.events.append(_fault_event("unresolvable", fault, now, who))
+                await self.hub.store.apply(db, eff.writes)
+            await self.committed(eff)
             self.active_faults[fault.id] = fault
         conn.send(messages.result(cmd.id, {"fault": fault.to_json(), "escalation": esc.to_json()}))
 
@@ -795,20 +981,23 @@ class RoutingService:
                 fields={"cause": "required (text)", "responsible": "required (text)"},
             )
         async with self.lock:
-            fault, esc = await self._fault(cmd.fault_id)
-            if fault.status == "unresolvable":
-                empty = {k: "required (text): an unresolvable fault keeps both" for k, v in changes.items() if not v}
-                if empty:
-                    raise ValidationFailed("record the cause and the responsible person", fields=empty)
-            before = {k: getattr(fault, k) for k in changes}
-            for k, v in changes.items():
-                setattr(fault, k, v)
-            esc.subject.update(cause=fault.cause, responsible=fault.responsible)
-            eff = Effects(
-                [fault.row(), esc.row(), audit(who, "fault_update", fault.id, now, before=before, after=changes)],
-                [_fault_event("updated", fault, now, who)],
-            )
-            await self.commit(eff)
+            async with self._fault(cmd.fault_id) as (db, fault, esc):
+                if fault.status == "unresolvable":
+                    empty = {
+                        k: "required (text): an unresolvable fault keeps both" for k, v in changes.items() if not v
+                    }
+                    if empty:
+                        raise ValidationFailed("record the cause and the responsible person", fields=empty)
+                before = {k: getattr(fault, k) for k in changes}
+                for k, v in changes.items():
+                    setattr(fault, k, v)
+                esc.subject.update(cause=fault.cause, responsible=fault.responsible)
+                eff = Effects(
+                    [fault.row(), esc.row(), audit(who, "fault_update", fault.id, now, before=before, after=changes)],
+                    [_fault_event("updated", fault, now, who)],
+                )
+                await self.hub.store.apply(db, eff.writes)
+            await self.committed(eff)
             if fault.id in self.active_faults:
                 self.active_faults[fault.id] = fault
         conn.send(messages.result(cmd.id, {"fault": fault.to_json()}))
@@ -1014,6 +1203,41 @@ class RoutingService:
                 await self.commit(eff)
                 result = {"kind": "escalation", "escalation_id": esc.id, "escalation": esc.to_json()}
         conn.send(messages.result(cmd.id, result))
+
+
+def _ref(event: Mapping[str, Any]) -> dict[str, Any]:
+    """An event as a notice names it: its kind, time and author, and the ids of the state it shows (the
+    escalation, the fault, the step fired), which the other instances read from the database."""
+    ref = {k: v for k, v in event.items() if k not in _STATE}
+    if isinstance(esc := event.get("escalation"), Mapping):
+        ref["escalation_id"] = esc["escalation_id"]
+    if isinstance(fault := event.get("fault"), Mapping):
+        ref["fault_id"] = fault["fault_id"]
+    if isinstance(step := event.get("step"), Mapping):
+        ref["step_name"] = step["name"]
+    return ref
+
+
+def _rebuild(
+    ref: Mapping[str, Any], escalations: Mapping[str, Escalation], faults: Mapping[str, Fault], report: str
+) -> dict[str, Any] | None:
+    """The event another instance pushed, from its reference (`_ref`) and the state it names as it now is;
+    None when that state is not there."""
+    event = {k: v for k, v in ref.items() if k not in ("escalation_id", "fault_id", "step_name")}
+    if isinstance(esc_id := ref.get("escalation_id"), str):
+        if (esc := escalations.get(esc_id)) is None:
+            return None
+        if isinstance(step := ref.get("step_name"), str):
+            with contextlib.suppress(KeyError):
+                event["step"] = esc.step(step).to_json()
+        event["escalation"] = esc.to_json()
+    if isinstance(fault_id := ref.get("fault_id"), str):
+        if (fault := faults.get(fault_id)) is None:
+            return None
+        event["fault"] = fault.to_json()
+    if event.get("event") == "report" and "escalation" not in event:
+        event["text"] = report
+    return event
 
 
 def _fault_event(event: str, fault: Fault, now: float, who: str, **extra: Any) -> dict[str, Any]:

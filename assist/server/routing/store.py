@@ -1,10 +1,18 @@
-"""Routing's tables in the service's SQLite store: schema, row writers and reads.
+"""Routing's tables in the service's store: schema, row writers, reads and claims.
 
-Writes go through the store's group-committing writer, so an escalation's state change,
-its outbox rows and its audit lines land in one transaction. Two guards make firing
-exactly-once even if a step were computed twice: a fired step is never overwritten with
-another fire time, and an outbox row with the same key (escalation, step, recipient,
-channel) is ignored. The audit table refuses UPDATE and DELETE.
+Writes go through the store's writer, so an escalation's state change, its outbox rows and its
+audit lines land in one transaction. Two guards make firing exactly-once even if a step were
+computed twice: a fired step is never overwritten with another fire time, and an outbox row with
+the same key (escalation, step, recipient, channel) is ignored. The audit table refuses UPDATE and
+DELETE.
+
+Several instances on one PostgreSQL database (docs/operations.md, "Escalations and deliveries across
+instances") decide who does what with claims made inside a unit of work: an escalation's row is locked
+(`lock_escalations`: `FOR UPDATE`, `SKIP LOCKED` for the scheduler) while it is read, fired or changed
+and written; a report or patrol is sent by whoever moves its `routing_schedule` time on
+(`claim_schedule`); a delivery is leased (`claim_delivery`: `claimed_by`, `claimed_until`) while it is
+sent, and its record is kept only from the lease's holder. On SQLite the unit's `BEGIN IMMEDIATE` locks
+the file, which is all one instance needs.
 """
 
 from __future__ import annotations
@@ -77,6 +85,11 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE routing_outbox ADD COLUMN fallback_at REAL;
     CREATE INDEX routing_outbox_pending ON routing_outbox(channel, address)
         WHERE delivered_at IS NULL AND failed_at IS NULL;
+    """,
+    # A delivery's lease: the instance sending it, and until when (another may take it after that).
+    """
+    ALTER TABLE routing_outbox ADD COLUMN claimed_by TEXT NOT NULL DEFAULT '';
+    ALTER TABLE routing_outbox ADD COLUMN claimed_until REAL;
     """,
 )
 
@@ -179,11 +192,20 @@ WRITERS: Mapping[str, ToSql] = MappingProxyType(
                 ),
             )
         ],
+        # A delivery's outcome, kept only from the holder of its lease (which it releases).
         "routing_delivery": lambda r: [
             (
                 "UPDATE routing_outbox SET attempts=?, next_at=?, delivered_at=?, "
-                "failed_at=?, last_error=? WHERE key=?",
-                (r["attempts"], r["next_at"], r.get("delivered_at"), r.get("failed_at"), r.get("error", ""), r["key"]),
+                "failed_at=?, last_error=?, claimed_by='', claimed_until=NULL WHERE key=? AND claimed_by=?",
+                (
+                    r["attempts"],
+                    r["next_at"],
+                    r.get("delivered_at"),
+                    r.get("failed_at"),
+                    r.get("error", ""),
+                    r["key"],
+                    r.get("claimed_by", ""),
+                ),
             )
         ],
         "routing_audit": lambda r: [
@@ -230,9 +252,6 @@ WRITERS: Mapping[str, ToSql] = MappingProxyType(
                 "AND removed_at IS NULL",
                 (r["at"], r["by"], r["fault_id"], r["call_id"]),
             )
-        ],
-        "routing_fallback": lambda r: [
-            ("UPDATE routing_outbox SET fallback_at=?, next_at=? WHERE key=?", (r["at"], r["next_at"], r["key"]))
         ],
         "routing_record": lambda r: [
             (
@@ -326,6 +345,10 @@ PG_MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE routing_outbox ADD COLUMN fallback_at DOUBLE PRECISION;
     CREATE INDEX routing_outbox_pending ON routing_outbox(channel, address)
         WHERE delivered_at IS NULL AND failed_at IS NULL;
+    """,
+    """
+    ALTER TABLE routing_outbox ADD COLUMN claimed_by TEXT NOT NULL DEFAULT '';
+    ALTER TABLE routing_outbox ADD COLUMN claimed_until DOUBLE PRECISION;
     """,
 )
 """`MIGRATIONS` for PostgreSQL: `rowid` is SQLite's insertion order (read by the outbox queue and step order)."""
@@ -586,3 +609,75 @@ async def audit_trail(db: aiosqlite.Connection, subject: str | None = None) -> l
     else:
         rows = await _all(db, "SELECT * FROM routing_audit WHERE subject=? ORDER BY id", (subject,))
     return [{**r, "detail": json.loads(r["detail"])} for r in rows]
+
+
+# -- claims (inside a unit of work: `Store.unit()`) -----------------------------------------------
+
+
+def _row_lock(db: Any, wait: bool) -> str:
+    """PostgreSQL's row lock for a unit's SELECT; nothing on SQLite, whose unit already holds the file's."""
+    if isinstance(db, aiosqlite.Connection):
+        return ""
+    return " FOR UPDATE" if wait else " FOR UPDATE SKIP LOCKED"
+
+
+async def lock_escalations(db: Any, ids: list[str], *, wait: bool) -> list[str]:
+    """Lock the rows of the escalations `ids` until the unit ends, in the order of `ids`; ids not found are left
+    out, and with `wait=False` so are those another instance holds (its scheduler is firing them, or a leader
+    is changing them): the caller reads them afresh after this, so what it decides on is what it locked."""
+    if not ids:
+        return []
+    marks = ",".join("?" * len(ids))
+    rows = await _all(
+        db, f"SELECT id FROM routing_escalations WHERE id IN ({marks}) ORDER BY id{_row_lock(db, wait)}", tuple(ids)
+    )
+    found = {str(r["id"]) for r in rows}
+    return [i for i in ids if i in found]
+
+
+async def claim_schedule(db: Any, name: str, was: float, next_at: float) -> bool:
+    """Move a report's or patrol's time from `was` (the one that fell due) to `next_at`; False when another
+    instance moved it first (and sent it)."""
+    cur = await db.execute(
+        "UPDATE routing_schedule SET next_at=? WHERE name=? AND next_at=?", (next_at, name, was)
+    )
+    return bool(cur.rowcount == 1)
+
+
+async def claim_delivery(db: Any, key: str, attempts: int, by: str, now: float, until: float) -> bool:
+    """Lease an undelivered notification to `by` until `until`, if it is still as read (`attempts`) and nobody
+    holds it (no lease, or one that ran out: its holder died mid-send)."""
+    cur = await db.execute(
+        "UPDATE routing_outbox SET claimed_by=?, claimed_until=? WHERE key=? AND attempts=? "
+        "AND delivered_at IS NULL AND failed_at IS NULL AND (claimed_until IS NULL OR claimed_until < ?)",
+        (by, until, key, attempts, now),
+    )
+    return bool(cur.rowcount == 1)
+
+
+async def claim_fallback(db: Any, key: str, at: float) -> bool:
+    """Mark a waiting console notification as fallen back, once; False when it was, or has been delivered."""
+    cur = await db.execute(
+        "UPDATE routing_outbox SET fallback_at=? WHERE key=? AND fallback_at IS NULL "
+        "AND delivered_at IS NULL AND failed_at IS NULL",
+        (at, key),
+    )
+    return bool(cur.rowcount == 1)
+
+
+async def outbox_row(db: aiosqlite.Connection, key: str) -> dict[str, Any] | None:
+    rows = await _all(db, "SELECT * FROM routing_outbox WHERE key=?", (key,))
+    return rows[0] if rows else None
+
+
+async def last_report_text(db: aiosqlite.Connection) -> str:
+    """The text of the newest daily report sent (another instance pushes it to its leaders)."""
+    rows = await _all(db, "SELECT detail FROM routing_audit WHERE action='daily_report' ORDER BY id DESC LIMIT 1")
+    return str(json.loads(rows[0]["detail"]).get("text", "")) if rows else ""
+
+
+async def release_leases(db: aiosqlite.Connection) -> int:
+    """Drop every delivery lease (a unit's connection): on SQLite, where the only instance is the one starting,
+    a lease left by a crash must not hold its notification back until it runs out."""
+    cur = await db.execute("UPDATE routing_outbox SET claimed_by='', claimed_until=NULL WHERE claimed_by <> ''")
+    return int(cur.rowcount)
