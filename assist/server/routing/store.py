@@ -638,9 +638,7 @@ async def lock_escalations(db: Any, ids: list[str], *, wait: bool) -> list[str]:
 async def claim_schedule(db: Any, name: str, was: float, next_at: float) -> bool:
     """Move a report's or patrol's time from `was` (the one that fell due) to `next_at`; False when another
     instance moved it first (and sent it)."""
-    cur = await db.execute(
-        "UPDATE routing_schedule SET next_at=? WHERE name=? AND next_at=?", (next_at, name, was)
-    )
+    cur = await db.execute("UPDATE routing_schedule SET next_at=? WHERE name=? AND next_at=?", (next_at, name, was))
     return bool(cur.rowcount == 1)
 
 
