@@ -141,8 +141,8 @@ function diffCard(ctx, draft) {
     for (const f of d.files) {
       box.append(h('h4', {}, id(f.file), ` (${t(`file_${f.status}`)})`),
         h('ul', {}, f.items.slice(0, 50).map((i) => h('li', {}, id(`${i.path.join(' › ')}: `),
-          i.added ? [...i.added.map((w) => h('span', { class: 'ok' }, ` +${typeof w === 'object' ? JSON.stringify(w) : w}`)),
-            ...i.removed.map((w) => h('span', { class: 'error' }, ` −${typeof w === 'object' ? JSON.stringify(w) : w}`))] : t(`change_${i.change}`)))),
+          i.added ? [...i.added.map((w) => h('span', { class: 'ok', translate: 'no' }, ` +${typeof w === 'object' ? JSON.stringify(w) : w}`)),
+            ...i.removed.map((w) => h('span', { class: 'error', translate: 'no' }, ` −${typeof w === 'object' ? JSON.stringify(w) : w}`))] : t(`change_${i.change}`)))),
         h('details', {}, h('summary', {}, t('show_diff')), h('pre', { class: 'diff', translate: 'no' }, f.unified.split('\n').map((l) => h('span', { class: l.startsWith('+') ? 'add' : l.startsWith('-') ? 'del' : '' }, `${l}\n`)))));
     }
   }).catch(() => {});
