@@ -77,7 +77,7 @@ async def demo_page(browser: Browser, running: Running, lang: str) -> dict[str, 
     """The demo played to its end (the sidebar shows the urgent complaint and the escalation)."""
     server = f"ws://127.0.0.1:{running.ws_port}/ws"
     page = await new_page(
-        browser, running, f"/demo?speed=8&server={server}" + ("&lang=en" if lang == "en" else ""), lang=lang
+        browser, running, f"/demo?speed=100&server={server}" + ("&lang=en" if lang == "en" else ""), lang=lang
     )
     await page.locator("#log li", has_text=re.compile("通话结束|Call ended")).wait_for(timeout=60_000)
     return {"demo": await visible_text(page)}

@@ -62,7 +62,7 @@ async def open_demo(
     page = errors.watch(await browser.new_page(viewport=viewport))
     await page.add_init_script(RECORD)
     query = "&".join(
-        f"{k}={v}" for k, v in {"speed": "10", **params, "server": f"ws://127.0.0.1:{service.ws_port}/ws"}.items()
+        f"{k}={v}" for k, v in {"speed": "100", **params, "server": f"ws://127.0.0.1:{service.ws_port}/ws"}.items()
     )
     await page.goto(f"http://127.0.0.1:{service.http_port}/demo?{query}")
     sidebar = page.locator("assist-sidebar")
