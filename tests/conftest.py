@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -27,8 +28,22 @@ from tests.pgcluster import DATA_KEY, Cluster, start_cluster
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
-TRAINER = ModelTrainer()
-"""One trainer for every service the suite starts: the default pack's models are trained once per run."""
+
+class SuiteTrainer(ModelTrainer):
+    """A trainer whose worker process outlives the service that started it: a service's `close` leaves it to the
+    next service, and the run closes it at its end (`trainer_worker_closed_at_the_end`). Otherwise each test that
+    trains a draft starts a process and imports scikit-learn again."""
+
+    def close(self) -> None:
+        """Kept for the next service; `close_worker` closes it."""
+
+    def close_worker(self) -> None:
+        super().close()
+
+
+TRAINER = SuiteTrainer()
+"""One trainer for every service the suite starts: the default pack's models are trained once per run, in one
+worker process."""
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -83,6 +98,12 @@ def packs_compiled_once() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def trainer_worker_closed_at_the_end() -> Iterator[None]:
+    yield
+    TRAINER.close_worker()
+
+
 @pytest.fixture(scope="session")
 def default_pack(packs_compiled_once: None) -> Pack:
     """The default pack, compiled once per test run."""
@@ -94,6 +115,26 @@ def default_pack_with_models(packs_compiled_once: None) -> Pack:
     """The default pack as a service publishes it: rules plus models trained from its samples."""
     files = read_pack_dir(DEFAULT_PACK)
     return assist.scripts.pack.load_pack(files, models=TRAINER.train_here(files))
+
+
+SMALL_PACK_EVERY = 6
+"""The small pack keeps every sixth sample call of the default pack (469 of 2,811, at least 48 a category)."""
+
+
+@pytest.fixture(scope="session")
+def small_pack(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The default pack with a sixth of its sample calls, for the tests marked `small_pack`.
+
+    Those walk a draft's lifecycle (back-test, submit, gate, publish, rollback): each step trains, cross-validates
+    or classifies every sample, so they spend their time in proportion to the samples, and what they assert does not
+    depend on how many there are. The default pack's own quality is the classifier tests' subject, on all of them.
+    """
+    out = tmp_path_factory.mktemp("small-pack")
+    for name, text in read_pack_dir(DEFAULT_PACK).items():
+        if name == "samples.jsonl":
+            text = "".join(line + "\n" for n, line in enumerate(text.splitlines()) if n % SMALL_PACK_EVERY == 0)
+        (out / name).write_text(text, encoding="utf-8")
+    return out
 
 
 @pytest.fixture(scope="session")
@@ -121,18 +162,14 @@ def db_target(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
 
 @pytest.fixture
 def settings(tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
-    """The service's settings. `ASSIST_TEST_DB=postgresql` puts every service built on them on the suite's
-    PostgreSQL cluster (tests that open the SQLite file themselves then fail: they are SQLite's)."""
+    """The service's settings, on the default pack (the `small_pack` one for a test so marked).
+    `ASSIST_TEST_DB=postgresql` puts every service built on them on the suite's PostgreSQL cluster (tests that
+    open the SQLite file themselves then fail: they are SQLite's)."""
+    pack = request.getfixturevalue("small_pack") if request.node.get_closest_marker("small_pack") else DEFAULT_PACK
+    found = Settings(host="127.0.0.1", ws_port=0, http_port=0, db=tmp_path / "assist.db", pack=pack)
     if os.environ.get("ASSIST_TEST_DB") == "postgresql":  # with the suite's data key: no key file beside a URL
-        return Settings(
-            host="127.0.0.1",
-            ws_port=0,
-            http_port=0,
-            db=request.getfixturevalue("pg_cluster").fresh_url(),
-            pack=DEFAULT_PACK,
-            data_key=DATA_KEY,
-        )
-    return Settings(host="127.0.0.1", ws_port=0, http_port=0, db=tmp_path / "assist.db", pack=DEFAULT_PACK)
+        found = dataclasses.replace(found, db=request.getfixturevalue("pg_cluster").fresh_url(), data_key=DATA_KEY)
+    return found
 
 
 @pytest.fixture
@@ -142,6 +179,12 @@ async def service(settings: Settings) -> AsyncIterator[Running]:
         yield running
     finally:
         await running.close()
+
+
+REPLY_BOUND = 30.0
+"""Seconds a test waits for a reply or push that must come: a bound that ends a broken test, not a speed
+target (5 s failed a correct run on a machine at load 10). A test that asserts something does NOT come
+passes its own short timeout."""
 
 
 class Client:
@@ -162,13 +205,13 @@ class Client:
             pass
         await self.ws.send(frame)
 
-    async def recv(self, timeout: float = 5.0) -> dict[str, Any]:
+    async def recv(self, timeout: float = REPLY_BOUND) -> dict[str, Any]:
         import asyncio
 
         msg: dict[str, Any] = json.loads(await asyncio.wait_for(self.ws.recv(), timeout))
         return msg
 
-    async def reply(self, cid: int | None, timeout: float = 5.0) -> dict[str, Any]:
+    async def reply(self, cid: int | None, timeout: float = REPLY_BOUND) -> dict[str, Any]:
         """Read until the result for `cid`, keeping pushes seen on the way."""
         while True:
             msg = await self.recv(timeout)
@@ -182,7 +225,7 @@ class Client:
         await self.ws.send(json.dumps({"id": cid, "type": type_, **fields}, ensure_ascii=False))
         return await self.reply(cid)
 
-    async def push(self, type_: str, timeout: float = 5.0, **match: Any) -> dict[str, Any]:
+    async def push(self, type_: str, timeout: float = REPLY_BOUND, **match: Any) -> dict[str, Any]:
         """The next push of `type_` (matching `match`), from those already seen or still to come."""
         deadline = time.monotonic() + timeout
         while True:

@@ -38,7 +38,7 @@ async def test_demo_plays_a_call_into_the_sidebar(plugin_service: Running, brows
     page = errors.watch(await browser.new_page(viewport={"width": 1100, "height": 900}))
     await page.add_init_script(RECORD_UPDATES)
     await page.goto(
-        f"http://127.0.0.1:{plugin_service.http_port}/demo?speed=8&server=ws://127.0.0.1:{plugin_service.ws_port}/ws"
+        f"http://127.0.0.1:{plugin_service.http_port}/demo?speed=100&server=ws://127.0.0.1:{plugin_service.ws_port}/ws"
     )
 
     sidebar = page.locator("assist-sidebar")

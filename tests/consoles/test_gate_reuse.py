@@ -7,9 +7,10 @@ from typing import Any
 import pytest
 
 from assist.app import Running
-from assist.config import DEFAULT_PACK
 from assist.scripts.pack import read_pack_dir
 from assist.server.packs.http import SERVICE_KEY
+
+pytestmark = pytest.mark.small_pack  # every sample is classified: the small pack (tests/conftest.py)
 
 
 async def test_samples_run_twice_classify_each_under_the_pack_in_force_once(
@@ -26,10 +27,10 @@ async def test_samples_run_twice_classify_each_under_the_pack_in_force_once(
         return classify(*args, **kwargs)
 
     monkeypatch.setattr(published.classifier, "classify", counting)
-    files = dict(read_pack_dir(DEFAULT_PACK))
+    files = dict(read_pack_dir(trainer_service.hub.settings.pack))
     first = await service.run_samples(files)
     once = len(seen)
-    assert once > 1000, "the default pack's samples were classified under the pack in force"
+    assert once == len(published.samples), "each sample was classified under the pack in force"
     again = await service.run_samples(files)
     assert len(seen) == once, "the second run reused the pack in force's labels"
     assert again.to_json() == first.to_json()

@@ -14,6 +14,8 @@ from assist.app import Running
 from tests.conftest import Http, open_client
 from tests.consoles.conftest import as_user
 
+pytestmark = pytest.mark.small_pack  # a draft's lifecycle: the small pack (tests/conftest.py)
+
 OUTAGE = ("categories", "system_outage", "rules", 0, "any")
 CALL = {"transcript": [{"speaker": "customer", "text": "我的手机银行页面全是火星文"}]}
 

@@ -14,7 +14,7 @@ from playwright.async_api import Browser, Page, expect
 from assist.app import Running
 from tests.conftest import Http, issue, open_client
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.small_pack]
 expect.set_options(timeout=60_000)  # an upper bound: a keyword save takes seconds on a busy machine
 
 SHOTS = Path(os.environ.get("ASSIST_SCREENSHOTS", "/tmp/assist-trainer-shots"))

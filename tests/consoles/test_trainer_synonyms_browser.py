@@ -12,7 +12,7 @@ from assist.app import Running
 from tests.conftest import issue
 from tests.consoles.test_trainer_browser import SHOTS, sign_in
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.small_pack]
 expect.set_options(timeout=60_000)  # an upper bound: a save takes seconds on a busy machine
 
 

@@ -20,7 +20,7 @@ from tests.conftest import issue
 from tests.consoles.conftest import as_user
 from tests.consoles.test_trainer_browser import sign_in
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.small_pack]
 
 SHOTS = Path(os.environ.get("ASSIST_SCREENSHOTS", tempfile.gettempdir())) / "assist-screenshots"
 

@@ -6,11 +6,14 @@ from __future__ import annotations
 import json
 
 import aiohttp
+import pytest
 
 from assist.app import Running
 from tests.conftest import Client, Http
 from tests.consoles.conftest import as_user
 from tests.feedback.test_commands import outage_call
+
+pytestmark = pytest.mark.small_pack  # accepted items edit a draft, which holds every sample: the small pack
 
 
 async def items_for(agent: Client) -> tuple[str, str]:

@@ -4,10 +4,13 @@ published model, and the call it came from is then classified as corrected."""
 from __future__ import annotations
 
 import aiohttp
+import pytest
 
 from assist.app import Running
 from tests.conftest import Client, open_client
 from tests.consoles.conftest import as_user
+
+pytestmark = pytest.mark.small_pack  # a draft's lifecycle: the small pack (tests/conftest.py)
 
 TEXT = "你们的积分兑换商城东西比外面贵一倍"
 """A grievance about product terms in words no rule lists and no sample has: the published pack says none."""

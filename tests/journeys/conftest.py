@@ -17,11 +17,13 @@ import pytest_asyncio
 from playwright.async_api import Browser, Page
 
 from assist.app import Running, start
-from assist.config import DEFAULT_PACK, Settings
+from assist.config import Settings
 from tests.conftest import TRAINER, Http, issue, launch_chromium
 
 SCREENS = Path(os.environ.get("ASSIST_SCREENS", Path(__file__).resolve().parents[2] / "build" / "screens"))
 SIZES = ((1366, 768), (1920, 1080))
+BOUND_MS = 120_000
+"""How long a page may take to settle on a busy 2-core machine before the test fails instead of hanging."""
 
 
 async def shoot(page: Page, folder: str, name: str) -> None:
@@ -45,13 +47,44 @@ class ConsoleErrors:
         return page
 
 
+FETCHES_COUNTED = """(() => {
+  // The page's fetches still to come back and be drawn: one counts until its body has been read and the code
+  // that awaited it has run (the count drops in a task after the body's promise, behind the page's own .then).
+  let pending = 0;
+  const done = () => setTimeout(() => { pending -= 1; }, 0);
+  const fetch = window.fetch.bind(window);
+  window.fetch = (...args) => {
+    pending += 1;
+    return fetch(...args).then((res) => {
+      for (const read of ['json', 'text', 'blob', 'arrayBuffer']) {
+        const body = res[read].bind(res);
+        res[read] = () => { const p = body(); p.then(done, done); return p; };
+      }
+      return res;
+    }, (err) => { done(); throw err; });
+  };
+  Object.defineProperty(window, 'fetchesPending', { get: () => pending });
+})();"""
+
+
+async def settled(page: Page) -> None:
+    """Wait until every fetch the page started (a click starts its section's at once) is back and drawn.
+
+    `wait_for_load_state("networkidle")` does not: after the first load it returns at once, and a section read
+    then may or may not show what its requests bring.
+    """
+    await page.wait_for_function("() => window.fetchesPending === 0", timeout=BOUND_MS)
+
+
 async def new_page(
     browser: Browser, running: Running, path: str, *, lang: str = "zh-CN", storage: dict[str, str] | None = None
 ) -> Page:
-    """A fresh browser context at 1366×768 with `storage` in localStorage before the page's scripts run."""
+    """A fresh browser context at 1366×768 with `storage` in localStorage before the page's scripts run, and its
+    fetches counted (`settled`)."""
     context = await browser.new_context(
         viewport={"width": SIZES[0][0], "height": SIZES[0][1]}, locale=lang, timezone_id="America/New_York"
     )  # not the center's zone, on purpose
+    await context.add_init_script(FETCHES_COUNTED)
     if storage:
         items = "".join(f"localStorage.setItem({k!r}, {v!r});" for k, v in storage.items())
         await context.add_init_script(items)
@@ -62,11 +95,11 @@ async def new_page(
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Running]:
+async def site(tmp_path_factory: pytest.TempPathFactory, small_pack: Path) -> AsyncIterator[Running]:
     """One service for a module of read-only walks (a journey that publishes starts its own), with a draft so
-    that every trainer section has something to show."""
+    that every trainer section has something to show. On the small pack: the review section runs every sample."""
     db = tmp_path_factory.mktemp("languages") / "assist.db"
-    running = await start(Settings(host="127.0.0.1", ws_port=0, http_port=0, db=db, pack=DEFAULT_PACK), trainer=TRAINER)
+    running = await start(Settings(host="127.0.0.1", ws_port=0, http_port=0, db=db, pack=small_pack), trainer=TRAINER)
     try:
         async with aiohttp.ClientSession() as session:
             api = Http(session, base(running), await issue(running, "t9", "trainer"))

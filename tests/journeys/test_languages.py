@@ -15,7 +15,7 @@ from playwright.async_api import Browser, expect
 
 from assist.app import Running
 from tests.conftest import issue
-from tests.journeys.conftest import new_page, visible_text
+from tests.journeys.conftest import new_page, settled, visible_text
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
@@ -56,7 +56,7 @@ async def trainer_pages(browser: Browser, running: Running, lang: str) -> dict[s
         "files",
     ):
         await page.get_by_test_id(f"nav-{section}").click()
-        await page.wait_for_load_state("networkidle")
+        await settled(page)
         seen[section] = await visible_text(page)
     return seen
 
@@ -68,7 +68,7 @@ async def leader_pages(browser: Browser, running: Running, lang: str) -> dict[st
     await page.get_by_test_id("login").click()
     for tab in ("board", "faults", "report"):
         await page.get_by_test_id(f"tab-{tab}").click()
-        await page.wait_for_load_state("networkidle")
+        await settled(page)
         seen[tab] = await visible_text(page)
     return seen
 
@@ -77,7 +77,7 @@ async def demo_page(browser: Browser, running: Running, lang: str) -> dict[str, 
     """The demo played to its end (the sidebar shows the urgent complaint and the escalation)."""
     server = f"ws://127.0.0.1:{running.ws_port}/ws"
     page = await new_page(
-        browser, running, f"/demo?speed=8&server={server}" + ("&lang=en" if lang == "en" else ""), lang=lang
+        browser, running, f"/demo?speed=100&server={server}" + ("&lang=en" if lang == "en" else ""), lang=lang
     )
     await page.locator("#log li", has_text=re.compile("通话结束|Call ended")).wait_for(timeout=60_000)
     return {"demo": await visible_text(page)}

@@ -19,7 +19,7 @@ from assist.app import Running
 from tests.conftest import Http, issue, open_client
 from tests.journeys.conftest import base, first, new_page, shoot
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.small_pack]
 expect.set_options(timeout=60_000)  # an upper bound on a busy 2-core machine: samples run beside the clicks
 
 CALL = "我的手机银行页面全是火星文"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -12,6 +13,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from assist.cli import main
 
 pytestmark = pytest.mark.slow
 
@@ -153,22 +156,32 @@ def test_pack_check_reports_file_and_line(tmp_path: Path) -> None:
     assert ok.returncode == 0 and "valid" in ok.stdout
 
 
-def test_token_revoke_and_list(tmp_path: Path) -> None:
+def run_here(capsys: pytest.CaptureFixture[str], *args: str) -> subprocess.CompletedProcess[str]:
+    """`assist ARGS` by its `main` in this process: the same exit status and output, without a process that
+    imports the service again (the process itself is the other tests' subject)."""
+    capsys.readouterr()
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(["assist", *args], code, out, err)
+
+
+def test_token_revoke_and_list(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = tmp_path / "t.db"
-    assert run("token", "issue", "--user", "a1", "--role", "agent", "--db", str(db)).returncode == 0
-    assert run("token", "issue", "--user", "a2", "--role", "agent", "--db", str(db)).returncode == 0
-    revoked = run("token", "revoke", "--user", "a1", "--db", str(db))
+    here = functools.partial(run_here, capsys)
+    assert here("token", "issue", "--user", "a1", "--role", "agent", "--db", str(db)).returncode == 0
+    assert here("token", "issue", "--user", "a2", "--role", "agent", "--db", str(db)).returncode == 0
+    revoked = here("token", "revoke", "--user", "a1", "--db", str(db))
     assert revoked.returncode == 0 and "revoked 1 token" in revoked.stdout
-    listed = run("token", "list", "--db", str(db)).stdout.splitlines()
+    listed = here("token", "list", "--db", str(db)).stdout.splitlines()
     assert [line.split()[1:] for line in listed] == [["a1", "agent", "revoked"], ["a2", "agent", "active"]]
     # by id: exactly the id `token list` shows; an unknown, empty or wildcard id revokes nothing and fails
     for bad in ("", "%", "0" * 12, listed[1].split()[0][:6]):
-        refused = run("token", "revoke", "--id", bad, "--db", str(db))
+        refused = here("token", "revoke", "--id", bad, "--db", str(db))
         assert refused.returncode == 1 and "nothing revoked" in refused.stderr, (bad, refused)
-    assert run("token", "list", "--db", str(db)).stdout.splitlines()[1].split()[3] == "active"
-    by_id = run("token", "revoke", "--id", listed[1].split()[0], "--db", str(db))
+    assert here("token", "list", "--db", str(db)).stdout.splitlines()[1].split()[3] == "active"
+    by_id = here("token", "revoke", "--id", listed[1].split()[0], "--db", str(db))
     assert by_id.returncode == 0 and "revoked 1 token" in by_id.stdout
-    assert run("token", "revoke", "--user", "a1", "--db", str(db)).returncode == 1, "a1 has no active token left"
+    assert here("token", "revoke", "--user", "a1", "--db", str(db)).returncode == 1, "a1 has no active token left"
 
 
 def test_a_missing_or_malformed_settings_file_is_a_one_line_error_not_a_traceback(tmp_path: Path) -> None:

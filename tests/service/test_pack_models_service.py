@@ -19,6 +19,8 @@ from assist.scripts.pack import read_pack_dir
 from tests.conftest import TRAINER, open_client
 from tests.consoles.conftest import as_user
 
+pytestmark = pytest.mark.small_pack  # a draft's lifecycle: the small pack (tests/conftest.py)
+
 GRIEVANCE = "你们的积分兑换商城东西比外面贵一倍"
 OUTAGE = "手机银行转账一直提示系统繁忙"
 

@@ -52,12 +52,13 @@ def query(url: str, sql: str, *params: Any) -> list[dict[str, Any]]:
 
 
 async def test_serve_on_postgresql_keeps_a_live_call_a_publish_and_an_escalation_across_a_restart(
-    pg_cluster: Cluster, tmp_path: Path
+    pg_cluster: Cluster, tmp_path: Path, small_pack: Path
 ) -> None:
     url = pg_cluster.fresh_url()
     env = {
         **os.environ,
         "ASSIST_DB": url,
+        "ASSIST_PACK": str(small_pack),  # a publish trains and runs every sample: the small pack (tests/conftest.py)
         "ASSIST_PACK_APPROVALS": "0",
         "XDG_DATA_HOME": str(tmp_path / "xdg"),
         "ASSIST_HOST": "127.0.0.1",

@@ -58,11 +58,13 @@ async def open_demo(
     service: Running, browser: Any, errors: PageErrors, viewport: dict[str, int] = SCREEN, **params: str
 ) -> tuple[Any, Any]:
     """`/demo` as plugin.md's "Try it first" opens it (with `server=`, since the test service's ports are
-    ephemeral); returns the page and its sidebar."""
+    ephemeral); returns the page and its sidebar. The page's clock is Playwright's (time flows as usual): a test
+    that reads a moment of the call pauses it there, so the demo's next line waits."""
     page = errors.watch(await browser.new_page(viewport=viewport))
+    await page.clock.install()
     await page.add_init_script(RECORD)
     query = "&".join(
-        f"{k}={v}" for k, v in {"speed": "10", **params, "server": f"ws://127.0.0.1:{service.ws_port}/ws"}.items()
+        f"{k}={v}" for k, v in {"speed": "100", **params, "server": f"ws://127.0.0.1:{service.ws_port}/ws"}.items()
     )
     await page.goto(f"http://127.0.0.1:{service.http_port}/demo?{query}")
     sidebar = page.locator("assist-sidebar")
@@ -176,7 +178,9 @@ async def test_agent_reads_the_call_and_taps_escalate_within_one_screen(
     await shot(page, f"1-urgent-complaint-{lang}-320x768")
     await shot(page, f"1-urgent-complaint-{lang}-320-full", full=True)
 
-    # 上报: the form pre-selects the call's kind; the agent types a reason and sends
+    # 上报: the form pre-selects the call's kind; the agent types a reason and sends. The demo goes on with its
+    # next line once the escalation is filed: its clock stands still until the filed status has been read.
+    await page.clock.pause_at(await page.evaluate("Date.now()") + 1)
     await escalate.click()
     await expect(sidebar.locator("#esc-kind")).to_have_value("complaint.urgent")
     await sidebar.locator("#esc-reason").fill(says["reason"])
@@ -184,6 +188,8 @@ async def test_agent_reads_the_call_and_taps_escalate_within_one_screen(
     filed = sidebar.locator(".escalate .status.filed")
     await expect(filed).to_have_text(says["waiting"])
     await within_first_screen(page, filed, "已上报")
+    assert await sidebar.locator(".callline .ended-tag").count() == 0, "the demo waited on its paused clock"
+    await page.clock.resume()
     # the demo goes on once the agent has escalated, and the call ends
     await page.locator("#log li", has_text=says["filed"]).wait_for(timeout=10_000)
     await sidebar.locator(".callline .ended-tag").wait_for(timeout=30_000)
