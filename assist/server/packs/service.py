@@ -199,6 +199,9 @@ class PackService:
         self._versions: OrderedDict[int, dict[str, str]] = OrderedDict()
         self._published_labels: tuple[Pack | None, dict[str, tuple[str, tuple[str, ...]]]] = (None, {})
         """The pack in force and its labels of the samples run so far (a back-test, then the publish gate)."""
+        self._gate_results: OrderedDict[tuple[str, str], lc.SampleResult] = OrderedDict()
+        """The publish gate's judgement of recent drafts, by (draft files, pack in force): readiness, submit
+        and publish of an unchanged draft judge its samples once."""
 
     # -- compiled packs ----------------------------------------------------------------------------
 
@@ -653,7 +656,17 @@ class PackService:
             if self._published_labels[0] is not published:
                 self._published_labels = (published, {})
             known = self._published_labels[1]
-        return await asyncio.to_thread(_judge, draft, published, self.policy, job, cv, known)
+        gate = job is None and cv is None  # the gate's judgement: a function of the two packs alone
+        key = (draft.digest, published.digest if published is not None else "")
+        if gate and key in self._gate_results:
+            self._gate_results.move_to_end(key)
+            return self._gate_results[key]
+        result = await asyncio.to_thread(_judge, draft, published, self.policy, job, cv, known)
+        if gate:
+            self._gate_results[key] = result
+            while len(self._gate_results) > 4:
+                self._gate_results.popitem(last=False)
+        return result
 
     def start_samples(self, draft_id: int, files: Mapping[str, str]) -> Job:
         job = Job(f"j{next(self._job_ids)}", draft_id)
