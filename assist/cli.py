@@ -10,16 +10,18 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from assist import __version__
 from assist.config import DEFAULT_PACK, Settings, is_postgres, load_settings, sqlite_file
-from assist.live.whole_call import classify_call
 from assist.problems import PackError
 from assist.protocol import ROLES
-from assist.scripts.category_scripts import template_warnings
-from assist.scripts.pack import Pack, load_pack, load_pack_dir, read_pack_dir, train_pack_models
-from assist.scripts.pack_model import training_digest
+
+if TYPE_CHECKING:
+    from assist.scripts.pack import Pack
+
+# The pack and classifier modules (pypinyin, OpenCC, numpy, the automata) are imported by the commands
+# that load a pack, not by `assist token …`, `backup` or `purge`: an operator's command starts at once.
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -403,6 +405,9 @@ def model_cache_dir() -> Path:
 
 def pack_with_models(pack_dir: Path) -> Pack:
     """The pack directory with its models: trained once, then read from the cache."""
+    from assist.scripts.pack import load_pack, load_pack_dir, train_pack_models
+    from assist.scripts.pack_model import training_digest
+
     pack = load_pack_dir(pack_dir)
     files = dict(pack.files)
     path = model_cache_dir() / f"{training_digest(files)}.msgpack"
@@ -425,6 +430,8 @@ def pack_with_models(pack_dir: Path) -> Pack:
 
 
 def _classify(pack_dir: Path, stdin: TextIO, stdout: TextIO) -> int:
+    from assist.live.whole_call import classify_call
+
     try:
         pack = pack_with_models(pack_dir)
     except PackError as exc:
@@ -451,6 +458,9 @@ def _classify(pack_dir: Path, stdin: TextIO, stdout: TextIO) -> int:
 
 
 def _pack_check(path: Path) -> int:
+    from assist.scripts.category_scripts import template_warnings
+    from assist.scripts.pack import load_pack_dir, read_pack_dir
+
     try:
         pack = load_pack_dir(path)
     except PackError as exc:
