@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from assist.classifier.categorize import Classifier
 from assist.classifier.model import NONE, Classification, Evidence, Segment, SegmentScan
 from assist.classifier.segments import SPEAKERS, Speaker, call_segments
+
+if TYPE_CHECKING:  # only passed in: the store's schema imports this module, and needs no classifier
+    from assist.classifier.categorize import Classifier
 
 SUBSUMED_BY: Mapping[str, str] = {"complaint.general": "complaint.urgent"}
 """A sticky label that is dropped once the label it maps to is present."""
