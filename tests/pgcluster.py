@@ -16,6 +16,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from assist.config import is_postgres
@@ -135,3 +136,12 @@ def start_cluster() -> Cluster:
         shutil.rmtree(root, ignore_errors=True)
         raise
     return cluster
+
+
+def query(url: str, sql: str, *params: Any) -> list[dict[str, Any]]:
+    """Rows of `sql` on the database at `url`, as dicts (a test reading what the service stored)."""
+    import psycopg
+    from psycopg.rows import dict_row
+
+    with psycopg.connect(url, row_factory=dict_row) as conn:
+        return conn.execute(sql, params).fetchall()

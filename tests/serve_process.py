@@ -11,7 +11,7 @@ from pathlib import Path
 
 from websockets.asyncio.client import connect
 
-from tests.conftest import Client
+from tests.conftest import Client, Http
 
 ROOT = Path(__file__).resolve().parents[1]
 BOUND = 120.0
@@ -79,3 +79,39 @@ class ServeProcess:
         if self.proc is not None and self.proc.returncode is None:
             self.proc.kill()
             await self.proc.wait()
+
+
+async def cli(env: Mapping[str, str], *args: str) -> str:
+    """An `assist` command as an operator runs it, in its own process; what it printed (it must succeed)."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "assist",
+        *args,
+        cwd=ROOT,
+        env=dict(env),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), BOUND)
+    assert proc.returncode == 0, err.decode()
+    return out.decode().strip()
+
+
+OUTAGE = ("categories", "system_outage", "rules", 0, "any")
+"""The path of the outage rule's words in rules.yaml."""
+
+
+async def publish_outage_word(trainer: Http, word: str) -> str:
+    """As a trainer: a draft that adds `word` to the outage rule, submitted and published; the new version."""
+    current = await trainer.call("GET", "/api/pack/current")
+    words = current["structured"]["rules.yaml"]["categories"]["system_outage"]["rules"][0]["any"]
+    did = (await trainer.call("POST", "/api/pack/drafts", {}, expect=201))["id"]
+    await trainer.call(
+        "PATCH",
+        f"/api/pack/drafts/{did}",
+        {"edits": [{"file": "rules.yaml", "path": list(OUTAGE), "value": [*words, word]}]},
+    )
+    await trainer.call("POST", f"/api/pack/drafts/{did}/submit")
+    published: str = (await trainer.call("POST", f"/api/pack/drafts/{did}/publish"))["pack_version"]
+    return published

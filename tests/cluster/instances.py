@@ -6,39 +6,12 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import psycopg
-from psycopg.rows import dict_row
-
 from tests.pgcluster import DATA_KEY, Cluster
-from tests.serve_process import BOUND, ROOT, ServeProcess
-
-
-async def cli(env: Mapping[str, str], *args: str) -> str:
-    """An `assist` command on the instances' database; what it printed (it must succeed)."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "assist",
-        *args,
-        cwd=ROOT,
-        env=dict(env),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), BOUND)
-    assert proc.returncode == 0, err.decode()
-    return out.decode().strip()
-
-
-def query(url: str, sql: str, *params: Any) -> list[dict[str, Any]]:
-    with psycopg.connect(url, row_factory=dict_row) as conn:
-        return conn.execute(sql, params).fetchall()
+from tests.serve_process import BOUND, ServeProcess, cli
 
 
 @dataclass

@@ -19,14 +19,13 @@ import pytest
 import pytest_asyncio
 
 from assist.server.cluster import channel_of
-from tests.cluster.instances import Instances, cli, query, until
+from tests.cluster.instances import Instances, until
 from tests.conftest import Client, Http
-from tests.pgcluster import Cluster
-from tests.serve_process import BOUND
+from tests.pgcluster import Cluster, query
+from tests.serve_process import BOUND, cli, publish_outage_word
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
 
-OUTAGE = ("categories", "system_outage", "rules", 0, "any")
 MARS_LINE = "我的手机银行页面全是火星文"
 """Labelled system_outage only once the publish below adds 火星文 to the outage rule."""
 OUTAGE_LINE = "我手机银行转账一直提示系统繁忙，转了好几次都失败了"
@@ -90,16 +89,7 @@ async def test_a_pack_published_or_rolled_back_on_a_reaches_the_sidebars_on_b(tw
         trainer = Http(session, f"http://127.0.0.1:{two.a.http_port}", await two.token("pub-t", "trainer"))
         health_b = Http(session, f"http://127.0.0.1:{two.b.http_port}", None)
         before = (await health_b.call("GET", "/healthz"))["pack_version"]
-        current = await trainer.call("GET", "/api/pack/current")
-        words = current["structured"]["rules.yaml"]["categories"]["system_outage"]["rules"][0]["any"]
-        did = (await trainer.call("POST", "/api/pack/drafts", {}, expect=201))["id"]
-        await trainer.call(
-            "PATCH",
-            f"/api/pack/drafts/{did}",
-            {"edits": [{"file": "rules.yaml", "path": list(OUTAGE), "value": [*words, "火星文"]}]},
-        )
-        await trainer.call("POST", f"/api/pack/drafts/{did}/submit")
-        published = (await trainer.call("POST", f"/api/pack/drafts/{did}/publish"))["pack_version"]
+        published = await publish_outage_word(trainer, "火星文")
         assert published != before
 
         # B's sidebar is told as A's is: the new pack first, then its call re-decided under it

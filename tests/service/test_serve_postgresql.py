@@ -11,44 +11,19 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any
 
 import aiohttp
-import psycopg
 import pytest
-from psycopg.rows import dict_row
 
 from tests.conftest import Http
-from tests.pgcluster import DATA_KEY, Cluster
-from tests.serve_process import ROOT, ServeProcess
+from tests.pgcluster import DATA_KEY, Cluster, query
+from tests.serve_process import ROOT, ServeProcess, cli, publish_outage_word
 
 BOUND = 60.0
 """Seconds a start or a stop may take before the test fails instead of hanging."""
-OUTAGE = ("categories", "system_outage", "rules", 0, "any")
 CALL_LINE = "我的手机银行页面全是火星文"
 
 pytestmark = pytest.mark.slow
-
-
-async def cli(env: dict[str, str], *args: str) -> str:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "assist",
-        *args,
-        cwd=ROOT,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), BOUND)
-    assert proc.returncode == 0, err.decode()
-    return out.decode().strip()
-
-
-def query(url: str, sql: str, *params: Any) -> list[dict[str, Any]]:
-    with psycopg.connect(url, row_factory=dict_row) as conn:
-        return conn.execute(sql, params).fetchall()
 
 
 async def test_serve_on_postgresql_keeps_a_live_call_a_publish_and_an_escalation_across_a_restart(
@@ -78,16 +53,7 @@ async def test_serve_on_postgresql_keeps_a_live_call_a_publish_and_an_escalation
 
         async with aiohttp.ClientSession() as session:
             trainer = Http(session, f"http://127.0.0.1:{service.http_port}", trainer_t)
-            current = await trainer.call("GET", "/api/pack/current")
-            words = current["structured"]["rules.yaml"]["categories"]["system_outage"]["rules"][0]["any"]
-            did = (await trainer.call("POST", "/api/pack/drafts", {}, expect=201))["id"]
-            await trainer.call(
-                "PATCH",
-                f"/api/pack/drafts/{did}",
-                {"edits": [{"file": "rules.yaml", "path": list(OUTAGE), "value": [*words, "火星文"]}]},
-            )
-            await trainer.call("POST", f"/api/pack/drafts/{did}/submit")
-            published = (await trainer.call("POST", f"/api/pack/drafts/{did}/publish"))["pack_version"]
+            published = await publish_outage_word(trainer, "火星文")
         # The sidebar hears of the new pack first (labels as they stand), then of the call re-decided under it.
         update = await agent.push("assist.update", call_id="c1", pack_version=published, category="system_outage")
         assert "火星文" in json.dumps(update, ensure_ascii=False), "the live call is re-decided by the published pack"
