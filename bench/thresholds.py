@@ -89,7 +89,7 @@ def measure(pack: Pack, calls: Sequence[Prepared], settings: ModelSettings) -> t
 
 def uniform(point: Mapping[str, float], like: ModelSettings) -> ModelSettings:
     t = Thresholds(**point)
-    return ModelSettings(like.enabled, {c: t for c in like.thresholds} or {}, like.minimum_samples)
+    return ModelSettings(like.enabled, dict.fromkeys(like.thresholds, t), like.minimum_samples)
 
 
 def main(argv: list[str]) -> int:

@@ -173,6 +173,14 @@ class _Result:
         return None
 
 
+async def connect(url: str, *, autocommit: bool) -> psycopg.AsyncConnection[tuple[Any, ...]]:
+    """A connection to the database at `url`; a failure is an OSError naming the database (not the password)."""
+    try:
+        return await psycopg.AsyncConnection.connect(url, autocommit=autocommit)
+    except psycopg.Error as exc:
+        raise OSError(f"cannot connect to {describe_db(url)}: {exc}".strip()) from None
+
+
 class PgConnection:
     """One psycopg connection speaking the subset of aiosqlite's `Connection` the service uses. As the SQLite
     store's row factory does, it returns sealed values opened (`Cipher.opened`); `Sealed` parameters are
@@ -207,10 +215,7 @@ class PgConnection:
         autocommit = self.raw.autocommit
         with contextlib.suppress(Exception):
             await self.raw.close()
-        try:
-            self.raw = await psycopg.AsyncConnection.connect(self.url, autocommit=autocommit)
-        except psycopg.Error as exc:
-            raise OSError(f"cannot connect to {describe_db(self.url)}: {exc}".strip()) from None
+        self.raw = await connect(self.url, autocommit=autocommit)
         self.reconnects += 1
         log.warning("store: connected to %s again (connection lost)", describe_db(self.url))
 
@@ -295,11 +300,8 @@ class PgStore(Store):
         if psycopg is None:
             raise OSError("a postgresql:// database needs psycopg: pip install 'psycopg[binary]'")
         identities = identity_keys(schema)
-        try:
-            read = await psycopg.AsyncConnection.connect(url, autocommit=True)
-            write = await psycopg.AsyncConnection.connect(url, autocommit=False)
-        except psycopg.Error as exc:
-            raise OSError(f"cannot connect to {describe_db(url)}: {exc}".strip()) from None
+        read = await connect(url, autocommit=True)
+        write = await connect(url, autocommit=False)
         store = cls(
             cast(aiosqlite.Connection, PgConnection(read, identities, cipher, url)),
             cast(aiosqlite.Connection, PgConnection(write, identities, cipher, url)),

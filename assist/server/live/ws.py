@@ -47,6 +47,7 @@ PUBLISH_SLICE = 250
 PUBLISH_DRAIN_WAIT = 2.0
 """Seconds a new pack's first updates are given to leave before every live call is re-decided under it."""
 HARD_FRAME_FACTOR = 4
+"""Frames up to this multiple of the limit get a `message_too_large` reply; bigger ones close the socket."""
 TOKENS = "tokens"
 """Cluster topic: tokens were revoked; every instance checks its connections' tokens at once."""
 CALLS = "calls"
@@ -56,7 +57,6 @@ ORPHAN_FACTOR = 2
 """On a shared database a live call nobody has touched for this many `call_idle_timeout`s is taken by any
 instance and ended as abandoned (its instance died and its softphone never came back); the instance that
 holds a call ends it after one timeout, so a held call is never taken."""
-"""Frames up to this multiple of the limit get a `message_too_large` reply; bigger ones close the socket."""
 
 
 def frame_bytes(frame: str | bytes, limit: int) -> int:
@@ -522,17 +522,7 @@ class Hub:
         the idle sweep ends them as abandoned. A single instance took them all back at its start."""
         if not self.bus.shared:
             return 0
-        cutoff = now - ORPHAN_FACTOR * self.settings.call_idle_timeout
-        taken = 0
-        for call_id, last_at in await self.store.live_call_ids():
-            if last_at > cutoff or call_id in self.desk.calls:
-                continue
-            stored = await self.store.live_call(call_id)
-            if stored is not None and call_id not in self.desk.calls:
-                meta, events = stored
-                self.desk.restore(call_id, meta["user"], meta["context"], events, last_at)
-                taken += 1
-        return taken
+        return await self._take_back(idle_since=now - ORPHAN_FACTOR * self.settings.call_idle_timeout)
 
     async def expire_abandoned(self) -> None:
         """Every minute: end calls idle for `call_idle_timeout` (a vanished softphone leaks nothing),
@@ -562,15 +552,22 @@ class Hub:
         taken later (`adopt_orphans`)."""
         if self.bus.shared:
             return 0
-        restored = 0
+        return await self._take_back()
+
+    async def _take_back(self, idle_since: float | None = None) -> int:
+        """Take the store's live calls this instance does not hold (those silent since `idle_since`, when
+        given) into the desk, each as of its last event; how many."""
+        taken = 0
         for call_id, last_at in await self.store.live_call_ids():
+            if (idle_since is not None and last_at > idle_since) or call_id in self.desk.calls:
+                continue
             stored = await self.store.live_call(call_id)
             if stored is None or call_id in self.desk.calls:
                 continue
             meta, events = stored
             self.desk.restore(call_id, meta["user"], meta["context"], events, last_at)
-            restored += 1
-        return restored
+            taken += 1
+        return taken
 
     async def close_revoked(self, why: str = "") -> None:
         """Close (4003) the connections whose token was revoked; `why` this check ran is logged with them.
