@@ -170,6 +170,16 @@ async def test_calls_in_progress_list_updates_in_place(center: Running, browser:
     await expect(page.get_by_test_id("call-c-301")).to_have_count(0)
     await expect(page.get_by_test_id("call-c-300")).to_have_attribute("data-seen", "yes")
 
+    # Another agent's softphone with an id a1001's call has: its own call, listed under the softphone's id
+    # beside its agent (the call's key, a1004/c-300, names it for the console).
+    other = await open_client(center, user="a1004", role="agent")
+    assert (await other.call("call.start", call_id="c-300", context={"queue": "对公"}))["success"]
+    same_id = page.get_by_test_id("call-a1004/c-300")
+    await expect(same_id).to_contain_text("对公")
+    await expect(same_id.locator("td").nth(1)).to_have_text("c-300")
+    await expect(same_id.locator("td").nth(2)).to_have_text("a1004")
+    await expect(page.get_by_test_id("call-c-300").locator("td").nth(2)).to_have_text("a1001")
+
     # Click a call: its details (context, last lines), in Chinese.
     await page.get_by_test_id("call-c-300").click()
     dialog = page.locator("#dialog")
