@@ -49,10 +49,12 @@ export class LeaderSocket {
   async receive(msg) {
     if (msg.type === 'auth_ok') {
       this.delay = 1000;
-      const sub = await this.call('escalation.subscribe');
-      this.onSnapshot(sub.escalations);
+      await this.subscribe();
       this.onState('up');
       await this.syncCalls();
+    } else if (msg.type === 'escalation.event' && msg.event === 'resync') {
+      // the service may have missed changes made on another instance: the board is read again
+      try { await this.subscribe(); } catch { /* the connection dropped: the next one subscribes again */ }
     } else if (msg.type === 'auth_invalid') {
       this.stopped = true;
       this.onState('denied');
@@ -66,6 +68,11 @@ export class LeaderSocket {
     } else if (msg.type === 'calls.delta') {
       this.onCalls({ rows: msg.calls, gone: msg.gone, total: msg.total });
     }
+  }
+
+  async subscribe() {
+    const sub = await this.call('escalation.subscribe');
+    this.onSnapshot(sub.escalations);
   }
 
   // Every live call, page by page; the deltas that arrive meanwhile are applied in the order they come,
