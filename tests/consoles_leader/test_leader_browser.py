@@ -7,6 +7,7 @@ import os
 import re
 import time
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 from playwright.async_api import Browser, Page, expect
@@ -20,7 +21,13 @@ pytestmark = pytest.mark.browser
 SHOTS = Path(os.environ.get("ASSIST_SCREENSHOTS", "/tmp/assist-leader-shots"))
 
 
-async def open_console(browser: Browser, running: Running, token: str) -> Page:
+class Served(Protocol):
+    """An instance in this process (`Running`) or a serve process: the console is on its HTTP port."""
+
+    http_port: int
+
+
+async def open_console(browser: Browser, running: Served, token: str) -> Page:
     context = await browser.new_context(
         viewport={"width": 1440, "height": 1000}, locale="zh-CN", timezone_id="Asia/Shanghai"
     )
