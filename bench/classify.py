@@ -19,7 +19,7 @@ under another name, on the same compiled rules and model) against this tree's, t
 on each call: on a shared machine, where figures of separate runs differ by a third, the only
 before/after worth quoting.
 
-    python -m bench.classify [CALLS.jsonl] [--rounds N] [--default-gc] [--against REV]
+    python -m bench.classify [CALLS.jsonl] [--rounds N] [--default-gc] [--against REV [--only-against]]
     (N even: each order as often)
 """
 
@@ -44,7 +44,12 @@ from assist.cli import pack_with_models
 from assist.config import DEFAULT_PACK
 from assist.scripts.pack import Pack, load_pack_dir
 
-SHARED_CALLS = Path(__file__).resolve().parents[1].parent / "shared" / "samples" / "calls.dev.jsonl"
+_ROOT = Path(__file__).resolve().parents[1]
+
+SHARED_CALLS = next(
+    (p for p in (_ROOT.parent / "shared", _ROOT.parents[1] / "shared") if p.exists()), _ROOT.parent / "shared"
+) / "samples" / "calls.dev.jsonl"
+"""The shared development calls, beside the main checkout (../shared) or a worktree of it (../../shared)."""
 TARGET_P99_MS = 0.5
 CALL_CHARS = 300
 
@@ -127,7 +132,8 @@ def timed(pack: Pack, segs: list[list[Segment]], rounds: int) -> tuple[Timings, 
 
 
 def classifier_at(rev: str, clf: Any, into: Path) -> Any:
-    """The classifier of git revision `rev` on `clf`'s rules and model (its package copied into `into`)."""
+    """The classifier of git revision `rev` on `clf`'s compiled rules and model (its package copied into
+    `into`; the model decoded by `rev`'s code from this tree's artifact)."""
     root = Path(__file__).resolve().parents[1]
     pkg = into / "assist_at_rev" / "classifier"
     pkg.mkdir(parents=True)
@@ -142,7 +148,10 @@ def classifier_at(rev: str, clf: Any, into: Path) -> Any:
             (pkg / Path(name).name).write_text(text, encoding="utf-8")
     sys.path.insert(0, str(into))
     module = importlib.import_module("assist_at_rev.classifier.categorize")
-    return module.Classifier(clf.rules, clf.model, clf.settings)
+    learned = importlib.import_module("assist_at_rev.classifier.learned")
+    # the model rebuilt by REV's own code (its lookup tables too), so that each side scores with its own
+    model = None if clf.model is None else learned.TextModel.from_bytes(clf.model.to_bytes())
+    return module.Classifier(clf.rules, model, clf.settings)
 
 
 def against(rev: str, clf: Any, segs: list[list[Segment]], rounds: int) -> None:
@@ -180,6 +189,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=6)
     ap.add_argument("--default-gc", action="store_true", help="keep Python's collector settings")
     ap.add_argument("--against", metavar="REV", help="also time git revision REV's classifier, taking turns")
+    ap.add_argument("--only-against", action="store_true", help="with --against: skip this tree's own rows")
     args = ap.parse_args()
     calls = load_calls(args.calls)
     segs = [
@@ -204,6 +214,9 @@ def main() -> None:
         f"calls: {len(calls)} (mean {statistics.mean(sizes):.0f} chars), rounds: {args.rounds}, "
         f"gc: {'Python defaults' if args.default_gc else 'as the service (frozen, threshold 100,000)'}"
     )
+    if args.against and args.only_against:
+        against(args.against, with_model.classifier, segs, args.rounds)
+        return
     base, rules_full, rules_lines, rules_live = timed(rules_only, segs, args.rounds)
     _, full, lines, live = timed(with_model, segs, args.rounds)
     for clock, k in (("wall clock", 0), ("CPU time of this thread", 1)):
