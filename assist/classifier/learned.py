@@ -141,9 +141,10 @@ class TextModel:
         return self._score(idx)
 
     def _score(self, idx: npt.NDArray[np.integer[Any]]) -> dict[str, float]:
-        # ufunc methods rather than .sum(): the same reduction without its Python wrapper (once per call)
-        norm = float(np.sqrt(_add(self.idf2[idx])))
-        raw = _add(self.weights[idx], axis=0) / norm + self.bias
+        # ufunc methods rather than .sum(): the same reduction without its Python wrapper (once per call);
+        # `take` gathers the same rows as indexing with `idx`, in half the time
+        norm = float(np.sqrt(_add(self.idf2.take(idx))))
+        raw = _add(self.weights.take(idx, axis=0), axis=0) / norm + self.bias
         return dict(zip(self.labels, raw.tolist(), strict=True))
 
     def knows(self, word: str) -> bool:
