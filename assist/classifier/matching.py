@@ -436,15 +436,14 @@ class _GramTable:
     """The bigrams of long keywords as sorted integer keys (first code point above the second), to count
     every segment's bigram occurrences per keyword for a whole call with a few array operations."""
 
-    def __init__(self, keys: Ints, starts: Ints, refs: Ints, needed: Ints, terms: tuple[int, ...]) -> None:
+    def __init__(self, keys: Ints, refs: Ints, needed: Ints, terms: tuple[int, ...]) -> None:
         self._keys = keys
-        """Each bigram's key, sorted."""
-        self._starts = starts
-        """Where each bigram's keywords begin in `refs` (one more entry: the end)."""
+        """Each bigram's key, sorted, then a sentinel that no pair of code points equals."""
         self._refs = refs
-        """The keywords of each bigram, as dense ids (a keyword that has the bigram twice is there twice)."""
+        """Per bigram, one row: its keywords as dense ids (a keyword that has the bigram twice is there twice),
+        filled up with the id of no keyword (`width`: a column counted but never a candidate)."""
         self._needed = needed
-        """Per dense id: the bigram occurrences that make it a candidate."""
+        """Per dense id: the bigram occurrences that make it a candidate (for the filler: more than any)."""
         self._terms = terms
         """Dense id -> keyword id."""
 
@@ -454,12 +453,13 @@ class _GramTable:
             return None
         dense = {ref: i for i, ref in enumerate(sorted(needed))}
         order = sorted(grams, key=_pair_key)
-        lists = [[dense[ref] for ref in grams[g]] for g in order]
+        filler = len(dense)
+        most = max(len(grams[g]) for g in order)
+        rows = [[dense[ref] for ref in grams[g]] + [filler] * (most - len(grams[g])) for g in order]
         arrays = (
-            np.array([_pair_key(g) for g in order], dtype=np.uint64),
-            np.array(list(accumulate(map(len, lists), initial=0)), dtype=np.int64),
-            np.array(list(chain.from_iterable(lists)), dtype=np.int64),
-            np.array([needed[ref] for ref in sorted(needed)], dtype=np.int64),
+            np.array([*(_pair_key(g) for g in order), np.iinfo(np.uint64).max], dtype=np.uint64),
+            np.array([*rows, [filler] * most], dtype=np.int64),
+            np.array([*(needed[ref] for ref in sorted(needed)), np.iinfo(np.int64).max], dtype=np.int64),
         )
         for a in arrays:
             a.setflags(write=False)
@@ -478,21 +478,16 @@ class _GramTable:
         pairs = codes[:-1] << _SHIFT
         pairs |= codes[1:]
         keys = self._keys
-        at = keys.searchsorted(pairs)
-        at[at == keys.size] = 0
-        pos = (keys[at] == pairs).nonzero()[0]
+        at = keys.searchsorted(pairs)  # the sentinel: `at` is always an index
+        pos = (keys.take(at) == pairs).nonzero()[0]
         if not pos.size:
             return {}
-        gid = at[pos]
-        lo = self._starts[gid]
-        lens = self._starts[gid + 1] - lo
-        ends = lens.cumsum()
-        # every (bigram occurrence, keyword of that bigram)
-        flat = np.arange(int(ends[-1])) + (lo - ends + lens).repeat(lens)
         width = self._needed.size
-        seg = self._segment_starts(starts).searchsorted(pos, side="right") - 1
-        key = (seg * width).repeat(lens) + self._refs[flat]
-        counts = np.bincount(key, minlength=len(starts) * width).reshape(len(starts), width)
+        seg = np.array(starts, dtype=np.int64).searchsorted(pos, side="right") - 1
+        # every (bigram occurrence, keyword of that bigram), fillers included, as segment * width + dense id
+        key = self._refs.take(at.take(pos), axis=0)
+        key += (seg * width)[:, None]
+        counts = np.bincount(key.ravel(), minlength=len(starts) * width).reshape(len(starts), width)
         segs, dense = (counts >= self._needed).nonzero()
         out: dict[int, list[int]] = {}
         terms = self._terms
@@ -500,10 +495,6 @@ class _GramTable:
             if long_enough[k]:
                 out.setdefault(k, []).append(terms[d])
         return out
-
-    @staticmethod
-    def _segment_starts(starts: Sequence[int]) -> npt.NDArray[np.int64]:
-        return np.array(starts, dtype=np.int64)
 
 
 def _pair_key(pair: str) -> int:
