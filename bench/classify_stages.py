@@ -58,23 +58,26 @@ def stage_times(clf: Any, segments: Sequence[Segment]) -> list[float]:
     return [t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5, t7 - t6]
 
 
+def _chars(segments: Sequence[Segment]) -> int:
+    """A call's characters as `to_size` counts them (context fields included)."""
+    return sum(len(s.text) for s in segments)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("calls", nargs="?", type=Path)
     ap.add_argument("--against", metavar="REV", required=True)
     ap.add_argument("--rounds", type=int, default=6)
     args = ap.parse_args()
-    segs = [
-        to_size(
-            call_segments(
-                c.get("context") or {},
-                c.get("notes") or [],
-                [(t["speaker"], t["text"]) for t in c.get("transcript") or []],
-            ),
-            CALL_CHARS,
+    written = [
+        call_segments(
+            c.get("context") or {},
+            c.get("notes") or [],
+            [(t["speaker"], t["text"]) for t in c.get("transcript") or []],
         )
         for c in load_calls(args.calls)
     ]
+    segs = [to_size(ss, CALL_CHARS) for ss in written]
     clf = pack_with_models(DEFAULT_PACK).classifier
     with tempfile.TemporaryDirectory(prefix="bench-stages-") as tmp:
         old = classifier_at(args.against, clf, Path(tmp))
@@ -100,6 +103,13 @@ def main() -> None:
         for k, stage in enumerate(STAGES):
             means = [statistics.fmean(best[name][i][k] for i in chosen) * 1e6 for name in sides]
             print(f"  {stage:16}" + "".join(f"{m:16.1f}" for m in means) + f"{means[1] / means[0] - 1:+10.1%}")
+    for title, chosen in (("every call", range(len(segs))), ("slowest 2 %", slow)):
+        repeated = statistics.fmean(max(0, len(segs[i]) - len(written[i])) for i in chosen)
+        print(
+            f"{title}: {statistics.fmean(len(segs[i]) for i in chosen):.1f} segments, {repeated:.1f} of them lines "
+            f"repeated to reach {CALL_CHARS} characters; {statistics.fmean(_chars(written[i]) for i in chosen):.0f} "
+            "characters as written"
+        )
     for label, q in (("whole, median", 0.5), ("whole, p99", 0.99)):
         totals = [pct([sum(b) * 1e6 for b in best[name]], q) for name in sides]
         print(f"{label:18}" + "".join(f"{m:16.1f}" for m in totals) + f"{totals[1] / totals[0] - 1:+10.1%}")
