@@ -77,6 +77,13 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
+def listen_overflows() -> int:
+    """The kernel's count of connections refused at a full listen queue (`TcpExt: ListenOverflows`): each is
+    a SYN dropped, resent by its client after 1 s, then 3 s."""
+    names, values = [line.split() for line in Path("/proc/net/netstat").read_text().splitlines()[:2]]
+    return int(dict(zip(names, values, strict=True)).get("ListenOverflows", 0))
+
+
 def proc_cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -796,6 +803,8 @@ async def end_live_calls(b: Bench) -> None:
 async def unfinished_http(b: Bench, row: Row, count: int) -> None:
     """`count` requests that never finish their headers, from helper processes of at most 10,000 sockets
     each (a process's file-descriptor limit here is 20,000), held for 10 s."""
+    assert b.proc is not None
+    overflows, cpu, t0 = listen_overflows(), proc_cpu_seconds(b.proc.pid), time.monotonic()
     helpers = []
     per = 10_000
     for start in range(0, count, per):
@@ -815,14 +824,18 @@ async def unfinished_http(b: Bench, row: Row, count: int) -> None:
     for h in helpers:
         assert h.stdout is not None
         opened += int((await h.stdout.readline()).decode().strip() or 0)
-    assert b.proc is not None
+    took = time.monotonic() - t0
     fds = len(os.listdir(f"/proc/{b.proc.pid}/fd"))
     await asyncio.sleep(10)
     for h in helpers:
         assert h.stdin is not None
         h.stdin.close()
         await h.wait()
-    row.answer = f"{opened} of {count} unfinished requests opened; server held {fds} file descriptors"
+    row.answer = (
+        f"{opened} of {count} unfinished requests opened in {took:.1f} s; server held {fds} file descriptors,"
+        f" used {proc_cpu_seconds(b.proc.pid) - cpu:.1f} s of CPU; {listen_overflows() - overflows} SYNs"
+        " dropped at a full listen queue (any port)"
+    )
 
 
 BOMB = "{{ (('a'*10**9)|replace('a','aa'))|length }}"
