@@ -111,8 +111,8 @@ class Gates:
         """Connections whose first request's headers are not complete yet, by descriptor, oldest first."""
         self._timer: asyncio.TimerHandle | None = None
         self._poll: select.epoll | None = None
-        """The waiting connections' own readiness set: one C call to add or drop one, where the loop's
-        `add_reader` costs a handle, a selector key and a dict entry each; the loop watches the set itself."""
+        """The waiting connections' own readiness set: one C call adds one (closing it drops it), where the
+        loop's `add_reader` costs a handle, a selector key and a dict entry each; the loop watches the set."""
         self._handing: set[asyncio.Task[Any]] = set()
         self._refused_at = -60.0
 
