@@ -77,6 +77,24 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
+def listen_overflows() -> int:
+    """The kernel's count of connections refused at a full listen queue (`TcpExt: ListenOverflows`): each is
+    a SYN dropped, resent by its client after 1 s, then 3 s."""
+    names, values = [line.split() for line in Path("/proc/net/netstat").read_text().splitlines()[:2]]
+    return int(dict(zip(names, values, strict=True)).get("ListenOverflows", 0))
+
+
+async def accept_queue(port: int, into: list[int]) -> None:
+    """Sample the listening socket's accept queue (`ss`'s Recv-Q) every 100 ms into `into`."""
+    while True:
+        ss = await asyncio.create_subprocess_exec(
+            "ss", "-ltnH", f"sport = :{port}", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL
+        )
+        out, _ = await ss.communicate()
+        into.extend(int(line.split()[1]) for line in out.decode().splitlines() if line.strip())
+        await asyncio.sleep(0.1)
+
+
 def proc_cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -86,7 +104,8 @@ def proc_cpu_seconds(pid: int) -> float:
 
 
 async def probe(http_port: int, ws_port: int, token: str, pid: int) -> None:
-    """Print one JSON line per measurement: h (healthz), n (note -> result), r (RSS); t is time.monotonic()."""
+    """Print one JSON line per measurement: h (healthz), c (its connect), n (note -> result), r (RSS); t is
+    time.monotonic()."""
     out = sys.stdout
 
     def emit(kind: str, t: float, value: float, ok: bool = True) -> None:
@@ -102,6 +121,7 @@ async def probe(http_port: int, ws_port: int, token: str, pid: int) -> None:
         try:
             async with asyncio.timeout(HEALTH_TIMEOUT):
                 reader, writer = await asyncio.open_connection("127.0.0.1", http_port)
+                emit("c", t0, (time.monotonic() - t0) * 1000)  # the handshake: the kernel's, queue full or not
                 writer.write(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
                 ok = (await reader.read()).startswith(b"HTTP/1.1 200")
         except (OSError, TimeoutError):
@@ -261,7 +281,7 @@ class Bench:
         self.log = tmp / "serve.log"
         self.proc: subprocess.Popen[str] | None = None
         self.probe: asyncio.subprocess.Process | None = None
-        self.samples: dict[str, list[Sample]] = {"h": [], "n": [], "r": []}
+        self.samples: dict[str, list[Sample]] = {"h": [], "n": [], "r": [], "c": []}
         self.ws_port = self.http_port = 0
         self.tokens: dict[str, str] = {}
         self.escalations = 0
@@ -796,6 +816,10 @@ async def end_live_calls(b: Bench) -> None:
 async def unfinished_http(b: Bench, row: Row, count: int) -> None:
     """`count` requests that never finish their headers, from helper processes of at most 10,000 sockets
     each (a process's file-descriptor limit here is 20,000), held for 10 s."""
+    assert b.proc is not None
+    overflows, cpu, t0 = listen_overflows(), proc_cpu_seconds(b.proc.pid), time.monotonic()
+    queued: list[int] = []
+    sampling = asyncio.create_task(accept_queue(b.http_port, queued))
     helpers = []
     per = 10_000
     for start in range(0, count, per):
@@ -815,14 +839,21 @@ async def unfinished_http(b: Bench, row: Row, count: int) -> None:
     for h in helpers:
         assert h.stdout is not None
         opened += int((await h.stdout.readline()).decode().strip() or 0)
-    assert b.proc is not None
+    took = time.monotonic() - t0
     fds = len(os.listdir(f"/proc/{b.proc.pid}/fd"))
     await asyncio.sleep(10)
+    sampling.cancel()
     for h in helpers:
         assert h.stdin is not None
         h.stdin.close()
         await h.wait()
-    row.answer = f"{opened} of {count} unfinished requests opened; server held {fds} file descriptors"
+    row.answer = (
+        f"{opened} of {count} unfinished requests opened in {took:.1f} s; server held {fds} file descriptors,"
+        f" used {proc_cpu_seconds(b.proc.pid) - cpu:.1f} s of CPU; {listen_overflows() - overflows} SYNs"
+        " dropped at a full listen queue (any port)"
+        f"; accept queue p50 / max {pct([float(q) for q in queued], 0.5):.0f} / {max(queued, default=0)}"
+        f"; /healthz connect p99 {pct([s.v for s in b.window('c', t0, time.monotonic())], 0.99):.0f} ms"
+    )
 
 
 BOMB = "{{ (('a'*10**9)|replace('a','aa'))|length }}"
