@@ -46,9 +46,8 @@ def stage_times(clf: Any, segments: Sequence[Segment]) -> list[float]:
     t3 = t()
     by_rules = clf._decide(scans)
     t4 = t()
-    idx = clf.model.encode_call(
-        mod.SEPARATOR.join(n.text for seg, n in zip(segments, ns, strict=True) if seg.source != "context")
-    )
+    said = [n for seg, n in zip(segments, ns, strict=True) if seg.source != "context"]
+    idx = clf.model.encode_call(mod.SEPARATOR.join(n.text for n in said), mod.SEPARATOR.join(n.original for n in said))
     t5 = t()
     scores = clf.model.scores_of(idx)
     t6 = t()
