@@ -37,15 +37,18 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from assist.classifier.learned import FORMAT
 from assist.classifier.model import Segment
 from assist.classifier.normalize import normalize
 from assist.classifier.segments import call_segments
 from assist.cli import pack_with_models
 from assist.config import DEFAULT_PACK
 from assist.scripts.pack import Pack, load_pack_dir
+from assist.scripts.pack_model import call_examples
 
 _ROOT = Path(__file__).resolve().parents[1]
 
@@ -136,9 +139,10 @@ def timed(pack: Pack, segs: list[list[Segment]], rounds: int) -> tuple[Timings, 
     return base, full, lines, live
 
 
-def classifier_at(rev: str, clf: Any, into: Path) -> Any:
+def classifier_at(rev: str, clf: Any, into: Path, samples: Sequence[Mapping[str, Any]] = ()) -> Any:
     """The classifier of git revision `rev` on `clf`'s compiled rules and model (its package copied into
-    `into`; the model decoded by `rev`'s code from this tree's artifact)."""
+    `into`; the model decoded by `rev`'s code from this tree's artifact, or, when `rev` reads another
+    feature format, trained by `rev`'s code from the same `samples`)."""
     root = Path(__file__).resolve().parents[1]
     pkg = into / "assist_at_rev" / "classifier"
     pkg.mkdir(parents=True)
@@ -155,14 +159,21 @@ def classifier_at(rev: str, clf: Any, into: Path) -> Any:
     module = importlib.import_module("assist_at_rev.classifier.categorize")
     learned = importlib.import_module("assist_at_rev.classifier.learned")
     # the model rebuilt by REV's own code (its lookup tables too), so that each side scores with its own
-    model = None if clf.model is None else learned.TextModel.from_bytes(clf.model.to_bytes())
+    model = None
+    if clf.model is not None and learned.FORMAT == FORMAT:
+        model = learned.TextModel.from_bytes(clf.model.to_bytes())
+    elif clf.model is not None:
+        training = importlib.import_module("assist_at_rev.classifier.training")
+        model = training.train(call_examples(samples), clf.model.labels)
     return module.Classifier(clf.rules, model, clf.settings)
 
 
-def against(rev: str, clf: Any, segs: list[list[Segment]], rounds: int) -> None:
+def against(
+    rev: str, clf: Any, segs: list[list[Segment]], rounds: int, samples: Sequence[Mapping[str, Any]] = ()
+) -> None:
     """Cold classification by `rev`'s classifier and this tree's, taking turns on each call (CPU time)."""
     with tempfile.TemporaryDirectory(prefix="bench-classify-") as tmp:
-        old = classifier_at(rev, clf, Path(tmp))
+        old = classifier_at(rev, clf, Path(tmp), samples)
         differ = sum(repr(old.classify(ss)) != repr(clf.classify(ss)) for ss in segs)
         times: dict[str, list[float]] = {rev: [], "this tree": []}
         cpu = time.thread_time
@@ -226,7 +237,7 @@ def main() -> None:
         f"gc: {'Python defaults' if args.default_gc else 'as the service (frozen, threshold 100,000)'}"
     )
     if args.against and args.only_against:
-        against(args.against, with_model.classifier, segs, args.rounds)
+        against(args.against, with_model.classifier, segs, args.rounds, with_model.samples)
         return
     base, rules_full, rules_lines, rules_live = timed(rules_only, segs, args.rounds)
     _, full, lines, live = timed(with_model, segs, args.rounds)
@@ -251,7 +262,7 @@ def main() -> None:
     print(row("  classify, rules only", best_of(rules_full[1], len(segs))))
     print(row("  classify, rules + model", best_of(full[1], len(segs))))
     if args.against:
-        against(args.against, with_model.classifier, segs, args.rounds)
+        against(args.against, with_model.classifier, segs, args.rounds, with_model.samples)
     for clock, k in (("wall clock", 0), ("CPU time", 1)):
         p99 = pct(full[k], 0.99)
         print(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import inspect
 import statistics
 import sys
 import tempfile
@@ -36,6 +37,7 @@ def stage_times(clf: Any, segments: Sequence[Segment]) -> list[float]:
     """Seconds per stage of `clf.classify(segments)`, doing what it does (the rules and model of a pack
     with a model)."""
     mod = sys.modules[type(clf).__module__]
+    words = "originals" in inspect.signature(clf.model.encode_call).parameters
     t = time.perf_counter
     t0 = t()
     ns = mod.normalize_all([s.text for s in segments])
@@ -46,9 +48,11 @@ def stage_times(clf: Any, segments: Sequence[Segment]) -> list[float]:
     t3 = t()
     by_rules = clf._decide(scans)
     t4 = t()
-    idx = clf.model.encode_call(
-        mod.SEPARATOR.join(n.text for seg, n in zip(segments, ns, strict=True) if seg.source != "context")
-    )
+    said = [n for seg, n in zip(segments, ns, strict=True) if seg.source != "context"]
+    texts = [mod.SEPARATOR.join(n.text for n in said)]
+    if words:  # a model that reads words reads them from the text as written
+        texts.append(mod.SEPARATOR.join(n.original for n in said))
+    idx = clf.model.encode_call(*texts)
     t5 = t()
     scores = clf.model.scores_of(idx)
     t6 = t()
@@ -78,9 +82,10 @@ def main() -> None:
         for c in load_calls(args.calls)
     ]
     segs = [to_size(ss, CALL_CHARS) for ss in written]
-    clf = pack_with_models(DEFAULT_PACK).classifier
+    pack = pack_with_models(DEFAULT_PACK)
+    clf = pack.classifier
     with tempfile.TemporaryDirectory(prefix="bench-stages-") as tmp:
-        old = classifier_at(args.against, clf, Path(tmp))
+        old = classifier_at(args.against, clf, Path(tmp), pack.samples)
         gc.collect()
         gc.freeze()
         gc.set_threshold(100_000, 50, 1000)

@@ -131,7 +131,7 @@ class Classifier:
         # (the samples put every category in every queue), and a model would learn it as a shortcut.
         if self.model is None or segment.source == "context":
             return ()
-        return self.model.encode_normalized(n.text)
+        return self.model.encode_normalized(n.text, n.original)
 
     def _scan(self, segment: Segment, n: Normalized, found: Found, features: FeatureIds) -> SegmentScan:
         """One segment's scan from its normalised text, keyword hits (`Matcher.find`) and model features."""
@@ -260,9 +260,8 @@ class Classifier:
         by_rules = self._decide(scans)
         if self.model is None:
             return by_rules
-        idx = self.model.encode_call(
-            SEPARATOR.join(n.text for seg, n in zip(segments, ns, strict=True) if seg.source != "context")
-        )
+        said = [n for seg, n in zip(segments, ns, strict=True) if seg.source != "context"]
+        idx = self.model.encode_call(SEPARATOR.join(n.text for n in said), SEPARATOR.join(n.original for n in said))
         scores = self.model.scores_of(idx)
         if scores is None:
             return by_rules

@@ -7,7 +7,11 @@ library versions. Features are per segment (a transcript line, a note), so a liv
 caches each segment's feature ids and only its newest line costs anything.
 
 Features: character unigrams and bigrams of the normalised text (traditional folded to
-simplified, case and width folded, punctuation dropped). A call is the union of its segments'
+simplified, case and width folded, punctuation dropped), and for Latin-script text its words: each
+run of two or more Latin letters in the text as written (`latin_words`), marked with a space, which
+normalised text never holds, so a word feature is never a character pair and matches only a whole
+word (normalising drops the spaces that bound a word, so words are read from the original text).
+Character pairs carry little of an English word ("co", "om", "mp" ...). A call is the union of its segments'
 features, weighted by idf and L2-normalised: the same binary TF-IDF that training fits.
 Sound features (the syllables of neighbouring characters) were tried: cross-validation over
 the blind sets showed no gain, and they doubled the time per line; the rules match by sound.
@@ -15,6 +19,7 @@ the blind sets showed no gain, and they doubled the time per line; the rules mat
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -27,7 +32,7 @@ import numpy.typing as npt
 
 from assist.classifier.normalize import normalize_text
 
-FORMAT = 2
+FORMAT = 3
 """Bumped whenever `text_features` changes: an artifact of another format is not used."""
 
 SEPARATOR = "\n"
@@ -43,11 +48,24 @@ _KNOWN_WORDS = 4096
 """At most this many words' `knows` are kept (then forgotten all at once)."""
 
 
+WORD_MARK = " "
+"""Starts every word feature: normalisation drops spaces, so no character or pair feature holds one."""
+_LATIN_RUN = re.compile("[A-Za-z\uff21-\uff3a\uff41-\uff5a]{2,}")
+"""A word: two or more Latin letters (ASCII or full-width), bounded by anything else in the original text."""
+
+
+def latin_words(original: str) -> list[str]:
+    """The word features of a text as written: each maximal run of 2+ Latin letters, case and width folded
+    ("complain" in "I want to complain!", never "plain" inside it), marked with WORD_MARK."""
+    return [WORD_MARK + (w.lower() if w.isascii() else normalize_text(w)) for w in _LATIN_RUN.findall(original)]
+
+
 def text_features(text: str) -> list[str]:
     """The features of one segment of text (duplicates removed, order of first occurrence)."""
     n = normalize_text(text)
     feats: dict[str, None] = dict.fromkeys(n)
     feats.update(dict.fromkeys(map(str.__add__, n[:-1], n[1:])))
+    feats.update(dict.fromkeys(latin_words(text)))
     return list(feats)
 
 
@@ -86,7 +104,10 @@ class TextModel:
     idf2: Floats
     meta: Mapping[str, Any]
     _grams: Any = field(init=False, repr=False, compare=False)
-    """Aho-Corasick automaton over every feature (character and pair) -> its id, built once."""
+    """Aho-Corasick automaton over every character and pair feature -> its id, built once (words are looked up
+    in `index`: a word is whole only in the original text, which the automaton does not read)."""
+    _has_words: bool = field(init=False, repr=False, compare=False)
+    """Whether any feature is a word (a model trained on Chinese text alone skips looking for words)."""
     _lookup: _CodeLookup | None = field(init=False, repr=False, compare=False)
     """The same features as arrays over code points, for a whole call at once (None: not all 1-2 characters)."""
     _known: dict[str, bool] = field(init=False, repr=False, compare=False)
@@ -95,33 +116,44 @@ class TextModel:
     def __post_init__(self) -> None:
         grams = ahocorasick.Automaton()
         for f, i in self.index.items():
-            grams.add_word(f, i)
-        if self.index:
+            if not f.startswith(WORD_MARK):
+                grams.add_word(f, i)
+        if len(grams):
             grams.make_automaton()
         object.__setattr__(self, "_grams", grams)
+        object.__setattr__(self, "_has_words", any(f.startswith(WORD_MARK) for f in self.index))
         object.__setattr__(self, "_lookup", _CodeLookup.build(self.index))
         object.__setattr__(self, "_known", {})
 
     def encode(self, text: str) -> FeatureIds:
         """The known feature ids of one segment (cache this per segment)."""
-        return self.encode_normalized(normalize_text(text))
+        return self.encode_normalized(normalize_text(text), text)
 
-    def encode_normalized(self, n: str) -> FeatureIds:
-        """`encode` for text already normalised: the same features as `text_features`, found in one
-        C pass of an automaton that holds them all (this runs on every line of every live call)."""
+    def encode_normalized(self, n: str, original: str) -> FeatureIds:
+        """`encode` for text already normalised (`n`, from `original`): the same features as `text_features`,
+        characters and pairs found in one C pass of an automaton that holds them all (this runs on every
+        line of every live call), words by one regular expression over the original."""
         if not n or not self.index:
             return ()
-        return tuple(set(map(_second, self._grams.iter(n))))
+        ids = set(map(_second, self._grams.iter(n))) if len(self._grams) else set()
+        if self._has_words:
+            ids.update(self._word_ids(original))
+        return tuple(ids)
 
-    def encode_call(self, n: str) -> Ids:
-        """The sorted, distinct feature ids of a whole call's normalised text (segments joined by
-        SEPARATOR), found with a few array operations instead of one automaton output per character
-        and pair: the cold path (`Classifier.classify`), where no per-line cache exists."""
+    def _word_ids(self, original: str) -> list[int]:
+        index = self.index
+        return [index[w] for w in latin_words(original) if w in index]
+
+    def encode_call(self, n: str, originals: str) -> Ids:
+        """The sorted, distinct feature ids of a whole call: `n` its normalised text and `originals` its text
+        as written (segments joined by SEPARATOR in both, which bounds every word and pair). Characters and
+        pairs are found with a few array operations instead of one automaton output per character and pair:
+        the cold path (`Classifier.classify`), where no per-line cache exists."""
         lookup = self._lookup
         if lookup is None or not n:
-            ids = self.encode_normalized(n)
+            ids = self.encode_normalized(n, originals)
             return np.array(sorted(ids), dtype=np.int32)
-        return lookup.ids(n)
+        return lookup.ids(n, self._word_ids(originals) if self._has_words else ())
 
     def scores_of(self, idx: Ids) -> dict[str, float] | None:
         """`scores` for the sorted, distinct ids `encode_call` gives; None when there are none."""
@@ -146,13 +178,17 @@ class TextModel:
         return dict(zip(self.labels, raw.tolist(), strict=True))
 
     def knows(self, word: str) -> bool:
-        """Whether training saw this word: every character pair of it (or the character) is a feature."""
+        """Whether training saw this word: every character pair of it (or the character), and each Latin word
+        in it, is a feature (every English word is made of pairs some other word has)."""
         known = self._known.get(word)
         if known is None:
             if len(self._known) >= _KNOWN_WORDS:
                 self._known.clear()
             n = normalize_text(word)
-            known = n in self.index if len(n) < 2 else all(n[i : i + 2] in self.index for i in range(len(n) - 1))
+            index = self.index
+            known = (n in index if len(n) < 2 else all(n[i : i + 2] in index for i in range(len(n) - 1))) and all(
+                w in index for w in latin_words(word)
+            )
             self._known[word] = known
         return known
 
@@ -164,7 +200,8 @@ class TextModel:
         return self.strongest_of(np.fromiter(sorted(ids), dtype=np.intp, count=len(ids)), label, n)
 
     def strongest_of(self, idx: Ids, label: str, n: int = 3) -> list[str]:
-        """`strongest` for the sorted, distinct ids `encode_call` gives."""
+        """`strongest` for the sorted, distinct ids `encode_call` gives (a word without its mark: as it
+        stands in normalised text, where the evidence is looked for)."""
         j = self.labels.index(label)
         w = self.weights[idx, j]
         order = np.argsort(-w, kind="stable")  # strongest first; ties by feature id, so it is deterministic
@@ -175,7 +212,7 @@ class TextModel:
             f = self.features[int(idx[k])]
             if len(f) < 2:
                 continue  # a single character explains nothing to a person
-            out.append(f)
+            out.append(f[len(WORD_MARK) :] if f.startswith(WORD_MARK) else f)
         return out
 
     def to_bytes(self) -> bytes:
@@ -230,6 +267,8 @@ class _CodeLookup:
 
     @staticmethod
     def build(index: Mapping[str, int]) -> _CodeLookup | None:
+        """The tables of the character and pair features (words are looked up apart: `TextModel._word_ids`)."""
+        index = {f: i for f, i in index.items() if not f.startswith(WORD_MARK)}
         if not index or any(not 1 <= len(f) <= 2 for f in index):
             return None
         singles = {ord(f): i for f, i in index.items() if len(f) == 1}
@@ -250,8 +289,8 @@ class _CodeLookup:
             a.setflags(write=False)
         return _CodeLookup(chars, rank, width, keys, ids)
 
-    def ids(self, n: str) -> Ids:
-        """The sorted distinct ids of every feature (character or pair) that occurs in `n`."""
+    def ids(self, n: str, more: Sequence[int]) -> Ids:
+        """The sorted distinct ids of every feature (character or pair) that occurs in `n`, and of `more`."""
         codes = np.frombuffer(n.encode("utf-32-le"), dtype=np.uint32)
         single = self.chars.take(codes, mode="clip")
         ranks = self.rank.take(codes, mode="clip")
@@ -260,7 +299,8 @@ class _CodeLookup:
         queries.sort()  # in order, neighbouring searches share the cache lines they read
         keys = self.pair_keys
         at = keys.searchsorted(queries)  # array methods: numpy's functions add a Python wrapper each
-        both = np.concatenate((single, self.pair_ids.take(at[keys.take(at) == queries])))
+        found = (single, self.pair_ids.take(at[keys.take(at) == queries]))
+        both = np.concatenate((*found, np.array(more, dtype=np.int32)) if more else found)
         both.sort()  # then drop repeats: np.unique, without its overhead (this runs once per cold call)
         keep = np.empty(both.size, dtype=bool)
         keep[0] = True
