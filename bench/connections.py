@@ -176,12 +176,11 @@ class Assist(Target):
 
     def __init__(self, tmp: Path, uvloop: bool = False, postgresql: str | None = None, data_key: str = "") -> None:
         """`postgresql`: serve on that database (a URL) with `data_key` instead of a SQLite file in `tmp`."""
-        ws_port, http_port = free_port(), free_port()
         tmp.mkdir(parents=True, exist_ok=True)
         self.db = tmp / "bench.db"
         """The SQLite file (unused when `postgresql` names the database)."""
         db = postgresql or str(self.db)
-        self.http = f"http://127.0.0.1:{http_port}"
+        self.http = ""
         exe = [sys.executable, "-m", "assist"]
         env = {**os.environ, "ASSIST_LOG_LEVEL": "WARNING", **ONE_USER_LOAD}
         if data_key:
@@ -198,13 +197,22 @@ class Assist(Target):
             self.name = "uvloop"
         if postgresql:
             self.name = "pg"
-        cmd = [*serve, "serve", "--ws-port", str(ws_port), "--http-port", str(http_port), "--db", db]
-        self.url = f"ws://127.0.0.1:{ws_port}/ws"
         # The first start trains the pack's model in the service's process; start it a second time (the
         # model now comes from the store), so that memory per connection is measured on a clean heap.
+        # Each start on ports of its own: on a shared machine another process may take a port once freed.
         for first in (True, False):
-            self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, env=env, preexec_fn=raise_nofile)
-            self._wait_healthy()
+            for attempt in range(3):
+                ws_port, http_port = free_port(), free_port()
+                cmd = [*serve, "serve", "--ws-port", str(ws_port), "--http-port", str(http_port), "--db", db]
+                self.http = f"http://127.0.0.1:{http_port}"
+                self.url = f"ws://127.0.0.1:{ws_port}/ws"
+                self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, env=env, preexec_fn=raise_nofile)
+                try:
+                    self._wait_healthy()
+                    break
+                except OSError:
+                    if self.proc.poll() is None or attempt == 2:
+                        raise  # not a port taken between choosing it and binding it
             if first:
                 self.stop()
 
