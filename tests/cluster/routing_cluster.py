@@ -91,8 +91,11 @@ class Pair:
             await p.kill()
 
 
-async def start_pair(cluster: Cluster, tmp: Path, receiver: Receiver, **deadlines: float) -> Pair:
-    url = cluster.fresh_url()
+async def start_pair(
+    cluster: Cluster, tmp: Path, receiver: Receiver, *, url: str | None = None, **deadlines: float
+) -> Pair:
+    """A and B on `url` (default: a fresh schema of the cluster, as its superuser)."""
+    url = url or cluster.fresh_url()
     store = await Store.open(url, SCHEMA, cipher_for(url))  # the schema made once, and the tokens on it
     try:
         tokens = {user: await store.issue_token(user, role, time.time()) for user, role in USERS.items()}

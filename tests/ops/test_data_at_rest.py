@@ -21,7 +21,7 @@ import pytest
 
 from assist.app import Running, start
 from assist.cli import main
-from assist.config import Settings
+from assist.config import DEFAULT_PACK, Settings
 from assist.server.ops.crypto import PREFIX, Cipher, DataKeyError, key_file_for, key_id, new_key
 from assist.server.routing import store as routing_store
 from assist.server.schema import SCHEMA
@@ -104,6 +104,13 @@ async def _more(running: Running, tokens: dict[str, str]) -> tuple[str, str]:
     await agent.ws.close()
     await leader.ws.close()
     return "day-4", eid
+
+
+def test_the_default_pack_holds_none_of_the_scripted_days_customer_values() -> None:
+    """The pack is stored with each version and is not customer data, so a value the day sends that a sample
+    happens to contain would be found in the file without any leak; the day's values must stay apart from it."""
+    pack_text = "".join(path.read_text(encoding="utf-8") for path in sorted(DEFAULT_PACK.rglob("*")) if path.is_file())
+    assert [value for value in RAW + MORE if value in pack_text] == [], "pick values no pack file contains"
 
 
 async def test_a_scripted_day_leaves_no_customer_value_in_the_database_files(routing_settings: Settings) -> None:

@@ -2,6 +2,7 @@
 // escalation.event and fault.event pushes, the live-call list (calls.subscribe: its pages, then
 // calls.delta pushes), and reconnecting with backoff (re-subscribing each time).
 const CALL_PAGE = 200;
+const RESTART_DELAY = 1000; // ms: after a 1012 close the first attempt waits a random 0..RESTART_DELAY
 
 export class CommandError extends Error {
   constructor(error) {
@@ -26,23 +27,34 @@ export class LeaderSocket {
     this.ws = ws;
     ws.onopen = () => ws.send(JSON.stringify({ type: 'auth', token: this.token, lang: this.lang }));
     ws.onmessage = (m) => this.receive(JSON.parse(m.data));
-    ws.onclose = () => {
+    ws.onclose = (ev) => {
       for (const { reject } of this.pending.values()) reject(new CommandError({ code: 'disconnected', message: 'connection lost' }));
       this.pending.clear();
       if (this.stopped) return;
       this.onState('down');
-      setTimeout(() => this.connect(), this.delay);
-      this.delay = Math.min(this.delay * 2, 10000);
+      setTimeout(() => this.connect(), this.nextDelay(ev.code));
     };
+  }
+
+  // A 1012 close is a restart or a drain (docs/operations.md), not a failure: come back after a short random
+  // delay, so that the board is back within a second and a floor of consoles does not arrive at once.
+  // Otherwise back off exponentially (1 s to 10 s) with "equal jitter".
+  nextDelay(code) {
+    if (code === 1012) return Math.round(Math.random() * RESTART_DELAY);
+    const base = this.delay;
+    this.delay = Math.min(this.delay * 2, 10000);
+    return Math.round(base / 2 + Math.random() * (base / 2));
   }
 
   async receive(msg) {
     if (msg.type === 'auth_ok') {
       this.delay = 1000;
-      const sub = await this.call('escalation.subscribe');
-      this.onSnapshot(sub.escalations);
+      await this.subscribe();
       this.onState('up');
       await this.syncCalls();
+    } else if (msg.type === 'escalation.event' && msg.event === 'resync') {
+      // the service may have missed changes made on another instance: the board is read again
+      try { await this.subscribe(); } catch { /* the connection dropped: the next one subscribes again */ }
     } else if (msg.type === 'auth_invalid') {
       this.stopped = true;
       this.onState('denied');
@@ -56,6 +68,11 @@ export class LeaderSocket {
     } else if (msg.type === 'calls.delta') {
       this.onCalls({ rows: msg.calls, gone: msg.gone, total: msg.total });
     }
+  }
+
+  async subscribe() {
+    const sub = await this.call('escalation.subscribe');
+    this.onSnapshot(sub.escalations);
   }
 
   // Every live call, page by page; the deltas that arrive meanwhile are applied in the order they come,

@@ -24,6 +24,7 @@ import hashlib
 import logging
 import os
 import sqlite3
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,16 +145,22 @@ def key_file_for(db: Path) -> Path:
 
 
 def write_key_file(path: Path, key: bytes) -> None:
-    """Write a new key file (mode 0600, never over an existing file) and put it on the disk."""
+    """Write a new key file (mode 0600, never over an existing file) and put it on the disk.
+
+    The key is written whole to a temporary file first and linked into place, so a process that finds
+    `path` never reads half a key; a second writer gets `FileExistsError` (two first starts at once)."""
     if not path.parent.exists():
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)  # mode 0600
     try:
-        os.write(fd, (encode_key(key) + "\n").encode("ascii"))
-        os.fsync(fd)
+        try:
+            os.write(fd, (encode_key(key) + "\n").encode("ascii"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.link(tmp, path)
     finally:
-        os.close(fd)
-    os.chmod(path, 0o600)
+        os.unlink(tmp)
     dfd = os.open(path.parent, os.O_RDONLY)
     try:
         os.fsync(dfd)
@@ -205,7 +212,10 @@ def load_cipher(db: Path | str, data_key: str = "", key_file: Path | None = None
             "without it the customer fields cannot be read. docs/operations.md, 'Customer data at rest'."
         )
     key = new_key()
-    write_key_file(path, key)
+    try:
+        write_key_file(path, key)
+    except FileExistsError:  # another process (a second start, `assist token`) made it meanwhile: use theirs
+        return Cipher(read_key_file(path), f"the key file {path}")
     log.warning(
         "crypto: generated the data key %s in %s (mode 0600): back it up apart from the database; "
         "a backup cannot be read without it",

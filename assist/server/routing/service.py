@@ -370,7 +370,13 @@ class RoutingService:
         return fault
 
     async def _resync(self, _: Mapping[str, Any]) -> None:
-        """Notices may have been missed (the bus reconnected): read the faults and the directory again."""
+        """Notices may have been missed (the bus reconnected): read the faults and the directory again, and
+        tell each subscribed board to subscribe again — an escalation filed or closed on another instance
+        meanwhile would otherwise be missing from it, or stay on it, until the leader reloads."""
+        now = self.hub.clock()
+        for conn, sub in list(self.subscribers.items()):
+            if not conn.closed:
+                conn.send(messages.escalation_event("resync", now, "", subscription=sub))
         await self._reload_directory()
         faults = {f.id: f for f in await rs.list_faults(self.db, "open")}
         for fault_id in [k for k in self.active_faults if k not in faults]:

@@ -1,0 +1,64 @@
+"""The shift leader's board through a restart (a drain closes with 1012, a new instance takes over on the same
+ports and database), in Debian chromium: the leader is told the board may be stale while it is down, it comes
+back by itself with the escalations it showed, and an escalation opened on the new instance appears live."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from playwright.async_api import Browser, expect
+
+from assist.app import Running, start
+from assist.config import Settings
+from tests.conftest import REPLY_BOUND, TRAINER, issue, open_client
+from tests.consoles_leader.test_leader_browser import open_console, seed
+
+pytestmark = pytest.mark.browser
+
+BOUND_MS = REPLY_BOUND * 1000
+
+
+async def test_the_board_comes_back_after_a_restart_and_keeps_showing_live_escalations(
+    leader_settings: Settings, browser: Browser
+) -> None:
+    first = await start(leader_settings, trainer=TRAINER)
+    running: Running | None = first
+    again = dataclasses.replace(leader_settings, ws_port=first.ws_port, http_port=first.http_port)
+    try:
+        await seed(first)
+        page = await open_console(browser, first, await issue(first, "s1", "shift_leader"))
+        await expect(page.get_by_test_id("conn")).to_have_text("已连接", timeout=BOUND_MS)
+        board = page.locator("article.esc")
+        await expect(board).to_have_count(2, timeout=BOUND_MS)  # the seeded fault and complaint about the agent
+        banner = page.get_by_test_id("banner")
+        await expect(banner).to_be_hidden()
+
+        assert await first.drain(30.0) is True
+        running = None
+        await expect(banner).to_be_visible(timeout=BOUND_MS)
+        await expect(banner).to_contain_text("看板可能不是最新的")
+        await expect(board).to_have_count(2)  # what the leader saw stays on screen while it is down
+
+        running = await start(again, trainer=TRAINER)  # the same ports and database: "any instance"
+        await expect(page.get_by_test_id("conn")).to_have_text("已连接", timeout=BOUND_MS)
+        await expect(banner).to_be_hidden()
+        await expect(board).to_have_count(2)
+
+        agent = await open_client(running, user="a1001", role="agent")
+        await agent.call("call.start", call_id="r-1", context={"queue": "零售", "customer_name": "周女士"})
+        await agent.call("call.transcript", call_id="r-1", speaker="customer", text="我是晨报的记者，想采访你们")
+        sent = await agent.call(
+            "record.submit",
+            call_id="r-1",
+            form="media.interview",
+            fields={"journalist_name": "吴记者", "outlet": "晨报", "phone": "13700003333", "topic": "网点排队"},
+        )
+        assert sent["success"] and sent["kind"] == "escalation", sent
+        card = page.get_by_test_id(f"esc-{sent['escalation_id']}")
+        await expect(card).to_be_visible(timeout=BOUND_MS)
+        await expect(card).to_contain_text("晨报")
+        await expect(board).to_have_count(3)
+    finally:
+        if running is not None:
+            await running.close()
