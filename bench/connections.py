@@ -176,12 +176,11 @@ class Assist(Target):
 
     def __init__(self, tmp: Path, uvloop: bool = False, postgresql: str | None = None, data_key: str = "") -> None:
         """`postgresql`: serve on that database (a URL) with `data_key` instead of a SQLite file in `tmp`."""
-        ws_port, http_port = free_port(), free_port()
         tmp.mkdir(parents=True, exist_ok=True)
         self.db = tmp / "bench.db"
         """The SQLite file (unused when `postgresql` names the database)."""
         db = postgresql or str(self.db)
-        self.http = f"http://127.0.0.1:{http_port}"
+        self.http = ""
         exe = [sys.executable, "-m", "assist"]
         env = {**os.environ, "ASSIST_LOG_LEVEL": "WARNING", **ONE_USER_LOAD}
         if data_key:
@@ -198,24 +197,50 @@ class Assist(Target):
             self.name = "uvloop"
         if postgresql:
             self.name = "pg"
-        cmd = [*serve, "serve", "--ws-port", str(ws_port), "--http-port", str(http_port), "--db", db]
-        self.url = f"ws://127.0.0.1:{ws_port}/ws"
+        self._serve, self._db, self._env = serve, db, env
+        self.log = (tmp / "serve.log").open("w+")
+        """The service's own output (its log): read when a start fails."""
         # The first start trains the pack's model in the service's process; start it a second time (the
         # model now comes from the store), so that memory per connection is measured on a clean heap.
-        for first in (True, False):
-            self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, env=env, preexec_fn=raise_nofile)
-            self._wait_healthy()
-            if first:
-                self.stop()
+        self.start(wait=120)
+        self.stop()
+        self.start()
 
-    def _wait_healthy(self) -> None:
-        deadline = time.time() + 120  # the first start trains the pack's model
+    def start(self, *args: str, wait: float = 30) -> None:
+        """`assist serve` on ports of its own (with `args` added), once it answers: on a shared machine another
+        process may take a port between choosing it and binding it, so a start that exits is tried again."""
+        for attempt in range(3):
+            ws_port, http_port = free_port(), free_port()
+            cmd = [*self._serve, "serve", "--ws-port", str(ws_port), "--http-port", str(http_port), "--db", self._db]
+            self.http = f"http://127.0.0.1:{http_port}"
+            self.url = f"ws://127.0.0.1:{ws_port}/ws"
+            self.log.seek(0)
+            self.log.truncate()
+            self.proc = subprocess.Popen(
+                [*cmd, *args], stdout=subprocess.DEVNULL, stderr=self.log, env=self._env, preexec_fn=raise_nofile
+            )
+            try:
+                self._wait_healthy(wait)
+                return
+            except OSError:
+                self.stop()  # a service that could not bind may not exit by itself (its database thread)
+                said = Path(self.log.name).read_text(errors="replace")
+                if attempt == 2:
+                    sys.stderr.write(said[-4000:])
+                    raise
+
+    def _wait_healthy(self, wait: float = 120) -> None:
+        """Until /healthz answers, `wait` seconds at most (the first start trains the pack's model; a service
+        that failed to bind its port may hang instead of exiting: it is then stopped and started again)."""
+        deadline = time.time() + wait
         while True:
             try:
                 urllib.request.urlopen(f"{self.http}/healthz", timeout=1).read()
                 return
             except OSError:
                 if time.time() > deadline or self.proc.poll() is not None:
+                    raise
+                if "cannot start" in Path(self.log.name).read_text(errors="replace"):
                     raise
                 time.sleep(0.2)
 

@@ -17,7 +17,7 @@ from assist.classifier.model import NONE, Classification
 from assist.effects import Outcome, Push, Write
 from assist.errors import Conflict, NotFound
 from assist.live.calls import CallState
-from assist.live.guidance import assist_update
+from assist.live.guidance import Guidance
 from assist.scripts.pack import Pack
 from assist.session import Principal
 
@@ -42,6 +42,11 @@ class Desk:
     fired: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     """Per live call, when each warning (`warn:<rule>`) and category prompt (`prompt:<category>`) last drew the
     agent's attention: what the pack's firing controls (`firing.yaml`) are checked against."""
+    _guidance: Guidance = field(init=False, repr=False)
+    """What the sidebar shows, built once per label set for the pack in force (`update_message`)."""
+
+    def __post_init__(self) -> None:
+        self._guidance = Guidance(self.pack)
 
     # -- commands ---------------------------------------------------------------------------------
 
@@ -191,7 +196,9 @@ class Desk:
     def update_message(self, call: CallState, lang: str, *, alert: bool = False) -> dict[str, Any]:
         """The sidebar's view of the call; `alert` says whether it should draw the agent's eye (a category
         newly on the call, within the pack's firing controls) or update quietly."""
-        update = assist_update(self.pack, self.pack_version, call.call_id, call.context, call.result, lang)
+        if self._guidance.pack is not self.pack:  # a new pack (`switch_pack`, or the directory's numbers)
+            self._guidance = Guidance(self.pack)
+        update = self._guidance.update(self.pack_version, call.call_id, call.context, call.result, lang)
         update["alert"] = alert
         return update
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from assist.classifier.model import Classification
-from assist.live.guidance import assist_update, template_context
+from assist.live.guidance import Guidance, assist_update, template_context
 from assist.scripts.pack import Pack
 
 
@@ -55,3 +55,26 @@ def test_the_agents_language_is_used_and_an_unknown_one_falls_back(default_pack:
 def test_templates_see_the_context_and_the_call_id_only() -> None:
     context: dict[Any, Any] = {"queue": "retail", 5: "not a name"}
     assert template_context("c9", context) == {"queue": "retail", "call_id": "c9"}
+
+
+def test_calls_of_the_same_labels_each_see_their_own_values(default_pack: Pack) -> None:
+    """What a label set shows is gathered once per pack (`Guidance`), yet a talking point that reads the call's
+    values is each call's own, and every update is the one `assist_update` builds afresh."""
+    shown = Guidance(default_pack)
+    outage = Classification("system_outage", ("system_outage",))
+    first = shown.update("v7", "c1", {"customer_name": "张先生"}, outage, "zh-CN")
+    second = shown.update("v7", "c2", {"customer_name": "李女士"}, outage, "zh-CN")
+    unnamed = shown.update("v7", "c3", {}, outage, "zh-CN")
+    apologies = [
+        next(tp["text"] for tp in u["talking_points"] if tp["id"] == "apologise_and_redirect")
+        for u in (first, second, unnamed)
+    ]
+    assert [a[:4] for a in apologies] == ["张先生好", "李女士好", "您好，非"]
+    assert [tp["text"] for tp in first["talking_points"][1:]] == [tp["text"] for tp in second["talking_points"][1:]]
+    for labels in (("system_outage",), ("complaint.urgent", "system_outage"), ("none",)):
+        for lang in ("zh-CN", "en", "xx"):
+            result = Classification(labels[0], labels)
+            context = {"customer_name": "王先生", "caller_number": "13900001234"}
+            assert shown.update("v7", "c4", context, result, lang) == assist_update(
+                default_pack, "v7", "c4", context, result, lang
+            )

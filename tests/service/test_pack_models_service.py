@@ -16,6 +16,7 @@ from assist.app import Running, start
 from assist.config import DEFAULT_PACK, Settings
 from assist.problems import PackError
 from assist.scripts.pack import read_pack_dir
+from assist.server.packs.http import SERVICE_KEY as PACKS_KEY
 from tests.conftest import TRAINER, open_client
 from tests.consoles.conftest import as_user
 
@@ -47,7 +48,9 @@ async def test_a_corrupt_stored_model_runs_the_rules_alone_and_says_so(
         await second.close()
 
 
-async def test_rollback_restores_the_versions_models(service: Running, http_session: aiohttp.ClientSession) -> None:
+async def test_rollback_restores_the_versions_models(
+    service: Running, http_session: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
     t1 = await as_user(service, http_session, "t1", "trainer")
     t2 = await as_user(service, http_session, "t2", "trainer")
     call = {"context": {}, "notes": [], "transcript": [{"speaker": "customer", "text": GRIEVANCE}]}
@@ -78,12 +81,25 @@ async def test_rollback_restores_the_versions_models(service: Running, http_sess
     assert redecided["labels"] == ["complaint.general"] and redecided["alert"] is False
     await agent.ws.close()
 
-    # rolling back to v1 brings v1's rules and v1's models back together
-    await t1.call("POST", "/api/pack/versions/1/rollback")
-    assert (await t1.call("POST", "/api/pack/try", {"call": call}))["category"] == "none"
+    # v1, the version before the one in force, is loaded ahead of a rollback (a start does it in the
+    # background); from then on rolling back and forth compiles nothing: the packs are taken as they ran
+    packs = service.http_runner.app[PACKS_KEY]
+    await packs.warm_previous()
+    with monkeypatch.context() as patch:
+        patch.setattr(packs, "compile", _no_compiling)
+        # rolling back to v1 brings v1's rules and v1's models back together
+        await t1.call("POST", "/api/pack/versions/1/rollback")
+        assert (await t1.call("POST", "/api/pack/try", {"call": call}))["category"] == "none"
+        # and rolling forward to v2 brings v2's model back
+        assert (await t1.call("POST", "/api/pack/versions/2/rollback"))["version"] == 4
+        assert (await t1.call("POST", "/api/pack/try", {"call": call}))["category"] == "complaint.general"
     with sqlite3.connect(service.hub.settings.db) as db:
         models = dict(db.execute("SELECT version, model FROM pack_versions").fetchall())
-    assert models[3] == models[1] != models[2] and models[1]
+    assert models[3] == models[1] != models[2] == models[4] and models[1]
+
+
+async def _no_compiling(files: object) -> None:
+    raise AssertionError("compiled a pack this instance already held")
 
 
 async def test_an_invalid_pack_at_start_fails_cleanly(settings: Settings, tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import io
 import json
+import logging
 import zipfile
 from collections.abc import AsyncIterator, Mapping
 from functools import partial
@@ -31,8 +32,13 @@ from assist.server.web.auth import json_body, require_role
 from assist.server.web.console_pages import add_console_page, json_response
 from assist.session import Principal
 
+log = logging.getLogger(__name__)
+
 SERVICE_KEY: web.AppKey[PackService] = web.AppKey("pack_service", PackService)
 ROLES = ("trainer",)
+WARM_AFTER = 5.0
+"""Seconds after a start before the previous pack version is loaded ahead of a rollback: after a restart's
+reconnections, not among them."""
 CENTER_ZONE = "Asia/Shanghai"
 """The center's time zone when no routing file says otherwise (routing `schedule.timezone`)."""
 PREVIEW_CONTEXT = {"customer_name": "张先生", "caller_number": "13800001234", "queue": "retail", "call_id": "preview-1"}
@@ -65,6 +71,7 @@ def add_trainer_routes(
         service.tries.close()
 
     app.on_cleanup.append(close_worker)
+    app.cleanup_ctx.append(partial(_warming, service))
     if getattr(getattr(hub, "bus", None), "shared", False):  # instances sharing the database: follow their publishes
         service.listen()
         app.cleanup_ctx.append(partial(_following, service))
@@ -98,6 +105,23 @@ def add_trainer_routes(
 async def _following(service: PackService, _app: web.Application) -> AsyncIterator[None]:
     """The periodic check that the version in force is the store's, while the app runs."""
     task = asyncio.create_task(service.keep_following(), name="packs-follow")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _warming(service: PackService, _app: web.Application) -> AsyncIterator[None]:
+    """The previous version loaded in the background a little after the start (`PackService.warm_previous`)."""
+
+    async def warm() -> None:
+        await asyncio.sleep(WARM_AFTER)
+        try:
+            await service.warm_previous()
+        except Exception:
+            log.exception("packs: could not load the previous version ahead of a rollback")
+
+    task = asyncio.create_task(warm(), name="packs-warm")
     yield
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):

@@ -65,6 +65,14 @@ def files_digest(files: Mapping[str, str]) -> str:
     return h.hexdigest()[:12]
 
 
+UNKNOWN_MODEL = b"\0unknown"
+"""What `_model_in_force` says when the store's version is not the one in force: never equal to a stored artifact."""
+
+
+def _model_key(model: bytes | None) -> str:
+    return hashlib.sha256(model).hexdigest() if model is not None else ""
+
+
 def problem_json(p: Problem) -> dict[str, Any]:
     return {"file": p.file, "line": p.line, "field": p.dotted, "message": p.message, "text": str(p)}
 
@@ -452,19 +460,19 @@ class PackService:
                 revision = await ps.save_draft(db, new, audit, part=self._json_part, held=self.draft_files.held(new.id))
             self.draft_files.put(new.id, revision, new.files)
             await self._tell_others(version)
+            await self._keep_replaced()
             await self.hub.use_pack(pack, f"v{version}")
             return new, version
 
     async def rollback(self, target: int, user: str) -> int:
         async with self.lock:
             files = await self.version_files(target)
-            checked = await self.compile(files)
-            if isinstance(checked, PackError):
-                raise Conflict(f"version {target} no longer loads: {checked}")
             # The version's own models come back with it: a rollback is fast and restores what ran then.
-            # The pack compiled above is the one put in force (only its models are added): compiled once.
             model = await ps.model(self.store.db, target)
-            pack = await self._classifying_as_now(await self._with_model(checked, model), model)
+            loaded = await self._stored_pack(files, model)
+            if isinstance(loaded, PackError):
+                raise Conflict(f"version {target} no longer loads: {loaded}")
+            pack = await self._classifying_as_now(loaded, model)
             if pack.model_problem:
                 log.warning("packs: v%d rolled back without its model: %s", target, pack.model_problem)
             now = self.clock()
@@ -474,6 +482,7 @@ class PackService:
                 )
                 await ps.add_audit(db, lc.rollback(target, version, user, now))
             await self._tell_others(version)
+            await self._keep_replaced()
             await self.hub.use_pack(pack, f"v{version}")
             return version
 
@@ -496,13 +505,14 @@ class PackService:
             if latest is None or f"v{latest}" == self.hub.desk.pack_version:
                 return False
             files = await self.version_files(latest)
-            checked = await self.compile(files)
-            if isinstance(checked, PackError):
-                log.error("packs: v%d, in force on another instance, does not load here: %s", latest, checked)
-                return False
             model = await ps.model(self.store.db, latest)
-            pack = await self._classifying_as_now(await self._with_model(checked, model), model)
+            loaded = await self._stored_pack(files, model)
+            if isinstance(loaded, PackError):
+                log.error("packs: v%d, in force on another instance, does not load here: %s", latest, loaded)
+                return False
+            pack = await self._classifying_as_now(loaded, model)
             log.info("packs: v%d was put in force on another instance; following it (%s)", latest, why)
+            await self._keep_replaced()
             await self.hub.use_pack(pack, f"v{latest}")
             return True
 
@@ -541,15 +551,50 @@ class PackService:
 
     async def _with_model(self, pack: Pack, model: bytes | None) -> Pack:
         """`pack` with this model artifact (decoded once per pack and artifact: rolling back and forth is cheap)."""
-        key = (pack.digest, hashlib.sha256(model).hexdigest() if model is not None else "")
+        key = (pack.digest, _model_key(model))
         found = self._with_models.get(key)
         if found is None:
             found = await asyncio.to_thread(with_models, pack, model)
-            self._with_models[key] = found
-            while len(self._with_models) > 4:
-                self._with_models.popitem(last=False)
-        self._with_models.move_to_end(key)
+        self._keep_with_model(key, found)
         return found
+
+    def _keep_with_model(self, key: tuple[str, str], pack: Pack) -> None:
+        self._with_models[key] = pack
+        self._with_models.move_to_end(key)
+        while len(self._with_models) > 4:
+            self._with_models.popitem(last=False)
+
+    async def _stored_pack(self, files: Mapping[str, str], model: bytes | None) -> Pack | PackError:
+        """A stored version's pack with its model artifact, to put in force: one this instance already holds
+        (it had it in force, or `warm_previous` loaded it) is taken as it is — it loaded then, and a version
+        never changes — so an incident's rollback compiles nothing; otherwise compiled once, model added."""
+        key = (self.digest(files), _model_key(model))
+        found = self._with_models.get(key)
+        if found is not None:
+            self._keep_with_model(key, found)
+            return found
+        checked = await self.compile(files)
+        return checked if isinstance(checked, PackError) else await self._with_model(checked, model)
+
+    async def _keep_replaced(self) -> None:
+        """Before a new pack is put in force: keep the one in force with its stored model (no extra memory
+        while it is cached), so that rolling forward to it again (after an incident's rollback) compiles nothing."""
+        pack = self.hub.desk.pack
+        model = await self._model_in_force()
+        if isinstance(pack, Pack) and model != UNKNOWN_MODEL:
+            self._keep_with_model((pack.digest, _model_key(model)), pack)
+
+    async def warm_previous(self) -> None:
+        """Load the version in force before the current one (with its model) in the background after a start:
+        the rollback an incident calls for then compiles nothing (≈0.5 s of CPU, most of a rollback's wait
+        on an idle instance). Costs the memory of one more compiled pack."""
+        in_force = self.hub.desk.pack_version
+        digest = getattr(self.hub.desk.pack, "digest", "")
+        for row in await ps.versions(self.store.db):
+            if row["status"] == "published" and f"v{row['version']}" != in_force and row["digest"] != digest:
+                files = await self.version_files(int(row["version"]))
+                await self._stored_pack(files, await ps.model(self.store.db, int(row["version"])))
+                return
 
     async def _classifying_as_now(self, pack: Pack, model: bytes | None) -> Pack:
         """`pack` with the classifier in force when the two would classify every call alike (the same
@@ -574,7 +619,7 @@ class PackService:
             current = await ps.current(self.store.db)
             self._model_of = (f"v{current[0]}", current[2]) if current is not None else ("", None)
             if self._model_of[0] != in_force:
-                return b"\0unknown"  # never equal to a stored artifact: compare nothing
+                return UNKNOWN_MODEL
         return self._model_of[1]
 
     async def audit(self, limit: int = 200, draft_id: int | None = None) -> list[dict[str, Any]]:
