@@ -255,6 +255,10 @@ def _sync_log(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
 
+class StoreClosing(RuntimeError):
+    """A unit of work was under way when the writer stopped: it was not committed."""
+
+
 class _Turn:
     """A unit of work waiting for the writer: granted the connection, then told how the block ended."""
 
@@ -262,6 +266,12 @@ class _Turn:
         self.granted: asyncio.Future[aiosqlite.Connection] = loop.create_future()
         self.finished: asyncio.Future[BaseException | None] = loop.create_future()
         self.closed: asyncio.Future[None] = loop.create_future()
+
+    def finish(self, failed: BaseException | None) -> None:
+        """Tell the writer how the block ended, unless the writer has stopped waiting (it was cancelled
+        with the unit under way, and has already told the unit so through `closed`)."""
+        if not self.finished.done():
+            self.finished.set_result(failed)
 
 
 class Store:
@@ -327,15 +337,15 @@ class Store:
             db = await turn.granted
         except asyncio.CancelledError:
             if turn.granted.done() and not turn.granted.cancelled():  # granted just as we were cancelled:
-                turn.finished.set_result(asyncio.CancelledError())  # hand the writer back (rolled back)
+                turn.finish(asyncio.CancelledError())  # hand the writer back (rolled back)
             raise
         try:
             yield db
         except BaseException as exc:
-            turn.finished.set_result(exc)
+            turn.finish(exc)
             await asyncio.shield(turn.closed)
             raise
-        turn.finished.set_result(None)
+        turn.finish(None)
         await asyncio.shield(turn.closed)
 
     @classmethod
@@ -530,7 +540,11 @@ class Store:
             await self._wdb.rollback()
             return
         turn.granted.set_result(self._wdb)
-        failed = await turn.finished
+        try:
+            failed = await turn.finished
+        except asyncio.CancelledError:  # the writer is stopped with a unit under way (the process is ending):
+            turn.closed.set_exception(StoreClosing("the store closed with this unit of work under way"))
+            raise  # the unit is not committed; its transaction ends with the connection
         try:
             if failed is None:
                 await self._wdb.commit()

@@ -10,7 +10,7 @@ import pytest
 
 from assist.effects import Write
 from assist.server.schema import SCHEMA
-from assist.server.store import Store
+from assist.server.store import Store, StoreClosing
 from tests.pgcluster import cipher_for
 
 TOKEN = "INSERT INTO tokens(hash, user, role, created_at) VALUES (?,?,?,0)"
@@ -104,3 +104,40 @@ async def test_a_unit_whose_caller_gives_up_waiting_never_blocks_the_writer(db_t
         assert [t["user"] for t in await store.list_tokens()] == ["u"]
     finally:
         await store.close()
+
+
+async def test_a_unit_under_way_when_the_writer_is_stopped_ends_with_a_clear_error_and_commits_nothing(
+    tmp_path: Path,
+) -> None:
+    """The process ending (asyncio cancels every task, the writer's among them) while a unit of work runs: the
+    unit is told the store closed under it, rather than failing on the writer's cancelled future or waiting
+    for ever for a commit nobody will make."""
+    db_file = tmp_path / "t.db"
+    store = await Store.open(db_file, SCHEMA, cipher_for(db_file))
+    store.start_writer()
+    inside = asyncio.Event()
+    release = asyncio.Event()
+
+    async def unit() -> None:
+        async with store.unit() as db:
+            await db.execute(TOKEN, ("h1", "u", "agent"))
+            inside.set()
+            await release.wait()
+
+    running = asyncio.create_task(unit())
+    await inside.wait()
+    writer = store._writer
+    assert writer is not None
+    writer.cancel()  # as asyncio.run does to every task left when the main coroutine ends
+    with pytest.raises(asyncio.CancelledError):
+        await writer
+    store._writer = None
+    release.set()
+    with pytest.raises(StoreClosing):
+        await running
+    await store.close()
+    again = await Store.open(db_file, SCHEMA, cipher_for(db_file))
+    try:
+        assert await again.list_tokens() == [], "nothing of the unit was committed"
+    finally:
+        await again.close()
