@@ -7,6 +7,7 @@ elsewhere, let the work under way and the store writer finish, close.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import signal
@@ -141,38 +142,51 @@ async def start(
     """Start the service. `clock` is its time: calls, deadlines, deliveries, demo tokens and pack versions are
     stamped and scheduled by it (a test may make it stand still). `trainer` may be shared (tests start many
     services on the same pack)."""
+    owned = trainer is None
     trainer = trainer or ModelTrainer()
-    store = await Store.open(settings.db, SCHEMA, load_cipher(settings.db, settings.data_key, settings.data_key_file))
-    try:
+    # What has started is stopped again if a later part fails (a port in use, an invalid pack, a database
+    # that went away): otherwise the store's thread and the timers kept the process alive, and `serve`
+    # hung after printing its error instead of exiting.
+    async with contextlib.AsyncExitStack() as undo:
+        if owned:
+            undo.callback(trainer.close)
+        store = await Store.open(
+            settings.db, SCHEMA, load_cipher(settings.db, settings.data_key, settings.data_key_file)
+        )
+        undo.push_async_callback(store.close)
         pack, version = await pack_in_force(store, settings, trainer, clock())
-    except BaseException:
-        await store.close()  # an invalid pack must not leave the database's thread behind (the process would hang)
-        raise
-    store.start_writer()
-    hub = Hub(settings, Desk(pack, version), store, clock)
-    try:
+        store.start_writer()
+        hub = Hub(settings, Desk(pack, version), store, clock)
         hub.bus = await open_bus(settings.db)
-    except BaseException:
-        await store.close()
-        raise
-    hub.listen()  # before the features add theirs: a call another instance took is let go before it is shown
-    restored = await hub.restore_live_calls()
-    if restored:
-        log.info("assist: %d live call(s) taken back from the store", restored)
-    routing = await start_routing(hub, settings)
-    feedback = start_feedback(hub, routing)
-    ws_server = await start_ws(hub)
-    sweeper = asyncio.create_task(hub.expire_abandoned(), name="expire-abandoned-calls")
-    app = make_app(hub, trainer)
-    add_routing_routes(app, routing)
-    add_leader_routes(app, routing, ws_server)
-    add_feedback_routes(app, feedback)
-    # a request still running at the end of a drain (`Running.drain` waited drain_timeout for it) is cut off
-    runner = await start_http(app, settings, shutdown_timeout=HTTP_SHUTDOWN_TIMEOUT)
-    ws_port = next(iter(ws_server.sockets)).getsockname()[1]
-    assert runner.addresses
-    http_port = runner.addresses[0][1]
+        undo.push_async_callback(hub.bus.close)
+        hub.listen()  # before the features add theirs: a call another instance took is let go before it is shown
+        restored = await hub.restore_live_calls()
+        if restored:
+            log.info("assist: %d live call(s) taken back from the store", restored)
+        routing = await start_routing(hub, settings)
+        undo.push_async_callback(routing.close)  # its scheduler stops before the store closes
+        feedback = start_feedback(hub, routing)
+        undo.push_async_callback(feedback.close)
+        ws_server = await start_ws(hub)
+        undo.push_async_callback(_closed, ws_server)
+        sweeper = asyncio.create_task(hub.expire_abandoned(), name="expire-abandoned-calls")
+        undo.callback(sweeper.cancel)
+        app = make_app(hub, trainer)
+        add_routing_routes(app, routing)
+        add_leader_routes(app, routing, ws_server)
+        add_feedback_routes(app, feedback)
+        # a request still running at the end of a drain (`Running.drain` waited drain_timeout for it) is cut off
+        runner = await start_http(app, settings, shutdown_timeout=HTTP_SHUTDOWN_TIMEOUT)
+        ws_port = next(iter(ws_server.sockets)).getsockname()[1]
+        assert runner.addresses
+        http_port = runner.addresses[0][1]
+        undo.pop_all()  # started whole: `Running.close` stops it from here on
     return Running(hub, store, ws_server, runner, ws_port, http_port, routing, sweeper, trainer, feedback)
+
+
+async def _closed(server: Server) -> None:
+    server.close()
+    await server.wait_closed()
 
 
 async def serve_forever(settings: Settings) -> None:

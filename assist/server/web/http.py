@@ -69,13 +69,17 @@ async def start_http(app: web.Application, settings: Settings, *, shutdown_timeo
         app, access_log=None, keepalive_timeout=settings.http_header_timeout, shutdown_timeout=shutdown_timeout
     )
     await runner.setup()
-    await GatedSite(
-        runner,
-        settings.host,
-        settings.http_port,
-        header_timeout=settings.http_header_timeout,
-        max_connections=settings.http_max_connections,
-    ).start()
+    try:
+        await GatedSite(
+            runner,
+            settings.host,
+            settings.http_port,
+            header_timeout=settings.http_header_timeout,
+            max_connections=settings.http_max_connections,
+        ).start()
+    except BaseException:
+        await runner.cleanup()  # the app's background tasks (cleanup_ctx) started with the setup
+        raise
     return runner
 
 
