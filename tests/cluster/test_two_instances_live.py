@@ -11,6 +11,7 @@ import asyncio
 import json
 import signal
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -35,8 +36,11 @@ CUSTOMER = {"queue": "retail", "customer_name": "王五", "caller_number": "1391
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def two(pg_cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Instances]:
-    instances = await Instances.start(pg_cluster, tmp_path_factory.mktemp("two"))
+async def two(
+    pg_cluster: Cluster, tmp_path_factory: pytest.TempPathFactory, small_pack: Path
+) -> AsyncIterator[Instances]:
+    """On the small pack (tests/conftest.py): a publish back-tests every sample, in each instance's process."""
+    instances = await Instances.start(pg_cluster, tmp_path_factory.mktemp("two"), small_pack)
     try:
         yield instances
     finally:
