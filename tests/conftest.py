@@ -84,6 +84,50 @@ def load_pack_once(
     return _compiled[key]
 
 
+LONGEST_FIRST = (
+    "cluster/test_two_instances_routing.py",
+    "cluster/test_two_instances_live.py",
+    "routing/test_restart.py",
+    "service/test_cli.py",
+    "consoles/test_trainer_api.py",
+    "journeys/leader/test_board_journeys.py",
+    "service/test_serve_postgresql.py",
+    "feedback/test_feedback_browser.py",
+    "consoles/test_keyword_save.py",
+    "service/test_abuse_bounded.py",
+    "consoles/test_trainer_browser.py",
+    "browser/test_sidebar.py",
+    "feedback/test_http.py",
+    "journeys/test_languages.py",
+    "service/test_bad_input.py",
+    "classifier/test_batched.py",
+    "consoles_leader/test_leader_browser.py",
+    "service/test_pack_models_service.py",
+    "journeys/test_trainer_journey.py",
+    "journeys/leader/test_languages.py",
+    "journeys/leader/test_fault_and_report_journeys.py",
+    "cluster/test_resync_boards.py",
+    "ops/test_logs.py",
+)
+"""The files that take longest (`pytest --durations`, summed per file), longest first. They are run first so
+that under `--dist loadfile` no worker is handed a long file at the end while the other has nothing left:
+xdist would otherwise start with the files holding the most tests, which are the quick ones. A file missing
+from the list only runs in its usual place."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """`LONGEST_FIRST` first, then the rest in collection order (a stable sort: each file's tests keep their
+    order). The Makefile's `--no-loadscope-reorder` has xdist hand out the files in this order."""
+    rank = {name: n for n, name in enumerate(LONGEST_FIRST)}
+    tests = Path(__file__).parent
+
+    def place(item: pytest.Item) -> int:
+        inside = item.path.is_relative_to(tests)
+        return rank.get(item.path.relative_to(tests).as_posix(), len(rank)) if inside else len(rank)
+
+    items.sort(key=place)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def packs_compiled_once() -> Iterator[None]:
     """Each distinct pack is compiled once per test run, not at every service start.
