@@ -16,6 +16,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+import pytest_asyncio
 from websockets.asyncio.client import ClientConnection, connect
 
 import assist.scripts.pack
@@ -347,10 +348,27 @@ async def launch_chromium() -> AsyncIterator[Any]:
                 await b.close()
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
+@pytest_asyncio.fixture(scope="session")
+async def worker_chromium() -> AsyncIterator[Any]:
+    """One chromium per test process (a launch costs about a second of CPU; the suite has dozens of browser
+    tests). Every test runs in the process's one event loop (pyproject's asyncio loop scopes), so it can share."""
     async with launch_chromium() as b:
         yield b
+
+
+@pytest.fixture
+async def browser(worker_chromium: Any) -> AsyncIterator[Any]:
+    """The process's chromium; each context (and page) a test opens is closed after it, so that nothing of its
+    pages (a reconnecting sidebar, a ticking board) runs on into the next test. Tests share no cookies or
+    storage: each `new_page`/`new_context` is a fresh context."""
+    before = set(worker_chromium.contexts)
+    try:
+        yield worker_chromium
+    finally:
+        for context in worker_chromium.contexts:
+            if context not in before:
+                with contextlib.suppress(Exception):
+                    await context.close()
 
 
 @pytest.fixture
