@@ -356,19 +356,26 @@ async def worker_chromium() -> AsyncIterator[Any]:
         yield b
 
 
-@pytest.fixture
-async def browser(worker_chromium: Any) -> AsyncIterator[Any]:
-    """The process's chromium; each context (and page) a test opens is closed after it, so that nothing of its
-    pages (a reconnecting sidebar, a ticking board) runs on into the next test. Tests share no cookies or
-    storage: each `new_page`/`new_context` is a fresh context."""
-    before = set(worker_chromium.contexts)
+@contextlib.asynccontextmanager
+async def contexts_closed_after(browser: Any) -> AsyncIterator[Any]:
+    """`browser`, whose contexts (and pages) opened inside the block are closed at its end, so that nothing of
+    them (a reconnecting sidebar, a ticking board) runs on into the next test or module. Nothing is shared
+    between them either: each `new_page`/`new_context` is a fresh context, without cookies or storage."""
+    before = set(browser.contexts)
     try:
-        yield worker_chromium
+        yield browser
     finally:
-        for context in worker_chromium.contexts:
+        for context in browser.contexts:
             if context not in before:
                 with contextlib.suppress(Exception):
                     await context.close()
+
+
+@pytest.fixture
+async def browser(worker_chromium: Any) -> AsyncIterator[Any]:
+    """The process's chromium, for one test."""
+    async with contexts_closed_after(worker_chromium) as b:
+        yield b
 
 
 @pytest.fixture
