@@ -351,7 +351,11 @@ async def launch_chromium() -> AsyncIterator[Any]:
 @pytest_asyncio.fixture(scope="session")
 async def worker_chromium() -> AsyncIterator[Any]:
     """One chromium per test process (a launch costs about a second of CPU; the suite has dozens of browser
-    tests). Every test runs in the process's one event loop (pyproject's asyncio loop scopes), so it can share."""
+    tests). Every test runs in the process's one event loop (pyproject's asyncio loop scopes), so it can share.
+    Playwright's `expect` waits up to a minute (its default, 5 s, is a tolerance a busy 2-core machine misses)."""
+    from playwright.async_api import expect
+
+    expect.set_options(timeout=60_000)
     async with launch_chromium() as b:
         yield b
 
