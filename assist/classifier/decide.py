@@ -29,6 +29,12 @@ class Decider:
         self._call_groups = {ri: len(rule.groups) for ri, rule in enumerate(rules.rules) if rule.within != "segment"}
         self._ids = tuple(rule.id for rule in rules.rules)
         self._labels = tuple(c for c in rules.priority if c != NONE)
+        # A target with rules and a positive threshold cannot fire unless one of its rules did (its score
+        # would be 0): most targets of most calls, skipped without `_fires` (same decisions).
+        self._targets = tuple(
+            (target, frozenset(target.rules) if target.rules and target.threshold > 0 else None)
+            for target in rules.targets
+        )
         self._silent = self._decide({})
         """The decision when no rule hit anything (`none`, unless a target needs no rule)."""
 
@@ -54,7 +60,9 @@ class Decider:
     def _decide(self, fired_rules: dict[int, list[tuple[SegmentScan, RuleHit]]]) -> Classification:
         rules = self.rules
         fired: dict[str, list[tuple[SegmentScan, RuleHit]]] = {}
-        for target in rules.targets:
+        for target, needs_one_of in self._targets:
+            if needs_one_of is not None and needs_one_of.isdisjoint(fired_rules):
+                continue
             ev = _fires(rules, target, fired_rules, fired)
             if ev is not None:
                 fired[target.name] = ev

@@ -16,12 +16,13 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from itertools import accumulate, chain
 from operator import itemgetter
 from typing import Generic, TypeVar
 
 import ahocorasick
+import ahocorasick_rs
 import numpy as np
 import numpy.typing as npt
 from rapidfuzz import fuzz
@@ -166,9 +167,9 @@ class Matcher:
         written gives nothing: not a hit, and a look-alike the exact search found at the same place."""
         assert self._sound is not None
         found: dict[int, tuple[list[TermHit], list[tuple[int, int, int]]]] = {}
-        for end_idx, (size, word, entries) in self._sound.iter(sound_key_of(text, codes)):
-            end = end_idx + 1
-            start = end - size
+        payloads = self._sound.payloads
+        for key, start, end in self._sound.find(sound_key_of(text, codes)):
+            size, word, entries = payloads[key]
             piece = text[start:end]
             if piece == word:
                 continue
@@ -212,9 +213,9 @@ class Matcher:
             return NOTHING
         raw: list[TermHit] = []
         others: list[tuple[int, int, tuple[tuple[int, int], ...]]] = []
-        for end_idx, (size, terms, other) in self._exact.iter(text):
-            end = end_idx + 1
-            start = end - size
+        payloads = self._exact.payloads
+        for key, start, end in self._exact.find(text):
+            _, terms, other = payloads[key]
             for ref in terms:
                 raw.append((ref, start, end, "exact", False))
             if other:
@@ -292,9 +293,9 @@ class Matcher:
         """Keywords that sound like a piece of text which shares at least half their characters."""
         assert self._sound is not None
         hits: list[TermHit] = []
-        for end_idx, (_, _, entries) in self._sound.iter(sound_key(text)):
-            end = end_idx + 1
-            for kind, ref, norm in entries:
+        payloads = self._sound.payloads
+        for key, _, end in self._sound.find(sound_key(text)):
+            for kind, ref, norm in payloads[key][2]:
                 start = end - len(norm)
                 if kind == _NOT:
                     nots.append((ref, start, end))
@@ -353,21 +354,24 @@ class Matcher:
 
 
 class _Automaton(Generic[V]):
-    """Aho-Corasick over many keys; `iter` yields (end_index, payload) for every occurrence."""
+    """Aho-Corasick over many keys; `find` gives (key number, start, end) of every occurrence, overlapping ones
+    included, ordered by end and, at one end, longest first; `payloads[key number]` is that key's payload.
+
+    The Rust automaton (ahocorasick_rs) hands every occurrence of a text over in one list, in half the time
+    pyahocorasick's iterator takes to yield them one by one (docs/performance.md).
+    """
 
     def __init__(self, entries: dict[str, V]) -> None:
-        self._a = ahocorasick.Automaton()
-        for key, payload in entries.items():
-            self._a.add_word(key, payload)
-        self._empty = not entries
-        if entries:
-            self._a.make_automaton()
+        keys = [k for k in entries if k]  # an empty key occurs nowhere
+        self.payloads: list[V] = [entries[k] for k in keys]
+        self._a = ahocorasick_rs.AhoCorasick(keys, implementation=ahocorasick_rs.Implementation.ContiguousNFA)
+        self._empty = not keys
 
-    def iter(self, text: str) -> Iterator[tuple[int, V]]:
-        """(end_index, payload) for every occurrence, straight from the C automaton."""
+    def find(self, text: str) -> list[tuple[int, int, int]]:
+        """(key number, start, end) of every occurrence in `text`."""
         if self._empty:
-            return iter(())
-        return self._a.iter(text)  # type: ignore[no-any-return]
+            return []
+        return self._a.find_matches_as_indexes(text, overlapping=True)
 
 
 class _GramCounter:
@@ -436,15 +440,14 @@ class _GramTable:
     """The bigrams of long keywords as sorted integer keys (first code point above the second), to count
     every segment's bigram occurrences per keyword for a whole call with a few array operations."""
 
-    def __init__(self, keys: Ints, starts: Ints, refs: Ints, needed: Ints, terms: tuple[int, ...]) -> None:
+    def __init__(self, keys: Ints, refs: Ints, needed: Ints, terms: tuple[int, ...]) -> None:
         self._keys = keys
-        """Each bigram's key, sorted."""
-        self._starts = starts
-        """Where each bigram's keywords begin in `refs` (one more entry: the end)."""
+        """Each bigram's key, sorted, then a sentinel that no pair of code points equals."""
         self._refs = refs
-        """The keywords of each bigram, as dense ids (a keyword that has the bigram twice is there twice)."""
+        """Per bigram, one row: its keywords as dense ids (a keyword that has the bigram twice is there twice),
+        filled up with the id of no keyword (`width`: a column counted but never a candidate)."""
         self._needed = needed
-        """Per dense id: the bigram occurrences that make it a candidate."""
+        """Per dense id: the bigram occurrences that make it a candidate (for the filler: more than any)."""
         self._terms = terms
         """Dense id -> keyword id."""
 
@@ -454,12 +457,13 @@ class _GramTable:
             return None
         dense = {ref: i for i, ref in enumerate(sorted(needed))}
         order = sorted(grams, key=_pair_key)
-        lists = [[dense[ref] for ref in grams[g]] for g in order]
+        filler = len(dense)
+        most = max(len(grams[g]) for g in order)
+        rows = [[dense[ref] for ref in grams[g]] + [filler] * (most - len(grams[g])) for g in order]
         arrays = (
-            np.array([_pair_key(g) for g in order], dtype=np.uint64),
-            np.array(list(accumulate(map(len, lists), initial=0)), dtype=np.int64),
-            np.array(list(chain.from_iterable(lists)), dtype=np.int64),
-            np.array([needed[ref] for ref in sorted(needed)], dtype=np.int64),
+            np.array([*(_pair_key(g) for g in order), np.iinfo(np.uint64).max], dtype=np.uint64),
+            np.array([*rows, [filler] * most], dtype=np.int64),
+            np.array([*(needed[ref] for ref in sorted(needed)), np.iinfo(np.int64).max], dtype=np.int64),
         )
         for a in arrays:
             a.setflags(write=False)
@@ -478,21 +482,16 @@ class _GramTable:
         pairs = codes[:-1] << _SHIFT
         pairs |= codes[1:]
         keys = self._keys
-        at = keys.searchsorted(pairs)
-        at[at == keys.size] = 0
-        pos = (keys[at] == pairs).nonzero()[0]
+        at = keys.searchsorted(pairs)  # the sentinel: `at` is always an index
+        pos = (keys.take(at) == pairs).nonzero()[0]
         if not pos.size:
             return {}
-        gid = at[pos]
-        lo = self._starts[gid]
-        lens = self._starts[gid + 1] - lo
-        ends = lens.cumsum()
-        # every (bigram occurrence, keyword of that bigram)
-        flat = np.arange(int(ends[-1])) + (lo - ends + lens).repeat(lens)
         width = self._needed.size
-        seg = self._segment_starts(starts).searchsorted(pos, side="right") - 1
-        key = (seg * width).repeat(lens) + self._refs[flat]
-        counts = np.bincount(key, minlength=len(starts) * width).reshape(len(starts), width)
+        seg = np.array(starts, dtype=np.int64).searchsorted(pos, side="right") - 1
+        # every (bigram occurrence, keyword of that bigram), fillers included, as segment * width + dense id
+        key = self._refs.take(at.take(pos), axis=0)
+        key += (seg * width)[:, None]
+        counts = np.bincount(key.ravel(), minlength=len(starts) * width).reshape(len(starts), width)
         segs, dense = (counts >= self._needed).nonzero()
         out: dict[int, list[int]] = {}
         terms = self._terms
@@ -500,10 +499,6 @@ class _GramTable:
             if long_enough[k]:
                 out.setdefault(k, []).append(terms[d])
         return out
-
-    @staticmethod
-    def _segment_starts(starts: Sequence[int]) -> npt.NDArray[np.int64]:
-        return np.array(starts, dtype=np.int64)
 
 
 def _pair_key(pair: str) -> int:

@@ -5,18 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from assist.classifier.segments import call_segments
-from assist.config import DEFAULT_PACK
-from assist.scripts.pack import Pack, load_pack_dir
-
-
-@pytest.fixture(scope="module")
-def pack() -> Pack:
-    return load_pack_dir(DEFAULT_PACK)
-
-
-def _labels(pack: Pack, text: str) -> tuple[str, ...]:
-    return pack.classifier.classify(call_segments({}, [], [("customer", text)])).labels
+from assist.scripts.pack import Pack
+from tests.classifier.test_negation_scope import labels_of
 
 
 @pytest.mark.parametrize(
@@ -27,11 +17,11 @@ def _labels(pack: Pack, text: str) -> tuple[str, ...]:
         "我哋冇喺度直播，只係想問下開戶要咩文件。",
     ],
 )
-def test_a_cantonese_negation_cancels_the_word_it_governs(pack: Pack, text: str) -> None:
-    assert "media.live" not in _labels(pack, text)
-    assert "complaint.general" not in _labels(pack, text)
+def test_a_cantonese_negation_cancels_the_word_it_governs(default_pack: Pack, text: str) -> None:
+    assert "media.live" not in labels_of(default_pack, text)
+    assert "complaint.general" not in labels_of(default_pack, text)
 
 
-def test_complaining_about_you_plural_in_cantonese_is_about_the_bank_not_the_agent(pack: Pack) -> None:
-    assert _labels(pack, "我要投訴你哋，轉賬三日都未到") == ("complaint.general",)
-    assert _labels(pack, "我要投訴你，你咩態度")[0] == "complaint.about_agent"
+def test_complaining_about_you_plural_in_cantonese_is_about_the_bank_not_the_agent(default_pack: Pack) -> None:
+    assert labels_of(default_pack, "我要投訴你哋，轉賬三日都未到") == ("complaint.general",)
+    assert labels_of(default_pack, "我要投訴你，你咩態度")[0] == "complaint.about_agent"

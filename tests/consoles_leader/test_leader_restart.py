@@ -11,8 +11,8 @@ from playwright.async_api import Browser, expect
 
 from assist.app import Running, start
 from assist.config import Settings
-from tests.conftest import REPLY_BOUND, TRAINER, issue, open_client
-from tests.consoles_leader.test_leader_browser import open_console, seed
+from tests.conftest import REPLY_BOUND, TRAINER, issue
+from tests.consoles_leader.test_leader_browser import interview_request, open_console, seed
 
 pytestmark = pytest.mark.browser
 
@@ -45,17 +45,8 @@ async def test_the_board_comes_back_after_a_restart_and_keeps_showing_live_escal
         await expect(banner).to_be_hidden()
         await expect(board).to_have_count(2)
 
-        agent = await open_client(running, user="a1001", role="agent")
-        await agent.call("call.start", call_id="r-1", context={"queue": "零售", "customer_name": "周女士"})
-        await agent.call("call.transcript", call_id="r-1", speaker="customer", text="我是晨报的记者，想采访你们")
-        sent = await agent.call(
-            "record.submit",
-            call_id="r-1",
-            form="media.interview",
-            fields={"journalist_name": "吴记者", "outlet": "晨报", "phone": "13700003333", "topic": "网点排队"},
-        )
-        assert sent["success"] and sent["kind"] == "escalation", sent
-        card = page.get_by_test_id(f"esc-{sent['escalation_id']}")
+        esc_id = await interview_request(running, "r-1", "晨报", {"customer_name": "周女士"})
+        card = page.get_by_test_id(f"esc-{esc_id}")
         await expect(card).to_be_visible(timeout=BOUND_MS)
         await expect(card).to_contain_text("晨报")
         await expect(board).to_have_count(3)
