@@ -20,7 +20,7 @@ lint: $(BIN)/assist
 	$(BIN)/mypy
 
 test: $(BIN)/assist lint
-	$(BIN)/pytest -q -n auto --maxprocesses 4 --dist loadfile
+	$(BIN)/pytest -q -n auto --maxprocesses 4 --dist loadfile --no-loadscope-reorder
 
 bench: $(BIN)/assist
 	$(BIN)/python -m bench.classify

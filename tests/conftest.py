@@ -16,6 +16,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+import pytest_asyncio
 from websockets.asyncio.client import ClientConnection, connect
 
 import assist.scripts.pack
@@ -82,6 +83,53 @@ def load_pack_once(
     if key not in _compiled:
         _compiled[key] = _compile_pack(files, extra_internal_numbers=extra_internal_numbers, models=models, cache=cache)
     return _compiled[key]
+
+
+LONGEST_FIRST = (
+    "cluster/test_two_instances_routing.py",
+    "cluster/test_two_instances_live.py",
+    "journeys/test_trainer_journey.py",
+    "service/test_cli.py",
+    "routing/test_restart.py",
+    "feedback/test_feedback_browser.py",
+    "service/test_serve_postgresql.py",
+    "consoles/test_trainer_browser.py",
+    "consoles/test_keyword_save.py",
+    "service/test_pack_models_service.py",
+    "classifier/test_batched.py",
+    "journeys/test_languages.py",
+    "journeys/leader/test_live_calls_at_scale.py",
+    "service/test_http_body_deadline.py",
+    "service/test_abuse_bounded.py",
+    "browser/test_sidebar.py",
+    "journeys/sidebar/test_demo_journey.py",
+    "routing/test_play_through.py",
+    "journeys/leader/test_fault_and_report_journeys.py",
+    "service/test_installed_wheel.py",
+    "service/test_kill9_acknowledged.py",
+    "journeys/leader/test_board_journeys.py",
+    "journeys/test_site.py",
+    "consoles/test_trainer_api.py",
+    "ops/test_drain_restart.py",
+    "feedback/test_learning.py",
+)
+"""The files that take longest (`pytest --durations`, summed per file), longest first. They are run first so
+that under `--dist loadfile` no worker is handed a long file at the end while the other has nothing left:
+xdist would otherwise start with the files holding the most tests, which are the quick ones. A file missing
+from the list only runs in its usual place."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """`LONGEST_FIRST` first, then the rest in collection order (a stable sort: each file's tests keep their
+    order). The Makefile's `--no-loadscope-reorder` has xdist hand out the files in this order."""
+    rank = {name: n for n, name in enumerate(LONGEST_FIRST)}
+    tests = Path(__file__).parent
+
+    def place(item: pytest.Item) -> int:
+        inside = item.path.is_relative_to(tests)
+        return rank.get(item.path.relative_to(tests).as_posix(), len(rank)) if inside else len(rank)
+
+    items.sort(key=place)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -303,9 +351,37 @@ async def launch_chromium() -> AsyncIterator[Any]:
                 await b.close()
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
+@pytest_asyncio.fixture(scope="session")
+async def worker_chromium() -> AsyncIterator[Any]:
+    """One chromium per test process (a launch costs about a second of CPU; the suite has dozens of browser
+    tests). Every test runs in the process's one event loop (pyproject's asyncio loop scopes), so it can share.
+    Playwright's `expect` waits up to a minute (its default, 5 s, is a tolerance a busy 2-core machine misses)."""
+    from playwright.async_api import expect
+
+    expect.set_options(timeout=60_000)
     async with launch_chromium() as b:
+        yield b
+
+
+@contextlib.asynccontextmanager
+async def contexts_closed_after(browser: Any) -> AsyncIterator[Any]:
+    """`browser`, whose contexts (and pages) opened inside the block are closed at its end, so that nothing of
+    them (a reconnecting sidebar, a ticking board) runs on into the next test or module. Nothing is shared
+    between them either: each `new_page`/`new_context` is a fresh context, without cookies or storage."""
+    before = set(browser.contexts)
+    try:
+        yield browser
+    finally:
+        for context in browser.contexts:
+            if context not in before:
+                with contextlib.suppress(Exception):
+                    await context.close()
+
+
+@pytest.fixture
+async def browser(worker_chromium: Any) -> AsyncIterator[Any]:
+    """The process's chromium, for one test."""
+    async with contexts_closed_after(worker_chromium) as b:
         yield b
 
 

@@ -6,16 +6,47 @@ import asyncio
 import json
 import re
 import sys
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
 from websockets.asyncio.client import connect
 
-from tests.conftest import Client, Http
+from assist.app import pack_in_force
+from assist.config import DEFAULT_PACK, Settings
+from assist.server.schema import SCHEMA
+from assist.server.store import Store
+from tests.conftest import TRAINER, Client, Http
+from tests.pgcluster import cipher_for
 
 ROOT = Path(__file__).resolve().parents[1]
 BOUND = 120.0
 """Seconds to wait for the process to start or stop: a bound on waiting, not a tolerance."""
+
+
+async def prepare(
+    db: Path | str, *users: tuple[str, str], pack: Path = DEFAULT_PACK, now: float | None = None
+) -> list[str]:
+    """The database as an operator leaves it before the first start: the pack directory imported as `assist
+    serve` imports it (`pack_in_force`, stamped `now`), its model trained by the suite's trainer once per run
+    instead of in each child process (seconds of CPU per start), and the users' tokens issued. For tests whose
+    subject is not the first start's own import (tests/service/test_cli.py serves out of the box)."""
+    store = await Store.open(db, SCHEMA, cipher_for(db))
+    try:
+        await pack_in_force(store, Settings(db=db, pack=pack), TRAINER, time.time() if now is None else now)
+        return [await store.issue_token(user, role, time.time()) for user, role in users]
+    finally:
+        await store.close()
+
+
+async def tokens(db: Path | str, *users: tuple[str, str]) -> list[str]:
+    """Tokens issued on the database at `db`, as `assist token issue` does (tests/service/test_cli.py runs that
+    command: a process per token costs a second of CPU)."""
+    store = await Store.open(db, SCHEMA, cipher_for(db))
+    try:
+        return [await store.issue_token(user, role, time.time()) for user, role in users]
+    finally:
+        await store.close()
 
 
 class ServeProcess:

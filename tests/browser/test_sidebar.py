@@ -19,7 +19,7 @@ from playwright.async_api import expect
 from assist.app import Running, start
 from assist.config import Settings
 from tests.browser.conftest import PageErrors
-from tests.conftest import TRAINER, issue, open_client
+from tests.conftest import REPLY_BOUND, TRAINER, issue, open_client
 
 pytestmark = pytest.mark.browser
 
@@ -124,11 +124,13 @@ async def test_sidebar_reconnects_and_resumes_the_call_after_a_service_restart(
         resumed = (await page.evaluate("window.__updates"))[-1]
         assert resumed["call_id"] == "r-1" and resumed["category"] == "system_outage"
         assert any("王先生" in tp["text"] for tp in resumed["talking_points"]), "same context re-sent"
+
         # ... and the latest note was re-sent too
-        for _ in range(50):
-            if call_events(plugin_settings.db, "r-1", "note") == 2:
-                break
-            await asyncio.sleep(0.1)
+        async def note_stored_again() -> None:  # once the writer commits it: bounded, not a tolerance (was 5 s)
+            while call_events(plugin_settings.db, "r-1", "note") < 2:
+                await asyncio.sleep(0.05)
+
+        await asyncio.wait_for(note_stored_again(), REPLY_BOUND)
         assert call_events(plugin_settings.db, "r-1", "note") == 2
         # the call goes on as if nothing happened
         reply = await page.evaluate("""() => document.querySelector("assist-sidebar")

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from assist.config import DEFAULT_PACK
 from tests.pgcluster import DATA_KEY, Cluster
-from tests.serve_process import BOUND, ServeProcess, cli
+from tests.serve_process import BOUND, ServeProcess, prepare, tokens
 
 
 @dataclass
@@ -25,23 +26,30 @@ class Instances:
     logs: Path
 
     @classmethod
-    async def start(cls, cluster: Cluster, where: Path) -> Instances:
+    async def start(cls, cluster: Cluster, where: Path, pack: Path = DEFAULT_PACK) -> Instances:
         url = cluster.fresh_url("two")
         env = {
             **os.environ,
             "ASSIST_DB": url,
             "ASSIST_DATA_KEY": DATA_KEY,
+            "ASSIST_PACK": str(pack),
             "ASSIST_PACK_APPROVALS": "0",
             "ASSIST_HOST": "127.0.0.1",
             "XDG_DATA_HOME": str(where / "xdg"),
         }
+        await prepare(url, pack=pack)  # the pack imported once, here: neither child trains its model
         a, b = ServeProcess(env, where / "a.log"), ServeProcess(env, where / "b.log")
-        await a.start()  # one at a time: the first imports the pack directory and trains its model
-        await b.start()
+        try:
+            await asyncio.gather(a.start(), b.start())
+        except BaseException:
+            await a.kill()
+            await b.kill()
+            raise
         return cls(url, env, a, b, where)
 
     async def token(self, user: str, role: str) -> str:
-        return await cli(self.env, "token", "issue", "--user", user, "--role", role)
+        [token] = await tokens(self.url, (user, role))
+        return token
 
     async def stop(self) -> None:
         for proc in (self.a, self.b):

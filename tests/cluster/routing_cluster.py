@@ -15,12 +15,10 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from assist.server.schema import SCHEMA
-from assist.server.store import Store
 from tests.conftest import Client
-from tests.pgcluster import DATA_KEY, Cluster, cipher_for
+from tests.pgcluster import DATA_KEY, Cluster
 from tests.routing.receiver import Receiver
-from tests.serve_process import ServeProcess
+from tests.serve_process import ServeProcess, prepare
 
 SECRET = "s3cret"
 BOUND = 60.0
@@ -96,11 +94,8 @@ async def start_pair(
 ) -> Pair:
     """A and B on `url` (default: a fresh schema of the cluster, as its superuser)."""
     url = url or cluster.fresh_url()
-    store = await Store.open(url, SCHEMA, cipher_for(url))  # the schema made once, and the tokens on it
-    try:
-        tokens = {user: await store.issue_token(user, role, time.time()) for user, role in USERS.items()}
-    finally:
-        await store.close()
+    # the schema made once, the pack imported (not trained by both children at once), the tokens on it
+    tokens = dict(zip(USERS, await prepare(url, *USERS.items()), strict=True))
     routing = tmp / "routing.toml"
     routing.write_text(routing_toml(receiver, **deadlines), encoding="utf-8")
     env = {

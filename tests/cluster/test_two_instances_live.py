@@ -11,6 +11,7 @@ import asyncio
 import json
 import signal
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -24,7 +25,7 @@ from tests.conftest import Client, Http
 from tests.pgcluster import Cluster, query
 from tests.serve_process import BOUND, cli, publish_outage_word
 
-pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
+pytestmark = pytest.mark.slow
 
 MARS_LINE = "我的手机银行页面全是火星文"
 """Labelled system_outage only once the publish below adds 火星文 to the outage rule."""
@@ -34,9 +35,12 @@ BLAME_LINE = "不好意思，这是我们系统的问题，我们系统坏了"
 CUSTOMER = {"queue": "retail", "customer_name": "王五", "caller_number": "13912345678"}
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def two(pg_cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Instances]:
-    instances = await Instances.start(pg_cluster, tmp_path_factory.mktemp("two"))
+@pytest_asyncio.fixture(scope="module")
+async def two(
+    pg_cluster: Cluster, tmp_path_factory: pytest.TempPathFactory, small_pack: Path
+) -> AsyncIterator[Instances]:
+    """On the small pack (tests/conftest.py): a publish back-tests every sample, in each instance's process."""
+    instances = await Instances.start(pg_cluster, tmp_path_factory.mktemp("two"), small_pack)
     try:
         yield instances
     finally:

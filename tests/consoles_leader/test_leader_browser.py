@@ -102,11 +102,11 @@ async def test_new_escalation_appears_with_a_countdown_and_the_leader_acks_it(
     )
 
     card = page.get_by_test_id(f"esc-{esc_id}")
-    await expect(card).to_be_visible(timeout=5000)
+    await expect(card).to_be_visible()
     await expect(card).to_have_attribute("data-state", "waiting")
     await expect(card).to_contain_text("财经日报")
     await expect(card).to_contain_text("王班长")  # who was told
-    await expect(card).to_contain_text("张先生", timeout=5000)  # the call's context
+    await expect(card).to_contain_text("张先生")  # the call's context
     countdown = page.get_by_test_id(f"countdown-{esc_id}")
     await expect(countdown).to_contain_text("已等")
     await expect(card).to_contain_text("待确认")
@@ -119,7 +119,7 @@ async def test_new_escalation_appears_with_a_countdown_and_the_leader_acks_it(
     # What is due first is on top: the overdue fault, then the new one waiting for acknowledgement.
     states = await page.locator("article.esc").evaluate_all("els => els.map(e => e.dataset.state)")
     assert states[0] == "overdue" and states[1] == "waiting", states
-    await expect(page.get_by_test_id("live-calls")).to_contain_text("媒体采访", timeout=5000)
+    await expect(page.get_by_test_id("live-calls")).to_contain_text("媒体采访")
     await page.screenshot(path=str(SHOTS / "board.png"), full_page=True)
 
     await page.get_by_test_id(f"ack-{esc_id}").click()

@@ -18,7 +18,7 @@ from playwright.async_api import Browser, Page
 
 from assist.app import Running, start
 from assist.config import Settings
-from tests.conftest import TRAINER, Http, issue, launch_chromium
+from tests.conftest import TRAINER, Http, contexts_closed_after, issue
 
 SCREENS = Path(os.environ.get("ASSIST_SCREENS", Path(__file__).resolve().parents[2] / "build" / "screens"))
 SIZES = ((1366, 768), (1920, 1080))
@@ -94,7 +94,7 @@ async def new_page(
     return page
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
+@pytest_asyncio.fixture(scope="module")
 async def site(tmp_path_factory: pytest.TempPathFactory, small_pack: Path) -> AsyncIterator[Running]:
     """One service for a module of read-only walks (a journey that publishes starts its own), with a draft so
     that every trainer section has something to show. On the small pack: the review section runs every sample."""
@@ -116,9 +116,10 @@ async def site(tmp_path_factory: pytest.TempPathFactory, small_pack: Path) -> As
         await running.close()
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def chromium() -> AsyncIterator[Any]:
-    async with launch_chromium() as b:
+@pytest_asyncio.fixture(scope="module")
+async def chromium(worker_chromium: Any) -> AsyncIterator[Any]:
+    """The process's chromium, for a module of walks."""
+    async with contexts_closed_after(worker_chromium) as b:
         yield b
 
 

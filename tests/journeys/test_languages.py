@@ -17,7 +17,7 @@ from assist.app import Running
 from tests.conftest import issue
 from tests.journeys.conftest import new_page, settled, visible_text
 
-pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
+pytestmark = pytest.mark.browser
 
 ENGLISH_OK = {"assist", "token", "F1", "YAML", "JSON", "zip", "IVR", "ID", "IT", "SMS", "vs"}
 """Words a Chinese page may show as they are: the product's name and terms the center uses in English."""

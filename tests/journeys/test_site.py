@@ -11,7 +11,7 @@ from playwright.async_api import Browser, expect
 from assist.app import Running
 from tests.journeys.conftest import ConsoleErrors, new_page, shoot
 
-pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
+pytestmark = pytest.mark.browser
 
 
 async def test_the_landing_page_links_the_consoles_the_demo_and_the_docs(site: Running, chromium: Browser) -> None:

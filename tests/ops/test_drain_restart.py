@@ -16,16 +16,11 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from assist.app import pack_in_force
-from assist.config import Settings
-from assist.server.schema import SCHEMA
-from assist.server.store import Store
-from tests.conftest import TRAINER
 from tests.ops.test_drain import notes, read_until_closed
 from tests.routing.conftest import SECRET, routing_toml
 from tests.routing.receiver import Receiver
 from tests.routing.test_restart import query
-from tests.serve_process import ServeProcess
+from tests.serve_process import ServeProcess, prepare
 
 BOUND = 60.0
 """Seconds a start, a drain or an awaited event may take before the test fails instead of hanging."""
@@ -33,17 +28,6 @@ HOUR = 3600.0
 """The level-3 fault's first deadline: far enough that it cannot fall due before the drain."""
 
 pytestmark = pytest.mark.slow
-
-
-async def prepare(db: Path, *users: tuple[str, str]) -> list[str]:
-    """The database as an operator leaves it before the first start: the pack imported (its model trained by
-    the suite's trainer, once per run, instead of in the child), the tokens issued."""
-    store = await Store.open(db, SCHEMA)
-    try:
-        await pack_in_force(store, Settings(db=db), TRAINER, time.time())
-        return [await store.issue_token(u, r, time.time()) for u, r in users]
-    finally:
-        await store.close()
 
 
 async def test_sigterm_drains_and_a_new_instance_takes_the_calls_back(

@@ -11,7 +11,6 @@ import re
 import signal
 import sqlite3
 import sys
-import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -20,12 +19,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from assist.server.ops.crypto import load_cipher
-from assist.server.schema import SCHEMA
-from assist.server.store import Store
 from tests.conftest import Client
 from tests.pgcluster import DATA_KEY, cipher_for
 from tests.routing.conftest import SECRET, routing_toml
 from tests.routing.receiver import Receiver
+from tests.serve_process import prepare
 
 ROOT = Path(__file__).resolve().parents[2]
 FIRST, SECOND = 2.0, 5.0
@@ -106,14 +104,6 @@ class Service:
         await asyncio.wait_for(self.proc.wait(), BOUND)
 
 
-async def tokens(db: Path | str, *users: tuple[str, str]) -> list[str]:
-    store = await Store.open(db, SCHEMA, cipher_for(db))
-    try:
-        return [await store.issue_token(u, r, time.time()) for u, r in users]
-    finally:
-        await store.close()
-
-
 def query(db: Path | str, sql: str, *params: Any) -> list[Any]:
     """Rows by column name, read straight from the database the service used (SQLite's SQL)."""
     if isinstance(db, str):
@@ -143,7 +133,10 @@ async def test_step_waiting_at_sigkill_fires_once_late_after_restart(
         routing_toml(receiver, manager_sms=True, fault_level34_first=FIRST, fault_level34_second=SECOND),
         encoding="utf-8",
     )
-    agent_t, admin_t, leader_t = await tokens(db, ("a1001", "agent"), ("sa1", "seat_admin"), ("s1", "shift_leader"))
+    # the pack imported on the service's clock, as its first start would have (tests/serve_process.py)
+    agent_t, admin_t, leader_t = await prepare(
+        db, ("a1001", "agent"), ("sa1", "seat_admin"), ("s1", "shift_leader"), now=T0
+    )
     service = Service(db, routing, tmp_path / "service.log")
     await service.start(clock=T0)
     try:

@@ -35,8 +35,6 @@ from assist.server.packs.http import SERVICE_KEY as PACKS
 from assist.server.packs.service import MAX_TRY_LINES
 from tests.conftest import TRAINER, Client, Http, open_client
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
-
 OPEN_ESCALATIONS = 1001
 LIST_CAP = LIST_LIMIT
 """`escalation.list` returns at most this many (`routing` service)."""
@@ -50,7 +48,7 @@ BIG = 2**64
 BLAME = "系统坏了"
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
+@pytest_asyncio.fixture(scope="module")
 async def served(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Running]:
     db = tmp_path_factory.mktemp("abuse") / "assist.db"
     running = await start(
@@ -74,7 +72,7 @@ async def served(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Runn
         await running.close()
 
 
-@pytest_asyncio.fixture(loop_scope="module")
+@pytest_asyncio.fixture
 async def http(served: Running) -> AsyncIterator[Http]:
     async with aiohttp.ClientSession() as session:
         token = await served.store.issue_token("t1", "trainer", time.time())

@@ -17,7 +17,7 @@ import pytest
 
 from tests.conftest import Http
 from tests.pgcluster import DATA_KEY, Cluster, query
-from tests.serve_process import ROOT, ServeProcess, cli, publish_outage_word
+from tests.serve_process import ROOT, ServeProcess, cli, prepare, publish_outage_word
 
 BOUND = 60.0
 """Seconds a start or a stop may take before the test fails instead of hanging."""
@@ -39,6 +39,7 @@ async def test_serve_on_postgresql_keeps_a_live_call_a_publish_and_an_escalation
         "ASSIST_HOST": "127.0.0.1",
         "ASSIST_DATA_KEY": DATA_KEY,
     }
+    await prepare(url, pack=small_pack)  # the pack imported (its model trained) here, once per run
     agent_t = await cli(env, "token", "issue", "--user", "a1001", "--role", "agent")
     trainer_t = await cli(env, "token", "issue", "--user", "t1", "--role", "trainer")
     service = ServeProcess(env, tmp_path / "serve.log")

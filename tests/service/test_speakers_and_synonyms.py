@@ -16,12 +16,10 @@ from assist.scripts.pack import read_pack_dir
 from assist.scripts.pack_edit import Edit, apply_edits
 from tests.conftest import TRAINER, Client, open_client
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
-
 SUPERVISOR_RULE = {"id": "supervisor_says", "any": ["系统停摆"], "in": ["supervisor"]}
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
+@pytest_asyncio.fixture(scope="module")
 async def running(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Running]:
     """The default pack plus one synonym group (宕机 = 趴窝) and one rule that listens to the supervisor only."""
     root = tmp_path_factory.mktemp("speakers")
@@ -43,7 +41,7 @@ async def running(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Run
         await service.close()
 
 
-@pytest_asyncio.fixture(loop_scope="module")
+@pytest_asyncio.fixture
 async def agent(running: Running) -> AsyncIterator[Client]:
     client = await open_client(running)
     try:

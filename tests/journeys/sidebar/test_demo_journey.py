@@ -22,9 +22,9 @@ from playwright.async_api import expect
 from assist.app import Running, start
 from assist.config import DEFAULT_PACK, Settings
 from tests.browser.conftest import PageErrors
-from tests.conftest import TRAINER, launch_chromium, open_client
+from tests.conftest import TRAINER, contexts_closed_after, open_client
 
-pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
+pytestmark = pytest.mark.browser
 
 SCREENS = Path(__file__).resolve().parents[3] / "build" / "screens" / "sidebar"
 SCREEN = {"width": 320, "height": 768}
@@ -38,7 +38,7 @@ document.addEventListener("assist-warning", (e) => window.__warnings.push(e.deta
 CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]+")
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
+@pytest_asyncio.fixture(scope="module")
 async def service(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Running]:
     db = tmp_path_factory.mktemp("journey") / "assist.db"
     running = await start(Settings(host="127.0.0.1", ws_port=0, http_port=0, db=db, pack=DEFAULT_PACK), trainer=TRAINER)
@@ -48,9 +48,10 @@ async def service(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Run
         await running.close()
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def browser() -> AsyncIterator[Any]:
-    async with launch_chromium() as b:
+@pytest_asyncio.fixture(scope="module")
+async def browser(worker_chromium: Any) -> AsyncIterator[Any]:
+    """The process's chromium, for the module's walks."""
+    async with contexts_closed_after(worker_chromium) as b:
         yield b
 
 
