@@ -112,6 +112,19 @@ class ServeProcess:
             await self.proc.wait()
 
 
+async def start_two(env: Mapping[str, str], logs: Path) -> tuple[ServeProcess, ServeProcess]:
+    """Instances A and B on the same settings, started together (logs `a.log`, `b.log` in `logs`); neither is
+    left running if either fails to start."""
+    a, b = ServeProcess(env, logs / "a.log"), ServeProcess(env, logs / "b.log")
+    try:
+        await asyncio.gather(a.start(), b.start())
+    except BaseException:
+        await a.kill()
+        await b.kill()
+        raise
+    return a, b
+
+
 async def cli(env: Mapping[str, str], *args: str) -> str:
     """An `assist` command as an operator runs it, in its own process; what it printed (it must succeed)."""
     proc = await asyncio.create_subprocess_exec(

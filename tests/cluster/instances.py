@@ -12,7 +12,7 @@ from typing import Any
 
 from assist.config import DEFAULT_PACK
 from tests.pgcluster import DATA_KEY, Cluster
-from tests.serve_process import BOUND, ServeProcess, prepare, tokens
+from tests.serve_process import BOUND, ServeProcess, prepare, start_two, tokens
 
 
 @dataclass
@@ -38,13 +38,7 @@ class Instances:
             "XDG_DATA_HOME": str(where / "xdg"),
         }
         await prepare(url, pack=pack)  # the pack imported once, here: neither child trains its model
-        a, b = ServeProcess(env, where / "a.log"), ServeProcess(env, where / "b.log")
-        try:
-            await asyncio.gather(a.start(), b.start())
-        except BaseException:
-            await a.kill()
-            await b.kill()
-            raise
+        a, b = await start_two(env, where)
         return cls(url, env, a, b, where)
 
     async def token(self, user: str, role: str) -> str:

@@ -18,7 +18,7 @@ from psycopg.rows import dict_row
 from tests.conftest import Client
 from tests.pgcluster import DATA_KEY, Cluster
 from tests.routing.receiver import Receiver
-from tests.serve_process import ServeProcess, prepare
+from tests.serve_process import ServeProcess, prepare, start_two
 
 SECRET = "s3cret"
 BOUND = 60.0
@@ -107,13 +107,7 @@ async def start_pair(
         "ASSIST_HOST": "127.0.0.1",
         "XDG_DATA_HOME": str(tmp / "xdg"),
     }
-    a, b = ServeProcess(env, tmp / "a.log"), ServeProcess(env, tmp / "b.log")
-    try:
-        await asyncio.gather(a.start(), b.start())
-    except BaseException:
-        await a.kill()
-        await b.kill()
-        raise
+    a, b = await start_two(env, tmp)
     return Pair(url, a, b, tokens, receiver)
 
 
