@@ -21,6 +21,7 @@ from websockets.asyncio.server import Server
 from assist.config import Settings, describe_db
 from assist.live.desk import Desk
 from assist.problems import PackError, Problem
+from assist.scripts.file_cache import FileCache
 from assist.scripts.pack import Pack, load_pack, read_pack_dir
 from assist.scripts.pack_model import training_digest
 from assist.server.cluster import open_bus
@@ -50,7 +51,9 @@ async def pack_in_force(store: Store, settings: Settings, trainer: ModelTrainer,
     if not settings.pack.is_dir():
         raise PackError([Problem((), f"pack directory not found: {settings.pack}")])
     files = read_pack_dir(settings.pack)
-    disk = await asyncio.to_thread(load_pack, files)  # validates before anything is trained or stored
+    # one cache for the three loads below: the version in force is usually the disk's files, compiled once
+    cache = FileCache()
+    disk = await asyncio.to_thread(load_pack, files, cache=cache)  # validated before anything is trained or stored
     current = await ps.current(store.db)
     if current is None or await ps.disk_digest(store.db) != disk.digest:
         log.info(
@@ -60,7 +63,7 @@ async def pack_in_force(store: Store, settings: Settings, trainer: ModelTrainer,
             len(disk.samples),
         )
         model = await trainer.train(files, in_process=True)
-        pack = await asyncio.to_thread(load_pack, files, models=model)
+        pack = await asyncio.to_thread(load_pack, files, models=model, cache=cache)
         async with store.unit() as db:
             version = await ps.save_version(
                 db, pack.id, pack.version, pack.digest, files, "published", f"disk:{settings.pack}", now, model=model
@@ -74,7 +77,7 @@ async def pack_in_force(store: Store, settings: Settings, trainer: ModelTrainer,
         )
         return pack, f"v{version}"
     version, stored, stored_model = current
-    pack = await asyncio.to_thread(load_pack, stored, models=stored_model)
+    pack = await asyncio.to_thread(load_pack, stored, models=stored_model, cache=cache)
     if pack.model_problem:
         log.warning("assist: pack v%d runs on its rules alone: %s", version, pack.model_problem)
     return pack, f"v{version}"
