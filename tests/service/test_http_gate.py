@@ -15,7 +15,7 @@ import pytest
 
 from assist.app import start
 from assist.config import Settings
-from assist.server.web.gate import BACKLOG
+from assist.server.web.gate import BACKLOG, Gates, Listening, bind
 from tests.conftest import TRAINER
 
 BURST = 300
@@ -76,3 +76,23 @@ async def test_stopping_the_service_closes_the_requests_still_waiting_for_their_
     finally:
         if not closed:
             await running.close()
+
+
+async def test_the_gated_listener_serves_until_it_is_closed() -> None:
+    """As asyncio's servers do: `serve_forever` and `wait_closed` return once `close` stopped the listening
+    socket, and a connect is then refused."""
+    gates = Gates(asyncio.Protocol, header_timeout=5.0, limit=10)
+    [sock] = await bind("127.0.0.1", 0, BACKLOG)
+    port = sock.getsockname()[1]
+    listening = Listening(gates, [sock])
+    gates.listen(sock)
+    serving = asyncio.create_task(listening.serve_forever())
+    await asyncio.sleep(0)
+    assert listening.is_serving() and not serving.done()
+    listening.close()
+    await serving
+    await listening.wait_closed()
+    assert not listening.is_serving()
+    gates.close()
+    with pytest.raises(ConnectionRefusedError):
+        await asyncio.open_connection("127.0.0.1", port)

@@ -268,11 +268,11 @@ class Listening(asyncio.AbstractServer):
     def __init__(self, gates: Gates, sockets: list[socket.socket]) -> None:
         self._gates = gates
         self.sockets = tuple(sockets)
-        self._serving = True
+        self._closed = asyncio.Event()
 
     def close(self) -> None:
-        if self._serving:
-            self._serving = False
+        if not self._closed.is_set():
+            self._closed.set()
             for sock in self.sockets:
                 self._gates.unlisten(sock)
                 sock.close()
@@ -281,16 +281,17 @@ class Listening(asyncio.AbstractServer):
         return asyncio.get_running_loop()
 
     def is_serving(self) -> bool:
-        return self._serving
+        return not self._closed.is_set()
 
     async def start_serving(self) -> None:
-        return None
+        """Already serving: the gates listen from `GatedSite.start` on."""
 
     async def serve_forever(self) -> None:
-        raise NotImplementedError("a GatedSite serves from start() on")
+        """Serve until `close` (the gates do the work; this only waits, as asyncio's servers do)."""
+        await self._closed.wait()
 
     async def wait_closed(self) -> None:
-        return None
+        await self._closed.wait()
 
 
 async def bind(host: str, port: int, backlog: int) -> list[socket.socket]:
