@@ -27,13 +27,6 @@ def template_context(call_id: str, context: Mapping[str, Any]) -> dict[str, Any]
     return values
 
 
-def assist_update(
-    pack: Pack, pack_version: str, call_id: str, context: Mapping[str, Any], result: Classification, lang: str
-) -> dict[str, Any]:
-    """The `assist.update` push for a call (see docs/protocol.md)."""
-    return Guidance(pack).update(pack_version, call_id, context, result, lang)
-
-
 @dataclass(frozen=True, slots=True)
 class _Shown:
     """What a set of labels shows in one language, the call's values apart. `points` holds a talking point's
@@ -46,11 +39,12 @@ class _Shown:
 
 
 class Guidance:
-    """`assist_update` for one pack, with what depends on the labels and the language alone built once per
-    label set: steps, checklist, route, forbidden phrases, names, and every talking point whose template reads
-    no value of the call (34 of the default pack's 38). An update then costs the call's own talking points and
-    evidence: a new pack's first update to thousands of sidebars, and a note that changed a call's labels.
-    The messages of calls with the same labels share those parts (they are only encoded, never changed)."""
+    """The `assist.update` push (docs/protocol.md) for the calls of one pack, with what depends on the labels
+    and the language alone built once per label set: steps, checklist, route, forbidden phrases, names, and
+    every talking point whose template reads no value of the call (34 of the default pack's 38). An update
+    then costs the call's own talking points and evidence: a new pack's first update to thousands of
+    sidebars, and a note that changed a call's labels. The messages of calls with the same labels share
+    those parts (they are only encoded, never changed)."""
 
     __slots__ = ("_shown", "_variables", "pack")
 

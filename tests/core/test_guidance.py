@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from assist.classifier.model import Classification
-from assist.live.guidance import Guidance, assist_update, template_context
+from assist.live.guidance import Guidance, template_context
 from assist.scripts.pack import Pack
 
 
 def update(pack: Pack, labels: tuple[str, ...], lang: str = "zh-CN", **context: object) -> dict[str, Any]:
-    return assist_update(pack, "v7", "c1", context, Classification(labels[0], labels), lang)
+    return Guidance(pack).update("v7", "c1", context, Classification(labels[0], labels), lang)
 
 
 def test_a_call_of_no_category_shows_nothing_to_do(default_pack: Pack) -> None:
@@ -59,7 +59,7 @@ def test_templates_see_the_context_and_the_call_id_only() -> None:
 
 def test_calls_of_the_same_labels_each_see_their_own_values(default_pack: Pack) -> None:
     """What a label set shows is gathered once per pack (`Guidance`), yet a talking point that reads the call's
-    values is each call's own, and every update is the one `assist_update` builds afresh."""
+    values is each call's own, and every update is the one a fresh `Guidance` builds."""
     shown = Guidance(default_pack)
     outage = Classification("system_outage", ("system_outage",))
     first = shown.update("v7", "c1", {"customer_name": "张先生"}, outage, "zh-CN")
@@ -75,6 +75,6 @@ def test_calls_of_the_same_labels_each_see_their_own_values(default_pack: Pack) 
         for lang in ("zh-CN", "en", "xx"):
             result = Classification(labels[0], labels)
             context = {"customer_name": "王先生", "caller_number": "13900001234"}
-            assert shown.update("v7", "c4", context, result, lang) == assist_update(
-                default_pack, "v7", "c4", context, result, lang
+            assert shown.update("v7", "c4", context, result, lang) == Guidance(default_pack).update(
+                "v7", "c4", context, result, lang
             )
