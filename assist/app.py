@@ -132,8 +132,7 @@ class Running:
         if self.feedback is not None:
             await self.feedback.close()
         await self.routing.close()  # stop the scheduler before the store closes
-        self.ws_server.close()
-        await self.ws_server.wait_closed()
+        await _closed(self.ws_server)
         await self.http_runner.cleanup()
         await self.hub.bus.close()
         await self.store.close()
