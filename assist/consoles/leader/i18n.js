@@ -1,4 +1,6 @@
 // Interface texts in zh-CN (default) and English; t(key) picks the chosen language.
+import { translator } from '../shared/i18n.js';
+
 const TEXTS = {
   title: ['班长值班台', 'Shift-leader console'],
   logout: ['退出', 'Sign out'],
@@ -119,10 +121,13 @@ const TEXTS = {
   ferr_recovered_at: ['恢复时间不能早于发生时间，也不能晚于现在', ''], ferr_cause: ['请填写原因', ''], ferr_responsible: ['请填写责任人', ''],
 };
 
+const texts = translator(TEXTS, 'leader.lang');
+export const { getLang, setLang, has, t } = texts;
+
 // What the user reads for a failed command or request: in Chinese, by its error code (the server's own
 // message is English); in English, the server's message.
 export function errorText(e) {
-  if (lang === 'en') return e?.message || 'error';
+  if (texts.english()) return e?.message || 'error';
   const key = `err_${e?.code}`;
   return has(key) ? t(key) : t('err_other');
 }
@@ -130,26 +135,7 @@ export function errorText(e) {
 // A field's error under a form: in Chinese, a fixed text per field; in English, the server's.
 export function fieldError(field, message) {
   const key = `ferr_${field}`;
-  return lang === 'en' || !has(key) ? (lang === 'en' ? message : t('err_validation_failed')) : t(key);
-}
-
-let lang = localStorage.getItem('leader.lang') || 'zh-CN';
-
-export function getLang() { return lang; }
-
-export function setLang(value) {
-  lang = value;
-  localStorage.setItem('leader.lang', value);
-  document.documentElement.lang = value;
-}
-
-export function has(key) { return key in TEXTS; }
-
-export function t(key, vars = {}) {
-  const pair = TEXTS[key];
-  let s = pair ? pair[lang === 'en' ? 1 : 0] : key;
-  for (const [k, v] of Object.entries(vars)) s = s.replaceAll(`{${k}}`, String(v));
-  return s;
+  return texts.english() || !has(key) ? (texts.english() ? message : t('err_validation_failed')) : t(key);
 }
 
 // A step name ("first_deadline", "shift_leader.r1") in words.
@@ -163,7 +149,7 @@ export function stepName(name) {
 // strings and nodes, for h().
 export function tNodes(key, vars = {}) {
   const pair = TEXTS[key];
-  const s = pair ? pair[lang === 'en' ? 1 : 0] : key;
+  const s = pair ? pair[texts.english() ? 1 : 0] : key;
   return s.split(/(\{\w+\})/).filter(Boolean).map((part) => {
     const m = /^\{(\w+)\}$/.exec(part);
     return m && m[1] in vars ? vars[m[1]] : part;
@@ -180,6 +166,4 @@ export function code(text) {
 
 export const ROUTING_DOC = 'docs/routing.md「The routing file」';
 
-export function applyStatic(root = document) {
-  root.querySelectorAll('[data-i18n]').forEach((el) => { el.textContent = t(el.dataset.i18n); });
-}
+export const applyStatic = texts.applyStatic;

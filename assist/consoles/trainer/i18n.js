@@ -1,4 +1,6 @@
 // Interface texts in zh-CN (default) and English; t(key) picks the chosen language.
+import { translator } from '../shared/i18n.js';
+
 const TEXTS = {
   title: ['话术包培训台', 'Trainer console'],
   home: ['首页', 'Home'],
@@ -133,26 +135,10 @@ const TEXTS = {
   role_trainer_user: ['培训师', 'trainer'], role_admin_user: ['管理员', 'admin'],
 };
 
-let lang = localStorage.getItem('trainer.lang') || 'zh-CN';
-
-export function getLang() { return lang; }
-
-export function setLang(value) {
-  lang = value;
-  localStorage.setItem('trainer.lang', value);
-  document.documentElement.lang = value;
-}
-
-export function has(key) { return key in TEXTS; }
-
-export function t(key, vars = {}) {
-  const pair = TEXTS[key];
-  let s = pair ? pair[lang === 'en' ? 1 : 0] : key;
-  for (const [k, v] of Object.entries(vars)) s = s.replaceAll(`{${k}}`, String(v));
-  return s;
-}
+const texts = translator(TEXTS, 'trainer.lang');
+export const { getLang, setLang, has, t } = texts;
 
 export function applyStatic(root = document) {
   document.title = t('title');
-  root.querySelectorAll('[data-i18n]').forEach((el) => { el.textContent = t(el.dataset.i18n); });
+  texts.applyStatic(root);
 }
