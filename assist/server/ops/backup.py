@@ -49,15 +49,17 @@ def hold_serving_lock(db: Path) -> IO[bytes]:
 
 
 @contextlib.contextmanager
-def _alone(db: Path) -> Iterator[None]:
+def alone(db: Path, refused: type[Exception], doing: str) -> Iterator[None]:
+    """Hold `db`'s serving lock exclusively while the block runs (restore, rekey: the service must be
+    stopped); raise `refused` when a running service holds it, saying what to stop before `doing` what."""
     path = lock_path(db)
     private_file(path)
     with open(path, "rb") as fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise BackupError(
-                f"a running assist service holds {db}: stop it before restoring (systemctl stop assist)"
+            raise refused(
+                f"a running assist service holds {db}: stop it before {doing} (systemctl stop assist)"
             ) from None
         yield
 
@@ -131,7 +133,7 @@ def restore(src: Path, db: Path) -> tuple[dict[str, int], Path | None]:
     source = sqlite3.connect(f"file:{src}?mode=ro", uri=True)
     try:
         _check(source, src)
-        with _alone(db):
+        with alone(db, BackupError, "restoring"):
             if not db.parent.exists():
                 db.parent.mkdir(mode=0o700, parents=True)
             tmp = db.with_name(db.name + ".restoring")

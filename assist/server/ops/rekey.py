@@ -12,14 +12,12 @@ old form of a value stays behind in a free page.
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from assist.server.ops.backup import lock_path
+from assist.server.ops.backup import alone
 from assist.server.ops.crypto import PREFIX, PROBE, Cipher, DataKeyError
-from assist.server.ops.files import private_file
 from assist.server.store import Schema, Store
 
 BATCH = 5000
@@ -41,15 +39,7 @@ async def rekey(db: Path, schema: Schema, old: Cipher, new: Cipher, now: float) 
     """Re-seal every customer value of `db` from `old` to `new` (the service stopped)."""
     if not db.is_file():
         raise DataKeyError(f"no database at {db}")
-    lock = lock_path(db)
-    private_file(lock)
-    with open(lock, "rb") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise ServiceRunning(
-                f"a running assist service holds {db}: stop it before rekeying (systemctl stop assist)"
-            ) from None
+    with alone(db, ServiceRunning, "rekeying"):
         store = await Store.open(db, schema, old)  # refuses an old key that did not seal it
         try:
             count = 0
