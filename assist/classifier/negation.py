@@ -1,7 +1,8 @@
 """Is a keyword negated where it stands? ("我不是要投诉", "也不会去12378", "投诉就算了").
 
-A keyword is negated when a negation cue ends at most `window` characters before it,
-or starts at most `window` characters after it, in the same clause. Clauses are
+A keyword is negated when a negation cue ends at most `window` characters before it (or
+runs into it: 不找 in "我不找媒体" against the keyword 找媒体), or starts at most `window`
+characters after it, in the same clause. Clauses are
 split on the original punctuation, which normalisation removed, so the check looks
 at the original text between cue and keyword.
 """
@@ -33,7 +34,9 @@ def is_negated(
     window: int,
 ) -> bool:
     """Whether the keyword at [start, end) has a negation cue close enough in its clause."""
-    for _, c_end in cues_before:
+    for c_start, c_end in cues_before:
+        if c_start < start < c_end:  # the cue runs into the keyword: 不找 + 找媒体, 不去 + 去银保监
+            return True
         if c_end <= start and start - c_end <= window and not crosses_clause(n, c_end, start):
             return True
     for c_start, _ in cues_after:

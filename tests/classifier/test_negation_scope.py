@@ -57,3 +57,10 @@ def test_an_a_not_a_question_does_not_negate(default_pack: Pack, text: str) -> N
 )
 def test_asking_for_the_bank_or_its_leaders_keeps_a_general_complaint(default_pack: Pack, text: str) -> None:
     assert labels_of(default_pack, text) == ("complaint.general",)
+
+
+@pytest.mark.parametrize(("text", "threat"), [("我不找媒体，就想把这事记下来", False), ("我要找媒体曝光你们", True)])
+def test_a_cue_that_runs_into_the_keyword_negates_it(default_pack: Pack, text: str, threat: bool) -> None:
+    """不找 and the keyword 找媒体 share a character: the rules alone (the model cannot mask them) see no threat."""
+    parts = default_pack.classifier.parts(call_segments({}, [], [("customer", text)]))
+    assert ("complaint.urgent" in parts.rules.labels) is threat
