@@ -9,7 +9,7 @@ when a general complaint turns urgent, the urgent label replaces the general one
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from assist.classifier.model import NONE, Classification, Evidence, Segment, SegmentScan
@@ -58,8 +58,10 @@ class CallState:
     _dirty: set[int] = field(default_factory=set, repr=False)
 
     def set_note(self, text: str) -> None:
-        """The whole current note, replacing the previous one."""
-        self.notes = [text] if text else []
+        """The whole current note, replacing the previous one, kept as its non-blank lines: the samples write a
+        call's notes as a list of lines, so the model and the rules read a live note cut as they learned it,
+        and an edit rescans only the lines it changed."""
+        self.notes = [line for line in text.splitlines() if line.strip()]
 
     def add_line(self, speaker: Speaker, text: str, final: bool) -> int:
         """Append a transcript line; a non-final line is replaced by the next line of the same speaker,
@@ -93,7 +95,12 @@ class CallState:
             self._context_items = items
             self._context_scans = [classifier.scan(seg) for seg in call_segments(self.context, (), ())]
         if [s.segment.text for s in self._note_scans] != self.notes:
-            self._note_scans = [classifier.scan(seg) for seg in call_segments({}, self.notes, ())]
+            # a line kept from the previous note is not scanned again, only placed (its index may have moved)
+            kept = {s.segment.text: s for s in self._note_scans}
+            self._note_scans = [
+                classifier.scan(seg) if (old := kept.get(seg.text)) is None else replace(old, segment=seg)
+                for seg in call_segments({}, self.notes, ())
+            ]
         if self._dirty:
             slots = self._line_scans
             slots.extend([None] * (len(self.transcript) - len(slots)))
