@@ -1,8 +1,8 @@
 """Serving a console page (index.html and its ES modules) and its JSON answers, and the site's own pages.
 
 The shift-leader and trainer consoles are plain files under assist/consoles/<name>/, and the modules both
-import (the DOM builder, the API client, the two-language texts) are under assist/consoles/shared/, served at /console/shared/. The
-page itself is public (it asks for a token), every API behind it checks the role.
+import (the DOM builder, the API client, the two-language texts) are under assist/consoles/shared/, served
+at /console/shared/. The page itself is public (it asks for a token), every API behind it checks the role.
 
 With the first console the site gets `/` (the landing page, assist/consoles/home/), `/favicon.ico` and
 `/favicon.svg` (so no page logs a 404 for its icon) and, in a source checkout, `/docs/` (the docs as text).
