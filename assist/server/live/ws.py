@@ -530,17 +530,22 @@ class Hub:
         while True:
             await asyncio.sleep(min(60.0, self.settings.call_idle_timeout / 4))
             await self.close_revoked()
+            await self.sweep(self.clock())
+
+    async def sweep(self, now: float) -> None:
+        """One idle sweep at `now`: take the orphans of the shared database (`adopt_orphans`), then end every
+        call of this desk idle for `call_idle_timeout` as abandoned."""
+        try:
+            await self.adopt_orphans(now)
+        except Exception:
+            log.exception("ws: could not look for calls abandoned by another instance")
+        outcome = self.desk.expire(now, self.settings.call_idle_timeout)
+        if outcome.writes:
+            self.deliver(outcome.pushes)
             try:
-                await self.adopt_orphans(self.clock())
+                await self.commit(outcome)
             except Exception:
-                log.exception("ws: could not look for calls abandoned by another instance")
-            outcome = self.desk.expire(self.clock(), self.settings.call_idle_timeout)
-            if outcome.writes:
-                self.deliver(outcome.pushes)
-                try:
-                    await self.commit(outcome)
-                except Exception:
-                    log.exception("ws: could not record abandoned calls")
+                log.exception("ws: could not record abandoned calls")
 
     async def restore_live_calls(self) -> int:
         """After a restart, take back every call that was live, so each is resumed or expires as
