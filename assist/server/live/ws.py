@@ -54,9 +54,9 @@ CALLS = "calls"
 """Cluster topic: what the leader list shows of these live calls changed on the instance that holds them
 (started, labels, context, ended; `server/leader/live.py`). Payload `{"ids": [call ids]}`."""
 ORPHAN_FACTOR = 2
-"""On a shared database a live call nobody has touched for this many `call_idle_timeout`s is taken by any
-instance and ended as abandoned (its instance died and its softphone never came back); the instance that
-holds a call ends it after one timeout, so a held call is never taken."""
+"""On a shared database a live call nobody has touched for this many `call_idle_timeout`s is taken by one
+instance (the one whose claim wins, `Store.adopt`) and ended as abandoned (its instance died and its softphone
+never came back); the instance that holds a call ends it after one timeout, so a held call is never taken."""
 
 
 def frame_bytes(frame: str | bytes, limit: int) -> int:
@@ -519,10 +519,12 @@ class Hub:
     async def adopt_orphans(self, now: float) -> int:
         """On a shared database: take the live calls of the store that no instance touched for
         `ORPHAN_FACTOR` × `call_idle_timeout` (their instance died, their softphone never came back), so that
-        the idle sweep ends them as abandoned. A single instance took them all back at its start."""
+        the idle sweep ends them as abandoned. Each is claimed in the store first: of instances sweeping at once,
+        one takes it (and ends it); the claim counts as a touch, so if that end is lost another instance takes
+        the call again two timeouts later. A single instance took them all back at its start."""
         if not self.bus.shared:
             return 0
-        return await self._take_back(idle_since=now - ORPHAN_FACTOR * self.settings.call_idle_timeout)
+        return await self._take_back(idle_since=now - ORPHAN_FACTOR * self.settings.call_idle_timeout, now=now)
 
     async def expire_abandoned(self) -> None:
         """Every minute: end calls idle for `call_idle_timeout` (a vanished softphone leaks nothing),
@@ -559,12 +561,18 @@ class Hub:
             return 0
         return await self._take_back()
 
-    async def _take_back(self, idle_since: float | None = None) -> int:
-        """Take the store's live calls this instance does not hold (those silent since `idle_since`, when
-        given) into the desk, each as of its last event; how many."""
+    async def _take_back(self, idle_since: float | None = None, now: float = 0.0) -> int:
+        """Take the store's live calls this instance does not hold into the desk, each as of its last event;
+        how many. With `idle_since` (a shared database), only those silent since then, and only those this
+        instance wins the claim of (`Store.adopt`): another instance sweeping at the same time takes the rest."""
+        found = [(c, at) for c, at in await self.store.live_call_ids() if c not in self.desk.calls]
+        if idle_since is not None:
+            idle = [c for c, at in found if at <= idle_since]
+            won = set(await self.store.adopt(idle, idle_since, self.bus.instance, now)) if idle else set()
+            found = [(c, at) for c, at in found if c in won]
         taken = 0
-        for call_id, last_at in await self.store.live_call_ids():
-            if (idle_since is not None and last_at > idle_since) or call_id in self.desk.calls:
+        for call_id, last_at in found:
+            if call_id in self.desk.calls:
                 continue
             stored = await self.store.live_call(call_id)
             if stored is None or call_id in self.desk.calls:

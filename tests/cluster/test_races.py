@@ -1,0 +1,116 @@
+"""Races between two instances on one PostgreSQL schema (two services in this process, real websocket clients),
+each made to happen: the test holds a row lock that both instances' statements need, waits until both are
+blocked on it, then lets go — so both decide at the same moment, as two sweeps or two leaders may.
+
+- an orphaned call swept by both instances is adopted by one and ended once;
+- two leaders linking one call to two faults leave it on one fault, with an audit that tells one story;
+  linking it twice to one fault, or unlinking it twice, answers the second leader as one alone would be;
+- `call.get` on the instance that does not hold a live call answers with the call as stored, and keeps the
+  viewer up to date."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any
+
+import psycopg
+
+from assist.app import Running, start
+from assist.config import DEFAULT_PACK, Settings
+from assist.effects import Push, Write
+from tests.cluster.instances import until
+from tests.conftest import TRAINER
+from tests.pgcluster import DATA_KEY, Cluster, query
+
+
+def shared(cluster: Cluster, prefix: str) -> Settings:
+    return Settings(
+        host="127.0.0.1", ws_port=0, http_port=0, db=cluster.fresh_url(prefix), pack=DEFAULT_PACK, data_key=DATA_KEY
+    )
+
+
+@contextlib.asynccontextmanager
+async def two_instances(settings: Settings) -> AsyncIterator[tuple[Running, Running]]:
+    a = await start(settings, trainer=TRAINER)
+    b = None
+    try:
+        b = await start(settings, trainer=TRAINER)
+        yield a, b
+    finally:
+        if b is not None:
+            await b.close()
+        await a.close()
+
+
+async def blocked(url: str, sql: str, args: Sequence[Any], *racers: Awaitable[Any], waiting: int = 2) -> list[Any]:
+    """Run `racers` while this test's own transaction holds the lock `sql` takes; once `waiting` of the
+    instances' statements wait for it, let go, and return what the racers returned. Both then decide at once:
+    whatever serialises them is the database's, not the order the test started them in."""
+    async with await psycopg.AsyncConnection.connect(url) as holder:
+        await holder.execute(sql, args)  # holds the lock until the commit below
+        tasks = [asyncio.ensure_future(r) for r in racers]
+        try:
+
+            async def stuck() -> bool:
+                async with await psycopg.AsyncConnection.connect(url, autocommit=True) as look:
+                    cur = await look.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+                    row = await cur.fetchone()
+                    return row is not None and int(row[0]) >= waiting
+
+            await until(stuck, f"{waiting} statements waiting for the test's lock")
+            await holder.commit()
+            return list(await asyncio.gather(*tasks))
+        finally:
+            for t in tasks:
+                t.cancel()
+
+
+# -- 1. an orphaned call --------------------------------------------------------------------------------------
+
+
+async def test_an_orphan_swept_by_two_instances_at_once_is_adopted_by_one_and_ended_once(
+    pg_cluster: Cluster,
+) -> None:
+    settings = shared(pg_cluster, "orphan")
+    url = str(settings.db)
+    async with two_instances(settings) as (a, b):
+        # a call left live by a third instance that died, its softphone never back
+        t0 = time.time()
+        await a.store.write(
+            [
+                Write("call_start", {"call_id": "o-1", "user": "a9", "context": {"queue": "retail"}, "started_at": t0}),
+                Write("call_event", {"call_id": "o-1", "kind": "note", "payload": {"text": "客户来电"}, "at": t0}),
+            ]
+        )
+        ended: list[tuple[str, Push]] = []
+
+        def told(name: str) -> Callable[[Sequence[Push]], None]:
+            return lambda pushes: ended.extend((name, p) for p in pushes if p.message.get("type") == "call.ended")
+
+        a.hub.committed_observers.append(told("a"))
+        b.hub.committed_observers.append(told("b"))
+        later = t0 + 2 * settings.call_idle_timeout + 1
+        # both sweeps at the same minute; the test holds the call's row so that neither is first
+        await blocked(
+            url,
+            "SELECT 1 FROM calls WHERE call_id = %s FOR UPDATE",
+            ("o-1",),
+            a.hub.sweep(later),
+            b.hub.sweep(later),
+        )
+        assert len(ended) == 1, f"the call is ended by exactly one instance, not {[n for n, _ in ended]}"
+        winner = {"a": a, "b": b}[ended[0][0]]
+        [row] = query(url, "SELECT ended_at, disposition, adopted_by FROM calls WHERE call_id = 'o-1'")
+        assert row == {"ended_at": later, "disposition": "abandoned", "adopted_by": winner.hub.bus.instance}
+
+        # the next minute's sweeps take nothing, and an end that comes late does not rewrite the record
+        await a.hub.sweep(later + 60)
+        await b.hub.sweep(later + 60)
+        assert len(ended) == 1
+        end_again = {"call_id": "o-1", "ended_at": later + 99, "disposition": "resolved", "category": "x", "labels": []}
+        await a.store.write([Write("call_end", end_again)])
+        [again] = query(url, "SELECT ended_at, disposition FROM calls WHERE call_id = 'o-1'")
+        assert again == {"ended_at": later, "disposition": "abandoned"}, "ending an ended call changes nothing"
