@@ -21,8 +21,9 @@ import psycopg
 from assist.app import Running, start
 from assist.config import DEFAULT_PACK, Settings
 from assist.effects import Push, Write
+from assist.server.routing import store as routing_store
 from tests.cluster.instances import until
-from tests.conftest import TRAINER
+from tests.conftest import TRAINER, Client, open_client
 from tests.pgcluster import DATA_KEY, Cluster, query
 
 
@@ -114,3 +115,85 @@ async def test_an_orphan_swept_by_two_instances_at_once_is_adopted_by_one_and_en
         await a.store.write([Write("call_end", end_again)])
         [again] = query(url, "SELECT ended_at, disposition FROM calls WHERE call_id = 'o-1'")
         assert again == {"ended_at": later, "disposition": "abandoned"}, "ending an ended call changes nothing"
+
+
+# -- 2. fault links ---------------------------------------------------------------------------------------------
+
+LOCK_LINKS = "LOCK TABLE routing_fault_calls IN EXCLUSIVE MODE"
+"""Reads pass; every link or unlink written waits: both leaders' commands are under way when it is let go."""
+
+
+async def open_fault(admin: Client, system: str) -> str:
+    reply = await admin.call(
+        "fault.open", occurred_at=time.time(), symptoms="转账提示系统繁忙", level=1, system=system, reported_by="sa1"
+    )
+    assert reply["success"], reply
+    return str(reply["fault"]["fault_id"])
+
+
+def links(url: str, call_id: str) -> list[str]:
+    rows = query(url, "SELECT fault_id FROM routing_fault_calls WHERE call_id = %s AND removed_at IS NULL", call_id)
+    return [str(r["fault_id"]) for r in rows]
+
+
+async def link_audits(running: Running, call_id: str) -> list[tuple[str, str, Any, Any]]:
+    """(action, fault, moved_from, moved_to) of the call's link and unlink audit lines, in order."""
+    return [
+        (r["action"], r["subject"], r["detail"].get("moved_from"), r["detail"].get("moved_to"))
+        for r in await routing_store.audit_trail(running.store.db)
+        if r["action"] in ("fault_link", "fault_unlink") and r["detail"].get("call_id") == call_id
+    ]
+
+
+async def test_two_leaders_linking_one_call_at_once_leave_it_on_one_fault_with_one_story(pg_cluster: Cluster) -> None:
+    settings = shared(pg_cluster, "links")
+    url = str(settings.db)
+    async with two_instances(settings) as (a, b):
+        agent = await open_client(a, user="a1001", role="agent")
+        admin = await open_client(a, user="sa1", role="seat_admin")
+        on_a = await open_client(a, user="s1", role="shift_leader")
+        on_b = await open_client(b, user="s2", role="shift_leader")
+        mobile, sms = await open_fault(admin, "手机银行"), await open_fault(admin, "短信平台")
+        for call_id in ("k-1", "k-2"):
+            assert (await agent.call("call.start", call_id=call_id, context={}))["success"]
+
+        # two faults: the call ends up on one, and the audit says it moved from the first to the second
+        got = await blocked(
+            url,
+            LOCK_LINKS,
+            (),
+            on_a.call("fault.link", fault_id=mobile, call_id="k-1"),
+            on_b.call("fault.link", fault_id=sms, call_id="k-1"),
+        )
+        assert [r["success"] for r in got] == [True, True], got
+        [where] = links(url, "k-1")
+        first = sms if where == mobile else mobile
+        assert await link_audits(a, "k-1") == [
+            ("fault_link", first, None, None),
+            ("fault_unlink", first, None, where),
+            ("fault_link", where, first, None),
+        ]
+
+        # one fault, twice: the second leader is told it is linked already, as one alone would be
+        got = await blocked(
+            url,
+            LOCK_LINKS,
+            (),
+            on_a.call("fault.link", fault_id=mobile, call_id="k-2"),
+            on_b.call("fault.link", fault_id=mobile, call_id="k-2"),
+        )
+        assert sorted(str(r.get("error", {}).get("code", "ok")) for r in got) == ["conflict", "ok"], got
+        assert links(url, "k-2") == [mobile]
+        assert [x[0] for x in await link_audits(a, "k-2")] == ["fault_link"]
+
+        # unlinked twice at once: once, and the second leader is told it is not counted there
+        got = await blocked(
+            url,
+            LOCK_LINKS,
+            (),
+            on_a.call("fault.unlink", fault_id=mobile, call_id="k-2"),
+            on_b.call("fault.unlink", fault_id=mobile, call_id="k-2"),
+        )
+        assert sorted(str(r.get("error", {}).get("code", "ok")) for r in got) == ["not_found", "ok"], got
+        assert links(url, "k-2") == []
+        assert [x[0] for x in await link_audits(a, "k-2")] == ["fault_link", "fault_unlink"]
