@@ -197,3 +197,38 @@ async def test_two_leaders_linking_one_call_at_once_leave_it_on_one_fault_with_o
         assert sorted(str(r.get("error", {}).get("code", "ok")) for r in got) == ["not_found", "ok"], got
         assert links(url, "k-2") == []
         assert [x[0] for x in await link_audits(a, "k-2")] == ["fault_link", "fault_unlink"]
+
+
+# -- 3. call.get on the other instance ---------------------------------------------------------------------------
+
+
+async def test_call_get_on_the_instance_that_does_not_hold_the_call_shows_it_as_stored_and_follows_it(
+    pg_cluster: Cluster,
+) -> None:
+    settings = shared(pg_cluster, "get")
+    async with two_instances(settings) as (a, b):
+        token = await a.store.issue_token("a1001", "agent", time.time())
+        softphone = await open_client(a, token)  # the call lives on A
+        started = await softphone.call("call.start", call_id="g-1", context={"queue": "retail"})
+        assert started["success"], started
+        await softphone.call("call.note", call_id="g-1", text="客户咨询账户余额")
+        sidebar = await open_client(b, token)  # the agent's sidebar, reloaded, lands on B
+        other = await open_client(b, user="a2002", role="agent")
+
+        got = await sidebar.call("call.get", call_id="g-1")
+        assert got["success"], got
+        held = a.hub.desk.update_message(a.hub.desk.calls["g-1"], "")
+        assert {k: got["update"][k] for k in ("call_id", "category", "labels")} == {
+            k: held[k] for k in ("call_id", "category", "labels")
+        }
+        assert "g-1" not in b.hub.desk.calls, "B answers from the store; A still holds the call"
+        refused = await other.call("call.get", call_id="g-1")
+        assert refused["error"]["code"] == "not_found", "another agent's call stays hidden"
+
+        # what A decides next reaches the sidebar on B, and so does the end of the call
+        noted = await softphone.call("call.note", call_id="g-1", text="客户说手机银行转账一直提示系统繁忙，转不了")
+        assert "system_outage" in noted["labels"], noted
+        update = await sidebar.push("assist.update", call_id="g-1")
+        assert update["labels"] == noted["labels"]
+        await softphone.call("call.end", call_id="g-1", disposition="resolved")
+        await sidebar.push("call.ended", call_id="g-1")

@@ -441,6 +441,9 @@ class Hub:
             self.forgotten.discard(call_id)
             if call_id not in self.desk.calls:  # as it was stored, before the commit that failed
                 await self._restore(call_id, principal)
+        elif isinstance(cmd, protocol.CallGet) and cmd.call_id not in self.desk.calls and self.bus.shared:
+            await self._view_elsewhere(conn, cmd, principal)
+            return
         started = time.perf_counter()
         outcome = self.desk.handle(principal, cmd, now)
         self.metrics.classified(time.perf_counter() - started)
@@ -462,6 +465,42 @@ class Hub:
                 told(conn, cmd.call_id)
         if isinstance(cmd, (protocol.CallNote, protocol.CallTranscript)):
             self.metrics.note_handled(time.perf_counter() - started)
+
+    async def _view_elsewhere(self, conn: Connection, cmd: protocol.CallGet, principal: Principal) -> None:
+        """`call.get` of a live call this instance does not hold, on a shared database: another instance holds it,
+        so the answer is the call as stored (everything acknowledged), and this connection watches it from here:
+        `tell_viewers` sends it what the holder changes. The watch is set before the read, so a change told
+        meanwhile is not missed."""
+        watching = self.watchers.setdefault(cmd.call_id, set())
+        watching.add(conn)
+        try:
+            call = self.desk.view(principal, cmd.call_id, await self.store.live_call(cmd.call_id))
+        except Exception:
+            watching.discard(conn)
+            if not watching:
+                self.watchers.pop(cmd.call_id, None)
+            raise
+        conn.session.calls.add(cmd.call_id)
+        conn.send(messages.result(cmd.id, {"update": self.desk.update_message(call, principal.lang)}))
+
+    async def tell_viewers(self, call_ids: Iterable[str]) -> None:
+        """Connections here that show calls another instance holds (`call.get`) get what changed there (the
+        holder's `calls` notice): the call as now stored, or `call.ended`."""
+        for call_id in call_ids:
+            if not self.watchers.get(call_id) or call_id in self.desk.calls:
+                continue
+            stored = await self.store.live_call(call_id)
+            watching = list(self.watchers.get(call_id, ()))
+            if stored is None:
+                self.watchers.pop(call_id, None)
+                for conn in watching:
+                    conn.send(messages.call_ended(call_id))
+                continue
+            meta, events = stored
+            call = self.desk.rebuild(call_id, meta["user"], meta["context"], events, 0.0)
+            for conn in watching:
+                lang = conn.session.principal.lang if conn.session.principal is not None else ""
+                conn.send(self.desk.update_message(call, lang))
 
     def _check_call_cap(self, principal: Principal) -> None:
         """A new call of a user who already holds `max_calls_per_agent` live calls is refused: one agent
@@ -487,13 +526,15 @@ class Hub:
     def listen(self) -> None:
         """Hear the other instances: a revocation closes this instance's connections with the token at once
         (the minute's poll stays as the safety net, and a resync checks too); a call another instance now
-        holds is let go here."""
+        holds is let go here, and its viewers here are told what changed there."""
 
         async def check_tokens(_: Mapping[str, Any]) -> None:
             await self.close_revoked("told by the cluster bus")
 
         async def calls_elsewhere(data: Mapping[str, Any]) -> None:
-            self.let_go(notice_ids(data))
+            ids = notice_ids(data)
+            self.let_go(ids)
+            await self.tell_viewers(ids)
 
         self.bus.on(TOKENS, check_tokens)
         self.bus.on(RESYNC, check_tokens)  # notices may have been missed
