@@ -144,7 +144,25 @@ class Desk:
     def restore(
         self, call_id: str, user: str, context: Mapping[str, Any], events: Iterable[Mapping[str, Any]], now: float
     ) -> CallState:
-        """Rebuild a live call from its stored events (after a restart), without new writes."""
+        """Take a live call back from its stored events (after a restart, a resume), without new writes."""
+        call = self.rebuild(call_id, user, context, events, now)
+        self.calls[call_id] = call
+        return call
+
+    def view(
+        self, who: Principal, call_id: str, stored: tuple[Mapping[str, Any], Iterable[Mapping[str, Any]]] | None
+    ) -> CallState:
+        """`call.get` of a live call another instance holds: the call as stored (`Store.live_call`), rebuilt
+        for the reply but not taken (the holder goes on changing it); refused as `get` refuses a call it holds."""
+        if stored is None or (stored[0]["user"] != who.user and who.role != "admin"):
+            raise NotFound(f"no live call {call_id!r}; send call.start first")
+        meta, events = stored
+        return self.rebuild(call_id, meta["user"], meta["context"], events, 0.0)
+
+    def rebuild(
+        self, call_id: str, user: str, context: Mapping[str, Any], events: Iterable[Mapping[str, Any]], now: float
+    ) -> CallState:
+        """A live call as its stored events left it, decided under the pack in force; not in the desk."""
         call = CallState(call_id=call_id, user=user, context=dict(context), last_at=now)
         for ev in events:
             kind, data = ev["kind"], ev["payload"]
@@ -159,7 +177,6 @@ class Desk:
             elif kind == "warning":
                 call.warned.add((int(data["index"]), str(data["rule"])))
         call.classify(self.pack.classifier, self.pack.priority)
-        self.calls[call_id] = call
         return call
 
     def use_pack(self, pack: Pack, version: str, lang_of: Mapping[str, str], now: float) -> Outcome:

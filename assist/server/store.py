@@ -83,6 +83,11 @@ CORE_MIGRATIONS: tuple[str, ...] = (
     """
     CREATE TABLE data_keys (key_id TEXT PRIMARY KEY, probe TEXT NOT NULL, created_at REAL NOT NULL);
     """,
+    # 4: which instance took a live call whose own instance died, and when (`Store.adopt`)
+    """
+    ALTER TABLE calls ADD COLUMN adopted_by TEXT;
+    ALTER TABLE calls ADD COLUMN adopted_at REAL;
+    """,
 )
 """Append only: migration N of a component brings it from version N-1 to N."""
 
@@ -112,7 +117,8 @@ CORE_WRITERS: Mapping[str, ToSql] = MappingProxyType(
         ],
         "call_end": lambda r: [
             (
-                "UPDATE calls SET ended_at=?, disposition=?, category=?, labels=? WHERE call_id=?",
+                # an ended call stays as it ended: a second end (two instances, a late sweep) changes nothing
+                "UPDATE calls SET ended_at=?, disposition=?, category=?, labels=? WHERE call_id=? AND ended_at IS NULL",
                 (r["ended_at"], r["disposition"], r["category"], _j(r["labels"]), r["call_id"]),
             )
         ],
@@ -184,6 +190,10 @@ CORE_PG_MIGRATIONS: tuple[str, ...] = (
     """,
     """
     CREATE TABLE data_keys (key_id TEXT PRIMARY KEY, probe TEXT NOT NULL, created_at DOUBLE PRECISION NOT NULL);
+    """,
+    """
+    ALTER TABLE calls ADD COLUMN adopted_by TEXT;
+    ALTER TABLE calls ADD COLUMN adopted_at DOUBLE PRECISION;
     """,
 )
 """`CORE_MIGRATIONS` for PostgreSQL (docs/operations.md, "PostgreSQL")."""
@@ -634,6 +644,27 @@ class Store:
         ) as cur:
             return [(str(r[0]), float(r[1])) async for r in cur]
 
+    async def adopt(self, call_ids: Iterable[str], idle_since: float, by: str, now: float) -> list[str]:
+        """Claim for instance `by` those of these calls that are still live and untouched since `idle_since` (no
+        event, no other instance's claim), in one transaction; the calls won.
+
+        Each claim is one conditional UPDATE that records the adopter: of instances sweeping at once, one wins
+        each call and the others' UPDATE finds it taken (on PostgreSQL the loser's statement waits for the
+        winner's row lock and checks the row again as committed), so an orphan is ended by one instance, once.
+        Rows are claimed in id order, so two sweeps never wait for each other in a circle."""
+        won: list[str] = []
+        async with self.unit() as db:
+            for call_id in sorted(set(call_ids)):
+                cur = await db.execute(
+                    "UPDATE calls SET adopted_by=?, adopted_at=? WHERE call_id=? AND ended_at IS NULL "
+                    "AND started_at <= ? AND (adopted_at IS NULL OR adopted_at <= ?) "
+                    "AND NOT EXISTS (SELECT 1 FROM call_events e WHERE e.call_id = calls.call_id AND e.at > ?)",
+                    (by, now, call_id, idle_since, idle_since, idle_since),
+                )
+                if cur.rowcount == 1:
+                    won.append(call_id)
+        return won
+
     async def call_owner(self, call_id: str) -> str | None:
         """The user whose call (live or ended) has this id, None when no call has it."""
         rows = list(await self.db.execute_fetchall("SELECT user FROM calls WHERE call_id=?", (call_id,)))
@@ -644,7 +675,11 @@ class Store:
             return await cur.fetchone() is not None
 
     async def call_history(self, call_id: str) -> dict[str, Any] | None:
-        async with self.db.execute("SELECT * FROM calls WHERE call_id=?", (call_id,)) as cur:
+        async with self.db.execute(
+            "SELECT call_id, user, context, started_at, ended_at, disposition, category, labels FROM calls "
+            "WHERE call_id=?",
+            (call_id,),
+        ) as cur:
             row = await cur.fetchone()
         if row is None:
             return None

@@ -54,9 +54,9 @@ CALLS = "calls"
 """Cluster topic: what the leader list shows of these live calls changed on the instance that holds them
 (started, labels, context, ended; `server/leader/live.py`). Payload `{"ids": [call ids]}`."""
 ORPHAN_FACTOR = 2
-"""On a shared database a live call nobody has touched for this many `call_idle_timeout`s is taken by any
-instance and ended as abandoned (its instance died and its softphone never came back); the instance that
-holds a call ends it after one timeout, so a held call is never taken."""
+"""On a shared database a live call nobody has touched for this many `call_idle_timeout`s is taken by one
+instance (the one whose claim wins, `Store.adopt`) and ended as abandoned (its instance died and its softphone
+never came back); the instance that holds a call ends it after one timeout, so a held call is never taken."""
 
 
 def frame_bytes(frame: str | bytes, limit: int) -> int:
@@ -441,6 +441,9 @@ class Hub:
             self.forgotten.discard(call_id)
             if call_id not in self.desk.calls:  # as it was stored, before the commit that failed
                 await self._restore(call_id, principal)
+        elif isinstance(cmd, protocol.CallGet) and cmd.call_id not in self.desk.calls and self.bus.shared:
+            await self._view_elsewhere(conn, cmd, principal)
+            return
         started = time.perf_counter()
         outcome = self.desk.handle(principal, cmd, now)
         self.metrics.classified(time.perf_counter() - started)
@@ -462,6 +465,42 @@ class Hub:
                 told(conn, cmd.call_id)
         if isinstance(cmd, (protocol.CallNote, protocol.CallTranscript)):
             self.metrics.note_handled(time.perf_counter() - started)
+
+    async def _view_elsewhere(self, conn: Connection, cmd: protocol.CallGet, principal: Principal) -> None:
+        """`call.get` of a live call this instance does not hold, on a shared database: another instance holds it,
+        so the answer is the call as stored (everything acknowledged), and this connection watches it from here:
+        `tell_viewers` sends it what the holder changes. The watch is set before the read, so a change told
+        meanwhile is not missed."""
+        watching = self.watchers.setdefault(cmd.call_id, set())
+        watching.add(conn)
+        try:
+            call = self.desk.view(principal, cmd.call_id, await self.store.live_call(cmd.call_id))
+        except Exception:
+            watching.discard(conn)
+            if not watching:
+                self.watchers.pop(cmd.call_id, None)
+            raise
+        conn.session.calls.add(cmd.call_id)
+        conn.send(messages.result(cmd.id, {"update": self.desk.update_message(call, principal.lang)}))
+
+    async def tell_viewers(self, call_ids: Iterable[str]) -> None:
+        """Connections here that show calls another instance holds (`call.get`) get what changed there (the
+        holder's `calls` notice): the call as now stored, or `call.ended`."""
+        for call_id in call_ids:
+            if not self.watchers.get(call_id) or call_id in self.desk.calls:
+                continue
+            stored = await self.store.live_call(call_id)
+            watching = list(self.watchers.get(call_id, ()))
+            if stored is None:
+                self.watchers.pop(call_id, None)
+                for conn in watching:
+                    conn.send(messages.call_ended(call_id))
+                continue
+            meta, events = stored
+            call = self.desk.rebuild(call_id, meta["user"], meta["context"], events, 0.0)
+            for conn in watching:
+                lang = conn.session.principal.lang if conn.session.principal is not None else ""
+                conn.send(self.desk.update_message(call, lang))
 
     def _check_call_cap(self, principal: Principal) -> None:
         """A new call of a user who already holds `max_calls_per_agent` live calls is refused: one agent
@@ -487,13 +526,15 @@ class Hub:
     def listen(self) -> None:
         """Hear the other instances: a revocation closes this instance's connections with the token at once
         (the minute's poll stays as the safety net, and a resync checks too); a call another instance now
-        holds is let go here."""
+        holds is let go here, and its viewers here are told what changed there."""
 
         async def check_tokens(_: Mapping[str, Any]) -> None:
             await self.close_revoked("told by the cluster bus")
 
         async def calls_elsewhere(data: Mapping[str, Any]) -> None:
-            self.let_go(notice_ids(data))
+            ids = notice_ids(data)
+            self.let_go(ids)
+            await self.tell_viewers(ids)
 
         self.bus.on(TOKENS, check_tokens)
         self.bus.on(RESYNC, check_tokens)  # notices may have been missed
@@ -519,10 +560,12 @@ class Hub:
     async def adopt_orphans(self, now: float) -> int:
         """On a shared database: take the live calls of the store that no instance touched for
         `ORPHAN_FACTOR` × `call_idle_timeout` (their instance died, their softphone never came back), so that
-        the idle sweep ends them as abandoned. A single instance took them all back at its start."""
+        the idle sweep ends them as abandoned. Each is claimed in the store first: of instances sweeping at once,
+        one takes it (and ends it); the claim counts as a touch, so if that end is lost another instance takes
+        the call again two timeouts later. A single instance took them all back at its start."""
         if not self.bus.shared:
             return 0
-        return await self._take_back(idle_since=now - ORPHAN_FACTOR * self.settings.call_idle_timeout)
+        return await self._take_back(idle_since=now - ORPHAN_FACTOR * self.settings.call_idle_timeout, now=now)
 
     async def expire_abandoned(self) -> None:
         """Every minute: end calls idle for `call_idle_timeout` (a vanished softphone leaks nothing),
@@ -530,17 +573,22 @@ class Hub:
         while True:
             await asyncio.sleep(min(60.0, self.settings.call_idle_timeout / 4))
             await self.close_revoked()
+            await self.sweep(self.clock())
+
+    async def sweep(self, now: float) -> None:
+        """One idle sweep at `now`: take the orphans of the shared database (`adopt_orphans`), then end every
+        call of this desk idle for `call_idle_timeout` as abandoned."""
+        try:
+            await self.adopt_orphans(now)
+        except Exception:
+            log.exception("ws: could not look for calls abandoned by another instance")
+        outcome = self.desk.expire(now, self.settings.call_idle_timeout)
+        if outcome.writes:
+            self.deliver(outcome.pushes)
             try:
-                await self.adopt_orphans(self.clock())
+                await self.commit(outcome)
             except Exception:
-                log.exception("ws: could not look for calls abandoned by another instance")
-            outcome = self.desk.expire(self.clock(), self.settings.call_idle_timeout)
-            if outcome.writes:
-                self.deliver(outcome.pushes)
-                try:
-                    await self.commit(outcome)
-                except Exception:
-                    log.exception("ws: could not record abandoned calls")
+                log.exception("ws: could not record abandoned calls")
 
     async def restore_live_calls(self) -> int:
         """After a restart, take back every call that was live, so each is resumed or expires as
@@ -554,12 +602,18 @@ class Hub:
             return 0
         return await self._take_back()
 
-    async def _take_back(self, idle_since: float | None = None) -> int:
-        """Take the store's live calls this instance does not hold (those silent since `idle_since`, when
-        given) into the desk, each as of its last event; how many."""
+    async def _take_back(self, idle_since: float | None = None, now: float = 0.0) -> int:
+        """Take the store's live calls this instance does not hold into the desk, each as of its last event;
+        how many. With `idle_since` (a shared database), only those silent since then, and only those this
+        instance wins the claim of (`Store.adopt`): another instance sweeping at the same time takes the rest."""
+        found = [(c, at) for c, at in await self.store.live_call_ids() if c not in self.desk.calls]
+        if idle_since is not None:
+            idle = [c for c, at in found if at <= idle_since]
+            won = set(await self.store.adopt(idle, idle_since, self.bus.instance, now)) if idle else set()
+            found = [(c, at) for c, at in found if c in won]
         taken = 0
-        for call_id, last_at in await self.store.live_call_ids():
-            if (idle_since is not None and last_at > idle_since) or call_id in self.desk.calls:
+        for call_id, last_at in found:
+            if call_id in self.desk.calls:
                 continue
             stored = await self.store.live_call(call_id)
             if stored is None or call_id in self.desk.calls:

@@ -539,12 +539,19 @@ class RoutingService:
             todo = [cid for cid in live if self.call_fault[cid] is None]
             missing = [cid for cid in todo if cid not in self.call_started]
             self.call_started.update(await rs.call_started(self.db, missing))
-            for cid in todo:
-                fault = self._match(cid, self._call_text(cid), self.call_started.get(cid, now))
-                if fault is not None:
-                    eff.add(await self._link(fault, cid, "classified", "system", now))
+            matched = [
+                (cid, fault)
+                for cid in sorted(todo)  # locked in id order: two instances' passes never wait in a circle
+                if (fault := self._match(cid, self._call_text(cid), self.call_started.get(cid, now))) is not None
+            ]
+            if not matched:
+                return
+            async with self.hub.store.unit() as db:
+                for cid, fault in matched:
+                    eff.add((await self._link(db, fault, cid, "classified", "system", now, move=False))[1])
+                await self.hub.store.apply(db, eff.writes)
             if eff.writes:
-                await self.commit(eff)
+                await self.committed(eff)
 
     def _call_text(self, call_id: str, *extra: str) -> str:
         """What the call says so far (context, notes, transcript), plus the agent's own words of a report."""
@@ -567,16 +574,34 @@ class RoutingService:
             raise NotFound(f"no fault {fault_id!r}")
         return fault
 
-    async def _link(self, fault: Fault, call_id: str, how: str, who: str, now: float, reason: str = "") -> Effects:
-        """Count the call against `fault`, moving it from any other fault it counted against (audited)."""
+    async def _link(
+        self,
+        db: Any,
+        fault: Fault,
+        call_id: str,
+        how: str,
+        who: str,
+        now: float,
+        reason: str = "",
+        *,
+        move: bool = True,
+    ) -> tuple[Fault, Effects]:
+        """Count the call against `fault`, moving it from any other fault it counted against (audited); with
+        `move=False` (an automatic link) a call linked meanwhile stays where it is. Decided in the unit `db`
+        (write the effects with `store.apply(db, ...)` in it) under the call's row lock, on the links as
+        committed: instances linking one call at once take turns, so it counts against one fault and the audit
+        tells one story. The fault as it now stands, and the effects."""
+        await rs.lock_call(db, call_id)
+        fault = await rs.load_fault(db, fault.id) or fault
         eff = Effects()
-        current = await rs.linked_fault(self.db, call_id)
-        if current == fault.id and call_id in fault.calls:
-            return eff
-        if current is not None and current != fault.id:
-            other = await self._load_fault(current)
+        current = await rs.linked_fault(db, call_id)
+        if (current == fault.id and call_id in fault.calls) or (current is not None and not move):
+            self.call_fault[call_id] = current
+            return fault, eff
+        if current is not None and current != fault.id and (other := await rs.load_fault(db, current)) is not None:
             eff.writes += unlink_call(other, call_id, who, now)
             other.unlinked.discard(call_id)  # moved, not judged unaffected: it may come back automatically
+            self._cache(other)
             eff.writes.append(
                 audit(who, "fault_unlink", other.id, now, call_id=call_id, moved_to=fault.id, reason=reason)
             )
@@ -586,8 +611,35 @@ class RoutingService:
             audit(who, "fault_link", fault.id, now, call_id=call_id, how=how, moved_from=current, reason=reason)
         )
         eff.events.append(_fault_event("linked", fault, now, who, call_id=call_id, how=how))
+        self._cache(fault)
         self.call_fault[call_id] = fault.id
-        return eff
+        return fault, eff
+
+    async def _link_and_commit(
+        self,
+        fault: Fault,
+        call_id: str,
+        how: str,
+        who: str,
+        now: float,
+        reason: str = "",
+        *,
+        before: Effects | None = None,
+        after: Effects | None = None,
+    ) -> Fault:
+        """`_link` with the change it is part of (`before` and `after` it), committed in one unit of work, then
+        pushed; the fault as it now stands."""
+        async with self.hub.store.unit() as db:
+            fault, linked = await self._link(db, fault, call_id, how, who, now, reason)
+            eff = Effects().add(before or Effects()).add(linked).add(after or Effects())
+            await self.hub.store.apply(db, eff.writes)
+        await self.committed(eff)
+        return fault
+
+    def _cache(self, fault: Fault) -> None:
+        """A fault read afresh: the copy of the declared faults (what calls are matched against) follows it."""
+        if fault.id in self.active_faults:
+            self.active_faults[fault.id] = fault
 
     # -- the outbox -------------------------------------------------------------------------------
 
@@ -887,8 +939,9 @@ class RoutingService:
             eff.events.append(_fault_event("opened", fault, now, who))
             call_id = report.subject.get("call_id") if cmd.report_id else None
             if isinstance(call_id, str):
-                eff.add(await self._link(fault, call_id, "report", who, now))
-            await self.commit(eff)
+                fault = await self._link_and_commit(fault, call_id, "report", who, now, before=eff)
+            else:
+                await self.commit(eff)
             self.active_faults[fault_id] = fault
         self._send_notices()
         deadlines = [
@@ -1011,28 +1064,40 @@ class RoutingService:
     async def _fault_link(self, conn: Connection, cmd: c.FaultLink, now: float) -> None:
         who = _who(conn)
         async with self.lock:
-            fault = await self._load_fault(cmd.fault_id)
-            if await rs.call_owner(self.db, cmd.call_id) is None:
-                raise NotFound(f"no call {cmd.call_id!r}")
-            if cmd.call_id in fault.calls:
-                raise Conflict(f"call {cmd.call_id} is already counted against fault {fault.id}")
-            await self.commit(await self._link(fault, cmd.call_id, "leader", who, now, cmd.reason))
+            async with self.hub.store.unit() as db:  # under the call's row lock: see `_link`
+                found = await rs.lock_call(db, cmd.call_id)
+                fault = await rs.load_fault(db, cmd.fault_id)
+                if fault is None:
+                    raise NotFound(f"no fault {cmd.fault_id!r}")
+                if not found:
+                    raise NotFound(f"no call {cmd.call_id!r}")
+                if cmd.call_id in fault.calls:
+                    raise Conflict(f"call {cmd.call_id} is already counted against fault {fault.id}")
+                fault, eff = await self._link(db, fault, cmd.call_id, "leader", who, now, cmd.reason)
+                await self.hub.store.apply(db, eff.writes)
+            await self.committed(eff)
         conn.send(messages.result(cmd.id, {"fault": fault.to_json()}))
 
     async def _fault_unlink(self, conn: Connection, cmd: c.FaultUnlink, now: float) -> None:
         who = _who(conn)
         async with self.lock:
-            fault = await self._load_fault(cmd.fault_id)
-            if cmd.call_id not in fault.calls:
-                raise NotFound(f"call {cmd.call_id!r} is not counted against fault {fault.id}")
-            eff = Effects(
-                [
-                    *unlink_call(fault, cmd.call_id, who, now),
-                    audit(who, "fault_unlink", fault.id, now, call_id=cmd.call_id, reason=cmd.reason),
-                ],
-                [_fault_event("unlinked", fault, now, who, call_id=cmd.call_id)],
-            )
-            await self.commit(eff)
+            async with self.hub.store.unit() as db:  # under the call's row lock: see `_link`
+                await rs.lock_call(db, cmd.call_id)
+                fault = await rs.load_fault(db, cmd.fault_id)
+                if fault is None:
+                    raise NotFound(f"no fault {cmd.fault_id!r}")
+                if cmd.call_id not in fault.calls:
+                    raise NotFound(f"call {cmd.call_id!r} is not counted against fault {fault.id}")
+                eff = Effects(
+                    [
+                        *unlink_call(fault, cmd.call_id, who, now),
+                        audit(who, "fault_unlink", fault.id, now, call_id=cmd.call_id, reason=cmd.reason),
+                    ],
+                    [_fault_event("unlinked", fault, now, who, call_id=cmd.call_id)],
+                )
+                await self.hub.store.apply(db, eff.writes)
+            await self.committed(eff)
+            self._cache(fault)
             if self.call_fault.get(cmd.call_id) == fault.id:
                 self.call_fault[cmd.call_id] = None
         conn.send(messages.result(cmd.id, {"fault": fault.to_json()}))
@@ -1141,8 +1206,6 @@ class RoutingService:
                 kind, esc_id, fault_id = "suggestion", "", ""
             elif fault is not None:
                 kind, esc_id, fault_id = "fault_link", "", fault.id
-                eff.add(await self._link(fault, cmd.call_id, "record", who, now))
-                reply.update(fault=fault.to_json(), talking_points=self.talking_points(lang))
             else:
                 kind, fault_id = "escalation", ""
                 esc_kind = escalation_kind(cmd.form)
@@ -1169,7 +1232,11 @@ class RoutingService:
                 )
             )
             eff.writes.append(audit(who, "record", rec_id, now, form=cmd.form, kind=kind, call_id=cmd.call_id))
-            await self.commit(eff)
+            if fault is None:
+                await self.commit(eff)
+            else:
+                fault = await self._link_and_commit(fault, cmd.call_id, "record", who, now, after=eff)
+                reply.update(fault=fault.to_json(), talking_points=self.talking_points(lang))
         conn.send(
             messages.result(
                 cmd.id, {**reply, "kind": kind, "escalation_id": esc_id or None, "fault_id": fault_id or None}
@@ -1187,9 +1254,8 @@ class RoutingService:
                     cmd.call_id, cmd.fault_id, self._call_text(cmd.call_id, cmd.reason), now
                 )
             if fault is not None:
-                eff = await self._link(fault, cmd.call_id, "escalate", who, now, cmd.reason)
-                eff.writes.append(audit(who, "escalate", fault.id, now, call_id=cmd.call_id, reason=cmd.reason))
-                await self.commit(eff)
+                said = Effects([audit(who, "escalate", fault.id, now, call_id=cmd.call_id, reason=cmd.reason)])
+                fault = await self._link_and_commit(fault, cmd.call_id, "escalate", who, now, cmd.reason, after=said)
                 result = {
                     "kind": "fault_link",
                     "fault": fault.to_json(),

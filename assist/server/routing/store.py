@@ -9,9 +9,10 @@ DELETE.
 Several instances on one PostgreSQL database (docs/operations.md, "Escalations and deliveries across
 instances") decide who does what with claims made inside a unit of work: an escalation's row is locked
 (`lock_escalations`: `FOR UPDATE`, `SKIP LOCKED` for the scheduler) while it is read, fired or changed
-and written; a report or patrol is sent by whoever moves its `routing_schedule` time on
-(`claim_schedule`); a delivery is leased (`claim_delivery`: `claimed_by`, `claimed_until`) while it is
-sent, and its record is kept only from the lease's holder. On SQLite the unit's `BEGIN IMMEDIATE` locks
+and written; a call's row is locked (`lock_call`) while its fault links are read and changed; a report or
+patrol is sent by whoever moves its `routing_schedule` time on (`claim_schedule`); a delivery is leased
+(`claim_delivery`: `claimed_by`, `claimed_until`) while it is sent, and its record is kept only from the
+lease's holder. On SQLite the unit's `BEGIN IMMEDIATE` locks
 the file, which is all one instance needs.
 """
 
@@ -633,6 +634,13 @@ async def lock_escalations(db: Any, ids: list[str], *, wait: bool) -> list[str]:
     )
     found = {str(r["id"]) for r in rows}
     return [i for i in ids if i in found]
+
+
+async def lock_call(db: Any, call_id: str) -> bool:
+    """Lock the call's row until the unit ends, so that its fault links change one at a time cluster-wide (each
+    change reads the links again after this); False when there is no such call."""
+    rows = await _all(db, f"SELECT call_id FROM calls WHERE call_id=?{_row_lock(db, True)}", (call_id,))
+    return bool(rows)
 
 
 async def claim_schedule(db: Any, name: str, was: float, next_at: float) -> bool:
