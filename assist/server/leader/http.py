@@ -80,6 +80,11 @@ def add_leader_routes(app: web.Application, routing: RoutingService, ws_server: 
     live = LiveCalls(routing)
     live.start()
     app[LEADER_KEY] = Leader(routing, ws_server, live)
+
+    async def stop_live(_: web.Application) -> None:
+        await live.close()
+
+    app.on_cleanup.append(stop_live)  # before the bus and the store close (`Running.close`)
     r = app.router
     add_console_page(app, "leader")
     r.add_get("/api/leader/me", me)

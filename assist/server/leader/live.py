@@ -295,6 +295,18 @@ class LiveCalls:
 
     # -- deltas ---------------------------------------------------------------------------------------
 
+    async def close(self) -> None:
+        """Stop the timers and the deltas and notices under way: at shutdown nothing is sent any more, and no
+        task is left pending when the loop ends."""
+        for timer in (self._flush, self._tell):
+            if timer is not None:
+                timer.cancel()
+        self._flush = self._tell = None
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     def _flush_soon(self) -> None:
         self._flush = None
         task = asyncio.get_running_loop().create_task(self.flush())
