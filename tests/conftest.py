@@ -9,7 +9,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from assist.app import Running, start
 from assist.config import DEFAULT_PACK, Settings
 from assist.scripts.file_cache import FileCache
 from assist.scripts.pack import Pack, read_pack_dir
+from assist.server.packs.service import PackWorkers
 from assist.server.packs.training import ModelTrainer
 from tests.pgcluster import DATA_KEY, Cluster, start_cluster
 
@@ -45,6 +46,18 @@ class SuiteTrainer(ModelTrainer):
 TRAINER = SuiteTrainer()
 """One trainer for every service the suite starts: the default pack's models are trained once per run, in one
 worker process."""
+
+PACK_WORKERS = PackWorkers()
+"""One edit worker and one try worker for every service the suite starts (`start_shared`), closed at the run's
+end (`trainer_worker_closed_at_the_end`): each start of one is a process importing the pack compiler and
+reading the pack, about a second and a half of CPU, and dozens of tests open a draft or try a call."""
+
+
+async def start_shared(settings: Settings, *, clock: Callable[[], float] = time.time) -> Running:
+    """`start` with the suite's trainer and pack workers. A test of a worker's own start or death still sees
+    it: the workers start a new process on their next use after one died."""
+    return await start(settings, clock=clock, trainer=TRAINER, pack_workers=PACK_WORKERS)
+
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -150,6 +163,7 @@ def packs_compiled_once() -> Iterator[None]:
 def trainer_worker_closed_at_the_end() -> Iterator[None]:
     yield
     TRAINER.close_worker()
+    PACK_WORKERS.close()
 
 
 @pytest.fixture(scope="session")
@@ -222,7 +236,7 @@ def settings(tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
 
 @pytest.fixture
 async def service(settings: Settings) -> AsyncIterator[Running]:
-    running = await start(settings, trainer=TRAINER)
+    running = await start_shared(settings)
     try:
         yield running
     finally:
