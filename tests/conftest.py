@@ -24,6 +24,7 @@ from assist.app import Running, start
 from assist.config import DEFAULT_PACK, Settings
 from assist.scripts.file_cache import FileCache
 from assist.scripts.pack import Pack, read_pack_dir
+from assist.server.packs.http import SERVICE_KEY as PACK_SERVICE
 from assist.server.packs.service import PackWorkers
 from assist.server.packs.training import ModelTrainer
 from tests.pgcluster import DATA_KEY, Cluster, start_cluster
@@ -53,10 +54,18 @@ end (`trainer_worker_closed_at_the_end`): each start of one is a process importi
 reading the pack, about a second and a half of CPU, and dozens of tests open a draft or try a call."""
 
 
+PACK_FILES = FileCache()
+"""The pack files every service started by `start_shared` has parsed, by content (a FileCache is a pure memo of
+a file's text, bounded): each new service's trainer console otherwise parsed the whole default pack again."""
+
+
 async def start_shared(settings: Settings, *, clock: Callable[[], float] = time.time) -> Running:
-    """`start` with the suite's trainer and pack workers. A test of a worker's own start or death still sees
-    it: the workers start a new process on their next use after one died."""
-    return await start(settings, clock=clock, trainer=TRAINER, pack_workers=PACK_WORKERS)
+    """`start` with the suite's trainer and pack workers, its pack service on the suite's parsed files: a service
+    as it is after it has already seen those texts. A test of a worker's own start or death still sees it: the
+    workers start a new process on their next use after one died."""
+    running = await start(settings, clock=clock, trainer=TRAINER, pack_workers=PACK_WORKERS)
+    running.http_runner.app[PACK_SERVICE].files = PACK_FILES
+    return running
 
 
 CHROMIUM = Path("/usr/bin/chromium")
