@@ -32,6 +32,7 @@ from assist.server.live.ws import RESTART_REASON, SERVICE_RESTART, Hub, start_ws
 from assist.server.ops.crypto import load_cipher
 from assist.server.ops.http import OPS_KEY
 from assist.server.packs import store as ps
+from assist.server.packs.service import PackWorkers
 from assist.server.packs.training import ModelTrainer
 from assist.server.routing.http import add_routing_routes
 from assist.server.routing.service import RoutingService, start_routing
@@ -139,11 +140,15 @@ class Running:
 
 
 async def start(
-    settings: Settings, *, clock: Callable[[], float] = time.time, trainer: ModelTrainer | None = None
+    settings: Settings,
+    *,
+    clock: Callable[[], float] = time.time,
+    trainer: ModelTrainer | None = None,
+    pack_workers: PackWorkers | None = None,
 ) -> Running:
     """Start the service. `clock` is its time: calls, deadlines, deliveries, demo tokens and pack versions are
-    stamped and scheduled by it (a test may make it stand still). `trainer` may be shared (tests start many
-    services on the same pack)."""
+    stamped and scheduled by it (a test may make it stand still). `trainer` and `pack_workers` may be shared
+    (tests start many services on the same pack); the service closes only those it made."""
     owned = trainer is None
     trainer = trainer or ModelTrainer()
     # What has started is stopped again if a later part fails (a port in use, an invalid pack, a database
@@ -173,7 +178,7 @@ async def start(
         undo.push_async_callback(_closed, ws_server)
         sweeper = asyncio.create_task(hub.expire_abandoned(), name="expire-abandoned-calls")
         undo.callback(sweeper.cancel)
-        app = make_app(hub, trainer)
+        app = make_app(hub, trainer, pack_workers)
         add_routing_routes(app, routing)
         add_leader_routes(app, routing, ws_server)
         add_feedback_routes(app, feedback)

@@ -9,7 +9,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,8 @@ from assist.app import Running, start
 from assist.config import DEFAULT_PACK, Settings
 from assist.scripts.file_cache import FileCache
 from assist.scripts.pack import Pack, read_pack_dir
+from assist.server.packs.http import SERVICE_KEY as PACK_SERVICE
+from assist.server.packs.service import PackWorkers
 from assist.server.packs.training import ModelTrainer
 from tests.pgcluster import DATA_KEY, Cluster, start_cluster
 
@@ -45,6 +47,26 @@ class SuiteTrainer(ModelTrainer):
 TRAINER = SuiteTrainer()
 """One trainer for every service the suite starts: the default pack's models are trained once per run, in one
 worker process."""
+
+PACK_WORKERS = PackWorkers()
+"""One edit worker and one try worker for every service the suite starts (`start_shared`), closed at the run's
+end (`trainer_worker_closed_at_the_end`): each start of one is a process importing the pack compiler and
+reading the pack, about a second and a half of CPU, and dozens of tests open a draft or try a call."""
+
+
+PACK_FILES = FileCache()
+"""The pack files every service started by `start_shared` has parsed, by content (a FileCache is a pure memo of
+a file's text, bounded): each new service's trainer console otherwise parsed the whole default pack again."""
+
+
+async def start_shared(settings: Settings, *, clock: Callable[[], float] = time.time) -> Running:
+    """`start` with the suite's trainer and pack workers, its pack service on the suite's parsed files: a service
+    as it is after it has already seen those texts. A test of a worker's own start or death still sees it: the
+    workers start a new process on their next use after one died."""
+    running = await start(settings, clock=clock, trainer=TRAINER, pack_workers=PACK_WORKERS)
+    running.http_runner.app[PACK_SERVICE].files = PACK_FILES
+    return running
+
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -87,33 +109,42 @@ def load_pack_once(
 
 LONGEST_FIRST = (
     "cluster/test_two_instances_routing.py",
-    "cluster/test_two_instances_live.py",
-    "journeys/test_trainer_journey.py",
     "service/test_cli.py",
-    "routing/test_restart.py",
     "feedback/test_feedback_browser.py",
-    "service/test_serve_postgresql.py",
-    "consoles/test_trainer_browser.py",
+    "journeys/test_trainer_journey.py",
     "consoles/test_keyword_save.py",
-    "service/test_pack_models_service.py",
-    "classifier/test_batched.py",
-    "journeys/test_languages.py",
+    "cluster/test_two_instances_live.py",
+    "consoles/test_trainer_browser.py",
     "journeys/leader/test_live_calls_at_scale.py",
-    "service/test_http_body_deadline.py",
+    "service/test_serve_postgresql.py",
+    "journeys/test_languages.py",
     "service/test_abuse_bounded.py",
     "browser/test_sidebar.py",
+    "classifier/test_batched.py",
     "journeys/sidebar/test_demo_journey.py",
-    "routing/test_play_through.py",
-    "journeys/leader/test_fault_and_report_journeys.py",
+    "routing/test_restart.py",
+    "cluster/test_resync_boards.py",
     "service/test_installed_wheel.py",
-    "service/test_kill9_acknowledged.py",
+    "service/test_http_body_deadline.py",
     "journeys/leader/test_board_journeys.py",
-    "journeys/test_site.py",
     "consoles/test_trainer_api.py",
+    "routing/test_play_through.py",
+    "service/test_pack_models_service.py",
+    "journeys/leader/test_fault_and_report_journeys.py",
+    "journeys/leader/test_languages.py",
+    "journeys/test_site.py",
+    "journeys/leader/test_fault_cause_and_calls_journey.py",
+    "service/test_serve_port_in_use.py",
+    "ops/test_data_at_rest.py",
     "ops/test_drain_restart.py",
+    "consoles_leader/test_leader_browser.py",
+    "service/test_kill9_acknowledged.py",
+    "core/test_pack_loader.py",
+    "consoles/test_gate_reuse.py",
     "feedback/test_learning.py",
 )
-"""The files that take longest (`pytest --durations`, summed per file), longest first. They are run first so
+"""The files that take longest (`pytest --durations`, summed per file, measured again once the pack workers were
+shared), longest first. They are run first so
 that under `--dist loadfile` no worker is handed a long file at the end while the other has nothing left:
 xdist would otherwise start with the files holding the most tests, which are the quick ones. A file missing
 from the list only runs in its usual place."""
@@ -150,6 +181,7 @@ def packs_compiled_once() -> Iterator[None]:
 def trainer_worker_closed_at_the_end() -> Iterator[None]:
     yield
     TRAINER.close_worker()
+    PACK_WORKERS.close()
 
 
 @pytest.fixture(scope="session")
@@ -222,7 +254,7 @@ def settings(tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
 
 @pytest.fixture
 async def service(settings: Settings) -> AsyncIterator[Running]:
-    running = await start(settings, trainer=TRAINER)
+    running = await start_shared(settings)
     try:
         yield running
     finally:

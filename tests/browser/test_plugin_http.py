@@ -18,17 +18,17 @@ from aiohttp.test_utils import make_mocked_request
 from multidict import CIMultiDict
 from websockets.asyncio.client import connect
 
-from assist.app import Running, start
+from assist.app import Running
 from assist.config import Settings
 from assist.server.web.plugin_routes import DEMO_TOKEN_TTL, loopback_refusal
-from tests.conftest import TRAINER
+from tests.conftest import start_shared
 
 SOFTPHONE = "https://softphone.example"
 
 
 @pytest.fixture
 async def cors_service(settings: Settings) -> AsyncIterator[Running]:
-    running = await start(replace(settings, allowed_origins=(SOFTPHONE, "https://other.example")), trainer=TRAINER)
+    running = await start_shared(replace(settings, allowed_origins=(SOFTPHONE, "https://other.example")))
     try:
         yield running
     finally:

@@ -16,10 +16,10 @@ import pytest
 from aiohttp import web
 from playwright.async_api import expect
 
-from assist.app import Running, start
+from assist.app import Running
 from assist.config import Settings
 from tests.browser.conftest import PageErrors
-from tests.conftest import REPLY_BOUND, TRAINER, issue, open_client
+from tests.conftest import REPLY_BOUND, issue, open_client, start_shared
 
 pytestmark = pytest.mark.browser
 
@@ -88,7 +88,7 @@ def call_events(db: Path | str, call_id: str, kind: str) -> int:
 async def test_sidebar_reconnects_and_resumes_the_call_after_a_service_restart(
     settings: Settings, browser: Any
 ) -> None:
-    running = await start(settings, trainer=TRAINER)
+    running = await start_shared(settings)
     # the restart comes back on the same ports and database
     plugin_settings = replace(settings, ws_port=running.ws_port, http_port=running.http_port)
     try:
@@ -117,7 +117,7 @@ async def test_sidebar_reconnects_and_resumes_the_call_after_a_service_restart(
         assert await sidebar.locator(".badge[data-category=system_outage]").count() == 1
         seen_before = len(await page.evaluate("window.__updates"))
 
-        running = await start(plugin_settings, trainer=TRAINER)
+        running = await start_shared(plugin_settings)
         await sidebar.locator(".conn[data-state=open]").wait_for(timeout=15_000)
         # call.start was re-sent with the same call id: the call comes back from the store...
         await page.wait_for_function(f"window.__updates.length > {seen_before}", timeout=10_000)

@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from assist.app import Running, start
+from assist.app import Running
 from assist.config import Settings
 from assist.server.ops.crypto import load_cipher
 from tests.browser.conftest import PageErrors
 from tests.browser.test_sidebar import RECORD_UPDATES
-from tests.conftest import TRAINER
+from tests.conftest import start_shared
 from tests.ops.test_drain import until
 
 pytestmark = pytest.mark.browser
@@ -27,7 +27,7 @@ BOUND_MS = 30_000
 
 
 async def test_sidebar_reconnects_after_a_drain_and_shows_the_call_again(settings: Settings, browser: Any) -> None:
-    first = await start(settings, trainer=TRAINER)
+    first = await start_shared(settings)
     running: Running | None = first
     again = replace(settings, ws_port=first.ws_port, http_port=first.http_port)
     try:
@@ -71,7 +71,7 @@ async def test_sidebar_reconnects_after_a_drain_and_shows_the_call_again(setting
         assert any(s["state"] == "reconnecting" and s.get("reason") == "closed 1012" for s in states), states
         seen_before = len(await page.evaluate("window.__updates"))
 
-        running = await start(again, trainer=TRAINER)  # the same ports and database: "any instance"
+        running = await start_shared(again)  # the same ports and database: "any instance"
         await sidebar.locator(".conn[data-state=open]").wait_for(timeout=BOUND_MS)
         await page.wait_for_function(f"window.__updates.length > {seen_before}", timeout=BOUND_MS)
         # the resumed call, as the new instance took it back from the store: the same category and prompts

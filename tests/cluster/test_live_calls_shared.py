@@ -5,10 +5,9 @@ twice the idle timeout is taken by a sweep and ended as abandoned."""
 
 from __future__ import annotations
 
-from assist.app import start
 from assist.config import DEFAULT_PACK, Settings
 from tests.cluster.instances import until
-from tests.conftest import TRAINER, open_client
+from tests.conftest import open_client, start_shared
 from tests.pgcluster import DATA_KEY, Cluster
 
 
@@ -16,14 +15,14 @@ async def test_a_live_call_is_held_by_one_instance_at_a_time(pg_cluster: Cluster
     settings = Settings(
         host="127.0.0.1", ws_port=0, http_port=0, db=pg_cluster.fresh_url("held"), pack=DEFAULT_PACK, data_key=DATA_KEY
     )
-    a = await start(settings, trainer=TRAINER)
+    a = await start_shared(settings)
     b = None
     try:
         token = await a.store.issue_token("h1", "agent", a.hub.clock())
         on_a = await open_client(a, token)
         await on_a.call("call.start", call_id="h-1", context={"queue": "retail"})
         await on_a.call("call.note", call_id="h-1", text="客户来电")
-        b = await start(settings, trainer=TRAINER)
+        b = await start_shared(settings)
         assert "h-1" not in b.hub.desk.calls, "a starting instance takes no call another holds"
 
         await on_a.ws.close()  # the softphone's connection to A drops; it reconnects to B

@@ -10,9 +10,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from assist.app import Running, start
+from assist.app import Running
 from assist.config import Settings
-from tests.conftest import TRAINER, Http
+from tests.conftest import Http, start_shared
 
 ROUTING = """
 [deadlines]
@@ -47,7 +47,7 @@ def leader_settings(settings: Settings, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 async def center(leader_settings: Settings) -> AsyncIterator[Running]:
-    running = await start(leader_settings, trainer=TRAINER)
+    running = await start_shared(leader_settings)
     try:
         yield running
     finally:

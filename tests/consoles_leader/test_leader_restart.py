@@ -9,9 +9,9 @@ import dataclasses
 import pytest
 from playwright.async_api import Browser, expect
 
-from assist.app import Running, start
+from assist.app import Running
 from assist.config import Settings
-from tests.conftest import REPLY_BOUND, TRAINER, issue
+from tests.conftest import REPLY_BOUND, issue, start_shared
 from tests.consoles_leader.test_leader_browser import interview_request, open_console, seed
 
 pytestmark = pytest.mark.browser
@@ -22,7 +22,7 @@ BOUND_MS = REPLY_BOUND * 1000
 async def test_the_board_comes_back_after_a_restart_and_keeps_showing_live_escalations(
     leader_settings: Settings, browser: Browser
 ) -> None:
-    first = await start(leader_settings, trainer=TRAINER)
+    first = await start_shared(leader_settings)
     running: Running | None = first
     again = dataclasses.replace(leader_settings, ws_port=first.ws_port, http_port=first.http_port)
     try:
@@ -40,7 +40,7 @@ async def test_the_board_comes_back_after_a_restart_and_keeps_showing_live_escal
         await expect(banner).to_contain_text("看板可能不是最新的")
         await expect(board).to_have_count(2)  # what the leader saw stays on screen while it is down
 
-        running = await start(again, trainer=TRAINER)  # the same ports and database: "any instance"
+        running = await start_shared(again)  # the same ports and database: "any instance"
         await expect(page.get_by_test_id("conn")).to_have_text("已连接", timeout=BOUND_MS)
         await expect(banner).to_be_hidden()
         await expect(board).to_have_count(2)

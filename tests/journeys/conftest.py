@@ -16,9 +16,9 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Page
 
-from assist.app import Running, start
+from assist.app import Running
 from assist.config import Settings
-from tests.conftest import TRAINER, Http, contexts_closed_after, issue
+from tests.conftest import Http, contexts_closed_after, issue, start_shared
 
 SCREENS = Path(os.environ.get("ASSIST_SCREENS", Path(__file__).resolve().parents[2] / "build" / "screens"))
 SIZES = ((1366, 768), (1920, 1080))
@@ -99,7 +99,7 @@ async def site(tmp_path_factory: pytest.TempPathFactory, small_pack: Path) -> As
     """One service for a module of read-only walks (a journey that publishes starts its own), with a draft so
     that every trainer section has something to show. On the small pack: the review section runs every sample."""
     db = tmp_path_factory.mktemp("languages") / "assist.db"
-    running = await start(Settings(host="127.0.0.1", ws_port=0, http_port=0, db=db, pack=small_pack), trainer=TRAINER)
+    running = await start_shared(Settings(host="127.0.0.1", ws_port=0, http_port=0, db=db, pack=small_pack))
     try:
         async with aiohttp.ClientSession() as session:
             api = Http(session, base(running), await issue(running, "t9", "trainer"))

@@ -13,12 +13,12 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from assist.app import Running, start
+from assist.app import Running
 from assist.config import DEFAULT_PACK, Settings
 from assist.server.ops.backup import BackupError, backup, restore
 from assist.server.ops.crypto import key_file_for
 from assist.server.ops.retention import DAY, purge
-from tests.conftest import TRAINER, Http, open_client
+from tests.conftest import Http, open_client, start_shared
 
 ASSIST = [sys.executable, "-m", "assist"]
 
@@ -64,7 +64,7 @@ async def test_backup_while_serving_then_restore_and_serve_it(
 
     # The restored database is elsewhere: it reads with the key it was sealed with (docs/operations.md).
     settings = Settings(ws_port=0, http_port=0, db=new_db, pack=DEFAULT_PACK, data_key_file=key_file_for(db))
-    again = await start(settings, trainer=TRAINER)
+    again = await start_shared(settings)
     try:
         assert again.hub.desk.pack_version == "v1", "the pack version came back; nothing was re-imported"
         api = Http(http_session, f"http://127.0.0.1:{again.http_port}", leader_token)  # a token from before

@@ -19,14 +19,14 @@ import aiohttp
 import psycopg
 import pytest
 
-from assist.app import Running, start
+from assist.app import Running
 from assist.cli import main
 from assist.config import DEFAULT_PACK, Settings
 from assist.server.ops.crypto import PREFIX, Cipher, DataKeyError, key_file_for, key_id, new_key
 from assist.server.routing import store as routing_store
 from assist.server.schema import SCHEMA
 from assist.server.store import Store
-from tests.conftest import TRAINER, Http, open_client
+from tests.conftest import Http, open_client, start_shared
 from tests.ops.test_logs import PEOPLE, RAW, _day
 from tests.pgcluster import DATA_KEY, Cluster
 
@@ -114,7 +114,7 @@ def test_the_default_pack_holds_none_of_the_scripted_days_customer_values() -> N
 
 
 async def test_a_scripted_day_leaves_no_customer_value_in_the_database_files(routing_settings: Settings) -> None:
-    running = await start(routing_settings, trainer=TRAINER)
+    running = await start_shared(routing_settings)
     try:
         tokens = {
             role: await running.store.issue_token(user, role.rstrip("2"), time.time()) for role, user in PEOPLE.items()
@@ -131,7 +131,7 @@ async def test_a_scripted_day_leaves_no_customer_value_in_the_database_files(rou
     assert _found(files, RAW + MORE) == {}, "nor once the log is checkpointed into the file"
 
     # A leader still reads them, decrypted, through the console's API and the escalation list, after a restart.
-    again = await start(routing_settings, trainer=TRAINER)
+    again = await start_shared(routing_settings)
     try:
         await _read_back(again, tokens, call_id, eid)
     finally:
@@ -186,7 +186,7 @@ async def test_on_postgresql_a_scripted_day_leaves_no_customer_value_in_any_colu
 ) -> None:
     url = pg_cluster.fresh_url()
     settings = dataclasses.replace(routing_settings, db=url, data_key=DATA_KEY)
-    running = await start(settings, trainer=TRAINER)
+    running = await start_shared(settings)
     try:
         assert running.store.file is None, "on PostgreSQL"
         tokens = {
@@ -214,7 +214,7 @@ async def test_on_postgresql_a_scripted_day_leaves_no_customer_value_in_any_colu
     ):
         assert stored[column].startswith(PREFIX), (column, stored[column][:40])
 
-    again = await start(settings, trainer=TRAINER)  # a restart reads them back with the key
+    again = await start_shared(settings)  # a restart reads them back with the key
     try:
         await _read_back(again, tokens, call_id, eid)
     finally:
@@ -232,7 +232,7 @@ async def _one_call(running: Running) -> None:
 
 
 async def test_a_wrong_or_missing_key_stops_the_service_at_start_and_no_new_key_is_made(settings: Settings) -> None:
-    running = await start(settings, trainer=TRAINER)
+    running = await start_shared(settings)
     await _one_call(running)
     await running.close()
     key_file = key_file_for(_file(settings))
@@ -240,13 +240,13 @@ async def test_a_wrong_or_missing_key_stops_the_service_at_start_and_no_new_key_
 
     other = base64.b64encode(os.urandom(32)).decode()
     with pytest.raises(DataKeyError, match=r"does not open .*assist\.db, which is sealed with key"):
-        await start(dataclasses.replace(settings, data_key=other), trainer=TRAINER)
+        await start_shared(dataclasses.replace(settings, data_key=other))
     with pytest.raises(DataKeyError, match="has 5 bytes; it must have 32"):
-        await start(dataclasses.replace(settings, data_key="c2hvcnQ="), trainer=TRAINER)
+        await start_shared(dataclasses.replace(settings, data_key="c2hvcnQ="))
 
     key_file.rename(key_file.with_name("elsewhere"))
     with pytest.raises(DataKeyError, match=r"there is no key file .*assist\.db\.key: put the key file back"):
-        await start(settings, trainer=TRAINER)
+        await start_shared(settings)
     assert not key_file.exists(), "a sealed database is never given a new key"
 
     # The operator's view: `assist serve` says so in one line and exits 1, with no traceback.
@@ -270,7 +270,7 @@ async def test_a_wrong_or_missing_key_stops_the_service_at_start_and_no_new_key_
     assert err.decode().startswith("assist: cannot open the database: the data key") and b"Traceback" not in err
 
     key_file.with_name("elsewhere").rename(key_file)
-    running = await start(settings, trainer=TRAINER)  # the right key again: the call reads back
+    running = await start_shared(settings)  # the right key again: the call reads back
     try:
         stored = await running.store.call_history("k-1")
         assert stored is not None and stored["context"]["customer_name"] == "欧阳娜娜"
@@ -281,7 +281,7 @@ async def test_a_wrong_or_missing_key_stops_the_service_at_start_and_no_new_key_
 async def test_backup_restored_elsewhere_reads_only_with_its_key(
     settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    running = await start(settings, trainer=TRAINER)
+    running = await start_shared(settings)
     await _one_call(running)
     await running.close()
     sealed_by = key_id(base64.b64decode(key_file_for(_file(settings)).read_text()))
@@ -294,10 +294,8 @@ async def test_backup_restored_elsewhere_reads_only_with_its_key(
     assert await asyncio.to_thread(main, ["restore", str(copy), "--db", str(moved.db)]) == 0
     assert f"sealed with data key {sealed_by}" in capsys.readouterr().out
     with pytest.raises(DataKeyError, match="no key file"):
-        await start(moved, trainer=TRAINER)
-    running = await start(
-        dataclasses.replace(moved, data_key=key_file_for(_file(settings)).read_text().strip()), trainer=TRAINER
-    )
+        await start_shared(moved)
+    running = await start_shared(dataclasses.replace(moved, data_key=key_file_for(_file(settings)).read_text().strip()))
     try:
         stored = await running.store.call_history("k-1")
         assert stored is not None and stored["context"]["phone"] == "13566667777"
@@ -308,7 +306,7 @@ async def test_backup_restored_elsewhere_reads_only_with_its_key(
 async def test_rekey_moves_every_value_to_a_new_key_and_seals_values_from_before(
     settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    running = await start(settings, trainer=TRAINER)
+    running = await start_shared(settings)
     await _one_call(running)
     await running.close()
     # A call written before encryption existed: plain text in the sealed columns. Started today: a call
@@ -334,8 +332,8 @@ async def test_rekey_moves_every_value_to_a_new_key_and_seals_values_from_before
     assert _found(db_files, [*MORE, "Marguerite Okonkwo"]) == {}
 
     with pytest.raises(DataKeyError, match="does not open"):
-        await start(dataclasses.replace(settings, data_key=old_key), trainer=TRAINER)
-    running = await start(settings, trainer=TRAINER)
+        await start_shared(dataclasses.replace(settings, data_key=old_key))
+    running = await start_shared(settings)
     try:
         new = await running.store.call_history("k-1")
         old = await running.store.call_history("old-1")

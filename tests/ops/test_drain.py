@@ -18,10 +18,9 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from assist.app import start
 from assist.config import Settings, sqlite_file
 from assist.server.ops.crypto import load_cipher
-from tests.conftest import TRAINER, Client, open_client
+from tests.conftest import Client, open_client, start_shared
 
 BOUND = 30.0
 """Seconds a condition may take before the test fails instead of hanging."""
@@ -58,7 +57,7 @@ def notes(db: Path, call_id: str) -> list[str]:
 async def test_a_command_under_way_is_answered_then_1012_and_a_late_one_is_not_run(
     settings: Settings, http_session: aiohttp.ClientSession
 ) -> None:
-    running = await start(settings, trainer=TRAINER)
+    running = await start_shared(settings)
     base = f"http://127.0.0.1:{running.http_port}"
     drain: asyncio.Task[bool] | None = None
     try:
@@ -115,7 +114,7 @@ async def test_a_command_under_way_is_answered_then_1012_and_a_late_one_is_not_r
 
 
 async def test_a_drain_out_of_time_cuts_off_what_is_left_and_closes_with_1001(settings: Settings) -> None:
-    running = await start(settings, trainer=TRAINER)
+    running = await start_shared(settings)
     agent = await open_client(running)
     await agent.call("call.start", call_id="d-2", context={})
     # the escalation waits for routing's lock for the whole drain: the drain runs out of time

@@ -18,10 +18,9 @@ import aiohttp
 import pytest
 from websockets.asyncio.client import connect
 
-from assist.app import start
 from assist.config import DEFAULT_PACK, Settings
 from assist.server.ops.logs import JsonFormatter, MaskFilter, bind_call, call_id_var
-from tests.conftest import TRAINER, Client
+from tests.conftest import Client, start_shared
 from tests.routing.conftest import SECRET, routing_toml
 from tests.routing.receiver import Receiver
 
@@ -167,7 +166,7 @@ async def test_a_scripted_day_leaves_no_raw_customer_value_in_the_debug_log(tmp_
         routing.write_text(routing_toml(receiver), encoding="utf-8")
         db = tmp_path / "assist.db"
         # The pack is imported (its model trained) once, in this process, with the suite's shared trainer.
-        running = await start(Settings(ws_port=0, http_port=0, db=db, pack=DEFAULT_PACK), trainer=TRAINER)
+        running = await start_shared(Settings(ws_port=0, http_port=0, db=db, pack=DEFAULT_PACK))
         tokens = {
             role: await running.store.issue_token(user, role.rstrip("2"), time.time()) for role, user in PEOPLE.items()
         }

@@ -9,16 +9,15 @@ from typing import Any, cast
 
 import psycopg
 
-from assist.app import start
 from assist.config import Settings
 from assist.server.store_pg import PgConnection
-from tests.conftest import TRAINER, open_client
+from tests.conftest import open_client, start_shared
 from tests.pgcluster import DATA_KEY, Cluster
 
 
 async def test_lost_database_connections_are_made_again(settings: Settings, pg_cluster: Cluster) -> None:
     url = pg_cluster.fresh_url()
-    running = await start(dataclasses.replace(settings, db=url, data_key=DATA_KEY), trainer=TRAINER)
+    running = await start_shared(dataclasses.replace(settings, db=url, data_key=DATA_KEY))
     try:
         agent = await open_client(running, user="a7001")
         assert (await agent.call("call.start", call_id="re-1", context={}))["success"]

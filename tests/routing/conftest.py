@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from assist.app import Running, start
+from assist.app import Running
 from assist.config import Settings
 from assist.server.routing.service import RoutingService
-from tests.conftest import TRAINER
+from tests.conftest import start_shared
 from tests.routing.receiver import Receiver
 
 SECRET = "s3cret"
@@ -90,7 +90,7 @@ def routing_settings(settings: Settings, tmp_path: Path, receiver: Receiver) -> 
 
 @pytest.fixture
 async def center(routing_settings: Settings) -> AsyncIterator[tuple[Running, RoutingService]]:
-    running = await start(routing_settings, trainer=TRAINER)
+    running = await start_shared(routing_settings)
     routing = running.routing
     try:
         yield running, routing

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from assist.app import Running, start
+from assist.app import Running
 from assist.config import Settings
 from assist.server.routing import store as routing_store
 from assist.server.routing.service import RoutingService
-from tests.conftest import TRAINER, issue, open_client
+from tests.conftest import issue, open_client, start_shared
 from tests.routing.conftest import SECRET, routing_toml
 from tests.routing.receiver import Receiver
 from tests.routing.serve_with_routing import StandingClock
@@ -38,7 +38,7 @@ async def center_with(
     path = tmp_path / "routing.toml"
     path.write_text(toml, encoding="utf-8")
     s = dataclasses.replace(settings, routing=path, notify_secret=SECRET)
-    running = await start(s, trainer=TRAINER, **({"clock": clock} if clock is not None else {}))
+    running = await start_shared(s, **({"clock": clock} if clock is not None else {}))
     return running, running.routing
 
 

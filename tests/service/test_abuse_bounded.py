@@ -28,12 +28,12 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from assist import protocol
-from assist.app import Running, start
+from assist.app import Running
 from assist.config import DEFAULT_PACK, Settings
 from assist.routing.commands import LIST_LIMIT, SNAPSHOT_LIMIT
 from assist.server.packs.http import SERVICE_KEY as PACKS
 from assist.server.packs.service import MAX_TRY_LINES
-from tests.conftest import TRAINER, Client, Http, open_client
+from tests.conftest import Client, Http, open_client, start_shared
 
 OPEN_ESCALATIONS = 1001
 LIST_CAP = LIST_LIMIT
@@ -51,9 +51,7 @@ BLAME = "系统坏了"
 @pytest_asyncio.fixture(scope="module")
 async def served(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Running]:
     db = tmp_path_factory.mktemp("abuse") / "assist.db"
-    running = await start(
-        Settings(host="127.0.0.1", ws_port=0, http_port=0, db=Path(db), pack=DEFAULT_PACK), trainer=TRAINER
-    )
+    running = await start_shared(Settings(host="127.0.0.1", ws_port=0, http_port=0, db=Path(db), pack=DEFAULT_PACK))
     try:
         # Complaints, not faults: every agent connection is sent one notice per open fault (a defect below).
         seeder = await open_client(running, user="seed")
@@ -279,7 +277,7 @@ async def test_a_leader_who_leaves_megabytes_unread_is_cut_off(served: Running) 
 
 
 async def test_many_open_faults_do_not_cut_agents_off(settings: Settings) -> None:
-    running = await start(settings, trainer=TRAINER)
+    running = await start_shared(settings)
     try:
         admin = await open_client(running, user="sa2", role="seat_admin")
         count = running.hub.settings.max_queue + 1
@@ -397,9 +395,8 @@ async def test_an_unfinished_http_request_is_closed_by_the_header_timeout(settin
     assert HEADER_TIMEOUTS, "no header-read timeout setting in assist.config.Settings"
     import dataclasses
 
-    running = await start(
+    running = await start_shared(
         dataclasses.replace(settings, **{HEADER_TIMEOUTS[0]: 0.2}),  # type: ignore[arg-type]
-        trainer=TRAINER,
     )
     try:
         reader, writer = await asyncio.open_connection("127.0.0.1", running.http_port)
@@ -416,9 +413,7 @@ async def test_past_the_connection_cap_the_oldest_unfinished_requests_make_room(
     import dataclasses
 
     cap = 5
-    running = await start(
-        dataclasses.replace(settings, http_max_connections=cap, http_header_timeout=600.0), trainer=TRAINER
-    )
+    running = await start_shared(dataclasses.replace(settings, http_max_connections=cap, http_header_timeout=600.0))
     try:
         held = []
         for _ in range(20):

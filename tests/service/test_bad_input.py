@@ -11,9 +11,9 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from assist import protocol
-from assist.app import Running, start
+from assist.app import Running
 from assist.config import Settings
-from tests.conftest import TRAINER, Client, open_client
+from tests.conftest import Client, open_client, start_shared
 
 
 async def _error(client: Client, cid: int | None) -> dict[str, str]:
@@ -161,7 +161,7 @@ async def test_bad_token(service: Running) -> None:
 
 
 async def test_auth_deadline(settings: Settings) -> None:
-    running = await start(replace(settings, auth_timeout=0.2), trainer=TRAINER)  # the run's model, not trained again
+    running = await start_shared(replace(settings, auth_timeout=0.2))  # the run's model, not trained again
     try:
         async with connect(f"ws://127.0.0.1:{running.ws_port}/ws") as ws:
             msg = json.loads(await asyncio.wait_for(ws.recv(), 30))  # a bound, far past the deadline

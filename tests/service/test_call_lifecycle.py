@@ -9,7 +9,7 @@ import pytest
 
 from assist.app import Running
 from assist.config import Settings
-from tests.conftest import TRAINER, Client, open_client
+from tests.conftest import Client, open_client, start_shared
 
 
 async def test_a_viewer_does_not_take_the_agents_warnings(service: Running) -> None:
@@ -60,14 +60,13 @@ async def test_a_write_that_fails_is_not_acknowledged_and_leaves_no_state(
 
 
 async def test_calls_live_at_a_restart_are_taken_back_and_expire_if_abandoned(settings: Settings) -> None:
-    from assist.app import start
 
-    first = await start(settings, trainer=TRAINER)
+    first = await start_shared(settings)
     a = await open_client(first, user="a5")
     await a.call("call.start", call_id="o1", context={})
     await a.ws.close()
     await first.close()
-    second = await start(settings, trainer=TRAINER)
+    second = await start_shared(settings)
     try:
         assert "o1" in second.hub.desk.calls, "the live call is back in memory without a call.start"
         outcome = second.hub.desk.expire(second.hub.clock() + settings.call_idle_timeout, settings.call_idle_timeout)

@@ -9,13 +9,12 @@ import dataclasses
 import json
 import time
 
-from assist.app import start
 from assist.config import Settings
-from tests.conftest import TRAINER
+from tests.conftest import start_shared
 
 
 async def test_a_trickled_body_is_answered_408_and_closed_a_whole_one_is_answered(settings: Settings) -> None:
-    running = await start(dataclasses.replace(settings, http_body_timeout=0.3), trainer=TRAINER)
+    running = await start_shared(dataclasses.replace(settings, http_body_timeout=0.3))
     try:
         token = await running.store.issue_token("T1", "trainer", time.time())
         body = json.dumps({"call": {"transcript": [{"speaker": "customer", "text": "我要投诉"}]}}).encode()

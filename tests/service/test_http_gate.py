@@ -13,10 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from assist.app import start
 from assist.config import Settings
 from assist.server.web.gate import BACKLOG, Gates, Listening, bind
-from tests.conftest import TRAINER
+from tests.conftest import start_shared
 
 BURST = 300
 """More than aiohttp's default listen queue (128), whose 129th connect waited for a SYN resent after 1 s,
@@ -39,7 +38,7 @@ async def answer(sock: socket.socket) -> bytes:
 
 @pytest.mark.skipif(somaxconn() < BURST, reason="the kernel caps the listen queue below the burst")
 async def test_a_burst_of_connections_while_the_service_is_busy_is_queued_and_answered(settings: Settings) -> None:
-    running = await start(settings, trainer=TRAINER)
+    running = await start_shared(settings)
     try:
         assert BACKLOG > BURST
         socks = []
@@ -58,7 +57,7 @@ async def test_a_burst_of_connections_while_the_service_is_busy_is_queued_and_an
 
 
 async def test_stopping_the_service_closes_the_requests_still_waiting_for_their_headers(settings: Settings) -> None:
-    running = await start(dataclasses.replace(settings, http_header_timeout=600.0), trainer=TRAINER)
+    running = await start_shared(dataclasses.replace(settings, http_header_timeout=600.0))
     closed = False
     try:
         reader, writer = await asyncio.open_connection("127.0.0.1", running.http_port)

@@ -27,9 +27,8 @@ import aiohttp
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from assist.app import start
 from assist.config import DEFAULT_PACK, Settings
-from tests.conftest import TRAINER, Client
+from tests.conftest import Client, start_shared
 from tests.serve_process import ServeProcess
 
 pytestmark = pytest.mark.slow
@@ -221,7 +220,7 @@ async def test_every_acknowledged_write_survives_kill_9_under_load(tmp_path: Pat
     db = tmp_path / "assist.db"
     users = {"a1": "agent", "a2": "agent", "a3": "agent", "s1": "shift_leader", "sa1": "seat_admin", "t1": "trainer"}
     # The pack is imported (its model trained once per test run) in this process; `assist serve` finds it stored.
-    first = await start(Settings(host="127.0.0.1", ws_port=0, http_port=0, db=db, pack=DEFAULT_PACK), trainer=TRAINER)
+    first = await start_shared(Settings(host="127.0.0.1", ws_port=0, http_port=0, db=db, pack=DEFAULT_PACK))
     try:
         tokens = {u: await first.store.issue_token(u, r, time.time()) for u, r in users.items()}
     finally:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 
-from assist.app import Running, start
+from assist.app import Running
 from assist.config import Settings
-from tests.conftest import TRAINER, Client, open_client
+from tests.conftest import Client, open_client, start_shared
 
 
 async def test_outage_call_gets_category_talking_points_checklist_and_forbidden_phrases(agent: Client) -> None:
@@ -106,7 +106,7 @@ async def test_another_agent_cannot_take_a_live_call(service: Running) -> None:
 
 
 async def test_call_survives_a_service_restart(settings: Settings) -> None:
-    first = await start(settings, trainer=TRAINER)
+    first = await start_shared(settings)
     token = await first.store.issue_token("a10", "agent", 0.0)
     a = await open_client(first, token)
     await a.call("call.start", call_id="c8", context={"queue": "retail"})
@@ -115,7 +115,7 @@ async def test_call_survives_a_service_restart(settings: Settings) -> None:
     await a.ws.close()
     await first.close()
 
-    second = await start(settings, trainer=TRAINER)
+    second = await start_shared(settings)
     try:
         b = await open_client(second, token)
         reply = await b.call("call.start", call_id="c8", context={"queue": "retail"})

@@ -12,12 +12,12 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from assist.app import Running, start
+from assist.app import Running
 from assist.config import DEFAULT_PACK, Settings
 from assist.problems import PackError
 from assist.scripts.pack import read_pack_dir
 from assist.server.packs.http import SERVICE_KEY as PACKS_KEY
-from tests.conftest import TRAINER, open_client
+from tests.conftest import open_client, start_shared
 from tests.consoles.conftest import as_user
 
 pytestmark = pytest.mark.small_pack  # a draft's lifecycle: the small pack (tests/conftest.py)
@@ -29,13 +29,13 @@ OUTAGE = "手机银行转账一直提示系统繁忙"
 async def test_a_corrupt_stored_model_runs_the_rules_alone_and_says_so(
     settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
-    first = await start(settings, trainer=TRAINER)
+    first = await start_shared(settings)
     assert first.hub.desk.pack.has_model
     await first.close()
     with sqlite3.connect(settings.db) as db:
         db.execute("UPDATE pack_versions SET model = x'00ff' WHERE version = 1")
     with caplog.at_level(logging.WARNING, logger="assist"):
-        second = await start(settings, trainer=TRAINER)
+        second = await start_shared(settings)
     try:
         assert not second.hub.desk.pack.has_model
         assert any("runs on its rules alone" in r.getMessage() for r in caplog.records)
@@ -112,7 +112,7 @@ async def test_an_invalid_pack_at_start_fails_cleanly(settings: Settings, tmp_pa
     (bad / "model.yaml").write_text("calls: {system_outage: {alone: high}}\n", encoding="utf-8")
     before = {t.ident for t in threading.enumerate() if "_connection_worker_thread" in t.name}
     with pytest.raises(PackError, match="alone"):
-        await start(replace(settings, pack=bad), trainer=TRAINER)
+        await start_shared(replace(settings, pack=bad))
     left = [t for t in threading.enumerate() if "_connection_worker_thread" in t.name and t.ident not in before]
     for t in left:
         t.join(timeout=5)

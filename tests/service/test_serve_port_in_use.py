@@ -11,11 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.serve_process import BOUND, ROOT
+from tests.serve_process import BOUND, ROOT, prepare
 
 
 @pytest.mark.parametrize("taken", ["--ws-port", "--http-port"])
 async def test_serve_on_a_port_in_use_exits_with_the_reason(taken: str, small_pack: Path, tmp_path: Path) -> None:
+    # the pack imported (its model trained) by the suite's trainer beforehand: the start gets to the ports at once
+    await prepare(tmp_path / "assist.db", pack=small_pack)
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
@@ -27,7 +29,7 @@ async def test_serve_on_a_port_in_use_exits_with_the_reason(taken: str, small_pa
             "assist",
             "serve",
             "--pack",
-            str(small_pack),  # the model trains on a sixth of the samples: the start gets to the ports sooner
+            str(small_pack),
             "--db",
             str(tmp_path / "assist.db"),
             *(arg for pair in ports.items() for arg in pair),

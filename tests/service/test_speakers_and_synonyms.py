@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from assist.app import Running, start
+from assist.app import Running
 from assist.config import DEFAULT_PACK, Settings
 from assist.scripts.pack import read_pack_dir
 from assist.scripts.pack_edit import Edit, apply_edits
-from tests.conftest import TRAINER, Client, open_client
+from tests.conftest import Client, open_client, start_shared
 
 SUPERVISOR_RULE = {"id": "supervisor_says", "any": ["系统停摆"], "in": ["supervisor"]}
 
@@ -32,9 +32,7 @@ async def running(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Run
     pack.mkdir()
     for name, text in files.items():
         (pack / name).write_text(text, encoding="utf-8")
-    service = await start(
-        Settings(host="127.0.0.1", ws_port=0, http_port=0, db=root / "assist.db", pack=pack), trainer=TRAINER
-    )
+    service = await start_shared(Settings(host="127.0.0.1", ws_port=0, http_port=0, db=root / "assist.db", pack=pack))
     try:
         yield service
     finally:

@@ -25,7 +25,7 @@ from assist.errors import InvalidFormat, NotFound
 from assist.scripts import lifecycle as lc
 from assist.scripts.pack_edit import Edit, EditError
 from assist.scripts.render import compile_template
-from assist.server.packs.service import ALLOWED_FILES, PackService, check_files
+from assist.server.packs.service import ALLOWED_FILES, PackService, PackWorkers, check_files
 from assist.server.packs.training import ModelTrainer
 from assist.server.routing.http import SERVICE_KEY as ROUTING_KEY
 from assist.server.web.auth import json_body, require_role
@@ -54,7 +54,11 @@ def policy_from(settings: Any) -> lc.Policy:
 
 
 def add_trainer_routes(
-    app: web.Application, hub: Any, policy: lc.Policy | None = None, trainer: ModelTrainer | None = None
+    app: web.Application,
+    hub: Any,
+    policy: lc.Policy | None = None,
+    trainer: ModelTrainer | None = None,
+    workers: PackWorkers | None = None,
 ) -> None:
     service = PackService(
         hub.store,
@@ -63,12 +67,13 @@ def add_trainer_routes(
         clock=hub.clock,
         trainer=trainer,
         try_timeout=hub.settings.try_timeout,
+        workers=workers,
     )
     app[SERVICE_KEY] = service
 
     async def close_worker(_app: web.Application) -> None:
-        service.worker.close()
-        service.tries.close()
+        if service.owns_workers:
+            service.workers.close()
 
     app.on_cleanup.append(close_worker)
     app.cleanup_ctx.append(partial(_warming, service))

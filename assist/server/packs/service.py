@@ -170,6 +170,20 @@ class Job:
         }
 
 
+@dataclass
+class PackWorkers:
+    """The pack service's worker processes: the edit worker (a trainer's saves) and the try worker. A service
+    makes its own and closes them; one passed in is the caller's to close (the test suite shares one set across
+    the services it starts, as it shares its trainer: each process start imports the pack compiler)."""
+
+    edits: EditWorker = field(default_factory=EditWorker)
+    tries: TryWorker = field(default_factory=TryWorker)
+
+    def close(self) -> None:
+        self.edits.close()
+        self.tries.close()
+
+
 class PackService:
     def __init__(
         self,
@@ -179,6 +193,7 @@ class PackService:
         clock: Callable[[], float] = time.time,
         trainer: ModelTrainer | None = None,
         try_timeout: float = 10.0,
+        workers: PackWorkers | None = None,
     ) -> None:
         self.store = store
         self.hub = hub
@@ -194,8 +209,10 @@ class PackService:
         self._views: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self.files = FileCache()
         """Each pack file parsed and compiled once per text: a save re-reads only the file it changed."""
-        self.worker = EditWorker()
-        self.tries = TryWorker()
+        self.owns_workers = workers is None
+        self.workers = workers or PackWorkers()
+        self.worker = self.workers.edits
+        self.tries = self.workers.tries
         """Classifies a trainer's try in a process of its own, stopped after `try_timeout` seconds."""
         self.try_timeout = try_timeout
         self._checked: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()

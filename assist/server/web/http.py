@@ -16,6 +16,7 @@ from assist.errors import AssistError
 from assist.server.ops.http import add_ops_routes
 from assist.server.ops.logs import request_ids
 from assist.server.packs.http import add_trainer_routes
+from assist.server.packs.service import PackWorkers
 from assist.server.packs.training import ModelTrainer
 from assist.server.web.gate import GatedSite, body_deadline
 from assist.server.web.plugin_routes import add_plugin_routes
@@ -83,7 +84,7 @@ async def start_http(app: web.Application, settings: Settings, *, shutdown_timeo
     return runner
 
 
-def make_app(hub: Any, trainer: ModelTrainer | None = None) -> web.Application:
+def make_app(hub: Any, trainer: ModelTrainer | None = None, pack_workers: PackWorkers | None = None) -> web.Application:
     # Pack imports carry the whole pack (samples included): allow what a zip import may unpack to.
     app = web.Application(
         middlewares=[request_ids, errors_as_json, body_deadline(hub.settings.http_body_timeout)],
@@ -92,6 +93,6 @@ def make_app(hub: Any, trainer: ModelTrainer | None = None) -> web.Application:
     app[HUB_KEY] = hub
     app.router.add_get("/healthz", healthz)
     add_ops_routes(app, hub, getattr(hub, "metrics", None))  # /metrics, /readyz (docs/operations.md)
-    add_trainer_routes(app, hub, trainer=trainer)
+    add_trainer_routes(app, hub, trainer=trainer, workers=pack_workers)
     add_plugin_routes(app, hub.settings, hub.store, clock=hub.clock)
     return app

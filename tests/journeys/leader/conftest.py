@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from assist.app import Running, start
+from assist.app import Running
 from assist.config import Settings
-from tests.conftest import TRAINER, Client, issue, open_client
+from tests.conftest import Client, issue, open_client, start_shared
 from tests.routing.receiver import Receiver
 
 SCREENS = Path(__file__).resolve().parents[3] / "build" / "screens" / "leader"
@@ -73,7 +73,7 @@ async def receiver() -> AsyncIterator[Receiver]:
 async def center(settings: Settings, tmp_path: Path, receiver: Receiver) -> AsyncIterator[Running]:
     path = tmp_path / "routing.toml"
     path.write_text(center_toml(receiver), encoding="utf-8")
-    running = await start(dataclasses.replace(settings, routing=path, notify_secret=SECRET), trainer=TRAINER)
+    running = await start_shared(dataclasses.replace(settings, routing=path, notify_secret=SECRET))
     try:
         yield running
     finally:
@@ -83,7 +83,7 @@ async def center(settings: Settings, tmp_path: Path, receiver: Receiver) -> Asyn
 @pytest.fixture
 async def bare_center(settings: Settings) -> AsyncIterator[Running]:
     """Out of the box: no routing file, so nobody is in the directory."""
-    running = await start(settings, trainer=TRAINER)
+    running = await start_shared(settings)
     try:
         yield running
     finally:

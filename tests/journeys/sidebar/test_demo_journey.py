@@ -19,10 +19,10 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import expect
 
-from assist.app import Running, start
+from assist.app import Running
 from assist.config import DEFAULT_PACK, Settings
 from tests.browser.conftest import PageErrors
-from tests.conftest import TRAINER, contexts_closed_after, open_client
+from tests.conftest import contexts_closed_after, open_client, start_shared
 
 pytestmark = pytest.mark.browser
 
@@ -41,7 +41,7 @@ CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]+")
 @pytest_asyncio.fixture(scope="module")
 async def service(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Running]:
     db = tmp_path_factory.mktemp("journey") / "assist.db"
-    running = await start(Settings(host="127.0.0.1", ws_port=0, http_port=0, db=db, pack=DEFAULT_PACK), trainer=TRAINER)
+    running = await start_shared(Settings(host="127.0.0.1", ws_port=0, http_port=0, db=db, pack=DEFAULT_PACK))
     try:
         yield running
     finally:
