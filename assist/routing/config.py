@@ -60,6 +60,10 @@ class Delivery:
     """Longest wait between retries."""
     timeout: float = 5.0
     """Per-request timeout of the webhook and SMS notifiers."""
+    lease_slack: float = 30.0
+    """On a shared database a notification being sent is leased to its instance for four `timeout`s plus this:
+    long enough that the sender records the outcome in time, short enough that a send cut off by the
+    instance's death is made again soon by another instance."""
     tick: float = 1.0
     """How often the scheduler looks for due steps and deliveries (at most; it is also woken on changes)."""
     sms_url: str = ""

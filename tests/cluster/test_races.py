@@ -18,12 +18,12 @@ from typing import Any
 
 import psycopg
 
-from assist.app import Running, start
+from assist.app import Running
 from assist.config import DEFAULT_PACK, Settings
 from assist.effects import Push, Write
 from assist.server.routing import store as routing_store
 from tests.cluster.instances import until
-from tests.conftest import TRAINER, Client, open_client
+from tests.conftest import Client, open_client, start_shared
 from tests.pgcluster import DATA_KEY, Cluster, query
 
 
@@ -35,10 +35,10 @@ def shared(cluster: Cluster, prefix: str) -> Settings:
 
 @contextlib.asynccontextmanager
 async def two_instances(settings: Settings) -> AsyncIterator[tuple[Running, Running]]:
-    a = await start(settings, trainer=TRAINER)
+    a = await start_shared(settings)
     b = None
     try:
-        b = await start(settings, trainer=TRAINER)
+        b = await start_shared(settings)
         yield a, b
     finally:
         if b is not None:

@@ -93,9 +93,6 @@ TOPIC = "routing"
 `{"console": [outbox keys]}` (a console notification pushed here, for its user's connections elsewhere)."""
 NOTICE_EVENTS = 40
 """Event references per notice (each well under 200 bytes: far inside PostgreSQL's payload limit)."""
-CLAIM_SLACK = 30.0
-"""A delivery's lease lasts four request timeouts (an SMTP exchange is several) plus this: long enough that
-its holder records the outcome in time, short enough that a delivery cut off by a crash is sent again soon."""
 _STATE = ("escalation", "fault", "step", "text")
 """An event's parts that are state (customer data among it): a notice names them, the receiver reads them."""
 
@@ -711,7 +708,7 @@ class RoutingService:
         d = self.config.delivery
         async with self.hub.store.unit() as db:
             return await rs.claim_delivery(
-                db, row["key"], int(row["attempts"]), self.instance, now, now + 4 * d.timeout + CLAIM_SLACK
+                db, row["key"], int(row["attempts"]), self.instance, now, now + 4 * d.timeout + d.lease_slack
             )
 
     async def _deliver(self, row: Mapping[str, Any]) -> bool:
