@@ -15,6 +15,10 @@ from pathlib import Path
 import pytest
 
 from assist.cli import main
+from assist.config import DEFAULT_PACK
+from assist.scripts.pack import read_pack_dir
+from assist.scripts.pack_model import training_digest
+from tests.conftest import TRAINER
 
 pytestmark = pytest.mark.slow
 
@@ -27,7 +31,21 @@ def run(*args: str, stdin: str = "", env: dict[str, str] | None = None) -> subpr
     )
 
 
-def test_classify_reads_calls_and_writes_one_result_per_line() -> None:
+@pytest.fixture(scope="module")
+def trained_cache(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """An `XDG_CACHE_HOME` that already holds the default pack's trained model, as `assist classify` leaves it
+    after its first run (the suite's trainer trained it once for every test): the classify tests' subject is
+    what comes out, and training it again in each subprocess cost half a minute of CPU. Training on first use
+    and the cache are `test_classify_trains_once_then_reads_the_cache`'s, on the small pack."""
+    cache = tmp_path_factory.mktemp("xdg-cache")
+    files = read_pack_dir(DEFAULT_PACK)
+    path = cache / "assist" / "models" / f"{training_digest(files)}.msgpack"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(TRAINER.train_here(files))
+    return {"XDG_CACHE_HOME": str(cache)}
+
+
+def test_classify_reads_calls_and_writes_one_result_per_line(trained_cache: dict[str, str]) -> None:
     calls = [
         {
             "id": "a",
@@ -46,7 +64,7 @@ def test_classify_reads_calls_and_writes_one_result_per_line() -> None:
         + json.dumps({"id": "c", "transcript": [{"speaker": "robot", "text": "x"}]})
         + "\n"
     )
-    proc = run("classify", stdin=stdin)
+    proc = run("classify", stdin=stdin, env=trained_cache)
     assert proc.returncode == 0, proc.stderr
     out = [json.loads(line) for line in proc.stdout.splitlines()]
     assert [o.get("id") for o in out] == ["a", "b", None, "c"]
@@ -71,23 +89,38 @@ def test_classify_reads_calls_and_writes_one_result_per_line() -> None:
     assert "transcript[0]" in bad["error"]["message"]
 
 
-def test_classify_says_when_the_model_decided_and_shows_its_words(tmp_path: Path) -> None:
+def test_classify_says_when_the_model_decided_and_shows_its_words(trained_cache: dict[str, str]) -> None:
     """A complaint about this agent in words no keyword lists: the learned model labels it, with evidence."""
     text = "你这个人说话怎么阴阳怪气的，我打了三次电话，就你最不耐烦，把你工号报一下"
     call = {"id": "m", "context": {}, "notes": [], "transcript": [{"speaker": "customer", "text": text}]}
-    env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
-    first = run("classify", stdin=json.dumps(call, ensure_ascii=False) + "\n", env=env)
-    assert first.returncode == 0, first.stderr
-    assert "training the pack's model" in first.stderr
-    out = json.loads(first.stdout)
+    proc = run("classify", stdin=json.dumps(call, ensure_ascii=False) + "\n", env=trained_cache)
+    assert proc.returncode == 0, proc.stderr
+    assert "training" not in proc.stderr, "the model the cache holds is used"
+    out = json.loads(proc.stdout)
     assert out["category"] == "complaint.about_agent"
     assert out["decided_by"] == "model" and all(ev["rule"] == "model" for ev in out["evidence"])
     for ev in out["evidence"]:
         s, e = ev["span"]
         assert text[s:e] == ev["words"][0]
-    again = run("classify", stdin=json.dumps(call, ensure_ascii=False) + "\n", env=env)
+
+
+def test_classify_trains_once_then_reads_the_cache(small_pack: Path, tmp_path: Path) -> None:
+    """The first `assist classify` of a pack trains its model and caches it; the next reads it and says the same."""
+    call = {
+        "id": "m",
+        "context": {},
+        "notes": [],
+        "transcript": [{"speaker": "customer", "text": "我要投诉你们的年费"}],
+    }
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    line = json.dumps(call, ensure_ascii=False) + "\n"
+    first = run("classify", "--pack", str(small_pack), stdin=line, env=env)
+    assert first.returncode == 0, first.stderr
+    assert "training the pack's model" in first.stderr
+    assert list((tmp_path / "cache" / "assist" / "models").glob("*.msgpack"))
+    again = run("classify", "--pack", str(small_pack), stdin=line, env=env)
     assert "training" not in again.stderr, "the trained model is cached"
-    assert json.loads(again.stdout) == out
+    assert json.loads(again.stdout) == json.loads(first.stdout)
 
 
 def test_token_issue_prints_a_token_and_stores_only_its_hash(tmp_path: Path) -> None:
@@ -143,8 +176,6 @@ def test_serve_starts_answers_health_and_stops_on_sigterm(tmp_path: Path) -> Non
 
 
 def test_pack_check_reports_file_and_line(tmp_path: Path) -> None:
-    from assist.config import DEFAULT_PACK
-
     for f in DEFAULT_PACK.iterdir():
         if f.is_file():
             (tmp_path / f.name).write_text(f.read_text())
