@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -79,7 +80,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     try:
         with served.stack:
             yield served
-            print("fuzz replies by code:", served.codes)
+            print(f"fuzz: {sum(served.codes.values())} frames, replies by code:", served.codes)
     finally:
         logging.getLogger().removeHandler(handler)
         asyncio.run_coroutine_threadsafe(running.close(), loop).result()
@@ -142,8 +143,17 @@ def _specs(table: CommandTable) -> list[Any]:
     return [table._by_type[t] for t in table.types()]
 
 
+EXAMPLES = int(os.environ.get("ASSIST_FUZZ_EXAMPLES", "100"))
+"""Batches of frames per run: 100 in the suite (about 500 frames); issue 14's 10,000 frames are
+`ASSIST_FUZZ_EXAMPLES=2000 pytest -s tests/service/test_fuzz_commands.py` (docs/hardening.md)."""
+
+
+# The service's own thread draws from the global `random` module (websockets' keepalive pings, among others);
+# Hypothesis, drawing frames in this thread, reads any change of that state during a draw as a strategy that
+# uses `random` — a false alarm here (nothing this test draws depends on it), seen in runs of 1,600 batches.
+@pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisDeprecationWarning")
 @settings(
-    max_examples=100,
+    max_examples=EXAMPLES,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
