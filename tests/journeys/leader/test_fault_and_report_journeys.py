@@ -98,8 +98,17 @@ async def test_fault_form_recovery_and_unresolvable_on_the_centers_clock(center:
     await page.get_by_test_id("tab-report").click()
     text = page.get_by_test_id("report-text")
     await expect(text).to_contain_text("系统故障 2 起（已恢复 1 起，未恢复 0 起，无法解决 1 起）")
-    await expect(text).to_contain_text(f"手机银行 3级故障，{typed[11:16]}发生，")
-    await expect(text).to_contain_text(f"{recovered[11:]}恢复，历时20分钟，影响客户1人")
+    # a time of the report's own day reads HH:MM, one of the day before (a run just after the center's
+    # midnight) MM-DD HH:MM
+    day = re.search(r"【每日运营报告】(\d{4}-\d{2}-\d{2})", await text.inner_text())
+    assert day is not None
+    report_day = day[1]
+
+    def on_report(stamp: str) -> str:
+        return stamp[11:16] if stamp[:10] == report_day else stamp[5:16]
+
+    await expect(text).to_contain_text(f"手机银行 3级故障，{on_report(typed)}发生，")
+    await expect(text).to_contain_text(f"{on_report(recovered)}恢复，历时20分钟，影响客户1人")
     await expect(text).to_contain_text("网上银行 2级故障，")
     await expect(text).to_contain_text("无法解决/确认（原因：第三方认证接口中断；责任人：张工），至今未恢复")
     await expect(text).not_to_contain_text("恢复未恢复")
