@@ -2,9 +2,8 @@
 
 A keyword is negated when a negation cue ends at most `window` characters before it (or
 runs into it: 不找 in "我不找媒体" against the keyword 找媒体), or starts at most `window`
-characters after it, in the same clause. Clauses are
-split on the original punctuation, which normalisation removed, so the check looks
-at the original text between cue and keyword.
+characters after it, in the same clause. Clauses are split on the original punctuation,
+which normalisation removed, so the check looks at the original text between cue and keyword.
 """
 
 from __future__ import annotations

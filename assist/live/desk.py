@@ -154,8 +154,8 @@ class Desk:
     ) -> CallState:
         """`call.get` of a live call another instance holds: the call as stored (`Store.live_call`), rebuilt
         for the reply but not taken (the holder goes on changing it); refused as `get` refuses a call it holds."""
-        if stored is None or (stored[0]["user"] != who.user and who.role != "admin"):
-            raise NotFound(f"no live call {call_id!r}; send call.start first")
+        _may_see(who, call_id, None if stored is None else stored[0]["user"])
+        assert stored is not None
         meta, events = stored
         return self.rebuild(call_id, meta["user"], meta["context"], events, 0.0)
 
@@ -244,8 +244,8 @@ class Desk:
 
     def _live(self, who: Principal, call_id: str) -> CallState:
         call = self.calls.get(call_id)
-        if call is None or (call.user != who.user and who.role != "admin"):
-            raise NotFound(f"no live call {call_id!r}; send call.start first")
+        _may_see(who, call_id, None if call is None else call.user)
+        assert call is not None
         return call
 
     def _event(self, call: CallState, kind: str, payload: Mapping[str, Any], now: float) -> Write:
@@ -321,3 +321,9 @@ class Desk:
                 out.writes.append(Write("warning", {"call_id": call.call_id, "index": index, **h, "at": now}))
                 found.append({**h, "held": held})
         return found
+
+
+def _may_see(who: Principal, call_id: str, owner: str | None) -> None:
+    """A live call is its agent's (and an admin's): anyone else is told it does not exist, as for no call."""
+    if owner is None or (owner != who.user and who.role != "admin"):
+        raise NotFound(f"no live call {call_id!r}; send call.start first")
