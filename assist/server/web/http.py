@@ -62,12 +62,22 @@ async def healthz(request: web.Request) -> web.Response:
     )
 
 
+LINGERING_SECONDS = 1.0
+"""How long a connection answered before its body arrived (408, 413) is kept reading and dropping what still
+comes, so that the client reads the answer rather than a reset. aiohttp's default, 10 s, kept a trickled body's
+connection under the connection cap for ten seconds after its 408."""
+
+
 async def start_http(app: web.Application, settings: Settings, *, shutdown_timeout: float = 60.0) -> web.AppRunner:
     """Serve `app`: a connection gets `http_header_timeout` to send each request's headers (its first through
     the `Gate`, later ones through aiohttp's keep-alive timeout) and at most `http_max_connections` are open.
     A request still running `shutdown_timeout` after the runner is told to stop is cut off."""
     runner = web.AppRunner(
-        app, access_log=None, keepalive_timeout=settings.http_header_timeout, shutdown_timeout=shutdown_timeout
+        app,
+        access_log=None,
+        keepalive_timeout=settings.http_header_timeout,
+        shutdown_timeout=shutdown_timeout,
+        lingering_time=LINGERING_SECONDS,
     )
     await runner.setup()
     try:
