@@ -82,7 +82,8 @@ export function callDetail(ctx, c) {
       h('span', {}, c.live ? t('in_progress') : t('ended')),
       c.started_at ? h('span', {}, h('span', { class: 'muted' }, `${t('started')} `), ctx.fmtTime(c.started_at)) : null),
     ctxRows.length ? h('dl', { class: 'subject' }, ctxRows.map(([k, v]) => [h('dt', {}, ctx.fieldName(k)), h('dd', {}, String(v))])) : null,
-    c.notes.length ? h('p', {}, h('span', { class: 'muted' }, `${t('notes')}${t('colon')}`), c.notes.join(' ')) : null,
+    // The agent's note line by line, as it was written (one line per element, not run together).
+    c.notes.length ? h('div', { 'data-testid': 'call-notes' }, h('span', { class: 'muted' }, `${t('notes')}${t('colon')}`), c.notes.map((n) => h('div', {}, n))) : null,
     c.transcript.length ? [h('h3', {}, t('transcript')), h('div', { class: 'tail' }, c.transcript.map((ln) => h('div', {}, h('span', { class: 'muted' }, `${t(`speaker_${ln.speaker}`)}${t('colon')}`), ln.text)))] : null,
     c.records.length ? [h('h3', {}, t('records')), c.records.map((r) => h('div', { class: 'record' },
       h('div', { class: 'muted' }, `${ctx.catName(r.form)} · ${t(`record_kind_${r.kind}`)} · ${r.submitted_by} ${ctx.fmtTime(r.at)}`),

@@ -105,7 +105,12 @@ async def test_two_thousand_live_calls_and_two_hundred_escalations(center: Runni
 
         # The whole floor writes a note at once; meanwhile the leader acknowledges an escalation and it shows.
         esc_id = str(escalated[7]["escalation_id"])
-        notes = asyncio.gather(*(p.call("call.note", text=f"客户咨询信用卡额度（{i}）") for i, p in enumerate(phones)))
+        notes = asyncio.gather(
+            *(
+                p.call("call.note", text=f"客户咨询信用卡额度（{i}）" + ("\n客户要求提高额度" if i == 2 else ""))
+                for i, p in enumerate(phones)
+            )
+        )
         await page.get_by_test_id(f"ack-{esc_id}").click()
         await expect(page.get_by_test_id(f"ack-{esc_id}")).to_have_text("✓ 已确认", timeout=LOADING)
         await notes
@@ -122,6 +127,10 @@ async def test_two_thousand_live_calls_and_two_hundred_escalations(center: Runni
         # Still answering clicks: a call's details.
         await page.get_by_test_id("call-s-0002").click()
         await expect(page.locator("#dialog")).to_contain_text("客户2")
+        # the agent's note as written, line by line
+        await expect(page.get_by_test_id("call-notes").locator("div")).to_have_text(
+            ["客户咨询信用卡额度（2）", "客户要求提高额度"]
+        )
         await page.get_by_test_id("dlg-close").click()
         await console.shoot("live-calls-2000")
         assert asked == [], "the console asked for the list instead of following its pushes"
