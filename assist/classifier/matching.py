@@ -60,6 +60,18 @@ vetoed, negated, heard or guessed): then keywords found at one place are already
 NOTHING: Found = ((), True)
 
 
+FUNCTION_CHARS = frozenset("了你我他她它们的地得是在就也都吗吧呢啊呀哦嘛着过个这那一不有和与或还又再很太把被给让要会")
+"""Characters too common to carry a match by sound: a piece of text that reads like a keyword must share with it
+at least one character outside these. 在了你 (现在了你就…) sounds like 宰了你 but agrees with it only on 了 and 你."""
+
+
+def sounds_like(piece: str, norm: str) -> bool:
+    """Whether `piece`, which reads like keyword `norm` (same length, same sound codes), is taken for it: it keeps
+    at least half the keyword's characters (记着 yes, 季哲 no), and one of those it keeps carries meaning."""
+    kept = [a for a, b in zip(piece, norm, strict=True) if a == b]
+    return len(kept) * 2 >= len(norm) and any(a not in FUNCTION_CHARS for a in kept)
+
+
 class Matcher:
     """Compiled automata for one RuleSet; `find` is pure and thread-safe."""
 
@@ -169,7 +181,7 @@ class Matcher:
         found: dict[int, tuple[list[TermHit], list[tuple[int, int, int]]]] = {}
         payloads = self._sound.payloads
         for key, start, end in self._sound.find(sound_key_of(text, codes)):
-            size, word, entries = payloads[key]
+            _, word, entries = payloads[key]
             piece = text[start:end]
             if piece == word:
                 continue
@@ -182,7 +194,7 @@ class Matcher:
             for kind, ref, norm in entries:
                 if kind == _NOT:
                     nots.append((ref, start - base, end - base))
-                elif piece != norm and sum(1 for a, b in zip(piece, norm, strict=True) if a == b) * 2 >= size:
+                elif piece != norm and sounds_like(piece, norm):
                     hits.append((ref, start - base, end - base, "sound", False))
         return found
 
@@ -301,10 +313,7 @@ class Matcher:
                     nots.append((ref, start, end))
                     continue
                 piece = text[start:end]
-                if piece == norm:
-                    continue
-                same = sum(1 for a, b in zip(piece, norm, strict=True) if a == b)
-                if same * 2 >= len(norm):  # keep at least half the characters: 记着 yes, 季哲 no
+                if piece != norm and sounds_like(piece, norm):
                     hits.append((ref, start, end, "sound", False))
         return hits
 

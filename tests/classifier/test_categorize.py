@@ -204,6 +204,9 @@ CASES: list[tuple[str, list[Segment], tuple[str, ...]]] = [
     ("self harm", call("C:钱全被骗了，我真的不想活了，我在江边"), ("major_incident",)),
     ("crowd", call("C:网上都在传你们银行要破产，好多人都去网点排队取钱了"), ("major_incident",)),
     ("knife english", call("C:There's a guy with a knife shouting at the tellers"), ("major_incident",)),
+    ("threat", call("C:再不给我办，我就宰了你"), ("major_incident",)),
+    # 在了你 reads like 宰了你 but shares only 了 and 你 with it: a homophone must agree on a word that means something
+    ("not a homophone threat", call("C:我从早上等到现在了你就跟我说等等"), ("none",)),
     (
         "agent + outage",
         call("C:网银一直系统繁忙", "C:你就会说稍后再试？我要投诉你，工号多少"),
