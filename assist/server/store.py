@@ -477,7 +477,8 @@ class Store:
             wait = self._unsynced_since + self.sync_every - time.monotonic()
             if wait > 0:
                 with contextlib.suppress(TimeoutError):
-                    return await asyncio.wait_for(self._queue.get(), wait)
+                    async with asyncio.timeout(wait):  # not wait_for: on 3.11 it can swallow the writer's cancel
+                        return await self._queue.get()
             try:
                 await self._sync_committed()
                 self._unsynced_since = None

@@ -351,7 +351,8 @@ class Hub:
     async def _authenticate(self, conn: Connection) -> bool:
         ws = conn.ws
         try:
-            frame = await asyncio.wait_for(ws.recv(), self.settings.auth_timeout)
+            async with asyncio.timeout(self.settings.auth_timeout):
+                frame = await ws.recv()
         except TimeoutError:
             await self._refuse(ws, 'authentication timed out: send {"type": "auth", "token": …} first')
             return False

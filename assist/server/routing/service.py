@@ -469,7 +469,8 @@ class RoutingService:
             if self.passed_over:
                 wait = max(wait, min(tick, PASSED_OVER_WAIT))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), wait)
+                async with asyncio.timeout(wait):  # not wait_for: on 3.11 it can swallow the cancel of close()
+                    await self.wake.wait()
             self.wake.clear()
 
     async def run_due(self, now: float) -> None:
@@ -649,7 +650,8 @@ class RoutingService:
             self._passes.add(task)
             task.add_done_callback(self._passes.discard)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.outbox_wake.wait(), tick)
+                async with asyncio.timeout(tick):  # not wait_for: on 3.11 it can swallow the cancel of close()
+                    await self.outbox_wake.wait()
             self.outbox_wake.clear()
 
     async def _pass(self) -> None:

@@ -196,7 +196,8 @@ class _PluginRoutes:
                 except Exception:  # the database may be closing; try again next time
                     log.debug("demo token sweep failed", exc_info=True)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), DEMO_SWEEP_INTERVAL)
+                    async with asyncio.timeout(DEMO_SWEEP_INTERVAL):
+                        await stop.wait()
 
         task = asyncio.create_task(loop(), name="demo-token-sweeper")
         yield
