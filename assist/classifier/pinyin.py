@@ -11,12 +11,19 @@ pypinyin's phrase-aware conversion costs ~5 µs a character, this costs ~0.1 µs
 
 from __future__ import annotations
 
+import os
 import zlib
 from functools import cache, lru_cache
 from types import MappingProxyType
 
 import numpy as np
 import numpy.typing as npt
+
+# Only the one-character readings are read here. pypinyin loads its phrase dictionary at import unless told
+# not to (its documented switches): 0.1 s of CPU and tens of MB per process, on every `assist serve` start
+# and every worker. Set before pypinyin is first imported; an explicit setting in the environment wins.
+os.environ.setdefault("PYPINYIN_NO_PHRASES", "1")
+os.environ.setdefault("PYPINYIN_NO_DICT_COPY", "1")
 from pypinyin.constants import PINYIN_DICT
 
 NOT_CJK = "\x00"

@@ -99,8 +99,9 @@ def test_a_problem_found_after_an_edit_names_its_file_and_line() -> None:
 def test_a_keyword_save_reads_only_rules_yaml() -> None:
     files = read_pack_dir(DEFAULT_PACK)
     cache = Watched()
-    load_pack(files, cache=cache)
+    load_pack(files, cache=cache)  # reads the files' data alone (FileCache.data), not their nodes
     structured(files, cache)
+    cache.yaml(files["rules.yaml"])  # the nodes the edit worker keeps from the save before this one
     words = cache.data(files["rules.yaml"])["categories"]["system_outage"]["rules"][0]["any"]
     cache.made.clear()
     new = apply_edits(files, [Edit("rules.yaml", (*OUTAGE, "any"), "set", [*words, "火星文"])], cache)
