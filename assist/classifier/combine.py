@@ -104,7 +104,11 @@ def combine(
         evidence = tuple(ev for c in labels for ev in model_evidence(model, scans, c, features, normalized))
         return Classification(labels[0], tuple(labels), evidence, "model")
     kept = [c for c in rules.labels if not _vetoed(c, rules, model, scores, settings)]
+    # Every rule label overruled: the model's own labels too (as if the rules were silent), so the category
+    # that outscored a rule's word (`overrule`) is labelled even below `beside` rather than nothing at all.
     added = _beside(scores, settings, kept or [NONE])
+    if not kept:
+        added = _ordered({*added, *model_labels(scores, settings, priority)}, priority)
     if kept == list(rules.labels) and not added:
         return rules
     if not kept and not added:

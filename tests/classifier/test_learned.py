@@ -127,6 +127,20 @@ def test_model_vetoes_only_a_call_it_would_call_ordinary_itself(model: TextModel
     )
 
 
+def test_a_category_that_overrules_every_rule_label_is_labelled_below_beside(model: TextModel) -> None:
+    """As in "Give me你的staff ID，我要complain你": the rules read one category (here a general complaint), the
+    model reads another well above `overrule` but below that one's `beside`. Dropping the rules' label used
+    to leave the call `none`; the category that overruled it is labelled, as the model alone would label it."""
+    scans = [_scan(model, "手机银行登录失败")]
+    scores = {"system_outage": 0.58, "complaint.general": -0.65, "none": -0.5}
+    settings = ModelSettings(thresholds={"system_outage": Thresholds(beside=0.6)})
+    out = combine(_rules("complaint.general", "登录"), scores, model, scans, settings, PRIORITY)
+    assert out.labels == ("system_outage",)
+    assert out.evidence and all(e.category == "system_outage" and e.rule == "model" for e in out.evidence)
+    ordinary = scores | {"system_outage": -0.9, "none": 0.5}  # vetoed as ordinary: nothing in its place
+    assert combine(_rules("complaint.general", "登录"), ordinary, model, scans, settings, PRIORITY).labels == ("none",)
+
+
 def test_model_adds_a_confident_second_label(model: TextModel) -> None:
     scans = [_scan(model, "手机银行登录失败提示系统繁忙"), _scan(model, "收费太不合理我要投诉")]
     scores = model.scores(s.features for s in scans)
