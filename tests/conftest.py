@@ -395,6 +395,24 @@ async def worker_chromium() -> AsyncIterator[Any]:
         yield b
 
 
+BOX_READS = 20
+"""Reads of an element's box before a test gives up: each waits for the element to be visible first."""
+
+
+async def box_of(locator: Any) -> dict[str, float]:
+    """The box of the element `locator` finds once it is visible. The sidebar and the consoles re-render a
+    section by replacing its nodes, so a box read between Playwright finding the element and measuring it
+    meets the old, detached node (None); reading again finds the new one. Bounded by count, not by time."""
+    from playwright.async_api import expect
+
+    for _ in range(BOX_READS):
+        await expect(locator).to_be_visible()
+        box = await locator.bounding_box()
+        if box is not None:
+            return dict(box)
+    raise AssertionError(f"{locator} was visible but had no box in {BOX_READS} reads")
+
+
 @contextlib.asynccontextmanager
 async def contexts_closed_after(browser: Any) -> AsyncIterator[Any]:
     """`browser`, whose contexts (and pages) opened inside the block are closed at its end, so that nothing of

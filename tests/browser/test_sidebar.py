@@ -19,7 +19,7 @@ from playwright.async_api import expect
 from assist.app import Running
 from assist.config import Settings
 from tests.browser.conftest import PageErrors
-from tests.conftest import REPLY_BOUND, issue, open_client, start_shared
+from tests.conftest import REPLY_BOUND, box_of, issue, open_client, start_shared
 
 pytestmark = pytest.mark.browser
 
@@ -301,9 +301,7 @@ async def test_layout_holds_at_320px_and_is_keyboard_usable(plugin_service: Runn
     assert overflow["scroll"] <= 320, overflow
     assert overflow["out"] == [], overflow
     for locator in (badge, warning):
-        assert await locator.is_visible()
-        box = await locator.bounding_box()
-        assert box is not None
+        box = await box_of(locator)
         assert box["x"] >= 0 and box["x"] + box["width"] <= 320, box
         assert box["y"] >= 0 and box["y"] + box["height"] <= 640, box
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -316,8 +314,8 @@ async def test_layout_holds_at_320px_and_is_keyboard_usable(plugin_service: Runn
     await page.mouse.wheel(0, 600)
     await expect(pin).to_be_visible()
     await expect(pin).to_contain_text("禁用语提醒")
-    box = await pin.bounding_box()
-    assert box is not None and 0 <= box["y"] < 640, box
+    box = await box_of(pin)
+    assert 0 <= box["y"] < 640, box
 
     # keyboard only: open the escalation form, type a reason, send it
     await sidebar.locator("button.escalate-open").focus()

@@ -16,7 +16,7 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from assist.app import Running
-from tests.conftest import Http, issue, open_client
+from tests.conftest import Http, box_of, issue, open_client
 from tests.journeys.conftest import base, first, new_page, shoot
 
 pytestmark = [pytest.mark.browser, pytest.mark.small_pack]
@@ -177,8 +177,8 @@ async def test_a_days_work_from_an_edit_to_the_agents_call_and_back(
     await expect(v1.get_by_test_id("version-when")).to_have_text(shanghai)  # the browser runs in New York
     for width, height in ((1366, 768), (1920, 1080)):
         await second.set_viewport_size({"width": width, "height": height})
-        box = await second.get_by_test_id("export-1").bounding_box()
-        assert box and box["width"] > box["height"], f"导出 must read on one line, not letter by letter: {box}"
+        box = await box_of(second.get_by_test_id("export-1"))
+        assert box["width"] > box["height"], f"导出 must read on one line, not letter by letter: {box}"
     await shoot(second, "trainer", "7-versions")
 
     await second.get_by_test_id("rollback-1").click()

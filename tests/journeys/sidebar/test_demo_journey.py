@@ -22,7 +22,7 @@ from playwright.async_api import expect
 from assist.app import Running
 from assist.config import DEFAULT_PACK, Settings
 from tests.browser.conftest import PageErrors
-from tests.conftest import contexts_closed_after, open_client, start_shared
+from tests.conftest import box_of, contexts_closed_after, open_client, start_shared
 
 pytestmark = pytest.mark.browser
 
@@ -94,9 +94,7 @@ async def board(service: Running, call: str) -> list[dict[str, Any]]:
 
 
 async def within_first_screen(page: Any, locator: Any, what: str) -> None:
-    await expect(locator).to_be_visible()
-    box = await locator.bounding_box()
-    assert box is not None, what
+    box = await box_of(locator)
     assert box["x"] >= 0 and box["x"] + box["width"] <= SCREEN["width"] + 0.5, (what, box)
     assert box["y"] >= 0 and box["y"] + box["height"] <= SCREEN["height"] + 0.5, (what, box)
 
@@ -277,8 +275,8 @@ async def test_checklists_fold_to_what_is_missing_and_stay_clear_of_the_pinned_w
         "还差 5 项：客户姓名、联系电话、账号/卡号、错误提示信息、发生时间"
     )
     await expect(checklist.locator("input:visible, select:visible")).to_have_count(0)
-    box = await checklist.bounding_box()
-    assert box is not None and box["height"] < 260, box
+    box = await box_of(checklist)
+    assert box["height"] < 260, box
 
     # the warning has scrolled away: a one-line reminder is pinned instead, and it does not cover the form
     await outage.locator("summary").click()
@@ -301,8 +299,8 @@ async def test_checklists_fold_to_what_is_missing_and_stay_clear_of_the_pinned_w
         assert focused["top"] >= focused["pinned"] - 0.5, focused
         assert focused["bottom"] <= SCREEN["height"] + 0.5, focused
         await page.keyboard.press("Shift+Tab")
-    sticky_box = await sticky.bounding_box()
-    assert sticky_box is not None and sticky_box["height"] < 100, sticky_box
+    sticky_box = await box_of(sticky)
+    assert sticky_box["height"] < 100, sticky_box
 
     # the time it happened: no mm/dd/yyyy, the center's time in zh-CN order, by hand or with 现在
     when = outage.locator("input[name=occurred_at]")
