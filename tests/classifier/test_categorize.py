@@ -207,6 +207,12 @@ CASES: list[tuple[str, list[Segment], tuple[str, ...]]] = [
     ("threat", call("C:再不给我办，我就宰了你"), ("major_incident",)),
     # 在了你 reads like 宰了你 but shares only 了 and 你 with it: a homophone must agree on a word that means something
     ("not a homophone threat", call("C:我从早上等到现在了你就跟我说等等"), ("none",)),
+    # a grievance about a branch, then about this agent: "your supervisor" (主管 as well as 领导) with a second cue
+    (
+        "teller, then this agent",
+        call("C:我要反映你们分行转账手续费收太多了", "A:手续费就是这样收的", "C:你一直打斷我講話，請你主管來聽"),
+        ("complaint.about_agent", "complaint.general"),
+    ),
     (
         "agent + outage",
         call("C:网银一直系统繁忙", "C:你就会说稍后再试？我要投诉你，工号多少"),
