@@ -13,11 +13,22 @@ from dataclasses import dataclass
 from itertools import accumulate
 from operator import itemgetter
 
+import numpy as np
+
 from assist.classifier.combine import ModelSettings, combine, model_labels
 from assist.classifier.decide import Decider
-from assist.classifier.learned import SEPARATOR, FeatureIds, TextModel
+from assist.classifier.learned import FeatureIds, TextModel
 from assist.classifier.matching import NOTHING, Found, Matcher, TermHit
-from assist.classifier.model import NONE, SOURCES, Classification, RuleHit, Segment, SegmentScan, new_scan
+from assist.classifier.model import (
+    NONE,
+    READ_ALONE,
+    SOURCES,
+    Classification,
+    RuleHit,
+    Segment,
+    SegmentScan,
+    new_scan,
+)
 from assist.classifier.normalize import Normalized, fold_table, normalize, normalize_all
 from assist.classifier.ruleset import Rule, RuleSet
 
@@ -136,8 +147,9 @@ class Classifier:
     def _scan(self, segment: Segment, n: Normalized, found: Found, features: FeatureIds) -> SegmentScan:
         """One segment's scan from its normalised text, keyword hits (`Matcher.find`) and model features."""
         term_hits, as_found = found
+        alone = self.model.line_scores(features) if features and segment.source in READ_ALONE and self.model else ()
         if not term_hits:
-            return new_scan(segment, (), features)
+            return new_scan(segment, (), features, alone)
         place = self._places.get((segment.source, segment.field if segment.field in self._fields else None))
         if place is None:
             return new_scan(segment, (), features)
@@ -213,7 +225,7 @@ class Classifier:
                 a = offsets[h[1]]
                 b = offsets[h[2] - 1] + 1
                 out.append(_new_tuple(RuleHit, (ri, gi, text[a:b], (a, b), h[3])))
-        return new_scan(segment, tuple(out), features)
+        return new_scan(segment, tuple(out), features, alone)
 
     def decide(self, scans: Sequence[SegmentScan]) -> Classification:
         """Label the whole call so far from its segment scans."""
@@ -226,7 +238,7 @@ class Classifier:
         """The model's score per category for a call, None when the call has nothing the model knows."""
         if self.model is None or not any(s.features for s in scans):
             return None
-        return self.model.scores(s.features for s in scans)
+        return self.model.lifted(self.model.scores(s.features for s in scans), (s.alone for s in scans if s.alone))
 
     def parts(self, segments: Sequence[Segment], scores: Mapping[str, float] | None = None) -> Parts:
         """Rules alone, model alone and combined, for one call.
@@ -260,11 +272,20 @@ class Classifier:
         by_rules = self._decide(scans)
         if self.model is None:
             return by_rules
-        said = [n for seg, n in zip(segments, ns, strict=True) if seg.source != "context"]
-        idx = self.model.encode_call(SEPARATOR.join(n.text for n in said), SEPARATOR.join(n.original for n in said))
-        scores = self.model.scores_of(idx)
+        model = self.model
+        said = [(seg, n) for seg, n in zip(segments, ns, strict=True) if seg.source != "context"]
+        if len(said) == 1:  # one line said is the whole call: reading it alone lifts nothing
+            idx = model.encode_call(said[0][1].text, said[0][1].original)
+            each = []
+        else:  # each line's features once; the call's are their union (no feature spans two lines)
+            each = model.encode_lines([n.text for _, n in said], [n.original for _, n in said])
+            idx = np.unique(np.concatenate(each)) if each else np.zeros(0, dtype=np.int32)
+        scores = model.scores_of(idx)
         if scores is None:
             return by_rules
+        alone = [ids for (seg, _), ids in zip(said, each, strict=False) if seg.source in READ_ALONE]
+        if alone:
+            scores = model.lifted(scores, (model.best_line(alone),))
         return combine(by_rules, scores, self.model, scans, self.settings, self.rules.priority, idx, ns)
 
 

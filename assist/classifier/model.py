@@ -13,6 +13,10 @@ Source = Literal["customer", "agent", "supervisor", "third_party", "note", "cont
 Match = Literal["exact", "sound", "fuzzy"]
 DecidedBy = Literal["rules", "model", "rules+model", "none"]
 SOURCES: tuple[Source, ...] = ("customer", "agent", "supervisor", "third_party", "note", "context")
+READ_ALONE: frozenset[str] = frozenset({"customer"})
+"""Sources whose every line the learned model also reads on its own (`TextModel.lifted`): what the customer
+said, where a category said once in a long call stands. Not the agent's notes: a short note read alone
+("客户要求今天给答复") reads more than it says, and cross-validation gained nothing from them."""
 
 CATEGORY_IDS: tuple[str, ...] = (
     "major_incident",
@@ -62,6 +66,8 @@ class SegmentScan:
     segment: Segment
     hits: tuple[RuleHit, ...]
     features: tuple[int, ...] = ()
+    alone: tuple[float, ...] = ()
+    """The model's score per label for this line on its own (a `READ_ALONE` source; else empty)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,19 +146,22 @@ class ForbiddenHit:
 # object.__setattr__ (Python code, ~1 µs for Evidence); setting the slots directly builds the same object
 # (same class, same fields: equal, same hash) in about a third of the time. Calls make up to a hundred each.
 _object_new = object.__new__
-_scan_fields = tuple(SegmentScan.__dict__[f].__set__ for f in ("segment", "hits", "features"))
+_scan_fields = tuple(SegmentScan.__dict__[f].__set__ for f in ("segment", "hits", "features", "alone"))
 _evidence_fields = tuple(
     Evidence.__dict__[f].__set__ for f in ("category", "rule", "words", "source", "index", "span", "field")
 )
 
 
-def new_scan(segment: Segment, hits: tuple[RuleHit, ...], features: tuple[int, ...]) -> SegmentScan:
-    """`SegmentScan(segment, hits, features)`, faster."""
+def new_scan(
+    segment: Segment, hits: tuple[RuleHit, ...], features: tuple[int, ...], alone: tuple[float, ...] = ()
+) -> SegmentScan:
+    """`SegmentScan(segment, hits, features, alone)`, faster."""
     scan: SegmentScan = _object_new(SegmentScan)
-    set_segment, set_hits, set_features = _scan_fields
+    set_segment, set_hits, set_features, set_alone = _scan_fields
     set_segment(scan, segment)
     set_hits(scan, hits)
     set_features(scan, features)
+    set_alone(scan, alone)
     return scan
 
 

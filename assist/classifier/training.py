@@ -28,6 +28,8 @@ class Example:
 
     texts: tuple[str, ...]
     labels: tuple[str, ...]
+    alone: tuple[bool, ...] = ()
+    """Per text: the model also reads it on its own (`TextModel.lifted`: a customer's line)."""
 
 
 class TooFewExamples(ValueError):
@@ -126,5 +128,7 @@ def cross_validate(
     for train_idx, test_idx in splitter.split(np.zeros(len(examples)), primary):
         model = train([examples[i] for i in train_idx], labels, c=c)
         for i in test_idx:
-            out[i] = model.scores(model.encode(t) for t in examples[i].texts)
+            encoded = [model.encode(t) for t in examples[i].texts]
+            lines = (model.line_scores(e) for e, alone in zip(encoded, examples[i].alone, strict=False) if alone)
+            out[i] = model.lifted(model.scores(encoded), lines)
     return out

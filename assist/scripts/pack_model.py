@@ -24,6 +24,7 @@ import msgspec
 from assist.classifier.agent_lines import OK_LABEL
 from assist.classifier.forbidden_check import ForbiddenChecker
 from assist.classifier.learned import FORMAT, TextModel
+from assist.classifier.model import READ_ALONE
 from assist.classifier.segments import sample_segments
 from assist.classifier.training import C, Example, check_counts, train
 
@@ -63,7 +64,8 @@ def call_examples(samples: Sequence[Mapping[str, Any]]) -> list[Example]:
     for call in sample_calls(samples):
         labels = tuple(str(x) for x in call.get("labels", ()))
         if labels:
-            out.append(Example(tuple(s.text for s in sample_segments(call) if s.source != "context"), labels))
+            said = [s for s in sample_segments(call) if s.source != "context"]
+            out.append(Example(tuple(s.text for s in said), labels, tuple(s.source in READ_ALONE for s in said)))
     return out
 
 

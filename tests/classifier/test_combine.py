@@ -3,6 +3,7 @@ default pack as a service publishes it."""
 
 from __future__ import annotations
 
+from assist.classifier.segments import call_segments
 from assist.scripts.pack import Pack
 from tests.classifier.test_negation_scope import labels_of
 
@@ -11,3 +12,28 @@ def test_the_model_does_not_veto_the_category_it_reads_most(default_pack_with_mo
     """A short outage call the rules label and the model scores highest as an outage (though `none` comes
     close): with a negative veto threshold the model used to drop the label both gave it."""
     assert labels_of(default_pack_with_models, "短信平台验证码还是收不到，系统繁忙") == ("system_outage",)
+
+
+AGENT_LED = [
+    "您好，这里是客户服务中心，请问有什么可以帮您？",
+    "好的，为了核实身份，请您提供一下身份证后六位和预留手机号后四位。",
+    "核实通过。您反映的这笔年费是按照领用合约第七条收取的，普卡次年刷卡满五次可以免年费，您去年只刷了两次，"
+    "所以系统自动扣收了。",
+    "如果您对收费有异议，我可以帮您登记，由后台在五个工作日内复核，复核结果会短信通知您。",
+    "另外提醒您，账单日是每月五号，还款日是每月二十三号，请您按时还款。",
+]
+
+
+def test_a_category_said_once_after_the_agents_long_explanation_is_read_on_its_line(
+    default_pack_with_models: Pack,
+) -> None:
+    """An agent-led call: five routine agent lines, then the customer's one line. Read in the whole call's
+    text the line is diluted (the model read a general complaint about the fee); read alone too, it is what
+    it says. The same call with an ordinary last line stays ordinary."""
+    classify = default_pack_with_models.classifier.classify
+
+    def ending(last: str) -> tuple[str, ...]:
+        return classify(call_segments({}, [], [*(("agent", a) for a in AGENT_LED), ("customer", last)])).labels
+
+    assert ending("其实我是财经周刊的记者，想就年费这件事采访一下你们") == ("media.interview",)
+    assert ending("好的，那我等短信吧，谢谢") == ("none",)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from assist.classifier.combine import ModelSettings, Thresholds, combine, model_labels
-from assist.classifier.learned import TextModel, text_features
+from assist.classifier.learned import LINE_MARGIN, TextModel, text_features
 from assist.classifier.model import Classification, Evidence, Segment, SegmentScan
+from assist.classifier.normalize import normalize_text
 from assist.classifier.training import Example, TooFewExamples, check_counts, cross_validate, train
 
 LABELS = ("complaint.general", "system_outage", "none")
@@ -139,6 +140,25 @@ def test_a_category_that_overrules_every_rule_label_is_labelled_below_beside(mod
     assert out.evidence and all(e.category == "system_outage" and e.rule == "model" for e in out.evidence)
     ordinary = scores | {"system_outage": -0.9, "none": 0.5}  # vetoed as ordinary: nothing in its place
     assert combine(_rules("complaint.general", "登录"), ordinary, model, scans, settings, PRIORITY).labels == ("none",)
+
+
+def test_lines_score_the_same_one_at_a_time_and_all_at_once(model: TextModel) -> None:
+    """The live path scores a line when it is said; the cold path scores every line of a call at once. Both
+    must give the same numbers to the last bit, or a call could be labelled differently cold and live."""
+    lines = ["手机银行登录失败", "收费太不合理我要投诉", "我想查一下余额", "系统繁忙"]
+    each = model.encode_lines([normalize_text(t) for t in lines], lines)
+    one_at_a_time = [model.line_scores(model.encode(t)) for t in lines]
+    assert model.best_line(each) == tuple(max(column) for column in zip(*one_at_a_time, strict=True))
+    assert [model.best_line([ids]) for ids in each] == one_at_a_time
+
+
+def test_a_line_read_alone_lifts_a_category_but_never_none(model: TextModel) -> None:
+    whole = {"system_outage": -0.9, "complaint.general": -0.2, "none": 0.4}
+    line = tuple({"system_outage": 0.5, "complaint.general": -1.0, "none": 2.0}[lb] for lb in model.labels)
+    lifted = model.lifted(whole, [line])
+    assert lifted["system_outage"] == 0.5 - LINE_MARGIN
+    assert lifted["complaint.general"] == -0.2 and lifted["none"] == 0.4
+    assert model.lifted(whole, [()]) is whole
 
 
 def test_model_adds_a_confident_second_label(model: TextModel) -> None:
