@@ -152,13 +152,13 @@ class Classifier:
             return new_scan(segment, (), features, alone)
         place = self._places.get((segment.source, segment.field if segment.field in self._fields else None))
         if place is None:
-            return new_scan(segment, (), features)
+            return new_scan(segment, (), features, alone)
         firsts = place.firsts
         # The hits each rule sees, per keyword group: ordered by position, ties in the order the
         # keywords were first found. Only keywords of rules that apply here matter.
         ordered = [h for h in term_hits if h[0] in firsts]
         if not ordered:
-            return new_scan(segment, (), features)
+            return new_scan(segment, (), features, alone)
         if len(ordered) > 1:
             ordered.sort(key=_END, reverse=True)  # stable both ways: by start, then longest first
             ordered.sort(key=_START)

@@ -118,7 +118,7 @@ class FileCache:
 
 def load_data(text: str) -> Any:
     """The text's plain data without the round-trip document: ruamel's safe loader, on its C parser where
-    ruamel.yaml.clib is installed. Equal to `parse(text).data` (tests/scripts/test_file_cache.py); a text
+    ruamel.yaml.clib is installed. Equal to `parse(text).data` (tests/packs/test_file_cache.py); a text
     with a merge key (`<<`) is parsed round-trip, whose merged keys come in another order, and a text the safe
     loader refuses (an unknown tag) raises, for the caller to parse it round-trip."""
     if "<<" in text:

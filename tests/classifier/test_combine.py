@@ -37,3 +37,14 @@ def test_a_category_said_once_after_the_agents_long_explanation_is_read_on_its_l
 
     assert ending("其实我是财经周刊的记者，想就年费这件事采访一下你们") == ("media.interview",)
     assert ending("好的，那我等短信吧，谢谢") == ("none",)
+
+
+def test_a_customer_line_is_scored_alone_whatever_the_rules_found_in_it(default_pack_with_models: Pack) -> None:
+    """The live path keeps each line's own scores in its scan. A customer line whose words only rules that do
+    not apply to it use (昨天下午四点: a time some rule pairs with another word) must carry them too, or the
+    same call could be labelled one way live and another cold."""
+    clf = default_pack_with_models.classifier
+    (scan,) = (clf.scan(s) for s in call_segments({}, [], [("customer", "行，大概是昨天下午四点左右。")]))
+    assert scan.hits == () and scan.features and len(scan.alone) == len(default_pack_with_models.priority)
+    (agent,) = (clf.scan(s) for s in call_segments({}, [], [("agent", "是我的问题，我马上帮您处理")]))
+    assert agent.features and agent.alone == (), "the agent's lines are read in the whole call only"
