@@ -146,6 +146,8 @@ async def test_a_days_work_from_an_edit_to_the_agents_call_and_back(
     second = await sign_in(browser, service, "t2")
     await second.get_by_test_id("draft-pick").select_option(str(draft_id))
     await second.get_by_test_id("go-review").click()
+    # the review checks the draft before it offers 批准 (as the author's did): the same bound as those waits
+    await expect(second.get_by_test_id("action-approve")).to_be_visible(timeout=300_000)
     await second.get_by_test_id("action-approve").click()
     await expect(second.get_by_test_id("approvals")).to_contain_text("1/1", timeout=300_000)
     await expect(second.get_by_test_id("blockers")).to_contain_text("可以发布", timeout=300_000)
