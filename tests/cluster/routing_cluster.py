@@ -51,7 +51,7 @@ def routing_toml(receiver: Receiver, **deadlines: float) -> str:
         "backoff = 0.1",
         "backoff_max = 0.5",
         "timeout = 5",
-        "lease_slack = 1",  # a delivery A was sending when it was killed is B's 21 s later, not 50
+        "lease_slack = 1",  # a delivery an instance was sending when it was killed is the other's 21 s later
         f'sms_url = "{receiver.url("/sms")}"',
         "[schedule]",
         'timezone = "Asia/Shanghai"',

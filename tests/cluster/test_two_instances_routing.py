@@ -108,6 +108,9 @@ async def test_a_deadline_held_by_a_killed_instance_fires_on_the_other_once(
         agent = await pair.client(pair.a, "a1")
         eid = await escalate(agent, "k-1")  # opened on A: its back-office deadline is 3 s away
         await leader.push("escalation.event", timeout=60, event="new")  # B has heard of it
+        # A has sent the shift leader's notifications: it holds no delivery's lease when it dies, so what B
+        # fires does not wait for a lease to run out (4 x the delivery timeout: 21 s here)
+        await until(lambda: not undelivered(pair, [eid]), "the shift leader's deliveries from A")
         assert await pair.a.signal(signal.SIGKILL) == -signal.SIGKILL
         at_once = await leader.push("escalation.event", timeout=60, event="step")  # fired on A with the filing
         assert at_once["step"]["name"] == "shift_leader"
