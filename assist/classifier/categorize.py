@@ -21,13 +21,13 @@ from assist.classifier.learned import FeatureIds, TextModel
 from assist.classifier.matching import NOTHING, Found, Matcher, TermHit
 from assist.classifier.model import (
     NONE,
-    READ_ALONE,
     SOURCES,
     Classification,
     RuleHit,
     Segment,
     SegmentScan,
     new_scan,
+    reads_alone,
 )
 from assist.classifier.normalize import Normalized, fold_table, normalize, normalize_all
 from assist.classifier.ruleset import Rule, RuleSet
@@ -147,7 +147,8 @@ class Classifier:
     def _scan(self, segment: Segment, n: Normalized, found: Found, features: FeatureIds) -> SegmentScan:
         """One segment's scan from its normalised text, keyword hits (`Matcher.find`) and model features."""
         term_hits, as_found = found
-        alone = self.model.line_scores(features) if features and segment.source in READ_ALONE and self.model else ()
+        model = self.model
+        alone = model.line_scores(features) if features and model and reads_alone(segment.source, n.text) else ()
         if not term_hits:
             return new_scan(segment, (), features, alone)
         place = self._places.get((segment.source, segment.field if segment.field in self._fields else None))
@@ -283,7 +284,7 @@ class Classifier:
         scores = model.scores_of(idx)
         if scores is None:
             return by_rules
-        alone = [ids for (seg, _), ids in zip(said, each, strict=False) if seg.source in READ_ALONE]
+        alone = [ids for (seg, n), ids in zip(said, each, strict=False) if reads_alone(seg.source, n.text)]
         if alone:
             scores = model.lifted(scores, (model.best_line(alone),))
         return combine(by_rules, scores, self.model, scans, self.settings, self.rules.priority, idx, ns)

@@ -17,6 +17,17 @@ READ_ALONE: frozenset[str] = frozenset({"customer"})
 """Sources whose every line the learned model also reads on its own (`TextModel.lifted`): what the customer
 said, where a category said once in a long call stands. Not the agent's notes: a short note read alone
 ("客户要求今天给答复") reads more than it says, and cross-validation gained nothing from them."""
+LINE_MIN_CHARS = 6
+"""A line read alone has at least this many characters once normalised. Shorter answers ("十万。", "对。",
+"长江路支行") are one or two character pairs, each weighed as if it were the whole call: "十万" read alone
+scored a large-loss urgent complaint in a call booking a cash withdrawal. Cross-validation is unchanged
+from 3 to 12 characters (docs/quality.md, session 11)."""
+
+
+def reads_alone(source: str, normalized: str) -> bool:
+    """Whether the model also reads this line on its own (`READ_ALONE`, `LINE_MIN_CHARS`)."""
+    return source in READ_ALONE and len(normalized) >= LINE_MIN_CHARS
+
 
 CATEGORY_IDS: tuple[str, ...] = (
     "major_incident",

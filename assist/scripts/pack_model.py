@@ -24,7 +24,8 @@ import msgspec
 from assist.classifier.agent_lines import OK_LABEL
 from assist.classifier.forbidden_check import ForbiddenChecker
 from assist.classifier.learned import FORMAT, TextModel
-from assist.classifier.model import READ_ALONE
+from assist.classifier.model import reads_alone
+from assist.classifier.normalize import normalize_text
 from assist.classifier.segments import sample_segments
 from assist.classifier.training import C, Example, check_counts, train
 
@@ -65,7 +66,8 @@ def call_examples(samples: Sequence[Mapping[str, Any]]) -> list[Example]:
         labels = tuple(str(x) for x in call.get("labels", ()))
         if labels:
             said = [s for s in sample_segments(call) if s.source != "context"]
-            out.append(Example(tuple(s.text for s in said), labels, tuple(s.source in READ_ALONE for s in said)))
+            alone = tuple(reads_alone(s.source, normalize_text(s.text)) for s in said)
+            out.append(Example(tuple(s.text for s in said), labels, alone))
     return out
 
 

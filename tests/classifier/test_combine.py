@@ -48,3 +48,22 @@ def test_a_customer_line_is_scored_alone_whatever_the_rules_found_in_it(default_
     assert scan.hits == () and scan.features and len(scan.alone) == len(default_pack_with_models.priority)
     (agent,) = (clf.scan(s) for s in call_segments({}, [], [("agent", "是我的问题，我马上帮您处理")]))
     assert agent.features and agent.alone == (), "the agent's lines are read in the whole call only"
+
+
+def test_a_short_answer_is_not_read_alone(default_pack_with_models: Pack) -> None:
+    """"十万。" answering "how much?" is one character pair: read alone it scored a large-loss urgent complaint
+    in a call that books a cash withdrawal and then complains, calmly, about a branch's lobby manager. Such a
+    line is read in the whole call only (`LINE_MIN_CHARS`), live and cold alike."""
+    clf = default_pack_with_models.classifier
+    turns = [
+        ("customer", "你好，我想预约后天去网点取一笔现金。"),
+        ("agent", "请问您要取多少？"),
+        ("customer", "十万。"),
+        ("agent", "五万元以上需要提前预约，请问去哪个网点？"),
+        ("customer", "人民路支行。上回去那里，大堂经理一直低头玩手机，问他话爱搭不理。"),
+        ("customer", "你帮我记下来，我要投诉那个大堂经理。"),
+        ("agent", "好的，我帮您登记，转网点处理。"),
+    ]
+    assert clf.classify(call_segments({}, [], turns)).labels == ("complaint.general",)
+    (short,) = (clf.scan(s) for s in call_segments({}, [], [("customer", "十万。")]))
+    assert short.features and short.alone == ()
