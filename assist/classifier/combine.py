@@ -103,12 +103,15 @@ def combine(
             return rules
         evidence = tuple(ev for c in labels for ev in model_evidence(model, scans, c, features, normalized))
         return Classification(labels[0], tuple(labels), evidence, "model")
-    kept = [c for c in rules.labels if not _vetoed(c, rules, model, scores, settings)]
+    vetoed = {c for c in rules.labels if _vetoed(c, rules, model, scores, settings)}
+    kept = [c for c in rules.labels if c not in vetoed]
     # Every rule label overruled: the model's own labels too (as if the rules were silent), so the category
     # that outscored a rule's word (`overrule`) is labelled even below `beside` rather than nothing at all.
-    added = _beside(scores, settings, kept or [NONE])
+    # A label just vetoed is not added back: a customer's line read alone can lift it to `beside` while the
+    # call as a whole reads ordinary ("是不是你们系统出问题了？" answered by "余额不足").
+    added = [c for c in _beside(scores, settings, kept or [NONE]) if c not in vetoed]
     if not kept:
-        added = _ordered({*added, *model_labels(scores, settings, priority)}, priority)
+        added = _ordered({*added, *(c for c in model_labels(scores, settings, priority) if c not in vetoed)}, priority)
     if kept == list(rules.labels) and not added:
         return rules
     if not kept and not added:

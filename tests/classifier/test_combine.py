@@ -67,3 +67,21 @@ def test_a_short_answer_is_not_read_alone(default_pack_with_models: Pack) -> Non
     assert clf.classify(call_segments({}, [], turns)).labels == ("complaint.general",)
     (short,) = (clf.scan(s) for s in call_segments({}, [], [("customer", "十万。")]))
     assert short.features and short.alone == ()
+
+
+def test_a_label_the_model_vetoed_is_not_added_back_beside(default_pack_with_models: Pack) -> None:
+    """The customer suspects the bank's system, the agent finds the cause on the customer's side, and the
+    customer agrees: an ordinary call. The model vetoes the rules' outage; the customer's first line read
+    alone still scored the outage above `beside`, and it came back as an added label."""
+    turns = [
+        ("customer", "我用手机银行转账一直失败，是不是你们系统出问题了？"),
+        ("agent", "请问页面上有什么提示吗？"),
+        ("customer", "写的是账户余额不足。"),
+        ("agent", "系统显示您活期余额是两千一百元，这笔转账是五千元。"),
+        ("customer", "哦，原来是钱还没存进来，是我自己搞错了，不好意思。"),
+    ]
+    assert labels_of_turns(default_pack_with_models, turns) == ("none",)
+
+
+def labels_of_turns(pack: Pack, turns: list[tuple[str, str]]) -> tuple[str, ...]:
+    return pack.classifier.classify(call_segments({}, [], turns)).labels
