@@ -51,7 +51,7 @@ def test_a_customer_line_is_scored_alone_whatever_the_rules_found_in_it(default_
 
 
 def test_a_short_answer_is_not_read_alone(default_pack_with_models: Pack) -> None:
-    """"十万。" answering "how much?" is one character pair: read alone it scored a large-loss urgent complaint
+    """ "十万。" answering "how much?" is one character pair: read alone it scored a large-loss urgent complaint
     in a call that books a cash withdrawal and then complains, calmly, about a branch's lobby manager. Such a
     line is read in the whole call only (`LINE_MIN_CHARS`), live and cold alike."""
     clf = default_pack_with_models.classifier
