@@ -227,6 +227,31 @@ def outbox(key: str, channel: str, address: str, at: float) -> Write:
     )
 
 
+async def test_a_delivery_lease_whose_holder_died_runs_out_and_another_instance_takes_it(store: Store) -> None:
+    """Two instances sending one notification: the lease keeps the second off while the first sends, lets it
+    take over once the lease runs out (the first died mid-send), and only the holder's outcome is kept."""
+    await store.write([outbox("k1", "sms", "138", 1.0)])
+
+    async def claim(by: str, now: float, until: float) -> bool:
+        async with store.unit() as db:
+            return await rs.claim_delivery(db, "k1", 0, by, now, until)
+
+    assert await claim("a", 10.0, 31.0), "nobody holds it"
+    assert not await claim("b", 20.0, 41.0), "a holds it until 31"
+    assert not await claim("b", 31.0, 52.0), "still a's at the instant it runs out"
+    assert await claim("b", 31.5, 52.5), "a's lease ran out: a died mid-send"
+    late = {"key": "k1", "attempts": 1, "next_at": 40.0, "delivered_at": 40.0}
+    await store.write([Write("routing_delivery", {**late, "claimed_by": "a"})])  # a's outcome, too late
+    assert (await rows(store, "SELECT claimed_by, delivered_at FROM routing_outbox WHERE key='k1'")) == [
+        {"claimed_by": "b", "delivered_at": None}
+    ], "only the lease holder's outcome counts"
+    await store.write([Write("routing_delivery", {**late, "claimed_by": "b"})])
+    assert (await rows(store, "SELECT claimed_by, delivered_at FROM routing_outbox WHERE key='k1'")) == [
+        {"claimed_by": "", "delivered_at": 40.0}
+    ]
+    assert not await claim("a", 60.0, 81.0), "a delivered notification is nobody's to send again"
+
+
 async def test_routing_guards_queue_order_and_append_only_audit(store: Store) -> None:
     await store.write(
         [
