@@ -109,9 +109,10 @@ def combine(
     # that outscored a rule's word (`overrule`) is labelled even below `beside` rather than nothing at all.
     # A label just vetoed is not added back: a customer's line read alone can lift it to `beside` while the
     # call as a whole reads ordinary ("是不是你们系统出问题了？" answered by "余额不足").
-    added = [c for c in _beside(scores, settings, kept or [NONE]) if c not in vetoed]
+    added = _beside(scores, settings, kept or [NONE])
     if not kept:
-        added = _ordered({*added, *(c for c in model_labels(scores, settings, priority) if c not in vetoed)}, priority)
+        added = _ordered({*added, *model_labels(scores, settings, priority)}, priority)
+    added = [c for c in added if c not in vetoed]
     if kept == list(rules.labels) and not added:
         return rules
     if not kept and not added:
