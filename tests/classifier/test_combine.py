@@ -8,6 +8,11 @@ from assist.scripts.pack import Pack
 from tests.classifier.test_negation_scope import labels_of
 
 
+def labels_of_turns(pack: Pack, turns: list[tuple[str, str]]) -> tuple[str, ...]:
+    """The labels of a call of these (speaker, text) turns, classified cold."""
+    return pack.classifier.classify(call_segments({}, [], turns)).labels
+
+
 def test_the_model_does_not_veto_the_category_it_reads_most(default_pack_with_models: Pack) -> None:
     """A short outage call the rules label and the model scores highest as an outage (though `none` comes
     close): with a negative veto threshold the model used to drop the label both gave it."""
@@ -30,10 +35,9 @@ def test_a_category_said_once_after_the_agents_long_explanation_is_read_on_its_l
     """An agent-led call: five routine agent lines, then the customer's one line. Read in the whole call's
     text the line is diluted (the model read a general complaint about the fee); read alone too, it is what
     it says. The same call with an ordinary last line stays ordinary."""
-    classify = default_pack_with_models.classifier.classify
 
     def ending(last: str) -> tuple[str, ...]:
-        return classify(call_segments({}, [], [*(("agent", a) for a in AGENT_LED), ("customer", last)])).labels
+        return labels_of_turns(default_pack_with_models, [*(("agent", a) for a in AGENT_LED), ("customer", last)])
 
     assert ending("其实我是财经周刊的记者，想就年费这件事采访一下你们") == ("media.interview",)
     assert ending("好的，那我等短信吧，谢谢") == ("none",)
@@ -64,7 +68,7 @@ def test_a_short_answer_is_not_read_alone(default_pack_with_models: Pack) -> Non
         ("customer", "你帮我记下来，我要投诉那个大堂经理。"),
         ("agent", "好的，我帮您登记，转网点处理。"),
     ]
-    assert clf.classify(call_segments({}, [], turns)).labels == ("complaint.general",)
+    assert labels_of_turns(default_pack_with_models, turns) == ("complaint.general",)
     (short,) = (clf.scan(s) for s in call_segments({}, [], [("customer", "十万。")]))
     assert short.features and short.alone == ()
 
@@ -81,7 +85,3 @@ def test_a_label_the_model_vetoed_is_not_added_back_beside(default_pack_with_mod
         ("customer", "哦，原来是钱还没存进来，是我自己搞错了，不好意思。"),
     ]
     assert labels_of_turns(default_pack_with_models, turns) == ("none",)
-
-
-def labels_of_turns(pack: Pack, turns: list[tuple[str, str]]) -> tuple[str, ...]:
-    return pack.classifier.classify(call_segments({}, [], turns)).labels
