@@ -54,14 +54,37 @@ def check_counts(examples: Sequence[Example], labels: Sequence[str], minimum: in
         raise TooFewExamples(few, minimum)
 
 
-def _matrix(examples: Sequence[Example]) -> tuple[Any, Any]:
-    from sklearn.feature_extraction.text import TfidfVectorizer
+def _counts(examples: Sequence[Example]) -> tuple[list[str], Any]:
+    """Each example's features read once: the sorted vocabulary, and a binary example x feature matrix (CSR)."""
+    from sklearn.feature_extraction.text import CountVectorizer
 
-    vec = TfidfVectorizer(
-        analyzer=call_features, binary=True, norm="l2", use_idf=True, smooth_idf=True, lowercase=False, dtype=np.float64
-    )
-    x = vec.fit_transform([ex.texts for ex in examples])
-    return vec, x
+    vec = CountVectorizer(analyzer=call_features, binary=True, lowercase=False, dtype=np.float64)
+    x = vec.fit_transform([ex.texts for ex in examples]).tocsr()
+    return vec.get_feature_names_out().tolist(), x
+
+
+def _tfidf(counts: Any, rows: Any) -> tuple[Any, Any, Any]:
+    """What `TfidfVectorizer(binary=True, smooth_idf=True, norm="l2")` fits on the examples `rows` alone: their
+    matrix over the features they hold, those features' columns in `counts`, and their idf.
+
+    A cross-validation fold is a subset of the examples, so the features are read once for all folds (reading them
+    was half of a cross-validation's time) and each fold keeps the columns its own examples use, as a vectoriser
+    fitted on the fold alone would: the same sorted vocabulary, idf and norms (`test_learned` compares them).
+    """
+    from sklearn.preprocessing import normalize
+
+    x = counts[rows]
+    df = np.bincount(x.indices, minlength=x.shape[1])
+    columns = np.flatnonzero(df)
+    x = x[:, columns].tocsr()
+    x.sort_indices()
+    smoothed = df[columns].astype(np.float64) + 1.0
+    idf = np.full_like(smoothed, fill_value=x.shape[0] + 1, dtype=np.float64)
+    idf /= smoothed
+    np.log(idf, out=idf)
+    idf += 1.0
+    x.data *= idf[x.indices]
+    return normalize(x, norm="l2", copy=False), columns, idf
 
 
 def _fit(x: Any, examples: Sequence[Example], labels: Sequence[str], c: float) -> tuple[Any, Any]:
@@ -86,19 +109,30 @@ def train(
     examples: Sequence[Example], labels: Sequence[str], *, c: float = C, meta: Mapping[str, Any] | None = None
 ) -> TextModel:
     """Fit one-vs-rest linear models over binary TF-IDF features and export their weights."""
-    vec, x = _matrix(examples)
-    coef, bias = _fit(x, examples, labels, c)
-    idf = vec.idf_
-    features = vec.get_feature_names_out().tolist()
+    features, counts = _counts(examples)
+    return _train_rows(features, counts, np.arange(len(examples)), examples, labels, c, meta)
+
+
+def _train_rows(
+    features: Sequence[str],
+    counts: Any,
+    rows: Any,
+    examples: Sequence[Example],
+    labels: Sequence[str],
+    c: float,
+    meta: Mapping[str, Any] | None = None,
+) -> TextModel:
+    """The model trained on the examples `rows` alone, from the features of all of them (`_counts`)."""
+    x, columns, idf = _tfidf(counts, rows)
+    coef, bias = _fit(x, [examples[i] for i in rows], labels, c)
     keep = np.abs(coef).max(axis=1) > 1e-6  # features no label uses cost lookups and bytes for nothing
-    weights = coef[keep] * idf[keep, None]
     return build_model(
         labels,
-        [f for f, k in zip(features, keep, strict=True) if k],
-        weights,
+        [features[i] for i in columns[keep]],
+        coef[keep] * idf[keep, None],
         bias,
         (idf[keep] ** 2),
-        {"samples": len(examples), "c": c, **(meta or {})},
+        {"samples": len(rows), "c": c, **(meta or {})},
     )
 
 
@@ -125,8 +159,9 @@ def cross_validate(
         if min(counts.values()) >= folds
         else KFold(n_splits=folds, shuffle=True, random_state=SEED)
     )
+    features, matrix = _counts(examples)
     for train_idx, test_idx in splitter.split(np.zeros(len(examples)), primary):
-        model = train([examples[i] for i in train_idx], labels, c=c)
+        model = _train_rows(features, matrix, train_idx, examples, labels, c)
         for i in test_idx:
             encoded = [model.encode(t) for t in examples[i].texts]
             lines = (model.line_scores(e) for e, alone in zip(encoded, examples[i].alone, strict=False) if alone)

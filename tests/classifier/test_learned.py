@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from assist.classifier.combine import ModelSettings, Thresholds, combine, model_labels
-from assist.classifier.learned import LINE_MARGIN, TextModel, text_features
+from assist.classifier.learned import LINE_MARGIN, TextModel, call_features, text_features
 from assist.classifier.model import Classification, Evidence, Segment, SegmentScan
 from assist.classifier.normalize import normalize_text
-from assist.classifier.training import Example, TooFewExamples, check_counts, cross_validate, train
+from assist.classifier.training import Example, TooFewExamples, _counts, _tfidf, check_counts, cross_validate, train
 
 LABELS = ("complaint.general", "system_outage", "none")
 PRIORITY = ("system_outage", "complaint.general", "none")
@@ -79,6 +80,23 @@ def test_cross_validation_scores_each_example_with_a_model_that_never_saw_it() -
     assert len(held_out) == len(exs) and all(set(s) == set(LABELS) for s in held_out)
     right = sum(max(s, key=s.__getitem__) == ex.labels[0] for s, ex in zip(held_out, exs, strict=True))
     assert right >= 0.9 * len(exs)
+
+
+def test_a_folds_matrix_is_the_one_a_vectoriser_fitted_on_the_fold_alone_gives() -> None:
+    """Cross-validation reads every example's features once and keeps, per fold, the columns its examples use:
+    the vocabulary, idf and normalised rows must be those of scikit-learn's vectoriser fitted on the fold."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    exs = [*examples(), Example(("只在这一条里出现的词",), ("none",))]
+    rows = np.array([i for i in range(len(exs)) if i % 3 != 1 and i != len(exs) - 1])
+    features, matrix = _counts(exs)
+    x, columns, idf = _tfidf(matrix, rows)
+    vec = TfidfVectorizer(analyzer=call_features, binary=True, norm="l2", smooth_idf=True, lowercase=False)
+    expected = vec.fit_transform([exs[i].texts for i in rows])
+    assert [features[i] for i in columns] == vec.get_feature_names_out().tolist()
+    assert "只在" not in [features[i] for i in columns]  # a feature of a left-out example only is not the fold's
+    assert np.allclose(idf, vec.idf_, rtol=0, atol=1e-12)
+    assert np.allclose(x.toarray(), expected.toarray(), rtol=0, atol=1e-12)
 
 
 def _scan(model: TextModel, text: str) -> SegmentScan:
