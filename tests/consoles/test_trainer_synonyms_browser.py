@@ -4,6 +4,7 @@ they typed it, fixes it, and the try box classifies a call that says the other w
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, expect
@@ -15,12 +16,18 @@ from tests.consoles.test_trainer_browser import SHOTS, sign_in
 pytestmark = [pytest.mark.browser, pytest.mark.small_pack]
 expect.set_options(timeout=60_000)  # an upper bound: a save takes seconds on a busy machine
 
+WORD = "趴窝"
+"""Slang for a breakdown that no sample says: a word the model learned from samples could overrule the rule the new
+synonym makes (docs/model.md), and this test is about the synonym reaching the rules. (掉链子 was the word until a
+sample call said it.)"""
+
 
 async def test_a_trainer_adds_a_synonym_group_and_a_call_with_the_other_word_gets_the_category(
-    trainer_service: Running, browser: Browser
+    trainer_service: Running, browser: Browser, small_pack: Path
 ) -> None:
+    assert WORD not in (small_pack / "samples.jsonl").read_text(encoding="utf-8"), "pick a word no sample says"
     page = await sign_in(browser, trainer_service, await issue(trainer_service, "t1", "trainer"))
-    await page.get_by_test_id("try-input").fill("客户：转账的时候掉链子了")
+    await page.get_by_test_id("try-input").fill(f"客户：转账的时候{WORD}了")
     category = page.get_by_test_id("try-category")
     await expect(category).to_have_attribute("data-category", "none")
 
@@ -31,23 +38,23 @@ async def test_a_trainer_adds_a_synonym_group_and_a_call_with_the_other_word_get
     await expect(text).to_have_value(re.compile("网银 = 网上银行 = 网上银行系统"))  # the published pack's groups
 
     before = await text.input_value()
-    await text.fill(before + "系统故障 掉链子\n")
+    await text.fill(before + f"系统故障 {WORD}\n")
     await card.get_by_test_id("save-synonyms").click()
     problems = page.get_by_test_id("synonyms").get_by_test_id("synonyms-problems")
     await expect(problems).to_contain_text("synonyms.txt:")
-    await expect(problems).to_contain_text("系统故障 掉链子")
+    await expect(problems).to_contain_text(f"系统故障 {WORD}")
     await expect(page.get_by_test_id("try-result")).to_contain_text("话术包有 1 个问题")  # the draft does not load
 
     text = page.get_by_test_id("synonyms").get_by_test_id("synonyms-text")
-    await text.fill(before + "系统故障 = 掉链子\n")
+    await text.fill(before + f"系统故障 = {WORD}\n")
     await page.get_by_test_id("synonyms").get_by_test_id("save-synonyms").click()
     await expect(page.get_by_test_id("synonyms").get_by_test_id("synonyms-problems")).to_have_count(0)
     await expect(page.get_by_test_id("draft-status")).to_have_text("编辑中")
     await expect(category).to_have_attribute("data-category", "system_outage")
     await expect(category).to_have_text("系统故障")
-    await expect(page.get_by_test_id("try-result").locator("ul.evidence mark")).to_contain_text(["掉链子"])
+    await expect(page.get_by_test_id("try-result").locator("ul.evidence mark")).to_contain_text([WORD])
     await expect(page.get_by_test_id("synonyms").get_by_test_id("synonyms-text")).to_have_value(
-        before + "系统故障 = 掉链子\n"
+        before + f"系统故障 = {WORD}\n"
     )
     SHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SHOTS / "synonyms.png"))
