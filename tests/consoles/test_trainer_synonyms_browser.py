@@ -27,7 +27,7 @@ async def test_a_trainer_adds_a_synonym_group_and_a_call_with_the_other_word_get
 ) -> None:
     assert WORD not in (small_pack / "samples.jsonl").read_text(encoding="utf-8"), "pick a word no sample says"
     page = await sign_in(browser, trainer_service, await issue(trainer_service, "t1", "trainer"))
-    await page.get_by_test_id("try-input").fill(f"客户：转账的时候{WORD}了")
+    await page.get_by_test_id("try-input").fill(f"客户：我这边{WORD}了怎么办")
     category = page.get_by_test_id("try-category")
     await expect(category).to_have_attribute("data-category", "none")
 
