@@ -158,9 +158,17 @@ def _vetoed(
     elsewhere = (
         mine < t.alone and max((v for c, v in scores.items() if c not in (category, NONE)), default=mine) >= t.overrule
     )
-    if not (ordinary or elsewhere or _other_level(category, rules, scores, settings)):
-        return False
-    words = [w for e in rules.evidence if e.category == category and e.rule != MODEL_RULE for w in e.words]
+    said = [e for e in rules.evidence if e.category == category and e.rule != MODEL_RULE]
+    if (ordinary or elsewhere) and _learned(model, [w for e in said for w in e.words]):
+        return True
+    # A level is set by its own rules' words (an urgent threat); the signals both levels require (a grievance
+    # word) stay true of the other level, so they are not what the model must have learned to change it.
+    own = [w for e in said if e.rule.startswith(category + "/") for w in e.words]
+    return _other_level(category, rules, scores, settings) and _learned(model, own)
+
+
+def _learned(model: TextModel, words: Sequence[str]) -> bool:
+    """Every one of the rules' words is one the model learned from samples (and there is at least one)."""
     return bool(words) and all(model.knows(w) for w in words)
 
 

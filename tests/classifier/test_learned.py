@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pytest
 
@@ -163,22 +165,28 @@ def test_a_category_that_overrules_every_rule_label_is_labelled_below_beside(mod
 def test_the_model_corrects_the_complaint_level_only_when_it_reads_the_other_level_by_far(model: TextModel) -> None:
     """A threat withdrawn ("上周说要去12378，后来算了") leaves the rules an urgent word in a general complaint. The
     model replaces the rules' level with the other one when it reads that one confidently and by `LEVEL_MARGIN`
-    more, about words it learned; not when it would add the rules' level itself, and never a complaint about the
+    more, about the words of the level's own rules that it learned (a grievance signal's word, which both levels
+    require, does not count); not when it would add the rules' level itself, and never a complaint about the
     agent, which is about whom, not how serious."""
     priority = ("complaint.urgent", "complaint.about_agent", "system_outage", "complaint.general", "none")
     scans = [_scan(model, "你们收费太不合理我要投诉")]
     scores = {"complaint.general": 0.8, "complaint.urgent": 0.0, "system_outage": -1.0, "none": -1.0}
 
-    def labels(rule: str, word: str, **changed: float) -> tuple[str, ...]:
-        return combine(_rules(rule, word), scores | changed, model, scans, ModelSettings(), priority).labels
+    def labels(rule: str, word: str, changed: Mapping[str, float] = {}, signal: str = "火星文") -> tuple[str, ...]:
+        evidence = (
+            Evidence(rule, f"{rule}/threat", (word,), "customer", 0, (0, len(word))),
+            Evidence(rule, "grievance/complaint_word", (signal,), "customer", 0, (0, len(signal))),
+        )
+        rules = Classification(rule, (rule,), evidence)
+        return combine(rules, {**scores, **changed}, model, scans, ModelSettings(), priority).labels
 
-    assert labels("complaint.urgent", "投诉") == ("complaint.general",)
-    assert labels("complaint.urgent", "投诉", **{"complaint.general": 0.45}) == ("complaint.urgent",), "not by far"
-    assert labels("complaint.urgent", "投诉", **{"complaint.urgent": 0.5, "complaint.general": 1.5}) == (
+    assert labels("complaint.urgent", "投诉") == ("complaint.general",), "a grievance word new to the model is no bar"
+    assert labels("complaint.urgent", "投诉", {"complaint.general": 0.45}) == ("complaint.urgent",), "not by far"
+    assert labels("complaint.urgent", "投诉", {"complaint.urgent": 0.5, "complaint.general": 1.5}) == (
         "complaint.urgent",
     ), "the model would label the rules' level itself"
-    assert labels("complaint.urgent", "火星文") == ("complaint.urgent",), "a word the model never saw stands"
-    assert "complaint.about_agent" in labels("complaint.about_agent", "投诉", **{"complaint.about_agent": -0.2})
+    assert labels("complaint.urgent", "火星文", signal="投诉") == ("complaint.urgent",), "an urgent word it never saw"
+    assert "complaint.about_agent" in labels("complaint.about_agent", "投诉", {"complaint.about_agent": -0.2})
 
 
 def test_lines_score_the_same_one_at_a_time_and_all_at_once(model: TextModel) -> None:
