@@ -6,8 +6,10 @@ Pure: a pack and a call in, a result out. The live desk classifies calls line by
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from assist.classifier.model import NONE, Segment
 from assist.classifier.segments import SPEAKERS, call_segments
 from assist.scripts.pack import Pack
 
@@ -36,9 +38,11 @@ def parse_call(call: Any) -> tuple[dict[str, Any], list[str], list[tuple[str, st
 
 
 def classify_call(pack: Pack, call: Any) -> dict[str, Any]:
-    """One call in, one result out: labels, which part decided, evidence and the agent lines' warnings."""
+    """One call in, one result out: labels, which part decided, evidence, the rules' labels the model overruled
+    and the agent lines' warnings."""
     context, notes, lines = parse_call(call)
-    result = pack.classifier.classify(call_segments(context, notes, lines))
+    segments = call_segments(context, notes, lines)
+    result = pack.classifier.classify(segments)
     media = any(lb.startswith("media.") for lb in result.labels)
     warnings = [
         {"index": i, **hit.to_json()}
@@ -52,8 +56,20 @@ def classify_call(pack: Pack, call: Any) -> dict[str, Any]:
         "labels": list(result.labels),
         "decided_by": result.decided_by,
         "evidence": [e.to_json() for e in result.evidence],
+        "overruled": overruled(pack, segments, result.labels) if result.decided_by == "rules+model" else [],
         "warnings": warnings,
     }
+
+
+def overruled(pack: Pack, segments: Sequence[Segment], labels: Sequence[str]) -> list[dict[str, Any]]:
+    """The rules' labels the model overruled, each with the rules' words for it: a trainer who added a keyword
+    sees why the call is not labelled by it (the model learned those words from samples that read otherwise)."""
+    rules = pack.classifier.parts(segments).rules
+    return [
+        {"category": c, "words": list(dict.fromkeys(w for e in rules.evidence if e.category == c for w in e.words))}
+        for c in rules.labels
+        if c not in labels and c != NONE
+    ]
 
 
 def predicted_labels(pack: Pack, call: Any) -> tuple[str, ...]:

@@ -58,3 +58,25 @@ async def test_a_trainer_adds_a_synonym_group_and_a_call_with_the_other_word_get
     )
     SHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SHOTS / "synonyms.png"))
+
+
+async def test_the_try_box_names_the_rule_label_the_model_overruled_with_its_words(
+    trainer_service: Running, browser: Browser
+) -> None:
+    """docs/trainer.md, "Try a call": a journalist opening an account. The rules read 记者 as a media interview;
+    the model, which learned those words from samples that read otherwise, overrules it. The trainer sees the call
+    is ordinary, and which category the rules gave with which words, so a keyword that never takes effect is
+    not a mystery."""
+    page = await sign_in(browser, trainer_service, await issue(trainer_service, "t1", "trainer"))
+    await page.get_by_test_id("try-input").fill("客户：我是报社记者，想开一张储蓄卡")
+    await expect(page.get_by_test_id("try-category")).to_have_attribute("data-category", "none")
+    await expect(page.get_by_test_id("try-decided-by")).to_have_attribute("data-by", "rules+model")
+    overruled = page.get_by_test_id("try-overruled")
+    await expect(overruled).to_contain_text("模型否决了规则的类别")
+    await expect(overruled.locator("[data-category]")).to_have_attribute("data-category", "media.interview")
+    await expect(overruled.locator("[data-category]")).to_have_text("媒体采访")
+    await expect(overruled.locator("mark")).to_contain_text("报社")
+
+    await page.get_by_test_id("try-input").fill("客户：我要投诉你们乱收费")
+    await expect(page.get_by_test_id("try-category")).to_have_attribute("data-category", "complaint.general")
+    await expect(page.get_by_test_id("try-overruled")).to_have_count(0)

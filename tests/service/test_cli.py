@@ -83,6 +83,7 @@ def test_classify_reads_calls_and_writes_one_result_per_line(trained_cache: dict
         "labels": ["none"],
         "decided_by": "none",
         "evidence": [],
+        "overruled": [],
         "warnings": [],
     }
     assert broken["error"]["code"] == "invalid_call" and broken["line"] == 3

@@ -230,6 +230,7 @@ async function tryIt() {
       h('div', { class: 'category', 'data-testid': 'try-category', 'data-category': r.category }, catName(r.category)),
       r.labels.length > 1 ? h('div', {}, r.labels.map(catName).join(' + ')) : null,
       r.decided_by && r.decided_by !== 'none' ? h('div', { class: 'hint', 'data-testid': 'try-decided-by', 'data-by': r.decided_by }, t(`decided_${r.decided_by}`)) : null,
+      r.overruled && r.overruled.length ? h('div', { class: 'hint', 'data-testid': 'try-overruled' }, t('overruled'), r.overruled.map((o, i) => [i ? '; ' : '', h('span', { 'data-category': o.category }, catName(o.category)), ' (', h('mark', { lang: packLang() }, o.words.join(' ')), ')'])) : null,
       r.evidence.length ? [h('h4', {}, t('evidence')), h('ul', { class: 'evidence' }, r.evidence.slice(0, 8).map((e) => h('li', {}, e.rule === 'model' ? t('by_model') : h('code', { translate: 'no' }, e.rule), ': ', h('mark', { lang: packLang() }, e.words.join(' '))))) ] : null,
       r.warnings.length ? [h('h4', {}, t('warnings')), h('ul', { class: 'warnings' }, r.warnings.map((w) => h('li', { lang: packLang() }, `“${w.phrase}” → ${w.alternative}`)))] : null,
     ].flat().filter(Boolean));

@@ -74,6 +74,7 @@ const TEXTS = {
   decided_rules: ['由规则判断', 'Decided by the rules'], decided_model: ['由模型判断（规则未命中）', 'Decided by the model (no rule fired)'],
   'decided_rules+model': ['规则判断，模型补充或否决了类别', 'Rules, with a category the model added or overruled'],
   by_model: ['模型', 'model'],
+  overruled: ['模型否决了规则的类别（它从样例里学过这些词，读到的意思不同）：', 'The model overruled the rules (it learned these words from samples that read otherwise): '],
   changed: ['结果有变化的样例', 'Samples whose result changed'],
   fixed: ['变好', 'fixed'], broken: ['变差', 'broken'], neutral: ['变化', 'changed'],
   misses: ['仍然判断错误的样例', 'Samples still wrong'],
