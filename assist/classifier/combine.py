@@ -190,7 +190,8 @@ def _other_level(category: str, rules: Classification, scores: Mapping[str, floa
 
 def _subsumed(category: str, labels: Sequence[str]) -> bool:
     """One complaint level per grievance: the model does not add a general complaint beside an urgent one."""
-    return category == "complaint.general" and "complaint.urgent" in labels
+    general, urgent = LEVELS
+    return category == general and urgent in labels
 
 
 def model_evidence(
