@@ -39,14 +39,42 @@ class Desk:
     pack: Pack
     pack_version: str
     calls: dict[str, CallState] = field(default_factory=dict)
+    """Every live call here by id: read it freely, change it only through `take` and `forget`."""
     fired: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     """Per live call, when each warning (`warn:<rule>`) and category prompt (`prompt:<category>`) last drew the
     agent's attention: what the pack's firing controls (`firing.yaml`) are checked against."""
     _guidance: Guidance = field(init=False, repr=False)
     """What the sidebar shows, built once per label set for the pack in force (`update_message`)."""
+    _held: dict[str, int] = field(default_factory=dict, init=False, repr=False)
+    """Live calls per user, kept as calls come and go (`take`, `forget`): the per-agent cap is checked on every
+    call.start, and counting the desk's calls there cost O(live calls) per start."""
 
     def __post_init__(self) -> None:
         self._guidance = Guidance(self.pack)
+
+    # -- the live calls ---------------------------------------------------------------------------
+
+    def held_by(self, user: str) -> int:
+        """How many live calls `user` holds here."""
+        return self._held.get(user, 0)
+
+    def take(self, call: CallState) -> None:
+        """Hold `call` live (replacing a call of the same id)."""
+        self.forget(call.call_id)
+        self.calls[call.call_id] = call
+        self._held[call.user] = self._held.get(call.user, 0) + 1
+
+    def forget(self, call_id: str) -> CallState | None:
+        """Let a live call go without ending it (another instance holds it, or its change was not stored); what
+        its warnings and prompts fired stays in `fired` for the caller to keep or drop."""
+        call = self.calls.pop(call_id, None)
+        if call is not None:
+            left = self._held.get(call.user, 0) - 1
+            if left > 0:
+                self._held[call.user] = left
+            else:
+                self._held.pop(call.user, None)
+        return call
 
     # -- commands ---------------------------------------------------------------------------------
 
@@ -119,7 +147,7 @@ class Desk:
             out.pushes.append(Push(cmd.call_id, update))
             return out
         call = CallState(call_id=cmd.call_id, user=who.user, context=dict(cmd.context), last_at=now)
-        self.calls[call.call_id] = call
+        self.take(call)
         out.writes.append(
             Write("call_start", {"call_id": call.call_id, "user": who.user, "context": call.context, "started_at": now})
         )
@@ -146,7 +174,7 @@ class Desk:
     ) -> CallState:
         """Take a live call back from its stored events (after a restart, a resume), without new writes."""
         call = self.rebuild(call_id, user, context, events, now)
-        self.calls[call_id] = call
+        self.take(call)
         return call
 
     def view(
@@ -224,7 +252,7 @@ class Desk:
     def _end(self, call: CallState, disposition: str, now: float) -> Outcome:
         call.ended = True
         call.disposition = disposition
-        del self.calls[call.call_id]
+        self.forget(call.call_id)
         self.fired.pop(call.call_id, None)
         return Outcome(
             writes=[

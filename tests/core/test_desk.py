@@ -89,3 +89,24 @@ def test_a_category_draws_the_eye_when_it_first_appears_on_a_call_and_a_pack_cha
     assert desk.fired["c"]["prompt:system_outage"] == [1.0], "fired once: a later appearance is quiet"
     desk.handle(who, protocol.CallEnd(id=4, call_id="c"), now=4.0)
     assert "c" not in desk.fired, "the history ends with the call"
+
+
+def test_the_desk_counts_each_agents_live_calls_as_they_come_and_go(default_pack: Pack) -> None:
+    """The per-agent cap reads this count on every call.start: it must follow starts, resumes, ends,
+    idle expiry, calls let go and calls restored."""
+    desk = Desk(default_pack, "v1")
+    a1, a2 = Principal("a1", "agent", "zh-CN"), Principal("a2", "agent", "zh-CN")
+    for n, call_id in enumerate(["c1", "c2", "c3"]):
+        desk.handle(a1, protocol.CallStart(id=n, call_id=call_id, context={}), now=0.0)
+    desk.handle(a2, protocol.CallStart(id=9, call_id="d1", context={}), now=0.0)
+    desk.handle(a1, protocol.CallStart(id=10, call_id="c1", context={}), now=1.0)  # a resume is no new call
+    assert (desk.held_by("a1"), desk.held_by("a2"), desk.held_by("nobody")) == (3, 1, 0)
+    desk.handle(a1, protocol.CallEnd(id=11, call_id="c1"), now=2.0)
+    desk.handle(a1, protocol.CallNote(id=12, call_id="c2", text="客户问利率"), now=500.0)
+    desk.expire(now=700.0, idle_seconds=600.0)  # c3 and d1 idle since 0
+    assert (desk.held_by("a1"), desk.held_by("a2")) == (1, 0)
+    assert desk.forget("c2") is not None and desk.forget("c2") is None
+    assert desk.held_by("a1") == 0
+    desk.restore("c2", "a1", {}, [{"kind": "note", "payload": {"text": "客户问利率"}}], now=800.0)
+    desk.restore("c2", "a1", {}, [], now=801.0)  # restored twice: still one call
+    assert desk.held_by("a1") == 1 and set(desk.calls) == {"c2"}

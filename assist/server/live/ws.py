@@ -457,7 +457,7 @@ class Hub:
         except Exception:
             # Not durable, so not acknowledged: forget the in-memory change too. The call is
             # rebuilt from what the store has with its next command (or call.start).
-            if isinstance(call_id, str) and self.desk.calls.pop(call_id, None) is not None:
+            if isinstance(call_id, str) and self.desk.forget(call_id) is not None:
                 self.forgotten.add(call_id)
             raise
         conn.send(messages.result(cmd.id, outcome.reply))
@@ -507,7 +507,7 @@ class Hub:
         """A new call of a user who already holds `max_calls_per_agent` live calls is refused: one agent
         (or a script with an agent's token) cannot fill the service with calls and their contexts."""
         cap = self.settings.max_calls_per_agent
-        held = sum(1 for call in self.desk.calls.values() if call.user == principal.user)
+        held = self.desk.held_by(principal.user)
         if held >= cap:
             raise TooManyCalls(
                 f"{principal.user} already has {held} live calls (at most {cap}); "
@@ -553,7 +553,7 @@ class Hub:
             watching = self.watchers.get(call_id, set())
             if any(c.session.principal is not None and c.session.principal.user == call.user for c in watching):
                 continue
-            del self.desk.calls[call_id]
+            self.desk.forget(call_id)
             self.desk.fired.pop(call_id, None)
             gone.append(call_id)
         return gone
