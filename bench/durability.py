@@ -7,7 +7,10 @@ for one note in five, a `classification`, as a note that changes labels does) th
 committed with NORMAL, the log fsynced at least every `sync_every` s and before any other kind
 is acknowledged). Prints the latency of `Store.write` (note -> committed) and commits made.
 
-    python -m bench.durability [--writers 2000] [--seconds 10]
+`--busy 0.8` keeps the event loop that busy with Python work meanwhile, as classifying and sending
+keep the service's loop at 2,000 calls: the writer's thread then competes with it for the GIL.
+
+    python -m bench.durability [--writers 2000] [--seconds 10] [--busy 0.8]
 """
 
 from __future__ import annotations
@@ -26,7 +29,18 @@ from assist.server.store import Store
 from bench.connections import pct
 
 
-async def run(path: Path, sync_every: float | None, writers: int, seconds: float) -> tuple[list[float], int]:
+async def spin(share: float, stop_at: float) -> None:
+    """Keep the event loop `share` busy with Python work (a millisecond at a time) until `stop_at`."""
+    while share > 0 and time.perf_counter() < stop_at:
+        until = time.perf_counter() + share / 1000
+        while time.perf_counter() < until:
+            pass
+        await asyncio.sleep((1 - share) / 1000)
+
+
+async def run(
+    path: Path, sync_every: float | None, writers: int, seconds: float, busy: float = 0.0
+) -> tuple[list[float], int]:
     store = await Store.open(path, SCHEMA)
     store.sync_every = sync_every
     store.start_writer()
@@ -79,7 +93,7 @@ async def run(path: Path, sync_every: float | None, writers: int, seconds: float
             next_at += 1.0
             await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
 
-    await asyncio.gather(*(writer(i) for i in range(writers)))
+    await asyncio.gather(spin(busy, stop_at), *(writer(i) for i in range(writers)))
     await store.close()
     return latencies, commits
 
@@ -88,14 +102,19 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--writers", type=int, default=2000)
     ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--busy", type=float, default=0.0, help="share of the loop kept busy meanwhile (0-0.95)")
     args = ap.parse_args()
     writers = max(1, min(args.writers, 5000))
     seconds = max(1.0, min(args.seconds, 60.0))
-    print(f"{writers} writers x 1 note/s for {seconds:.0f} s through Store.write (group commit), WAL mode")
+    busy = max(0.0, min(args.busy, 0.95))
+    print(
+        f"{writers} writers x 1 note/s for {seconds:.0f} s through Store.write (group commit), WAL mode, "
+        f"the loop {busy:.0%} busy"
+    )
     print(f"{'':34}{'p50 ms':>8}{'p99 ms':>8}{'p99.9 ms':>9}{'commits':>9}")
     with tempfile.TemporaryDirectory() as tmp:
         for name, sync_every in (("FULL (fsync every commit)", None), ("relaxed (NORMAL, fsync ≤ 1 s)", 1.0)):
-            lat, commits = asyncio.run(run(Path(tmp) / f"{sync_every}.db", sync_every, writers, seconds))
+            lat, commits = asyncio.run(run(Path(tmp) / f"{sync_every}.db", sync_every, writers, seconds, busy))
             print(f"{name:34}{pct(lat, 0.5):8.2f}{pct(lat, 0.99):8.2f}{pct(lat, 0.999):9.2f}{commits:9d}")
 
 
