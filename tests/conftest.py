@@ -197,14 +197,14 @@ def default_pack_with_models(packs_compiled_once: None) -> Pack:
     return assist.scripts.pack.load_pack(files, models=TRAINER.train_here(files))
 
 
-SMALL_PACK_EVERY = 12
-"""The small pack keeps every twelfth sample call of the default pack (515 of 6,175, at least 50 a category): its cost
-in the lifecycle tests grows with the default pack, so the share shrinks as the samples grow."""
+SMALL_PACK_CALLS = 480
+"""The small pack keeps about this many of the default pack's sample calls, at even steps (515 of 6,695, at least
+40 a category): a number, not a share, so that the lifecycle tests' cost stays put as the default pack grows."""
 
 
 @pytest.fixture(scope="session")
 def small_pack(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The default pack with a twelfth of its sample calls, for the tests marked `small_pack`.
+    """The default pack with about `SMALL_PACK_CALLS` of its sample calls, for the tests marked `small_pack`.
 
     Those walk a draft's lifecycle (back-test, submit, gate, publish, rollback): each step trains, cross-validates
     or classifies every sample, so they spend their time in proportion to the samples, and what they assert does not
@@ -213,7 +213,9 @@ def small_pack(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("small-pack")
     for name, text in read_pack_dir(DEFAULT_PACK).items():
         if name == "samples.jsonl":
-            text = "".join(line + "\n" for n, line in enumerate(text.splitlines()) if n % SMALL_PACK_EVERY == 0)
+            lines = text.splitlines()
+            every = max(1, len(lines) // SMALL_PACK_CALLS)
+            text = "".join(line + "\n" for n, line in enumerate(lines) if n % every == 0)
         (out / name).write_text(text, encoding="utf-8")
     return out
 

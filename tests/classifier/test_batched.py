@@ -26,14 +26,16 @@ def _cut(segments: list[Segment], chars: int) -> list[Segment]:
     return out
 
 
-EVERY = 4
-"""A quarter of the sample calls are read whole and another quarter cut to 300 characters (about 2,800 calls):
-the comparison's cost grows with the samples, and a fixed, spread-out share keeps every source of samples in it."""
+EACH_WAY = 1100
+"""About this many sample calls are read whole and as many others cut to 300 characters: a number, not a share,
+so that the comparison's cost stays put as the samples grow; taken at even steps over the whole file, so every
+source of samples is in it."""
 
 
 def _calls(pack: Pack) -> list[list[Segment]]:
     calls = [sample_segments(c) for c in pack.samples if c.get("kind", "call") == "call"]
-    return [*calls[::EVERY], *(_cut(ss, 300) for ss in calls[EVERY // 2 :: EVERY])]
+    every = max(2, len(calls) // EACH_WAY)
+    return [*calls[::every], *(_cut(ss, 300) for ss in calls[every // 2 :: every])]
 
 
 def test_sample_calls_classify_the_same_cold_and_line_by_line(default_pack_with_models: Pack) -> None:
