@@ -14,9 +14,12 @@ and the same client drives both with the same frames at the same pace:
 
 It prints p50/p99/p99.9 of both, errors and dropped connections, server CPU per message,
 server memory per idle (authenticated) connection and per live call, and assist/echo ratios.
-Loopback only; bounded in connections (≤ 5,000) and time (≤ 120 s).
+`--postgresql` adds the service on a throwaway PostgreSQL cluster, and `--instances 2` (with it) N instances
+on one database with the agents spread over them. Loopback only; bounded in connections (≤ 5,000),
+instances (≤ 4) and time (≤ 120 s).
 
     python -m bench.connections [--connections 2000] [--seconds 30] [--py-spy profile.txt]
+    python -m bench.connections --postgresql --instances 2
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import copy
 import json
 import multiprocessing
 import os
@@ -124,6 +128,10 @@ class Target:
 
     async def open(self) -> ClientConnection:
         return await connect(self.url, compression=None, max_size=2**20, open_timeout=60, ping_interval=None)
+
+    def pids(self) -> list[int]:
+        """The server's processes (their CPU and memory are the server's)."""
+        return [self.proc.pid]
 
     async def login(self, ws: ClientConnection) -> None:
         return None
@@ -244,6 +252,14 @@ class Assist(Target):
                     raise
                 time.sleep(0.2)
 
+    def sibling(self, tmp: Path) -> Assist:
+        """Another `assist serve` on the same database and token (the pack's model is stored by now)."""
+        tmp.mkdir(parents=True, exist_ok=True)
+        other = copy.copy(self)
+        other.log = (tmp / "serve.log").open("w+")
+        other.start()
+        return other
+
     async def login(self, ws: ClientConnection) -> None:
         await ws.send(json.dumps({"type": "auth", "token": self.token}))
         reply = json.loads(await ws.recv())
@@ -283,6 +299,36 @@ class Assist(Target):
         if measure and kind == "note" and update_at is not None and reply.get("labels") != before:
             s.update_ms.append((update_at - t0) * 1000)
         return reply
+
+
+class Instances(Target):
+    """Several `assist serve` processes on one PostgreSQL database (the scale-out of issue 13), the agents
+    handed to them in turn as a load balancer would: what splitting the live loop over processes buys."""
+
+    def __init__(self, first: Assist, tmp: Path, count: int) -> None:
+        self.members = [first, *(first.sibling(tmp / f"instance-{k}") for k in range(1, count))]
+        self.name = f"pg x{count}"
+        self.proc = first.proc
+        self._turn = 0
+
+    def pids(self) -> list[int]:
+        return [m.proc.pid for m in self.members]
+
+    async def open(self) -> ClientConnection:
+        self._turn += 1
+        return await self.members[self._turn % len(self.members)].open()
+
+    async def login(self, ws: ClientConnection) -> None:
+        await self.members[0].login(ws)
+
+    async def exchange(
+        self, ws: ClientConnection, frame: dict[str, Any], kind: str, s: Samples, measure: bool, before: Any = None
+    ) -> dict[str, Any]:
+        return await self.members[0].exchange(ws, frame, kind, s, measure, before)
+
+    def stop(self) -> None:
+        for m in self.members:
+            m.stop()
 
 
 def note_text(n: int, outage_at: int, complaint_at: int) -> str:
@@ -435,9 +481,9 @@ def run_target(
 ) -> Result:
     """Drive `conns` agents from `procs` client processes (one Python process cannot keep up with
     thousands of sockets at once without becoming the bottleneck it is meant to measure)."""
-    pid = target.proc.pid
+    pids = target.pids()
     time.sleep(0.5)
-    rss0 = proc_rss_kib(pid)
+    rss0 = sum(map(proc_rss_kib, pids))
     ctx = multiprocessing.get_context("fork")
     ready = ctx.Barrier(procs + 1)
     start_at = ctx.Value("d", 0.0)
@@ -454,16 +500,16 @@ def run_target(
         w.start()
     ready.wait(timeout=300)
     time.sleep(2.0)
-    rss1 = proc_rss_kib(pid)
+    rss1 = sum(map(proc_rss_kib, pids))
     start_at.value = time.time() + 0.2
     ready.wait(timeout=30)
     time.sleep(max(0.0, start_at.value + warmup - time.time()))
-    cpu0 = proc_cpu_seconds(pid)
+    cpu0 = sum(map(proc_cpu_seconds, pids))
     if profile is not None:
-        profile(pid, seconds)
+        profile(pids[0], seconds)
     time.sleep(max(0.0, start_at.value + warmup + seconds - time.time()))
-    cpu = proc_cpu_seconds(pid) - cpu0
-    rss_live = proc_rss_kib(pid)
+    cpu = sum(map(proc_cpu_seconds, pids)) - cpu0
+    rss_live = sum(map(proc_rss_kib, pids))
     s = Samples()
     for _ in workers:
         update_ms, result_ms, messages, errors, dropped = out.get(timeout=warmup + seconds + 300)
@@ -507,6 +553,12 @@ def main() -> None:
         action="store_true",
         help="also run the service on PostgreSQL (a row `pg`: a throwaway cluster started as the suite does)",
     )
+    ap.add_argument(
+        "--instances",
+        type=int,
+        default=1,
+        help="with --postgresql, also N instances on that database, the agents spread over them (a row `pg xN`)",
+    )
     args = ap.parse_args()
     conns = max(1, min(args.connections, 5000))
     seconds = max(1.0, min(args.seconds, 120.0))
@@ -524,6 +576,17 @@ def main() -> None:
             cluster = start_cluster()
             url = cluster.fresh_url("bench")
             makers.append(("pg", lambda: Assist(Path(tmp) / "pg", postgresql=url, data_key=DATA_KEY)))
+            if args.instances > 1:
+                many = max(2, min(args.instances, 4))
+                spread = cluster.fresh_url("bench_spread")
+                makers.append(
+                    (
+                        "pg",
+                        lambda: Instances(
+                            Assist(Path(tmp) / "spread", postgresql=spread, data_key=DATA_KEY), Path(tmp), many
+                        ),
+                    )
+                )
         try:
             run_all(args, makers, results, conns, seconds, call_seconds)
         finally:
