@@ -308,7 +308,6 @@ class Instances(Target):
     def __init__(self, first: Assist, tmp: Path, count: int) -> None:
         self.members = [first, *(first.sibling(tmp / f"instance-{k}") for k in range(1, count))]
         self.name = f"pg x{count}"
-        self.proc = first.proc
         self._turn = 0
 
     def pids(self) -> list[int]:
